@@ -1,0 +1,86 @@
+//! The Leptos application: the HTML shell, the routes, the pages and their server functions.
+//! Rendered on the server by `ecert-server` and hydrated in the browser from WASM.
+
+pub mod console;
+pub mod error;
+mod guard;
+pub mod i18n;
+mod layout;
+mod pages;
+pub mod status;
+
+#[cfg(feature = "ssr")]
+mod session;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::i18n::{T, detect_lang, t};
+
+/// The whole HTML document, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = detect_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.tag()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="referrer" content="no-referrer" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(detect_lang());
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ecert.css" />
+        <Title text=t(T::AppName) />
+        <Router>
+            <layout::Header />
+            <main class="page">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::HomePage />
+                    <Route path=path!("/console") view=console::ConsolePage />
+                    <Route path=path!("/dashboard") view=pages::DashboardPage />
+                    <Route path=path!("/verify") view=pages::VerifierPage />
+                    <Route path=path!("/wallet") view=pages::WalletPage />
+                </Routes>
+            </main>
+            <layout::Footer />
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the WASM has taken over the page, so that tests (and
+/// styles) can tell a hydrated page from a server-rendered one.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,36 @@
+//! Session cookies, read from the request and set on the response inside server functions.
+
+use ecert_core::Millis;
+use leptos::prelude::*;
+
+/// The staff console session (HttpOnly, SameSite=Strict: never sent on cross-site requests).
+pub const STAFF_COOKIE: &str = "ecert_staff";
+
+/// The value of a request cookie.
+pub fn cookie(name: &str) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Sets a session cookie that expires at `expires_at` (or removes it when `None`).
+pub fn set_session_cookie(name: &str, value: &str, expires_at: Option<Millis>, now: Millis) {
+    let secure = crate::state::app_state().public_url.starts_with("https://");
+    let max_age = expires_at.map_or(0, |e| ((e.0 - now.0) / 1000).max(0));
+    let cookie = format!(
+        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    );
+    if let (Some(response), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
+    {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+}

@@ -1,0 +1,33 @@
+//! What server functions find in their context: the application state and the request.
+
+use ecert_core::secret::Random;
+use ecert_core::store::Db;
+use leptos::prelude::*;
+
+/// Shared by every request handler; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub random: Random,
+    pub leptos_options: LeptosOptions,
+    /// The address people reach this server at; QR codes encode links under it.
+    pub public_url: String,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state, inside a server function.
+pub fn app_state() -> AppState {
+    expect_context::<AppState>()
+}
+
+/// The id the server gave this request (header `x-request-id`), for logs and error messages.
+pub fn request_id() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_else(|| "-".to_owned())
+}

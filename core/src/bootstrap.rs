@@ -1,0 +1,88 @@
+//! First start: the first registration authority and its staff administrator.
+
+use crate::error::Result;
+use crate::secret::{self, Random, Secret};
+use crate::store::Db;
+use crate::time::Millis;
+use crate::validate::{self, Checks};
+use crate::{on_tx, validate::text};
+
+/// What the operator configured for the first start.
+#[derive(Clone, Debug)]
+pub struct FirstStart {
+    pub authority_name: String,
+    /// 6-digit administrative division code (GB/T 2260) of the authority.
+    pub region_code: String,
+    pub admin_username: String,
+    /// `None`: generate one and report it once.
+    pub admin_password: Option<Secret>,
+}
+
+/// What the first start created. The generated password is shown to the operator once and
+/// stored nowhere but as an argon2id hash.
+#[derive(Debug)]
+pub struct FirstStartReport {
+    pub authority_id: String,
+    pub admin_username: String,
+    pub generated_password: Option<Secret>,
+}
+
+/// Creates the first authority and its administrator unless an authority exists already.
+/// Safe to run on every start and from several app servers at once.
+pub async fn ensure_first_authority(
+    db: &Db,
+    request: &FirstStart,
+    now: Millis,
+    random: &Random,
+) -> Result<Option<FirstStartReport>> {
+    let mut checks = Checks::new();
+    let authority_name = checks.take(text("authority_name", &request.authority_name, 100));
+    let username = checks.take(validate::username("username", &request.admin_username));
+    let region_code = checks.take(validate::region_code("region_code", &request.region_code));
+    if let Some(password) = &request.admin_password {
+        checks.take(validate::new_password("password", password.expose()));
+    }
+    checks.finish()?;
+
+    let password = request.admin_password.clone().unwrap_or_else(|| random.password());
+    let password_hash = secret::hash_password(password.clone(), random).await?;
+
+    let mut tx = db.begin_write().await?;
+    // PostgreSQL: serialise concurrent first starts of several app servers.
+    if let crate::store::Tx::Postgres(t) = &mut tx {
+        sqlx::query("LOCK TABLE authority IN EXCLUSIVE MODE").execute(&mut **t).await?;
+    }
+    let existing: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority").fetch_one(c).await)?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    let authority_id = random.id();
+    on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'national', NULL, $3, $4)"
+    )
+    .bind(&authority_id)
+    .bind(&authority_name)
+    .bind(&region_code)
+    .bind(now.0)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(random.id())
+    .bind(&authority_id)
+    .bind(&username)
+    .bind(&username)
+    .bind(&password_hash)
+    .bind(true)
+    .bind(now.0)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(Some(FirstStartReport {
+        authority_id,
+        admin_username: username,
+        generated_password: request.admin_password.is_none().then_some(password),
+    }))
+}

@@ -1,0 +1,124 @@
+//! What went wrong, in the user's terms. No transport detail lives here: the edges (server
+//! functions, the JSON API) map a [`DomainError`] to a status code and show [`DomainError::message`]
+//! in the caller's language.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+/// Why one input field was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Required,
+    TooLong { max: usize },
+    TooShort { min: usize },
+    BadFormat,
+    BadCheckCharacter,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Machine name of the field, e.g. `credit_code`.
+    pub field: String,
+    pub problem: Problem,
+}
+
+impl FieldError {
+    pub fn new(field: &str, problem: Problem) -> Self {
+        FieldError { field: field.to_owned(), problem }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let field = field_label(&self.field, lang);
+        match (&self.problem, lang) {
+            (Problem::Required, Lang::Zh) => format!("{field}不能为空"),
+            (Problem::Required, Lang::En) => format!("{field} is required"),
+            (Problem::TooLong { max }, Lang::Zh) => format!("{field}不能超过{max}个字符"),
+            (Problem::TooLong { max }, Lang::En) => format!("{field} must be at most {max} characters"),
+            (Problem::TooShort { min }, Lang::Zh) => format!("{field}至少需要{min}个字符"),
+            (Problem::TooShort { min }, Lang::En) => format!("{field} must be at least {min} characters"),
+            (Problem::BadFormat, Lang::Zh) => format!("{field}格式不正确"),
+            (Problem::BadFormat, Lang::En) => format!("{field} is not in the right format"),
+            (Problem::BadCheckCharacter, Lang::Zh) => format!("{field}校验位不正确"),
+            (Problem::BadCheckCharacter, Lang::En) => format!("{field} has a wrong check character"),
+        }
+    }
+}
+
+fn field_label(field: &str, lang: Lang) -> &str {
+    let (zh, en) = match field {
+        "username" => ("用户名", "User name"),
+        "password" => ("密码", "Password"),
+        "credit_code" => ("统一社会信用代码", "Unified social credit code"),
+        "id_number" => ("身份证号码", "Resident ID number"),
+        "mobile" => ("手机号码", "Mobile number"),
+        "name" => ("名称", "Name"),
+        "person_name" => ("姓名", "Name"),
+        "address" => ("住所", "Address"),
+        "authority_name" => ("登记管理机关名称", "Authority name"),
+        "region_code" => ("行政区划代码", "Region code"),
+        other => (other, other),
+    };
+    lang.pick(zh, en)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("wrong user name or password")]
+    InvalidCredentials,
+    #[error("account locked")]
+    AccountLocked { until: i64 },
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists { field: String },
+}
+
+impl DomainError {
+    pub fn field(field: &str, problem: Problem) -> Self {
+        DomainError::Validation(vec![FieldError::new(field, problem)])
+    }
+
+    /// The message a person reads, in their language.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            DomainError::Validation(fields) => {
+                let parts: Vec<String> = fields.iter().map(|f| f.message(lang)).collect();
+                parts.join(lang.pick("；", "; "))
+            }
+            DomainError::InvalidCredentials => lang.pick("用户名或密码错误", "Wrong user name or password").into(),
+            DomainError::AccountLocked { .. } => lang
+                .pick("连续输错次数过多，账户已临时锁定，请稍后再试", "Too many failed attempts: the account is locked for a while, try again later")
+                .into(),
+            DomainError::Unauthenticated => lang.pick("请先登录", "Please sign in first").into(),
+            DomainError::Forbidden => lang.pick("无权执行此操作", "You are not allowed to do this").into(),
+            DomainError::NotFound => lang.pick("未找到", "Not found").into(),
+            DomainError::AlreadyExists { field } => match lang {
+                Lang::Zh => format!("{}已存在", field_label(field, lang)),
+                Lang::En => format!("{} already exists", field_label(field, lang)),
+            },
+        }
+    }
+}
+
+/// The error of a use-case: a [`DomainError`] the user can act on, or a backend failure that the
+/// edge logs in full and shows only as an opaque "internal error" with a request id.
+#[cfg(feature = "server")]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error(transparent)]
+    Password(#[from] crate::secret::PasswordError),
+}
+
+#[cfg(feature = "server")]
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! The business of the legal-person electronic certificate platform (事业单位法人电子证书).
+//!
+//! Pure rules and shared types compile everywhere, including the WASM bundle; storage and the
+//! use-cases that apply a rule and write its record in one transaction sit behind the `server`
+//! feature. Nothing here knows about Leptos, axum or HTTP.
+
+pub mod error;
+pub mod i18n;
+pub mod mask;
+pub mod time;
+pub mod validate;
+
+#[cfg(feature = "server")]
+pub mod bootstrap;
+#[cfg(feature = "server")]
+pub mod secret;
+#[cfg(feature = "server")]
+pub mod staff;
+#[cfg(feature = "server")]
+pub mod store;
+
+pub use error::{DomainError, FieldError, Problem};
+#[cfg(feature = "server")]
+pub use error::{Error, Result};
+pub use i18n::Lang;
+pub use time::Millis;

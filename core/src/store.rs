@@ -1,0 +1,235 @@
+//! Storage over SQLite (the embedded default) and PostgreSQL (production, many app servers).
+//!
+//! The backend is picked by the URL. SQL is written once with `$1…$N` placeholders and run on
+//! either backend through [`on_db!`](crate::on_db) and [`on_tx!`](crate::on_tx); code forks only
+//! where the dialects truly differ, and says so. Read-then-write rules run in a [`Tx`] from
+//! [`Db::begin_write`], which holds the SQLite write lock from its first statement
+//! (`BEGIN IMMEDIATE`) so that concurrent requests serialise instead of failing late.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on one of the two backends.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Why the database could not be opened. Messages never repeat the URL: it may hold a password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("DATABASE_URL must start with `sqlite:` or `postgres://`")]
+    UnsupportedScheme,
+    #[error("DATABASE_URL is not a valid database URL: {0}")]
+    BadUrl(String),
+    #[error("cannot create the directory {path} for the SQLite database: {source}")]
+    Directory { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url`: `sqlite:path/to/file.db` (created with its directory
+    /// if missing) or `postgres://user@host/db`.
+    pub async fn connect(url: &str, options: &PoolOptions) -> Result<Db, ConnectError> {
+        if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(ConnectError::Connect)?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(ConnectError::Connect)?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(ConnectError::UnsupportedScheme)
+        }
+    }
+
+    /// Opens the database and applies the migrations of its backend.
+    pub async fn open(url: &str, options: &PoolOptions) -> Result<Db, ConnectError> {
+        let db = Db::connect(url, options).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        crate::on_db!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|r| r.rows_affected())).map(|_| ())
+    }
+
+    /// A transaction for read-then-write rules. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`); on PostgreSQL, rules lock their parent row with [`Tx::for_update`].
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Dialect fork: the row lock suffix of a `SELECT`. PostgreSQL locks the row; SQLite needs
+    /// nothing because [`Db::begin_write`] already holds the database write lock.
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => " FOR UPDATE",
+        }
+    }
+}
+
+/// True when the statement failed on a unique constraint (classified by the driver, not by text).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Runs one expression with `$c` bound to the pool of whichever backend `$db` is on.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($c) => $body,
+            $crate::store::Db::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs one expression with `$c` bound to the connection of a [`Tx`] on either backend.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Postgres(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// Databases for tests: a fresh SQLite file per call, or the PostgreSQL database named by
+/// `ECERT_TEST_DATABASE_URL` (scripts/test runs the same suite both ways). Tests make their own
+/// rows, so they may share one PostgreSQL database and run in any order.
+pub mod testing {
+    use super::{Db, PoolOptions};
+
+    pub async fn open_test_db() -> Db {
+        let url = match std::env::var("ECERT_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                let dir = std::env::temp_dir().join("ecert-tests");
+                let name = crate::secret::Random::os().id();
+                format!("sqlite:{}", dir.join(format!("{name}.db")).display())
+            }
+        };
+        match Db::open(&url, &PoolOptions::default()).await {
+            Ok(db) => db,
+            Err(e) => panic!("cannot open the test database: {e}"),
+        }
+    }
+}

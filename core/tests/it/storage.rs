@@ -1,0 +1,183 @@
+//! The storage contract: the same assertions on SQLite and, when `ECERT_TEST_DATABASE_URL`
+//! names one, on PostgreSQL.
+
+use ecert_core::bootstrap::{FirstStart, ensure_first_authority};
+use ecert_core::secret::{Random, Secret, verify_password};
+use ecert_core::store::testing::open_test_db;
+use ecert_core::store::{Backend, ConnectError, Db, PoolOptions, is_unique_violation};
+use ecert_core::{DomainError, Error, on_db, on_tx};
+
+use crate::support::T0;
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_the_database_answers() {
+    let db = open_test_db().await;
+    db.migrate().await.unwrap();
+    db.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn unique_violations_are_classified_by_the_driver() {
+    let db = open_test_db().await;
+    let random = Random::os();
+    let authority = random.id();
+    on_db!(&db, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'a', 'county', NULL, '110105', $2)"
+    )
+    .bind(&authority)
+    .bind(T0.0)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))
+    .unwrap();
+    let username = format!("u{}", random.id());
+    let insert = |id: String| {
+        let (db, authority, username) = (db.clone(), authority.clone(), username.clone());
+        async move {
+            on_db!(&db, |c| sqlx::query(
+                "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+                 VALUES ($1, $2, $3, 'x', 'h', $4, $5)"
+            )
+            .bind(id)
+            .bind(authority)
+            .bind(username)
+            .bind(false)
+            .bind(T0.0)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))
+        }
+    };
+    insert(random.id()).await.unwrap();
+    let err = insert(random.id()).await.unwrap_err();
+    assert!(is_unique_violation(&err), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_write_transaction_rolls_back_when_dropped() {
+    let db = open_test_db().await;
+    let id = Random::os().id();
+    {
+        let mut tx = db.begin_write().await.unwrap();
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'b', 'county', NULL, '110105', $2)"
+        )
+        .bind(&id)
+        .bind(T0.0)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
+        .unwrap();
+    }
+    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority WHERE id = $1").bind(&id).fetch_one(c).await)
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn write_transactions_serialise_read_then_write() {
+    // Twenty concurrent "read the counter, write counter + 1" transactions lose no update.
+    let db = open_test_db().await;
+    let id = Random::os().id();
+    on_db!(&db, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '0', 'county', NULL, '110105', $2)"
+    )
+    .bind(&id)
+    .bind(T0.0)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))
+    .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (db, id) = (db.clone(), id.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                let sql = format!("SELECT name FROM authority WHERE id = $1{}", tx.for_update());
+                let name: String = on_tx!(&mut tx, |c| sqlx::query_scalar(&sql).bind(&id).fetch_one(c).await).unwrap();
+                let next = (name.parse::<i64>().unwrap() + 1).to_string();
+                on_tx!(&mut tx, |c| sqlx::query("UPDATE authority SET name = $1 WHERE id = $2").bind(&next).bind(&id).execute(c).await.map(|r| r.rows_affected()))
+                    .unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let name: String =
+        on_db!(&db, |c| sqlx::query_scalar("SELECT name FROM authority WHERE id = $1").bind(&id).fetch_one(c).await).unwrap();
+    assert_eq!(name, "20");
+}
+
+#[tokio::test]
+async fn first_start_creates_one_authority_and_admin_even_when_servers_race() {
+    // A fresh database of its own: first start only acts on an empty one.
+    let db = match open_test_db().await {
+        db @ Db::Sqlite(_) => db,
+        // On PostgreSQL the shared test database already has authorities; the empty-database
+        // path is covered there by the end-to-end suite, which starts on an empty database.
+        Db::Postgres(_) => return,
+    };
+    let request = FirstStart {
+        authority_name: "测试登记管理局".into(),
+        region_code: "110000".into(),
+        admin_username: "admin".into(),
+        admin_password: None,
+    };
+    let random = Random::os();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, request, random) = (db.clone(), request.clone(), random.clone());
+            tokio::spawn(async move { ensure_first_authority(&db, &request, T0, &random).await.unwrap() })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for t in tasks {
+        reports.extend(t.await.unwrap());
+    }
+    assert_eq!(reports.len(), 1, "exactly one start creates the authority");
+    let password = reports[0].generated_password.clone().expect("a generated password");
+    assert!(password.expose().len() >= 16);
+    let hash: String =
+        on_db!(&db, |c| sqlx::query_scalar("SELECT password_hash FROM staff WHERE username = 'admin'").fetch_one(c).await).unwrap();
+    assert!(!hash.contains(password.expose()), "only the hash is stored");
+    assert!(verify_password(password, hash).await);
+    assert!(ensure_first_authority(&db, &request, T0, &random).await.unwrap().is_none(), "later starts do nothing");
+}
+
+#[tokio::test]
+async fn first_start_refuses_a_weak_configured_password_and_changes_nothing() {
+    let db = open_test_db().await;
+    let request = FirstStart {
+        authority_name: "测试登记管理局".into(),
+        region_code: "110000".into(),
+        admin_username: "admin".into(),
+        admin_password: Some(Secret::new("short")),
+    };
+    let before: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(c).await).unwrap();
+    match ensure_first_authority(&db, &request, T0, &Random::os()).await {
+        Err(Error::Domain(DomainError::Validation(fields))) => assert_eq!(fields[0].field, "password"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let after: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(c).await).unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn unsupported_and_malformed_urls_are_explained_without_echoing_them() {
+    let err = Db::connect("mysql://root:secret@localhost/x", &PoolOptions::default()).await.unwrap_err();
+    assert!(matches!(err, ConnectError::UnsupportedScheme));
+    assert!(!err.to_string().contains("secret"));
+    let err = Db::connect("postgres://u:secret@127.0.0.1:1/x", &PoolOptions { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectError::Connect(_)), "{err}");
+    assert!(!err.to_string().contains("secret"));
+}
+
+#[tokio::test]
+async fn the_backend_is_picked_by_the_url() {
+    let db = open_test_db().await;
+    let expected = match std::env::var("ECERT_TEST_DATABASE_URL") {
+        Ok(u) if u.starts_with("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    assert_eq!(db.backend(), expected);
+}

@@ -1,0 +1,66 @@
+// End-to-end tests in Debian's Chromium, one project per database. scripts/test builds the
+// server and passes its path and free ports; Playwright starts one server per database and
+// waits for /healthz before the tests run.
+import { defineConfig, devices } from '@playwright/test';
+
+const server = process.env.ECERT_E2E_SERVER_BIN;
+const siteRoot = process.env.ECERT_E2E_SITE_ROOT;
+const workDir = process.env.ECERT_E2E_WORKDIR ?? '/tmp/ecert-e2e';
+const adminPassword = 'e2e-admin-password';
+
+type Backend = { name: string; port: string; databaseUrl: string };
+const backends: Backend[] = [
+  { name: 'sqlite', port: process.env.ECERT_E2E_SQLITE_PORT ?? '3107', databaseUrl: `sqlite:${workDir}/e2e.db` },
+];
+if (process.env.ECERT_E2E_POSTGRES_URL) {
+  backends.push({
+    name: 'postgres',
+    port: process.env.ECERT_E2E_POSTGRES_PORT ?? '3108',
+    databaseUrl: process.env.ECERT_E2E_POSTGRES_URL,
+  });
+}
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.ECERT_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: backends.map((b) => ({
+    name: b.name,
+    use: { ...devices['Desktop Chrome'], baseURL: `http://127.0.0.1:${b.port}` },
+  })),
+  webServer: server
+    ? backends.map((b) => ({
+        command: server,
+        url: `http://127.0.0.1:${b.port}/healthz`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: 'pipe' as const,
+        env: {
+          ECERT_LISTEN: `127.0.0.1:${b.port}`,
+          DATABASE_URL: b.databaseUrl,
+          ECERT_SITE_ROOT: siteRoot ?? '../target/site',
+          ECERT_ADMIN_PASSWORD: adminPassword,
+          ECERT_LOG: 'warn',
+        },
+      }))
+    : undefined,
+});

@@ -1,0 +1,97 @@
+# Shared set-up of scripts/run and scripts/test: installs what is missing, with visible
+# progress, and is idempotent. Everything goes under $ECERT_CACHE (default ~/.cache/ecert):
+#   tools/   cargo-leptos, wasm-bindgen, wasm-opt (npm binaryen)
+#   target/  the shared cargo target directory (unless CARGO_TARGET_DIR is set)
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ECERT_CACHE=${ECERT_CACHE:-$HOME/.cache/ecert}
+TOOLS=$ECERT_CACHE/tools
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ECERT_CACHE/target}
+export CARGO_TERM_PROGRESS_WHEN=${CARGO_TERM_PROGRESS_WHEN:-never}
+
+CARGO_LEPTOS_VERSION=0.3.11
+BINARYEN_VERSION=132.0.0
+
+STARTED_AT=$(date +%s)
+step() { printf '\n\033[1;34m==> [%4ss] %s\033[0m\n' "$(( $(date +%s) - STARTED_AT ))" "$*"; }
+warn() { printf '\033[1;33m%s\033[0m\n' "$*" >&2; }
+die() { printf '\033[1;31merror: %s\033[0m\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "root is needed to run: $*"; fi
+}
+
+# ensure_apt PKG...: installs the Debian packages that are not installed yet.
+ensure_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "Installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# The WASM toolchain route. A rustup wasm32 target is used where one is installed; otherwise
+# Debian's Rust (rustc-web, with its wasm32 standard library sources) builds std for wasm32
+# itself (-Zbuild-std, allowed by RUSTC_BOOTSTRAP=1).
+LIB_CARGO_ARGS=()
+setup_toolchain() {
+  ensure_apt build-essential pkg-config curl ca-certificates
+  if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    step "Toolchain: rustup $(rustc --version) with its wasm32-unknown-unknown target"
+  else
+    ensure_apt rustc-web cargo-web rust-web-src lld-22
+    export PATH="/usr/bin:$PATH"
+    export RUSTC_BOOTSTRAP=1
+    LIB_CARGO_ARGS=(--lib-cargo-args "-Zbuild-std=std,panic_abort")
+    step "Toolchain: Debian $(/usr/bin/rustc --version) building std for wasm32 (-Zbuild-std)"
+  fi
+  export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:$PATH"
+}
+
+ensure_node() {
+  command -v npm >/dev/null 2>&1 || ensure_apt nodejs npm
+}
+
+ensure_cargo_leptos() {
+  if "$TOOLS/bin/cargo-leptos" --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return 0; fi
+  step "Building cargo-leptos $CARGO_LEPTOS_VERSION (once; about 25 minutes on 2 cores)"
+  cargo install --root "$TOOLS" cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+}
+
+# wasm-bindgen-cli must be exactly the wasm-bindgen of Cargo.lock.
+ensure_wasm_bindgen() {
+  local want
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
+  [ -n "$want" ] || die "cannot find wasm-bindgen in Cargo.lock"
+  if "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $want\$"; then return 0; fi
+  step "Building wasm-bindgen-cli $want (once; about 4 minutes)"
+  cargo install --root "$TOOLS" wasm-bindgen-cli --version "$want" --force
+}
+
+ensure_wasm_opt() {
+  if [ -x "$TOOLS/npm/node_modules/.bin/wasm-opt" ]; then return 0; fi
+  ensure_node
+  step "Installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
+  mkdir -p "$TOOLS/npm"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" "binaryen@$BINARYEN_VERSION"
+}
+
+ensure_build_tools() {
+  setup_toolchain
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+}
+
+# site_build [--release]: the WASM bundle, CSS and assets into target/site, and the server binary.
+site_build() {
+  step "Building the site and server ($*)"
+  (cd "$ROOT" && cargo leptos build "$@" "${LIB_CARGO_ARGS[@]}")
+}

@@ -1,0 +1,189 @@
+//! Configuration: command-line flags, environment variables and an optional TOML file, in that
+//! order of precedence, over documented defaults. `ecert-server --help` lists every setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+#[derive(Parser, Clone, Debug)]
+#[command(
+    name = "ecert-server",
+    version,
+    about = "事业单位法人电子证书平台 — legal-person electronic certificate platform for public institutions",
+    long_about = "Serves the staff console, the manager dashboard, the scan-login, verifier and public \
+                  verification pages, the holder's mobile wallet and the JSON API.\n\n\
+                  Every setting can be given as a flag, as the environment variable shown, or as a key \
+                  of the TOML file named by --config (the flag name with `_` for `-`, e.g. \
+                  `database_url = \"sqlite:data/ecert.db\"`). Flags win over the environment, the \
+                  environment wins over the file."
+)]
+pub struct Config {
+    /// TOML file with settings (keys: the long flag names with `_` instead of `-`).
+    #[arg(long, env = "ECERT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "ECERT_LISTEN", default_value = "127.0.0.1:3000", value_name = "ADDR:PORT")]
+    pub listen: String,
+
+    /// Database: `sqlite:PATH` (embedded, created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:data/ecert.db", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "ECERT_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Directory of the built site (`pkg/` with the WASM bundle, CSS, public assets).
+    #[arg(long, env = "ECERT_SITE_ROOT", default_value = "target/site", value_name = "DIR")]
+    pub site_root: PathBuf,
+
+    /// Address people reach this server at, used in QR codes and printed links
+    /// [default: http://<listen>].
+    #[arg(long, env = "ECERT_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Name of the first registration authority, created on first start.
+    #[arg(long, env = "ECERT_AUTHORITY_NAME", default_value = "国家事业单位登记管理局")]
+    pub authority_name: String,
+
+    /// Administrative division code (GB/T 2260) of the first registration authority.
+    #[arg(long, env = "ECERT_AUTHORITY_REGION", default_value = "100000", value_name = "CODE")]
+    pub authority_region: String,
+
+    /// User name of the staff administrator created on first start.
+    #[arg(long, env = "ECERT_ADMIN_USERNAME", default_value = "admin")]
+    pub admin_username: String,
+
+    /// Password of that administrator (at least 10 characters); generated and printed once if unset.
+    #[arg(long, env = "ECERT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ecert_server=debug,info`).
+    #[arg(long, env = "ECERT_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log format.
+    #[arg(long, env = "ECERT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Seconds to let running requests finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "ECERT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the configuration file {path} is not valid TOML: {message}")]
+    Parse { path: String, message: String },
+    #[error("the configuration file {path} has an unknown setting `{key}` (known: {known})")]
+    UnknownKey { path: String, key: String, known: String },
+    #[error("the setting `{key}` in {path} must be a string, a number or a boolean")]
+    BadValue { path: String, key: String },
+    #[error("ECERT_LISTEN / --listen `{0}` is not an address and port such as 127.0.0.1:3000")]
+    BadListen(String),
+}
+
+impl Config {
+    /// Reads flags, environment and the configuration file named by `--config` / `ECERT_CONFIG`.
+    pub fn load_from<I, S>(args: I) -> Result<Config, LoadError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        // First pass only to find the file; its values become the defaults of the second pass.
+        let first = Config::try_parse_from(&args).map_err(LoadError::Cli)?;
+        let mut command = Config::command();
+        if let Some(path) = &first.config {
+            for (key, value) in read_file(path)? {
+                command = command.mut_arg(key, |arg| arg.default_value(value));
+            }
+        }
+        let matches = command.try_get_matches_from(&args).map_err(LoadError::Cli)?;
+        Config::from_arg_matches(&matches).map_err(LoadError::Cli)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| ConfigError::BadListen(self.listen.clone()))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Cli(clap::Error),
+    #[error(transparent)]
+    File(#[from] ConfigError),
+}
+
+/// The file's settings as (argument id, value) pairs, checked against the known settings.
+fn read_file(path: &PathBuf) -> Result<Vec<(String, String)>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| ConfigError::Parse { path: shown.clone(), message: e.message().to_owned() })?;
+    let known: Vec<String> = Config::command()
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .filter(|id| id != "config")
+        .collect();
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            if !known.contains(&key) {
+                return Err(ConfigError::UnknownKey { path: shown.clone(), key, known: known.join(", ") });
+            }
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => return Err(ConfigError::BadValue { path: shown.clone(), key }),
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let c = Config::load_from(["ecert-server"]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3000");
+        assert_eq!(c.public_url(), "http://127.0.0.1:3000");
+        assert_eq!(c.listen_addr().unwrap().port(), 3000);
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("ecert-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ecert.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:4000\"\ndb_max_connections = 3\n").unwrap();
+        let path = file.to_str().unwrap();
+        let c = Config::load_from(["ecert-server", "--config", path]).unwrap();
+        assert_eq!((c.listen.as_str(), c.db_max_connections), ("127.0.0.1:4000", 3));
+        let c = Config::load_from(["ecert-server", "--config", path, "--listen", "127.0.0.1:5000"]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:5000");
+
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let err = Config::load_from(["ecert-server", "--config", path]).unwrap_err();
+        assert!(err.to_string().contains("unknown setting `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_explained() {
+        let c = Config::load_from(["ecert-server", "--listen", "localhost"]).unwrap();
+        assert!(c.listen_addr().unwrap_err().to_string().contains("127.0.0.1:3000"));
+    }
+}

@@ -1,0 +1,141 @@
+//! Wiring only: configuration → pool → migrations → first start → state → router → serve.
+
+pub mod config;
+pub mod http;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use ecert_app::state::AppState;
+use ecert_core::bootstrap::{self, FirstStart, FirstStartReport};
+use ecert_core::secret::{Random, Secret};
+use ecert_core::store::{ConnectError, Db, PoolOptions};
+use ecert_core::{Lang, Millis};
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// Why the server could not start; each says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}\n  (check DATABASE_URL / --database-url; e.g. sqlite:data/ecert.db or postgres://user@127.0.0.1/ecert)")]
+    Database(#[from] ConnectError),
+    #[error("first start failed: {0}")]
+    FirstStart(String),
+    #[error("cannot listen on {addr}: {reason}\n  (set ECERT_LISTEN / --listen to another address or port)")]
+    Listen { addr: String, reason: String },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the shared state from an open database.
+pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, StartError> {
+    let addr = config.listen_addr()?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("ecert")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    Ok(AppState { db, random, leptos_options, public_url: config.public_url() })
+}
+
+/// Opens the database, creates the first authority on first start, and binds the port.
+pub async fn prepare(config: &Config) -> Result<(AppState, TcpListener, Option<FirstStartReport>), StartError> {
+    let addr = config.listen_addr()?;
+    let pool = PoolOptions { max_connections: config.db_max_connections, ..PoolOptions::default() };
+    let db = Db::open(&config.database_url, &pool).await?;
+    let random = Random::os();
+    let first = FirstStart {
+        authority_name: config.authority_name.clone(),
+        region_code: config.authority_region.clone(),
+        admin_username: config.admin_username.clone(),
+        admin_password: config.admin_password.clone().map(Secret::new),
+    };
+    let report = bootstrap::ensure_first_authority(&db, &first, Millis::now(), &random).await.map_err(|e| match e {
+        ecert_core::Error::Domain(d) => StartError::FirstStart(d.message(Lang::En)),
+        other => StartError::FirstStart(other.to_string()),
+    })?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Listen {
+        addr: addr.to_string(),
+        reason: if e.kind() == std::io::ErrorKind::AddrInUse {
+            "the address is already in use (is another server running there?)".to_owned()
+        } else {
+            e.to_string()
+        },
+    })?;
+    Ok((app_state(config, db, random)?, listener, report))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then lets running requests finish.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let (state, listener, report) = prepare(&config).await?;
+    let db = state.db.clone();
+    if let Some(report) = &report {
+        print_first_start(report);
+    }
+    print_urls(&config);
+    tracing::info!(backend = db.backend().name(), addr = %config.listen, "serving");
+
+    let app = http::router(state);
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing running requests");
+        let _ = stop_tx.send(());
+    });
+    let served = tokio::select! {
+        result = serve => result.map_err(StartError::Serve),
+        () = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("shutdown grace period over; closing remaining connections");
+            Ok(())
+        }
+    };
+    db.close().await;
+    tracing::info!("stopped");
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// Printed to the terminal, not to the log: the generated password must not land in log files.
+fn print_first_start(report: &FirstStartReport) {
+    println!("\n  首次启动：已创建第一个登记管理机关和工作人员管理员账号 / First start: created the first registration authority and its staff administrator");
+    println!("    user name / 用户名: {}", report.admin_username);
+    match &report.generated_password {
+        Some(password) => {
+            println!("    password  / 密码:   {}", password.expose());
+            println!("    This password is shown only once. 此密码仅显示一次，请妥善保存。");
+        }
+        None => println!("    password  / 密码:   (from ECERT_ADMIN_PASSWORD)"),
+    }
+}
+
+fn print_urls(config: &Config) {
+    let base = config.public_url();
+    println!("\n  ecert-server {} is up / 已启动", env!("CARGO_PKG_VERSION"));
+    println!("    Staff console     工作台     {base}/console");
+    println!("    Manager dashboard 管理人后台 {base}/dashboard");
+    println!("    Verifier page     柜台核验   {base}/verify");
+    println!("    Health            健康检查   {base}/healthz\n");
+}

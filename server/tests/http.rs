@@ -1,0 +1,155 @@
+//! The real router in process: pages, server functions, health, language, static files,
+//! security headers and the CSRF origin check; and the binary's start-up and shutdown.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use ecert_core::secret::Random;
+use ecert_core::store::testing::open_test_db;
+use ecert_server::{Config, StartError, app_state, http::router, prepare};
+use tower::ServiceExt;
+
+async fn app_with_site(site_root: &std::path::Path) -> axum::Router {
+    let config = Config::load_from(["ecert-server", "--site-root", site_root.to_str().unwrap()]).unwrap();
+    router(app_state(&config, open_test_db().await, Random::os()).unwrap())
+}
+
+async fn app() -> axum::Router {
+    app_with_site(&std::env::temp_dir().join("ecert-no-site")).await
+}
+
+async fn get(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::get(uri);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let body = to_bytes(body, 10 << 20).await.unwrap();
+    (parts.status, parts.headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let (status, headers, body) = get(&app().await, "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert!(json["database"] == "SQLite" || json["database"] == "PostgreSQL");
+    assert!(headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server_in_chinese_by_default_and_english_on_request() {
+    let app = app().await;
+    let (status, headers, body) = get(&app, "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains(r#"<html lang="zh-CN""#), "{body}");
+    assert!(body.contains("事业单位法人电子证书"));
+    assert!(body.contains("/pkg/ecert.js") || body.contains("/pkg/ecert"), "hydration scripts are linked");
+
+    let (_, _, body) = get(&app, "/", Some("ecert_lang=en")).await;
+    assert!(body.contains(r#"<html lang="en""#));
+    assert!(body.contains("Public Institution Legal-Person e-Certificate"));
+    assert!(!body.contains("事业单位法人电子证书"));
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_real_404_page() {
+    let (status, _, body) = get(&app().await, "/no/such/page", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("页面不存在"), "{body}");
+    assert!(body.contains("<html"), "a whole page, not a bare message");
+}
+
+#[tokio::test]
+async fn the_language_switch_sets_a_cookie_and_goes_back_without_open_redirects() {
+    let app = app().await;
+    let (status, headers, _) = get(&app, "/lang/en?next=/verify", None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/verify");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("ecert_lang=en;") && cookie.contains("Max-Age=31536000"), "{cookie}");
+
+    for evil in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
+        let uri = format!("/lang/zh-CN?next={}", evil.replace('/', "%2F").replace('\\', "%5C").replace(':', "%3A"));
+        let (_, headers, _) = get(&app, &uri, None).await;
+        assert_eq!(headers[header::LOCATION], "/", "{evil}");
+    }
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let (_, headers, _) = get(&app().await, "/", None).await;
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn the_system_status_server_function_answers_and_cross_origin_posts_are_refused() {
+    let app = app().await;
+    let call = |origin: Option<&'static str>| {
+        let mut req = Request::post("/api/system_status")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let res = call(Some("http://127.0.0.1:3000")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(json["database"] == "SQLite" || json["database"] == "PostgreSQL", "{json}");
+
+    let res = call(Some("https://evil.example")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn static_files_are_served_precompressed() {
+    let site = std::env::temp_dir().join(format!("ecert-site-{}", Random::os().id()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/ecert.wasm"), b"plain").unwrap();
+    std::fs::write(site.join("pkg/ecert.wasm.br"), b"brotli").unwrap();
+    std::fs::write(site.join("pkg/ecert.wasm.gz"), b"gzip").unwrap();
+    let app = app_with_site(&site).await;
+    let fetch = |encoding: &'static str| {
+        app.clone().oneshot(Request::get("/pkg/ecert.wasm").header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).unwrap())
+    };
+    let res = fetch("gzip, br").await.unwrap();
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(&to_bytes(res.into_body(), 100).await.unwrap()[..], b"brotli");
+    let res = fetch("gzip").await.unwrap();
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    let res = fetch("identity").await.unwrap();
+    assert_eq!(&to_bytes(res.into_body(), 100).await.unwrap()[..], b"plain");
+}
+
+#[tokio::test]
+async fn start_up_explains_a_bad_database_url_and_an_occupied_port() {
+    let config = Config::load_from(["ecert-server", "--database-url", "mysql://u:secret@h/db"]).unwrap();
+    let err = prepare(&config).await.map(|_| ()).unwrap_err();
+    assert!(matches!(err, StartError::Database(_)));
+    let text = err.to_string();
+    assert!(text.contains("DATABASE_URL") && !text.contains("secret"), "{text}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let db = std::env::temp_dir().join(format!("ecert-port-{}.db", Random::os().id()));
+    let config = Config::load_from([
+        "ecert-server",
+        "--listen",
+        &addr,
+        "--database-url",
+        &format!("sqlite:{}", db.display()),
+    ])
+    .unwrap();
+    let err = prepare(&config).await.map(|_| ()).unwrap_err();
+    assert!(matches!(err, StartError::Listen { .. }));
+    assert!(err.to_string().contains("already in use"), "{err}");
+}
