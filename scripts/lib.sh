@@ -49,7 +49,7 @@ setup_toolchain() {
     ensure_apt rustc-web cargo-web rust-web-src lld-22
     export PATH="/usr/bin:$PATH"
     export RUSTC_BOOTSTRAP=1
-    LIB_CARGO_ARGS=(--lib-cargo-args "-Zbuild-std=std,panic_abort")
+    LIB_CARGO_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
     step "Toolchain: Debian $(/usr/bin/rustc --version) building std for wasm32 (-Zbuild-std)"
   fi
   export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:$PATH"

@@ -86,6 +86,6 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
                 <button type="submit">{t(T::SignOut)}</button>
             </ActionForm>
         </section>
-        <p class="notice">{t(T::NotYetAvailable)}</p>
+        <crate::issue::IssuePanel />
     }
 }

@@ -53,6 +53,36 @@ texts! {
     SignIn => "登录", "Sign in";
     SignOut => "退出登录", "Sign out";
     SignedInAs => "已登录：", "Signed in as";
+    IssueTitle => "登记事业单位并签发电子证书", "Register an institution and issue its certificate";
+    Institution => "事业单位", "Institution";
+    CreditCode => "统一社会信用代码", "Unified social credit code";
+    InstitutionName => "单位名称", "Institution name";
+    Address => "住所", "Address";
+    LegalRep => "法定代表人", "Legal representative";
+    PersonName => "姓名", "Name";
+    IdNumber => "身份证号码", "Resident ID number";
+    Mobile => "手机号码", "Mobile number";
+    FirstManager => "第一管理责任人", "First manager";
+    FirstManagerIsLegalRep => "由法定代表人担任", "The legal representative";
+    FirstManagerIsDelegate => "法定代表人书面授权他人担任（表一）", "Another person, authorized in writing (form 1)";
+    DelegateName => "第一管理责任人姓名", "First manager's name";
+    DelegateIdNumber => "第一管理责任人身份证号码", "First manager's ID number";
+    DelegateMobile => "第一管理责任人手机号码", "First manager's mobile";
+    IssueButton => "核验身份并签发", "Verify identities and issue";
+    CertificateList => "本机关签发的证书", "Certificates of this authority";
+    NoCertificates => "尚未签发证书", "No certificates issued yet";
+    Serial => "证书序列号", "Serial number";
+    ClaimStatus => "领取状态", "Claim status";
+    NotClaimed => "待领取", "Not claimed";
+    Claimed => "已领取", "Claimed";
+    Removed => "已失效", "Void";
+    RefreshClaim => "重新生成领取码", "New claim code";
+    ClaimSlip => "电子证书领取单", "Certificate claim slip";
+    ClaimQr => "领取二维码", "Claim QR code";
+    ValidUntil => "有效期至", "Valid until";
+    ClaimHint => "请第一管理责任人使用手机证书钱包扫描二维码领取证书。二维码仅可使用一次。", "The first manager scans this QR code with the mobile wallet to claim the certificate. It works once.";
+    ClaimLink => "领取链接", "Claim link";
+    Print => "打印领取单", "Print the slip";
     NetworkError => "网络错误，请检查网络后重试", "Network error, please check the connection and retry";
 }
 

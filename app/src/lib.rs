@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The Leptos application: the HTML shell, the routes, the pages and their server functions.
 //! Rendered on the server by `ecert-server` and hydrated in the browser from WASM.
 
@@ -5,10 +6,13 @@ pub mod console;
 pub mod error;
 mod guard;
 pub mod i18n;
+pub mod issue;
 mod layout;
 mod pages;
 pub mod status;
 
+#[cfg(feature = "ssr")]
+mod qr;
 #[cfg(feature = "ssr")]
 mod session;
 #[cfg(feature = "ssr")]

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 pub struct AppState {
     pub db: Db,
     pub random: Random,
+    pub identity: ecert_core::identity::IdentityVerifier,
     pub leptos_options: LeptosOptions,
     /// The address people reach this server at; QR codes encode links under it.
     pub public_url: String,

@@ -54,6 +54,12 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "mobile" => ("手机号码", "Mobile number"),
         "name" => ("名称", "Name"),
         "person_name" => ("姓名", "Name"),
+        "legal_rep_person_name" => ("法定代表人姓名", "Legal representative's name"),
+        "legal_rep_id_number" => ("法定代表人身份证号码", "Legal representative's ID number"),
+        "legal_rep_mobile" => ("法定代表人手机号码", "Legal representative's mobile"),
+        "first_manager_person_name" => ("第一管理责任人姓名", "First manager's name"),
+        "first_manager_id_number" => ("第一管理责任人身份证号码", "First manager's ID number"),
+        "first_manager_mobile" => ("第一管理责任人手机号码", "First manager's mobile"),
         "address" => ("住所", "Address"),
         "authority_name" => ("登记管理机关名称", "Authority name"),
         "region_code" => ("行政区划代码", "Region code"),
@@ -76,6 +82,12 @@ pub enum DomainError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    #[error("invalid code")]
+    CodeInvalid,
+    #[error("code expired")]
+    CodeExpired,
+    #[error("code already used")]
+    CodeUsed,
     #[error("already exists")]
     AlreadyExists { field: String },
 }
@@ -99,6 +111,9 @@ impl DomainError {
             DomainError::Unauthenticated => lang.pick("请先登录", "Please sign in first").into(),
             DomainError::Forbidden => lang.pick("无权执行此操作", "You are not allowed to do this").into(),
             DomainError::NotFound => lang.pick("未找到", "Not found").into(),
+            DomainError::CodeInvalid => lang.pick("二维码无效", "This code is not valid").into(),
+            DomainError::CodeExpired => lang.pick("二维码已过期，请重新生成", "This code has expired; please generate a new one").into(),
+            DomainError::CodeUsed => lang.pick("二维码已被使用", "This code has already been used").into(),
             DomainError::AlreadyExists { field } => match lang {
                 Lang::Zh => format!("{}已存在", field_label(field, lang)),
                 Lang::En => format!("{} already exists", field_label(field, lang)),

@@ -4,9 +4,16 @@
 //! use-cases that apply a rule and write its record in one transaction sit behind the `server`
 //! feature. Nothing here knows about Leptos, axum or HTTP.
 
+pub mod certificate;
+#[cfg(feature = "server")]
+pub mod code;
 pub mod error;
+pub mod identity;
 pub mod i18n;
 pub mod mask;
+#[cfg(feature = "server")]
+pub mod records;
+pub mod staff;
 pub mod time;
 pub mod validate;
 
@@ -14,8 +21,6 @@ pub mod validate;
 pub mod bootstrap;
 #[cfg(feature = "server")]
 pub mod secret;
-#[cfg(feature = "server")]
-pub mod staff;
 #[cfg(feature = "server")]
 pub mod store;
 

@@ -5,16 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, Result};
-use crate::secret::{self, Random, Secret};
-use crate::store::Db;
-use crate::time::Millis;
-use crate::on_db;
-
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
-pub const SESSION_HOURS: i64 = 8;
-
 /// A signed-in staff member, as pages see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffView {
@@ -26,120 +16,139 @@ pub struct StaffView {
     pub authority_name: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct Credentials {
-    id: String,
-    password_hash: String,
-    locked_until: Option<i64>,
-}
+#[cfg(feature = "server")]
+pub use server::*;
 
-/// A new session: the token goes into the cookie, and is stored nowhere.
-#[derive(Debug)]
-pub struct NewSession {
-    pub token: Secret,
-    pub expires_at: Millis,
-}
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
 
-/// An argon2id hash of a random password, verified against when the user name is unknown so
-/// that a wrong name costs as much time as a wrong password.
-async fn dummy_hash(random: &Random) -> String {
-    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DUMMY
-        .get_or_init(|| async { secret::hash_password(random.password(), random).await.unwrap_or_default() })
-        .await
-        .clone()
-}
+    use crate::error::{DomainError, Result};
+    use crate::secret::{self, Random, Secret};
+    use crate::store::Db;
+    use crate::time::Millis;
+    use crate::on_db;
 
-pub async fn sign_in(db: &Db, username: &str, password: Secret, now: Millis, random: &Random) -> Result<NewSession> {
-    let username = username.trim();
-    let row: Option<Credentials> = on_db!(db, |c| sqlx::query_as(
-        "SELECT id, password_hash, locked_until FROM staff WHERE username = $1"
-    )
-    .bind(username)
-    .fetch_optional(c)
-    .await)?;
-    let Some(row) = row else {
-        secret::verify_password(password, dummy_hash(random).await).await;
-        return Err(DomainError::InvalidCredentials.into());
-    };
-    if let Some(until) = row.locked_until.filter(|&u| u > now.0) {
-        return Err(DomainError::AccountLocked { until }.into());
+    pub const MAX_FAILED_ATTEMPTS: i64 = 5;
+    pub const LOCKOUT_MINUTES: i64 = 15;
+    pub const SESSION_HOURS: i64 = 8;
+
+
+    #[derive(sqlx::FromRow)]
+    struct Credentials {
+        id: String,
+        password_hash: String,
+        locked_until: Option<i64>,
     }
-    if !secret::verify_password(password, row.password_hash).await {
-        // One statement, so concurrent wrong attempts are all counted.
-        let lock_until = now.plus_minutes(LOCKOUT_MINUTES).0;
-        on_db!(db, |c| sqlx::query(
-            "UPDATE staff SET failed_attempts = failed_attempts + 1, \
-             locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+
+    /// A new session: the token goes into the cookie, and is stored nowhere.
+    #[derive(Debug)]
+    pub struct NewSession {
+        pub token: Secret,
+        pub expires_at: Millis,
+    }
+
+    /// An argon2id hash of a random password, verified against when the user name is unknown so
+    /// that a wrong name costs as much time as a wrong password.
+    async fn dummy_hash(random: &Random) -> String {
+        static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        DUMMY
+            .get_or_init(|| async { secret::hash_password(random.password(), random).await.unwrap_or_default() })
+            .await
+            .clone()
+    }
+
+    pub async fn sign_in(db: &Db, username: &str, password: Secret, now: Millis, random: &Random) -> Result<NewSession> {
+        let username = username.trim();
+        let row: Option<Credentials> = on_db!(db, |c| sqlx::query_as(
+            "SELECT id, password_hash, locked_until FROM staff WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_optional(c)
+        .await)?;
+        let Some(row) = row else {
+            secret::verify_password(password, dummy_hash(random).await).await;
+            return Err(DomainError::InvalidCredentials.into());
+        };
+        if let Some(until) = row.locked_until.filter(|&u| u > now.0) {
+            return Err(DomainError::AccountLocked { until }.into());
+        }
+        if !secret::verify_password(password, row.password_hash).await {
+            // One statement, so concurrent wrong attempts are all counted.
+            let lock_until = now.plus_minutes(LOCKOUT_MINUTES).0;
+            on_db!(db, |c| sqlx::query(
+                "UPDATE staff SET failed_attempts = failed_attempts + 1, \
+                 locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+            )
+            .bind(&row.id)
+            .bind(MAX_FAILED_ATTEMPTS)
+            .bind(lock_until)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+            return Err(DomainError::InvalidCredentials.into());
+        }
+        // Reset the counter only if no concurrent failure locked the account meanwhile.
+        let reset = on_db!(db, |c| sqlx::query(
+            "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)"
         )
         .bind(&row.id)
-        .bind(MAX_FAILED_ATTEMPTS)
-        .bind(lock_until)
+        .bind(now.0)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-        return Err(DomainError::InvalidCredentials.into());
+        if reset == 0 {
+            return Err(DomainError::AccountLocked { until: now.plus_minutes(LOCKOUT_MINUTES).0 }.into());
+        }
+        let token = random.token();
+        let expires_at = now.plus_minutes(SESSION_HOURS * 60);
+        on_db!(db, |c| sqlx::query(
+            "INSERT INTO staff_session (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(secret::token_hash(token.expose()))
+        .bind(&row.id)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+        Ok(NewSession { token, expires_at })
     }
-    // Reset the counter only if no concurrent failure locked the account meanwhile.
-    let reset = on_db!(db, |c| sqlx::query(
-        "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)"
-    )
-    .bind(&row.id)
-    .bind(now.0)
-    .execute(c)
-    .await.map(|r| r.rows_affected()))?;
-    if reset == 0 {
-        return Err(DomainError::AccountLocked { until: now.plus_minutes(LOCKOUT_MINUTES).0 }.into());
+
+    #[derive(sqlx::FromRow)]
+    struct StaffRow {
+        id: String,
+        username: String,
+        display_name: String,
+        is_admin: bool,
+        authority_id: String,
+        authority_name: String,
     }
-    let token = random.token();
-    let expires_at = now.plus_minutes(SESSION_HOURS * 60);
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff_session (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(secret::token_hash(token.expose()))
-    .bind(&row.id)
-    .bind(now.0)
-    .bind(expires_at.0)
-    .execute(c)
-    .await.map(|r| r.rows_affected()))?;
-    Ok(NewSession { token, expires_at })
-}
 
-#[derive(sqlx::FromRow)]
-struct StaffRow {
-    id: String,
-    username: String,
-    display_name: String,
-    is_admin: bool,
-    authority_id: String,
-    authority_name: String,
-}
-
-/// The staff member a session token belongs to, if the session is live.
-pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<StaffView>> {
-    let row: Option<StaffRow> = on_db!(db, |c| sqlx::query_as(
-        "SELECT s.id, s.username, s.display_name, s.is_admin, s.authority_id, a.name AS authority_name \
-         FROM staff_session ss JOIN staff s ON s.id = ss.staff_id JOIN authority a ON a.id = s.authority_id \
-         WHERE ss.token_hash = $1 AND ss.expires_at > $2"
-    )
-    .bind(secret::token_hash(token))
-    .bind(now.0)
-    .fetch_optional(c)
-    .await)?;
-    Ok(row.map(|r| StaffView {
-        id: r.id,
-        username: r.username,
-        display_name: r.display_name,
-        is_admin: r.is_admin,
-        authority_id: r.authority_id,
-        authority_name: r.authority_name,
-    }))
-}
-
-/// Ends a session; signing out twice is harmless.
-pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
-    on_db!(db, |c| sqlx::query("DELETE FROM staff_session WHERE token_hash = $1")
+    /// The staff member a session token belongs to, if the session is live.
+    pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<StaffView>> {
+        let row: Option<StaffRow> = on_db!(db, |c| sqlx::query_as(
+            "SELECT s.id, s.username, s.display_name, s.is_admin, s.authority_id, a.name AS authority_name \
+             FROM staff_session ss JOIN staff s ON s.id = ss.staff_id JOIN authority a ON a.id = s.authority_id \
+             WHERE ss.token_hash = $1 AND ss.expires_at > $2"
+        )
         .bind(secret::token_hash(token))
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    Ok(())
+        .bind(now.0)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.map(|r| StaffView {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            is_admin: r.is_admin,
+            authority_id: r.authority_id,
+            authority_name: r.authority_name,
+        }))
+    }
+
+    /// Ends a session; signing out twice is harmless.
+    pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
+        on_db!(db, |c| sqlx::query("DELETE FROM staff_session WHERE token_hash = $1")
+            .bind(secret::token_hash(token))
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
 }

@@ -142,6 +142,19 @@ impl Checks {
     }
 }
 
+/// A person's real name: 2–30 characters, CJK or Latin letters, with `·` or spaces between parts.
+pub fn person_name(field: &str, input: &str) -> Result<String, FieldError> {
+    let n = input.trim();
+    if n.is_empty() {
+        return Err(FieldError::new(field, Problem::Required));
+    }
+    let count = n.chars().count();
+    let ok = (2..=30).contains(&count)
+        && n.chars().all(|c| c.is_alphabetic() || matches!(c, '·' | '•' | ' ' | '.'))
+        && n.chars().next().is_some_and(char::is_alphabetic);
+    if ok { Ok(n.to_owned()) } else { Err(FieldError::new(field, Problem::BadFormat)) }
+}
+
 /// A sign-in name: 3–32 letters, digits, `.`, `_` or `-`.
 pub fn username(field: &str, input: &str) -> Result<String, FieldError> {
     let u = input.trim();

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Wiring only: configuration → pool → migrations → first start → state → router → serve.
 
 pub mod config;
@@ -40,7 +41,13 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    Ok(AppState { db, random, leptos_options, public_url: config.public_url() })
+    Ok(AppState {
+        db,
+        random,
+        identity: ecert_core::identity::IdentityVerifier::Local,
+        leptos_options,
+        public_url: config.public_url(),
+    })
 }
 
 /// Opens the database, creates the first authority on first start, and binds the port.

@@ -35,3 +35,27 @@ pub async fn staff_member(db: &Db, password: &str) -> String {
     .unwrap();
     username
 }
+
+/// A signed-in staff member of a new authority of their own.
+pub async fn staff_view(db: &Db) -> ecert_core::staff::StaffView {
+    let user = staff_member(db, "correct password 1").await;
+    let random = Random::os();
+    let session = ecert_core::staff::sign_in(db, &user, Secret::new("correct password 1"), T0, &random).await.unwrap();
+    ecert_core::staff::current(db, session.token.expose(), T0).await.unwrap().unwrap()
+}
+
+/// A valid, unique unified social credit code of a public institution (prefix 12).
+pub fn credit_code() -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut buf = [0u8; 9];
+    Random::os().fill(&mut buf);
+    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
+    let prefix = format!("12110105{body}");
+    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
+}
+
+/// A valid resident ID number born on 1990-01-01 with the given 3-digit sequence.
+pub fn resident_id(seq: u16) -> String {
+    let prefix = format!("11010519900101{:03}", seq % 1000);
+    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
+}

@@ -1,0 +1,248 @@
+//! Console: register an institution and issue its certificate with a claim QR code and a
+//! printable claim slip; list the authority's certificates and refresh unclaimed claim codes.
+
+use ecert_core::certificate::CertificateView;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::{T, t, use_lang};
+
+/// A certificate just issued or whose claim code was refreshed: the claim QR and its expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimSlip {
+    pub certificate: CertificateView,
+    pub claim_url: String,
+    pub qr_svg: String,
+    pub expires_at: i64,
+}
+
+#[cfg(feature = "ssr")]
+async fn slip(
+    staff: &ecert_core::staff::StaffView,
+    claim: ecert_core::certificate::ClaimCode,
+) -> Result<ClaimSlip, AppError> {
+    let state = crate::state::app_state();
+    let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id).await?;
+    let claim_url = format!("{}/wallet/claim?code={}", state.public_url, claim.code.expose());
+    Ok(ClaimSlip { certificate, qr_svg: crate::qr::svg(&claim_url), claim_url, expires_at: claim.expires_at.0 })
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "issue_certificate")]
+pub async fn issue_certificate(
+    credit_code: String,
+    name: String,
+    address: String,
+    rep_name: String,
+    rep_id_number: String,
+    rep_mobile: String,
+    first_manager: String,
+    fm_name: Option<String>,
+    fm_id_number: Option<String>,
+    fm_mobile: Option<String>,
+) -> Result<ClaimSlip, AppError> {
+    use ecert_core::certificate::{FirstManagerChoice, IssueRequest, PersonInput};
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state();
+    let request = IssueRequest {
+        credit_code,
+        name,
+        address,
+        legal_rep: PersonInput { name: rep_name, id_number: rep_id_number, mobile: rep_mobile },
+        first_manager: if first_manager == "delegate" {
+            FirstManagerChoice::Delegate(PersonInput {
+                name: fm_name.unwrap_or_default(),
+                id_number: fm_id_number.unwrap_or_default(),
+                mobile: fm_mobile.unwrap_or_default(),
+            })
+        } else {
+            FirstManagerChoice::LegalRepresentative
+        },
+    };
+    let now = ecert_core::Millis::now();
+    let (_serial, claim) =
+        ecert_core::certificate::issue(&state.db, &staff, &request, &state.identity, now, &state.random).await?;
+    slip(&staff, claim).await
+}
+
+#[server(endpoint = "refresh_claim_code")]
+pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state();
+    let claim =
+        ecert_core::certificate::refresh_claim(&state.db, &staff, &certificate_id, ecert_core::Millis::now(), &state.random)
+            .await?;
+    slip(&staff, claim).await
+}
+
+#[server(endpoint = "list_certificates")]
+pub async fn list_certificates(search: String) -> Result<Vec<CertificateView>, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::certificate::list(&state.db, &staff, &search, 50).await?)
+}
+
+/// The issuing part of the console, shown to signed-in staff.
+#[component]
+pub fn IssuePanel() -> impl IntoView {
+    let lang = use_lang();
+    let issue = ServerAction::<IssueCertificate>::new();
+    let refresh = ServerAction::<RefreshClaimCode>::new();
+    let (delegate, set_delegate) = signal(false);
+    let certificates =
+        Resource::new(move || (issue.version().get(), refresh.version().get()), |_| list_certificates(String::new()));
+    let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));
+    // The newest slip, from issuing or refreshing, whichever came last.
+    let (current, set_current) = signal(None::<ClaimSlip>);
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = issue.value().get() {
+            set_current.set(Some(s));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = refresh.value().get() {
+            set_current.set(Some(s));
+        }
+    });
+
+    view! {
+        <section class="panel" aria-labelledby="issue-title">
+            <h2 id="issue-title">{t(T::IssueTitle)}</h2>
+            <ActionForm action=issue attr:class="grid-form">
+                <fieldset>
+                    <legend>{t(T::Institution)}</legend>
+                    <label>{t(T::CreditCode)}<input name="credit_code" required maxlength="18" autocomplete="off" /></label>
+                    <label>{t(T::InstitutionName)}<input name="name" required maxlength="100" /></label>
+                    <label>{t(T::Address)}<input name="address" required maxlength="200" /></label>
+                </fieldset>
+                <fieldset>
+                    <legend>{t(T::LegalRep)}</legend>
+                    <label>{t(T::PersonName)}<input name="rep_name" required maxlength="30" /></label>
+                    <label>{t(T::IdNumber)}<input name="rep_id_number" required maxlength="18" autocomplete="off" /></label>
+                    <label>{t(T::Mobile)}<input name="rep_mobile" required maxlength="11" inputmode="numeric" /></label>
+                </fieldset>
+                <fieldset>
+                    <legend>{t(T::FirstManager)}</legend>
+                    <label class="inline">
+                        <input type="radio" name="first_manager" value="legal_rep" checked on:change=move |_| set_delegate.set(false) />
+                        {t(T::FirstManagerIsLegalRep)}
+                    </label>
+                    <label class="inline">
+                        <input type="radio" name="first_manager" value="delegate" on:change=move |_| set_delegate.set(true) />
+                        {t(T::FirstManagerIsDelegate)}
+                    </label>
+                    <div class="delegate" class:hidden=move || !delegate.get()>
+                        <label>{t(T::DelegateName)}<input name="fm_name" maxlength="30" /></label>
+                        <label>{t(T::DelegateIdNumber)}<input name="fm_id_number" maxlength="18" autocomplete="off" /></label>
+                        <label>{t(T::DelegateMobile)}<input name="fm_mobile" maxlength="11" inputmode="numeric" /></label>
+                    </div>
+                </fieldset>
+                <p class="error" role="alert">{error}</p>
+                <button type="submit" disabled=move || issue.pending().get()>{t(T::IssueButton)}</button>
+            </ActionForm>
+        </section>
+        {move || current.get().map(|s| view! { <Slip slip=s /> })}
+        <section class="panel" aria-labelledby="list-title">
+            <h2 id="list-title">{t(T::CertificateList)}</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match certificates.await {
+                        Ok(list) => view! { <CertificateTable list refresh /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshClaimCode>) -> impl IntoView {
+    let lang = use_lang();
+    if list.is_empty() {
+        return view! { <p>{t(T::NoCertificates)}</p> }.into_any();
+    }
+    let rows = list
+        .into_iter()
+        .map(|c| {
+            let pending = c.first_manager_status == "pending";
+            let id = c.certificate_id.clone();
+            view! {
+                <tr>
+                    <td>{c.institution_name}</td>
+                    <td><code>{c.credit_code}</code></td>
+                    <td><code>{c.serial}</code></td>
+                    <td>{c.first_manager_name}</td>
+                    <td>{status_text(&c.first_manager_status, lang)}</td>
+                    <td>
+                        {pending.then(|| view! {
+                            <ActionForm action=refresh>
+                                <input type="hidden" name="certificate_id" value=id.clone() />
+                                <button type="submit" class="small">{T::RefreshClaim.get(lang)}</button>
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list">
+            <thead>
+                <tr>
+                    <th>{t(T::InstitutionName)}</th>
+                    <th>{t(T::CreditCode)}</th>
+                    <th>{t(T::Serial)}</th>
+                    <th>{t(T::FirstManager)}</th>
+                    <th>{t(T::ClaimStatus)}</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+    match status {
+        "pending" => T::NotClaimed.get(lang),
+        "active" => T::Claimed.get(lang),
+        _ => T::Removed.get(lang),
+    }
+}
+
+/// The claim slip: what the applicant takes away, with the QR code to scan in the wallet.
+#[component]
+fn Slip(slip: ClaimSlip) -> impl IntoView {
+    let c = slip.certificate;
+    let expires = ecert_core::time::format_cst(ecert_core::Millis(slip.expires_at));
+    view! {
+        <section class="panel slip" aria-labelledby="slip-title">
+            <h2 id="slip-title">{t(T::ClaimSlip)}</h2>
+            <div class="slip-body">
+                <div class="qr" role="img" aria-label=t(T::ClaimQr) inner_html=slip.qr_svg></div>
+                <dl>
+                    <dt>{t(T::InstitutionName)}</dt><dd>{c.institution_name}</dd>
+                    <dt>{t(T::CreditCode)}</dt><dd><code>{c.credit_code}</code></dd>
+                    <dt>{t(T::Serial)}</dt><dd><code data-testid="serial">{c.serial}</code></dd>
+                    <dt>{t(T::LegalRep)}</dt><dd>{c.legal_rep_name} " " {c.legal_rep_id_number}</dd>
+                    <dt>{t(T::FirstManager)}</dt><dd>{c.first_manager_name} " " {c.first_manager_id_number}</dd>
+                    <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
+                </dl>
+            </div>
+            <p class="hint">{t(T::ClaimHint)}</p>
+            <p class="no-print"><a href=slip.claim_url rel="external" data-testid="claim-link">{t(T::ClaimLink)}</a></p>
+            <button type="button" class="no-print" on:click=move |_| print_page()>{t(T::Print)}</button>
+        </section>
+    }
+}
+
+fn print_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}

@@ -1,0 +1,285 @@
+//! Issuing a certificate (journey 1 of the delegation issue): staff register an institution,
+//! choose its first manager (R1) and issue the certificate with a claim code (R2).
+//! Staff act only for institutions of their own authority (分级管理).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonInput {
+    pub name: String,
+    pub id_number: String,
+    pub mobile: String,
+}
+
+/// R1: the legal representative, or one person the legal representative authorizes in writing (form 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FirstManagerChoice {
+    LegalRepresentative,
+    Delegate(PersonInput),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueRequest {
+    pub credit_code: String,
+    pub name: String,
+    pub address: String,
+    pub legal_rep: PersonInput,
+    pub first_manager: FirstManagerChoice,
+}
+
+/// What a staff member sees of a certificate: personal data masked (R16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    pub certificate_id: String,
+    pub serial: String,
+    pub status: String,
+    pub issued_at: i64,
+    pub institution_name: String,
+    pub credit_code: String,
+    pub address: String,
+    pub legal_rep_name: String,
+    pub legal_rep_id_number: String,
+    pub legal_rep_mobile: String,
+    pub first_manager_name: String,
+    pub first_manager_id_number: String,
+    pub first_manager_status: String,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+
+    use crate::code::{self, CodeKind};
+    use crate::error::{DomainError, Result};
+    use crate::identity::IdentityVerifier;
+    use crate::mask;
+    use crate::records::{self, ChangeKind};
+    use crate::secret::{Random, Secret};
+    use crate::staff::StaffView;
+    use crate::store::{Db, is_unique_violation};
+    use crate::time::Millis;
+    use crate::validate::{self, Checks};
+    use crate::{on_db, on_tx};
+
+    /// Default life of a claim code (R2), in minutes.
+    pub const CLAIM_MINUTES: i64 = 30;
+
+
+
+
+    /// A claim code handed to staff to show as a QR code; shown once, stored only hashed.
+    #[derive(Debug)]
+    pub struct ClaimCode {
+        pub certificate_id: String,
+        pub code: Secret,
+        pub expires_at: Millis,
+    }
+
+
+    struct Person {
+        name: String,
+        id_number: String,
+        mobile: String,
+    }
+
+    fn check_person(checks: &mut Checks, prefix: &str, p: &PersonInput) -> Person {
+        Person {
+            name: checks.take(validate::person_name(&format!("{prefix}person_name"), &p.name)),
+            id_number: checks.take(validate::resident_id(&format!("{prefix}id_number"), &p.id_number)),
+            mobile: checks.take(validate::mobile(&format!("{prefix}mobile"), &p.mobile)),
+        }
+    }
+
+    /// Registers the institution, issues its certificate with a pending first manager, and returns
+    /// a claim code. Bad input changes nothing.
+    pub async fn issue(
+        db: &Db,
+        staff: &StaffView,
+        request: &IssueRequest,
+        identity: &IdentityVerifier,
+        now: Millis,
+        random: &Random,
+    ) -> Result<(String, ClaimCode)> {
+        let mut checks = Checks::new();
+        let credit_code = checks.take(validate::credit_code("credit_code", &request.credit_code));
+        let name = checks.take(validate::text("name", &request.name, 100));
+        let address = checks.take(validate::text("address", &request.address, 200));
+        let rep = check_person(&mut checks, "legal_rep_", &request.legal_rep);
+        let delegate = match &request.first_manager {
+            FirstManagerChoice::LegalRepresentative => None,
+            FirstManagerChoice::Delegate(p) => Some(check_person(&mut checks, "first_manager_", p)),
+        };
+        checks.finish()?;
+
+        identity.verify("legal_rep_id_number", &rep.name, &rep.id_number).await?;
+        if let Some(d) = &delegate {
+            identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
+        }
+        let (manager, is_legal_rep) = match &delegate {
+            Some(d) => (d, false),
+            None => (&rep, true),
+        };
+
+        let institution_id = random.id();
+        let certificate_id = random.id();
+        let holder_id = random.id();
+        let serial = new_serial(now, random);
+        let mut tx = db.begin_write().await?;
+        let inserted = on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
+             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(&institution_id)
+        .bind(&staff.authority_id)
+        .bind(&credit_code)
+        .bind(&name)
+        .bind(&address)
+        .bind(&rep.name)
+        .bind(&rep.id_number)
+        .bind(&rep.mobile)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
+            }
+            other => other?,
+        };
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)"
+        )
+        .bind(&certificate_id)
+        .bind(&institution_id)
+        .bind(&serial)
+        .bind(now.0)
+        .bind(&staff.id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
+             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
+        )
+        .bind(&holder_id)
+        .bind(&certificate_id)
+        .bind(&manager.name)
+        .bind(&manager.id_number)
+        .bind(&manager.mobile)
+        .bind(is_legal_rep)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let claim = code::create(&mut tx, CodeKind::Claim, &certificate_id, Some(&holder_id), CLAIM_MINUTES, now, random).await?;
+        records::change(&mut tx, &certificate_id, ChangeKind::Issued, records::Actor::Staff(&staff.id), Some(&holder_id), now, random)
+            .await?;
+        tx.commit().await?;
+        Ok((serial.clone(), ClaimCode { certificate_id, code: claim.0, expires_at: claim.1 }))
+    }
+
+    /// A fresh claim code for a certificate whose first manager has not claimed it yet; earlier
+    /// claim codes stop working (R2: single-use and short-lived).
+    pub async fn refresh_claim(db: &Db, staff: &StaffView, certificate_id: &str, now: Millis, random: &Random) -> Result<ClaimCode> {
+        let mut tx = db.begin_write().await?;
+        let sql = format!(
+            "SELECT i.authority_id, h.id FROM certificate c JOIN institution i ON i.id = c.institution_id \
+             JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status = 'pending' \
+             WHERE c.id = $1 AND c.status = 'active'{}",
+            tx.for_update()
+        );
+        let row: Option<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+        let Some((authority_id, holder_id)) = row else {
+            return Err(DomainError::NotFound.into());
+        };
+        if authority_id != staff.authority_id {
+            return Err(DomainError::Forbidden.into());
+        }
+        code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;
+        let (code, expires_at) = code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), CLAIM_MINUTES, now, random).await?;
+        tx.commit().await?;
+        Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct ViewRow {
+        certificate_id: String,
+        serial: String,
+        status: String,
+        issued_at: i64,
+        authority_id: String,
+        institution_name: String,
+        credit_code: String,
+        address: String,
+        legal_rep_name: String,
+        legal_rep_id_number: String,
+        legal_rep_mobile: String,
+        first_manager_name: Option<String>,
+        first_manager_id_number: Option<String>,
+        first_manager_status: Option<String>,
+    }
+
+    const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, i.authority_id, \
+         i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
+         h.name AS first_manager_name, h.id_number AS first_manager_id_number, h.status AS first_manager_status \
+         FROM certificate c JOIN institution i ON i.id = c.institution_id \
+         LEFT JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status <> 'removed'";
+
+    impl From<ViewRow> for CertificateView {
+        fn from(r: ViewRow) -> Self {
+            CertificateView {
+                certificate_id: r.certificate_id,
+                serial: r.serial,
+                status: r.status,
+                issued_at: r.issued_at,
+                institution_name: r.institution_name,
+                credit_code: r.credit_code,
+                address: r.address,
+                legal_rep_name: mask::person_name(&r.legal_rep_name),
+                legal_rep_id_number: mask::id_number(&r.legal_rep_id_number),
+                legal_rep_mobile: mask::mobile(&r.legal_rep_mobile),
+                first_manager_name: r.first_manager_name.as_deref().map(mask::person_name).unwrap_or_default(),
+                first_manager_id_number: r.first_manager_id_number.as_deref().map(mask::id_number).unwrap_or_default(),
+                first_manager_status: r.first_manager_status.unwrap_or_default(),
+            }
+        }
+    }
+
+    /// One certificate of the staff member's own authority.
+    pub async fn view(db: &Db, staff: &StaffView, certificate_id: &str) -> Result<CertificateView> {
+        let sql = format!("{VIEW_SELECT} WHERE c.id = $1");
+        let row: Option<ViewRow> = on_db!(db, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+        match row {
+            None => Err(DomainError::NotFound.into()),
+            Some(r) if r.authority_id != staff.authority_id => Err(DomainError::Forbidden.into()),
+            Some(r) => Ok(r.into()),
+        }
+    }
+
+    /// The latest certificates of the staff member's authority, newest first, optionally filtered
+    /// by a part of the name or the credit code.
+    pub async fn list(db: &Db, staff: &StaffView, search: &str, limit: i64) -> Result<Vec<CertificateView>> {
+        let pattern = format!("%{}%", search.trim().replace(['%', '_'], ""));
+        let sql = format!(
+            "{VIEW_SELECT} WHERE i.authority_id = $1 AND (i.name LIKE $2 OR i.credit_code LIKE $2) ORDER BY c.issued_at DESC, c.id LIMIT $3"
+        );
+        let rows: Vec<ViewRow> =
+            on_db!(db, |c| sqlx::query_as(&sql).bind(&staff.authority_id).bind(&pattern).bind(limit.clamp(1, 200)).fetch_all(c).await)?;
+        Ok(rows.into_iter().map(CertificateView::from).collect())
+    }
+
+    /// A certificate serial: `EC` + issue date (UTC) + 10 random characters.
+    fn new_serial(now: Millis, random: &Random) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+        let mut buf = [0u8; 10];
+        random.fill(&mut buf);
+        let tail: String = buf.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+        let days = now.0.div_euclid(crate::time::Millis::DAY);
+        let (y, m, d) = crate::time::civil_from_days(days);
+        format!("EC{y:04}{m:02}{d:02}{tail}")
+    }
+}
