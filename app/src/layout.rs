@@ -19,7 +19,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">{t(T::AppName)}</a>
-            <a class="lang-switch" href=switch_href rel="external" aria-label=t(T::SwitchLanguageLabel)
+            <a class="lang-switch" href=switch_href rel="external" title=t(T::SwitchLanguageLabel)
                 hreflang=lang.other().tag()>
                 {t(T::SwitchLanguage)}
             </a>

@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=pages::DashboardPage />
                     <Route path=path!("/verify") view=pages::VerifierPage />
                     <Route path=path!("/wallet") view=pages::WalletPage />
+                    <Route path=path!("/wallet/claim") view=pages::WalletPage />
                 </Routes>
             </main>
             <layout::Footer />

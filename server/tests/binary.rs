@@ -93,3 +93,92 @@ fn first_start_prints_generated_credentials_once_and_sigterm_stops_cleanly() {
     assert!(!second.contains("密码"), "the password is printed only on first start:\n{second}");
     assert!(second.contains("/console"));
 }
+
+/// A minimal HTTP/1.1 POST of a form, so the tests need no HTTP client crate (and so share the
+/// server's dependency features with `cargo leptos build`). Returns status, headers and body.
+fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    use std::io::Write;
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+    let body = body.join("&");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, rest) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), rest.to_owned())
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// R16: personal data never reaches the log, even at the most verbose level.
+#[test]
+fn r16_personal_data_is_absent_from_the_log() {
+    let dir = std::env::temp_dir().join(format!("ecert-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("server.log");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
+        .env("ECERT_ADMIN_PASSWORD", "log-test-password")
+        .env("ECERT_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+
+    let (status, head, _) =
+        post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", "log-test-password")]);
+    assert!((200..400).contains(&status), "{head}");
+    let cookie = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find(|c| c.starts_with("ecert_staff="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+
+    let id_number = "11010519491231002X";
+    let mobile = "13812345678";
+    let (status, head, body) = post_form(
+        port,
+        "/api/issue_certificate",
+        &cookie,
+        &[
+            ("credit_code", "91350100M000100Y43"),
+            ("name", "日志测试单位"),
+            ("address", "北京"),
+            ("rep_name", "王五"),
+            ("rep_id_number", id_number),
+            ("rep_mobile", mobile),
+            ("first_manager", "legal_rep"),
+        ],
+    );
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(body.contains("王*") && !body.contains(id_number), "the response masks too: {body}");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("request"), "the log has request lines:\n{log}");
+    for secret in [id_number, mobile, "王五", "log-test-password"] {
+        assert!(!log.contains(secret), "the log contains {secret}");
+    }
+}
