@@ -33,10 +33,7 @@ pub async fn staff_sign_out() -> Result<(), AppError> {
 
 #[server(endpoint = "current_staff")]
 pub async fn current_staff() -> Result<Option<StaffView>, AppError> {
-    crate::guard::staff().await.map(Some).or_else(|e| match e {
-        AppError::Domain(ecert_core::DomainError::Unauthenticated) => Ok(None),
-        other => Err(other),
-    })
+    crate::guard::staff_if_signed_in().await
 }
 
 #[component]

@@ -30,7 +30,10 @@ impl AppError {
 }
 
 impl From<DomainError> for AppError {
+    /// On the server this also sets the response status (see [`status_of`]).
     fn from(e: DomainError) -> Self {
+        #[cfg(feature = "ssr")]
+        set_status(status_of(&e));
         AppError::Domain(e)
     }
 }
@@ -48,12 +51,36 @@ impl From<ecert_core::Error> for AppError {
     /// Backend failures are logged here, once, with the request id; the user sees only the id.
     fn from(e: ecert_core::Error) -> Self {
         match e {
-            ecert_core::Error::Domain(d) => AppError::Domain(d),
+            ecert_core::Error::Domain(d) => d.into(),
             other => {
                 let request_id = crate::state::request_id();
                 tracing::error!(%request_id, error = %other, "server function failed");
+                set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
                 AppError::Internal { request_id }
             }
         }
+    }
+}
+
+/// The HTTP status of a domain error, so that clients, proxies and logs tell a refused request
+/// (4xx) from a failure of the server (5xx).
+#[cfg(feature = "ssr")]
+pub fn status_of(e: &DomainError) -> http::StatusCode {
+    use http::StatusCode as S;
+    match e {
+        DomainError::Validation(_) => S::UNPROCESSABLE_ENTITY,
+        DomainError::InvalidCredentials | DomainError::Unauthenticated => S::UNAUTHORIZED,
+        DomainError::AccountLocked { .. } => S::TOO_MANY_REQUESTS,
+        DomainError::Forbidden => S::FORBIDDEN,
+        DomainError::NotFound => S::NOT_FOUND,
+        DomainError::AlreadyExists { .. } => S::CONFLICT,
+        DomainError::CodeInvalid | DomainError::CodeExpired | DomainError::CodeUsed => S::GONE,
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn set_status(status: http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
     }
 }

@@ -3,12 +3,18 @@
 #[cfg(feature = "ssr")]
 use crate::error::AppError;
 
-/// The signed-in staff member, or `Unauthenticated`.
+/// The signed-in staff member, if any.
+#[cfg(feature = "ssr")]
+pub async fn staff_if_signed_in() -> Result<Option<ecert_core::staff::StaffView>, AppError> {
+    let state = crate::state::app_state();
+    let Some(token) = crate::session::cookie(crate::session::STAFF_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(ecert_core::staff::current(&state.db, &token, ecert_core::Millis::now()).await?)
+}
+
+/// The signed-in staff member, or `Unauthenticated` (401).
 #[cfg(feature = "ssr")]
 pub async fn staff() -> Result<ecert_core::staff::StaffView, AppError> {
-    let state = crate::state::app_state();
-    let token = crate::session::cookie(crate::session::STAFF_COOKIE).ok_or(ecert_core::DomainError::Unauthenticated)?;
-    ecert_core::staff::current(&state.db, &token, ecert_core::Millis::now())
-        .await?
-        .ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
+    staff_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
 }

@@ -153,3 +153,23 @@ async fn start_up_explains_a_bad_database_url_and_an_occupied_port() {
     assert!(matches!(err, StartError::Listen { .. }));
     assert!(err.to_string().contains("already in use"), "{err}");
 }
+
+#[tokio::test]
+async fn refused_server_function_calls_get_4xx_statuses_not_500() {
+    let app = app().await;
+    let post = |uri: &'static str, body: &'static str| {
+        app.clone().oneshot(
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    let res = post("/api/staff_sign_in", "username=nobody&password=wrong-password").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = post("/api/list_certificates", "search=").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "not signed in");
+    let res = post("/api/current_staff", "").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "asking who is signed in is not an error");
+}
