@@ -62,7 +62,7 @@ pub async fn issue_certificate(
     };
     let now = ecert_core::Millis::now();
     let (_serial, claim) =
-        ecert_core::certificate::issue(&state.db, &staff, &request, &state.identity, now, &state.random).await?;
+        ecert_core::certificate::issue(&state.db, &staff, &request, &state.identity, state.issue_policy, now, &state.random).await?;
     slip(&staff, claim).await
 }
 
@@ -71,7 +71,14 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state();
     let claim =
-        ecert_core::certificate::refresh_claim(&state.db, &staff, &certificate_id, ecert_core::Millis::now(), &state.random)
+        ecert_core::certificate::refresh_claim(
+        &state.db,
+        &staff,
+        &certificate_id,
+        state.issue_policy,
+        ecert_core::Millis::now(),
+        &state.random,
+    )
             .await?;
     slip(&staff, claim).await
 }

@@ -10,6 +10,7 @@ pub struct AppState {
     pub db: Db,
     pub random: Random,
     pub identity: ecert_core::identity::IdentityVerifier,
+    pub issue_policy: ecert_core::certificate::IssuePolicy,
     pub leptos_options: LeptosOptions,
     /// The address people reach this server at; QR codes encode links under it.
     pub public_url: String,

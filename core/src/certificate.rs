@@ -67,6 +67,19 @@ mod server {
     /// Default life of a claim code (R2), in minutes.
     pub const CLAIM_MINUTES: i64 = 30;
 
+    /// Settings of issuing that an operator may change.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct IssuePolicy {
+        /// R2: how long a claim code lives, in minutes (default 30).
+        pub claim_minutes: i64,
+    }
+
+    impl Default for IssuePolicy {
+        fn default() -> Self {
+            IssuePolicy { claim_minutes: CLAIM_MINUTES }
+        }
+    }
+
 
 
 
@@ -100,6 +113,7 @@ mod server {
         staff: &StaffView,
         request: &IssueRequest,
         identity: &IdentityVerifier,
+        policy: IssuePolicy,
         now: Millis,
         random: &Random,
     ) -> Result<(String, ClaimCode)> {
@@ -175,7 +189,7 @@ mod server {
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-        let claim = code::create(&mut tx, CodeKind::Claim, &certificate_id, Some(&holder_id), CLAIM_MINUTES, now, random).await?;
+        let claim = code::create(&mut tx, CodeKind::Claim, &certificate_id, Some(&holder_id), policy.claim_minutes, now, random).await?;
         records::change(&mut tx, &certificate_id, ChangeKind::Issued, records::Actor::Staff(&staff.id), Some(&holder_id), now, random)
             .await?;
         tx.commit().await?;
@@ -184,7 +198,14 @@ mod server {
 
     /// A fresh claim code for a certificate whose first manager has not claimed it yet; earlier
     /// claim codes stop working (R2: single-use and short-lived).
-    pub async fn refresh_claim(db: &Db, staff: &StaffView, certificate_id: &str, now: Millis, random: &Random) -> Result<ClaimCode> {
+    pub async fn refresh_claim(
+        db: &Db,
+        staff: &StaffView,
+        certificate_id: &str,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ClaimCode> {
         let mut tx = db.begin_write().await?;
         let sql = format!(
             "SELECT i.authority_id, h.id FROM certificate c JOIN institution i ON i.id = c.institution_id \
@@ -200,7 +221,7 @@ mod server {
             return Err(DomainError::Forbidden.into());
         }
         code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;
-        let (code, expires_at) = code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), CLAIM_MINUTES, now, random).await?;
+        let (code, expires_at) = code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random).await?;
         tx.commit().await?;
         Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
     }

@@ -60,6 +60,10 @@ pub struct Config {
     #[arg(long, env = "ECERT_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Minutes a certificate claim QR code stays valid (R2), 1 to 1440.
+    #[arg(long, env = "ECERT_CLAIM_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=1440))]
+    pub claim_minutes: i64,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ecert_server=debug,info`).
     #[arg(long, env = "ECERT_LOG", default_value = "info")]
     pub log: String,

@@ -45,6 +45,7 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         db,
         random,
         identity: ecert_core::identity::IdentityVerifier::Local,
+        issue_policy: ecert_core::certificate::IssuePolicy { claim_minutes: config.claim_minutes },
         leptos_options,
         public_url: config.public_url(),
     })

@@ -21,6 +21,7 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "ECERT_ADMIN_USERNAME",
         "ECERT_ADMIN_PASSWORD",
         "ECERT_LOG",
+        "ECERT_CLAIM_MINUTES",
         "ECERT_SHUTDOWN_GRACE_SECONDS",
     ] {
         assert!(help.contains(var), "--help lacks {var}:\n{help}");
