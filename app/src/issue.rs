@@ -61,8 +61,16 @@ pub async fn issue_certificate(
         },
     };
     let now = ecert_core::Millis::now();
-    let (_serial, claim) =
-        ecert_core::certificate::issue(&state.db, &staff, &request, &state.identity, state.issue_policy, now, &state.random).await?;
+    let (_serial, claim) = ecert_core::certificate::issue(
+        &state.db,
+        &staff,
+        &request,
+        &state.identity,
+        state.issue_policy,
+        now,
+        &state.random,
+    )
+    .await?;
     slip(&staff, claim).await
 }
 
@@ -70,8 +78,7 @@ pub async fn issue_certificate(
 pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state();
-    let claim =
-        ecert_core::certificate::refresh_claim(
+    let claim = ecert_core::certificate::refresh_claim(
         &state.db,
         &staff,
         &certificate_id,
@@ -79,7 +86,7 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
         ecert_core::Millis::now(),
         &state.random,
     )
-            .await?;
+    .await?;
     slip(&staff, claim).await
 }
 

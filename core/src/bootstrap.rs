@@ -57,7 +57,8 @@ pub async fn ensure_first_authority(
         return Ok(None);
     }
     let authority_id = random.id();
-    on_tx!(&mut tx, |c| sqlx::query(
+    on_tx!(&mut tx, |c| {
+        sqlx::query(
         "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'national', NULL, $3, $4)"
     )
     .bind(&authority_id)
@@ -65,7 +66,8 @@ pub async fn ensure_first_authority(
     .bind(&region_code)
     .bind(now.0)
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -78,7 +80,8 @@ pub async fn ensure_first_authority(
     .bind(true)
     .bind(now.0)
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(Some(FirstStartReport {
         authority_id,

@@ -80,9 +80,6 @@ mod server {
         }
     }
 
-
-
-
     /// A claim code handed to staff to show as a QR code; shown once, stored only hashed.
     #[derive(Debug)]
     pub struct ClaimCode {
@@ -90,7 +87,6 @@ mod server {
         pub code: Secret,
         pub expires_at: Millis,
     }
-
 
     struct Person {
         name: String,
@@ -142,7 +138,8 @@ mod server {
         let holder_id = random.id();
         let serial = new_serial(now, random);
         let mut tx = db.begin_write().await?;
-        let inserted = on_tx!(&mut tx, |c| sqlx::query(
+        let inserted = on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
              legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
@@ -157,14 +154,16 @@ mod server {
         .bind(now.0)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()));
+        .map(|r| r.rows_affected())
+        });
         match inserted {
             Err(e) if is_unique_violation(&e) => {
                 return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
             }
             other => other?,
         };
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)"
         )
         .bind(&certificate_id)
@@ -174,8 +173,10 @@ mod server {
         .bind(&staff.id)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
-        on_tx!(&mut tx, |c| sqlx::query(
+        .map(|r| r.rows_affected())
+        })?;
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
              VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
         )
@@ -188,10 +189,28 @@ mod server {
         .bind(now.0)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
-        let claim = code::create(&mut tx, CodeKind::Claim, &certificate_id, Some(&holder_id), policy.claim_minutes, now, random).await?;
-        records::change(&mut tx, &certificate_id, ChangeKind::Issued, records::Actor::Staff(&staff.id), Some(&holder_id), now, random)
-            .await?;
+        .map(|r| r.rows_affected())
+        })?;
+        let claim = code::create(
+            &mut tx,
+            CodeKind::Claim,
+            &certificate_id,
+            Some(&holder_id),
+            policy.claim_minutes,
+            now,
+            random,
+        )
+        .await?;
+        records::change(
+            &mut tx,
+            &certificate_id,
+            ChangeKind::Issued,
+            records::Actor::Staff(&staff.id),
+            Some(&holder_id),
+            now,
+            random,
+        )
+        .await?;
         tx.commit().await?;
         Ok((serial.clone(), ClaimCode { certificate_id, code: claim.0, expires_at: claim.1 }))
     }
@@ -213,7 +232,8 @@ mod server {
              WHERE c.id = $1 AND c.status = 'active'{}",
             tx.for_update()
         );
-        let row: Option<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+        let row: Option<(String, String)> =
+            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
         let Some((authority_id, holder_id)) = row else {
             return Err(DomainError::NotFound.into());
         };
@@ -221,7 +241,9 @@ mod server {
             return Err(DomainError::Forbidden.into());
         }
         code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;
-        let (code, expires_at) = code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random).await?;
+        let (code, expires_at) =
+            code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
+                .await?;
         tx.commit().await?;
         Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
     }
@@ -288,8 +310,12 @@ mod server {
         let sql = format!(
             "{VIEW_SELECT} WHERE i.authority_id = $1 AND (i.name LIKE $2 OR i.credit_code LIKE $2) ORDER BY c.issued_at DESC, c.id LIMIT $3"
         );
-        let rows: Vec<ViewRow> =
-            on_db!(db, |c| sqlx::query_as(&sql).bind(&staff.authority_id).bind(&pattern).bind(limit.clamp(1, 200)).fetch_all(c).await)?;
+        let rows: Vec<ViewRow> = on_db!(db, |c| sqlx::query_as(&sql)
+            .bind(&staff.authority_id)
+            .bind(&pattern)
+            .bind(limit.clamp(1, 200))
+            .fetch_all(c)
+            .await)?;
         Ok(rows.into_iter().map(CertificateView::from).collect())
     }
 

@@ -106,13 +106,18 @@ impl DomainError {
             }
             DomainError::InvalidCredentials => lang.pick("用户名或密码错误", "Wrong user name or password").into(),
             DomainError::AccountLocked { .. } => lang
-                .pick("连续输错次数过多，账户已临时锁定，请稍后再试", "Too many failed attempts: the account is locked for a while, try again later")
+                .pick(
+                    "连续输错次数过多，账户已临时锁定，请稍后再试",
+                    "Too many failed attempts: the account is locked for a while, try again later",
+                )
                 .into(),
             DomainError::Unauthenticated => lang.pick("请先登录", "Please sign in first").into(),
             DomainError::Forbidden => lang.pick("无权执行此操作", "You are not allowed to do this").into(),
             DomainError::NotFound => lang.pick("未找到", "Not found").into(),
             DomainError::CodeInvalid => lang.pick("二维码无效", "This code is not valid").into(),
-            DomainError::CodeExpired => lang.pick("二维码已过期，请重新生成", "This code has expired; please generate a new one").into(),
+            DomainError::CodeExpired => {
+                lang.pick("二维码已过期，请重新生成", "This code has expired; please generate a new one").into()
+            }
             DomainError::CodeUsed => lang.pick("二维码已被使用", "This code has already been used").into(),
             DomainError::AlreadyExists { field } => match lang {
                 Lang::Zh => format!("{}已存在", field_label(field, lang)),

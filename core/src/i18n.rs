@@ -25,11 +25,7 @@ impl Lang {
     /// Parses a stored or requested language; anything unknown falls back to Chinese.
     pub fn parse(value: &str) -> Lang {
         let v = value.trim().to_ascii_lowercase();
-        if v == "en" || v.starts_with("en-") {
-            Lang::En
-        } else {
-            Lang::Zh
-        }
+        if v == "en" || v.starts_with("en-") { Lang::En } else { Lang::Zh }
     }
 
     /// Reads the language from a `Cookie` header value.

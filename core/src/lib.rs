@@ -8,8 +8,8 @@ pub mod certificate;
 #[cfg(feature = "server")]
 pub mod code;
 pub mod error;
-pub mod identity;
 pub mod i18n;
+pub mod identity;
 pub mod mask;
 #[cfg(feature = "server")]
 pub mod records;

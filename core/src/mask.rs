@@ -25,11 +25,7 @@ fn keep_ends(value: &str, head: usize, tail: usize) -> String {
         return "*".repeat(chars.len());
     }
     let hidden = chars.len() - head - tail;
-    chars[..head]
-        .iter()
-        .chain(std::iter::repeat_n(&'*', hidden))
-        .chain(&chars[chars.len() - tail..])
-        .collect()
+    chars[..head].iter().chain(std::iter::repeat_n(&'*', hidden)).chain(&chars[chars.len() - tail..]).collect()
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@ pub async fn change(
         Actor::Staff(id) => ("staff", id),
         Actor::Holder(id) => ("holder", id),
     };
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO change_record (id, certificate_id, kind, actor_kind, actor_id, subject_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(random.id())
@@ -51,6 +52,7 @@ pub async fn change(
     .bind(now.0)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }

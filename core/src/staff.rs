@@ -24,15 +24,14 @@ mod server {
     use super::*;
 
     use crate::error::{DomainError, Result};
+    use crate::on_db;
     use crate::secret::{self, Random, Secret};
     use crate::store::Db;
     use crate::time::Millis;
-    use crate::on_db;
 
     pub const MAX_FAILED_ATTEMPTS: i64 = 5;
     pub const LOCKOUT_MINUTES: i64 = 15;
     pub const SESSION_HOURS: i64 = 8;
-
 
     #[derive(sqlx::FromRow)]
     struct Credentials {
@@ -58,14 +57,19 @@ mod server {
             .clone()
     }
 
-    pub async fn sign_in(db: &Db, username: &str, password: Secret, now: Millis, random: &Random) -> Result<NewSession> {
+    pub async fn sign_in(
+        db: &Db,
+        username: &str,
+        password: Secret,
+        now: Millis,
+        random: &Random,
+    ) -> Result<NewSession> {
         let username = username.trim();
-        let row: Option<Credentials> = on_db!(db, |c| sqlx::query_as(
-            "SELECT id, password_hash, locked_until FROM staff WHERE username = $1"
-        )
-        .bind(username)
-        .fetch_optional(c)
-        .await)?;
+        let row: Option<Credentials> =
+            on_db!(db, |c| sqlx::query_as("SELECT id, password_hash, locked_until FROM staff WHERE username = $1")
+                .bind(username)
+                .fetch_optional(c)
+                .await)?;
         let Some(row) = row else {
             secret::verify_password(password, dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
@@ -84,17 +88,20 @@ mod server {
             .bind(MAX_FAILED_ATTEMPTS)
             .bind(lock_until)
             .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+            .await
+            .map(|r| r.rows_affected()))?;
             return Err(DomainError::InvalidCredentials.into());
         }
         // Reset the counter only if no concurrent failure locked the account meanwhile.
-        let reset = on_db!(db, |c| sqlx::query(
+        let reset = on_db!(db, |c| {
+            sqlx::query(
             "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)"
         )
         .bind(&row.id)
         .bind(now.0)
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+        .await.map(|r| r.rows_affected())
+        })?;
         if reset == 0 {
             return Err(DomainError::AccountLocked { until: now.plus_minutes(LOCKOUT_MINUTES).0 }.into());
         }
@@ -108,7 +115,8 @@ mod server {
         .bind(now.0)
         .bind(expires_at.0)
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(NewSession { token, expires_at })
     }
 
@@ -148,7 +156,8 @@ mod server {
         on_db!(db, |c| sqlx::query("DELETE FROM staff_session WHERE token_hash = $1")
             .bind(secret::token_hash(token))
             .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -97,8 +97,8 @@ impl Db {
                 .map_err(ConnectError::Connect)?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let connect = sqlx::postgres::PgConnectOptions::from_str(url)
-                .map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+            let connect =
+                sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)

@@ -15,9 +15,7 @@ impl Millis {
     /// The wall clock. Only the edges (HTTP handlers, start-up) call this.
     #[cfg(feature = "server")]
     pub fn now() -> Millis {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Millis(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
     }
 

@@ -13,10 +13,8 @@ pub fn credit_code(field: &str, input: &str) -> Result<String, FieldError> {
     if code.is_empty() {
         return Err(FieldError::new(field, Problem::Required));
     }
-    let values: Option<Vec<u32>> = code
-        .bytes()
-        .map(|b| CREDIT_CODE_CHARSET.iter().position(|&c| c == b).map(|p| p as u32))
-        .collect();
+    let values: Option<Vec<u32>> =
+        code.bytes().map(|b| CREDIT_CODE_CHARSET.iter().position(|&c| c == b).map(|p| p as u32)).collect();
     let Some(values) = values.filter(|v| v.len() == 18) else {
         return Err(FieldError::new(field, Problem::BadFormat));
     };
@@ -30,10 +28,8 @@ pub fn credit_code(field: &str, input: &str) -> Result<String, FieldError> {
 
 /// The check character a 17-character credit-code prefix needs (for test data and seeding).
 pub fn credit_code_check_char(prefix17: &str) -> Option<char> {
-    let values: Option<Vec<u32>> = prefix17
-        .bytes()
-        .map(|b| CREDIT_CODE_CHARSET.iter().position(|&c| c == b).map(|p| p as u32))
-        .collect();
+    let values: Option<Vec<u32>> =
+        prefix17.bytes().map(|b| CREDIT_CODE_CHARSET.iter().position(|&c| c == b).map(|p| p as u32)).collect();
     let values = values.filter(|v| v.len() == 17)?;
     let sum: u32 = values.iter().zip(CREDIT_CODE_WEIGHTS).map(|(v, w)| v * w).sum();
     Some(CREDIT_CODE_CHARSET[((31 - sum % 31) % 31) as usize] as char)
@@ -72,11 +68,9 @@ pub fn resident_id_check_char(prefix17: &str) -> Option<char> {
 }
 
 fn is_real_date(yyyymmdd: &str) -> bool {
-    let (Ok(y), Ok(m), Ok(d)) = (
-        yyyymmdd[0..4].parse::<u32>(),
-        yyyymmdd[4..6].parse::<u32>(),
-        yyyymmdd[6..8].parse::<u32>(),
-    ) else {
+    let (Ok(y), Ok(m), Ok(d)) =
+        (yyyymmdd[0..4].parse::<u32>(), yyyymmdd[4..6].parse::<u32>(), yyyymmdd[6..8].parse::<u32>())
+    else {
         return false;
     };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

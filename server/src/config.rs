@@ -132,13 +132,11 @@ pub enum LoadError {
 fn read_file(path: &PathBuf) -> Result<Vec<(String, String)>, ConfigError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-    let table: toml::Table =
-        text.parse().map_err(|e: toml::de::Error| ConfigError::Parse { path: shown.clone(), message: e.message().to_owned() })?;
-    let known: Vec<String> = Config::command()
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .filter(|id| id != "config")
-        .collect();
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Parse { path: shown.clone(), message: e.message().to_owned() })?;
+    let known: Vec<String> =
+        Config::command().get_arguments().map(|a| a.get_id().to_string()).filter(|id| id != "config").collect();
     table
         .into_iter()
         .map(|(key, value)| {

@@ -65,7 +65,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(
                     |res: &Response, latency: Duration, _span: &tracing::Span| {
-                        tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            latency_ms = latency.as_millis() as u64,
+                            "response"
+                        );
                     },
                 ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
@@ -150,7 +154,10 @@ struct LangQuery {
 async fn set_lang(Path(lang): Path<String>, Query(query): Query<LangQuery>) -> Response {
     let lang = Lang::parse(&lang);
     // Only same-site paths: no open redirect through `next`.
-    let next = query.next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".into());
+    let next = query
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into());
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.tag());
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SEE_OTHER;

@@ -22,7 +22,9 @@ pub use config::Config;
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
-    #[error("{0}\n  (check DATABASE_URL / --database-url; e.g. sqlite:data/ecert.db or postgres://user@127.0.0.1/ecert)")]
+    #[error(
+        "{0}\n  (check DATABASE_URL / --database-url; e.g. sqlite:data/ecert.db or postgres://user@127.0.0.1/ecert)"
+    )]
     Database(#[from] ConnectError),
     #[error("first start failed: {0}")]
     FirstStart(String),
@@ -128,7 +130,9 @@ async fn shutdown_signal() {
 
 /// Printed to the terminal, not to the log: the generated password must not land in log files.
 fn print_first_start(report: &FirstStartReport) {
-    println!("\n  首次启动：已创建第一个登记管理机关和工作人员管理员账号 / First start: created the first registration authority and its staff administrator");
+    println!(
+        "\n  首次启动：已创建第一个登记管理机关和工作人员管理员账号 / First start: created the first registration authority and its staff administrator"
+    );
     println!("    user name / 用户名: {}", report.admin_username);
     match &report.generated_password {
         Some(password) => {

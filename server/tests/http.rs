@@ -119,7 +119,9 @@ async fn static_files_are_served_precompressed() {
     std::fs::write(site.join("pkg/ecert.wasm.gz"), b"gzip").unwrap();
     let app = app_with_site(&site).await;
     let fetch = |encoding: &'static str| {
-        app.clone().oneshot(Request::get("/pkg/ecert.wasm").header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).unwrap())
+        app.clone().oneshot(
+            Request::get("/pkg/ecert.wasm").header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).unwrap(),
+        )
     };
     let res = fetch("gzip, br").await.unwrap();
     assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
@@ -141,14 +143,9 @@ async fn start_up_explains_a_bad_database_url_and_an_occupied_port() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let db = std::env::temp_dir().join(format!("ecert-port-{}.db", Random::os().id()));
-    let config = Config::load_from([
-        "ecert-server",
-        "--listen",
-        &addr,
-        "--database-url",
-        &format!("sqlite:{}", db.display()),
-    ])
-    .unwrap();
+    let config =
+        Config::load_from(["ecert-server", "--listen", &addr, "--database-url", &format!("sqlite:{}", db.display())])
+            .unwrap();
     let err = prepare(&config).await.map(|_| ()).unwrap_err();
     assert!(matches!(err, StartError::Listen { .. }));
     assert!(err.to_string().contains("already in use"), "{err}");

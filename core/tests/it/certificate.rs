@@ -44,9 +44,17 @@ async fn r1_issuing_makes_the_legal_representative_the_pending_first_manager_wit
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let code = credit_code();
-    let (serial, claim) = certificate::issue(&db, &staff, &request(&code), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-        .await
-        .unwrap();
+    let (serial, claim) = certificate::issue(
+        &db,
+        &staff,
+        &request(&code),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     assert!(serial.starts_with("EC20260101"), "{serial}");
     assert_eq!(claim.expires_at, T0.plus_minutes(30), "R2: 30 minutes by default");
     let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
@@ -59,7 +67,12 @@ async fn r1_issuing_makes_the_legal_representative_the_pending_first_manager_wit
     assert_eq!(view.legal_rep_mobile, "138****5678");
     assert_eq!(view.first_manager_name, "张*");
     // R12: the issue is a change record.
-    let records = count(&db, "SELECT COUNT(*) FROM change_record WHERE certificate_id = $1 AND kind = 'issued'", &claim.certificate_id).await;
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM change_record WHERE certificate_id = $1 AND kind = 'issued'",
+        &claim.certificate_id,
+    )
+    .await;
     assert_eq!(records, 1);
     // Only the hash of the claim code is stored.
     let raw = count(&db, "SELECT COUNT(*) FROM one_time_code WHERE code_hash = $1", claim.code.expose()).await;
@@ -71,9 +84,15 @@ async fn r1_a_delegate_authorized_in_writing_can_be_the_first_manager() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let mut req = request(&credit_code());
-    req.first_manager =
-        FirstManagerChoice::Delegate(PersonInput { name: "李四".into(), id_number: resident_id(456), mobile: "13900001111".into() });
-    let (_, claim) = certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await.unwrap();
+    req.first_manager = FirstManagerChoice::Delegate(PersonInput {
+        name: "李四".into(),
+        id_number: resident_id(456),
+        mobile: "13900001111".into(),
+    });
+    let (_, claim) =
+        certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
+            .await
+            .unwrap();
     let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
     assert_eq!(view.first_manager_name, "李*");
     assert_eq!(view.legal_rep_name, "张*");
@@ -87,7 +106,10 @@ async fn bad_input_is_refused_field_by_field_and_changes_nothing() {
     req.legal_rep.id_number = "110105199001011230".into();
     req.legal_rep.mobile = "12345".into();
     req.address = "x".repeat(201);
-    match domain(certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await) {
+    match domain(
+        certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
+            .await,
+    ) {
         DomainError::Validation(fields) => {
             let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
             assert_eq!(names, ["credit_code", "address", "legal_rep_id_number", "legal_rep_mobile"]);
@@ -102,8 +124,27 @@ async fn a_credit_code_is_registered_once() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let code = credit_code();
-    certificate::issue(&db, &staff, &request(&code), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await.unwrap();
-    let again = certificate::issue(&db, &staff, &request(&code), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await;
+    certificate::issue(
+        &db,
+        &staff,
+        &request(&code),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
+    let again = certificate::issue(
+        &db,
+        &staff,
+        &request(&code),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await;
     assert_eq!(domain(again), DomainError::AlreadyExists { field: "credit_code".into() });
     assert_eq!(count(&db, "SELECT COUNT(*) FROM institution WHERE credit_code = $1", &code).await, 1);
 }
@@ -114,10 +155,23 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
     let ours = staff_view(&db).await;
     let theirs = staff_view(&db).await;
     let code = credit_code();
-    let (_, claim) = certificate::issue(&db, &ours, &request(&code), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await.unwrap();
+    let (_, claim) = certificate::issue(
+        &db,
+        &ours,
+        &request(&code),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     assert_eq!(domain(certificate::view(&db, &theirs, &claim.certificate_id).await), DomainError::Forbidden);
     assert_eq!(
-        domain(certificate::refresh_claim(&db, &theirs, &claim.certificate_id, IssuePolicy::default(), T0, &Random::os()).await),
+        domain(
+            certificate::refresh_claim(&db, &theirs, &claim.certificate_id, IssuePolicy::default(), T0, &Random::os())
+                .await
+        ),
         DomainError::Forbidden
     );
     assert!(certificate::list(&db, &theirs, "", 50).await.unwrap().iter().all(|c| c.credit_code != code));
@@ -128,9 +182,17 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
 async fn r2_a_claim_code_works_once_and_not_after_thirty_minutes() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, claim) = certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-        .await
-        .unwrap();
+    let (_, claim) = certificate::issue(
+        &db,
+        &staff,
+        &request(&credit_code()),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     let expired = redeem(&db, claim.code.expose(), T0.plus_minutes(30)).await;
     assert_eq!(domain(expired), DomainError::CodeExpired);
     let ok = redeem(&db, claim.code.expose(), T0.plus_minutes(29)).await.unwrap();
@@ -145,7 +207,9 @@ async fn r2_the_claim_code_life_is_configurable() {
     let staff = staff_view(&db).await;
     let policy = IssuePolicy { claim_minutes: 10 };
     let (_, claim) =
-        certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, policy, T0, &Random::os()).await.unwrap();
+        certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, policy, T0, &Random::os())
+            .await
+            .unwrap();
     assert_eq!(claim.expires_at, T0.plus_minutes(10));
     assert_eq!(domain(redeem(&db, claim.code.expose(), T0.plus_minutes(10)).await), DomainError::CodeExpired);
 }
@@ -154,10 +218,27 @@ async fn r2_the_claim_code_life_is_configurable() {
 async fn r2_a_refreshed_claim_code_voids_the_previous_one() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, first) = certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-        .await
-        .unwrap();
-    let second = certificate::refresh_claim(&db, &staff, &first.certificate_id, IssuePolicy::default(), T0.plus_minutes(1), &Random::os()).await.unwrap();
+    let (_, first) = certificate::issue(
+        &db,
+        &staff,
+        &request(&credit_code()),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
+    let second = certificate::refresh_claim(
+        &db,
+        &staff,
+        &first.certificate_id,
+        IssuePolicy::default(),
+        T0.plus_minutes(1),
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     assert_eq!(second.expires_at, T0.plus_minutes(31));
     assert_eq!(domain(redeem(&db, first.code.expose(), T0.plus_minutes(2)).await), DomainError::CodeInvalid);
     redeem(&db, second.code.expose(), T0.plus_minutes(2)).await.unwrap();
@@ -167,9 +248,17 @@ async fn r2_a_refreshed_claim_code_voids_the_previous_one() {
 async fn r2_of_twenty_concurrent_redemptions_of_one_claim_code_exactly_one_succeeds() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, claim) = certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-        .await
-        .unwrap();
+    let (_, claim) = certificate::issue(
+        &db,
+        &staff,
+        &request(&credit_code()),
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     let code = claim.code.expose().to_owned();
     let tasks: Vec<_> = (0..20)
         .map(|_| {

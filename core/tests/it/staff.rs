@@ -33,7 +33,10 @@ async fn a_wrong_password_or_unknown_name_is_one_and_the_same_error() {
     let db = open_test_db().await;
     let user = staff_member(&db, "correct password 1").await;
     let random = Random::os();
-    assert_eq!(domain(staff::sign_in(&db, &user, Secret::new("wrong"), T0, &random).await), DomainError::InvalidCredentials);
+    assert_eq!(
+        domain(staff::sign_in(&db, &user, Secret::new("wrong"), T0, &random).await),
+        DomainError::InvalidCredentials
+    );
     assert_eq!(
         domain(staff::sign_in(&db, "nobody-here", Secret::new("wrong"), T0, &random).await),
         DomainError::InvalidCredentials
@@ -49,9 +52,15 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
         let _ = staff::sign_in(&db, &user, Secret::new("wrong"), T0, &random).await;
     }
     let right = || Secret::new("correct password 1");
-    assert!(matches!(domain(staff::sign_in(&db, &user, right(), T0, &random).await), DomainError::AccountLocked { .. }));
+    assert!(matches!(
+        domain(staff::sign_in(&db, &user, right(), T0, &random).await),
+        DomainError::AccountLocked { .. }
+    ));
     let later = T0.plus_minutes(LOCKOUT_MINUTES - 1);
-    assert!(matches!(domain(staff::sign_in(&db, &user, right(), later, &random).await), DomainError::AccountLocked { .. }));
+    assert!(matches!(
+        domain(staff::sign_in(&db, &user, right(), later, &random).await),
+        DomainError::AccountLocked { .. }
+    ));
     let unlocked = T0.plus_minutes(LOCKOUT_MINUTES).plus_millis(1);
     staff::sign_in(&db, &user, right(), unlocked, &random).await.expect("unlocked after the lockout");
 }

@@ -43,7 +43,8 @@ async fn unique_violations_are_classified_by_the_driver() {
             .bind(false)
             .bind(T0.0)
             .execute(c)
-            .await.map(|r| r.rows_affected()))
+            .await
+            .map(|r| r.rows_affected()))
         }
     };
     insert(random.id()).await.unwrap();
@@ -66,8 +67,11 @@ async fn a_write_transaction_rolls_back_when_dropped() {
         .await.map(|r| r.rows_affected()))
         .unwrap();
     }
-    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority WHERE id = $1").bind(&id).fetch_one(c).await)
-        .unwrap();
+    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority WHERE id = $1")
+        .bind(&id)
+        .fetch_one(c)
+        .await)
+    .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -92,8 +96,13 @@ async fn write_transactions_serialise_read_then_write() {
                 let sql = format!("SELECT name FROM authority WHERE id = $1{}", tx.for_update());
                 let name: String = on_tx!(&mut tx, |c| sqlx::query_scalar(&sql).bind(&id).fetch_one(c).await).unwrap();
                 let next = (name.parse::<i64>().unwrap() + 1).to_string();
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE authority SET name = $1 WHERE id = $2").bind(&next).bind(&id).execute(c).await.map(|r| r.rows_affected()))
-                    .unwrap();
+                on_tx!(&mut tx, |c| sqlx::query("UPDATE authority SET name = $1 WHERE id = $2")
+                    .bind(&next)
+                    .bind(&id)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))
+                .unwrap();
                 tx.commit().await.unwrap();
             })
         })
@@ -102,7 +111,8 @@ async fn write_transactions_serialise_read_then_write() {
         t.await.unwrap();
     }
     let name: String =
-        on_db!(&db, |c| sqlx::query_scalar("SELECT name FROM authority WHERE id = $1").bind(&id).fetch_one(c).await).unwrap();
+        on_db!(&db, |c| sqlx::query_scalar("SELECT name FROM authority WHERE id = $1").bind(&id).fetch_one(c).await)
+            .unwrap();
     assert_eq!(name, "20");
 }
 
@@ -135,8 +145,10 @@ async fn first_start_creates_one_authority_and_admin_even_when_servers_race() {
     assert_eq!(reports.len(), 1, "exactly one start creates the authority");
     let password = reports[0].generated_password.clone().expect("a generated password");
     assert!(password.expose().len() >= 16);
-    let hash: String =
-        on_db!(&db, |c| sqlx::query_scalar("SELECT password_hash FROM staff WHERE username = 'admin'").fetch_one(c).await).unwrap();
+    let hash: String = on_db!(&db, |c| sqlx::query_scalar("SELECT password_hash FROM staff WHERE username = 'admin'")
+        .fetch_one(c)
+        .await)
+    .unwrap();
     assert!(!hash.contains(password.expose()), "only the hash is stored");
     assert!(verify_password(password, hash).await);
     assert!(ensure_first_authority(&db, &request, T0, &random).await.unwrap().is_none(), "later starts do nothing");
@@ -165,9 +177,12 @@ async fn unsupported_and_malformed_urls_are_explained_without_echoing_them() {
     let err = Db::connect("mysql://root:secret@localhost/x", &PoolOptions::default()).await.unwrap_err();
     assert!(matches!(err, ConnectError::UnsupportedScheme));
     assert!(!err.to_string().contains("secret"));
-    let err = Db::connect("postgres://u:secret@127.0.0.1:1/x", &PoolOptions { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) })
-        .await
-        .unwrap_err();
+    let err = Db::connect(
+        "postgres://u:secret@127.0.0.1:1/x",
+        &PoolOptions { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ConnectError::Connect(_)), "{err}");
     assert!(!err.to_string().contains("secret"));
 }

@@ -31,7 +31,8 @@ pub async fn staff_member(db: &Db, password: &str) -> String {
     .bind(false)
     .bind(T0.0)
     .execute(c)
-    .await.map(|r| r.rows_affected()))
+    .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     username
 }
