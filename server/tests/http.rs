@@ -170,3 +170,14 @@ async fn refused_server_function_calls_get_4xx_statuses_not_500() {
     let res = post("/api/current_staff", "").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "asking who is signed in is not an error");
 }
+
+#[tokio::test]
+async fn health_is_unavailable_when_the_database_is_gone() {
+    let config = Config::load_from(["ecert-server"]).unwrap();
+    let db = open_test_db().await;
+    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    db.close().await;
+    let (status, _, body) = get(&app, "/healthz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("unavailable"), "{body}");
+}
