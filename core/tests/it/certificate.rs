@@ -1,10 +1,11 @@
 //! Journey 1 of the delegation issue: staff register an institution and issue its certificate
 //! with a claim code (R1, R2, R16, 分级管理).
 
-use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::{self, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
 use ecert_core::code::{self, CodeKind};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::secret::Random;
+use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::{DomainError, Error, on_db};
@@ -19,6 +20,11 @@ fn request(code: &str) -> IssueRequest {
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
     }
+}
+
+/// Issues with the local identity checker and the default policy, at T0.
+async fn issue(db: &Db, staff: &StaffView, req: &IssueRequest) -> Result<(String, ClaimCode), Error> {
+    certificate::issue(db, staff, req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await
 }
 
 fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
@@ -44,17 +50,7 @@ async fn r1_issuing_makes_the_legal_representative_the_pending_first_manager_wit
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let code = credit_code();
-    let (serial, claim) = certificate::issue(
-        &db,
-        &staff,
-        &request(&code),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
+    let (serial, claim) = issue(&db, &staff, &request(&code)).await.unwrap();
     assert!(serial.starts_with("EC20260101"), "{serial}");
     assert_eq!(claim.expires_at, T0.plus_minutes(30), "R2: 30 minutes by default");
     let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
@@ -89,10 +85,7 @@ async fn r1_a_delegate_authorized_in_writing_can_be_the_first_manager() {
         id_number: resident_id(456),
         mobile: "13900001111".into(),
     });
-    let (_, claim) =
-        certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-            .await
-            .unwrap();
+    let (_, claim) = issue(&db, &staff, &req).await.unwrap();
     let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
     assert_eq!(view.first_manager_name, "李*");
     assert_eq!(view.legal_rep_name, "张*");
@@ -106,10 +99,7 @@ async fn bad_input_is_refused_field_by_field_and_changes_nothing() {
     req.legal_rep.id_number = "110105199001011230".into();
     req.legal_rep.mobile = "12345".into();
     req.address = "x".repeat(201);
-    match domain(
-        certificate::issue(&db, &staff, &req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
-            .await,
-    ) {
+    match domain(issue(&db, &staff, &req).await) {
         DomainError::Validation(fields) => {
             let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
             assert_eq!(names, ["credit_code", "address", "legal_rep_id_number", "legal_rep_mobile"]);
@@ -124,27 +114,8 @@ async fn a_credit_code_is_registered_once() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let code = credit_code();
-    certificate::issue(
-        &db,
-        &staff,
-        &request(&code),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
-    let again = certificate::issue(
-        &db,
-        &staff,
-        &request(&code),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await;
+    issue(&db, &staff, &request(&code)).await.unwrap();
+    let again = issue(&db, &staff, &request(&code)).await;
     assert_eq!(domain(again), DomainError::AlreadyExists { field: "credit_code".into() });
     assert_eq!(count(&db, "SELECT COUNT(*) FROM institution WHERE credit_code = $1", &code).await, 1);
 }
@@ -155,17 +126,7 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
     let ours = staff_view(&db).await;
     let theirs = staff_view(&db).await;
     let code = credit_code();
-    let (_, claim) = certificate::issue(
-        &db,
-        &ours,
-        &request(&code),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
+    let (_, claim) = issue(&db, &ours, &request(&code)).await.unwrap();
     assert_eq!(domain(certificate::view(&db, &theirs, &claim.certificate_id).await), DomainError::Forbidden);
     assert_eq!(
         domain(
@@ -182,17 +143,7 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
 async fn r2_a_claim_code_works_once_and_not_after_thirty_minutes() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, claim) = certificate::issue(
-        &db,
-        &staff,
-        &request(&credit_code()),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
+    let (_, claim) = issue(&db, &staff, &request(&credit_code())).await.unwrap();
     let expired = redeem(&db, claim.code.expose(), T0.plus_minutes(30)).await;
     assert_eq!(domain(expired), DomainError::CodeExpired);
     let ok = redeem(&db, claim.code.expose(), T0.plus_minutes(29)).await.unwrap();
@@ -218,17 +169,7 @@ async fn r2_the_claim_code_life_is_configurable() {
 async fn r2_a_refreshed_claim_code_voids_the_previous_one() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, first) = certificate::issue(
-        &db,
-        &staff,
-        &request(&credit_code()),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
+    let (_, first) = issue(&db, &staff, &request(&credit_code())).await.unwrap();
     let second = certificate::refresh_claim(
         &db,
         &staff,
@@ -248,17 +189,7 @@ async fn r2_a_refreshed_claim_code_voids_the_previous_one() {
 async fn r2_of_twenty_concurrent_redemptions_of_one_claim_code_exactly_one_succeeds() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let (_, claim) = certificate::issue(
-        &db,
-        &staff,
-        &request(&credit_code()),
-        &IdentityVerifier::Local,
-        IssuePolicy::default(),
-        T0,
-        &Random::os(),
-    )
-    .await
-    .unwrap();
+    let (_, claim) = issue(&db, &staff, &request(&credit_code())).await.unwrap();
     let code = claim.code.expose().to_owned();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
