@@ -84,5 +84,6 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
             </ActionForm>
         </section>
         <crate::issue::IssuePanel />
+        <crate::changes::OutboxPanel />
     }
 }

@@ -75,6 +75,14 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::NotFound => S::NOT_FOUND,
         DomainError::AlreadyExists { .. } => S::CONFLICT,
         DomainError::CodeInvalid | DomainError::CodeExpired | DomainError::CodeUsed => S::GONE,
+        DomainError::TooManyManagers | DomainError::InvalidState => S::CONFLICT,
+        DomainError::IdentityMismatch => S::UNPROCESSABLE_ENTITY,
+        DomainError::BadSignature | DomainError::WrongPassword { .. } | DomainError::SmsCodeWrong { .. } => {
+            S::UNAUTHORIZED
+        }
+        DomainError::PasswordLocked => S::LOCKED,
+        DomainError::Revoked | DomainError::NotAManager => S::FORBIDDEN,
+        DomainError::RateLimited => S::TOO_MANY_REQUESTS,
     }
 }
 

@@ -18,3 +18,20 @@ pub async fn staff_if_signed_in() -> Result<Option<ecert_core::staff::StaffView>
 pub async fn staff() -> Result<ecert_core::staff::StaffView, AppError> {
     staff_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
 }
+
+/// The holder signed in to the manager dashboard, if any (session, holder, device and
+/// certificate all live: R8, R15).
+#[cfg(feature = "ssr")]
+pub async fn holder_if_signed_in() -> Result<Option<ecert_core::holder::Caller>, AppError> {
+    let state = crate::state::app_state();
+    let Some(token) = crate::session::cookie(crate::session::HOLDER_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(ecert_core::login::current(&state.db, &token, ecert_core::Millis::now()).await?)
+}
+
+/// The dashboard caller, or `Unauthenticated` (401).
+#[cfg(feature = "ssr")]
+pub async fn holder() -> Result<ecert_core::holder::Caller, AppError> {
+    holder_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
+}

@@ -84,6 +84,98 @@ texts! {
     ClaimLink => "领取链接", "Claim link";
     Print => "打印领取单", "Print the slip";
     NetworkError => "网络错误，请检查网络后重试", "Network error, please check the connection and retry";
+    Role => "角色", "Role";
+    Holder => "持证人", "Holder";
+    RoleFirstManager => "第一管理责任人", "First manager";
+    RoleManager => "管理人", "Manager";
+    RoleUser => "使用人", "User";
+    WalletLoading => "正在读取…", "Loading…";
+    WalletEmpty => "此手机上还没有证书。请用手机相机扫描领取或授权二维码。", "No certificate on this phone yet. Scan a claim or authorization QR code with the phone's camera.";
+    WalletScanHint => "扫码登录、领取和授权：用手机相机扫描电脑或工作人员出示的二维码，在本钱包中打开。", "To sign in, claim or accept: scan the QR code on the PC or the slip with the phone's camera and open it in this wallet.";
+    ClaimTitle => "领取电子证书", "Claim the certificate";
+    AcceptTitle => "接受授权", "Accept the authorization";
+    CertificatePassword => "证书密码（6位以上）", "Certificate password (6+ characters)";
+    RepeatPassword => "再次输入证书密码", "Repeat the certificate password";
+    DownloadStatement => "下载声明：电子证书与本人身份绑定，私钥仅保存在本手机中，不会上传。请妥善保管手机和证书密码，不得转借他人使用；因保管不善造成的后果由持证人承担。", "Download statement: the certificate is bound to you; its private key stays on this phone and is never uploaded. Keep the phone and the certificate password safe and do not lend them; the holder bears the consequences of careless keeping.";
+    AgreeStatement => "我已阅读并同意下载声明", "I have read and accept the download statement";
+    MustAgree => "请先阅读并同意下载声明", "Please read and accept the download statement first";
+    PasswordsDiffer => "两次输入的证书密码不一致", "The two certificate passwords differ";
+    DeviceUnsupported => "此浏览器不支持安全存储证书密钥（需要 HTTPS 和 WebCrypto）", "This browser cannot keep a certificate key safely (HTTPS and WebCrypto are needed)";
+    DeviceError => "设备密钥操作失败：", "The device key failed: ";
+    ClaimButton => "领取证书", "Claim the certificate";
+    AcceptButton => "接受授权", "Accept";
+    AcceptDone => "已完成，证书已保存到本手机。", "Done: the certificate is now on this phone.";
+    GoToWallet => "打开我的证书", "Open my certificates";
+    ChangePassword => "修改证书密码", "Change the certificate password";
+    OldPassword => "原证书密码", "Current certificate password";
+    NewPassword => "新证书密码", "New certificate password";
+    Save => "保存", "Save";
+    PasswordChanged => "证书密码已修改", "The certificate password is changed";
+    ScanLoginTitle => "扫码登录", "Scan to sign in";
+    ChooseCertificate => "请选择用于登录的证书：", "Choose the certificate to sign in with:";
+    LoginAsks => "以下系统请求使用您的证书登录：", "This system asks to sign you in with your certificate:";
+    MatchCodeCompare => "请核对电脑页面上显示的匹配码与下方一致：", "Check that the PC page shows the same match code:";
+    ConfirmLogin => "确认登录", "Confirm sign-in";
+    RejectLogin => "拒绝", "Reject";
+    LoginConfirmed => "已确认登录，请回到电脑继续操作。", "Sign-in confirmed; continue on the PC.";
+    LoginRejected => "已拒绝此次登录。", "You rejected this sign-in.";
+    ScanToSignIn => "扫码登录管理人后台", "Scan to sign in to the dashboard";
+    ScanToSignInHint => "第一管理责任人或管理人使用手机证书钱包扫描二维码登录。", "The first manager or a manager scans this QR code with the mobile wallet.";
+    LoginQr => "登录二维码", "Sign-in QR code";
+    MatchCode => "匹配码", "Match code";
+    LoginLink => "登录链接", "Sign-in link";
+    LoginWaiting => "等待扫码…", "Waiting for a scan…";
+    LoginScanned => "已扫码，请在手机上核对匹配码并确认", "Scanned: check the match code and confirm on the phone";
+    LoginConfirmedPc => "已确认，正在登录…", "Confirmed, signing in…";
+    LoginRejectedPc => "手机端已拒绝登录", "The sign-in was rejected on the phone";
+    LoginExpired => "二维码已过期，正在刷新…", "The QR code expired; getting a new one…";
+    NewLoginQr => "重新获取二维码", "New QR code";
+    FaceToFaceQr => "面对面授权二维码", "Face-to-face authorization QR code";
+    FaceToFaceHint => "请被授权人当面用自己的手机扫描此二维码，5分钟内有效，仅可使用一次。", "The person scans this QR code face to face with their own phone; it works once, within 5 minutes.";
+    AcceptLink => "授权链接", "Authorization link";
+    Managers => "管理人", "Managers";
+    Users => "使用人", "Users";
+    AddManager => "添加管理人", "Add a manager";
+    AddUser => "添加使用人并授权", "Add a user and grant";
+    Grants => "授权事项与期限", "Matters and period";
+    StartDay => "开始日期", "Start date";
+    EndDay => "结束日期", "End date";
+    GrantEffective => "生效中", "In force";
+    GrantNotEffective => "不在有效期内", "Outside its period";
+    GrantCancelled => "已取消", "Cancelled";
+    CancelGrant => "取消授权", "Cancel grant";
+    ShowFaceToFace => "面对面授权", "Face-to-face QR";
+    Remove => "移除", "Remove";
+    Status => "状态", "Status";
+    StatusPending => "待接受", "Awaiting acceptance";
+    StatusActive => "已生效", "Active";
+    NoneYet => "暂无", "None yet";
+    ChangeRecords => "证书变动记录", "Change records";
+    ForgotPassword => "忘记或锁定密码", "Forgotten or locked password";
+    SendSmsCode => "发送短信验证码", "Send an SMS code";
+    SmsSent => "验证码已发送至 ", "Code sent to ";
+    SmsCode => "短信验证码", "SMS code";
+    ResetPassword => "重置证书密码", "Reset the password";
+    PasswordReset => "证书密码已重置并解锁", "The certificate password is reset and unlocked";
+    SmsOutbox => "短信发件箱（开发网关）", "SMS outbox (development gateway)";
+    SmsOutboxHint => "开发环境下短信不真正发送，而是写入此发件箱。", "In development, SMS messages are not sent but kept in this outbox.";
+    ChangesTitle => "办理变更", "Record a change";
+    ChangeKind => "变更事项", "Change";
+    ChangeLegalRep => "法定代表人变更", "Legal representative change";
+    ChangeFirstManager => "第一管理责任人变更（表二）", "First manager change (form 2)";
+    ChangeName => "名称变更", "Name change";
+    ChangeMobile => "第一管理责任人手机号码变更", "First manager's mobile change";
+    ChangeCancel => "注销证书", "Cancel the certificate";
+    ChangeDelete => "删除证书", "Delete the certificate";
+    NewName => "新名称", "New name";
+    NewMobile => "新手机号码", "New mobile number";
+    ApplyChange => "确认办理", "Record the change";
+    ChangeVoidsAll => "法定代表人或第一管理责任人变更将立即作废全部授权（管理人、使用人、授权事项和设备绑定），并生成新的领取二维码。", "A legal-representative or first-manager change voids every authorization at once (managers, users, grants, device bindings) and issues a new claim QR code.";
+    ChangeDone => "变更已办理", "The change is recorded";
+    Manage => "变更", "Change";
+    Refresh => "刷新", "Refresh";
+    StatusCancelled => "已注销", "Cancelled";
+    StatusDeleted => "已删除", "Deleted";
 }
 
 /// The language of the current page.
@@ -121,4 +213,38 @@ pub fn detect_lang() -> Lang {
 /// A text in the page's language, for use in `view!`.
 pub fn t(key: T) -> &'static str {
     key.get(use_lang())
+}
+
+/// The name of a role in a certificate.
+pub fn role_text(role: &str, lang: Lang) -> &'static str {
+    match role {
+        ecert_core::holder::FIRST_MANAGER => T::RoleFirstManager.get(lang),
+        ecert_core::holder::MANAGER => T::RoleManager.get(lang),
+        _ => T::RoleUser.get(lang),
+    }
+}
+
+/// The name of a kind of change record.
+pub fn change_text(kind: &str, lang: Lang) -> &'static str {
+    let (zh, en) = match kind {
+        "issued" => ("签发证书", "Certificate issued"),
+        "claimed" => ("第一管理责任人领取证书", "Claimed by the first manager"),
+        "manager_added" => ("添加管理人", "Manager added"),
+        "manager_accepted" => ("管理人接受授权", "Manager accepted"),
+        "manager_removed" => ("移除管理人", "Manager removed"),
+        "user_added" => ("添加使用人", "User added"),
+        "user_accepted" => ("使用人接受授权", "User accepted"),
+        "user_removed" => ("移除使用人", "User removed"),
+        "grant_added" => ("新增授权", "Grant added"),
+        "grant_cancelled" => ("取消授权", "Grant cancelled"),
+        "password_reset" => ("重置证书密码", "Certificate password reset"),
+        "legal_rep_changed" => ("法定代表人变更", "Legal representative changed"),
+        "first_manager_changed" => ("第一管理责任人变更", "First manager changed"),
+        "renamed" => ("名称变更", "Name changed"),
+        "mobile_changed" => ("手机号码变更", "Mobile changed"),
+        "cancelled" => ("证书注销", "Certificate cancelled"),
+        "deleted" => ("证书删除", "Certificate deleted"),
+        _ => ("其他变动", "Other change"),
+    };
+    lang.pick(zh, en)
 }

@@ -18,7 +18,7 @@ pub struct ClaimSlip {
 }
 
 #[cfg(feature = "ssr")]
-async fn slip(
+pub(crate) async fn slip(
     staff: &ecert_core::staff::StaffView,
     claim: ecert_core::certificate::ClaimCode,
 ) -> Result<ClaimSlip, AppError> {
@@ -104,11 +104,19 @@ pub fn IssuePanel() -> impl IntoView {
     let issue = ServerAction::<IssueCertificate>::new();
     let refresh = ServerAction::<RefreshClaimCode>::new();
     let (delegate, set_delegate) = signal(false);
-    let certificates =
-        Resource::new(move || (issue.version().get(), refresh.version().get()), |_| list_certificates(String::new()));
+    let changes = crate::changes::ConsoleCtx::provide();
+    let certificates = Resource::new(
+        move || (issue.version().get(), refresh.version().get(), changes.bump.get()),
+        |_| list_certificates(String::new()),
+    );
     let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));
     // The newest slip, from issuing or refreshing, whichever came last.
     let (current, set_current) = signal(None::<ClaimSlip>);
+    Effect::new(move |_| {
+        if let Some(s) = changes.slip.get() {
+            set_current.set(Some(s));
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(s)) = issue.value().get() {
             set_current.set(Some(s));
@@ -157,6 +165,7 @@ pub fn IssuePanel() -> impl IntoView {
             </ActionForm>
         </section>
         {move || current.get().map(|s| view! { <Slip slip=s /> })}
+        <crate::changes::ChangePanel />
         <section class="panel" aria-labelledby="list-title">
             <h2 id="list-title">{t(T::CertificateList)}</h2>
             <Suspense fallback=|| ()>
@@ -183,14 +192,23 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
         .map(|c| {
             let pending = c.first_manager_status == "pending";
             let id = c.certificate_id.clone();
+            let active = c.status == "active";
+            let chosen = c.clone();
             view! {
                 <tr>
                     <td>{c.institution_name}</td>
                     <td><code>{c.credit_code}</code></td>
                     <td><code>{c.serial}</code></td>
                     <td>{c.first_manager_name}</td>
-                    <td>{status_text(&c.first_manager_status, lang)}</td>
+                    <td>{if active { status_text(&c.first_manager_status, lang) } else { cert_status_text(&c.status, lang) }}</td>
                     <td>
+                        {active.then(|| {
+                            view! {
+                                <button type="button" class="small secondary" on:click=move |_| {
+                                    crate::changes::ConsoleCtx::get().selected.set(Some(chosen.clone()));
+                                }>{T::Manage.get(lang)}</button>
+                            }
+                        })}
                         {pending.then(|| view! {
                             <ActionForm action=refresh>
                                 <input type="hidden" name="certificate_id" value=id.clone() />
@@ -218,6 +236,13 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
         </table>
     }
     .into_any()
+}
+
+fn cert_status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+    match status {
+        "cancelled" => T::StatusCancelled.get(lang),
+        _ => T::StatusDeleted.get(lang),
+    }
 }
 
 fn status_text(status: &str, lang: ecert_core::Lang) -> &'static str {

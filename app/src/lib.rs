@@ -2,7 +2,10 @@
 //! The Leptos application: the HTML shell, the routes, the pages and their server functions.
 //! Rendered on the server by `ecert-server` and hydrated in the browser from WASM.
 
+pub mod changes;
 pub mod console;
+pub mod dashboard;
+mod device;
 pub mod error;
 mod guard;
 pub mod i18n;
@@ -10,6 +13,7 @@ pub mod issue;
 mod layout;
 mod pages;
 pub mod status;
+pub mod wallet;
 
 #[cfg(feature = "ssr")]
 mod qr;
@@ -61,10 +65,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/console") view=console::ConsolePage />
-                    <Route path=path!("/dashboard") view=pages::DashboardPage />
+                    <Route path=path!("/dashboard") view=dashboard::DashboardPage />
                     <Route path=path!("/verify") view=pages::VerifierPage />
-                    <Route path=path!("/wallet") view=pages::WalletPage />
-                    <Route path=path!("/wallet/claim") view=pages::WalletPage />
+                    <Route path=path!("/wallet") view=wallet::WalletHome />
+                    <Route path=path!("/wallet/claim") view=|| view! { <wallet::AcceptPage kind="claim" /> } />
+                    <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />
+                    <Route path=path!("/wallet/login") view=wallet::LoginApprovePage />
                 </Routes>
             </main>
             <layout::Footer />

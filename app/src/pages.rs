@@ -67,18 +67,8 @@ fn Upcoming(title: T, desc: T) -> impl IntoView {
 }
 
 #[component]
-pub fn DashboardPage() -> impl IntoView {
-    view! { <Upcoming title=T::ManagerDashboard desc=T::ManagerDashboardDesc /> }
-}
-
-#[component]
 pub fn VerifierPage() -> impl IntoView {
     view! { <Upcoming title=T::Verifier desc=T::VerifierDesc /> }
-}
-
-#[component]
-pub fn WalletPage() -> impl IntoView {
-    view! { <Upcoming title=T::Wallet desc=T::WalletDesc /> }
 }
 
 /// The 404 page: a real page in the visitor's language, sent with status 404.

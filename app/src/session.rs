@@ -5,6 +5,10 @@ use leptos::prelude::*;
 
 /// The staff console session (HttpOnly, SameSite=Strict: never sent on cross-site requests).
 pub const STAFF_COOKIE: &str = "ecert_staff";
+/// The manager-dashboard session, opened by scan login.
+pub const HOLDER_COOKIE: &str = "ecert_holder";
+/// The browser secret of a pending scan login (R11: the QR is bound to the browser that asked).
+pub const LOGIN_COOKIE: &str = "ecert_login";
 
 /// The value of a request cookie.
 pub fn cookie(name: &str) -> Option<String> {

@@ -11,6 +11,8 @@ pub struct AppState {
     pub random: Random,
     pub identity: ecert_core::identity::IdentityVerifier,
     pub issue_policy: ecert_core::certificate::IssuePolicy,
+    /// Where SMS codes go (R13); the development gateway is an outbox staff can read.
+    pub sms: ecert_core::sms::SmsGateway,
     pub leptos_options: LeptosOptions,
     /// The address people reach this server at; QR codes encode links under it.
     pub public_url: String,

@@ -82,6 +82,7 @@ pub async fn ensure_first_authority(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::holder::seed_catalogue(&mut tx, &authority_id, now).await?;
     tx.commit().await?;
     Ok(Some(FirstStartReport {
         authority_id,

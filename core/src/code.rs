@@ -11,12 +11,15 @@ use crate::time::Millis;
 pub enum CodeKind {
     /// R2: the first manager claims the certificate.
     Claim,
+    /// R4/R5: a manager or user accepts their role face to face.
+    Authorize,
 }
 
 impl CodeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             CodeKind::Claim => "claim",
+            CodeKind::Authorize => "authorize",
         }
     }
 }

@@ -10,10 +10,16 @@ use crate::i18n::Lang;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     Required,
-    TooLong { max: usize },
-    TooShort { min: usize },
+    TooLong {
+        max: usize,
+    },
+    TooShort {
+        min: usize,
+    },
     BadFormat,
     BadCheckCharacter,
+    /// A number or date outside what the rule allows (e.g. a grant period, R6).
+    OutOfRange,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +47,8 @@ impl FieldError {
             (Problem::BadFormat, Lang::En) => format!("{field} is not in the right format"),
             (Problem::BadCheckCharacter, Lang::Zh) => format!("{field}校验位不正确"),
             (Problem::BadCheckCharacter, Lang::En) => format!("{field} has a wrong check character"),
+            (Problem::OutOfRange, Lang::Zh) => format!("{field}超出允许范围"),
+            (Problem::OutOfRange, Lang::En) => format!("{field} is out of the allowed range"),
         }
     }
 }
@@ -63,6 +71,13 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "address" => ("住所", "Address"),
         "authority_name" => ("登记管理机关名称", "Authority name"),
         "region_code" => ("行政区划代码", "Region code"),
+        "certificate_password" => ("证书密码", "Certificate password"),
+        "public_key" => ("设备公钥", "Device public key"),
+        "matters" => ("授权事项", "Authorized matters"),
+        "start_day" => ("授权开始日期", "Grant start date"),
+        "end_day" => ("授权结束日期", "Grant end date"),
+        "period" => ("授权期限（1天至1年）", "Grant period (1 day to 1 year)"),
+        "sms_code" => ("短信验证码", "SMS code"),
         other => (other, other),
     };
     lang.pick(zh, en)
@@ -90,6 +105,36 @@ pub enum DomainError {
     CodeUsed,
     #[error("already exists")]
     AlreadyExists { field: String },
+    /// R3: a certificate has at most 3 managers.
+    #[error("too many managers")]
+    TooManyManagers,
+    /// The name and ID number given do not match the person the role was made for.
+    #[error("identity mismatch")]
+    IdentityMismatch,
+    /// A device approval whose signature does not verify with the bound key.
+    #[error("bad signature")]
+    BadSignature,
+    /// R13: a wrong certificate password; `remaining` tries before it locks.
+    #[error("wrong certificate password")]
+    WrongPassword { remaining: i64 },
+    /// R13: six wrong entries in a row; only an SMS code unlocks it.
+    #[error("certificate password locked")]
+    PasswordLocked,
+    /// The device binding, role or certificate is no longer valid (R8, R14, R15).
+    #[error("revoked")]
+    Revoked,
+    /// Only the first manager and managers use the manager dashboard.
+    #[error("not a manager")]
+    NotAManager,
+    /// The action does not fit the current state (e.g. a role already accepted).
+    #[error("invalid state")]
+    InvalidState,
+    /// R13: a wrong SMS code; `remaining` tries left for it (0: ask for a new one).
+    #[error("wrong sms code")]
+    SmsCodeWrong { remaining: i64 },
+    /// Too many requests of this kind; try again later.
+    #[error("rate limited")]
+    RateLimited,
 }
 
 impl DomainError {
@@ -119,6 +164,50 @@ impl DomainError {
                 lang.pick("二维码已过期，请重新生成", "This code has expired; please generate a new one").into()
             }
             DomainError::CodeUsed => lang.pick("二维码已被使用", "This code has already been used").into(),
+            DomainError::TooManyManagers => lang
+                .pick(
+                    "每个证书最多授权3名管理人，已达上限",
+                    "A certificate has at most 3 managers; this limit is reached",
+                )
+                .into(),
+            DomainError::IdentityMismatch => lang
+                .pick("姓名或身份证号码与登记信息不一致", "The name or ID number does not match the registered person")
+                .into(),
+            DomainError::BadSignature => {
+                lang.pick("设备签名校验失败", "The device signature could not be verified").into()
+            }
+            DomainError::WrongPassword { remaining } => match lang {
+                Lang::Zh => format!("证书密码错误，还可尝试{remaining}次"),
+                Lang::En => format!("Wrong certificate password; {remaining} tries left"),
+            },
+            DomainError::PasswordLocked => lang
+                .pick(
+                    "证书密码已锁定，请通过短信验证码解锁并重置",
+                    "The certificate password is locked; unlock and reset it with an SMS code",
+                )
+                .into(),
+            DomainError::Revoked => {
+                lang.pick("该证书或授权已失效", "This certificate or authorization is no longer valid").into()
+            }
+            DomainError::NotAManager => lang
+                .pick(
+                    "只有第一管理责任人和管理人可以登录管理后台",
+                    "Only the first manager and managers can sign in to the dashboard",
+                )
+                .into(),
+            DomainError::InvalidState => {
+                lang.pick("当前状态下不能执行此操作", "This cannot be done in the current state").into()
+            }
+            DomainError::SmsCodeWrong { remaining: 0 } => lang
+                .pick("短信验证码无效或已过期，请重新获取", "The SMS code is invalid or expired; ask for a new one")
+                .into(),
+            DomainError::SmsCodeWrong { remaining } => match lang {
+                Lang::Zh => format!("短信验证码错误，还可尝试{remaining}次"),
+                Lang::En => format!("Wrong SMS code; {remaining} tries left"),
+            },
+            DomainError::RateLimited => {
+                lang.pick("操作过于频繁，请稍后再试", "Too many requests; please try again later").into()
+            }
             DomainError::AlreadyExists { field } => match lang {
                 Lang::Zh => format!("{}已存在", field_label(field, lang)),
                 Lang::En => format!("{} already exists", field_label(field, lang)),

@@ -5,14 +5,19 @@
 //! feature. Nothing here knows about Leptos, axum or HTTP.
 
 pub mod certificate;
+pub mod changes;
 #[cfg(feature = "server")]
 pub mod code;
+pub mod device;
 pub mod error;
+pub mod holder;
 pub mod i18n;
 pub mod identity;
+pub mod login;
 pub mod mask;
 #[cfg(feature = "server")]
 pub mod records;
+pub mod sms;
 pub mod staff;
 pub mod time;
 pub mod validate;

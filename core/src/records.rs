@@ -9,12 +9,44 @@ use crate::time::Millis;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
     Issued,
+    Claimed,
+    ManagerAdded,
+    ManagerAccepted,
+    ManagerRemoved,
+    UserAdded,
+    UserAccepted,
+    UserRemoved,
+    GrantAdded,
+    GrantCancelled,
+    PasswordReset,
+    LegalRepChanged,
+    FirstManagerChanged,
+    Renamed,
+    MobileChanged,
+    Cancelled,
+    Deleted,
 }
 
 impl ChangeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Issued => "issued",
+            ChangeKind::Claimed => "claimed",
+            ChangeKind::ManagerAdded => "manager_added",
+            ChangeKind::ManagerAccepted => "manager_accepted",
+            ChangeKind::ManagerRemoved => "manager_removed",
+            ChangeKind::UserAdded => "user_added",
+            ChangeKind::UserAccepted => "user_accepted",
+            ChangeKind::UserRemoved => "user_removed",
+            ChangeKind::GrantAdded => "grant_added",
+            ChangeKind::GrantCancelled => "grant_cancelled",
+            ChangeKind::PasswordReset => "password_reset",
+            ChangeKind::LegalRepChanged => "legal_rep_changed",
+            ChangeKind::FirstManagerChanged => "first_manager_changed",
+            ChangeKind::Renamed => "renamed",
+            ChangeKind::MobileChanged => "mobile_changed",
+            ChangeKind::Cancelled => "cancelled",
+            ChangeKind::Deleted => "deleted",
         }
     }
 }
@@ -49,6 +81,36 @@ pub async fn change(
     .bind(actor_kind)
     .bind(actor_id)
     .bind(subject_id)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// R12: a usage record (a login, a signature, a verified presentation), append-only.
+#[allow(clippy::too_many_arguments)]
+pub async fn usage(
+    tx: &mut Tx,
+    certificate_id: &str,
+    holder_id: Option<&str>,
+    kind: &str,
+    system: &str,
+    result: &str,
+    now: Millis,
+    random: &Random,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(random.id())
+    .bind(certificate_id)
+    .bind(holder_id)
+    .bind(kind)
+    .bind(system)
+    .bind(result)
     .bind(now.0)
     .execute(c)
     .await

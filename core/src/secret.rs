@@ -73,6 +73,19 @@ impl Random {
         URL_SAFE_NO_PAD.encode(buf)
     }
 
+    /// `n` decimal digits, uniformly random (rejection sampling, no modulo bias).
+    pub fn digits(&self, n: usize) -> Secret {
+        let mut out = String::with_capacity(n);
+        while out.len() < n {
+            let mut b = [0u8; 1];
+            self.fill(&mut b);
+            if b[0] < 250 {
+                out.push(char::from(b'0' + b[0] % 10));
+            }
+        }
+        Secret(out)
+    }
+
     /// A password a person can type: 16 characters from an alphabet without look-alikes (~90 bits).
     pub fn password(&self) -> Secret {
         const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";

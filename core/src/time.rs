@@ -72,3 +72,70 @@ mod cst_tests {
         assert_eq!(format_cst(Millis(1_767_225_600_000 + 16 * Millis::HOUR)), "2026-01-02 00:00");
     }
 }
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (inverse of [`civil_from_days`]).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// A calendar date `YYYY-MM-DD` as days since 1970-01-01, if it is a real date.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = s[0..4].parse().ok()?;
+    let m: u32 = s[5..7].parse().ok()?;
+    let d: u32 = s[8..10].parse().ok()?;
+    let month_days = [31, if is_leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d == 0 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Today's date in China Standard Time, as days since 1970-01-01.
+pub fn today_cst(now: Millis) -> i64 {
+    (now.0 + 8 * Millis::HOUR).div_euclid(Millis::DAY)
+}
+
+/// The same date one year later; 29 February becomes 1 March in a common year.
+pub fn one_year_after(day: i64) -> i64 {
+    let (y, m, d) = civil_from_days(day);
+    if m == 2 && d == 29 && !is_leap(y + 1) { days_from_civil(y + 1, 3, 1) } else { days_from_civil(y + 1, m, d) }
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_bad_dates_are_refused() {
+        for s in ["1970-01-01", "2024-02-29", "2026-12-31", "2099-03-01"] {
+            assert_eq!(format_day(parse_day(s).unwrap()), s);
+        }
+        for s in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-1", "20260101", "", "2026-04-31"] {
+            assert_eq!(parse_day(s), None, "{s}");
+        }
+        assert_eq!(format_day(one_year_after(parse_day("2024-02-29").unwrap())), "2025-03-01");
+        assert_eq!(format_day(one_year_after(parse_day("2026-05-31").unwrap())), "2027-05-31");
+        assert_eq!(format_day(today_cst(Millis(1_767_225_600_000 + 16 * Millis::HOUR))), "2026-01-02");
+    }
+}

@@ -48,6 +48,7 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         random,
         identity: ecert_core::identity::IdentityVerifier::Local,
         issue_policy: ecert_core::certificate::IssuePolicy { claim_minutes: config.claim_minutes },
+        sms: ecert_core::sms::SmsGateway::Outbox,
         leptos_options,
         public_url: config.public_url(),
     })

@@ -2,6 +2,7 @@
 //! `ECERT_TEST_DATABASE_URL` names one (scripts/test does both).
 
 mod certificate;
+mod delegation;
 mod staff;
 mod storage;
 mod support;

@@ -18,6 +18,9 @@ pub async fn staff_member(db: &Db, password: &str) -> String {
     .execute(c)
     .await.map(|r| r.rows_affected()))
     .unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    ecert_core::holder::seed_catalogue(&mut tx, &authority, T0).await.unwrap();
+    tx.commit().await.unwrap();
     let username = format!("staff-{}", &random.id()[..10]).replace('_', "x");
     let hash = hash_password(Secret::new(password), &random).await.unwrap();
     on_db!(db, |c| sqlx::query(
@@ -59,4 +62,33 @@ pub fn credit_code() -> String {
 pub fn resident_id(seq: u16) -> String {
     let prefix = format!("11010519900101{:03}", seq % 1000);
     format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
+}
+
+/// A phone's device key, as the wallet's WebCrypto key would be.
+pub struct Phone {
+    key: p256::ecdsa::SigningKey,
+    pub public_key: String,
+}
+
+impl Phone {
+    pub fn new() -> Phone {
+        use base64::Engine;
+        loop {
+            let mut bytes = [0u8; 32];
+            Random::os().fill(&mut bytes);
+            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
+                let point = key.verifying_key().to_encoded_point(false);
+                let public_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(point.as_bytes());
+                return Phone { key, public_key };
+            }
+        }
+    }
+
+    /// The signature of `device::message(action, subject)`.
+    pub fn sign(&self, action: &str, subject: &str) -> String {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = self.key.sign(ecert_core::device::message(action, subject).as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    }
 }

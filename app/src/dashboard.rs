@@ -1,0 +1,557 @@
+//! The manager dashboard, entered by scan login (R11): managers (R3–R5), users and their grants
+//! (R6), removal (R8) and change records, each shown as R7 allows. Every server function here
+//! checks the session's holder, device and certificate again (R8: removal takes effect at once).
+
+use ecert_core::holder::{ChangeView, HolderView, MatterView};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::{T, change_text, role_text, t, use_lang};
+
+/// Who is signed in to the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub holder_id: String,
+    pub role: String,
+    pub institution_name: String,
+    pub credit_code: String,
+    pub serial: String,
+}
+
+/// A login QR for this browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginQr {
+    pub qr_svg: String,
+    pub url: String,
+    pub match_code: String,
+    pub expires_at: i64,
+}
+
+/// A face-to-face authorization QR (R5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceToFace {
+    pub holder_id: String,
+    pub qr_svg: String,
+    pub url: String,
+    pub expires_at: i64,
+}
+
+#[cfg(feature = "ssr")]
+fn face_to_face(code: ecert_core::holder::AuthorizeCode) -> FaceToFace {
+    let state = crate::state::app_state();
+    let url = format!("{}/wallet/accept?code={}", state.public_url, code.code.expose());
+    FaceToFace { holder_id: code.holder_id, qr_svg: crate::qr::svg(&url), url, expires_at: code.expires_at.0 }
+}
+
+#[server(endpoint = "dashboard_me")]
+pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
+    let Some(caller) = crate::guard::holder_if_signed_in().await? else { return Ok(None) };
+    let state = crate::state::app_state();
+    let (institution_name, credit_code, serial) = ecert_core::holder::certificate_summary(&state.db, &caller).await?;
+    Ok(Some(Me { holder_id: caller.holder_id, role: caller.role, institution_name, credit_code, serial }))
+}
+
+/// Starts a scan login for this browser: the QR for the phone, and a cookie to poll with.
+#[server(endpoint = "dashboard_login_start")]
+pub async fn login_start() -> Result<LoginQr, AppError> {
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    let started = ecert_core::login::start(&state.db, ecert_core::login::DASHBOARD, now, &state.random).await?;
+    crate::session::set_session_cookie(
+        crate::session::LOGIN_COOKIE,
+        started.browser.expose(),
+        Some(started.expires_at),
+        now,
+    );
+    let url = format!("{}/wallet/login?code={}", state.public_url, started.code.expose());
+    Ok(LoginQr { qr_svg: crate::qr::svg(&url), url, match_code: started.match_code, expires_at: started.expires_at.0 })
+}
+
+/// The hot path the login page polls: `waiting`, `scanned`, `confirmed` (this call then opens
+/// the session, once), `rejected`, `expired` or `unknown`.
+#[server(endpoint = "dashboard_login_status")]
+pub async fn login_status() -> Result<String, AppError> {
+    let state = crate::state::app_state();
+    let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else {
+        return Ok(ecert_core::login::LoginState::Unknown.as_str().to_owned());
+    };
+    let now = ecert_core::Millis::now();
+    let login_state = ecert_core::login::poll(&state.db, &browser, now).await?;
+    if login_state == ecert_core::login::LoginState::Confirmed {
+        if let Some(session) = ecert_core::login::consume(&state.db, &browser, now, &state.random).await? {
+            use crate::session::{HOLDER_COOKIE, LOGIN_COOKIE, set_session_cookie};
+            set_session_cookie(HOLDER_COOKIE, session.token.expose(), Some(session.expires_at), now);
+            set_session_cookie(LOGIN_COOKIE, "", None, now);
+        }
+    }
+    Ok(login_state.as_str().to_owned())
+}
+
+#[server(endpoint = "dashboard_sign_out")]
+pub async fn dashboard_sign_out() -> Result<(), AppError> {
+    use crate::session::{HOLDER_COOKIE, cookie, set_session_cookie};
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    if let Some(token) = cookie(HOLDER_COOKIE) {
+        ecert_core::login::end_session(&state.db, &token, now).await?;
+    }
+    set_session_cookie(HOLDER_COOKIE, "", None, now);
+    Ok(())
+}
+
+#[server(endpoint = "dashboard_holders")]
+pub async fn dashboard_holders() -> Result<Vec<HolderView>, AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::list(&state.db, &caller, ecert_core::Millis::now()).await?)
+}
+
+#[server(endpoint = "dashboard_catalogue")]
+pub async fn dashboard_catalogue() -> Result<Vec<MatterView>, AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::catalogue(&state.db, &caller.authority_id).await?)
+}
+
+#[server(endpoint = "dashboard_changes")]
+pub async fn dashboard_changes() -> Result<Vec<ChangeView>, AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::changes(&state.db, &caller, 100).await?)
+}
+
+/// Adds a manager (`role` = `manager`, first manager only, R3) or a user with a first grant
+/// (`role` = `user`, R6); answers the face-to-face QR.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "dashboard_add_holder", input = Json)]
+pub async fn add_holder(
+    role: String,
+    name: String,
+    id_number: String,
+    mobile: String,
+    matter_ids: Vec<String>,
+    start_day: String,
+    end_day: String,
+) -> Result<FaceToFace, AppError> {
+    use ecert_core::certificate::PersonInput;
+    use ecert_core::holder::GrantInput;
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    let grant = GrantInput { matter_ids, start_day, end_day };
+    let code = ecert_core::holder::add(
+        &state.db,
+        &caller,
+        &role,
+        &PersonInput { name, id_number, mobile },
+        (role == ecert_core::holder::USER).then_some(&grant),
+        &state.identity,
+        ecert_core::Millis::now(),
+        &state.random,
+    )
+    .await?;
+    Ok(face_to_face(code))
+}
+
+/// R5: a fresh face-to-face QR for a pending manager or user.
+#[server(endpoint = "dashboard_authorize_code")]
+pub async fn authorize_code(holder_id: String) -> Result<FaceToFace, AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    let code =
+        ecert_core::holder::authorize_code(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random)
+            .await?;
+    Ok(face_to_face(code))
+}
+
+#[server(endpoint = "dashboard_remove_holder")]
+pub async fn remove_holder(holder_id: String) -> Result<(), AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::remove(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random).await?)
+}
+
+#[server(endpoint = "dashboard_add_grant", input = Json)]
+pub async fn add_grant(
+    holder_id: String,
+    matter_ids: Vec<String>,
+    start_day: String,
+    end_day: String,
+) -> Result<(), AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    let grant = ecert_core::holder::GrantInput { matter_ids, start_day, end_day };
+    ecert_core::holder::add_grant(&state.db, &caller, &holder_id, &grant, ecert_core::Millis::now(), &state.random)
+        .await?;
+    Ok(())
+}
+
+#[server(endpoint = "dashboard_cancel_grant")]
+pub async fn cancel_grant(grant_id: String) -> Result<(), AppError> {
+    let caller = crate::guard::holder().await?;
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::cancel_grant(&state.db, &caller, &grant_id, ecert_core::Millis::now(), &state.random)
+        .await?)
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let lang = use_lang();
+    let me = Resource::new(|| (), |_| dashboard_me());
+    view! {
+        <h1>{t(T::ManagerDashboard)}</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! { <Dashboard me /> }.into_any(),
+                    Ok(None) => view! { <LoginPanel /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn reload() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
+/// R11 on the PC: the login QR, its match code and its state, polled every 1.5 s; a fresh QR
+/// when it expires.
+#[component]
+fn LoginPanel() -> impl IntoView {
+    let lang = use_lang();
+    let start = Action::new_local(|_: &()| login_start());
+    let (state, set_state) = signal(String::from("waiting"));
+    Effect::new(move |_| {
+        start.dispatch_local(());
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            set_state.set("waiting".into());
+        }
+    });
+    Effect::new(move |_| {
+        let polling = StoredValue::new(false);
+        let handle = set_interval_with_handle(
+            move || {
+                if polling.get_value() || start.pending().get_untracked() {
+                    return;
+                }
+                if !matches!(state.get_untracked().as_str(), "waiting" | "scanned") {
+                    return;
+                }
+                polling.set_value(true);
+                spawn_local(async move {
+                    let result = login_status().await;
+                    polling.set_value(false);
+                    match result.as_deref() {
+                        Ok("confirmed") => {
+                            set_state.set("confirmed".into());
+                            reload();
+                        }
+                        Ok("expired") => {
+                            set_state.set("expired".into());
+                            start.dispatch_local(());
+                        }
+                        Ok(s) => set_state.set(s.to_owned()),
+                        Err(_) => {}
+                    }
+                });
+            },
+            std::time::Duration::from_millis(1500),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    let status_text = move || match state.get().as_str() {
+        "scanned" => T::LoginScanned.get(lang),
+        "confirmed" => T::LoginConfirmedPc.get(lang),
+        "rejected" => T::LoginRejectedPc.get(lang),
+        "expired" => T::LoginExpired.get(lang),
+        _ => T::LoginWaiting.get(lang),
+    };
+    view! {
+        <section class="panel login" aria-labelledby="login-title">
+            <h2 id="login-title">{t(T::ScanToSignIn)}</h2>
+            <p>{t(T::ScanToSignInHint)}</p>
+            {move || match start.value().get() {
+                Some(Ok(qr)) => view! {
+                    <div class="qr" role="img" aria-label=T::LoginQr.get(lang) inner_html=qr.qr_svg.clone()></div>
+                    <p>{t(T::MatchCode)} " " <strong class="match-code" data-testid="pc-match-code">{qr.match_code.clone()}</strong></p>
+                    <p class="no-print"><a href=qr.url.clone() rel="external" data-testid="login-link" target="_blank">{t(T::LoginLink)}</a></p>
+                }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                None => view! { <p class="hint">{t(T::WalletLoading)}</p> }.into_any(),
+            }}
+            <p class="status" role="status" data-testid="login-state" data-state=move || state.get()>{status_text}</p>
+            <Show when=move || state.get() == "rejected">
+                <button type="button" on:click=move |_| { start.dispatch_local(()); }>{t(T::NewLoginQr)}</button>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn Dashboard(me: Me) -> impl IntoView {
+    let lang = use_lang();
+    let changed = RwSignal::new(0u32);
+    let holders = Resource::new(move || changed.get(), |_| dashboard_holders());
+    let changes = Resource::new(move || changed.get(), |_| dashboard_changes());
+    let catalogue = Resource::new(|| (), |_| dashboard_catalogue());
+    let qr = RwSignal::new(None::<FaceToFace>);
+    let error = RwSignal::new(None::<String>);
+    let is_first = me.role == ecert_core::holder::FIRST_MANAGER;
+    let sign_out = move |_| {
+        spawn_local(async move {
+            let _ = dashboard_sign_out().await;
+            reload();
+        });
+    };
+    let ctx = DashCtx { changed, qr, error };
+    provide_context(ctx);
+    view! {
+        <section class="panel" aria-labelledby="me-title">
+            <h2 id="me-title" data-testid="dashboard-institution">{me.institution_name.clone()}</h2>
+            <p>
+                <code>{me.credit_code.clone()}</code> " · " <code>{me.serial.clone()}</code> " · "
+                <span data-testid="my-role">{role_text(&me.role, lang)}</span>
+            </p>
+            <button type="button" class="small secondary" on:click=sign_out>{t(T::SignOut)}</button>
+        </section>
+        <p class="error" role="alert" data-testid="dashboard-error">{move || error.get()}</p>
+        {move || qr.get().map(|f| {
+            let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
+            view! {
+                <section class="panel slip" aria-labelledby="f2f-title">
+                    <h2 id="f2f-title">{t(T::FaceToFaceQr)}</h2>
+                    <div class="qr" role="img" aria-label=T::FaceToFaceQr.get(lang) inner_html=f.qr_svg.clone()></div>
+                    <p>{t(T::FaceToFaceHint)} " " {t(T::ValidUntil)} " " {expires} " (CST)"</p>
+                    <p><a href=f.url.clone() rel="external" target="_blank" data-testid="accept-link">{t(T::AcceptLink)}</a></p>
+                </section>
+            }
+        })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = match holders.await {
+                    Ok(list) => list,
+                    Err(e) => return view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                };
+                let matters = catalogue.await.unwrap_or_default();
+                let managers: Vec<HolderView> = list.iter().filter(|h| h.role == "manager").cloned().collect();
+                let users: Vec<HolderView> = list.iter().filter(|h| h.role == "user").cloned().collect();
+                view! {
+                    {is_first.then(|| view! {
+                        <section class="panel" aria-labelledby="managers-title">
+                            <h2 id="managers-title">{t(T::Managers)} " (" {managers.len()} "/3)"</h2>
+                            <HolderTable list=managers.clone() />
+                            <AddHolder role="manager" matters=Vec::new() />
+                        </section>
+                    })}
+                    <section class="panel" aria-labelledby="users-title">
+                        <h2 id="users-title">{t(T::Users)}</h2>
+                        <HolderTable list=users.clone() />
+                        <AddHolder role="user" matters=matters.clone() />
+                    </section>
+                }
+                .into_any()
+            })}
+        </Transition>
+        <section class="panel" aria-labelledby="changes-title">
+            <h2 id="changes-title">{t(T::ChangeRecords)}</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = changes.await.unwrap_or_default();
+                    view! {
+                        <ul class="records" data-testid="changes">
+                            {list.into_iter().map(|c| view! {
+                                <li>{ecert_core::time::format_cst(ecert_core::Millis(c.at))} " " {change_text(&c.kind, lang)}</li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DashCtx {
+    changed: RwSignal<u32>,
+    qr: RwSignal<Option<FaceToFace>>,
+    error: RwSignal<Option<String>>,
+}
+
+impl DashCtx {
+    fn run<F>(self, lang: ecert_core::Lang, fut: F)
+    where
+        F: std::future::Future<Output = Result<Option<FaceToFace>, AppError>> + 'static,
+    {
+        spawn_local(async move {
+            match fut.await {
+                Ok(qr) => {
+                    self.error.set(None);
+                    if qr.is_some() {
+                        self.qr.set(qr);
+                    }
+                    self.changed.update(|n| *n += 1);
+                }
+                Err(e) => self.error.set(Some(e.message(lang))),
+            }
+        });
+    }
+}
+
+#[component]
+fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<DashCtx>();
+    if list.is_empty() {
+        return view! { <p class="muted">{t(T::NoneYet)}</p> }.into_any();
+    }
+    let rows = list
+        .into_iter()
+        .map(|h| {
+            let pending = h.status == "pending";
+            let (id_qr, id_rm) = (h.id.clone(), h.id.clone());
+            let grants = h
+                .grants
+                .iter()
+                .map(|g| {
+                    let names: Vec<String> =
+                        g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
+                    let state = if g.status != "active" {
+                        T::GrantCancelled
+                    } else if g.effective {
+                        T::GrantEffective
+                    } else {
+                        T::GrantNotEffective
+                    };
+                    let gid = g.id.clone();
+                    let active = g.status == "active";
+                    view! {
+                        <li data-testid="grant">
+                            {names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()} " · " {t(state)}
+                            {active.then(|| view! {
+                                <button type="button" class="small secondary" on:click=move |_| {
+                                    let gid = gid.clone();
+                                    ctx.run(lang, async move { cancel_grant(gid).await.map(|_| None) });
+                                }>{t(T::CancelGrant)}</button>
+                            })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <tr data-testid="holder-row" data-status=h.status.clone()>
+                    <td>{h.name.clone()}</td>
+                    <td><code>{h.id_number.clone()}</code></td>
+                    <td>{h.mobile.clone()}</td>
+                    <td>{status_text(&h.status, lang)}</td>
+                    <td><ul class="grants">{grants}</ul></td>
+                    <td class="actions">
+                        {pending.then(|| view! {
+                            <button type="button" class="small" on:click=move |_| {
+                                let id = id_qr.clone();
+                                ctx.run(lang, async move { authorize_code(id).await.map(Some) });
+                            }>{t(T::ShowFaceToFace)}</button>
+                        })}
+                        <button type="button" class="small danger" data-testid="remove" on:click=move |_| {
+                            let id = id_rm.clone();
+                            ctx.run(lang, async move { remove_holder(id).await.map(|_| None) });
+                        }>{t(T::Remove)}</button>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list">
+            <thead><tr>
+                <th>{t(T::PersonName)}</th><th>{t(T::IdNumber)}</th><th>{t(T::Mobile)}</th>
+                <th>{t(T::Status)}</th><th>{t(T::Grants)}</th><th></th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+    match status {
+        "pending" => T::StatusPending.get(lang),
+        "active" => T::StatusActive.get(lang),
+        _ => T::Removed.get(lang),
+    }
+}
+
+/// The form that adds a manager, or a user with matters and a period (R6).
+#[component]
+fn AddHolder(role: &'static str, matters: Vec<MatterView>) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<DashCtx>();
+    let (name, set_name) = signal(String::new());
+    let (id_number, set_id_number) = signal(String::new());
+    let (mobile, set_mobile) = signal(String::new());
+    let (start, set_start) = signal(String::new());
+    let (end, set_end) = signal(String::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let is_user = role == "user";
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (n, i, m, s, e, ids) = (
+            name.get_untracked(),
+            id_number.get_untracked(),
+            mobile.get_untracked(),
+            start.get_untracked(),
+            end.get_untracked(),
+            chosen.get_untracked(),
+        );
+        ctx.run(lang, async move { add_holder(role.to_owned(), n, i, m, ids, s, e).await.map(Some) });
+    };
+    let boxes = matters
+        .into_iter()
+        .map(|m| {
+            let id = m.id.clone();
+            let label = lang.pick(&m.name_zh, &m.name_en).to_owned();
+            view! {
+                <label class="inline">
+                    <input type="checkbox" name="matter" value=id.clone() on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let id = id.clone();
+                        chosen.update(|v| { v.retain(|x| *x != id); if on { v.push(id); } });
+                    } />
+                    {label}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <form class="grid-form add-holder" data-testid=format!("add-{role}") on:submit=submit>
+            <fieldset>
+                <legend>{t(if is_user { T::AddUser } else { T::AddManager })}</legend>
+                <label>{t(T::PersonName)}<input name="name" required maxlength="30" bind:value=(name, set_name) /></label>
+                <label>{t(T::IdNumber)}<input name="id_number" required maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
+                <label>{t(T::Mobile)}<input name="mobile" required maxlength="11" inputmode="numeric" bind:value=(mobile, set_mobile) /></label>
+            </fieldset>
+            {is_user.then(move || view! {
+                <fieldset>
+                    <legend>{t(T::Grants)}</legend>
+                    <div class="matters">{boxes}</div>
+                    <label>{t(T::StartDay)}<input type="date" name="start_day" bind:value=(start, set_start) /></label>
+                    <label>{t(T::EndDay)}<input type="date" name="end_day" bind:value=(end, set_end) /></label>
+                </fieldset>
+            })}
+            <button type="submit">{t(if is_user { T::AddUser } else { T::AddManager })}</button>
+        </form>
+    }
+}

@@ -1,0 +1,109 @@
+//! The phone side of a device binding: key generation and signing in WebCrypto (see
+//! `app/js/wallet.js`), and the list of cards the wallet holds. Only the browser has these; on
+//! the server every call answers "unavailable".
+
+use serde::{Deserialize, Serialize};
+
+/// A certificate role this phone holds a key for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    /// Where the private key lives in IndexedDB.
+    pub slot: String,
+    pub device_id: String,
+    pub certificate_id: String,
+    pub role: String,
+    pub institution_name: String,
+    pub credit_code: String,
+    pub serial: String,
+    pub holder_name: String,
+}
+
+#[cfg(feature = "hydrate")]
+mod js {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/js/wallet.js")]
+    extern "C" {
+        #[wasm_bindgen(js_name = ecertSupported)]
+        pub fn supported() -> bool;
+        #[wasm_bindgen(js_name = ecertNewSlot)]
+        pub fn new_slot() -> String;
+        #[wasm_bindgen(catch, js_name = ecertCreateKey)]
+        pub async fn create_key(slot: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(catch, js_name = ecertSign)]
+        pub async fn sign(slot: &str, message: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(catch, js_name = ecertDeleteKey)]
+        pub async fn delete_key(slot: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(js_name = ecertLoadCards)]
+        pub fn load_cards() -> String;
+        #[wasm_bindgen(js_name = ecertSaveCards)]
+        pub fn save_cards(json: &str);
+    }
+
+    pub fn text(v: JsValue) -> String {
+        v.as_string().or_else(|| js_sys::Error::from(v).message().as_string()).unwrap_or_default()
+    }
+}
+
+/// Whether this browser can hold a device key (WebCrypto and IndexedDB in a secure context).
+pub fn supported() -> bool {
+    #[cfg(feature = "hydrate")]
+    return js::supported();
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// Creates a key pair in a new slot; returns `(slot, public key)`.
+pub async fn create_key() -> Result<(String, String), String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let slot = js::new_slot();
+        let public_key = js::create_key(&slot).await.map_err(js::text)?;
+        Ok((slot, js::text(public_key)))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Err("unavailable".into())
+}
+
+/// Signs `ecert_core::device::message(action, subject)` with the key of `slot`.
+pub async fn sign(slot: &str, action: &str, subject: &str) -> Result<String, String> {
+    let message = ecert_core::device::message(action, subject);
+    #[cfg(feature = "hydrate")]
+    return js::sign(slot, &message).await.map(js::text).map_err(js::text);
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (slot, message);
+        Err("unavailable".into())
+    }
+}
+
+pub async fn delete_key(slot: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = js::delete_key(slot).await;
+    #[cfg(not(feature = "hydrate"))]
+    let _ = slot;
+}
+
+/// The cards this phone holds (empty on the server).
+pub fn cards() -> Vec<Card> {
+    #[cfg(feature = "hydrate")]
+    return serde_json::from_str(&js::load_cards()).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    Vec::new()
+}
+
+/// Adds or replaces (same certificate and role) a card.
+pub fn save_card(card: Card) {
+    let mut all = cards();
+    all.retain(|c| !(c.certificate_id == card.certificate_id && c.device_id == card.device_id));
+    all.retain(|c| c.certificate_id != card.certificate_id);
+    all.push(card);
+    store(&all);
+}
+
+fn store(all: &[Card]) {
+    #[cfg(feature = "hydrate")]
+    js::save_cards(&serde_json::to_string(all).unwrap_or_else(|_| "[]".into()));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = all;
+}

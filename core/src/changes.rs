@@ -1,0 +1,265 @@
+//! Journey 7: changes recorded by staff in the console. A legal-representative change and a
+//! first-manager change (form 2) void every authorization of the certificate at once — managers,
+//! users, grants, device bindings, sessions and codes — and issue a new claim code for the new
+//! first manager (R14). Name and mobile changes, cancellation and deletion (R15) are change
+//! records too. Staff act only for institutions of their own authority.
+
+use serde::{Deserialize, Serialize};
+
+/// What staff ask for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeRequest {
+    /// A new legal representative; the first manager is the new representative or a delegate.
+    LegalRepresentative {
+        legal_rep: crate::certificate::PersonInput,
+        first_manager: crate::certificate::FirstManagerChoice,
+    },
+    /// Form 2: a new first manager (the legal representative or a delegate).
+    FirstManager {
+        first_manager: crate::certificate::FirstManagerChoice,
+    },
+    Rename {
+        name: String,
+    },
+    /// The first manager's registered mobile (where SMS codes go).
+    Mobile {
+        mobile: String,
+    },
+    Cancel,
+    Delete,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::certificate::{ClaimCode, FirstManagerChoice, IssuePolicy};
+    use crate::code::{self, CodeKind};
+    use crate::error::{DomainError, Result};
+    use crate::identity::IdentityVerifier;
+    use crate::on_tx;
+    use crate::records::{self, Actor, ChangeKind};
+    use crate::secret::Random;
+    use crate::staff::StaffView;
+    use crate::store::{Db, Tx};
+    use crate::time::Millis;
+    use crate::validate::{self, Checks};
+
+    struct Person {
+        name: String,
+        id_number: String,
+        mobile: String,
+    }
+
+    fn person(checks: &mut Checks, prefix: &str, p: &crate::certificate::PersonInput) -> Person {
+        Person {
+            name: checks.take(validate::person_name(&format!("{prefix}person_name"), &p.name)),
+            id_number: checks.take(validate::resident_id(&format!("{prefix}id_number"), &p.id_number)),
+            mobile: checks.take(validate::mobile(&format!("{prefix}mobile"), &p.mobile)),
+        }
+    }
+
+    /// Voids every role of the certificate (R14), with their grants, devices, sessions and codes.
+    async fn void_all(tx: &mut Tx, certificate_id: &str, now: Millis) -> Result<()> {
+        let ids: Vec<String> = on_tx!(tx, |c| sqlx::query_scalar(
+            "SELECT id FROM holder WHERE certificate_id = $1 AND status <> 'removed'"
+        )
+        .bind(certificate_id)
+        .fetch_all(c)
+        .await)?;
+        for id in ids {
+            crate::holder::remove_one(tx, &id, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn new_first_manager(
+        tx: &mut Tx,
+        certificate_id: &str,
+        p: &Person,
+        is_legal_rep: bool,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ClaimCode> {
+        let holder_id = random.id();
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
+             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
+        )
+        .bind(&holder_id)
+        .bind(certificate_id)
+        .bind(&p.name)
+        .bind(&p.id_number)
+        .bind(&p.mobile)
+        .bind(is_legal_rep)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        let (code, expires_at) =
+            code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
+                .await?;
+        Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
+    }
+
+    /// Applies a change; answers a new claim code for R14 changes.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply(
+        db: &Db,
+        staff: &StaffView,
+        certificate_id: &str,
+        request: &ChangeRequest,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Option<ClaimCode>> {
+        // Validate everything before touching anything.
+        let mut checks = Checks::new();
+        let (rep, delegate) = match request {
+            ChangeRequest::LegalRepresentative { legal_rep, first_manager } => {
+                let rep = person(&mut checks, "legal_rep_", legal_rep);
+                let d = match first_manager {
+                    FirstManagerChoice::Delegate(p) => Some(person(&mut checks, "first_manager_", p)),
+                    FirstManagerChoice::LegalRepresentative => None,
+                };
+                (Some(rep), d)
+            }
+            ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(p) } => {
+                (None, Some(person(&mut checks, "first_manager_", p)))
+            }
+            _ => (None, None),
+        };
+        let name = match request {
+            ChangeRequest::Rename { name } => Some(checks.take(validate::text("name", name, 100))),
+            _ => None,
+        };
+        let mobile = match request {
+            ChangeRequest::Mobile { mobile } => Some(checks.take(validate::mobile("mobile", mobile))),
+            _ => None,
+        };
+        checks.finish()?;
+        if let Some(r) = &rep {
+            identity.verify("legal_rep_id_number", &r.name, &r.id_number).await?;
+        }
+        if let Some(d) = &delegate {
+            identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
+        }
+
+        let mut tx = db.begin_write().await?;
+        let sql = format!(
+            "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile \
+             FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1 AND c.status = 'active'{}",
+            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF c")
+        );
+        let row: Option<(String, String, String, String, String)> =
+            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+        let Some((institution_id, authority_id, rep_name, rep_id, rep_mobile)) = row else {
+            return Err(DomainError::NotFound.into());
+        };
+        if authority_id != staff.authority_id {
+            return Err(DomainError::Forbidden.into());
+        }
+        let actor = Actor::Staff(&staff.id);
+        let claim = match request {
+            ChangeRequest::LegalRepresentative { .. } => {
+                let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
+                on_tx!(&mut tx, |c| {
+                    sqlx::query(
+                    "UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4"
+                )
+                .bind(&rep.name)
+                .bind(&rep.id_number)
+                .bind(&rep.mobile)
+                .bind(&institution_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+                })?;
+                void_all(&mut tx, certificate_id, now).await?;
+                let (fm, is_rep) = match &delegate {
+                    Some(d) => (d, false),
+                    None => (&rep, true),
+                };
+                let claim = new_first_manager(&mut tx, certificate_id, fm, is_rep, policy, now, random).await?;
+                records::change(&mut tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
+                Some(claim)
+            }
+            ChangeRequest::FirstManager { .. } => {
+                void_all(&mut tx, certificate_id, now).await?;
+                let current_rep = Person { name: rep_name, id_number: rep_id, mobile: rep_mobile };
+                let (fm, is_rep) = match &delegate {
+                    Some(d) => (d, false),
+                    None => (&current_rep, true),
+                };
+                let claim = new_first_manager(&mut tx, certificate_id, fm, is_rep, policy, now, random).await?;
+                records::change(&mut tx, certificate_id, ChangeKind::FirstManagerChanged, actor, None, now, random)
+                    .await?;
+                Some(claim)
+            }
+            ChangeRequest::Rename { .. } => {
+                on_tx!(&mut tx, |c| sqlx::query("UPDATE institution SET name = $1 WHERE id = $2")
+                    .bind(name.as_deref().unwrap_or_default())
+                    .bind(&institution_id)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                records::change(&mut tx, certificate_id, ChangeKind::Renamed, actor, None, now, random).await?;
+                None
+            }
+            ChangeRequest::Mobile { .. } => {
+                let fm: Option<String> = on_tx!(&mut tx, |c| {
+                    sqlx::query_scalar(
+                    "SELECT id FROM holder WHERE certificate_id = $1 AND role = 'first_manager' AND status <> 'removed'"
+                )
+                .bind(certificate_id)
+                .fetch_optional(c)
+                .await
+                })?;
+                let fm = fm.ok_or(DomainError::InvalidState)?;
+                on_tx!(&mut tx, |c| sqlx::query("UPDATE holder SET mobile = $1 WHERE id = $2")
+                    .bind(mobile.as_deref().unwrap_or_default())
+                    .bind(&fm)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                records::change(&mut tx, certificate_id, ChangeKind::MobileChanged, actor, Some(&fm), now, random)
+                    .await?;
+                None
+            }
+            ChangeRequest::Cancel | ChangeRequest::Delete => {
+                let (status, kind) = if *request == ChangeRequest::Cancel {
+                    ("cancelled", ChangeKind::Cancelled)
+                } else {
+                    ("deleted", ChangeKind::Deleted)
+                };
+                on_tx!(&mut tx, |c| sqlx::query("UPDATE certificate SET status = $1 WHERE id = $2")
+                    .bind(status)
+                    .bind(certificate_id)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+                // R15: every code of it fails from now on.
+                on_tx!(&mut tx, |c| {
+                    sqlx::query(
+                    "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL"
+                )
+                .bind(now.0)
+                .bind(certificate_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+                })?;
+                records::change(&mut tx, certificate_id, kind, actor, None, now, random).await?;
+                None
+            }
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+}

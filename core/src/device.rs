@@ -1,0 +1,225 @@
+//! Device bindings ("downloading the certificate"): a holder's phone keeps a P-256 private key
+//! that never leaves it; the server keeps the public key and checks that every approval (claim,
+//! accept, scan login, password change) is signed by it. The certificate password protects the
+//! binding (R13): 6 wrong entries in a row lock it until an SMS code resets it.
+//!
+//! Wire format, shared with the wallet and documented in the JSON API:
+//! * public key: the uncompressed SEC1 point (65 bytes, `0x04‖X‖Y`), base64url without padding;
+//!   that is WebCrypto's `exportKey("raw", publicKey)`.
+//! * signature: ECDSA P-256 over SHA-256 of the UTF-8 [`message`], as `r‖s` (64 bytes), base64url;
+//!   that is WebCrypto's `sign({name: "ECDSA", hash: "SHA-256"}, …)`.
+
+/// The exact text a device signs for an action on a code or a device.
+pub fn message(action: &str, subject: &str) -> String {
+    format!("ecert/v1\n{action}\n{subject}")
+}
+
+/// Actions a device signs.
+pub mod action {
+    pub const CLAIM: &str = "claim";
+    pub const ACCEPT: &str = "accept";
+    pub const LOGIN_SCAN: &str = "login-scan";
+    pub const LOGIN_APPROVE: &str = "login-approve";
+    pub const LOGIN_REJECT: &str = "login-reject";
+    pub const PASSWORD_CHANGE: &str = "password-change";
+    pub const PASSWORD_RESET: &str = "password-reset";
+    pub const SMS_REQUEST: &str = "sms-request";
+    pub const STATUS: &str = "status";
+}
+
+/// R13: wrong entries in a row that lock the certificate password.
+pub const PASSWORD_TRIES: i64 = 6;
+/// Shortest and longest certificate password.
+pub const PASSWORD_MIN: usize = 6;
+pub const PASSWORD_MAX: usize = 64;
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+
+    use super::*;
+    use crate::error::{DomainError, FieldError, Problem, Result};
+    use crate::secret::{self, Random, Secret};
+    use crate::store::{Db, Tx};
+    use crate::time::Millis;
+    use crate::{on_db, on_tx};
+
+    /// Parses a base64url SEC1 P-256 public key; a clear field error otherwise.
+    pub fn parse_public_key(encoded: &str) -> Result<VerifyingKey, DomainError> {
+        URL_SAFE_NO_PAD
+            .decode(encoded.trim())
+            .ok()
+            .filter(|b| b.len() == 65 || b.len() == 33)
+            .and_then(|b| VerifyingKey::from_sec1_bytes(&b).ok())
+            .ok_or_else(|| DomainError::field("public_key", Problem::BadFormat))
+    }
+
+    /// Checks `signature` (base64url `r‖s`) over `message` with `public_key` (base64url SEC1).
+    pub fn verify(public_key: &str, message: &str, signature: &str) -> Result<(), DomainError> {
+        let key = parse_public_key(public_key).map_err(|_| DomainError::BadSignature)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(signature.trim())
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .ok_or(DomainError::BadSignature)?;
+        key.verify(message.as_bytes(), &sig).map_err(|_| DomainError::BadSignature)
+    }
+
+    /// Checks a new certificate password's length.
+    pub fn check_new_password(field: &str, password: &str) -> Result<(), FieldError> {
+        let n = password.chars().count();
+        if n == 0 {
+            Err(FieldError::new(field, Problem::Required))
+        } else if n < PASSWORD_MIN {
+            Err(FieldError::new(field, Problem::TooShort { min: PASSWORD_MIN }))
+        } else if n > PASSWORD_MAX {
+            Err(FieldError::new(field, Problem::TooLong { max: PASSWORD_MAX }))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A live device binding with its holder and certificate, all three still valid.
+    #[derive(Clone, Debug, sqlx::FromRow)]
+    pub struct Bound {
+        pub device_id: String,
+        pub holder_id: String,
+        pub certificate_id: String,
+        pub role: String,
+        pub public_key: String,
+    }
+
+    const BOUND_SELECT: &str = "SELECT d.id AS device_id, h.id AS holder_id, h.certificate_id, h.role, d.public_key \
+         FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
+         WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'";
+
+    /// The binding `device_id` if the device, its holder and its certificate are all live
+    /// (R8, R14, R15), and the device signed `message` with its key.
+    pub async fn signed(db: &Db, device_id: &str, message: &str, signature: &str) -> Result<Bound> {
+        let bound: Option<Bound> =
+            on_db!(db, |c| sqlx::query_as(BOUND_SELECT).bind(device_id).fetch_optional(c).await)?;
+        let bound = bound.ok_or(DomainError::Revoked)?;
+        verify(&bound.public_key, message, signature)?;
+        Ok(bound)
+    }
+
+    /// R13: checks the certificate password of a device. Each attempt takes one of the 6 tries
+    /// before the (slow) hash is compared, so concurrent guesses cannot exceed the limit; a right
+    /// password gives them all back. The count is committed on its own, whatever the caller does next.
+    pub async fn check_password(db: &Db, device_id: &str, password: Secret) -> Result<()> {
+        let taken: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
+            "UPDATE device SET failed_passwords = failed_passwords + 1 \
+             WHERE id = $1 AND status = 'active' AND failed_passwords < $2 RETURNING failed_passwords, password_hash"
+        )
+        .bind(device_id)
+        .bind(PASSWORD_TRIES)
+        .fetch_optional(c)
+        .await)?;
+        let Some((failed, hash)) = taken else {
+            let live: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+                "SELECT failed_passwords FROM device WHERE id = $1 AND status = 'active'"
+            )
+            .bind(device_id)
+            .fetch_optional(c)
+            .await)?;
+            return Err(match live {
+                Some(_) => DomainError::PasswordLocked,
+                None => DomainError::Revoked,
+            }
+            .into());
+        };
+        if secret::verify_password(password, hash).await {
+            on_db!(db, |c| sqlx::query("UPDATE device SET failed_passwords = 0 WHERE id = $1")
+                .bind(device_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            return Ok(());
+        }
+        let remaining = PASSWORD_TRIES - failed;
+        Err(if remaining <= 0 { DomainError::PasswordLocked } else { DomainError::WrongPassword { remaining } }.into())
+    }
+
+    /// Binds a new device to `holder_id` inside the caller's transaction, voiding any earlier one.
+    pub async fn bind(
+        tx: &mut Tx,
+        holder_id: &str,
+        public_key: &str,
+        password: Secret,
+        now: Millis,
+        random: &Random,
+    ) -> Result<String> {
+        let hash = secret::hash_password(password, random).await?;
+        void_for_holder(tx, holder_id, now).await?;
+        let id = random.id();
+        on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO device (id, holder_id, public_key, password_hash, failed_passwords, status, created_at) \
+             VALUES ($1, $2, $3, $4, 0, 'active', $5)"
+        )
+        .bind(&id)
+        .bind(holder_id)
+        .bind(public_key.trim())
+        .bind(&hash)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// Voids a holder's device binding and ends its dashboard sessions (R8: at once).
+    pub async fn void_for_holder(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
+        on_tx!(tx, |c| sqlx::query(
+            "UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'"
+        )
+        .bind(now.0)
+        .bind(holder_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        on_tx!(tx, |c| sqlx::query(
+            "UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND ended_at IS NULL"
+        )
+        .bind(now.0)
+        .bind(holder_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets a new certificate password on a live device and gives back all its tries.
+    pub async fn set_password(db: &Db, device_id: &str, password: Secret, random: &Random) -> Result<()> {
+        let hash = secret::hash_password(password, random).await?;
+        let n = on_db!(db, |c| sqlx::query(
+            "UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'"
+        )
+        .bind(&hash)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 1 { Ok(()) } else { Err(DomainError::Revoked.into()) }
+    }
+
+    /// R13: changes the certificate password, given the old one and the device's signature.
+    pub async fn change_password(
+        db: &Db,
+        device_id: &str,
+        signature: &str,
+        old: Secret,
+        new: Secret,
+        random: &Random,
+    ) -> Result<()> {
+        check_new_password("certificate_password", new.expose()).map_err(|e| DomainError::Validation(vec![e]))?;
+        signed(db, device_id, &message(action::PASSWORD_CHANGE, device_id), signature).await?;
+        check_password(db, device_id, old).await?;
+        set_password(db, device_id, new, random).await
+    }
+}

@@ -1,0 +1,311 @@
+//! R11 scan login. A PC page asks for a login request and shows its QR; the browser that asked
+//! keeps a second secret in a cookie and polls with it. A holder's wallet scans the QR (signed by
+//! the device key), sees which system asks and a match code that the PC page shows too, and
+//! confirms with the certificate password (signed again) or rejects. A confirmed login is
+//! consumed once, by the browser that asked, and becomes a session.
+//!
+//! States: waiting → scanned → confirmed | rejected, and expired after 5 minutes unless confirmed.
+
+use serde::{Deserialize, Serialize};
+
+/// Life of a login QR, in minutes.
+pub const LOGIN_MINUTES: i64 = 5;
+/// Life of a manager-dashboard session, in hours.
+pub const SESSION_HOURS: i64 = 8;
+/// The system name of the manager dashboard (relying parties get their own in issue 4).
+pub const DASHBOARD: &str = "dashboard";
+
+/// What the polling PC page learns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginState {
+    Waiting,
+    Scanned,
+    Confirmed,
+    Rejected,
+    Expired,
+    /// No login request for this browser (never asked, or already consumed).
+    Unknown,
+}
+
+impl LoginState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LoginState::Waiting => "waiting",
+            LoginState::Scanned => "scanned",
+            LoginState::Confirmed => "confirmed",
+            LoginState::Rejected => "rejected",
+            LoginState::Expired => "expired",
+            LoginState::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the wallet shows after scanning: who asks, and the match code to compare with the PC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginPrompt {
+    pub system: String,
+    pub match_code: String,
+    pub institution_name: String,
+    pub role: String,
+    pub expires_at: i64,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::device::{self, action};
+    use crate::error::{DomainError, Result};
+    use crate::holder::{Caller, USER};
+    use crate::secret::{Random, Secret, token_hash};
+    use crate::store::Db;
+    use crate::time::Millis;
+    use crate::{on_db, on_tx};
+
+    /// A new login request: the code for the QR, the browser secret for the cookie, both shown once.
+    #[derive(Debug)]
+    pub struct Started {
+        pub code: Secret,
+        pub browser: Secret,
+        pub match_code: String,
+        pub expires_at: Millis,
+    }
+
+    pub async fn start(db: &Db, system: &str, now: Millis, random: &Random) -> Result<Started> {
+        let code = random.token();
+        let browser = random.token();
+        let match_code = random.digits(2).expose().to_owned();
+        let expires_at = now.plus_minutes(LOGIN_MINUTES);
+        on_db!(db, |c| {
+            sqlx::query(
+            "INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6)"
+        )
+        .bind(random.id())
+        .bind(token_hash(code.expose()))
+        .bind(token_hash(browser.expose()))
+        .bind(system)
+        .bind(&match_code)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(Started { code, browser, match_code, expires_at })
+    }
+
+    fn state_of(status: &str, expires_at: i64, now: Millis) -> LoginState {
+        match status {
+            "confirmed" => LoginState::Confirmed,
+            "rejected" => LoginState::Rejected,
+            "consumed" => LoginState::Unknown,
+            _ if expires_at <= now.0 => LoginState::Expired,
+            "scanned" => LoginState::Scanned,
+            _ => LoginState::Waiting,
+        }
+    }
+
+    /// The hot path: one indexed read.
+    pub async fn poll(db: &Db, browser: &str, now: Millis) -> Result<LoginState> {
+        let row: Option<(String, i64)> =
+            on_db!(db, |c| sqlx::query_as("SELECT status, expires_at FROM login_request WHERE browser_hash = $1")
+                .bind(token_hash(browser))
+                .fetch_optional(c)
+                .await)?;
+        Ok(row.map_or(LoginState::Unknown, |(s, e)| state_of(&s, e, now)))
+    }
+
+    /// A dashboard session token, shown once.
+    #[derive(Debug)]
+    pub struct Session {
+        pub token: Secret,
+        pub expires_at: Millis,
+    }
+
+    /// Takes a confirmed login for the browser that asked, exactly once, and opens a session.
+    pub async fn consume(db: &Db, browser: &str, now: Millis, random: &Random) -> Result<Option<Session>> {
+        let mut tx = db.begin_write().await?;
+        let row: Option<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
+            "UPDATE login_request SET status = 'consumed', updated_at = $1 \
+             WHERE browser_hash = $2 AND status = 'confirmed' RETURNING holder_id, device_id"
+        )
+        .bind(now.0)
+        .bind(token_hash(browser))
+        .fetch_optional(c)
+        .await)?;
+        let Some((holder_id, device_id)) = row else { return Ok(None) };
+        let token = random.token();
+        let expires_at = Millis(now.0 + SESSION_HOURS * Millis::HOUR);
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(token_hash(token.expose()))
+        .bind(&holder_id)
+        .bind(&device_id)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(Some(Session { token, expires_at }))
+    }
+
+    /// The caller of a dashboard session, while the session, its holder, its device and the
+    /// certificate are all live (R8, R14, R15: re-checked on every request).
+    pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<Caller>> {
+        let row: Option<(String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT h.id, h.certificate_id, h.role, i.authority_id FROM holder_session s \
+             JOIN holder h ON h.id = s.holder_id JOIN device d ON d.id = s.device_id \
+             JOIN certificate c ON c.id = h.certificate_id JOIN institution i ON i.id = c.institution_id \
+             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
+             AND h.status = 'active' AND d.status = 'active' AND c.status = 'active'"
+        )
+        .bind(token_hash(token))
+        .bind(now.0)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.map(|(holder_id, certificate_id, role, authority_id)| Caller {
+            holder_id,
+            certificate_id,
+            role,
+            authority_id,
+        }))
+    }
+
+    pub async fn end_session(db: &Db, token: &str, now: Millis) -> Result<()> {
+        on_db!(db, |c| sqlx::query(
+            "UPDATE holder_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL"
+        )
+        .bind(now.0)
+        .bind(token_hash(token))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct RequestRow {
+        id: String,
+        system: String,
+        match_code: String,
+        status: String,
+        device_id: Option<String>,
+        expires_at: i64,
+    }
+
+    async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
+        let sql = format!(
+            "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1{}",
+            tx.for_update()
+        );
+        let row: Option<RequestRow> =
+            on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
+        row.ok_or_else(|| DomainError::CodeInvalid.into())
+    }
+
+    fn open_for(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
+        if row.expires_at <= now.0 {
+            return Err(DomainError::CodeExpired);
+        }
+        match (row.status.as_str(), row.device_id.as_deref()) {
+            ("waiting", _) => Ok(()),
+            ("scanned", Some(d)) if d == device_id => Ok(()),
+            _ => Err(DomainError::CodeUsed),
+        }
+    }
+
+    /// The wallet scanned a login QR: marks it scanned by this device and returns what to show.
+    pub async fn scan(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis) -> Result<LoginPrompt> {
+        let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
+        let mut tx = db.begin_write().await?;
+        let row = request_by_code(&mut tx, code).await?;
+        open_for(&row, device_id, now)?;
+        if row.system == DASHBOARD && bound.role == USER {
+            return Err(DomainError::NotAManager.into());
+        }
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE login_request SET status = 'scanned', holder_id = $1, device_id = $2, updated_at = $3 WHERE id = $4"
+        )
+        .bind(&bound.holder_id)
+        .bind(device_id)
+        .bind(now.0)
+        .bind(&row.id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let (institution_name,): (String,) = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT i.name FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1"
+        )
+        .bind(&bound.certificate_id)
+        .fetch_one(c)
+        .await)?;
+        tx.commit().await?;
+        Ok(LoginPrompt {
+            system: row.system,
+            match_code: row.match_code,
+            institution_name,
+            role: bound.role,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// The holder confirms (with the certificate password) or rejects a scanned login on the
+    /// device that scanned it. Either way a usage record is written (R12).
+    pub async fn answer(
+        db: &Db,
+        code: &str,
+        device_id: &str,
+        signature: &str,
+        approve: Option<Secret>,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        let act = if approve.is_some() { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
+        let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
+        if let Some(password) = approve.clone() {
+            device::check_password(db, device_id, password).await?;
+        }
+        let mut tx = db.begin_write().await?;
+        let row = request_by_code(&mut tx, code).await?;
+        open_for(&row, device_id, now)?;
+        if row.status != "scanned" {
+            return Err(DomainError::InvalidState.into());
+        }
+        let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
+        let n = on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE login_request SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'scanned' AND device_id = $4"
+        )
+        .bind(status)
+        .bind(now.0)
+        .bind(&row.id)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if n != 1 {
+            return Err(DomainError::CodeUsed.into());
+        }
+        crate::records::usage(
+            &mut tx,
+            &bound.certificate_id,
+            Some(&bound.holder_id),
+            "login",
+            &row.system,
+            result,
+            now,
+            random,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! R13: unlocking and resetting a certificate password with an SMS code sent to the holder's
+//! registered mobile. Codes are 6 digits, live 5 minutes, allow 5 tries, and sending is
+//! rate-limited (one a minute, five an hour per holder). Messages go through an SMS-gateway
+//! adapter; the development gateway writes them to an outbox that staff read in the console.
+
+use serde::{Deserialize, Serialize};
+
+pub const CODE_MINUTES: i64 = 5;
+pub const CODE_TRIES: i64 = 5;
+pub const MIN_INTERVAL_SECONDS: i64 = 60;
+pub const PER_HOUR: i64 = 5;
+
+/// A message of the development gateway's outbox, as staff see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub mobile: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::device::{self, action};
+    use crate::error::{DomainError, Result};
+    use crate::mask;
+    use crate::records::{self, Actor, ChangeKind};
+    use crate::secret::{Random, Secret, constant_time_eq, token_hash};
+    use crate::staff::StaffView;
+    use crate::store::{Db, Tx};
+    use crate::time::Millis;
+    use crate::{on_db, on_tx};
+
+    /// Where SMS messages go.
+    #[derive(Clone, Debug, Default)]
+    pub enum SmsGateway {
+        /// Development: the `sms_outbox` table, readable by the authority's staff.
+        #[default]
+        Outbox,
+    }
+
+    impl SmsGateway {
+        async fn send(
+            &self,
+            tx: &mut Tx,
+            authority_id: &str,
+            mobile: &str,
+            body: &str,
+            now: Millis,
+            random: &Random,
+        ) -> Result<()> {
+            match self {
+                SmsGateway::Outbox => {
+                    on_tx!(tx, |c| {
+                        sqlx::query(
+                        "INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)"
+                    )
+                    .bind(random.id())
+                    .bind(authority_id)
+                    .bind(mobile)
+                    .bind(body)
+                    .bind(now.0)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected())
+                    })?;
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn code_hash(holder_id: &str, code: &str) -> String {
+        token_hash(&format!("{holder_id}:{}", code.trim()))
+    }
+
+    /// Sends a reset code to the registered mobile of the device's holder; answers the masked
+    /// mobile it went to. The device signs `sms-request` over its id, so only the phone holding
+    /// the binding can ask, also while its password is locked.
+    pub async fn request_reset(
+        db: &Db,
+        gateway: &SmsGateway,
+        device_id: &str,
+        signature: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<String> {
+        let bound = device::signed(db, device_id, &device::message(action::SMS_REQUEST, device_id), signature).await?;
+        let mut tx = db.begin_write().await?;
+        let sql = format!(
+            "SELECT h.mobile, i.authority_id FROM holder h JOIN certificate c ON c.id = h.certificate_id \
+             JOIN institution i ON i.id = c.institution_id WHERE h.id = $1{}",
+            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF h")
+        );
+        let (mobile, authority_id): (String, String) =
+            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(&bound.holder_id).fetch_one(c).await)?;
+        let (sent, last): (i64, Option<i64>) = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2"
+        )
+        .bind(&bound.holder_id)
+        .bind(now.0 - Millis::HOUR)
+        .fetch_one(c)
+        .await)?;
+        if sent >= PER_HOUR || last.is_some_and(|l| l > now.0 - MIN_INTERVAL_SECONDS * Millis::SECOND) {
+            return Err(DomainError::RateLimited.into());
+        }
+        // Earlier codes stop working.
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL")
+            .bind(now.0)
+            .bind(&bound.holder_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let code = random.digits(6);
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)"
+        )
+        .bind(random.id())
+        .bind(&bound.holder_id)
+        .bind(code_hash(&bound.holder_id, code.expose()))
+        .bind(now.0)
+        .bind(now.plus_minutes(CODE_MINUTES).0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        let body = format!(
+            "【事业单位法人电子证书】您正在重置证书密码，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
+            code.expose(),
+            CODE_MINUTES
+        );
+        gateway.send(&mut tx, &authority_id, &mobile, &body, now, random).await?;
+        tx.commit().await?;
+        Ok(mask::mobile(&mobile))
+    }
+
+    /// Checks the SMS code (each try is counted and committed first; 5 tries per code), then
+    /// sets the new certificate password, which also unlocks it, and writes a change record.
+    pub async fn reset_password(
+        db: &Db,
+        device_id: &str,
+        signature: &str,
+        sms_code: &str,
+        new_password: Secret,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        device::check_new_password("certificate_password", new_password.expose())
+            .map_err(|e| DomainError::Validation(vec![e]))?;
+        let bound =
+            device::signed(db, device_id, &device::message(action::PASSWORD_RESET, device_id), signature).await?;
+        let taken: Option<(String, String, i64)> = on_db!(db, |c| sqlx::query_as(
+            "UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
+             AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 \
+             RETURNING id, code_hash, attempts"
+        )
+        .bind(&bound.holder_id)
+        .bind(now.0)
+        .bind(CODE_TRIES)
+        .fetch_optional(c)
+        .await)?;
+        let Some((id, hash, attempts)) = taken else {
+            return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
+        };
+        if !constant_time_eq(&hash, &code_hash(&bound.holder_id, sms_code)) {
+            return Err(DomainError::SmsCodeWrong { remaining: CODE_TRIES - attempts }.into());
+        }
+        let mut tx = db.begin_write().await?;
+        let n = on_tx!(&mut tx, |c| sqlx::query("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now.0)
+            .bind(&id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n != 1 {
+            return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
+        }
+        records::change(
+            &mut tx,
+            &bound.certificate_id,
+            ChangeKind::PasswordReset,
+            Actor::Holder(&bound.holder_id),
+            Some(&bound.holder_id),
+            now,
+            random,
+        )
+        .await?;
+        tx.commit().await?;
+        device::set_password(db, device_id, new_password, random).await
+    }
+
+    /// The development gateway's latest messages for the staff member's authority.
+    pub async fn outbox(db: &Db, staff: &StaffView, limit: i64) -> Result<Vec<OutboxMessage>> {
+        let rows: Vec<(String, String, i64)> = on_db!(db, |c| {
+            sqlx::query_as(
+            "SELECT mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+        )
+        .bind(&staff.authority_id)
+        .bind(limit.clamp(1, 100))
+        .fetch_all(c)
+        .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(mobile, body, created_at)| OutboxMessage { mobile: mask::mobile(&mobile), body, created_at })
+            .collect())
+    }
+}

@@ -1,0 +1,821 @@
+//! Journeys 2–5 of the delegation issue: claim (R2), managers (R3–R5), users and grants (R6),
+//! visibility (R7), removal (R8), scan login (R11) and the certificate password (R13).
+
+use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::code::CodeKind;
+use ecert_core::device::{self, action};
+use ecert_core::holder::{self, Acceptance, Caller, GrantInput, MANAGER, USER};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::login::{self, LoginState};
+use ecert_core::secret::{Random, Secret};
+use ecert_core::store::Db;
+use ecert_core::store::testing::open_test_db;
+use ecert_core::{DomainError, Error, Millis, on_db};
+
+use crate::support::{Phone, T0, credit_code, resident_id, staff_view};
+
+const PASSWORD: &str = "cert-pass-1";
+
+fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
+    match r {
+        Err(Error::Domain(d)) => d,
+        other => panic!("expected a domain error, got {other:?}"),
+    }
+}
+
+async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
+    on_db!(db, |c| sqlx::query_scalar(sql).bind(arg).fetch_one(c).await).unwrap()
+}
+
+fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, id_number: &str) -> Acceptance {
+    let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
+    Acceptance {
+        name: name.into(),
+        id_number: id_number.into(),
+        password: Secret::new(PASSWORD),
+        public_key: phone.public_key.clone(),
+        signature: phone.sign(act, code),
+    }
+}
+
+/// A certificate issued at T0 whose legal representative 张三 (ID seq 123) is the pending first manager.
+async fn issued(db: &Db) -> (String, String) {
+    let staff = staff_view(db).await;
+    let request = IssueRequest {
+        credit_code: credit_code(),
+        name: "北京市测试研究院".into(),
+        address: "北京市海淀区中关村大街1号".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let (_, claim) =
+        certificate::issue(db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
+            .await
+            .unwrap();
+    (claim.certificate_id, claim.code.expose().to_owned())
+}
+
+/// A person with their phone, bound to a role.
+struct Member {
+    phone: Phone,
+    binding: holder::Binding,
+}
+
+impl Member {
+    async fn caller(&self, db: &Db) -> Caller {
+        let sig = self.phone.sign(action::STATUS, &self.binding.device_id);
+        let bound = device::signed(
+            db,
+            &self.binding.device_id,
+            &device::message(action::STATUS, &self.binding.device_id),
+            &sig,
+        )
+        .await
+        .unwrap();
+        holder::caller_of(db, &bound).await.unwrap()
+    }
+}
+
+/// A certificate claimed by its first manager.
+async fn claimed(db: &Db) -> Member {
+    let (_, code) = issued(db).await;
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    let binding = holder::accept(db, CodeKind::Claim, &code, &a, T0.plus_minutes(1), &Random::os()).await.unwrap();
+    Member { phone, binding }
+}
+
+fn person(name: &str, seq: u16) -> PersonInput {
+    PersonInput { name: name.into(), id_number: resident_id(seq), mobile: "13912345678".into() }
+}
+
+fn grant(matter: &str, start: &str, end: &str) -> GrantInput {
+    GrantInput { matter_ids: vec![matter.into()], start_day: start.into(), end_day: end.into() }
+}
+
+async fn first_matter(db: &Db, caller: &Caller) -> String {
+    holder::catalogue(db, &caller.authority_id).await.unwrap()[0].id.clone()
+}
+
+/// Adds a person with `by` and has them accept on their own phone.
+async fn member(db: &Db, by: &Member, role: &str, name: &str, seq: u16) -> Member {
+    let caller = by.caller(db).await;
+    let g = if role == USER { Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30")) } else { None };
+    let code =
+        holder::add(db, &caller, role, &person(name, seq), g.as_ref(), &IdentityVerifier::Local, T0, &Random::os())
+            .await
+            .unwrap();
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Authorize, code.code.expose(), name, &resident_id(seq));
+    let binding = holder::accept(db, CodeKind::Authorize, code.code.expose(), &a, T0.plus_minutes(1), &Random::os())
+        .await
+        .unwrap();
+    Member { phone, binding }
+}
+
+#[tokio::test]
+async fn r2_the_first_manager_claims_on_a_device_after_confirming_name_and_id() {
+    let db = open_test_db().await;
+    let (certificate_id, code) = issued(&db).await;
+    let phone = Phone::new();
+    let at = T0.plus_minutes(2);
+    let offer = holder::offer(&db, CodeKind::Claim, &code, at).await.unwrap();
+    assert_eq!(offer.holder_name, "张*", "R16: masked");
+    assert_eq!(offer.role, "first_manager");
+
+    // A wrong ID number, a wrong name or a bad signature changes nothing and leaves the code usable.
+    let wrong = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(124));
+    assert_eq!(
+        domain(holder::accept(&db, CodeKind::Claim, &code, &wrong, at, &Random::os()).await),
+        DomainError::IdentityMismatch
+    );
+    let wrong = acceptance(&phone, CodeKind::Claim, &code, "李四", &resident_id(123));
+    assert_eq!(
+        domain(holder::accept(&db, CodeKind::Claim, &code, &wrong, at, &Random::os()).await),
+        DomainError::IdentityMismatch
+    );
+    let mut forged = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    forged.signature = Phone::new().sign(action::CLAIM, &code);
+    assert_eq!(
+        domain(holder::accept(&db, CodeKind::Claim, &code, &forged, at, &Random::os()).await),
+        DomainError::BadSignature
+    );
+    let mut short = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    short.password = Secret::new("12345");
+    assert!(matches!(
+        domain(holder::accept(&db, CodeKind::Claim, &code, &short, at, &Random::os()).await),
+        DomainError::Validation(_)
+    ));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM device d JOIN holder h ON h.id = d.holder_id WHERE h.certificate_id = $1",
+            &certificate_id
+        )
+        .await,
+        0
+    );
+
+    let ok = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    let binding = holder::accept(&db, CodeKind::Claim, &code, &ok, at, &Random::os()).await.unwrap();
+    assert_eq!(binding.role, "first_manager");
+    assert_eq!(binding.certificate_id, certificate_id);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM change_record WHERE certificate_id = $1 AND kind = 'claimed'",
+            &certificate_id
+        )
+        .await,
+        1
+    );
+    // R2: single-use.
+    let again = acceptance(&Phone::new(), CodeKind::Claim, &code, "张三", &resident_id(123));
+    assert_eq!(
+        domain(holder::accept(&db, CodeKind::Claim, &code, &again, at, &Random::os()).await),
+        DomainError::CodeUsed
+    );
+    // The device key now signs for the holder; another key does not.
+    let msg = device::message(action::STATUS, &binding.device_id);
+    assert!(
+        device::signed(&db, &binding.device_id, &msg, &phone.sign(action::STATUS, &binding.device_id)).await.is_ok()
+    );
+    let other = Phone::new().sign(action::STATUS, &binding.device_id);
+    assert_eq!(domain(device::signed(&db, &binding.device_id, &msg, &other).await), DomainError::BadSignature);
+}
+
+#[tokio::test]
+async fn r2_of_twenty_concurrent_claims_with_one_code_exactly_one_binds() {
+    let db = open_test_db().await;
+    let (certificate_id, code) = issued(&db).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (db, code) = (db.clone(), code.clone());
+            tokio::spawn(async move {
+                let phone = Phone::new();
+                let a = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+                holder::accept(&db, CodeKind::Claim, &code, &a, T0.plus_minutes(1), &Random::os()).await.is_ok()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let sql = "SELECT COUNT(*) FROM device d JOIN holder h ON h.id = d.holder_id WHERE h.certificate_id = $1";
+    assert_eq!(count(&db, sql, &certificate_id).await, 1);
+}
+
+#[tokio::test]
+async fn r3_a_fourth_manager_is_refused_with_a_clear_message() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let caller = fm.caller(&db).await;
+    for seq in 1..=3 {
+        holder::add(&db, &caller, MANAGER, &person("王五", seq), None, &IdentityVerifier::Local, T0, &Random::os())
+            .await
+            .unwrap();
+    }
+    let fourth =
+        holder::add(&db, &caller, MANAGER, &person("王五", 4), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+    let e = domain(fourth);
+    assert_eq!(e, DomainError::TooManyManagers);
+    assert!(e.message(ecert_core::Lang::Zh).contains("最多授权3名管理人"));
+    // Users are not managers: they can still be added.
+    let g = grant(&first_matter(&db, &caller).await, "2026-01-01", "2026-01-31");
+    holder::add(&db, &caller, USER, &person("赵六", 9), Some(&g), &IdentityVerifier::Local, T0, &Random::os())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn r3_of_twenty_concurrent_manager_additions_exactly_three_succeed() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let caller = fm.caller(&db).await;
+    let tasks: Vec<_> = (0..20u16)
+        .map(|seq| {
+            let (db, caller) = (db.clone(), caller.clone());
+            tokio::spawn(async move {
+                holder::add(
+                    &db,
+                    &caller,
+                    MANAGER,
+                    &person("王五", 100 + seq),
+                    None,
+                    &IdentityVerifier::Local,
+                    T0,
+                    &Random::os(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Domain(DomainError::TooManyManagers)) => refused += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((ok, refused), (3, 17));
+    let sql = "SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'manager'";
+    assert_eq!(count(&db, sql, &caller.certificate_id).await, 3);
+}
+
+#[tokio::test]
+async fn r4_r5_roles_wait_for_the_face_to_face_code_which_lives_five_minutes_and_can_be_renewed() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let caller = fm.caller(&db).await;
+    let first =
+        holder::add(&db, &caller, MANAGER, &person("王五", 7), None, &IdentityVerifier::Local, T0, &Random::os())
+            .await
+            .unwrap();
+    assert_eq!(first.expires_at, T0.plus_minutes(5));
+    let listed = holder::list(&db, &caller, T0).await.unwrap();
+    assert_eq!(
+        listed.iter().find(|h| h.id == first.holder_id).unwrap().status,
+        "pending",
+        "R4: pending until accepted"
+    );
+
+    let phone = Phone::new();
+    let late = acceptance(&phone, CodeKind::Authorize, first.code.expose(), "王五", &resident_id(7));
+    let expired =
+        holder::accept(&db, CodeKind::Authorize, first.code.expose(), &late, T0.plus_minutes(5), &Random::os()).await;
+    assert_eq!(domain(expired), DomainError::CodeExpired);
+
+    let second =
+        holder::authorize_code(&db, &caller, &first.holder_id, T0.plus_minutes(6), &Random::os()).await.unwrap();
+    let old = acceptance(&phone, CodeKind::Authorize, first.code.expose(), "王五", &resident_id(7));
+    let voided =
+        holder::accept(&db, CodeKind::Authorize, first.code.expose(), &old, T0.plus_minutes(6), &Random::os()).await;
+    assert_eq!(domain(voided), DomainError::CodeInvalid, "R5: the renewed code voids the previous one");
+    // A claim code cannot be used to accept and vice versa.
+    let a = acceptance(&phone, CodeKind::Claim, second.code.expose(), "王五", &resident_id(7));
+    assert_eq!(
+        domain(holder::accept(&db, CodeKind::Claim, second.code.expose(), &a, T0.plus_minutes(7), &Random::os()).await),
+        DomainError::CodeInvalid
+    );
+    let a = acceptance(&phone, CodeKind::Authorize, second.code.expose(), "王五", &resident_id(7));
+    let binding = holder::accept(&db, CodeKind::Authorize, second.code.expose(), &a, T0.plus_minutes(7), &Random::os())
+        .await
+        .unwrap();
+    assert_eq!(binding.role, MANAGER);
+    let listed = holder::list(&db, &caller, T0).await.unwrap();
+    assert_eq!(listed.iter().find(|h| h.id == first.holder_id).unwrap().status, "active");
+}
+
+#[tokio::test]
+async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one_year() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let caller = fm.caller(&db).await;
+    let catalogue = holder::catalogue(&db, &caller.authority_id).await.unwrap();
+    let names: Vec<&str> = catalogue.iter().map(|m| m.name_zh.as_str()).collect();
+    assert_eq!(names, ["银行开户", "政务服务", "社保医保", "税务", "招投标", "不动产登记"]);
+    let m = catalogue[0].id.clone();
+    let users = "SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'user'";
+    let bad = [
+        GrantInput { matter_ids: vec![], start_day: "2026-01-01".into(), end_day: "2026-01-02".into() },
+        GrantInput {
+            matter_ids: vec!["no-such-matter".into()],
+            start_day: "2026-01-01".into(),
+            end_day: "2026-01-02".into(),
+        },
+        grant(&m, "2026-01-01", "2027-01-01"),
+        grant(&m, "2026-01-02", "2026-01-01"),
+        grant(&m, "2025-12-31", "2026-01-05"),
+        grant(&m, "2026-02-30", "2026-03-05"),
+    ];
+    for g in &bad {
+        let r =
+            holder::add(&db, &caller, USER, &person("赵六", 9), Some(g), &IdentityVerifier::Local, T0, &Random::os())
+                .await;
+        assert!(matches!(domain(r), DomainError::Validation(_)), "{g:?}");
+    }
+    assert_eq!(count(&db, users, &caller.certificate_id).await, 0, "bad input changes nothing");
+    let r =
+        holder::add(&db, &caller, USER, &person("赵六", 9), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+    assert!(matches!(domain(r), DomainError::Validation(_)));
+
+    let ok = grant(&m, "2026-01-01", "2026-12-31");
+    let added =
+        holder::add(&db, &caller, USER, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
+            .await
+            .unwrap();
+    let view = holder::list(&db, &caller, T0).await.unwrap().into_iter().find(|h| h.id == added.holder_id).unwrap();
+    assert_eq!(view.grants.len(), 1);
+    assert!(view.grants[0].effective, "inside its period");
+    let after = holder::list(&db, &caller, Millis(T0.0 + 366 * Millis::DAY)).await.unwrap();
+    let lapsed = after.into_iter().find(|h| h.id == added.holder_id).unwrap();
+    assert!(!lapsed.grants[0].effective, "R6: lapses by itself at the end");
+    // The same person is not added twice.
+    let twice =
+        holder::add(&db, &caller, USER, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
+            .await;
+    assert!(matches!(domain(twice), DomainError::AlreadyExists { .. }));
+}
+
+#[tokio::test]
+async fn r7_each_role_sees_exactly_what_the_rule_allows() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
+    let m2 = member(&db, &fm, MANAGER, "钱七", 2).await;
+    let u1 = member(&db, &m1, USER, "赵六", 11).await;
+    let _u2 = member(&db, &m2, USER, "孙八", 12).await;
+    let ids = |v: Vec<holder::HolderView>| -> Vec<String> { v.into_iter().map(|h| h.id).collect() };
+
+    let all = ids(holder::list(&db, &fm.caller(&db).await, T0).await.unwrap());
+    assert_eq!(all.len(), 5, "the first manager sees everyone");
+    let seen = ids(holder::list(&db, &m1.caller(&db).await, T0).await.unwrap());
+    assert_eq!(
+        seen,
+        vec![m1.binding.holder_id.clone(), u1.binding.holder_id.clone()],
+        "a manager: itself and its users"
+    );
+    let seen = ids(holder::list(&db, &u1.caller(&db).await, T0).await.unwrap());
+    assert_eq!(seen, vec![u1.binding.holder_id.clone()], "a user: only itself");
+
+    let fm_changes = holder::changes(&db, &fm.caller(&db).await, 100).await.unwrap();
+    let m1_changes = holder::changes(&db, &m1.caller(&db).await, 100).await.unwrap();
+    assert!(fm_changes.len() > m1_changes.len());
+    let m1_ids = [Some(m1.binding.holder_id.clone()), Some(u1.binding.holder_id.clone())];
+    assert!(
+        m1_changes.iter().all(|c| m1_ids.contains(&c.subject_id)),
+        "a manager sees records of itself and its users"
+    );
+    // Someone else's holder is invisible: not found rather than forbidden.
+    let e = holder::authorize_code(&db, &m1.caller(&db).await, &_u2.binding.holder_id, T0, &Random::os()).await;
+    assert_eq!(domain(e), DomainError::NotFound);
+    // A user adds nobody.
+    let e = holder::add(
+        &db,
+        &u1.caller(&db).await,
+        USER,
+        &person("周九", 30),
+        None,
+        &IdentityVerifier::Local,
+        T0,
+        &Random::os(),
+    )
+    .await;
+    assert_eq!(domain(e), DomainError::Forbidden);
+    let e = holder::add(
+        &db,
+        &m1.caller(&db).await,
+        MANAGER,
+        &person("周九", 30),
+        None,
+        &IdentityVerifier::Local,
+        T0,
+        &Random::os(),
+    )
+    .await;
+    assert_eq!(domain(e), DomainError::Forbidden, "R3: only the first manager authorizes managers");
+}
+
+#[tokio::test]
+async fn r8_removing_a_manager_removes_its_users_and_voids_their_devices_at_once() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
+    let m2 = member(&db, &fm, MANAGER, "钱七", 2).await;
+    let u1 = member(&db, &m1, USER, "赵六", 11).await;
+    let u2 = member(&db, &m2, USER, "孙八", 12).await;
+
+    // A manager removes only users it authorized; others are invisible to it (R7), so not found.
+    for other in [&m2, &u2, &fm] {
+        let e = holder::remove(&db, &m1.caller(&db).await, &other.binding.holder_id, T0, &Random::os()).await;
+        assert_eq!(domain(e), DomainError::NotFound);
+    }
+    // Nobody removes itself here, and a user removes nobody.
+    let e = holder::remove(&db, &m1.caller(&db).await, &m1.binding.holder_id, T0, &Random::os()).await;
+    assert_eq!(domain(e), DomainError::Forbidden);
+    let e = holder::remove(&db, &u1.caller(&db).await, &u1.binding.holder_id, T0, &Random::os()).await;
+    assert_eq!(domain(e), DomainError::Forbidden);
+
+    holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &Random::os()).await.unwrap();
+    for gone in [&m1, &u1] {
+        let sig = gone.phone.sign(action::STATUS, &gone.binding.device_id);
+        let msg = device::message(action::STATUS, &gone.binding.device_id);
+        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+    }
+    let sql = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
+    assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 0, "their grants are cancelled");
+    assert_eq!(count(&db, sql, &u2.binding.holder_id).await, 1, "other managers' users keep theirs");
+    u2.caller(&db).await;
+    // A manager removes its own user.
+    holder::remove(&db, &m2.caller(&db).await, &u2.binding.holder_id, T0, &Random::os()).await.unwrap();
+    assert_eq!(count(&db, sql, &u2.binding.holder_id).await, 0, "removing a user voids its grants");
+}
+
+#[tokio::test]
+async fn r11_scan_login_goes_waiting_scanned_confirmed_and_is_consumed_once() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let started = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let (code, browser) = (started.code.expose(), started.browser.expose());
+    assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Waiting);
+    assert_eq!(login::poll(&db, "not-a-browser", T0).await.unwrap(), LoginState::Unknown);
+
+    let device_id = &fm.binding.device_id;
+    let forged = Phone::new().sign(action::LOGIN_SCAN, code);
+    assert_eq!(domain(login::scan(&db, code, device_id, &forged, T0).await), DomainError::BadSignature);
+    let prompt = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    assert_eq!(prompt.match_code, started.match_code, "the phone shows the PC's match code");
+    assert_eq!(prompt.system, login::DASHBOARD);
+    assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Scanned);
+    assert_eq!(login::consume(&db, browser, T0, &random).await.unwrap().map(|_| ()), None, "not before confirmation");
+
+    let approve = fm.phone.sign(action::LOGIN_APPROVE, code);
+    let wrong = login::answer(&db, code, device_id, &approve, Some(Secret::new("wrong-pass")), T0, &random).await;
+    assert_eq!(domain(wrong), DomainError::WrongPassword { remaining: 5 });
+    login::answer(&db, code, device_id, &approve, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Confirmed);
+    let session = login::consume(&db, browser, T0, &random).await.unwrap().expect("a session");
+    assert!(login::consume(&db, browser, T0, &random).await.unwrap().is_none(), "consumed once");
+    let caller = login::current(&db, session.token.expose(), T0).await.unwrap().unwrap();
+    assert_eq!(caller.holder_id, fm.binding.holder_id);
+    let sql = "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'confirmed'";
+    assert_eq!(count(&db, sql, &fm.binding.holder_id).await, 1, "R12: a usage record");
+    // The QR is single-use.
+    let again = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    assert_eq!(domain(again), DomainError::CodeUsed);
+}
+
+#[tokio::test]
+async fn r11_login_requests_expire_after_five_minutes_can_be_rejected_and_are_refused_to_users() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    assert_eq!(login::poll(&db, s.browser.expose(), T0.plus_minutes(5)).await.unwrap(), LoginState::Expired);
+    let late = login::scan(
+        &db,
+        s.code.expose(),
+        &fm.binding.device_id,
+        &fm.phone.sign(action::LOGIN_SCAN, s.code.expose()),
+        T0.plus_minutes(5),
+    )
+    .await;
+    assert_eq!(domain(late), DomainError::CodeExpired);
+
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    login::scan(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    login::answer(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_REJECT, code), None, T0, &random)
+        .await
+        .unwrap();
+    assert_eq!(login::poll(&db, s.browser.expose(), T0).await.unwrap(), LoginState::Rejected);
+    assert!(login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().is_none());
+
+    let user = member(&db, &fm, USER, "赵六", 11).await;
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    let e = login::scan(&db, code, &user.binding.device_id, &user.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    assert_eq!(domain(e), DomainError::NotAManager);
+}
+
+#[tokio::test]
+async fn r8_an_open_dashboard_session_stops_working_when_its_holder_is_removed() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
+    let random = Random::os();
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    login::scan(&db, code, &m1.binding.device_id, &m1.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    let sig = m1.phone.sign(action::LOGIN_APPROVE, code);
+    login::answer(&db, code, &m1.binding.device_id, &sig, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    let session = login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
+    assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_some());
+    holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &random).await.unwrap();
+    assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn r13_six_wrong_passwords_lock_even_when_guessed_concurrently_and_a_change_needs_the_old_one() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let device_id = fm.binding.device_id.clone();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (db, device_id) = (db.clone(), device_id.clone());
+            tokio::spawn(
+                async move { device::check_password(&db, &device_id, Secret::new(format!("guess-{i}"))).await },
+            )
+        })
+        .collect();
+    let mut wrong = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(Error::Domain(DomainError::WrongPassword { .. })) => wrong += 1,
+            Err(Error::Domain(DomainError::PasswordLocked)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wrong, 5, "only 6 guesses are ever compared; the 6th locks");
+    let right = device::check_password(&db, &device_id, Secret::new(PASSWORD)).await;
+    assert_eq!(domain(right), DomainError::PasswordLocked, "R13: locked even for the right password");
+
+    let other = claimed(&db).await;
+    let id = &other.binding.device_id;
+    let sig = other.phone.sign(action::PASSWORD_CHANGE, id);
+    let e =
+        device::change_password(&db, id, &sig, Secret::new("not-the-old"), Secret::new("new-pass-2"), &Random::os())
+            .await;
+    assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 });
+    device::change_password(&db, id, &sig, Secret::new(PASSWORD), Secret::new("new-pass-2"), &Random::os())
+        .await
+        .unwrap();
+    assert!(device::check_password(&db, id, Secret::new("new-pass-2")).await.is_ok());
+    assert!(device::check_password(&db, id, Secret::new(PASSWORD)).await.is_err());
+}
+
+async fn outbox_code(db: &Db) -> String {
+    let body: String =
+        on_db!(db, |c| sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY created_at DESC LIMIT 1")
+            .fetch_one(c)
+            .await)
+        .unwrap();
+    body.chars().skip_while(|c| !c.is_ascii_digit()).take(6).collect()
+}
+
+#[tokio::test]
+async fn r13_an_sms_code_unlocks_and_resets_the_password_with_five_tries_and_rate_limited_sends() {
+    use ecert_core::sms::{self, SmsGateway};
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let id = fm.binding.device_id.clone();
+    for _ in 0..6 {
+        let _ = device::check_password(&db, &id, Secret::new("wrong-pass")).await;
+    }
+    assert_eq!(domain(device::check_password(&db, &id, Secret::new(PASSWORD)).await), DomainError::PasswordLocked);
+
+    let random = Random::os();
+    let ask = fm.phone.sign(action::SMS_REQUEST, &id);
+    let forged = Phone::new().sign(action::SMS_REQUEST, &id);
+    assert_eq!(
+        domain(sms::request_reset(&db, &SmsGateway::Outbox, &id, &forged, T0, &random).await),
+        DomainError::BadSignature
+    );
+    let masked = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0, &random).await.unwrap();
+    assert_eq!(masked, "138****5678", "to the registered mobile, masked (R16)");
+    let again = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_millis(30_000), &random).await;
+    assert_eq!(domain(again), DomainError::RateLimited, "one a minute");
+    let code = outbox_code(&db).await;
+    assert_eq!(code.len(), 6);
+
+    let reset = fm.phone.sign(action::PASSWORD_RESET, &id);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let e = sms::reset_password(&db, &id, &reset, wrong, Secret::new("new-pass-9"), T0, &random).await;
+    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 4 });
+    let late =
+        sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-9"), T0.plus_minutes(5), &random).await;
+    assert_eq!(domain(late), DomainError::SmsCodeWrong { remaining: 0 }, "5 minutes");
+    sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-9"), T0.plus_minutes(1), &random).await.unwrap();
+    assert!(
+        device::check_password(&db, &id, Secret::new("new-pass-9")).await.is_ok(),
+        "unlocked with the new password"
+    );
+    let reused =
+        sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-8"), T0.plus_minutes(1), &random).await;
+    assert_eq!(domain(reused), DomainError::SmsCodeWrong { remaining: 0 }, "single-use");
+
+    // Five tries per code, then none.
+    let ask2 = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(2), &random).await;
+    assert!(ask2.is_ok());
+    for remaining in (0..5).rev() {
+        let e =
+            sms::reset_password(&db, &id, &reset, wrong, Secret::new("new-pass-7"), T0.plus_minutes(2), &random).await;
+        assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining });
+    }
+    let code2 = outbox_code(&db).await;
+    let e = sms::reset_password(&db, &id, &reset, &code2, Secret::new("new-pass-7"), T0.plus_minutes(2), &random).await;
+    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 0 }, "even the right code after 5 wrong tries");
+    // Five sends an hour.
+    for m in 3..6 {
+        sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(2 * m), &random).await.unwrap();
+    }
+    let sixth = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(20), &random).await;
+    assert_eq!(domain(sixth), DomainError::RateLimited, "five an hour");
+}
+
+#[tokio::test]
+async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_a_new_claim_code() {
+    use ecert_core::changes::{self, ChangeRequest};
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let request = IssueRequest {
+        credit_code: credit_code(),
+        name: "北京市变更测试研究院".into(),
+        address: "北京市".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let random = Random::os();
+    let (_, claim) =
+        certificate::issue(&db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+            .await
+            .unwrap();
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
+    let binding = holder::accept(&db, CodeKind::Claim, claim.code.expose(), &a, T0, &random).await.unwrap();
+    let fm = Member { phone, binding };
+    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
+    let u1 = member(&db, &m1, USER, "赵六", 11).await;
+    let cert = claim.certificate_id.clone();
+
+    // Bad input changes nothing.
+    let bad = ChangeRequest::LegalRepresentative {
+        legal_rep: PersonInput {
+            name: "李四".into(),
+            id_number: "110105199001011234".into(),
+            mobile: "1381234".into(),
+        },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let e =
+        changes::apply(&db, &staff, &cert, &bad, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random).await;
+    assert!(matches!(domain(e), DomainError::Validation(v) if v.len() == 2));
+    fm.caller(&db).await;
+
+    // Another authority's staff cannot.
+    let other = staff_view(&db).await;
+    let change = ChangeRequest::LegalRepresentative {
+        legal_rep: PersonInput { name: "李四".into(), id_number: resident_id(200), mobile: "13700000000".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let e = changes::apply(&db, &other, &cert, &change, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+        .await;
+    assert_eq!(domain(e), DomainError::Forbidden);
+
+    let new_claim =
+        changes::apply(&db, &staff, &cert, &change, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+            .await
+            .unwrap()
+            .expect("R14: a new claim code");
+    for gone in [&fm, &m1, &u1] {
+        let sig = gone.phone.sign(action::STATUS, &gone.binding.device_id);
+        let msg = device::message(action::STATUS, &gone.binding.device_id);
+        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+    }
+    let sql = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
+    assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 0);
+    let view = certificate::view(&db, &staff, &cert).await.unwrap();
+    assert_eq!(view.legal_rep_name, "李*");
+    assert_eq!(view.first_manager_status, "pending");
+    // The new legal representative claims with the new code.
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, new_claim.code.expose(), "李四", &resident_id(200));
+    holder::accept(&db, CodeKind::Claim, new_claim.code.expose(), &a, T0, &random).await.unwrap();
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM change_record WHERE certificate_id = $1 AND kind = 'legal_rep_changed'",
+            &cert
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every_code_and_login() {
+    use ecert_core::changes::{self, ChangeRequest};
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let request = IssueRequest {
+        credit_code: credit_code(),
+        name: "北京市注销测试研究院".into(),
+        address: "北京市".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let random = Random::os();
+    let (_, claim) =
+        certificate::issue(&db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+            .await
+            .unwrap();
+    let cert = claim.certificate_id.clone();
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
+    let binding = holder::accept(&db, CodeKind::Claim, claim.code.expose(), &a, T0, &random).await.unwrap();
+    let fm = Member { phone, binding };
+
+    let form2 = ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(person("王五", 50)) };
+    let new_claim =
+        changes::apply(&db, &staff, &cert, &form2, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+            .await
+            .unwrap()
+            .unwrap();
+    let sig = fm.phone.sign(action::STATUS, &fm.binding.device_id);
+    let msg = device::message(action::STATUS, &fm.binding.device_id);
+    assert_eq!(domain(device::signed(&db, &fm.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, new_claim.code.expose(), "王五", &resident_id(50));
+    let binding = holder::accept(&db, CodeKind::Claim, new_claim.code.expose(), &a, T0, &random).await.unwrap();
+    let fm2 = Member { phone, binding };
+
+    // A dashboard session is open and a face-to-face code is pending when the certificate is cancelled.
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    let sig = fm2.phone.sign(action::LOGIN_APPROVE, code);
+    login::answer(&db, code, &fm2.binding.device_id, &sig, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    let session = login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
+    let pending = holder::add(
+        &db,
+        &fm2.caller(&db).await,
+        MANAGER,
+        &person("钱七", 51),
+        None,
+        &IdentityVerifier::Local,
+        T0,
+        &random,
+    )
+    .await
+    .unwrap();
+
+    changes::apply(
+        &db,
+        &staff,
+        &cert,
+        &ChangeRequest::Cancel,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &random,
+    )
+    .await
+    .unwrap();
+    assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_none(), "R15: open sessions end");
+    let a = acceptance(&Phone::new(), CodeKind::Authorize, pending.code.expose(), "钱七", &resident_id(51));
+    assert!(
+        holder::accept(&db, CodeKind::Authorize, pending.code.expose(), &a, T0, &random).await.is_err(),
+        "R15: codes fail"
+    );
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    let e = login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    assert_eq!(domain(e), DomainError::Revoked, "R15: logins fail");
+    assert_eq!(certificate::view(&db, &staff, &cert).await.unwrap().status, "cancelled");
+    let again = changes::apply(
+        &db,
+        &staff,
+        &cert,
+        &ChangeRequest::Rename { name: "新名称".into() },
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &random,
+    )
+    .await;
+    assert_eq!(domain(again), DomainError::NotFound, "a cancelled certificate changes no more");
+}
