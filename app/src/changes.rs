@@ -180,7 +180,11 @@ pub fn ChangePanel() -> impl IntoView {
 pub fn OutboxPanel() -> impl IntoView {
     let lang = use_lang();
     let tick = RwSignal::new(0u32);
-    let messages = Resource::new(move || tick.get(), |_| sms_outbox());
+    // Loaded in the browser (behind the staff session; no server rendering needed).
+    let messages = LocalResource::new(move || {
+        tick.track();
+        sms_outbox()
+    });
     view! {
         <section class="panel" aria-labelledby="outbox-title">
             <h2 id="outbox-title">{t(T::SmsOutbox)}</h2>

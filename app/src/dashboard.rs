@@ -305,9 +305,16 @@ fn LoginPanel() -> impl IntoView {
 fn Dashboard(me: Me) -> impl IntoView {
     let lang = use_lang();
     let changed = RwSignal::new(0u32);
-    let holders = Resource::new(move || changed.get(), |_| dashboard_holders());
-    let changes = Resource::new(move || changed.get(), |_| dashboard_changes());
-    let catalogue = Resource::new(|| (), |_| dashboard_catalogue());
+    // Loaded in the browser only: the dashboard is behind a session and needs no server rendering.
+    let holders = LocalResource::new(move || {
+        changed.track();
+        dashboard_holders()
+    });
+    let changes = LocalResource::new(move || {
+        changed.track();
+        dashboard_changes()
+    });
+    let catalogue = LocalResource::new(dashboard_catalogue);
     let qr = RwSignal::new(None::<FaceToFace>);
     let error = RwSignal::new(None::<String>);
     let is_first = me.role == ecert_core::holder::FIRST_MANAGER;
@@ -347,6 +354,7 @@ fn Dashboard(me: Me) -> impl IntoView {
                     Err(e) => return view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
                 };
                 let matters = catalogue.await.unwrap_or_default();
+                let records = changes.await.unwrap_or_default();
                 let managers: Vec<HolderView> = list.iter().filter(|h| h.role == "manager").cloned().collect();
                 let users: Vec<HolderView> = list.iter().filter(|h| h.role == "user").cloned().collect();
                 view! {
@@ -362,25 +370,19 @@ fn Dashboard(me: Me) -> impl IntoView {
                         <HolderTable list=users.clone() />
                         <AddHolder role="user" matters=matters.clone() />
                     </section>
+                    <section class="panel" aria-labelledby="changes-title">
+                        <h2 id="changes-title">{t(T::ChangeRecords)}</h2>
+                        <ul class="records" data-testid="changes">
+                            {records.into_iter().map(|c| view! {
+                                <li>{ecert_core::time::format_cst(ecert_core::Millis(c.at))} " " {change_text(&c.kind, lang)}</li>
+                            }).collect_view()}
+                        </ul>
+                    </section>
                 }
                 .into_any()
             })}
         </Transition>
-        <section class="panel" aria-labelledby="changes-title">
-            <h2 id="changes-title">{t(T::ChangeRecords)}</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let list = changes.await.unwrap_or_default();
-                    view! {
-                        <ul class="records" data-testid="changes">
-                            {list.into_iter().map(|c| view! {
-                                <li>{ecert_core::time::format_cst(ecert_core::Millis(c.at))} " " {change_text(&c.kind, lang)}</li>
-                            }).collect_view()}
-                        </ul>
-                    }
-                })}
-            </Transition>
-        </section>
+
     }
 }
 

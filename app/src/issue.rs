@@ -105,10 +105,12 @@ pub fn IssuePanel() -> impl IntoView {
     let refresh = ServerAction::<RefreshClaimCode>::new();
     let (delegate, set_delegate) = signal(false);
     let changes = crate::changes::ConsoleCtx::provide();
-    let certificates = Resource::new(
-        move || (issue.version().get(), refresh.version().get(), changes.bump.get()),
-        |_| list_certificates(String::new()),
-    );
+    // Loaded in the browser: a resource created under the console's Suspense can lose the
+    // request context during server rendering (leptos-rs/leptos#3024-like), so it is not rendered there.
+    let certificates = LocalResource::new(move || {
+        (issue.version().track(), refresh.version().track(), changes.bump.track());
+        list_certificates(String::new())
+    });
     let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));
     // The newest slip, from issuing or refreshing, whichever came last.
     let (current, set_current) = signal(None::<ClaimSlip>);

@@ -147,15 +147,16 @@ mod server {
     }
 
     /// Binds a new device to `holder_id` inside the caller's transaction, voiding any earlier one.
+    /// `password_hash` is hashed by the caller before the transaction, so that the slow hash
+    /// never runs while the write lock is held.
     pub async fn bind(
         tx: &mut Tx,
         holder_id: &str,
         public_key: &str,
-        password: Secret,
+        password_hash: &str,
         now: Millis,
         random: &Random,
     ) -> Result<String> {
-        let hash = secret::hash_password(password, random).await?;
         void_for_holder(tx, holder_id, now).await?;
         let id = random.id();
         on_tx!(tx, |c| sqlx::query(
@@ -165,7 +166,7 @@ mod server {
         .bind(&id)
         .bind(holder_id)
         .bind(public_key.trim())
-        .bind(&hash)
+        .bind(password_hash)
         .bind(now.0)
         .execute(c)
         .await

@@ -562,6 +562,8 @@ mod server {
         checks.finish()?;
         let action = if kind == CodeKind::Claim { device::action::CLAIM } else { device::action::ACCEPT };
         device::verify(&input.public_key, &device::message(action, code.trim()), &input.signature)?;
+        // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
+        let password_hash = crate::secret::hash_password(input.password.clone(), random).await?;
 
         let mut tx = db.begin_write().await?;
         let redeemed = code::redeem(&mut tx, kind, code, now).await?;
@@ -580,8 +582,7 @@ mod server {
         {
             return Err(DomainError::IdentityMismatch.into());
         }
-        let device_id =
-            device::bind(&mut tx, &holder_id, &input.public_key, input.password.clone(), now, random).await?;
+        let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
         on_tx!(&mut tx, |c| sqlx::query("UPDATE holder SET status = 'active' WHERE id = $1")
             .bind(&holder_id)
             .execute(c)

@@ -1,5 +1,5 @@
 // Reusable flows for the end-to-end suite.
-import { expect, Page } from '@playwright/test';
+import { Browser, devices, expect, Page } from '@playwright/test';
 
 export const ADMIN = { username: 'admin', password: 'e2e-admin-password' };
 
@@ -47,4 +47,49 @@ export async function issueCertificate(page: Page, name = '北京市测试研究
   await page.getByRole('button', { name: '核验身份并签发' }).click();
   await expect(page.getByRole('heading', { name: '电子证书领取单' })).toBeVisible();
   return code;
+}
+
+export const CERT_PASSWORD = 'cert-pass-1';
+
+/** A phone: a mobile browser context of its own (its own IndexedDB, so its own device key). */
+export async function phone(browser: Browser, baseURL: string): Promise<Page> {
+  const context = await browser.newContext({ ...devices['Pixel 7'], baseURL });
+  return context.newPage();
+}
+
+/** Opens a claim or face-to-face link on a phone and takes up the role. */
+export async function acceptOnPhone(p: Page, link: string, name: string, idNumber: string, password = CERT_PASSWORD) {
+  await p.goto(link);
+  await hydrated(p);
+  await expect(p.getByTestId('offer-institution')).toBeVisible();
+  await p.getByLabel('姓名').fill(name);
+  await p.getByLabel('身份证号码').fill(idNumber);
+  await p.getByLabel('证书密码（6位以上）').fill(password);
+  await p.getByLabel('再次输入证书密码').fill(password);
+  await p.getByLabel('我已阅读并同意下载声明').check();
+  await p.locator('form button[type=submit]').click();
+  await expect(p.getByTestId('accepted')).toBeVisible();
+}
+
+/** Scan login: the PC opens the dashboard, the phone opens the QR's link, compares the match
+ *  code and confirms with the certificate password; the PC is then signed in. */
+export async function scanLogin(pc: Page, p: Page, password = CERT_PASSWORD) {
+  await pc.goto('/dashboard');
+  await hydrated(pc);
+  const link = await pc.getByTestId('login-link').getAttribute('href');
+  const pcMatch = (await pc.getByTestId('pc-match-code').textContent())!.trim();
+  expect(pcMatch).toMatch(/^\d{2}$/);
+  await p.goto(link!);
+  await hydrated(p);
+  await expect(p.getByTestId('match-code')).toHaveText(pcMatch);
+  await expect(pc.getByTestId('login-state')).toHaveAttribute('data-state', 'scanned');
+  await p.getByLabel('证书密码（6位以上）').fill(password);
+  await p.getByRole('button', { name: '确认登录' }).click();
+  await expect(p.getByTestId('login-outcome')).toContainText('已确认登录');
+  await expect(pc.getByTestId('dashboard-institution')).toBeVisible();
+}
+
+/** Today in China Standard Time, `YYYY-MM-DD`, plus `days`. */
+export function cstDay(days = 0): string {
+  return new Date(Date.now() + 8 * 3600_000 + days * 86400_000).toISOString().slice(0, 10);
 }

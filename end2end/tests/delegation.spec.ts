@@ -1,0 +1,144 @@
+// Delegation issue, journeys 2-5: the first manager claims on a phone (R2), signs in to the
+// dashboard by scan login (R11), authorizes managers face to face (R3-R5) and users with grants
+// (R6), and removes them (R8). A PC context and phone contexts run side by side; each phone
+// opens the link its QR code encodes.
+import { expect, Page, test } from '@playwright/test';
+import { acceptOnPhone, cstDay, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+
+/** Staff issue a certificate; returns the claim link. */
+async function issue(pc: Page, name: string): Promise<string> {
+  await staffSignIn(pc);
+  await issueCertificate(pc, name);
+  return (await pc.getByTestId('claim-link').getAttribute('href'))!;
+}
+
+async function addPerson(pc: Page, role: 'manager' | 'user', name: string, seq: number) {
+  const form = pc.getByTestId(`add-${role}`);
+  await form.getByLabel('姓名').fill(name);
+  await form.getByLabel('身份证号码').fill(residentId(seq));
+  await form.getByLabel('手机号码').fill('13912345678');
+  if (role === 'user') {
+    await form.getByLabel('银行开户').check();
+    await form.getByLabel('开始日期').fill(cstDay());
+    await form.getByLabel('结束日期').fill(cstDay(30));
+  }
+  await form.locator('button[type=submit]').click();
+}
+
+test('R2 R11: the first manager claims on a phone and signs in to the dashboard by scanning', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市扫码登录研究院');
+  const fm = await phone(browser, baseURL!);
+  // A wrong ID number is refused and the code stays usable.
+  await fm.goto(claim);
+  await hydrated(fm);
+  await fm.getByLabel('姓名').fill('张三');
+  await fm.getByLabel('身份证号码').fill(residentId(124));
+  await fm.getByLabel('证书密码（6位以上）').fill('cert-pass-1');
+  await fm.getByLabel('再次输入证书密码').fill('cert-pass-1');
+  await fm.getByLabel('我已阅读并同意下载声明').check();
+  await fm.getByRole('button', { name: '领取证书' }).click();
+  await expect(fm.getByRole('alert').filter({ hasText: '不一致' })).toBeVisible();
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  await fm.goto('/wallet');
+  await expect(fm.getByTestId('cards')).toContainText('北京市扫码登录研究院');
+  await expect(fm.getByTestId('cards')).toContainText('第一管理责任人');
+  // R2: the claim QR works once.
+  await fm.goto(claim);
+  await expect(fm.getByTestId('offer-error')).toContainText('已被使用');
+
+  await scanLogin(page, fm);
+  await expect(page.getByTestId('my-role')).toHaveText('第一管理责任人');
+  await expect(page.getByTestId('changes')).toContainText('第一管理责任人领取证书');
+});
+
+test('R11: a rejected scan login leaves the PC signed out', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市拒绝登录研究院');
+  const fm = await phone(browser, baseURL!);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  await page.goto('/dashboard');
+  await hydrated(page);
+  const link = await page.getByTestId('login-link').getAttribute('href');
+  await fm.goto(link!);
+  await expect(fm.getByTestId('match-code')).toBeVisible();
+  await fm.getByRole('button', { name: '拒绝' }).click();
+  await expect(fm.getByTestId('login-outcome')).toContainText('已拒绝');
+  await expect(page.getByTestId('login-state')).toHaveAttribute('data-state', 'rejected');
+  await expect(page.getByTestId('dashboard-institution')).toHaveCount(0);
+});
+
+test('R3 R4 R5 R8: managers are authorized face to face, a 4th is refused, removal ends their session', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市管理人测试中心');
+  const fm = await phone(browser, baseURL!);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  await scanLogin(page, fm);
+
+  const names = ['王五', '钱七', '孙八'];
+  let firstLink = '';
+  for (const [i, name] of names.entries()) {
+    await addPerson(page, 'manager', name, 10 + i);
+    await expect(page.getByRole('heading', { name: `管理人 (${i + 1}/3)` })).toBeVisible();
+    if (i === 0) firstLink = (await page.getByTestId('accept-link').getAttribute('href'))!;
+  }
+  await addPerson(page, 'manager', '周九', 20);
+  await expect(page.getByTestId('dashboard-error')).toContainText('最多授权3名管理人');
+
+  // The first manager accepts on their own phone; the role is then active.
+  const m1 = await phone(browser, baseURL!);
+  await acceptOnPhone(m1, firstLink, '王五', residentId(10));
+  await page.reload();
+  await expect(page.getByTestId('holder-row').filter({ hasText: '王*' })).toHaveAttribute('data-status', 'active');
+
+  // The manager signs in on a PC of its own, sees no managers section, then is removed.
+  const pc2 = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(pc2, m1);
+  await expect(pc2.getByTestId('my-role')).toHaveText('管理人');
+  await expect(pc2.getByTestId('add-manager')).toHaveCount(0);
+  await page.getByTestId('holder-row').filter({ hasText: '王*' }).getByTestId('remove').click();
+  await expect(page.getByRole('heading', { name: '管理人 (2/3)' })).toBeVisible();
+  await pc2.reload();
+  await expect(pc2.getByTestId('login-link')).toBeVisible();
+  await expect(pc2.getByTestId('dashboard-institution')).toHaveCount(0);
+});
+
+test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed with its grants', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市使用人测试中心');
+  const fm = await phone(browser, baseURL!);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  await scanLogin(page, fm);
+
+  // A period over a year is refused with a clear message, and nothing is added.
+  const form = page.getByTestId('add-user');
+  await form.getByLabel('姓名').fill('赵六');
+  await form.getByLabel('身份证号码').fill(residentId(40));
+  await form.getByLabel('手机号码').fill('13912345678');
+  await form.getByLabel('银行开户').check();
+  await form.getByLabel('开始日期').fill(cstDay());
+  await form.getByLabel('结束日期').fill(cstDay(400));
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('dashboard-error')).toContainText('授权期限（1天至1年）超出允许范围');
+  await expect(page.getByTestId('holder-row')).toHaveCount(0);
+
+  await addPerson(page, 'user', '赵六', 40);
+  const link = (await page.getByTestId('accept-link').getAttribute('href'))!;
+  const user = await phone(browser, baseURL!);
+  await acceptOnPhone(user, link, '赵六', residentId(40));
+  await page.reload();
+  const row = page.getByTestId('holder-row').filter({ hasText: '赵*' });
+  await expect(row).toHaveAttribute('data-status', 'active');
+  await expect(row.getByTestId('grant')).toContainText('银行开户');
+  await expect(row.getByTestId('grant')).toContainText('生效中');
+
+  // A user cannot sign in to the dashboard (R7: it sees only itself, in its wallet).
+  const pc2 = await (await browser.newContext({ baseURL })).newPage();
+  await pc2.goto('/dashboard');
+  await hydrated(pc2);
+  const login = await pc2.getByTestId('login-link').getAttribute('href');
+  await user.goto(login!);
+  await expect(user.getByRole('alert')).toContainText('只有第一管理责任人和管理人可以登录管理后台');
+
+  await row.getByRole('button', { name: '取消授权' }).click();
+  await expect(row.getByTestId('grant')).toContainText('已取消');
+  await row.getByTestId('remove').click();
+  await expect(page.getByTestId('holder-row')).toHaveCount(0);
+  await expect(page.getByTestId('changes')).toContainText('移除使用人');
+});

@@ -1,0 +1,97 @@
+// Delegation issue, journeys 6 and 7: the certificate password (R13: change with the old one,
+// 6 wrong entries lock it, an SMS code from the development outbox unlocks and resets it) and
+// changes recorded in the console (R14: a legal-representative change voids every authorization
+// at once and gives a new claim QR; R15: a cancelled certificate signs nobody in).
+import { expect, Page, test } from '@playwright/test';
+import { acceptOnPhone, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+
+async function claimed(page: Page, browser: any, baseURL: string, name: string) {
+  await staffSignIn(page);
+  await issueCertificate(page, name);
+  const claim = (await page.getByTestId('claim-link').getAttribute('href'))!;
+  const fm = await phone(browser, baseURL);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  return fm;
+}
+
+test('R13: a wrong old password is counted, six lock it, and an SMS code resets it', async ({ page, browser, baseURL }) => {
+  const fm = await claimed(page, browser, baseURL!, '北京市密码测试研究院');
+  await fm.goto('/wallet');
+  await hydrated(fm);
+  const card = fm.locator('.card').filter({ hasText: '北京市密码测试研究院' });
+  await card.getByRole('button', { name: '修改证书密码' }).click();
+  await card.getByLabel('原证书密码').fill('wrong-pass');
+  await card.getByLabel('新证书密码').fill('new-pass-1');
+  const save = card.getByRole('button', { name: '保存' });
+  for (let left = 5; left >= 1; left--) {
+    await save.click();
+    await expect(card.getByTestId('card-message')).toHaveText(`证书密码错误，还可尝试${left}次`);
+  }
+  await save.click();
+  await expect(card.getByTestId('card-message')).toContainText('证书密码已锁定');
+  await card.getByLabel('原证书密码').fill('cert-pass-1');
+  await save.click();
+  await expect(card.getByTestId('card-message')).toContainText('证书密码已锁定');
+
+  await card.getByRole('button', { name: '忘记或锁定密码' }).click();
+  await card.getByRole('button', { name: '发送短信验证码' }).click();
+  await expect(card.getByTestId('card-message')).toHaveText('验证码已发送至 138****5678');
+  await card.getByRole('button', { name: '发送短信验证码' }).click();
+  await expect(card.getByTestId('card-message')).toContainText('操作过于频繁');
+
+  // Staff read the development gateway's outbox.
+  await page.reload();
+  await hydrated(page);
+  const outbox = page.getByTestId('outbox');
+  await expect(outbox).toContainText('138****5678');
+  const code = (await outbox.locator('li').first().textContent())!.match(/验证码(\d{6})/)![1];
+  await card.getByLabel('短信验证码').fill(code);
+  await card.locator('form').filter({ hasText: '短信验证码' }).getByLabel('新证书密码').fill('reset-pass-2');
+  await card.getByRole('button', { name: '重置证书密码' }).click();
+  await expect(card.getByTestId('card-message')).toHaveText('证书密码已重置并解锁');
+
+  const pc = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(pc, fm, 'reset-pass-2');
+  await expect(pc.getByTestId('changes')).toContainText('重置证书密码');
+});
+
+test('R14 R15: a legal-representative change voids the session and a new claim follows; cancellation ends it all', async ({ page, browser, baseURL }) => {
+  const fm = await claimed(page, browser, baseURL!, '北京市变更办理研究院');
+  const pc = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(pc, fm);
+
+  await page.reload();
+  await hydrated(page);
+  const row = page.getByRole('row').filter({ hasText: '北京市变更办理研究院' });
+  await row.getByRole('button', { name: '变更' }).click();
+  const panel = page.getByTestId('change-panel');
+  await panel.getByLabel('变更事项').selectOption('legal_rep');
+  await panel.getByLabel('姓名', { exact: true }).fill('李四');
+  await panel.getByLabel('身份证号码', { exact: true }).fill(residentId(200));
+  await panel.getByLabel('手机号码', { exact: true }).fill('13700000000');
+  await panel.getByRole('button', { name: '确认办理' }).click();
+  await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
+  await expect(page.locator('.slip')).toContainText('李*');
+  const newClaim = (await page.getByTestId('claim-link').getAttribute('href'))!;
+
+  // R14: the old first manager's session ends at once.
+  await pc.reload();
+  await hydrated(pc);
+  await expect(pc.getByTestId('login-link')).toBeVisible();
+  await expect(pc.getByTestId('dashboard-institution')).toHaveCount(0);
+
+  const rep = await phone(browser, baseURL!);
+  await acceptOnPhone(rep, newClaim, '李四', residentId(200));
+  await scanLogin(pc, rep);
+  await expect(pc.getByTestId('changes')).toContainText('法定代表人变更');
+
+  // R15: cancellation.
+  await row.getByRole('button', { name: '变更' }).click();
+  await panel.getByLabel('变更事项').selectOption('cancel');
+  await panel.getByRole('button', { name: '确认办理' }).click();
+  await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
+  await expect(page.getByRole('row').filter({ hasText: '北京市变更办理研究院' })).toContainText('已注销');
+  await pc.reload();
+  await hydrated(pc);
+  await expect(pc.getByTestId('dashboard-institution')).toHaveCount(0);
+});
