@@ -71,3 +71,39 @@ export function ecertLoadCards() {
 export function ecertSaveCards(json) {
   localStorage.setItem(CARDS, json);
 }
+
+// Camera scanning, where the browser has a camera and the BarcodeDetector API (most phone
+// browsers); elsewhere the phone's own camera app opens the QR code's link.
+let scanning = null;
+
+export function ecertCanScan() {
+  return !!(globalThis.BarcodeDetector && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+}
+
+// Shows the back camera in the <video> with id `videoId` and resolves with the first QR code's text.
+export async function ecertScan(videoId) {
+  ecertStopScan();
+  const video = document.getElementById(videoId);
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  const detector = new BarcodeDetector({ formats: ["qr_code"] });
+  const state = { stream, stopped: false };
+  scanning = state;
+  video.srcObject = stream;
+  await video.play();
+  try {
+    while (!state.stopped) {
+      const codes = await detector.detect(video);
+      if (codes.length > 0 && codes[0].rawValue) return codes[0].rawValue;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error("stopped");
+  } finally {
+    stream.getTracks().forEach((t) => t.stop());
+    video.srcObject = null;
+    if (scanning === state) scanning = null;
+  }
+}
+
+export function ecertStopScan() {
+  if (scanning) scanning.stopped = true;
+}

@@ -38,6 +38,12 @@ mod js {
         pub fn load_cards() -> String;
         #[wasm_bindgen(js_name = ecertSaveCards)]
         pub fn save_cards(json: &str);
+        #[wasm_bindgen(js_name = ecertCanScan)]
+        pub fn can_scan() -> bool;
+        #[wasm_bindgen(catch, js_name = ecertScan)]
+        pub async fn scan(video_id: &str) -> Result<JsValue, JsValue>;
+        #[wasm_bindgen(js_name = ecertStopScan)]
+        pub fn stop_scan();
     }
 
     pub fn text(v: JsValue) -> String {
@@ -51,6 +57,30 @@ pub fn supported() -> bool {
     return js::supported();
     #[cfg(not(feature = "hydrate"))]
     false
+}
+
+/// Whether this browser can scan QR codes with its camera.
+pub fn can_scan() -> bool {
+    #[cfg(feature = "hydrate")]
+    return js::can_scan();
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// Scans one QR code with the camera into the `<video id=video_id>`; answers its text.
+pub async fn scan(video_id: &str) -> Result<String, String> {
+    #[cfg(feature = "hydrate")]
+    return js::scan(video_id).await.map(js::text).map_err(js::text);
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = video_id;
+        Err("unavailable".into())
+    }
+}
+
+pub fn stop_scan() {
+    #[cfg(feature = "hydrate")]
+    js::stop_scan();
 }
 
 /// Creates a key pair in a new slot; returns `(slot, public key)`.

@@ -174,6 +174,10 @@ texts! {
     ChangeDone => "变更已办理", "The change is recorded";
     Manage => "变更", "Change";
     Refresh => "刷新", "Refresh";
+    ScanQr => "扫一扫", "Scan a QR code";
+    StopScan => "停止扫描", "Stop scanning";
+    NotOurCode => "这不是本系统的电子证书二维码", "This is not an e-certificate QR code of this system";
+    CameraError => "无法使用摄像头：", "The camera cannot be used: ";
     StatusCancelled => "已注销", "Cancelled";
     StatusDeleted => "已删除", "Deleted";
 }

@@ -146,8 +146,67 @@ pub fn WalletHome() -> impl IntoView {
                 </ul>
             </Show>
         </Show>
+        <Scanner />
         <p class="hint">{t(T::WalletScanHint)}</p>
     }
+}
+
+/// "Scan" with the camera where the browser allows it. Only links into this wallet are
+/// followed; anything else is shown as not an e-certificate code.
+#[component]
+fn Scanner() -> impl IntoView {
+    let lang = use_lang();
+    let (available, set_available) = signal(false);
+    let (active, set_active) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    Effect::new(move |_| set_available.set(device::can_scan()));
+    let start = move |_| {
+        set_error.set(None);
+        set_active.set(true);
+        spawn_local(async move {
+            let result = device::scan("wallet-camera").await;
+            set_active.set(false);
+            match result {
+                Ok(text) => match wallet_link(&text) {
+                    Some(path) => {
+                        #[cfg(feature = "hydrate")]
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&path);
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = path;
+                    }
+                    None => set_error.set(Some(T::NotOurCode.get(lang).to_owned())),
+                },
+                Err(e) if e == "stopped" => {}
+                Err(e) => set_error.set(Some(format!("{}{e}", T::CameraError.get(lang)))),
+            }
+        });
+    };
+    view! {
+        <Show when=move || available.get()>
+            <section class="panel scanner">
+                <Show when=move || !active.get() fallback=move || view! {
+                    <button type="button" class="secondary" on:click=move |_| device::stop_scan()>{t(T::StopScan)}</button>
+                }>
+                    <button type="button" on:click=start>{t(T::ScanQr)}</button>
+                </Show>
+                <video id="wallet-camera" class:hidden=move || !active.get() playsinline muted></video>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </section>
+        </Show>
+    }
+}
+
+/// The path of a scanned link if it leads into this wallet (claim, accept or scan login) on this
+/// site; `None` for anything else.
+fn wallet_link(text: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    let origin = String::new();
+    let rest = text.trim().strip_prefix(&origin)?;
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?"].iter().any(|p| rest.starts_with(p)).then(|| rest.to_owned())
 }
 
 #[component]

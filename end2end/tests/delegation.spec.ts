@@ -142,3 +142,38 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   await expect(page.getByTestId('holder-row')).toHaveCount(0);
   await expect(page.getByTestId('changes')).toContainText('移除使用人');
 });
+
+test('R11: where the browser has a camera and BarcodeDetector, the wallet scans the login QR itself', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市相机扫码研究院');
+  const fm = await phone(browser, baseURL!);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  // A camera and a detector that "sees" whatever the test puts in window.__qr.
+  await fm.context().addInitScript(() => {
+    (window as any).BarcodeDetector = class {
+      async detect() {
+        const qr = (window as any).__qr;
+        return qr ? [{ rawValue: qr }] : [];
+      }
+    };
+    navigator.mediaDevices.getUserMedia = async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 64;
+      canvas.getContext('2d')!.fillRect(0, 0, 64, 64);
+      return canvas.captureStream(5);
+    };
+  });
+  await fm.goto('/wallet');
+  await hydrated(fm);
+  await fm.evaluate(() => ((window as any).__qr = 'https://example.com/phishing'));
+  await fm.getByRole('button', { name: '扫一扫' }).click();
+  await expect(fm.getByRole('alert').filter({ hasText: '这不是本系统的电子证书二维码' })).toBeVisible();
+
+  await page.goto('/dashboard');
+  await hydrated(page);
+  const link = (await page.getByTestId('login-link').getAttribute('href'))!;
+  await fm.evaluate((l) => ((window as any).__qr = l), link);
+  await fm.getByRole('button', { name: '扫一扫' }).click();
+  await expect(fm).toHaveURL(/\/wallet\/login\?code=/);
+  await expect(fm.getByTestId('match-code')).toHaveText((await page.getByTestId('pc-match-code').textContent())!.trim());
+});
