@@ -83,6 +83,7 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::PasswordLocked => S::LOCKED,
         DomainError::Revoked | DomainError::NotAManager => S::FORBIDDEN,
         DomainError::RateLimited => S::TOO_MANY_REQUESTS,
+        DomainError::IdentityUnavailable => S::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -111,6 +111,9 @@ pub enum DomainError {
     /// The name and ID number given do not match the person the role was made for.
     #[error("identity mismatch")]
     IdentityMismatch,
+    /// The identity service (national population platform) did not answer; nothing was saved.
+    #[error("identity service unavailable")]
+    IdentityUnavailable,
     /// A device approval whose signature does not verify with the bound key.
     #[error("bad signature")]
     BadSignature,
@@ -172,6 +175,12 @@ impl DomainError {
                 .into(),
             DomainError::IdentityMismatch => lang
                 .pick("姓名或身份证号码与登记信息不一致", "The name or ID number does not match the registered person")
+                .into(),
+            DomainError::IdentityUnavailable => lang
+                .pick(
+                    "身份核验服务暂时不可用，请稍后重试",
+                    "The identity verification service is unavailable; please try again later",
+                )
                 .into(),
             DomainError::BadSignature => {
                 lang.pick("设备签名校验失败", "The device signature could not be verified").into()

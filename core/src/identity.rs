@@ -1,6 +1,12 @@
 //! Identity verification (R4): a person's name and resident ID number are checked before they
-//! are saved. Production asks the national population platform through an adapter; the local
-//! checker, the default, accepts any well-formed pair.
+//! are saved. Production asks the national population platform (or a provincial gateway to it)
+//! through the HTTP adapter; the local checker, the default, accepts any well-formed pair.
+//!
+//! The HTTP adapter's contract (documented in README.md): `POST {url}` with the JSON body
+//! `{"name": "…", "id_number": "…"}`; the service answers `200` with `{"match": true|false}`.
+//! Anything else — another status, a malformed body, a timeout — means "the identity service is
+//! unavailable", and nothing is saved. Plain `http://` only: inside a government network the
+//! service is usually reached through a local gateway that terminates TLS.
 
 use crate::error::{DomainError, FieldError, Problem};
 
@@ -10,19 +16,81 @@ pub enum IdentityVerifier {
     /// Checks the form of the name and the GB 11643 check character only.
     #[default]
     Local,
+    /// Asks an identity service over HTTP (after the local form checks).
+    #[cfg(feature = "server")]
+    Http(HttpVerifier),
+}
+
+/// Where and how long to ask.
+#[cfg(feature = "server")]
+#[derive(Clone, Debug)]
+pub struct HttpVerifier {
+    pub url: String,
+    pub timeout: std::time::Duration,
 }
 
 impl IdentityVerifier {
     /// `Ok` when the service confirms that `id_number` belongs to `name`.
     pub async fn verify(&self, field: &str, name: &str, id_number: &str) -> Result<(), DomainError> {
-        match self {
-            IdentityVerifier::Local => {
-                crate::validate::resident_id(field, id_number).map_err(|e| DomainError::Validation(vec![e]))?;
-                if crate::validate::person_name("person_name", name).is_err() {
-                    return Err(DomainError::Validation(vec![FieldError::new("person_name", Problem::BadFormat)]));
-                }
-                Ok(())
-            }
+        crate::validate::resident_id(field, id_number).map_err(|e| DomainError::Validation(vec![e]))?;
+        if crate::validate::person_name("person_name", name).is_err() {
+            return Err(DomainError::Validation(vec![FieldError::new("person_name", Problem::BadFormat)]));
         }
+        match self {
+            IdentityVerifier::Local => Ok(()),
+            #[cfg(feature = "server")]
+            IdentityVerifier::Http(http) => match http.ask(name, id_number).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(DomainError::IdentityMismatch),
+                Err(reason) => {
+                    tracing::warn!(%reason, "identity service unavailable");
+                    Err(DomainError::IdentityUnavailable)
+                }
+            },
+        }
+    }
+}
+
+#[cfg(feature = "server")]
+impl HttpVerifier {
+    /// Asks the service; `Err` carries a reason for the log (never personal data).
+    async fn ask(&self, name: &str, id_number: &str) -> Result<bool, String> {
+        tokio::time::timeout(self.timeout, self.exchange(name, id_number))
+            .await
+            .map_err(|_| format!("no answer within {} ms", self.timeout.as_millis()))?
+    }
+
+    async fn exchange(&self, name: &str, id_number: &str) -> Result<bool, String> {
+        use http_body_util::{BodyExt, Full};
+        use hyper::body::Bytes;
+
+        let uri: hyper::Uri = self.url.parse().map_err(|e| format!("bad identity URL: {e}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err("the identity URL must start with http://".into());
+        }
+        let host = uri.host().ok_or("the identity URL has no host")?.to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let body = serde_json::json!({ "name": name, "id_number": id_number }).to_string();
+        let authority = uri.authority().map(|a| a.to_string()).unwrap_or(host);
+        let request = hyper::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        if response.status() != hyper::StatusCode::OK {
+            return Err(format!("identity service answered {}", response.status()));
+        }
+        let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        if bytes.len() > 64 * 1024 {
+            return Err("identity service answer too large".into());
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        answer.get("match").and_then(|m| m.as_bool()).ok_or_else(|| "answer has no boolean \"match\"".to_owned())
     }
 }

@@ -64,6 +64,15 @@ pub struct Config {
     #[arg(long, env = "ECERT_CLAIM_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=1440))]
     pub claim_minutes: i64,
 
+    /// Identity service (R4) asked to confirm name and ID number pairs: `http://HOST[:PORT]/PATH`
+    /// taking `{"name","id_number"}` and answering `{"match": bool}` [default: local form checks only].
+    #[arg(long, env = "ECERT_IDENTITY_URL", value_name = "URL")]
+    pub identity_url: Option<String>,
+
+    /// Milliseconds to wait for the identity service before refusing with "unavailable".
+    #[arg(long, env = "ECERT_IDENTITY_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub identity_timeout_ms: u64,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ecert_server=debug,info`).
     #[arg(long, env = "ECERT_LOG", default_value = "info")]
     pub log: String,
@@ -113,6 +122,18 @@ impl Config {
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen.parse().map_err(|_| ConfigError::BadListen(self.listen.clone()))
+    }
+
+    /// The identity adapter the settings choose.
+    pub fn identity(&self) -> ecert_core::identity::IdentityVerifier {
+        use ecert_core::identity::{HttpVerifier, IdentityVerifier};
+        match &self.identity_url {
+            Some(url) if !url.trim().is_empty() => IdentityVerifier::Http(HttpVerifier {
+                url: url.trim().to_owned(),
+                timeout: std::time::Duration::from_millis(self.identity_timeout_ms),
+            }),
+            _ => IdentityVerifier::Local,
+        }
     }
 
     pub fn public_url(&self) -> String {

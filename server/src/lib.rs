@@ -46,7 +46,7 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
     Ok(AppState {
         db,
         random,
-        identity: ecert_core::identity::IdentityVerifier::Local,
+        identity: config.identity(),
         issue_policy: ecert_core::certificate::IssuePolicy { claim_minutes: config.claim_minutes },
         sms: ecert_core::sms::SmsGateway::Outbox,
         leptos_options,

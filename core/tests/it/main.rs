@@ -3,6 +3,7 @@
 
 mod certificate;
 mod delegation;
+mod identity;
 mod staff;
 mod storage;
 mod support;

@@ -1,0 +1,119 @@
+//! R4: identities go through the identity adapter before anything is saved. The HTTP adapter
+//! against a fake identity service on loopback.
+
+use std::time::Duration;
+
+use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::identity::{HttpVerifier, IdentityVerifier};
+use ecert_core::secret::Random;
+use ecert_core::store::testing::open_test_db;
+use ecert_core::{DomainError, Error, on_db};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{T0, credit_code, resident_id, staff_view};
+
+/// A one-connection-at-a-time fake service: answers every request with `status` and `body`
+/// (or never answers when `status` is 0) and sends the request bodies it saw to the channel.
+async fn fake_service(status: u16, body: &'static str) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/verify", listener.local_addr().unwrap());
+    let (seen, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_string();
+                    if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if rest.len() >= len {
+                            let _ = seen.send(rest.to_owned());
+                            break;
+                        }
+                    }
+                    if n == 0 {
+                        return;
+                    }
+                }
+                if status == 0 {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+fn http(url: String) -> IdentityVerifier {
+    IdentityVerifier::Http(HttpVerifier { url, timeout: Duration::from_millis(500) })
+}
+
+#[tokio::test]
+async fn r4_the_http_adapter_asks_the_identity_service_and_believes_only_a_match() {
+    let (url, mut seen) = fake_service(200, r#"{"match": true}"#).await;
+    http(url).verify("id_number", "张三", &resident_id(123)).await.unwrap();
+    let body = seen.recv().await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["name"], "张三");
+    assert_eq!(json["id_number"], resident_id(123));
+
+    let (url, _) = fake_service(200, r#"{"match": false}"#).await;
+    assert_eq!(http(url).verify("id_number", "张三", &resident_id(123)).await, Err(DomainError::IdentityMismatch));
+    for (status, body) in [(500, "{}"), (200, "not json"), (200, r#"{"match": "yes"}"#), (0, "")] {
+        let (url, _) = fake_service(status, body).await;
+        let r = http(url).verify("id_number", "张三", &resident_id(123)).await;
+        assert_eq!(r, Err(DomainError::IdentityUnavailable), "{status} {body}");
+    }
+    // Nothing listens there.
+    let r = http("http://127.0.0.1:9/verify".into()).verify("id_number", "张三", &resident_id(123)).await;
+    assert_eq!(r, Err(DomainError::IdentityUnavailable));
+}
+
+#[tokio::test]
+async fn r4_malformed_identities_are_refused_before_the_service_is_asked() {
+    let (url, mut seen) = fake_service(200, r#"{"match": true}"#).await;
+    let r = http(url).verify("id_number", "张三", "110105199001011234").await;
+    assert!(matches!(r, Err(DomainError::Validation(_))));
+    assert!(seen.try_recv().is_err(), "the service was not asked");
+}
+
+#[tokio::test]
+async fn r4_a_refused_identity_saves_nothing() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let (url, _) = fake_service(200, r#"{"match": false}"#).await;
+    let code = credit_code();
+    let request = IssueRequest {
+        credit_code: code.clone(),
+        name: "北京市核验测试研究院".into(),
+        address: "北京市".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let r = certificate::issue(&db, &staff, &request, &http(url), IssuePolicy::default(), T0, &Random::os()).await;
+    assert!(matches!(r, Err(Error::Domain(DomainError::IdentityMismatch))));
+    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM institution WHERE credit_code = $1")
+        .bind(&code)
+        .fetch_one(c)
+        .await)
+    .unwrap();
+    assert_eq!(n, 0);
+}
