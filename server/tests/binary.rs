@@ -116,6 +116,60 @@ fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u
     (status, head.to_owned(), rest.to_owned())
 }
 
+/// The same, with a JSON body (the wallet API and JSON-encoded server functions).
+fn post_json(port: u16, path: &str, cookie: &str, body: &serde_json::Value) -> (u16, String, String) {
+    use std::io::Write;
+    let body = body.to_string();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nCookie: {cookie}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, rest) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), rest.to_owned())
+}
+
+/// The `name=value` of a `Set-Cookie` header of a response head.
+fn set_cookie(head: &str, name: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {head}"))
+        .to_owned()
+}
+
+/// A device key as the wallet's WebCrypto key: base64url SEC1 public key, r||s signatures.
+struct Device(p256::ecdsa::SigningKey);
+
+impl Device {
+    fn new(seed: u8) -> Device {
+        Device(p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap())
+    }
+    fn public_key(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.0.verifying_key().to_encoded_point(false).as_bytes())
+    }
+    fn sign(&self, action: &str, subject: &str) -> String {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = self.0.sign(ecert_core::device::message(action, subject).as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    }
+}
+
+/// The `code` query parameter of a link.
+fn code_of(url: &str) -> String {
+    url.split_once("code=").map(|(_, c)| c.to_owned()).expect("a code in the link")
+}
+
 fn percent_encode(value: &str) -> String {
     value
         .bytes()
@@ -174,12 +228,66 @@ fn r16_personal_data_is_absent_from_the_log() {
     );
     assert_eq!(status, 200, "{head}\n{body}");
     assert!(body.contains("王*") && !body.contains(id_number), "the response masks too: {body}");
+    let slip: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let claim_code = code_of(slip["claim_url"].as_str().unwrap());
+
+    // The first manager claims on a phone, signs in to the dashboard and adds a user (R2, R11, R6).
+    let phone = Device::new(7);
+    let cert_password = "cert-pass-log-1";
+    let (status, _, body) = post_json(
+        port,
+        "/api/v1/wallet/accept",
+        "",
+        &serde_json::json!({"kind": "claim", "code": claim_code, "name": "王五", "id_number": id_number,
+            "password": cert_password, "public_key": phone.public_key(), "signature": phone.sign("claim", &claim_code)}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let device_id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["device_id"].as_str().unwrap().to_owned();
+    let (status, head, body) = post_form(port, "/api/dashboard_login_start", "", &[]);
+    assert_eq!(status, 200, "{body}");
+    let login_cookie = set_cookie(&head, "ecert_login");
+    let login_code = code_of(serde_json::from_str::<serde_json::Value>(&body).unwrap()["url"].as_str().unwrap());
+    let scan = serde_json::json!({"code": login_code, "device_id": device_id, "signature": phone.sign("login-scan", &login_code)});
+    assert_eq!(post_json(port, "/api/v1/wallet/login_scan", "", &scan).0, 200);
+    let answer = serde_json::json!({"code": login_code, "device_id": device_id, "approve": true,
+        "password": cert_password, "signature": phone.sign("login-approve", &login_code)});
+    assert_eq!(post_json(port, "/api/v1/wallet/login_answer", "", &answer).0, 200);
+    let (status, head, body) = post_form(port, "/api/dashboard_login_status", &login_cookie, &[]);
+    assert_eq!((status, body.as_str()), (200, "\"confirmed\""));
+    let holder_cookie = set_cookie(&head, "ecert_holder");
+    let user_id = "110105199001011232";
+    let user_mobile = "13998765432";
+    let (_, _, body) = post_form(port, "/api/dashboard_catalogue", &holder_cookie, &[]);
+    let matter = serde_json::from_str::<serde_json::Value>(&body).unwrap()[0]["id"].as_str().unwrap().to_owned();
+    let today = ecert_core::time::format_day(ecert_core::time::today_cst(ecert_core::Millis::now()));
+    let mut user = serde_json::json!({"role": "user", "name": "赵六", "id_number": user_id, "mobile": user_mobile,
+        "matter_ids": [], "start_day": today, "end_day": today});
+    let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);
+    assert_eq!(status, 422, "no matter: refused (and the refusal is not logged with the data): {body}");
+    user["matter_ids"] = serde_json::json!([matter]);
+    let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);
+    assert_eq!(status, 200, "{body}");
 
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("request"), "the log has request lines:\n{log}");
-    for secret in [id_number, mobile, "王五", "log-test-password"] {
+    assert!(
+        log.contains("/api/v1/wallet/accept") && log.contains("/api/dashboard_add_holder"),
+        "every step is in the log"
+    );
+    for secret in [
+        id_number,
+        mobile,
+        "王五",
+        "log-test-password",
+        cert_password,
+        &claim_code,
+        &login_code,
+        user_id,
+        user_mobile,
+        "赵六",
+    ] {
         assert!(!log.contains(secret), "the log contains {secret}");
     }
 }
