@@ -125,6 +125,22 @@ pub async fn wallet_password_reset(
         .await?)
 }
 
+/// R7: what the holder of this device may see of itself: its role, status and grants. A device
+/// whose binding, role or certificate is no longer valid answers 403 `Revoked` (R8, R14, R15).
+#[server(prefix = "/api/v1/wallet", endpoint = "status", input = Json)]
+pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert_core::holder::HolderView, AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state();
+    let bound = device::signed(&state.db, &device_id, &device::message(action::STATUS, &device_id), &signature).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    let me = ecert_core::holder::list(&state.db, &caller, ecert_core::Millis::now())
+        .await?
+        .into_iter()
+        .find(|h| h.id == caller.holder_id)
+        .ok_or(ecert_core::DomainError::Revoked)?;
+    Ok(me)
+}
+
 /// The wallet's home: the certificates this phone holds.
 #[component]
 pub fn WalletHome() -> impl IntoView {
@@ -216,6 +232,20 @@ fn CardItem(card: Card) -> impl IntoView {
     let (old, set_old) = signal(String::new());
     let (new, set_new) = signal(String::new());
     let (message, set_message) = signal(None::<(bool, String)>);
+    let (status, set_status) = signal(None::<Result<ecert_core::holder::HolderView, String>>);
+    {
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        Effect::new(move |_| {
+            let (slot, device_id) = (slot.clone(), device_id.clone());
+            spawn_local(async move {
+                let result = match device::sign(&slot, action::STATUS, &device_id).await {
+                    Ok(sig) => wallet_status(device_id, sig).await.map_err(|e| e.message(lang)),
+                    Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
+                };
+                set_status.set(Some(result));
+            });
+        });
+    }
     let (reset_open, set_reset_open) = signal(false);
     let (sms_code, set_sms_code) = signal(String::new());
     let (reset_pw, set_reset_pw) = signal(String::new());
@@ -273,6 +303,17 @@ fn CardItem(card: Card) -> impl IntoView {
             <strong>{card.institution_name.clone()}</strong>
             <span class="role">{role_text(&card.role, lang)}</span>
             <span class="muted">{card.holder_name.clone()} " · " <code>{card.serial.clone()}</code></span>
+            {move || status.get().map(|s| match s {
+                Ok(me) => {
+                    let grants = me.grants.into_iter().filter(|g| g.status == "active").map(|g| {
+                        let names: Vec<String> = g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
+                        let state = if g.effective { T::GrantEffective } else { T::GrantNotEffective };
+                        view! { <li>{names.join("、")} " · " {g.start_day} " ~ " {g.end_day} " · " {t(state)}</li> }
+                    }).collect_view();
+                    view! { <ul class="grants" data-testid="card-grants">{grants}</ul> }.into_any()
+                }
+                Err(e) => view! { <p class="error" data-testid="card-status">{e}</p> }.into_any(),
+            })}
             <button type="button" class="small secondary" on:click=move |_| set_open.update(|o| *o = !*o)>
                 {t(T::ChangePassword)}
             </button>

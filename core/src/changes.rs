@@ -245,16 +245,12 @@ mod server {
                     .await
                     .map(|r| r.rows_affected()))?;
                 // R15: every code of it fails from now on.
-                on_tx!(&mut tx, |c| {
-                    sqlx::query(
-                    "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL"
+                tx.stamp(
+                    "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL",
+                    now,
+                    certificate_id,
                 )
-                .bind(now.0)
-                .bind(certificate_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected())
-                })?;
+                .await?;
                 records::change(&mut tx, certificate_id, kind, actor, None, now, random).await?;
                 None
             }

@@ -176,22 +176,14 @@ mod server {
 
     /// Voids a holder's device binding and ends its dashboard sessions (R8: at once).
     pub async fn void_for_holder(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
-        on_tx!(tx, |c| sqlx::query(
-            "UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'"
+        tx.stamp(
+            "UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'",
+            now,
+            holder_id,
         )
-        .bind(now.0)
-        .bind(holder_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        on_tx!(tx, |c| sqlx::query(
-            "UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND ended_at IS NULL"
-        )
-        .bind(now.0)
-        .bind(holder_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
+        tx.stamp("UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND ended_at IS NULL", now, holder_id)
+            .await?;
         Ok(())
     }
 

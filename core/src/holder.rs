@@ -16,6 +16,8 @@ pub const USER: &str = "user";
 pub const MAX_MANAGERS: i64 = 3;
 /// R5: life of a face-to-face authorization code, in minutes.
 pub const AUTHORIZE_MINUTES: i64 = 5;
+/// Wrong name / ID number entries a claim or face-to-face code takes before it is void.
+pub const IDENTITY_TRIES: i64 = 5;
 
 /// A matter of the authority's catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -580,6 +582,8 @@ mod server {
         if !crate::secret::constant_time_eq(&holder.name, &name)
             || !crate::secret::constant_time_eq(&holder.id_number, &id_number)
         {
+            drop(tx);
+            count_identity_miss(db, code, now).await?;
             return Err(DomainError::IdentityMismatch.into());
         }
         let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
@@ -622,6 +626,21 @@ mod server {
             serial,
             holder_name: mask::person_name(&holder.name),
         })
+    }
+
+    /// Counts a wrong name / ID number against a code (committed on its own); the 5th voids it.
+    async fn count_identity_miss(db: &Db, code: &str, now: Millis) -> Result<()> {
+        on_db!(db, |c| sqlx::query(
+            "UPDATE one_time_code SET failed_attempts = failed_attempts + 1, \
+             voided_at = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE voided_at END WHERE code_hash = $3"
+        )
+        .bind(IDENTITY_TRIES)
+        .bind(now.0)
+        .bind(crate::secret::token_hash(code.trim()))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     async fn grants_of(db: &Db, holder_ids: &[String], now: Millis) -> Result<HashMap<String, Vec<GrantView>>> {
@@ -684,22 +703,18 @@ mod server {
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
-        on_tx!(tx, |c| sqlx::query(
-            "UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE holder_id = $2 AND status = 'active'"
+        tx.stamp(
+            "UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE holder_id = $2 AND status = 'active'",
+            now,
+            holder_id,
         )
-        .bind(now.0)
-        .bind(holder_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        on_tx!(tx, |c| sqlx::query(
-            "UPDATE one_time_code SET voided_at = $1 WHERE holder_id = $2 AND used_at IS NULL AND voided_at IS NULL"
+        .await?;
+        tx.stamp(
+            "UPDATE one_time_code SET voided_at = $1 WHERE holder_id = $2 AND used_at IS NULL AND voided_at IS NULL",
+            now,
+            holder_id,
         )
-        .bind(now.0)
-        .bind(holder_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         device::void_for_holder(tx, holder_id, now).await
     }
 
@@ -805,14 +820,8 @@ mod server {
         if !may_manage(caller, &target) {
             return Err(DomainError::Forbidden.into());
         }
-        on_tx!(&mut tx, |c| sqlx::query(
-            "UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE id = $2"
-        )
-        .bind(now.0)
-        .bind(grant_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        tx.stamp("UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE id = $2", now, grant_id)
+            .await?;
         records::change(
             &mut tx,
             &caller.certificate_id,

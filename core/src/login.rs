@@ -268,8 +268,21 @@ mod server {
         random: &Random,
     ) -> Result<()> {
         let act = if approve.is_some() { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
+        if approve.as_ref().is_some_and(|p| p.expose().is_empty()) {
+            return Err(DomainError::field("certificate_password", crate::error::Problem::Required).into());
+        }
         let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
         if let Some(password) = approve.clone() {
+            // The request must be answerable before a password try is spent on it.
+            let sql =
+                "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1";
+            let row: Option<RequestRow> =
+                on_db!(db, |c| sqlx::query_as(sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
+            let row = row.ok_or(DomainError::CodeInvalid)?;
+            open_for(&row, device_id, now)?;
+            if row.status != "scanned" {
+                return Err(DomainError::InvalidState.into());
+            }
             device::check_password(db, device_id, password).await?;
         }
         let mut tx = db.begin_write().await?;

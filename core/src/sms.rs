@@ -108,12 +108,8 @@ mod server {
             return Err(DomainError::RateLimited.into());
         }
         // Earlier codes stop working.
-        on_tx!(&mut tx, |c| sqlx::query("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL")
-            .bind(now.0)
-            .bind(&bound.holder_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        tx.stamp("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL", now, &bound.holder_id)
+            .await?;
         let code = random.digits(6);
         on_tx!(&mut tx, |c| {
             sqlx::query(
@@ -169,15 +165,23 @@ mod server {
         if !constant_time_eq(&hash, &code_hash(&bound.holder_id, sms_code)) {
             return Err(DomainError::SmsCodeWrong { remaining: CODE_TRIES - attempts }.into());
         }
+        // The code is used, the password set (and unlocked) and the record written together.
+        let password_hash = crate::secret::hash_password(new_password, random).await?;
         let mut tx = db.begin_write().await?;
-        let n = on_tx!(&mut tx, |c| sqlx::query("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now.0)
-            .bind(&id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let n = tx.stamp("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL", now, &id).await?;
         if n != 1 {
             return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
+        }
+        let set = on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'"
+        )
+        .bind(&password_hash)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if set != 1 {
+            return Err(DomainError::Revoked.into());
         }
         records::change(
             &mut tx,
@@ -190,7 +194,7 @@ mod server {
         )
         .await?;
         tx.commit().await?;
-        device::set_password(db, device_id, new_password, random).await
+        Ok(())
     }
 
     /// The development gateway's latest messages for the staff member's authority.

@@ -155,6 +155,12 @@ impl Db {
 }
 
 impl Tx {
+    /// Runs a statement whose `$1` is an instant (epoch ms) and `$2` an id — the shape of every
+    /// "void / end / cancel this at that time" update; answers the rows it changed.
+    pub async fn stamp(&mut self, sql: &str, at: crate::time::Millis, id: &str) -> Result<u64, sqlx::Error> {
+        crate::on_tx!(self, |c| sqlx::query(sql).bind(at.0).bind(id).execute(c).await.map(|r| r.rows_affected()))
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,

@@ -127,6 +127,10 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   await expect(row).toHaveAttribute('data-status', 'active');
   await expect(row.getByTestId('grant')).toContainText('银行开户');
   await expect(row.getByTestId('grant')).toContainText('生效中');
+  // R7: the user sees itself, with its grant, in its wallet.
+  await user.goto('/wallet');
+  await hydrated(user);
+  await expect(user.getByTestId('card-grants')).toContainText('银行开户');
 
   // A user cannot sign in to the dashboard (R7: it sees only itself, in its wallet).
   const pc2 = await (await browser.newContext({ baseURL })).newPage();
@@ -141,6 +145,10 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   await row.getByTestId('remove').click();
   await expect(page.getByTestId('holder-row')).toHaveCount(0);
   await expect(page.getByTestId('changes')).toContainText('移除使用人');
+  // R8: the removed user's phone no longer holds a valid role.
+  await user.goto('/wallet');
+  await hydrated(user);
+  await expect(user.getByTestId('card-status')).toContainText('该证书或授权已失效');
 });
 
 test('R11: where the browser has a camera and BarcodeDetector, the wallet scans the login QR itself', async ({ page, browser, baseURL }) => {

@@ -819,3 +819,39 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     .await;
     assert_eq!(domain(again), DomainError::NotFound, "a cancelled certificate changes no more");
 }
+
+#[tokio::test]
+async fn r2_five_wrong_identities_void_the_claim_code() {
+    let db = open_test_db().await;
+    let (_, code) = issued(&db).await;
+    let phone = Phone::new();
+    for seq in 1..=5 {
+        let wrong = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(seq));
+        let e = holder::accept(&db, CodeKind::Claim, &code, &wrong, T0, &Random::os()).await;
+        assert_eq!(domain(e), DomainError::IdentityMismatch);
+    }
+    let right = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    let e = holder::accept(&db, CodeKind::Claim, &code, &right, T0, &Random::os()).await;
+    assert_eq!(domain(e), DomainError::CodeInvalid, "the code cannot be used to guess an identity");
+}
+
+#[tokio::test]
+async fn r11_an_approval_without_password_or_on_a_dead_login_costs_no_password_try() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let code = s.code.expose();
+    let id = &fm.binding.device_id;
+    let sig = fm.phone.sign(action::LOGIN_APPROVE, code);
+    // Not scanned yet, then expired: refused before the password is looked at.
+    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0, &random).await;
+    assert_eq!(domain(e), DomainError::InvalidState);
+    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0.plus_minutes(6), &random).await;
+    assert_eq!(domain(e), DomainError::CodeExpired);
+    login::scan(&db, code, id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    let e = login::answer(&db, code, id, &sig, Some(Secret::new("")), T0, &random).await;
+    assert!(matches!(domain(e), DomainError::Validation(_)));
+    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0, &random).await;
+    assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 }, "the first try spent is this one");
+}

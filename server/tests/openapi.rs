@@ -1,0 +1,383 @@
+//! `docs/wallet-api.yaml` against the server: the documented paths are exactly the wallet server
+//! functions the router serves; the request and response schemas and examples have the keys of
+//! the Rust types; a documented request example, sent as it stands, gets one of the statuses the
+//! document lists; and the example signatures verify with the documented key and message.
+//!
+//! The YAML is read line by line (block mappings, two spaces an indent); request examples,
+//! `x-device-signature` and `required` stay on one line, as the document says.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, header};
+use ecert_app::error::AppError;
+use ecert_app::wallet::{
+    WalletAccept, WalletChangePassword, WalletLoginAnswer, WalletLoginScan, WalletOffer, WalletPasswordReset,
+    WalletSmsRequest, WalletStatus,
+};
+use ecert_core::secret::Random;
+use ecert_core::store::testing::open_test_db;
+use ecert_server::{Config, app_state, http::router};
+use leptos::server_fn::ServerFn;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const DOC: &str = include_str!("../../docs/wallet-api.yaml");
+const PREFIX: &str = "/api/v1/wallet/";
+
+// ---- a minimal reader for the block mappings of the document ----
+
+/// One `key: value` of a block mapping, with the lines nested under it.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    key: &'a str,
+    value: &'a str,
+    body: &'a [&'a str],
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn meaningful(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && !t.starts_with('#')
+}
+
+/// The entries of the mapping made by `lines` (all at the indent of its first meaningful line).
+fn entries<'a>(lines: &'a [&'a str]) -> Vec<Entry<'a>> {
+    let Some(first) = lines.iter().find(|l| meaningful(l)) else { return Vec::new() };
+    let at = indent(first);
+    let starts: Vec<usize> = (0..lines.len()).filter(|&i| meaningful(lines[i]) && indent(lines[i]) == at).collect();
+    starts
+        .iter()
+        .map(|&i| {
+            let end =
+                (i + 1..lines.len()).find(|&j| meaningful(lines[j]) && indent(lines[j]) <= at).unwrap_or(lines.len());
+            let text = lines[i].trim();
+            let (key, value) = match text.find(": ") {
+                Some(p) => (&text[..p], text[p + 2..].trim()),
+                None => (text.strip_suffix(':').unwrap_or(text), ""),
+            };
+            Entry { key: key.trim_matches('"').trim_matches('\''), value, body: &lines[i + 1..end] }
+        })
+        .collect()
+}
+
+fn child<'a>(lines: &'a [&'a str], key: &str) -> Option<Entry<'a>> {
+    entries(lines).into_iter().find(|e| e.key == key)
+}
+
+fn at<'a>(lines: &'a [&'a str], keys: &[&str]) -> Option<Entry<'a>> {
+    let (first, rest) = keys.split_first()?;
+    let mut entry = child(lines, first)?;
+    for key in rest {
+        entry = child(entry.body, key)?;
+    }
+    Some(entry)
+}
+
+fn json(value: &str, what: &str) -> Value {
+    serde_json::from_str(value).unwrap_or_else(|e| panic!("{what}: not one-line JSON ({e}): {value}"))
+}
+
+/// `[a, b]` → {a, b}.
+fn flow_list(value: &str) -> BTreeSet<String> {
+    let inner = value.trim().strip_prefix('[').and_then(|v| v.strip_suffix(']')).expect("a [flow, list]");
+    inner.split(',').map(|s| s.trim().trim_matches('"').to_owned()).filter(|s| !s.is_empty()).collect()
+}
+
+/// What the document says about one operation.
+struct Operation<'a> {
+    path: String,
+    method: String,
+    statuses: BTreeSet<u16>,
+    body: &'a [&'a str],
+}
+
+fn doc_lines() -> &'static [&'static str] {
+    static LINES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LINES.get_or_init(|| DOC.lines().collect())
+}
+
+fn operations() -> Vec<Operation<'static>> {
+    let paths = child(doc_lines(), "paths").expect("a top-level `paths:`");
+    let mut ops = Vec::new();
+    for path in entries(paths.body) {
+        for op in entries(path.body) {
+            let responses =
+                child(op.body, "responses").unwrap_or_else(|| panic!("{} {}: no responses", op.key, path.key));
+            let statuses = entries(responses.body)
+                .iter()
+                .map(|r| r.key.parse::<u16>().unwrap_or_else(|_| panic!("{}: status `{}`", path.key, r.key)))
+                .collect();
+            ops.push(Operation {
+                path: path.key.to_owned(),
+                method: op.key.to_ascii_uppercase(),
+                statuses,
+                body: op.body,
+            });
+        }
+    }
+    ops
+}
+
+fn request_example(op: &Operation) -> Value {
+    let example = at(op.body, &["requestBody", "content", "application/json", "example"])
+        .unwrap_or_else(|| panic!("{}: no one-line request example", op.path));
+    json(example.value, &op.path)
+}
+
+/// A component schema's property names and its `required` list.
+fn schema_keys(reference: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let name = reference.trim_matches('"').strip_prefix("#/components/schemas/").expect("a component schema");
+    let schema = at(doc_lines(), &["components", "schemas", name]).unwrap_or_else(|| panic!("no schema {name}"));
+    let properties = child(schema.body, "properties")
+        .map_or_else(BTreeSet::new, |p| entries(p.body).iter().map(|e| e.key.to_owned()).collect());
+    let required = child(schema.body, "required").map_or_else(BTreeSet::new, |r| flow_list(r.value));
+    (properties, required)
+}
+
+// ---- the Rust side ----
+
+/// The keys a type serializes (always all of them), and those it cannot be decoded without,
+/// probed from a full example.
+fn keys_of<T: DeserializeOwned + Serialize>(example: &Value, what: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let value: T = serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{what}: {e}: {example}"));
+    let round = serde_json::to_value(&value).unwrap();
+    assert_eq!(&round, example, "{what}: the example is exactly what the server reads and writes");
+    let Value::Object(map) = round else { return (BTreeSet::new(), BTreeSet::new()) };
+    let required = map
+        .keys()
+        .filter(|k| {
+            let mut without = map.clone();
+            without.remove(*k);
+            serde_json::from_value::<T>(Value::Object(without)).is_err()
+        })
+        .cloned()
+        .collect();
+    (map.keys().cloned().collect(), required)
+}
+
+/// Checks one operation's request and success schemas and examples against the server function
+/// `F`: its arguments (the JSON body) and its `Ok` type (the 200 body).
+fn check_types<F>(op: &Operation)
+where
+    F: ServerFn + DeserializeOwned + Serialize,
+    F::Output: DeserializeOwned + Serialize,
+{
+    assert_eq!(F::PATH, op.path);
+    let example = request_example(op);
+    let (fields, required) = keys_of::<F>(&example, &format!("{} request", op.path));
+    let reference = at(op.body, &["requestBody", "content", "application/json", "schema", "$ref"])
+        .unwrap_or_else(|| panic!("{}: the request schema is a $ref", op.path));
+    let (properties, documented_required) = schema_keys(reference.value);
+    assert_eq!(properties, fields, "{}: request properties are the function's arguments", op.path);
+    assert_eq!(documented_required, required, "{}: required request keys", op.path);
+
+    let ok = at(op.body, &["responses", "200", "content", "application/json"])
+        .unwrap_or_else(|| panic!("{}: a JSON 200 response", op.path));
+    let example = json(child(ok.body, "example").expect("a 200 example").value, &op.path);
+    let (fields, _) = keys_of::<F::Output>(&example, &format!("{} 200", op.path));
+    let schema = child(ok.body, "schema").expect("a 200 schema");
+    match child(schema.body, "$ref") {
+        Some(reference) => {
+            let (properties, documented_required) = schema_keys(reference.value);
+            assert_eq!(properties, fields, "{}: 200 properties", op.path);
+            assert_eq!(documented_required, fields, "{}: a response always has every key", op.path);
+        }
+        None => {
+            let ty = child(schema.body, "type").expect("a 200 type").value.trim_matches('"');
+            let actual = match example {
+                Value::Null => "null",
+                Value::String(_) => "string",
+                _ => "other",
+            };
+            assert_eq!(ty, actual, "{}: 200 type", op.path);
+        }
+    }
+}
+
+fn check_types_of(op: &Operation) {
+    match op.path.strip_prefix(PREFIX) {
+        Some("offer") => check_types::<WalletOffer>(op),
+        Some("accept") => check_types::<WalletAccept>(op),
+        Some("login_scan") => check_types::<WalletLoginScan>(op),
+        Some("login_answer") => check_types::<WalletLoginAnswer>(op),
+        Some("password") => check_types::<WalletChangePassword>(op),
+        Some("sms_request") => check_types::<WalletSmsRequest>(op),
+        Some("password_reset") => check_types::<WalletPasswordReset>(op),
+        Some("status") => check_types::<WalletStatus>(op),
+        _ => panic!("{}: add its server function to check_types_of", op.path),
+    }
+}
+
+/// Every JSON example under an error status of the operation.
+fn error_examples(op: &Operation) -> Vec<(u16, Value)> {
+    let responses = child(op.body, "responses").unwrap();
+    let mut out = Vec::new();
+    for response in entries(responses.body).into_iter().filter(|r| r.key != "200") {
+        let status = response.key.parse().unwrap();
+        let body = match child(response.body, "$ref") {
+            Some(r) => {
+                let name = r.value.trim_matches('"').strip_prefix("#/components/responses/").unwrap();
+                at(doc_lines(), &["components", "responses", name]).unwrap().body
+            }
+            None => response.body,
+        };
+        let Some(content) = at(body, &["content", "application/json"]) else { continue };
+        if let Some(example) = child(content.body, "example") {
+            out.push((status, json(example.value, &op.path)));
+        }
+        if let Some(examples) = child(content.body, "examples") {
+            for e in entries(examples.body) {
+                out.push((status, json(child(e.body, "value").expect("value").value, &op.path)));
+            }
+        }
+    }
+    out
+}
+
+async fn app() -> axum::Router {
+    let config = Config::load_from(["ecert-server"]).unwrap();
+    router(app_state(&config, open_test_db().await, Random::os()).unwrap())
+}
+
+async fn post(app: &axum::Router, path: &str, body: String, origin: Option<&str>) -> (u16, String) {
+    let mut req = Request::post(path)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json");
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    let res = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let body = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+// ---- the tests ----
+
+#[test]
+fn every_wallet_server_function_is_documented_and_every_documented_path_is_registered() {
+    // The router registers exactly these (leptos_axum's `leptos_routes` iterates the same list).
+    let registered: BTreeSet<(String, String)> = leptos::server_fn::axum::server_fn_paths()
+        .filter(|(path, _)| path.starts_with(PREFIX))
+        .map(|(path, method)| (path.to_owned(), method.as_str().to_owned()))
+        .collect();
+    assert!(!registered.is_empty(), "no wallet server functions registered: is ecert-app linked?");
+    let documented: BTreeSet<(String, String)> = operations().into_iter().map(|op| (op.path, op.method)).collect();
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let unregistered: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        undocumented.is_empty() && unregistered.is_empty(),
+        "docs/wallet-api.yaml and the server disagree.\n  served but not documented: {undocumented:?}\n  \
+         documented but not served (or not under {PREFIX}): {unregistered:?}"
+    );
+}
+
+#[test]
+fn schemas_and_examples_have_the_keys_and_shapes_of_the_rust_types() {
+    let ops = operations();
+    assert!(!ops.is_empty());
+    for op in &ops {
+        check_types_of(op);
+        for (status, example) in error_examples(op) {
+            assert_ne!(status, 200);
+            let decoded: AppError = serde_json::from_value(example.clone())
+                .unwrap_or_else(|e| panic!("{} {status}: {e}: {example} is not an AppError", op.path));
+            assert_eq!(serde_json::to_value(&decoded).unwrap(), example, "{} {status}", op.path);
+            if let AppError::Domain(domain) = &decoded {
+                let expected = ecert_app::error::status_of(domain).as_u16();
+                assert_eq!(expected, status, "{} documents {example} under {status}", op.path);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn documented_requests_get_a_documented_status() {
+    let app = app().await;
+    for op in operations() {
+        assert_eq!(op.method, "POST");
+        let statuses = &op.statuses;
+        // The example, as documented: its code and device are unknown to a fresh database.
+        let (status, body) = post(&app, &op.path, request_example(&op).to_string(), None).await;
+        assert!(statuses.contains(&status), "{}: the example got {status} {body}; documented: {statuses:?}", op.path);
+        let error: AppError = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{}: {e}: {body}", op.path));
+        let AppError::Domain(domain) = &error else {
+            panic!("{}: the example is refused, not decoded: {body}", op.path)
+        };
+        assert_eq!(ecert_app::error::status_of(domain).as_u16(), status, "{}", op.path);
+
+        // A body without the required keys.
+        let (status, body) = post(&app, &op.path, "{}".to_owned(), None).await;
+        assert!(statuses.contains(&status), "{}: `{{}}` got {status} {body}; documented: {statuses:?}", op.path);
+        assert!(matches!(serde_json::from_str(&body), Ok(AppError::Transport(_))), "{}: {body}", op.path);
+
+        // A browser on another site.
+        let origin = Some("https://evil.example");
+        let (status, body) = post(&app, &op.path, request_example(&op).to_string(), origin).await;
+        assert_eq!(status, 403, "{}: cross-origin {body}", op.path);
+        assert!(statuses.contains(&403), "{}: 403 (cross-origin) is not documented", op.path);
+    }
+}
+
+#[test]
+fn example_signatures_verify_with_the_documented_key_and_message() {
+    use ecert_core::device::{action, message, verify};
+    let known = [
+        action::CLAIM,
+        action::ACCEPT,
+        action::LOGIN_SCAN,
+        action::LOGIN_APPROVE,
+        action::LOGIN_REJECT,
+        action::PASSWORD_CHANGE,
+        action::PASSWORD_RESET,
+        action::SMS_REQUEST,
+        action::STATUS,
+    ];
+    let ops = operations();
+    let keys: BTreeSet<String> = ops
+        .iter()
+        .filter_map(|op| request_example(op).get("public_key").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    assert_eq!(keys.len(), 1, "one test key signs every example: {keys:?}");
+    let public_key = keys.first().unwrap();
+    let vector = &DOC[DOC.find("**Test vector**").expect("a test vector")..];
+    assert!(vector[..1000].contains(public_key.as_str()), "the test vector names the examples' key");
+
+    let mut signed = BTreeMap::new();
+    for op in &ops {
+        let example = request_example(op);
+        let Some(spec) = child(op.body, "x-device-signature") else {
+            assert!(example.get("signature").is_none(), "{}: signed but no x-device-signature", op.path);
+            continue;
+        };
+        let spec = json(spec.value, &op.path);
+        let act = match &spec["action"] {
+            Value::String(a) => a.clone(),
+            Value::Object(by) => {
+                let chooser = &example[by["by"].as_str().expect("`by`")];
+                let choice = chooser.as_str().map_or_else(|| chooser.to_string(), str::to_owned);
+                by[&choice].as_str().unwrap_or_else(|| panic!("{}: no action for {choice}", op.path)).to_owned()
+            }
+            other => panic!("{}: action {other}", op.path),
+        };
+        if let Value::Object(by) = &spec["action"] {
+            for a in by.iter().filter(|(k, _)| *k != "by").map(|(_, a)| a.as_str().unwrap()) {
+                assert!(known.contains(&a), "{}: `{a}` is not an action the server knows", op.path);
+            }
+        }
+        assert!(known.contains(&act.as_str()), "{}: `{act}` is not an action the server knows", op.path);
+        let subject = example[spec["subject"].as_str().expect("subject")].as_str().expect("a string subject");
+        let signature = example["signature"].as_str().unwrap_or_else(|| panic!("{}: no signature", op.path));
+        verify(public_key, &message(&act, subject), signature)
+            .unwrap_or_else(|e| panic!("{}: the example's signature of `{act}` over {subject} fails: {e:?}", op.path));
+        signed.insert(op.path.clone(), act);
+    }
+    assert_eq!(signed.len(), ops.len() - 1, "every operation but `offer` is signed: {signed:?}");
+}
