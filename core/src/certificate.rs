@@ -135,7 +135,6 @@ mod server {
 
         let institution_id = random.id();
         let certificate_id = random.id();
-        let holder_id = random.id();
         let serial = new_serial(now, random);
         let mut tx = db.begin_write().await?;
         let inserted = on_tx!(&mut tx, |c| {
@@ -175,28 +174,12 @@ mod server {
         .await
         .map(|r| r.rows_affected())
         })?;
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
-             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
-        )
-        .bind(&holder_id)
-        .bind(&certificate_id)
-        .bind(&manager.name)
-        .bind(&manager.id_number)
-        .bind(&manager.mobile)
-        .bind(is_legal_rep)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        let claim = code::create(
+        let (holder_id, claim) = pending_first_manager(
             &mut tx,
-            CodeKind::Claim,
             &certificate_id,
-            Some(&holder_id),
-            policy.claim_minutes,
+            (&manager.name, &manager.id_number, &manager.mobile),
+            is_legal_rep,
+            policy,
             now,
             random,
         )
@@ -212,7 +195,41 @@ mod server {
         )
         .await?;
         tx.commit().await?;
-        Ok((serial.clone(), ClaimCode { certificate_id, code: claim.0, expires_at: claim.1 }))
+        Ok((serial, claim))
+    }
+
+    /// Inserts a pending first manager (R1: `is_legal_rep` or a written delegate) with a claim code
+    /// for them (R2), inside the caller's transaction; answers the holder id and the code.
+    pub(crate) async fn pending_first_manager(
+        tx: &mut crate::store::Tx,
+        certificate_id: &str,
+        (name, id_number, mobile): (&str, &str, &str),
+        is_legal_rep: bool,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<(String, ClaimCode)> {
+        let holder_id = random.id();
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
+             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
+        )
+        .bind(&holder_id)
+        .bind(certificate_id)
+        .bind(name)
+        .bind(id_number)
+        .bind(mobile)
+        .bind(is_legal_rep)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        let (code, expires_at) =
+            code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
+                .await?;
+        Ok((holder_id, ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at }))
     }
 
     /// A fresh claim code for a certificate whose first manager has not claimed it yet; earlier

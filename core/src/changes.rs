@@ -36,7 +36,6 @@ pub use server::*;
 mod server {
     use super::*;
     use crate::certificate::{ClaimCode, FirstManagerChoice, IssuePolicy};
-    use crate::code::{self, CodeKind};
     use crate::error::{DomainError, Result};
     use crate::identity::IdentityVerifier;
     use crate::on_tx;
@@ -84,27 +83,11 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<ClaimCode> {
-        let holder_id = random.id();
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
-             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
-        )
-        .bind(&holder_id)
-        .bind(certificate_id)
-        .bind(&p.name)
-        .bind(&p.id_number)
-        .bind(&p.mobile)
-        .bind(is_legal_rep)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        let (code, expires_at) =
-            code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
+        let who = (p.name.as_str(), p.id_number.as_str(), p.mobile.as_str());
+        let (_, claim) =
+            crate::certificate::pending_first_manager(tx, certificate_id, who, is_legal_rep, policy, now, random)
                 .await?;
-        Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
+        Ok(claim)
     }
 
     /// Applies a change; answers a new claim code for R14 changes.

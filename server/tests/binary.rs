@@ -95,17 +95,15 @@ fn first_start_prints_generated_credentials_once_and_sigterm_stops_cleanly() {
     assert!(second.contains("/console"));
 }
 
-/// A minimal HTTP/1.1 POST of a form, so the tests need no HTTP client crate (and so share the
-/// server's dependency features with `cargo leptos build`). Returns status, headers and body.
-fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+/// A minimal HTTP/1.1 POST, so the tests need no HTTP client crate (and so share the server's
+/// dependency features with `cargo leptos build`). Returns status, headers and body.
+fn post(port: u16, path: &str, cookie: &str, content_type: &str, body: &str) -> (u16, String, String) {
     use std::io::Write;
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
-    let body = body.join("&");
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -116,23 +114,15 @@ fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u
     (status, head.to_owned(), rest.to_owned())
 }
 
-/// The same, with a JSON body (the wallet API and JSON-encoded server functions).
+/// A form POST (the default encoding of server functions).
+fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+    post(port, path, cookie, "application/x-www-form-urlencoded", &body.join("&"))
+}
+
+/// A JSON POST (the wallet API and JSON-encoded server functions).
 fn post_json(port: u16, path: &str, cookie: &str, body: &serde_json::Value) -> (u16, String, String) {
-    use std::io::Write;
-    let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nCookie: {cookie}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let (head, rest) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, head.to_owned(), rest.to_owned())
+    post(port, path, cookie, "application/json", &body.to_string())
 }
 
 /// The `name=value` of a `Set-Cookie` header of a response head.
@@ -202,13 +192,7 @@ fn r16_personal_data_is_absent_from_the_log() {
     let (status, head, _) =
         post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", "log-test-password")]);
     assert!((200..400).contains(&status), "{head}");
-    let cookie = head
-        .lines()
-        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
-        .find(|c| c.starts_with("ecert_staff="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = set_cookie(&head, "ecert_staff");
 
     let id_number = "11010519491231002X";
     let mobile = "13812345678";

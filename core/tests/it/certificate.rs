@@ -8,9 +8,9 @@ use ecert_core::secret::Random;
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Error, on_db};
+use ecert_core::{DomainError, Error};
 
-use crate::support::{T0, credit_code, resident_id, staff_view};
+use crate::support::{T0, count, credit_code, domain, resident_id, staff_view};
 
 fn request(code: &str) -> IssueRequest {
     IssueRequest {
@@ -25,17 +25,6 @@ fn request(code: &str) -> IssueRequest {
 /// Issues with the local identity checker and the default policy, at T0.
 async fn issue(db: &Db, staff: &StaffView, req: &IssueRequest) -> Result<(String, ClaimCode), Error> {
     certificate::issue(db, staff, req, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os()).await
-}
-
-fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
-    match r {
-        Err(Error::Domain(d)) => d,
-        other => panic!("expected a domain error, got {other:?}"),
-    }
-}
-
-async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
-    on_db!(db, |c| sqlx::query_scalar(sql).bind(arg).fetch_one(c).await).unwrap()
 }
 
 async fn redeem(db: &Db, code: &str, at: ecert_core::Millis) -> Result<code::Redeemed, Error> {

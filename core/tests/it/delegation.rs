@@ -12,20 +12,9 @@ use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::{DomainError, Error, Millis, on_db};
 
-use crate::support::{Phone, T0, credit_code, resident_id, staff_view};
+use crate::support::{Phone, T0, count, credit_code, domain, resident_id, staff_view};
 
 const PASSWORD: &str = "cert-pass-1";
-
-fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
-    match r {
-        Err(Error::Domain(d)) => d,
-        other => panic!("expected a domain error, got {other:?}"),
-    }
-}
-
-async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
-    on_db!(db, |c| sqlx::query_scalar(sql).bind(arg).fetch_one(c).await).unwrap()
-}
 
 fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, id_number: &str) -> Acceptance {
     let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
@@ -40,19 +29,32 @@ fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, id_number: 
 
 /// A certificate issued at T0 whose legal representative 张三 (ID seq 123) is the pending first manager.
 async fn issued(db: &Db) -> (String, String) {
-    let staff = staff_view(db).await;
+    let claim = issue_as(db, &staff_view(db).await, "北京市测试研究院").await;
+    (claim.certificate_id, claim.code.expose().to_owned())
+}
+
+/// `staff` issue a certificate named `name` at T0 (legal representative 张三, ID seq 123).
+async fn issue_as(db: &Db, staff: &ecert_core::staff::StaffView, name: &str) -> certificate::ClaimCode {
     let request = IssueRequest {
         credit_code: credit_code(),
-        name: "北京市测试研究院".into(),
+        name: name.into(),
         address: "北京市海淀区中关村大街1号".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
     };
     let (_, claim) =
-        certificate::issue(db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
+        certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
             .await
             .unwrap();
-    (claim.certificate_id, claim.code.expose().to_owned())
+    claim
+}
+
+/// 张三 claims `claim` on a new phone.
+async fn claim_with_phone(db: &Db, claim: &certificate::ClaimCode) -> Member {
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
+    let binding = holder::accept(db, CodeKind::Claim, claim.code.expose(), &a, T0, &Random::os()).await.unwrap();
+    Member { phone, binding }
 }
 
 /// A person with their phone, bound to a role.
@@ -652,22 +654,9 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
     use ecert_core::changes::{self, ChangeRequest};
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let request = IssueRequest {
-        credit_code: credit_code(),
-        name: "北京市变更测试研究院".into(),
-        address: "北京市".into(),
-        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
-        first_manager: FirstManagerChoice::LegalRepresentative,
-    };
     let random = Random::os();
-    let (_, claim) =
-        certificate::issue(&db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
-            .await
-            .unwrap();
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
-    let binding = holder::accept(&db, CodeKind::Claim, claim.code.expose(), &a, T0, &random).await.unwrap();
-    let fm = Member { phone, binding };
+    let claim = issue_as(&db, &staff, "北京市变更测试研究院").await;
+    let fm = claim_with_phone(&db, &claim).await;
     let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
     let u1 = member(&db, &m1, USER, "赵六", 11).await;
     let cert = claim.certificate_id.clone();
@@ -731,23 +720,10 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     use ecert_core::changes::{self, ChangeRequest};
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let request = IssueRequest {
-        credit_code: credit_code(),
-        name: "北京市注销测试研究院".into(),
-        address: "北京市".into(),
-        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
-        first_manager: FirstManagerChoice::LegalRepresentative,
-    };
     let random = Random::os();
-    let (_, claim) =
-        certificate::issue(&db, &staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
-            .await
-            .unwrap();
+    let claim = issue_as(&db, &staff, "北京市注销测试研究院").await;
     let cert = claim.certificate_id.clone();
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
-    let binding = holder::accept(&db, CodeKind::Claim, claim.code.expose(), &a, T0, &random).await.unwrap();
-    let fm = Member { phone, binding };
+    let fm = claim_with_phone(&db, &claim).await;
 
     let form2 = ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(person("王五", 50)) };
     let new_claim =

@@ -3,16 +3,9 @@
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::{self, LOCKOUT_MINUTES, MAX_FAILED_ATTEMPTS};
 use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Error};
+use ecert_core::DomainError;
 
-use crate::support::{T0, staff_member};
-
-fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
-    match r {
-        Err(Error::Domain(d)) => d,
-        other => panic!("expected a domain error, got {other:?}"),
-    }
-}
+use crate::support::{T0, domain, staff_member};
 
 #[tokio::test]
 async fn the_right_password_opens_a_session_that_expires() {

@@ -2,7 +2,7 @@
 
 use ecert_core::secret::{Random, Secret, hash_password};
 use ecert_core::store::Db;
-use ecert_core::{Millis, on_db};
+use ecert_core::{DomainError, Error, Millis, on_db};
 
 pub const T0: Millis = Millis(1_767_225_600_000); // 2026-01-01T00:00:00Z
 
@@ -91,4 +91,17 @@ impl Phone {
         let sig: p256::ecdsa::Signature = self.key.sign(ecert_core::device::message(action, subject).as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes())
     }
+}
+
+/// The domain error of a refused call (panics on success or on a backend failure).
+pub fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
+    match r {
+        Err(Error::Domain(d)) => d,
+        other => panic!("expected a domain error, got {other:?}"),
+    }
+}
+
+/// `SELECT COUNT(*) …` with one text parameter.
+pub async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
+    on_db!(db, |c| sqlx::query_scalar(sql).bind(arg).fetch_one(c).await).unwrap()
 }
