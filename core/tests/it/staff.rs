@@ -1,9 +1,9 @@
 //! Staff sign-in, lockout and sessions.
 
+use ecert_core::DomainError;
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::{self, LOCKOUT_MINUTES, MAX_FAILED_ATTEMPTS};
 use ecert_core::store::testing::open_test_db;
-use ecert_core::DomainError;
 
 use crate::support::{T0, domain, staff_member};
 
