@@ -133,12 +133,7 @@ pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert
     let state = crate::state::app_state();
     let bound = device::signed(&state.db, &device_id, &device::message(action::STATUS, &device_id), &signature).await?;
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
-    let me = ecert_core::holder::list(&state.db, &caller, ecert_core::Millis::now())
-        .await?
-        .into_iter()
-        .find(|h| h.id == caller.holder_id)
-        .ok_or(ecert_core::DomainError::Revoked)?;
-    Ok(me)
+    Ok(ecert_core::holder::me(&state.db, &caller, ecert_core::Millis::now()).await?)
 }
 
 /// The wallet's home: the certificates this phone holds.

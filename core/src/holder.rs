@@ -677,10 +677,23 @@ mod server {
         );
         let rows: Vec<HolderRow> =
             on_db!(db, |c| sqlx::query_as(&sql).bind(&caller.certificate_id).fetch_all(c).await)?;
-        let visible: Vec<HolderRow> = rows.into_iter().filter(|r| may_see(caller, r)).collect();
-        let ids: Vec<String> = visible.iter().map(|r| r.id.clone()).collect();
+        views(db, rows.into_iter().filter(|r| may_see(caller, r)).collect(), now).await
+    }
+
+    /// The caller itself (R7: what a user may see, and what the wallet shows of any holder).
+    pub async fn me(db: &Db, caller: &Caller, now: Millis) -> Result<HolderView> {
+        let sql = format!("SELECT {HOLDER_COLUMNS} FROM holder WHERE id = $1 AND status = 'active'");
+        let row: Option<HolderRow> =
+            on_db!(db, |c| sqlx::query_as(&sql).bind(&caller.holder_id).fetch_optional(c).await)?;
+        let row = row.ok_or(DomainError::Revoked)?;
+        views(db, vec![row], now).await?.pop().ok_or_else(|| DomainError::Revoked.into())
+    }
+
+    /// Masked views (R16) of holder rows, with their grants.
+    async fn views(db: &Db, rows: Vec<HolderRow>, now: Millis) -> Result<Vec<HolderView>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut grants = grants_of(db, &ids, now).await?;
-        Ok(visible
+        Ok(rows
             .into_iter()
             .map(|r| HolderView {
                 grants: grants.remove(&r.id).unwrap_or_default(),

@@ -382,6 +382,8 @@ async fn r7_each_role_sees_exactly_what_the_rule_allows() {
     );
     let seen = ids(holder::list(&db, &u1.caller(&db).await, T0).await.unwrap());
     assert_eq!(seen, vec![u1.binding.holder_id.clone()], "a user: only itself");
+    let me = holder::me(&db, &u1.caller(&db).await, T0).await.unwrap();
+    assert_eq!((me.id.as_str(), me.grants.len()), (u1.binding.holder_id.as_str(), 1), "the wallet's view of itself");
 
     let fm_changes = holder::changes(&db, &fm.caller(&db).await, 100).await.unwrap();
     let m1_changes = holder::changes(&db, &m1.caller(&db).await, 100).await.unwrap();
