@@ -122,10 +122,9 @@ pub fn cards() -> Vec<Card> {
     Vec::new()
 }
 
-/// Adds or replaces (same certificate and role) a card.
+/// Adds a card, replacing any earlier card of the same certificate (one binding per holder).
 pub fn save_card(card: Card) {
     let mut all = cards();
-    all.retain(|c| !(c.certificate_id == card.certificate_id && c.device_id == card.device_id));
     all.retain(|c| c.certificate_id != card.certificate_id);
     all.push(card);
     store(&all);

@@ -382,33 +382,7 @@ fn resident_id() -> String {
 }
 
 /// A phone's device key, as the wallet's WebCrypto key would be.
-struct Phone {
-    key: p256::ecdsa::SigningKey,
-    public_key: String,
-}
-
-impl Phone {
-    fn new() -> Phone {
-        use base64::Engine;
-        loop {
-            let mut bytes = [0u8; 32];
-            Random::os().fill(&mut bytes);
-            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
-                let point = key.verifying_key().to_encoded_point(false);
-                let public_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(point.as_bytes());
-                return Phone { key, public_key };
-            }
-        }
-    }
-
-    /// The signature of `device::message(action, subject)`.
-    fn sign(&self, action: &str, subject: &str) -> String {
-        use base64::Engine;
-        use p256::ecdsa::signature::Signer;
-        let signature: p256::ecdsa::Signature = self.key.sign(ecert_core::device::message(action, subject).as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.to_bytes())
-    }
-}
+use ecert_core::device::testing::TestKey as Phone;
 
 /// One line describing the database, e.g. `SQLite /tmp/ecert-tests/….db`.
 async fn describe(db: &Db) -> String {

@@ -88,13 +88,16 @@ mod server {
         pub expires_at: Millis,
     }
 
-    struct Person {
-        name: String,
-        id_number: String,
-        mobile: String,
+    /// A person's checked name, ID number and mobile.
+    pub(crate) struct Person {
+        pub(crate) name: String,
+        pub(crate) id_number: String,
+        pub(crate) mobile: String,
     }
 
-    fn check_person(checks: &mut Checks, prefix: &str, p: &PersonInput) -> Person {
+    /// Checks a person's fields into `checks`, naming them `{prefix}person_name`, `{prefix}id_number`
+    /// and `{prefix}mobile`.
+    pub(crate) fn check_person(checks: &mut Checks, prefix: &str, p: &PersonInput) -> Person {
         Person {
             name: checks.take(validate::person_name(&format!("{prefix}person_name"), &p.name)),
             id_number: checks.take(validate::resident_id(&format!("{prefix}id_number"), &p.id_number)),

@@ -35,7 +35,7 @@ pub use server::*;
 #[cfg(feature = "server")]
 mod server {
     use super::*;
-    use crate::certificate::{ClaimCode, FirstManagerChoice, IssuePolicy};
+    use crate::certificate::{ClaimCode, FirstManagerChoice, IssuePolicy, Person, check_person};
     use crate::error::{DomainError, Result};
     use crate::identity::IdentityVerifier;
     use crate::on_tx;
@@ -45,20 +45,6 @@ mod server {
     use crate::store::{Db, Tx};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
-
-    struct Person {
-        name: String,
-        id_number: String,
-        mobile: String,
-    }
-
-    fn person(checks: &mut Checks, prefix: &str, p: &crate::certificate::PersonInput) -> Person {
-        Person {
-            name: checks.take(validate::person_name(&format!("{prefix}person_name"), &p.name)),
-            id_number: checks.take(validate::resident_id(&format!("{prefix}id_number"), &p.id_number)),
-            mobile: checks.take(validate::mobile(&format!("{prefix}mobile"), &p.mobile)),
-        }
-    }
 
     /// Voids every role of the certificate (R14), with their grants, devices, sessions and codes.
     async fn void_all(tx: &mut Tx, certificate_id: &str, now: Millis) -> Result<()> {
@@ -106,15 +92,15 @@ mod server {
         let mut checks = Checks::new();
         let (rep, delegate) = match request {
             ChangeRequest::LegalRepresentative { legal_rep, first_manager } => {
-                let rep = person(&mut checks, "legal_rep_", legal_rep);
+                let rep = check_person(&mut checks, "legal_rep_", legal_rep);
                 let d = match first_manager {
-                    FirstManagerChoice::Delegate(p) => Some(person(&mut checks, "first_manager_", p)),
+                    FirstManagerChoice::Delegate(p) => Some(check_person(&mut checks, "first_manager_", p)),
                     FirstManagerChoice::LegalRepresentative => None,
                 };
                 (Some(rep), d)
             }
             ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(p) } => {
-                (None, Some(person(&mut checks, "first_manager_", p)))
+                (None, Some(check_person(&mut checks, "first_manager_", p)))
             }
             _ => (None, None),
         };

@@ -383,9 +383,8 @@ mod server {
             _ => return Err(DomainError::field("role", Problem::BadFormat).into()),
         }
         let mut checks = Checks::new();
-        let name = checks.take(validate::person_name("person_name", &person.name));
-        let id_number = checks.take(validate::resident_id("id_number", &person.id_number));
-        let mobile = checks.take(validate::mobile("mobile", &person.mobile));
+        let crate::certificate::Person { name, id_number, mobile } =
+            crate::certificate::check_person(&mut checks, "", person);
         checks.finish()?;
         identity.verify("id_number", &name, &id_number).await?;
 

@@ -200,11 +200,12 @@ mod server {
         expires_at: i64,
     }
 
+    const REQUEST_SELECT: &str =
+        "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1";
+
+    /// The login request of a code, row-locked for the caller's write transaction.
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
-        let sql = format!(
-            "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1{}",
-            tx.for_update()
-        );
+        let sql = format!("{REQUEST_SELECT}{}", tx.for_update());
         let row: Option<RequestRow> =
             on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
         row.ok_or_else(|| DomainError::CodeInvalid.into())
@@ -219,6 +220,12 @@ mod server {
             ("scanned", Some(d)) if d == device_id => Ok(()),
             _ => Err(DomainError::CodeUsed),
         }
+    }
+
+    /// A request the device that scanned it may confirm or reject now.
+    fn answerable(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
+        open_for(row, device_id, now)?;
+        if row.status == "scanned" { Ok(()) } else { Err(DomainError::InvalidState) }
     }
 
     /// The wallet scanned a login QR: marks it scanned by this device and returns what to show.
@@ -274,23 +281,14 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
         if let Some(password) = approve.clone() {
             // The request must be answerable before a password try is spent on it.
-            let sql =
-                "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1";
             let row: Option<RequestRow> =
-                on_db!(db, |c| sqlx::query_as(sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-            let row = row.ok_or(DomainError::CodeInvalid)?;
-            open_for(&row, device_id, now)?;
-            if row.status != "scanned" {
-                return Err(DomainError::InvalidState.into());
-            }
+                on_db!(db, |c| sqlx::query_as(REQUEST_SELECT).bind(token_hash(code.trim())).fetch_optional(c).await)?;
+            answerable(&row.ok_or(DomainError::CodeInvalid)?, device_id, now)?;
             device::check_password(db, device_id, password).await?;
         }
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        open_for(&row, device_id, now)?;
-        if row.status != "scanned" {
-            return Err(DomainError::InvalidState.into());
-        }
+        answerable(&row, device_id, now)?;
         let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
         let n = on_tx!(&mut tx, |c| {
             sqlx::query(

@@ -106,31 +106,7 @@ impl Actor {
 }
 
 /// A phone's device key, as the wallet's WebCrypto key would be.
-struct Phone {
-    key: p256::ecdsa::SigningKey,
-    public_key: String,
-}
-
-impl Phone {
-    fn new() -> Phone {
-        loop {
-            let mut bytes = [0u8; 32];
-            Random::os().fill(&mut bytes);
-            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
-                let point = key.verifying_key().to_encoded_point(false);
-                let public_key = URL_SAFE_NO_PAD.encode(point.as_bytes());
-                return Phone { key, public_key };
-            }
-        }
-    }
-
-    /// The signature of `device::message(action, subject)`.
-    fn sign(&self, act: &str, subject: &str) -> String {
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = self.key.sign(device::message(act, subject).as_bytes());
-        URL_SAFE_NO_PAD.encode(sig.to_bytes())
-    }
-}
+use ecert_core::device::testing::TestKey as Phone;
 
 /// A person with their phone, bound to a role, and their dashboard session if any.
 struct Member {

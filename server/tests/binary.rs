@@ -135,26 +135,6 @@ fn set_cookie(head: &str, name: &str) -> String {
         .to_owned()
 }
 
-/// A device key as the wallet's WebCrypto key: base64url SEC1 public key, r||s signatures.
-struct Device(p256::ecdsa::SigningKey);
-
-impl Device {
-    fn new(seed: u8) -> Device {
-        Device(p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap())
-    }
-    fn public_key(&self) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(self.0.verifying_key().to_encoded_point(false).as_bytes())
-    }
-    fn sign(&self, action: &str, subject: &str) -> String {
-        use base64::Engine;
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = self.0.sign(ecert_core::device::message(action, subject).as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes())
-    }
-}
-
 /// The `code` query parameter of a link.
 fn code_of(url: &str) -> String {
     url.split_once("code=").map(|(_, c)| c.to_owned()).expect("a code in the link")
@@ -216,14 +196,14 @@ fn r16_personal_data_is_absent_from_the_log() {
     let claim_code = code_of(slip["claim_url"].as_str().unwrap());
 
     // The first manager claims on a phone, signs in to the dashboard and adds a user (R2, R11, R6).
-    let phone = Device::new(7);
+    let phone = ecert_core::device::testing::TestKey::new();
     let cert_password = "cert-pass-log-1";
     let (status, _, body) = post_json(
         port,
         "/api/v1/wallet/accept",
         "",
         &serde_json::json!({"kind": "claim", "code": claim_code, "name": "王五", "id_number": id_number,
-            "password": cert_password, "public_key": phone.public_key(), "signature": phone.sign("claim", &claim_code)}),
+            "password": cert_password, "public_key": phone.public_key, "signature": phone.sign("claim", &claim_code)}),
     );
     assert_eq!(status, 200, "{body}");
     let device_id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["device_id"].as_str().unwrap().to_owned();

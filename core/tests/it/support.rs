@@ -65,33 +65,7 @@ pub fn resident_id(seq: u16) -> String {
 }
 
 /// A phone's device key, as the wallet's WebCrypto key would be.
-pub struct Phone {
-    key: p256::ecdsa::SigningKey,
-    pub public_key: String,
-}
-
-impl Phone {
-    pub fn new() -> Phone {
-        use base64::Engine;
-        loop {
-            let mut bytes = [0u8; 32];
-            Random::os().fill(&mut bytes);
-            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&bytes) {
-                let point = key.verifying_key().to_encoded_point(false);
-                let public_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(point.as_bytes());
-                return Phone { key, public_key };
-            }
-        }
-    }
-
-    /// The signature of `device::message(action, subject)`.
-    pub fn sign(&self, action: &str, subject: &str) -> String {
-        use base64::Engine;
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = self.key.sign(ecert_core::device::message(action, subject).as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes())
-    }
-}
+pub use ecert_core::device::testing::TestKey as Phone;
 
 /// The domain error of a refused call (panics on success or on a backend failure).
 pub fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
