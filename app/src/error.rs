@@ -91,6 +91,8 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::PasswordLocked => S::LOCKED,
         DomainError::Revoked | DomainError::NotAManager => S::FORBIDDEN,
         DomainError::RateLimited => S::TOO_MANY_REQUESTS,
+        DomainError::PresentationInvalid => S::GONE,
+        DomainError::StaleSignature => S::UNAUTHORIZED,
         DomainError::IdentityUnavailable => S::SERVICE_UNAVAILABLE,
     }
 }

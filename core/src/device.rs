@@ -14,6 +14,15 @@ pub fn message(action: &str, subject: &str) -> String {
     format!("ecert/v1\n{action}\n{subject}")
 }
 
+/// The subject of an action a device signs on itself rather than on a code: its id and the
+/// time of signing (epoch ms), so that a captured request cannot be sent again.
+pub fn timed_subject(device_id: &str, signed_at: i64) -> String {
+    format!("{device_id}\n{signed_at}")
+}
+
+/// How far a signing time may be from the server's clock, either way.
+pub const SIGNED_AT_SKEW_MINUTES: i64 = 5;
+
 /// Actions a device signs.
 pub mod action {
     pub const CLAIM: &str = "claim";
@@ -25,6 +34,7 @@ pub mod action {
     pub const PASSWORD_RESET: &str = "password-reset";
     pub const SMS_REQUEST: &str = "sms-request";
     pub const STATUS: &str = "status";
+    pub const PRESENT: &str = "present";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.
@@ -97,6 +107,11 @@ mod server {
                 }
             }
 
+            /// The signature of an action on the device itself, made at `signed_at`.
+            pub fn sign_timed(&self, action: &str, device_id: &str, signed_at: i64) -> String {
+                self.sign(action, &super::timed_subject(device_id, signed_at))
+            }
+
             /// The signature of [`super::message`]`(action, subject)`.
             pub fn sign(&self, action: &str, subject: &str) -> String {
                 let sig: Signature = self.key.sign(super::message(action, subject).as_bytes());
@@ -146,6 +161,36 @@ mod server {
             on_db!(db, |c| sqlx::query_as(BOUND_SELECT).bind(device_id).fetch_optional(c).await)?;
         let bound = bound.ok_or(DomainError::Revoked)?;
         verify(&bound.public_key, message, signature)?;
+        Ok(bound)
+    }
+
+    /// Like [`signed`], for an action on the device itself: the message is
+    /// [`timed_subject`]`(device_id, signed_at)`, the time must be within
+    /// [`SIGNED_AT_SKEW_MINUTES`] of now and later than any earlier signature of the device. The
+    /// device's last signing time is moved forward in one guarded statement, so of two requests
+    /// carrying the same signature only one gets through.
+    pub async fn signed_fresh(
+        db: &Db,
+        device_id: &str,
+        act: &str,
+        signed_at: i64,
+        signature: &str,
+        now: Millis,
+    ) -> Result<Bound> {
+        if (now.0 - signed_at).abs() > SIGNED_AT_SKEW_MINUTES * Millis::MINUTE {
+            return Err(DomainError::StaleSignature.into());
+        }
+        let bound = signed(db, device_id, &message(act, &timed_subject(device_id, signed_at)), signature).await?;
+        let moved =
+            on_db!(db, |c| sqlx::query("UPDATE device SET last_signed_at = $1 WHERE id = $2 AND last_signed_at < $1")
+                .bind(signed_at)
+                .bind(device_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        if moved != 1 {
+            return Err(DomainError::StaleSignature.into());
+        }
         Ok(bound)
     }
 

@@ -78,6 +78,10 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "end_day" => ("授权结束日期", "Grant end date"),
         "period" => ("授权期限（1天至1年）", "Grant period (1 day to 1 year)"),
         "sms_code" => ("短信验证码", "SMS code"),
+        "redirect_uris" => ("回调地址", "Redirect URLs"),
+        "code" => ("核验码", "Code"),
+        "grant_id" => ("授权", "Grant"),
+        "signed_at" => ("签名时间", "Signing time"),
         other => (other, other),
     };
     lang.pick(zh, en)
@@ -138,6 +142,14 @@ pub enum DomainError {
     /// Too many requests of this kind; try again later.
     #[error("rate limited")]
     RateLimited,
+    /// R9: a presented code that is unknown, expired, used, revoked or lapsed. One answer for
+    /// all of them, so that a check reveals nothing about the code.
+    #[error("presentation invalid or expired")]
+    PresentationInvalid,
+    /// A device signature whose time is too far from now, or not later than the device's last
+    /// one: a delayed or replayed request.
+    #[error("stale signature")]
+    StaleSignature,
 }
 
 impl DomainError {
@@ -217,6 +229,13 @@ impl DomainError {
             DomainError::RateLimited => {
                 lang.pick("操作过于频繁，请稍后再试", "Too many requests; please try again later").into()
             }
+            DomainError::PresentationInvalid => lang.pick("无效或已过期", "Invalid or expired").into(),
+            DomainError::StaleSignature => lang
+                .pick(
+                    "请求已过期或重复，请检查手机时间后重试",
+                    "The request is outdated or repeated; check the phone's clock and try again",
+                )
+                .into(),
             DomainError::AlreadyExists { field } => match lang {
                 Lang::Zh => format!("{}已存在", field_label(field, lang)),
                 Lang::En => format!("{} already exists", field_label(field, lang)),

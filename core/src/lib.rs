@@ -15,6 +15,8 @@ pub mod i18n;
 pub mod identity;
 pub mod login;
 pub mod mask;
+pub mod party;
+pub mod presentation;
 #[cfg(feature = "server")]
 pub mod records;
 pub mod sms;

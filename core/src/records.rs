@@ -89,6 +89,50 @@ pub async fn change(
     Ok(())
 }
 
+/// Kinds and results of usage records.
+pub const LOGIN: &str = "login";
+pub const SIGN: &str = "sign";
+pub const PRESENT: &str = "present";
+pub const VERIFIED: &str = "verified";
+/// The `system` of a presentation checked on the public page (R10).
+pub const PUBLIC_CHECK: &str = "public";
+
+/// R12: one usage record: what was done with which holder's certificate, for which system (and,
+/// where one was involved, which relying party and counter), with what result.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage<'a> {
+    pub certificate_id: &'a str,
+    pub holder_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub system: &'a str,
+    pub result: &'a str,
+    pub party_id: Option<&'a str>,
+    pub counter_id: Option<&'a str>,
+}
+
+/// R12: writes a usage record inside the caller's transaction; records are append-only.
+pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(random.id())
+        .bind(usage.certificate_id)
+        .bind(usage.holder_id)
+        .bind(usage.kind)
+        .bind(usage.system)
+        .bind(usage.result)
+        .bind(now.0)
+        .bind(usage.party_id)
+        .bind(usage.counter_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
 /// R12: a usage record (a login, a signature, a verified presentation), append-only.
 #[allow(clippy::too_many_arguments)]
 pub async fn usage(
@@ -101,20 +145,6 @@ pub async fn usage(
     now: Millis,
     random: &Random,
 ) -> Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(random.id())
-    .bind(certificate_id)
-    .bind(holder_id)
-    .bind(kind)
-    .bind(system)
-    .bind(result)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(())
+    let usage = Usage { certificate_id, holder_id, kind, system, result, party_id: None, counter_id: None };
+    record_usage(tx, &usage, now, random).await
 }

@@ -14,7 +14,7 @@ use ecert_core::{DomainError, Error, Millis, on_db};
 
 use crate::support::{Phone, T0, count, credit_code, domain, resident_id, staff_view};
 
-const PASSWORD: &str = "cert-pass-1";
+pub(crate) const PASSWORD: &str = "cert-pass-1";
 
 fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, id_number: &str) -> Acceptance {
     let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
@@ -34,7 +34,7 @@ async fn issued(db: &Db) -> (String, String) {
 }
 
 /// `staff` issue a certificate named `name` at T0 (legal representative 张三, ID seq 123).
-async fn issue_as(db: &Db, staff: &ecert_core::staff::StaffView, name: &str) -> certificate::ClaimCode {
+pub(crate) async fn issue_as(db: &Db, staff: &ecert_core::staff::StaffView, name: &str) -> certificate::ClaimCode {
     let request = IssueRequest {
         credit_code: credit_code(),
         name: name.into(),
@@ -50,7 +50,7 @@ async fn issue_as(db: &Db, staff: &ecert_core::staff::StaffView, name: &str) -> 
 }
 
 /// 张三 claims `claim` on a new phone.
-async fn claim_with_phone(db: &Db, claim: &certificate::ClaimCode) -> Member {
+pub(crate) async fn claim_with_phone(db: &Db, claim: &certificate::ClaimCode) -> Member {
     let phone = Phone::new();
     let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", &resident_id(123));
     let binding = holder::accept(db, CodeKind::Claim, claim.code.expose(), &a, T0, &Random::os()).await.unwrap();
@@ -58,13 +58,13 @@ async fn claim_with_phone(db: &Db, claim: &certificate::ClaimCode) -> Member {
 }
 
 /// A person with their phone, bound to a role.
-struct Member {
-    phone: Phone,
-    binding: holder::Binding,
+pub(crate) struct Member {
+    pub(crate) phone: Phone,
+    pub(crate) binding: holder::Binding,
 }
 
 impl Member {
-    async fn caller(&self, db: &Db) -> Caller {
+    pub(crate) async fn caller(&self, db: &Db) -> Caller {
         let sig = self.phone.sign(action::STATUS, &self.binding.device_id);
         let bound = device::signed(
             db,
@@ -79,7 +79,7 @@ impl Member {
 }
 
 /// A certificate claimed by its first manager.
-async fn claimed(db: &Db) -> Member {
+pub(crate) async fn claimed(db: &Db) -> Member {
     let (_, code) = issued(db).await;
     let phone = Phone::new();
     let a = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
@@ -87,20 +87,20 @@ async fn claimed(db: &Db) -> Member {
     Member { phone, binding }
 }
 
-fn person(name: &str, seq: u16) -> PersonInput {
+pub(crate) fn person(name: &str, seq: u16) -> PersonInput {
     PersonInput { name: name.into(), id_number: resident_id(seq), mobile: "13912345678".into() }
 }
 
-fn grant(matter: &str, start: &str, end: &str) -> GrantInput {
+pub(crate) fn grant(matter: &str, start: &str, end: &str) -> GrantInput {
     GrantInput { matter_ids: vec![matter.into()], start_day: start.into(), end_day: end.into() }
 }
 
-async fn first_matter(db: &Db, caller: &Caller) -> String {
+pub(crate) async fn first_matter(db: &Db, caller: &Caller) -> String {
     holder::catalogue(db, &caller.authority_id).await.unwrap()[0].id.clone()
 }
 
 /// Adds a person with `by` and has them accept on their own phone.
-async fn member(db: &Db, by: &Member, role: &str, name: &str, seq: u16) -> Member {
+pub(crate) async fn member(db: &Db, by: &Member, role: &str, name: &str, seq: u16) -> Member {
     let caller = by.caller(db).await;
     let g = if role == USER { Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30")) } else { None };
     let code =

@@ -4,6 +4,7 @@
 mod certificate;
 mod delegation;
 mod identity;
+mod presentation;
 mod staff;
 mod storage;
 mod support;

@@ -1,0 +1,407 @@
+//! Relying parties (应用系统, 政务大厅, 银行): the systems and counters that use certificates.
+//!
+//! An authority's staff register a party in the console. A party is an OpenID Connect client
+//! (its id is the client id; the 256-bit secret is shown once and kept as SHA-256) and owns
+//! counters: accounts for the verifier page, one per window, with their own password (argon2id,
+//! locked after 5 wrong entries) and R10's rate limit on numeric codes. Verification is national:
+//! a counter checks certificates of any authority.
+
+use serde::{Deserialize, Serialize};
+
+/// What staff enter to register a relying party.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyInput {
+    pub name: String,
+    /// Absolute redirect URLs of its OpenID Connect login, one per line; empty for counters only.
+    pub redirect_uris: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterView {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyView {
+    /// Also its OpenID Connect `client_id`.
+    pub id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub counters: Vec<CounterView>,
+}
+
+/// A credential shown once: a new party's client secret or a new counter's password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownOnce {
+    /// The party id (client id) or the counter's user name.
+    pub login: String,
+    pub secret: String,
+}
+
+/// A signed-in counter, as the verifier page sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterCaller {
+    pub counter_id: String,
+    pub counter_name: String,
+    pub party_id: String,
+    pub party_name: String,
+}
+
+impl CounterCaller {
+    /// How usage records name it (R12): "party · counter".
+    pub fn label(&self) -> String {
+        format!("{} · {}", self.party_name, self.counter_name)
+    }
+}
+
+/// Longest party or counter name, in characters.
+pub const NAME_MAX: usize = 100;
+/// Most redirect URLs per party.
+pub const REDIRECTS_MAX: usize = 10;
+
+/// Checks a redirect URL: absolute, `https`, or `http` on the loopback interface only (RFC 8252),
+/// no fragment, no user info.
+pub fn check_redirect_uri(uri: &str) -> bool {
+    let (scheme, rest) = match uri.split_once("://") {
+        Some(parts) => parts,
+        None => return false,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    !authority.is_empty()
+        && !authority.contains('@')
+        && !uri.contains('#')
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
+        && (scheme == "https" || (scheme == "http" && loopback))
+}
+
+/// The redirect URLs of a party, one per line, trimmed, blank lines dropped.
+pub fn redirect_lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::error::{DomainError, FieldError, Problem, Result};
+    use crate::secret::{self, Random, Secret, constant_time_eq, token_hash};
+    use crate::staff::StaffView;
+    use crate::store::{Db, is_unique_violation};
+    use crate::time::Millis;
+    use crate::{on_db, on_tx};
+
+    /// Wrong counter passwords in a row before the counter is locked, and for how long.
+    pub const MAX_FAILED_LOGINS: i64 = 5;
+    pub const LOCKOUT_MINUTES: i64 = 15;
+    /// A counter's session lasts one working day.
+    pub const SESSION_HOURS: i64 = 10;
+
+    fn check_name(field: &str, name: &str) -> Result<String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(DomainError::field(field, Problem::Required).into());
+        }
+        if name.chars().count() > NAME_MAX {
+            return Err(DomainError::field(field, Problem::TooLong { max: NAME_MAX }).into());
+        }
+        Ok(name.to_owned())
+    }
+
+    fn check_redirects(text: &str) -> Result<Vec<String>> {
+        let lines = redirect_lines(text);
+        if lines.len() > REDIRECTS_MAX || !lines.iter().all(|l| check_redirect_uri(l)) {
+            return Err(DomainError::Validation(vec![FieldError::new("redirect_uris", Problem::BadFormat)]).into());
+        }
+        Ok(lines)
+    }
+
+    /// Registers a relying party of the staff member's authority; returns it and its client
+    /// secret, shown once.
+    pub async fn register(
+        db: &Db,
+        staff: &StaffView,
+        input: &PartyInput,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ShownOnce> {
+        let name = check_name("name", &input.name)?;
+        let redirects = check_redirects(&input.redirect_uris)?;
+        let id = random.id();
+        let secret = random.token();
+        let inserted = on_db!(db, |c| {
+            sqlx::query(
+            "INSERT INTO relying_party (id, authority_id, name, client_secret_hash, redirect_uris, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)"
+        )
+        .bind(&id)
+        .bind(&staff.authority_id)
+        .bind(&name)
+        .bind(token_hash(secret.expose()))
+        .bind(redirects.join("\n"))
+        .bind(&staff.id)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        });
+        match inserted {
+            Ok(_) => Ok(ShownOnce { login: id, secret: secret.expose().to_owned() }),
+            Err(e) if is_unique_violation(&e) => Err(DomainError::AlreadyExists { field: "name".into() }.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The relying parties of the staff member's authority, with their counters.
+    pub async fn list(db: &Db, staff: &StaffView) -> Result<Vec<PartyView>> {
+        let parties: Vec<(String, String, String, String, i64)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT id, name, redirect_uris, status, created_at FROM relying_party WHERE authority_id = $1 \
+             ORDER BY created_at DESC, id"
+        )
+        .bind(&staff.authority_id)
+        .fetch_all(c)
+        .await)?;
+        let counters: Vec<(String, String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT k.party_id, k.id, k.name, k.username, k.status FROM counter k \
+             JOIN relying_party p ON p.id = k.party_id WHERE p.authority_id = $1 ORDER BY k.created_at, k.id"
+        )
+        .bind(&staff.authority_id)
+        .fetch_all(c)
+        .await)?;
+        Ok(parties
+            .into_iter()
+            .map(|(id, name, redirects, status, created_at)| PartyView {
+                counters: counters
+                    .iter()
+                    .filter(|k| k.0 == id)
+                    .map(|k| CounterView {
+                        id: k.1.clone(),
+                        name: k.2.clone(),
+                        username: k.3.clone(),
+                        status: k.4.clone(),
+                    })
+                    .collect(),
+                redirect_uris: redirect_lines(&redirects),
+                id,
+                name,
+                status,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Adds a counter to a party of the staff member's authority; returns its user name and a
+    /// generated password, shown once.
+    pub async fn add_counter(
+        db: &Db,
+        staff: &StaffView,
+        party_id: &str,
+        name: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ShownOnce> {
+        let name = check_name("name", name)?;
+        let mut tx = db.begin_write().await?;
+        let sql = format!(
+            "SELECT id FROM relying_party WHERE id = $1 AND authority_id = $2 AND status = 'active'{}",
+            tx.for_update()
+        );
+        let party: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(&sql)
+            .bind(party_id)
+            .bind(&staff.authority_id)
+            .fetch_optional(c)
+            .await)?;
+        if party.is_none() {
+            return Err(DomainError::NotFound.into());
+        }
+        let password = random.password();
+        // User names are short enough to type: "k" and 10 characters of the alphabet (~55 bits).
+        let username = format!("k{}", &random.password().expose()[..10]).to_lowercase();
+        let hash = secret::hash_password(password.clone(), random).await?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO counter (id, party_id, name, username, password_hash, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6)"
+        )
+        .bind(random.id())
+        .bind(party_id)
+        .bind(&name)
+        .bind(&username)
+        .bind(&hash)
+        .bind(now.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(ShownOnce { login: username, secret: password.expose().to_owned() })
+    }
+
+    /// A new counter session; the token goes into a cookie and is stored nowhere.
+    #[derive(Debug)]
+    pub struct NewSession {
+        pub token: Secret,
+        pub expires_at: Millis,
+    }
+
+    /// Signs a counter in to the verifier page. Five wrong passwords in a row lock it for 15
+    /// minutes; an unknown user name costs as much time as a wrong password.
+    pub async fn sign_in(
+        db: &Db,
+        username: &str,
+        password: Secret,
+        now: Millis,
+        random: &Random,
+    ) -> Result<NewSession> {
+        let row: Option<(String, String, Option<i64>)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT k.id, k.password_hash, k.locked_until FROM counter k JOIN relying_party p ON p.id = k.party_id \
+             WHERE k.username = $1 AND k.status = 'active' AND p.status = 'active'"
+        )
+        .bind(username.trim().to_lowercase())
+        .fetch_optional(c)
+        .await)?;
+        let Some((id, hash, locked_until)) = row else {
+            let dummy = secret::hash_password(random.password(), random).await.unwrap_or_default();
+            secret::verify_password(password, dummy).await;
+            return Err(DomainError::InvalidCredentials.into());
+        };
+        if let Some(until) = locked_until.filter(|&u| u > now.0) {
+            return Err(DomainError::AccountLocked { until }.into());
+        }
+        if !secret::verify_password(password, hash).await {
+            on_db!(db, |c| sqlx::query(
+                "UPDATE counter SET failed_logins = failed_logins + 1, \
+                 locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+            )
+            .bind(&id)
+            .bind(MAX_FAILED_LOGINS)
+            .bind(now.plus_minutes(LOCKOUT_MINUTES).0)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            return Err(DomainError::InvalidCredentials.into());
+        }
+        on_db!(db, |c| sqlx::query("UPDATE counter SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(&id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let token = random.token();
+        let expires_at = now.plus_minutes(SESSION_HOURS * 60);
+        on_db!(db, |c| sqlx::query(
+            "INSERT INTO counter_session (token_hash, counter_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(token_hash(token.expose()))
+        .bind(&id)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(NewSession { token, expires_at })
+    }
+
+    /// The counter of a live session, while the counter and its party are active.
+    pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<CounterCaller>> {
+        let row: Option<(String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
+             JOIN relying_party p ON p.id = k.party_id \
+             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
+             AND k.status = 'active' AND p.status = 'active'"
+        )
+        .bind(token_hash(token))
+        .bind(now.0)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.map(|(counter_id, counter_name, party_id, party_name)| CounterCaller {
+            counter_id,
+            counter_name,
+            party_id,
+            party_name,
+        }))
+    }
+
+    pub async fn sign_out(db: &Db, token: &str, now: Millis) -> Result<()> {
+        on_db!(db, |c| sqlx::query(
+            "UPDATE counter_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL"
+        )
+        .bind(now.0)
+        .bind(token_hash(token))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// An authenticated relying party (an application system calling the API).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Client {
+        pub party_id: String,
+        pub name: String,
+        pub redirect_uris: Vec<String>,
+    }
+
+    /// The active party `client_id`, without checking its secret (for the OpenID Connect
+    /// authorization request, which carries no secret).
+    pub async fn client(db: &Db, client_id: &str) -> Result<Option<Client>> {
+        let row: Option<(String, String, String)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT id, name, redirect_uris FROM relying_party WHERE id = $1 AND status = 'active'"
+        )
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.map(|(party_id, name, redirects)| Client { party_id, name, redirect_uris: redirect_lines(&redirects) }))
+    }
+
+    /// Checks a client id and secret; the secret is a 256-bit random value, so its SHA-256 is
+    /// compared (in constant time) rather than a slow password hash.
+    pub async fn authenticate(db: &Db, client_id: &str, client_secret: &str) -> Result<Client> {
+        let row: Option<(String, String, String, String)> =
+            on_db!(db, |c| {
+                sqlx::query_as(
+            "SELECT id, name, redirect_uris, client_secret_hash FROM relying_party WHERE id = $1 AND status = 'active'"
+        )
+        .bind(client_id)
+        .fetch_optional(c)
+        .await
+            })?;
+        match row {
+            Some((party_id, name, redirects, hash)) if constant_time_eq(&hash, &token_hash(client_secret)) => {
+                Ok(Client { party_id, name, redirect_uris: redirect_lines(&redirects) })
+            }
+            _ => Err(DomainError::InvalidCredentials.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_https_or_loopback_http() {
+        assert!(check_redirect_uri("https://rp.example.cn/callback"));
+        assert!(check_redirect_uri("https://rp.example.cn:8443/cb?x=1"));
+        assert!(check_redirect_uri("http://127.0.0.1:8080/callback"));
+        assert!(check_redirect_uri("http://localhost/callback"));
+        assert!(!check_redirect_uri("http://rp.example.cn/callback"), "plain http off loopback");
+        assert!(!check_redirect_uri("https://rp.example.cn/cb#frag"), "fragment");
+        assert!(!check_redirect_uri("https://evil@rp.example.cn/cb"), "user info");
+        assert!(!check_redirect_uri("/callback"), "relative");
+        assert!(!check_redirect_uri("javascript://x"), "other scheme");
+        assert!(!check_redirect_uri("https:///cb"), "no host");
+    }
+
+    #[test]
+    fn redirect_lines_drop_blanks() {
+        assert_eq!(redirect_lines(" https://a/cb \n\n https://b/cb\n"), vec!["https://a/cb", "https://b/cb"]);
+    }
+}

@@ -1,0 +1,403 @@
+//! R9, R10: presenting the certificate, and verifying what is presented.
+//!
+//! A holder's wallet asks for a set (device signature and certificate password): a QR code, a
+//! barcode and a numeric code, valid together for 5 minutes; asking again voids the previous set.
+//! The QR carries a 256-bit token and opens the public verification page, which anyone may open.
+//! The barcode and the numeric code carry the same 12-digit number: only a signed-in counter of a
+//! registered relying party checks it, once, under a rate limit of failed checks (R10).
+//!
+//! Every check re-reads the certificate, the holder, the device and the grant, so cancellation,
+//! removal and lapse take effect at once (R15). A code that fails for any reason gets the same
+//! answer and no data (R9); a verified check writes a usage record (R12).
+
+use serde::{Deserialize, Serialize};
+
+use crate::holder::MatterView;
+
+/// R9: life of a presented set, in minutes.
+pub const PRESENT_MINUTES: i64 = 5;
+/// Digits of the numeric code (and of the barcode, which carries the same number).
+pub const NUMBER_DIGITS: usize = 12;
+/// R10: failed numeric checks a counter may make per window before it must wait.
+pub const NUMBER_FAILURES: i64 = 10;
+pub const NUMBER_WINDOW_MINUTES: i64 = 10;
+
+/// What a verifier sees of a valid presentation: the institution's certificate data and the
+/// holder's role, masked identity and, for a user, the grant (R9, R16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedView {
+    pub institution_name: String,
+    pub credit_code: String,
+    pub serial: String,
+    pub certificate_status: String,
+    pub legal_rep_name: String,
+    pub holder_name: String,
+    pub holder_id_number: String,
+    pub role: String,
+    /// The grant's matters and period, for a user; empty and `None` for managers.
+    pub matters: Vec<MatterView>,
+    pub start_day: Option<String>,
+    pub end_day: Option<String>,
+    /// When the presented set stops working.
+    pub expires_at: i64,
+}
+
+/// The numeric code as typed or scanned: spaces and hyphens are dropped and full-width digits
+/// (a Chinese input method's) read as digits; anything else than [`NUMBER_DIGITS`] digits is not
+/// a numeric code.
+pub fn normalize_number(input: &str) -> Option<String> {
+    let digits: String = input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            other => other,
+        })
+        .collect();
+    (digits.len() == NUMBER_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// `123456789012` → `1234 5678 9012`, for reading aloud and typing.
+pub fn format_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::device::{self, action};
+    use crate::error::{DomainError, Problem, Result};
+    use crate::holder::USER;
+    use crate::party::CounterCaller;
+    use crate::records::{self, Usage};
+    use crate::secret::{Random, Secret, token_hash};
+    use crate::store::{Db, Tx};
+    use crate::time::{self, Millis};
+    use crate::{mask, on_db, on_tx};
+
+    /// A new set, shown once: the QR token, the number, and when both stop working.
+    #[derive(Debug)]
+    pub struct Presented {
+        pub qr_token: Secret,
+        pub number: Secret,
+        pub expires_at: Millis,
+        pub grant_id: Option<String>,
+    }
+
+    /// What the wallet sends to present: a fresh device signature, the certificate password
+    /// and, for a user with several grants in force, the grant to show.
+    #[derive(Debug)]
+    pub struct PresentRequest<'a> {
+        pub device_id: &'a str,
+        pub signed_at: i64,
+        pub signature: &'a str,
+        pub password: Secret,
+        pub grant_id: Option<&'a str>,
+    }
+
+    /// R6: the grant a user presents: the one asked for, or the only one in force today.
+    async fn grant_in_force(db: &Db, holder_id: &str, asked: Option<&str>, now: Millis) -> Result<String> {
+        let today = time::format_day(time::today_cst(now));
+        let ids: Vec<String> = on_db!(db, |c| {
+            sqlx::query_scalar(
+            "SELECT id FROM holder_grant WHERE holder_id = $1 AND status = 'active' AND start_day <= $2 AND end_day >= $2 \
+             ORDER BY created_at, id"
+        )
+        .bind(holder_id)
+        .bind(&today)
+        .fetch_all(c)
+        .await
+        })?;
+        match (asked, ids.as_slice()) {
+            (Some(asked), _) => ids.iter().find(|id| *id == asked).cloned().ok_or_else(|| DomainError::Revoked.into()),
+            (None, [only]) => Ok(only.clone()),
+            (None, []) => Err(DomainError::Revoked.into()),
+            (None, _) => Err(DomainError::field("grant_id", Problem::Required).into()),
+        }
+    }
+
+    /// R9: makes a new set for the holder of a device, voiding the holder's previous one.
+    pub async fn present(db: &Db, request: PresentRequest<'_>, now: Millis, random: &Random) -> Result<Presented> {
+        if request.password.expose().is_empty() {
+            return Err(DomainError::field("certificate_password", Problem::Required).into());
+        }
+        let bound =
+            device::signed_fresh(db, request.device_id, action::PRESENT, request.signed_at, request.signature, now)
+                .await?;
+        device::check_password(db, request.device_id, request.password).await?;
+        let grant_id = match bound.role.as_str() {
+            USER => Some(grant_in_force(db, &bound.holder_id, request.grant_id, now).await?),
+            _ => None,
+        };
+
+        let mut tx = db.begin_write().await?;
+        // The binding may have been removed since the signature was checked: R8 wins.
+        let sql = format!(
+            "SELECT d.id FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
+             WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'{}",
+            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF d")
+        );
+        let live: Option<String> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar(&sql).bind(request.device_id).fetch_optional(c).await)?;
+        if live.is_none() {
+            return Err(DomainError::Revoked.into());
+        }
+        tx.stamp(
+            "UPDATE presentation SET voided_at = $1 WHERE holder_id = $2 AND voided_at IS NULL AND used_at IS NULL \
+             AND expires_at > $1",
+            now,
+            &bound.holder_id,
+        )
+        .await?;
+        let number = fresh_number(&mut tx, now, random).await?;
+        let qr_token = random.token();
+        let expires_at = now.plus_minutes(PRESENT_MINUTES);
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+        .bind(random.id())
+        .bind(&bound.certificate_id)
+        .bind(&bound.holder_id)
+        .bind(request.device_id)
+        .bind(&grant_id)
+        .bind(token_hash(qr_token.expose()))
+        .bind(token_hash(number.expose()))
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(Presented { qr_token, number, expires_at, grant_id })
+    }
+
+    /// A number no live set uses. With 10^12 numbers a clash is rare; the check makes it harmless.
+    async fn fresh_number(tx: &mut Tx, now: Millis, random: &Random) -> Result<Secret> {
+        for _ in 0..8 {
+            let number = random.digits(NUMBER_DIGITS);
+            let taken: Option<String> = on_tx!(tx, |c| sqlx::query_scalar(
+                "SELECT id FROM presentation WHERE number_hash = $1 AND expires_at > $2 AND voided_at IS NULL"
+            )
+            .bind(token_hash(number.expose()))
+            .bind(now.0)
+            .fetch_optional(c)
+            .await)?;
+            if taken.is_none() {
+                return Ok(number);
+            }
+        }
+        Err(DomainError::RateLimited.into())
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        certificate_id: String,
+        holder_id: String,
+        grant_id: Option<String>,
+        expires_at: i64,
+        institution_name: String,
+        credit_code: String,
+        serial: String,
+        legal_rep_name: String,
+        holder_name: String,
+        holder_id_number: String,
+        role: String,
+        start_day: Option<String>,
+        end_day: Option<String>,
+    }
+
+    /// A live set by its QR or number hash: unexpired, not voided, and its certificate, holder,
+    /// device and (for a user) grant all in force today (R6, R8, R15).
+    fn live_select(key: &str, unused: bool) -> String {
+        format!(
+            "SELECT p.id, p.certificate_id, p.holder_id, p.grant_id, p.expires_at, i.name AS institution_name, \
+             i.credit_code, c.serial, i.legal_rep_name, h.name AS holder_name, h.id_number AS holder_id_number, h.role, \
+             g.start_day, g.end_day \
+             FROM presentation p JOIN certificate c ON c.id = p.certificate_id JOIN institution i ON i.id = c.institution_id \
+             JOIN holder h ON h.id = p.holder_id JOIN device d ON d.id = p.device_id \
+             LEFT JOIN holder_grant g ON g.id = p.grant_id \
+             WHERE p.{key} = $1 AND p.expires_at > $2 AND p.voided_at IS NULL{} \
+             AND c.status = 'active' AND h.status = 'active' AND d.status = 'active' \
+             AND (p.grant_id IS NULL OR (g.status = 'active' AND g.start_day <= $3 AND g.end_day >= $3))",
+            if unused { " AND p.used_at IS NULL" } else { "" }
+        )
+    }
+
+    async fn matters(db_or_tx: MattersFrom<'_>, grant_id: &str) -> Result<Vec<MatterView>> {
+        const SQL: &str = "SELECT m.id, m.name_zh, m.name_en FROM grant_matter gm JOIN matter m ON m.id = gm.matter_id \
+             WHERE gm.grant_id = $1 ORDER BY m.created_at, m.id";
+        let rows: Vec<(String, String, String)> = match db_or_tx {
+            MattersFrom::Db(db) => on_db!(db, |c| sqlx::query_as(SQL).bind(grant_id).fetch_all(c).await)?,
+            MattersFrom::Tx(tx) => on_tx!(tx, |c| sqlx::query_as(SQL).bind(grant_id).fetch_all(c).await)?,
+        };
+        Ok(rows.into_iter().map(|(id, name_zh, name_en)| MatterView { id, name_zh, name_en }).collect())
+    }
+
+    enum MattersFrom<'a> {
+        Db(&'a Db),
+        Tx(&'a mut Tx),
+    }
+
+    fn view(row: Row, matters: Vec<MatterView>) -> VerifiedView {
+        VerifiedView {
+            institution_name: row.institution_name,
+            credit_code: row.credit_code,
+            serial: row.serial,
+            certificate_status: "active".into(),
+            legal_rep_name: mask::person_name(&row.legal_rep_name),
+            holder_name: mask::person_name(&row.holder_name),
+            holder_id_number: mask::id_number(&row.holder_id_number),
+            role: row.role,
+            matters,
+            start_day: row.start_day,
+            end_day: row.end_day,
+            expires_at: row.expires_at,
+        }
+    }
+
+    /// R10: the public check of a presented QR: anyone, no sign-in. The token has 256 bits, so
+    /// it needs no rate limit; the page may be opened again while the set lives.
+    pub async fn verify_qr(db: &Db, token: &str, now: Millis, random: &Random) -> Result<VerifiedView> {
+        let token = token.trim();
+        if token.is_empty() || token.len() > 64 {
+            return Err(DomainError::PresentationInvalid.into());
+        }
+        let today = time::format_day(time::today_cst(now));
+        let sql = live_select("qr_hash", false);
+        let row: Option<Row> = on_db!(db, |c| sqlx::query_as(&sql)
+            .bind(token_hash(token))
+            .bind(now.0)
+            .bind(&today)
+            .fetch_optional(c)
+            .await)?;
+        let row = row.ok_or(DomainError::PresentationInvalid)?;
+        let matters = match &row.grant_id {
+            Some(g) => matters(MattersFrom::Db(db), g).await?,
+            None => Vec::new(),
+        };
+        let mut tx = db.begin_write().await?;
+        records::record_usage(
+            &mut tx,
+            &Usage {
+                certificate_id: &row.certificate_id,
+                holder_id: Some(&row.holder_id),
+                kind: records::PRESENT,
+                system: records::PUBLIC_CHECK,
+                result: records::VERIFIED,
+                party_id: None,
+                counter_id: None,
+            },
+            now,
+            random,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view(row, matters))
+    }
+
+    /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
+    /// code works once. Failed checks count against the counter: after [`NUMBER_FAILURES`] in
+    /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end. The counter row is
+    /// locked for the check, so concurrent guesses cannot exceed the limit.
+    pub async fn verify_number(
+        db: &Db,
+        counter: &CounterCaller,
+        input: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<VerifiedView> {
+        let Some(number) = normalize_number(input) else {
+            // A typing slip, not a guess: nothing is looked up and no try is spent.
+            return Err(DomainError::field("code", Problem::BadFormat).into());
+        };
+        let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
+        let mut tx = db.begin_write().await?;
+        let sql = format!("SELECT window_start, window_failures FROM counter WHERE id = $1{}", tx.for_update());
+        let limit: Option<(i64, i64)> =
+            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(&counter.counter_id).fetch_optional(c).await)?;
+        let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
+        let in_window = window_start + window > now.0;
+        if in_window && failures >= NUMBER_FAILURES {
+            return Err(DomainError::RateLimited.into());
+        }
+        let today = time::format_day(time::today_cst(now));
+        let sql = live_select("number_hash", true);
+        let row: Option<Row> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
+            .bind(token_hash(&number))
+            .bind(now.0)
+            .bind(&today)
+            .fetch_optional(c)
+            .await)?;
+        let used = match &row {
+            Some(row) => on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
+            )
+            .bind(now.0)
+            .bind(&row.id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?,
+            None => 0,
+        };
+        let Some(row) = row.filter(|_| used == 1) else {
+            let (start, count) = if in_window { (window_start, failures + 1) } else { (now.0, 1) };
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE counter SET window_start = $1, window_failures = $2 WHERE id = $3"
+            )
+            .bind(start)
+            .bind(count)
+            .bind(&counter.counter_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            tx.commit().await?;
+            return Err(DomainError::PresentationInvalid.into());
+        };
+        let matters = match &row.grant_id {
+            Some(g) => matters(MattersFrom::Tx(&mut tx), g).await?,
+            None => Vec::new(),
+        };
+        records::record_usage(
+            &mut tx,
+            &Usage {
+                certificate_id: &row.certificate_id,
+                holder_id: Some(&row.holder_id),
+                kind: records::PRESENT,
+                system: &counter.label(),
+                result: records::VERIFIED,
+                party_id: Some(&counter.party_id),
+                counter_id: Some(&counter.counter_id),
+            },
+            now,
+            random,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view(row, matters))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_twelve_digits_with_spaces_and_hyphens_allowed() {
+        assert_eq!(normalize_number("1234 5678 9012").as_deref(), Some("123456789012"));
+        assert_eq!(normalize_number("1234-5678-9012").as_deref(), Some("123456789012"));
+        assert_eq!(normalize_number("12345678901"), None, "11 digits");
+        assert_eq!(normalize_number("1234567890123"), None, "13 digits");
+        assert_eq!(normalize_number("12345678901a"), None, "a letter");
+        assert_eq!(normalize_number("１２３４ ５６７８ ９０１２").as_deref(), Some("123456789012"), "full-width");
+        assert_eq!(normalize_number("١٢٣٤٥٦٧٨٩٠١٢"), None, "other scripts' digits");
+        assert_eq!(format_number("123456789012"), "1234 5678 9012");
+    }
+}

@@ -1,0 +1,265 @@
+//! Issue 4, journeys 1–3 and 7: presenting (R9), counter and public checks (R10), usage records
+//! (R12) and immediate revocation (R15); relying parties and their counters.
+
+use ecert_core::changes::{self, ChangeRequest};
+use ecert_core::device::action;
+use ecert_core::holder::{self, USER};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::party::{self, CounterCaller, PartyInput};
+use ecert_core::presentation::{self, PresentRequest, Presented};
+use ecert_core::secret::{Random, Secret};
+use ecert_core::store::Db;
+use ecert_core::store::testing::open_test_db;
+use ecert_core::{DomainError, Millis, certificate::IssuePolicy};
+
+use crate::delegation::{Member, PASSWORD, claim_with_phone, issue_as, member};
+use crate::support::{T0, count, domain, staff_view};
+
+/// A registered party with one signed-in counter.
+async fn counter(db: &Db) -> CounterCaller {
+    let staff = staff_view(db).await;
+    let random = Random::os();
+    let input = PartyInput { name: format!("柜台银行{}", &random.id()[..6]), redirect_uris: String::new() };
+    let party = party::register(db, &staff, &input, T0, &random).await.unwrap();
+    let login = party::add_counter(db, &staff, &party.login, "一号窗口", T0, &random).await.unwrap();
+    let session = party::sign_in(db, &login.login, Secret::new(login.secret), T0, &random).await.unwrap();
+    party::current(db, session.token.expose(), T0).await.unwrap().unwrap()
+}
+
+/// `m` presents at `at` (signed at `at`).
+async fn present(db: &Db, m: &Member, at: Millis) -> Result<Presented, ecert_core::Error> {
+    let device_id = &m.binding.device_id;
+    let request = PresentRequest {
+        device_id,
+        signed_at: at.0,
+        signature: &m.phone.sign_timed(action::PRESENT, device_id, at.0),
+        password: Secret::new(PASSWORD),
+        grant_id: None,
+    };
+    presentation::present(db, request, at, &Random::os()).await
+}
+
+#[tokio::test]
+async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_masked() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市出示测试研究院").await).await;
+    let user = member(&db, &fm, USER, "李四", 41).await;
+    let desk = counter(&db).await;
+    let at = T0.plus_minutes(2);
+
+    let set = present(&db, &user, at).await.unwrap();
+    assert_eq!(set.number.expose().len(), 12);
+    assert_eq!(set.expires_at, at.plus_minutes(5));
+    let typed = presentation::format_number(set.number.expose());
+    let seen = presentation::verify_number(&db, &desk, &typed, at.plus_minutes(1), &Random::os()).await.unwrap();
+    assert_eq!(seen.institution_name, "北京市出示测试研究院");
+    assert_eq!(seen.role, USER);
+    assert_eq!(seen.holder_name, "李*", "R16: masked");
+    assert_eq!(seen.legal_rep_name, "张*", "R16: masked");
+    assert!(seen.holder_id_number.contains("***"));
+    assert_eq!(seen.matters.len(), 1);
+    assert_eq!(seen.start_day.as_deref(), Some("2026-01-01"));
+    assert_eq!(seen.end_day.as_deref(), Some("2026-06-30"));
+    let again = presentation::verify_number(&db, &desk, set.number.expose(), at.plus_minutes(1), &Random::os()).await;
+    assert_eq!(domain(again), DomainError::PresentationInvalid, "a number works once");
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE counter_id = $1 AND kind = 'present' AND result = 'verified'",
+        &desk.counter_id,
+    )
+    .await;
+    assert_eq!(records, 1, "R12: the usage record names the counter");
+
+    // Managers present too, without a grant.
+    let set = present(&db, &fm, at).await.unwrap();
+    let seen = presentation::verify_qr(&db, set.qr_token.expose(), at, &Random::os()).await.unwrap();
+    assert_eq!(seen.role, "first_manager");
+    assert!(seen.matters.is_empty() && seen.start_day.is_none());
+}
+
+#[tokio::test]
+async fn r9_r10_the_public_qr_works_for_five_minutes_and_a_refresh_voids_the_previous_set() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市二维码测试研究院").await).await;
+    let user = member(&db, &fm, USER, "李四", 42).await;
+    let at = T0.plus_minutes(2);
+    let random = Random::os();
+
+    let first = present(&db, &user, at).await.unwrap();
+    let qr = first.qr_token.expose();
+    let just_before = at.plus_minutes(5).plus_millis(-1);
+    assert!(presentation::verify_qr(&db, qr, at, &random).await.is_ok());
+    assert!(presentation::verify_qr(&db, qr, just_before, &random).await.is_ok(), "opened again, still valid");
+    let expired = presentation::verify_qr(&db, qr, at.plus_minutes(5), &random).await;
+    assert_eq!(domain(expired), DomainError::PresentationInvalid, "valid 5 minutes");
+    assert_eq!(
+        domain(presentation::verify_qr(&db, "not-a-token", at, &random).await),
+        DomainError::PresentationInvalid
+    );
+
+    let second = present(&db, &user, at.plus_minutes(1)).await.unwrap();
+    let voided = presentation::verify_qr(&db, qr, at.plus_minutes(1), &random).await;
+    assert_eq!(domain(voided), DomainError::PresentationInvalid, "a refresh voids the previous set");
+    let desk = counter(&db).await;
+    let voided = presentation::verify_number(&db, &desk, first.number.expose(), at.plus_minutes(1), &random).await;
+    assert_eq!(domain(voided), DomainError::PresentationInvalid, "its number too");
+    assert!(presentation::verify_qr(&db, second.qr_token.expose(), at.plus_minutes(1), &random).await.is_ok());
+}
+
+#[tokio::test]
+async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_every_code_at_once() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let random = Random::os();
+    let claim = issue_as(&db, &staff, "北京市吊销测试研究院").await;
+    let fm = claim_with_phone(&db, &claim).await;
+    let at = T0.plus_minutes(2);
+    let invalid = |r: Result<_, ecert_core::Error>| domain(r) == DomainError::PresentationInvalid;
+
+    // A removed user: its live set stops working.
+    let removed = member(&db, &fm, USER, "李四", 43).await;
+    let set = present(&db, &removed, at).await.unwrap();
+    holder::remove(&db, &fm.caller(&db).await, &removed.binding.holder_id, at, &random).await.unwrap();
+    assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "R8: removal");
+
+    // A cancelled grant.
+    let cancelled = member(&db, &fm, USER, "王五", 44).await;
+    let set = present(&db, &cancelled, at).await.unwrap();
+    let grant_id = set.grant_id.clone().unwrap();
+    holder::cancel_grant(&db, &fm.caller(&db).await, &grant_id, at, &random).await.unwrap();
+    assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "grant cancelled");
+    assert_eq!(domain(present(&db, &cancelled, at.plus_minutes(1)).await), DomainError::Revoked, "nothing to present");
+
+    // A grant that lapses (its period ends 2026-06-30, CST) while a set is live.
+    let lapsing = member(&db, &fm, USER, "赵六", 45).await;
+    let last_minute =
+        Millis(ecert_core::time::days_from_civil(2026, 6, 30) * Millis::DAY + 16 * Millis::HOUR - 2 * 60_000);
+    let set = present(&db, &lapsing, last_minute).await.unwrap();
+    assert!(presentation::verify_qr(&db, set.qr_token.expose(), last_minute, &random).await.is_ok());
+    let after_midnight = last_minute.plus_minutes(3);
+    assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), after_midnight, &random).await), "R6: lapsed");
+
+    // The certificate is cancelled: the first manager's and a user's sets fail.
+    let user = member(&db, &fm, USER, "孙七", 46).await;
+    let sets = [present(&db, &fm, at).await.unwrap(), present(&db, &user, at).await.unwrap()];
+    let desk = counter(&db).await;
+    changes::apply(
+        &db,
+        &staff,
+        &claim.certificate_id,
+        &ChangeRequest::Cancel,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        at,
+        &random,
+    )
+    .await
+    .unwrap();
+    for set in &sets {
+        assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "R15: QR");
+        let by_number = presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await;
+        assert!(invalid(by_number), "R15: number");
+    }
+    assert_eq!(domain(present(&db, &fm, at.plus_minutes(1)).await), DomainError::Revoked);
+}
+
+#[tokio::test]
+async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_concurrently() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市限速测试研究院").await).await;
+    let desk = counter(&db).await;
+    let at = T0.plus_minutes(2);
+    let set = present(&db, &fm, at).await.unwrap();
+
+    let guesses = (0..30).map(|i| {
+        let (db, desk) = (db.clone(), desk.clone());
+        tokio::spawn(async move {
+            presentation::verify_number(&db, &desk, &format!("{:012}", 100_000 + i), at, &Random::os()).await
+        })
+    });
+    let mut invalid = 0;
+    let mut limited = 0;
+    for g in guesses {
+        match domain(g.await.unwrap()) {
+            DomainError::PresentationInvalid => invalid += 1,
+            DomainError::RateLimited => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((invalid, limited), (10, 20), "R10: exactly 10 failures are looked up");
+    let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &Random::os()).await;
+    assert_eq!(domain(right), DomainError::RateLimited, "even the right number waits for the window");
+    let typo = presentation::verify_number(&db, &desk, "1234", at, &Random::os()).await;
+    assert!(matches!(domain(typo), DomainError::Validation(_)), "a malformed code is a clear error");
+
+    let later = at.plus_minutes(presentation::NUMBER_WINDOW_MINUTES);
+    let set = present(&db, &fm, later).await.unwrap();
+    assert!(presentation::verify_number(&db, &desk, set.number.expose(), later, &Random::os()).await.is_ok());
+}
+
+#[tokio::test]
+async fn present_requires_a_fresh_signature_the_password_and_an_effective_grant() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市签名测试研究院").await).await;
+    let random = Random::os();
+    let at = T0.plus_minutes(2);
+    let device_id = fm.binding.device_id.as_str();
+    let signature = fm.phone.sign_timed(action::PRESENT, device_id, at.0);
+    let request = |password: &str, sig: &str, signed_at: i64| PresentRequest {
+        device_id,
+        signed_at,
+        signature: sig.to_owned().leak(),
+        password: Secret::new(password),
+        grant_id: None,
+    };
+
+    let wrong = presentation::present(&db, request("wrong-pass", &signature, at.0), at, &random).await;
+    assert_eq!(domain(wrong), DomainError::WrongPassword { remaining: 5 });
+    let replay = presentation::present(&db, request(PASSWORD, &signature, at.0), at, &random).await;
+    assert_eq!(domain(replay), DomainError::StaleSignature, "a signature is used once");
+    let old = at.plus_minutes(-10);
+    let sig = fm.phone.sign_timed(action::PRESENT, device_id, old.0);
+    let stale = presentation::present(&db, request(PASSWORD, &sig, old.0), at, &random).await;
+    assert_eq!(domain(stale), DomainError::StaleSignature, "a signature from 10 minutes ago");
+    let later = at.plus_millis(1);
+    let forged = fm.phone.sign_timed(action::PRESENT, "another-device", later.0);
+    let forged = presentation::present(&db, request(PASSWORD, &forged, later.0), later, &random).await;
+    assert_eq!(domain(forged), DomainError::BadSignature);
+    let ok = fm.phone.sign_timed(action::PRESENT, device_id, later.0);
+    assert!(presentation::present(&db, request(PASSWORD, &ok, later.0), later, &random).await.is_ok());
+}
+
+#[tokio::test]
+async fn parties_need_valid_redirects_and_unique_names_and_counters_sign_in_with_their_own_password() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let other = staff_view(&db).await;
+    let random = Random::os();
+    let bad = PartyInput { name: "某系统".into(), redirect_uris: "http://rp.example.cn/cb".into() };
+    assert!(matches!(domain(party::register(&db, &staff, &bad, T0, &random).await), DomainError::Validation(_)));
+    let input = PartyInput { name: "某系统".into(), redirect_uris: "https://rp.example.cn/cb\n".into() };
+    let shown = party::register(&db, &staff, &input, T0, &random).await.unwrap();
+    let again = party::register(&db, &staff, &input, T0, &random).await;
+    assert!(matches!(domain(again), DomainError::AlreadyExists { .. }));
+    assert!(party::register(&db, &other, &input, T0, &random).await.is_ok(), "names are unique per authority");
+
+    let client = party::authenticate(&db, &shown.login, &shown.secret).await.unwrap();
+    assert_eq!(client.redirect_uris, vec!["https://rp.example.cn/cb"]);
+    assert!(party::authenticate(&db, &shown.login, "wrong").await.is_err());
+    let listed = party::list(&db, &staff).await.unwrap();
+    assert_eq!(listed.len(), 1);
+
+    let e = party::add_counter(&db, &other, &shown.login, "窗口", T0, &random).await;
+    assert_eq!(domain(e), DomainError::NotFound, "another authority's party");
+    let desk = party::add_counter(&db, &staff, &shown.login, "窗口", T0, &random).await.unwrap();
+    let wrong = party::sign_in(&db, &desk.login, Secret::new("wrong password"), T0, &random).await;
+    assert_eq!(domain(wrong), DomainError::InvalidCredentials);
+    let ok = party::sign_in(&db, &desk.login.to_uppercase(), Secret::new(desk.secret), T0, &random).await.unwrap();
+    let caller = party::current(&db, ok.token.expose(), T0).await.unwrap().unwrap();
+    assert_eq!(caller.party_name, "某系统");
+    assert_eq!(party::list(&db, &staff).await.unwrap()[0].counters.len(), 1);
+}
