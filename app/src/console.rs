@@ -84,6 +84,7 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
             </ActionForm>
         </section>
         <crate::issue::IssuePanel />
+        <crate::parties::PartiesPanel />
         <crate::changes::OutboxPanel />
     }
 }

@@ -35,3 +35,19 @@ pub async fn holder_if_signed_in() -> Result<Option<ecert_core::holder::Caller>,
 pub async fn holder() -> Result<ecert_core::holder::Caller, AppError> {
     holder_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
 }
+
+/// The counter signed in to the verifier page, if any (counter and relying party active).
+#[cfg(feature = "ssr")]
+pub async fn counter_if_signed_in() -> Result<Option<ecert_core::party::CounterCaller>, AppError> {
+    let state = crate::state::app_state();
+    let Some(token) = crate::session::cookie(crate::session::COUNTER_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(ecert_core::party::current(&state.db, &token, ecert_core::Millis::now()).await?)
+}
+
+/// The signed-in counter, or `Unauthenticated` (401).
+#[cfg(feature = "ssr")]
+pub async fn counter() -> Result<ecert_core::party::CounterCaller, AppError> {
+    counter_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
+}

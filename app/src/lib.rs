@@ -12,9 +12,13 @@ pub mod i18n;
 pub mod issue;
 mod layout;
 mod pages;
+pub mod parties;
+pub mod present;
 pub mod status;
 pub mod wallet;
 
+#[cfg(feature = "ssr")]
+mod barcode;
 #[cfg(feature = "ssr")]
 mod qr;
 #[cfg(feature = "ssr")]
@@ -66,7 +70,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::HomePage />
                     <Route path=path!("/console") view=console::ConsolePage />
                     <Route path=path!("/dashboard") view=dashboard::DashboardPage />
-                    <Route path=path!("/verify") view=pages::VerifierPage />
+                    <Route path=path!("/verify") view=present::VerifierPage />
+                    <Route path=path!("/check") view=present::CheckPage />
+                    <Route path=path!("/wallet/present") view=present::PresentPage />
                     <Route path=path!("/wallet") view=wallet::WalletHome />
                     <Route path=path!("/wallet/claim") view=|| view! { <wallet::AcceptPage kind="claim" /> } />
                     <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />

@@ -57,20 +57,6 @@ fn SystemCheck() -> impl IntoView {
     }
 }
 
-#[component]
-fn Upcoming(title: T, desc: T) -> impl IntoView {
-    view! {
-        <h1>{t(title)}</h1>
-        <p class="lead">{t(desc)}</p>
-        <p class="notice">{t(T::NotYetAvailable)}</p>
-    }
-}
-
-#[component]
-pub fn VerifierPage() -> impl IntoView {
-    view! { <Upcoming title=T::Verifier desc=T::VerifierDesc /> }
-}
-
 /// The 404 page: a real page in the visitor's language, sent with status 404.
 #[component]
 pub fn NotFound() -> impl IntoView {

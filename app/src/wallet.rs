@@ -217,7 +217,10 @@ fn wallet_link(text: &str) -> Option<String> {
     #[cfg(not(feature = "hydrate"))]
     let origin = String::new();
     let rest = text.trim().strip_prefix(&origin)?;
-    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?"].iter().any(|p| rest.starts_with(p)).then(|| rest.to_owned())
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/check?"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        .then(|| rest.to_owned())
 }
 
 #[component]
@@ -309,6 +312,7 @@ fn CardItem(card: Card) -> impl IntoView {
                 }
                 Err(e) => view! { <p class="error" data-testid="card-status">{e}</p> }.into_any(),
             })}
+            <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
             <button type="button" class="small secondary" on:click=move |_| set_open.update(|o| *o = !*o)>
                 {t(T::ChangePassword)}
             </button>

@@ -364,15 +364,14 @@ mod server {
     /// Checks a client id and secret; the secret is a 256-bit random value, so its SHA-256 is
     /// compared (in constant time) rather than a slow password hash.
     pub async fn authenticate(db: &Db, client_id: &str, client_secret: &str) -> Result<Client> {
-        let row: Option<(String, String, String, String)> =
-            on_db!(db, |c| {
-                sqlx::query_as(
+        let row: Option<(String, String, String, String)> = on_db!(db, |c| {
+            sqlx::query_as(
             "SELECT id, name, redirect_uris, client_secret_hash FROM relying_party WHERE id = $1 AND status = 'active'"
         )
         .bind(client_id)
         .fetch_optional(c)
         .await
-            })?;
+        })?;
         match row {
             Some((party_id, name, redirects, hash)) if constant_time_eq(&hash, &token_hash(client_secret)) => {
                 Ok(Client { party_id, name, redirect_uris: redirect_lines(&redirects) })

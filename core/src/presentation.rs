@@ -3,7 +3,7 @@
 //! A holder's wallet asks for a set (device signature and certificate password): a QR code, a
 //! barcode and a numeric code, valid together for 5 minutes; asking again voids the previous set.
 //! The QR carries a 256-bit token and opens the public verification page, which anyone may open.
-//! The barcode and the numeric code carry the same 12-digit number: only a signed-in counter of a
+//! The barcode and the numeric code carry the same 16-digit number: only a signed-in counter of a
 //! registered relying party checks it, once, under a rate limit of failed checks (R10).
 //!
 //! Every check re-reads the certificate, the holder, the device and the grant, so cancellation,
@@ -17,7 +17,7 @@ use crate::holder::MatterView;
 /// R9: life of a presented set, in minutes.
 pub const PRESENT_MINUTES: i64 = 5;
 /// Digits of the numeric code (and of the barcode, which carries the same number).
-pub const NUMBER_DIGITS: usize = 12;
+pub const NUMBER_DIGITS: usize = 16;
 /// R10: failed numeric checks a counter may make per window before it must wait.
 pub const NUMBER_FAILURES: i64 = 10;
 pub const NUMBER_WINDOW_MINUTES: i64 = 10;
@@ -57,7 +57,7 @@ pub fn normalize_number(input: &str) -> Option<String> {
     (digits.len() == NUMBER_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
-/// `123456789012` → `1234 5678 9012`, for reading aloud and typing.
+/// `1234567890123456` → `1234 5678 9012 3456`, for reading aloud and typing.
 pub fn format_number(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
     chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
@@ -178,7 +178,7 @@ mod server {
         Ok(Presented { qr_token, number, expires_at, grant_id })
     }
 
-    /// A number no live set uses. With 10^12 numbers a clash is rare; the check makes it harmless.
+    /// A number no live set uses. With 10^16 numbers a clash is rare; the check makes it harmless.
     async fn fresh_number(tx: &mut Tx, now: Millis, random: &Random) -> Result<Secret> {
         for _ in 0..8 {
             let number = random.digits(NUMBER_DIGITS);
@@ -390,14 +390,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_twelve_digits_with_spaces_and_hyphens_allowed() {
-        assert_eq!(normalize_number("1234 5678 9012").as_deref(), Some("123456789012"));
-        assert_eq!(normalize_number("1234-5678-9012").as_deref(), Some("123456789012"));
-        assert_eq!(normalize_number("12345678901"), None, "11 digits");
-        assert_eq!(normalize_number("1234567890123"), None, "13 digits");
-        assert_eq!(normalize_number("12345678901a"), None, "a letter");
-        assert_eq!(normalize_number("１２３４ ５６７８ ９０１２").as_deref(), Some("123456789012"), "full-width");
-        assert_eq!(normalize_number("١٢٣٤٥٦٧٨٩٠١٢"), None, "other scripts' digits");
-        assert_eq!(format_number("123456789012"), "1234 5678 9012");
+    fn numbers_are_sixteen_digits_with_spaces_and_hyphens_allowed() {
+        assert_eq!(normalize_number("1234 5678 9012 3456").as_deref(), Some("1234567890123456"));
+        assert_eq!(normalize_number("1234-5678-9012-3456").as_deref(), Some("1234567890123456"));
+        assert_eq!(normalize_number("123456789012345"), None, "15 digits");
+        assert_eq!(normalize_number("12345678901234567"), None, "17 digits");
+        assert_eq!(normalize_number("123456789012345a"), None, "a letter");
+        assert_eq!(
+            normalize_number("１２３４ ５６７８ ９０１２ ３４５６").as_deref(),
+            Some("1234567890123456"),
+            "full-width"
+        );
+        assert_eq!(normalize_number("١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦"), None, "other scripts' digits");
+        assert_eq!(format_number("1234567890123456"), "1234 5678 9012 3456");
     }
 }

@@ -210,6 +210,7 @@ fn check_types_of(op: &Operation) {
         Some("sms_request") => check_types::<WalletSmsRequest>(op),
         Some("password_reset") => check_types::<WalletPasswordReset>(op),
         Some("status") => check_types::<WalletStatus>(op),
+        Some("present") => check_types::<ecert_app::present::WalletPresent>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
     }
 }
@@ -339,6 +340,7 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::PASSWORD_RESET,
         action::SMS_REQUEST,
         action::STATUS,
+        action::PRESENT,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
@@ -373,7 +375,17 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
             }
         }
         assert!(known.contains(&act.as_str()), "{}: `{act}` is not an action the server knows", op.path);
-        let subject = example[spec["subject"].as_str().expect("subject")].as_str().expect("a string subject");
+        // The subject is one key of the request, or several joined by newlines (a device id and
+        // the time of signing).
+        let text = |key: &Value| {
+            let v = &example[key.as_str().expect("a key name")];
+            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+        };
+        let subject = match &spec["subject"] {
+            Value::Array(keys) => keys.iter().map(text).collect::<Vec<_>>().join("\n"),
+            key => text(key),
+        };
+        let subject = subject.as_str();
         let signature = example["signature"].as_str().unwrap_or_else(|| panic!("{}: no signature", op.path));
         verify(public_key, &message(&act, subject), signature)
             .unwrap_or_else(|e| panic!("{}: the example's signature of `{act}` over {subject} fails: {e:?}", op.path));

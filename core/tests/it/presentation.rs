@@ -49,7 +49,7 @@ async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_mask
     let at = T0.plus_minutes(2);
 
     let set = present(&db, &user, at).await.unwrap();
-    assert_eq!(set.number.expose().len(), 12);
+    assert_eq!(set.number.expose().len(), presentation::NUMBER_DIGITS);
     assert_eq!(set.expires_at, at.plus_minutes(5));
     let typed = presentation::format_number(set.number.expose());
     let seen = presentation::verify_number(&db, &desk, &typed, at.plus_minutes(1), &Random::os()).await.unwrap();
@@ -177,7 +177,7 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
     let guesses = (0..30).map(|i| {
         let (db, desk) = (db.clone(), desk.clone());
         tokio::spawn(async move {
-            presentation::verify_number(&db, &desk, &format!("{:012}", 100_000 + i), at, &Random::os()).await
+            presentation::verify_number(&db, &desk, &format!("{:016}", 100_000 + i), at, &Random::os()).await
         })
     });
     let mut invalid = 0;

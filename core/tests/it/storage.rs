@@ -120,7 +120,7 @@ async fn write_transactions_serialise_read_then_write() {
 async fn first_start_creates_one_authority_and_admin_even_when_servers_race() {
     // A fresh database of its own: first start only acts on an empty one.
     let db = match open_test_db().await {
-        db @ Db::Sqlite(_) => db,
+        db @ Db::Sqlite(..) => db,
         // On PostgreSQL the shared test database already has authorities; the empty-database
         // path is covered there by the end-to-end suite, which starts on an empty database.
         Db::Postgres(_) => return,

@@ -1,0 +1,125 @@
+// Issue 4, journeys 1-3 and 7: a user shows the certificate on its phone (R9), a counter of a
+// registered relying party checks the number or the barcode (R10, R12), any phone opens the QR's
+// public check page, and removal makes every code fail at once (R15).
+import { Browser, expect, Page, test } from '@playwright/test';
+import { acceptOnPhone, CERT_PASSWORD, cstDay, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+
+/** Staff register a relying party with one counter in the console; returns its sign-in. */
+async function registerCounter(pc: Page, party: string): Promise<{ username: string; password: string }> {
+  await pc.goto('/console');
+  await hydrated(pc);
+  await pc.getByLabel('系统名称').fill(party);
+  await pc.getByRole('button', { name: '登记应用系统' }).click();
+  await expect(pc.getByTestId('party-client-secret')).toBeVisible();
+  const card = pc.getByTestId('party').filter({ hasText: party });
+  await card.getByLabel('柜台名称').fill('一号窗口');
+  await card.getByRole('button', { name: '添加柜台' }).click();
+  const username = (await pc.getByTestId('counter-username').textContent())!.trim();
+  const password = (await pc.getByTestId('counter-password').textContent())!.trim();
+  return { username, password };
+}
+
+/** A counter's browser, signed in to the verifier page. */
+async function counterPage(browser: Browser, baseURL: string, login: { username: string; password: string }) {
+  const page = await (await browser.newContext({ baseURL })).newPage();
+  await page.goto('/verify');
+  await page.getByLabel('用户名').fill(login.username);
+  await page.getByLabel('密码').fill(login.password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await expect(page.getByTestId('counter-name')).toContainText('一号窗口');
+  return page;
+}
+
+/** A claimed certificate with a user (granted 银行开户 for 30 days) on a phone of its own. */
+async function userWithGrant(pc: Page, browser: Browser, baseURL: string, name: string) {
+  await staffSignIn(pc);
+  await issueCertificate(pc, name);
+  const claim = (await pc.getByTestId('claim-link').getAttribute('href'))!;
+  const fm = await phone(browser, baseURL);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  const dash = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(dash, fm);
+  const form = dash.getByTestId('add-user');
+  await form.getByLabel('姓名').fill('赵六');
+  await form.getByLabel('身份证号码').fill(residentId(40));
+  await form.getByLabel('手机号码').fill('13912345678');
+  await form.getByLabel('银行开户').check();
+  await form.getByLabel('开始日期').fill(cstDay());
+  await form.getByLabel('结束日期').fill(cstDay(30));
+  await form.locator('button[type=submit]').click();
+  const link = (await dash.getByTestId('accept-link').getAttribute('href'))!;
+  const user = await phone(browser, baseURL);
+  await acceptOnPhone(user, link, '赵六', residentId(40));
+  return { fm, dash, user };
+}
+
+/** The user shows the certificate: QR, barcode and number with a countdown. */
+async function present(user: Page) {
+  await user.goto('/wallet');
+  await hydrated(user);
+  await user.getByTestId('present-button').click();
+  await hydrated(user);
+  await user.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
+  await user.getByRole('button', { name: '生成出示码' }).click();
+  await expect(user.getByTestId('present-number')).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
+  await expect(user.getByTestId('present-barcode').locator('svg')).toBeVisible();
+  await expect(user.getByTestId('present-link').locator('svg')).toBeVisible();
+  await expect(user.getByTestId('present-countdown')).toContainText(/剩余有效时间 (29\d|300) 秒/);
+  return {
+    number: (await user.getByTestId('present-number').textContent())!.trim(),
+    link: (await user.getByTestId('present-link').getAttribute('href'))!,
+  };
+}
+
+test('R9 R10 R12: a user shows the certificate, a counter checks the number once, any phone opens the QR', async ({ page, browser, baseURL }) => {
+  const { user } = await userWithGrant(page, browser, baseURL!, '北京市出示测试研究院');
+  const counter = await counterPage(browser, baseURL!, await registerCounter(page, '工商银行海淀支行'));
+  const { number, link } = await present(user);
+
+  // A scanner gun types the barcode's digits and presses Enter.
+  const field = counter.getByLabel('核验码');
+  await field.fill(number.replaceAll(' ', ''));
+  await field.press('Enter');
+  await expect(counter.getByTestId('verified-institution')).toHaveText('北京市出示测试研究院');
+  await expect(counter.getByTestId('verified-role')).toHaveText('使用人');
+  await expect(counter.getByTestId('verified-holder')).toContainText('赵*');
+  await expect(counter.getByTestId('verified-holder')).not.toContainText(residentId(40));
+  await expect(counter.getByTestId('verified-matters')).toContainText('银行开户');
+  await expect(counter.getByTestId('verified-period')).toHaveText(`${cstDay()} ~ ${cstDay(30)}`);
+  // The number works once, and a wrong one shows nothing but "invalid or expired".
+  await expect(field).toHaveValue('');
+  await field.fill(number);
+  await field.press('Enter');
+  await expect(counter.getByTestId('verify-invalid')).toHaveText('无效或已过期');
+  await expect(counter.getByTestId('verified')).toHaveCount(0);
+
+  // Any phone camera opens the QR's link: no sign-in, masked data.
+  const passerby = await phone(browser, baseURL!);
+  await passerby.goto(link);
+  await expect(passerby.getByTestId('verified-institution')).toHaveText('北京市出示测试研究院');
+  await expect(passerby.getByTestId('verified-holder')).toContainText('赵*');
+
+  // Refreshing makes a new set and voids the old QR.
+  await user.getByRole('button', { name: '刷新' }).click();
+  await expect(user.getByTestId('present-number')).not.toHaveText(number);
+  await passerby.reload();
+  await expect(passerby.getByTestId('check-invalid')).toHaveText('无效或已过期');
+});
+
+test('R15: removing the user fails its live codes at once', async ({ page, browser, baseURL }) => {
+  const { dash, user } = await userWithGrant(page, browser, baseURL!, '北京市吊销测试研究院');
+  const counter = await counterPage(browser, baseURL!, await registerCounter(page, '政务服务中心'));
+  const { number, link } = await present(user);
+  const passerby = await phone(browser, baseURL!);
+  await passerby.goto(link);
+  await expect(passerby.getByTestId('verified')).toBeVisible();
+
+  await dash.reload();
+  await dash.getByTestId('holder-row').filter({ hasText: '赵*' }).getByTestId('remove').click();
+  await expect(dash.getByTestId('holder-row').filter({ hasText: '赵*' })).toHaveCount(0);
+  await passerby.reload();
+  await expect(passerby.getByTestId('check-invalid')).toBeVisible();
+  await counter.getByLabel('核验码').fill(number);
+  await counter.getByLabel('核验码').press('Enter');
+  await expect(counter.getByTestId('verify-invalid')).toBeVisible();
+});
