@@ -36,6 +36,23 @@ texts! {
     Verifier => "柜台核验", "Counter verification";
     VerifierDesc => "政务大厅、银行柜台核验出示的证书", "Government halls and bank counters verify a presented certificate";
     ShowCertificate => "出示证书", "Show certificate";
+    UsageRecords => "使用记录", "Usage records";
+    UsageKind => "类型", "Kind";
+    UsageAll => "全部", "All";
+    UsageLogin => "扫码登录", "Scan login";
+    UsagePresent => "出示核验", "Verified presentation";
+    UsageSign => "扫码签名", "Scan signing";
+    UsageTime => "时间", "Time";
+    UsageSystem => "应用系统或柜台", "System or counter";
+    UsageResult => "结果", "Result";
+    FromDay => "开始日期", "From";
+    ToDay => "结束日期", "To";
+    ExportCsv => "导出CSV", "Export CSV";
+    DownloadCsv => "下载使用记录（CSV）", "Download usage records (CSV)";
+    PrevPage => "上一页", "Previous";
+    NextPage => "下一页", "Next";
+    PublicCheck => "公开核验页", "Public check page";
+    NoRecords => "暂无记录", "No records yet";
     PresentTitle => "出示证书", "Show the certificate";
     PresentHint => "请柜台扫描条码或输入数字码；任何人都可用手机扫描二维码核验真伪。三者5分钟内有效。", "Let the counter scan the barcode or type the number; anyone can scan the QR code with a phone to check it. All three are valid for 5 minutes.";
     PresentButton => "生成出示码", "Show codes";
@@ -258,6 +275,16 @@ pub fn role_text(role: &str, lang: Lang) -> &'static str {
         ecert_core::holder::FIRST_MANAGER => T::RoleFirstManager.get(lang),
         ecert_core::holder::MANAGER => T::RoleManager.get(lang),
         _ => T::RoleUser.get(lang),
+    }
+}
+
+/// The name of a kind of usage record (R12).
+pub fn usage_kind_text(kind: &str, lang: Lang) -> &'static str {
+    match kind {
+        "login" => T::UsageLogin.get(lang),
+        "present" => T::UsagePresent.get(lang),
+        "sign" => T::UsageSign.get(lang),
+        _ => T::UsageAll.get(lang),
     }
 }
 

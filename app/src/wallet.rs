@@ -16,7 +16,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::device::{self, Card};
 use crate::error::AppError;
-use crate::i18n::{T, role_text, t, use_lang};
+use crate::i18n::{T, role_text, t, usage_kind_text, use_lang};
 
 #[cfg(feature = "ssr")]
 fn code_kind(kind: &str) -> Result<ecert_core::code::CodeKind, AppError> {
@@ -136,6 +136,24 @@ pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert
     Ok(ecert_core::holder::me(&state.db, &caller, ecert_core::Millis::now()).await?)
 }
 
+/// R12: the holder's own usage records (logins, signatures, verified presentations), newest
+/// first, a page at a time. Signed over the device id and the time of signing.
+#[server(prefix = "/api/v1/wallet", endpoint = "records", input = Json)]
+pub async fn wallet_records(
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+    page: i64,
+) -> Result<ecert_core::usage::UsagePage, AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    let bound = device::signed_fresh(&state.db, &device_id, action::RECORDS, signed_at, &signature, now).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    let filter = ecert_core::usage::UsageFilter { page, ..Default::default() };
+    Ok(ecert_core::usage::list_own(&state.db, &caller, &filter).await?)
+}
+
 /// The wallet's home: the certificates this phone holds.
 #[component]
 pub fn WalletHome() -> impl IntoView {
@@ -244,6 +262,23 @@ fn CardItem(card: Card) -> impl IntoView {
             });
         });
     }
+    let (records, set_records) = signal(None::<Result<ecert_core::usage::UsagePage, String>>);
+    let (slot4, device_id4) = (card.slot.clone(), card.device_id.clone());
+    let load_records = move |_| {
+        let (slot, device_id) = (slot4.clone(), device_id4.clone());
+        spawn_local(async move {
+            #[cfg(feature = "hydrate")]
+            let signed_at = js_sys::Date::now() as i64;
+            #[cfg(not(feature = "hydrate"))]
+            let signed_at = 0_i64;
+            let subject = ecert_core::device::timed_subject(&device_id, signed_at);
+            let result = match device::sign(&slot, action::RECORDS, &subject).await {
+                Ok(sig) => wallet_records(device_id, signed_at, sig, 0).await.map_err(|e| e.message(lang)),
+                Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
+            };
+            set_records.set(Some(result));
+        });
+    };
     let (reset_open, set_reset_open) = signal(false);
     let (sms_code, set_sms_code) = signal(String::new());
     let (reset_pw, set_reset_pw) = signal(String::new());
@@ -313,6 +348,20 @@ fn CardItem(card: Card) -> impl IntoView {
                 Err(e) => view! { <p class="error" data-testid="card-status">{e}</p> }.into_any(),
             })}
             <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
+            <button type="button" class="small secondary" on:click=load_records>{t(T::UsageRecords)}</button>
+            {move || records.get().map(|r| match r {
+                Ok(p) if p.items.is_empty() => view! { <p class="muted" data-testid="card-records">{t(T::NoRecords)}</p> }.into_any(),
+                Ok(p) => view! {
+                    <ul class="records" data-testid="card-records">
+                        {p.items.into_iter().map(|r| view! {
+                            <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(&r.kind, lang)} " · "
+                                {if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any(),
+                Err(e) => view! { <p class="error" data-testid="card-records">{e}</p> }.into_any(),
+            })}
             <button type="button" class="small secondary" on:click=move |_| set_open.update(|o| *o = !*o)>
                 {t(T::ChangePassword)}
             </button>

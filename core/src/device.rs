@@ -35,6 +35,7 @@ pub mod action {
     pub const SMS_REQUEST: &str = "sms-request";
     pub const STATUS: &str = "status";
     pub const PRESENT: &str = "present";
+    pub const RECORDS: &str = "records";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.

@@ -22,6 +22,7 @@ pub mod records;
 pub mod sms;
 pub mod staff;
 pub mod time;
+pub mod usage;
 pub mod validate;
 
 #[cfg(feature = "server")]

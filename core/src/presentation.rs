@@ -146,9 +146,9 @@ mod server {
         if live.is_none() {
             return Err(DomainError::Revoked.into());
         }
+        // The whole previous set, its QR too, even when a counter has already used its number.
         tx.stamp(
-            "UPDATE presentation SET voided_at = $1 WHERE holder_id = $2 AND voided_at IS NULL AND used_at IS NULL \
-             AND expires_at > $1",
+            "UPDATE presentation SET voided_at = $1 WHERE holder_id = $2 AND voided_at IS NULL AND expires_at > $1",
             now,
             &bound.holder_id,
         )

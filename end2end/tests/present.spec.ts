@@ -72,7 +72,7 @@ async function present(user: Page) {
 }
 
 test('R9 R10 R12: a user shows the certificate, a counter checks the number once, any phone opens the QR', async ({ page, browser, baseURL }) => {
-  const { user } = await userWithGrant(page, browser, baseURL!, '北京市出示测试研究院');
+  const { dash, user } = await userWithGrant(page, browser, baseURL!, '北京市出示测试研究院');
   const counter = await counterPage(browser, baseURL!, await registerCounter(page, '工商银行海淀支行'));
   const { number, link } = await present(user);
 
@@ -104,6 +104,28 @@ test('R9 R10 R12: a user shows the certificate, a counter checks the number once
   await expect(user.getByTestId('present-number')).not.toHaveText(number);
   await passerby.reload();
   await expect(passerby.getByTestId('check-invalid')).toHaveText('无效或已过期');
+
+  // R12: the user sees its own records in the wallet.
+  await user.goto('/wallet');
+  await hydrated(user);
+  await user.getByRole('button', { name: '使用记录' }).click();
+  await expect(user.getByTestId('card-records')).toContainText('工商银行海淀支行 · 一号窗口');
+  await expect(user.getByTestId('card-records')).toContainText('公开核验页');
+
+  // R7 R12: the first manager's dashboard lists the usage records, filters them and exports CSV.
+  await dash.reload();
+  await hydrated(dash);
+  const rows = dash.getByTestId('usage-row');
+  await expect(rows.filter({ hasText: '工商银行海淀支行 · 一号窗口' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: '公开核验页' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: '管理人后台' })).toHaveCount(1);
+  await dash.getByLabel('类型').selectOption('login');
+  await expect(rows).toHaveCount(1);
+  await expect(rows).toContainText('扫码登录');
+  await dash.getByRole('button', { name: '导出CSV' }).click();
+  const csv = decodeURIComponent((await dash.getByTestId('csv-link').getAttribute('href'))!.split(',')[1]);
+  expect(csv).toContain('time_cst,kind,system,result,holder,role');
+  expect(csv.trim().split('\n')).toHaveLength(2);
 });
 
 test('R15: removing the user fails its live codes at once', async ({ page, browser, baseURL }) => {

@@ -211,6 +211,7 @@ fn check_types_of(op: &Operation) {
         Some("password_reset") => check_types::<WalletPasswordReset>(op),
         Some("status") => check_types::<WalletStatus>(op),
         Some("present") => check_types::<ecert_app::present::WalletPresent>(op),
+        Some("records") => check_types::<ecert_app::wallet::WalletRecords>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
     }
 }
@@ -341,6 +342,7 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::SMS_REQUEST,
         action::STATUS,
         action::PRESENT,
+        action::RECORDS,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops

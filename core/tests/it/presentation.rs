@@ -3,13 +3,14 @@
 
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
-use ecert_core::holder::{self, USER};
+use ecert_core::holder::{self, MANAGER, USER};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, CounterCaller, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::usage::{self, UsageFilter};
 use ecert_core::{DomainError, Millis, certificate::IssuePolicy};
 
 use crate::delegation::{Member, PASSWORD, claim_with_phone, issue_as, member};
@@ -99,10 +100,13 @@ async fn r9_r10_the_public_qr_works_for_five_minutes_and_a_refresh_voids_the_pre
         DomainError::PresentationInvalid
     );
 
+    // The counter uses the number; the QR stays valid until the refresh.
+    let desk = counter(&db).await;
+    presentation::verify_number(&db, &desk, first.number.expose(), at, &random).await.unwrap();
+    assert!(presentation::verify_qr(&db, qr, at, &random).await.is_ok());
     let second = present(&db, &user, at.plus_minutes(1)).await.unwrap();
     let voided = presentation::verify_qr(&db, qr, at.plus_minutes(1), &random).await;
     assert_eq!(domain(voided), DomainError::PresentationInvalid, "a refresh voids the previous set");
-    let desk = counter(&db).await;
     let voided = presentation::verify_number(&db, &desk, first.number.expose(), at.plus_minutes(1), &random).await;
     assert_eq!(domain(voided), DomainError::PresentationInvalid, "its number too");
     assert!(presentation::verify_qr(&db, second.qr_token.expose(), at.plus_minutes(1), &random).await.is_ok());
@@ -262,4 +266,57 @@ async fn parties_need_valid_redirects_and_unique_names_and_counters_sign_in_with
     let caller = party::current(&db, ok.token.expose(), T0).await.unwrap().unwrap();
     assert_eq!(caller.party_name, "某系统");
     assert_eq!(party::list(&db, &staff).await.unwrap()[0].counters.len(), 1);
+}
+
+#[tokio::test]
+async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_by_the_first_manager() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市记录测试研究院").await).await;
+    let manager = member(&db, &fm, MANAGER, "王五", 51).await;
+    let own_user = member(&db, &fm, USER, "李四", 52).await;
+    let managed_user = member(&db, &manager, USER, "赵六", 53).await;
+    let random = Random::os();
+    let at = T0.plus_minutes(2);
+    for (m, times) in [(&own_user, 3), (&managed_user, 2)] {
+        let set = present(&db, m, at).await.unwrap();
+        for _ in 0..times {
+            presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await.unwrap();
+        }
+    }
+    let all = UsageFilter::default();
+    let seen = |m: &Member| {
+        let (db, all) = (db.clone(), all.clone());
+        let holder = m.binding.holder_id.clone();
+        async move {
+            let caller = m.caller(&db).await;
+            let page = usage::list(&db, &caller, &all).await.unwrap();
+            (page.total, holder)
+        }
+    };
+    assert_eq!(seen(&fm).await.0, 5, "R7: the first manager sees every record");
+    let own = usage::list_own(&db, &fm.caller(&db).await, &all).await.unwrap();
+    assert_eq!(own.total, 0, "the wallet shows the holder's own records only");
+    assert_eq!(seen(&manager).await.0, 2, "R7: a manager sees the users it authorized");
+    assert_eq!(seen(&own_user).await.0, 3, "R7: a user sees itself");
+    let page = usage::list(&db, &managed_user.caller(&db).await, &all).await.unwrap();
+    assert!(page.items.iter().all(|r| r.holder_name == "赵*" && r.kind == "present" && r.system == "public"));
+
+    let fm_caller = fm.caller(&db).await;
+    let logins = UsageFilter { kind: "login".into(), ..Default::default() };
+    assert_eq!(usage::list(&db, &fm_caller, &logins).await.unwrap().total, 0, "filtered by kind");
+    let before = UsageFilter { to_day: "2025-12-31".into(), ..Default::default() };
+    assert_eq!(usage::list(&db, &fm_caller, &before).await.unwrap().total, 0, "filtered by CST day");
+    let that_day = UsageFilter { from_day: "2026-01-01".into(), to_day: "2026-01-01".into(), ..Default::default() };
+    assert_eq!(usage::list(&db, &fm_caller, &that_day).await.unwrap().total, 5);
+    let second = UsageFilter { page: 1, ..Default::default() };
+    assert!(usage::list(&db, &fm_caller, &second).await.unwrap().items.is_empty(), "20 a page");
+    let bad = UsageFilter { kind: "drop table".into(), ..Default::default() };
+    assert!(matches!(domain(usage::list(&db, &fm_caller, &bad).await), DomainError::Validation(_)));
+
+    let csv = usage::csv(&db, &fm_caller, &all).await.unwrap();
+    assert!(csv.starts_with("time_cst,kind,system,result,holder,role\r\n"));
+    assert_eq!(csv.lines().count(), 6);
+    assert!(!csv.contains(&crate::support::resident_id(52)), "R16: no ID numbers");
+    assert_eq!(domain(usage::csv(&db, &manager.caller(&db).await, &all).await), DomainError::Forbidden);
 }

@@ -1,0 +1,238 @@
+//! Reading usage records (R12: logins, signatures, verified presentations) as R7 allows: the
+//! first manager sees the certificate's every record, a manager its own and those of the users
+//! it authorized, a user its own. Filtered by kind and China Standard Time dates, in pages, and as
+//! CSV for the first manager. Records are only ever appended (see `records`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FieldError, Problem};
+use crate::time;
+
+/// Records per page.
+pub const PER_PAGE: i64 = 20;
+/// Most rows in one CSV export.
+pub const CSV_MAX: i64 = 10_000;
+/// The kinds of usage records.
+pub const KINDS: [&str; 3] = ["login", "present", "sign"];
+
+/// What the dashboard asks for. Empty strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFilter {
+    /// `login`, `present`, `sign`, or empty.
+    pub kind: String,
+    /// `YYYY-MM-DD`, China Standard Time, inclusive.
+    pub from_day: String,
+    pub to_day: String,
+    /// 0-based.
+    pub page: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub at: i64,
+    pub kind: String,
+    /// The application system, counter (`party · counter`) or `public` (the public check page).
+    pub system: String,
+    pub result: String,
+    pub holder_name: String,
+    pub role: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsagePage {
+    pub items: Vec<UsageView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The filter's instants: `[from, to)` in epoch milliseconds, from CST days.
+pub fn bounds(filter: &UsageFilter) -> Result<(Option<i64>, Option<i64>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !filter.kind.is_empty() && !KINDS.contains(&filter.kind.as_str()) {
+        errors.push(FieldError::new("kind", Problem::BadFormat));
+    }
+    let day = |field: &str, text: &str, errors: &mut Vec<FieldError>| {
+        if text.trim().is_empty() {
+            return None;
+        }
+        let parsed = time::parse_day(text);
+        if parsed.is_none() {
+            errors.push(FieldError::new(field, Problem::BadFormat));
+        }
+        parsed
+    };
+    let from = day("from_day", &filter.from_day, &mut errors);
+    let to = day("to_day", &filter.to_day, &mut errors);
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        errors.push(FieldError::new("to_day", Problem::OutOfRange));
+    }
+    if filter.page < 0 {
+        errors.push(FieldError::new("page", Problem::OutOfRange));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // A CST day starts at 16:00 UTC the day before.
+    let start_of = |d: i64| d * time::Millis::DAY - 8 * time::Millis::HOUR;
+    Ok((from.map(start_of), to.map(|t| start_of(t + 1))))
+}
+
+/// One CSV field: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or
+/// `@` is prefixed with `'` so that spreadsheets do not run it as a formula.
+pub fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::error::{DomainError, Result};
+    use crate::holder::{Caller, MANAGER, USER};
+    use crate::store::Db;
+    use crate::{mask, on_db};
+
+    /// The `WHERE` of the records `caller` may see with `filter`, and its text parameters.
+    fn visible(caller: &Caller, own: bool, filter: &UsageFilter) -> Result<(String, Vec<String>, Vec<i64>)> {
+        let (from, to) = bounds(filter).map_err(DomainError::Validation)?;
+        let mut texts = vec![caller.certificate_id.clone()];
+        let mut sql = String::from("u.certificate_id = $1");
+        if own || !caller.is_first_manager() {
+            texts.push(caller.holder_id.clone());
+            if caller.role == MANAGER && !own {
+                sql.push_str(&format!(" AND (u.holder_id = $2 OR (h.role = '{USER}' AND h.granted_by = $2))"));
+            } else {
+                sql.push_str(" AND u.holder_id = $2");
+            }
+        }
+        if !filter.kind.is_empty() {
+            texts.push(filter.kind.clone());
+            sql.push_str(&format!(" AND u.kind = ${}", texts.len()));
+        }
+        let mut numbers = Vec::new();
+        for (bound, op) in [(from, ">="), (to, "<")] {
+            if let Some(at) = bound {
+                numbers.push(at);
+                sql.push_str(&format!(" AND u.at {op} ${}", texts.len() + numbers.len()));
+            }
+        }
+        Ok((sql, texts, numbers))
+    }
+
+    type Row = (i64, String, String, String, Option<String>, Option<String>);
+
+    async fn rows(
+        db: &Db,
+        caller: &Caller,
+        own: bool,
+        filter: &UsageFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Row>, i64)> {
+        let (cond, texts, numbers) = visible(caller, own, filter)?;
+        let from = "FROM usage_record u LEFT JOIN holder h ON h.id = u.holder_id";
+        let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
+        let n = texts.len() + numbers.len();
+        let list_sql = format!(
+            "SELECT u.at, u.kind, u.system, u.result, h.name, h.role {from} WHERE {cond} \
+             ORDER BY u.at DESC, u.id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let total: i64 = on_db!(db, |c| {
+            let mut q = sqlx::query_scalar(&count_sql);
+            for t in &texts {
+                q = q.bind(t);
+            }
+            for x in &numbers {
+                q = q.bind(x);
+            }
+            q.fetch_one(c).await
+        })?;
+        let rows: Vec<Row> = on_db!(db, |c| {
+            let mut q = sqlx::query_as(&list_sql);
+            for t in &texts {
+                q = q.bind(t);
+            }
+            for x in &numbers {
+                q = q.bind(x);
+            }
+            q.bind(limit).bind(offset).fetch_all(c).await
+        })?;
+        Ok((rows, total))
+    }
+
+    fn view((at, kind, system, result, name, role): Row) -> UsageView {
+        UsageView {
+            at,
+            kind,
+            system,
+            result,
+            holder_name: name.as_deref().map(mask::person_name).unwrap_or_default(),
+            role: role.unwrap_or_default(),
+        }
+    }
+
+    /// One page of the usage records `caller` may see (R7), newest first.
+    pub async fn list(db: &Db, caller: &Caller, filter: &UsageFilter) -> Result<UsagePage> {
+        page(db, caller, false, filter).await
+    }
+
+    /// One page of the caller's own usage records, whatever its role (the wallet's view).
+    pub async fn list_own(db: &Db, caller: &Caller, filter: &UsageFilter) -> Result<UsagePage> {
+        page(db, caller, true, filter).await
+    }
+
+    async fn page(db: &Db, caller: &Caller, own: bool, filter: &UsageFilter) -> Result<UsagePage> {
+        let (rows, total) = rows(db, caller, own, filter, PER_PAGE, filter.page.saturating_mul(PER_PAGE)).await?;
+        Ok(UsagePage { items: rows.into_iter().map(view).collect(), total, page: filter.page, per_page: PER_PAGE })
+    }
+
+    /// The first manager's CSV export of the filtered records (all pages, at most [`CSV_MAX`]).
+    pub async fn csv(db: &Db, caller: &Caller, filter: &UsageFilter) -> Result<String> {
+        if !caller.is_first_manager() {
+            return Err(DomainError::Forbidden.into());
+        }
+        let (rows, _) = rows(db, caller, false, filter, CSV_MAX, 0).await?;
+        let mut out = String::from("time_cst,kind,system,result,holder,role\r\n");
+        for r in rows.into_iter().map(view) {
+            let at = time::format_cst(time::Millis(r.at));
+            let fields = [at.as_str(), &r.kind, &r.system, &r.result, &r.holder_name, &r.role];
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_days_are_china_standard_time_and_checked() {
+        let f = UsageFilter { from_day: "2026-01-01".into(), to_day: "2026-01-01".into(), ..Default::default() };
+        let (from, to) = bounds(&f).unwrap();
+        assert_eq!(from, Some(1_767_196_800_000), "2025-12-31T16:00Z");
+        assert_eq!(to, Some(1_767_196_800_000 + time::Millis::DAY));
+        let bad = UsageFilter { kind: "delete".into(), from_day: "2026-02-30".into(), ..Default::default() };
+        assert_eq!(bounds(&bad).unwrap_err().len(), 2);
+        let reversed = UsageFilter { from_day: "2026-02-02".into(), to_day: "2026-02-01".into(), ..Default::default() };
+        assert!(bounds(&reversed).is_err());
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@cmd"), "'@cmd");
+    }
+}
