@@ -269,8 +269,7 @@ mod server {
         .fetch_optional(c)
         .await)?;
         let Some((id, hash, locked_until)) = row else {
-            let dummy = secret::hash_password(random.password(), random).await.unwrap_or_default();
-            secret::verify_password(password, dummy).await;
+            secret::verify_password(password, secret::dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
         };
         if let Some(until) = locked_until.filter(|&u| u > now.0) {

@@ -263,6 +263,27 @@ mod server {
         }
     }
 
+    /// R12: the usage record of a verified presentation, by a counter or on the public page.
+    async fn record_verified(
+        tx: &mut Tx,
+        row: &Row,
+        counter: Option<&CounterCaller>,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        let system = counter.map_or_else(|| records::PUBLIC_CHECK.to_owned(), CounterCaller::label);
+        let usage = Usage {
+            certificate_id: &row.certificate_id,
+            holder_id: Some(&row.holder_id),
+            kind: records::PRESENT,
+            system: &system,
+            result: records::VERIFIED,
+            party_id: counter.map(|c| c.party_id.as_str()),
+            counter_id: counter.map(|c| c.counter_id.as_str()),
+        };
+        records::record_usage(tx, &usage, now, random).await
+    }
+
     /// R10: the public check of a presented QR: anyone, no sign-in. The token has 256 bits, so
     /// it needs no rate limit; the page may be opened again while the set lives.
     pub async fn verify_qr(db: &Db, token: &str, now: Millis, random: &Random) -> Result<VerifiedView> {
@@ -284,21 +305,7 @@ mod server {
             None => Vec::new(),
         };
         let mut tx = db.begin_write().await?;
-        records::record_usage(
-            &mut tx,
-            &Usage {
-                certificate_id: &row.certificate_id,
-                holder_id: Some(&row.holder_id),
-                kind: records::PRESENT,
-                system: records::PUBLIC_CHECK,
-                result: records::VERIFIED,
-                party_id: None,
-                counter_id: None,
-            },
-            now,
-            random,
-        )
-        .await?;
+        record_verified(&mut tx, &row, None, now, random).await?;
         tx.commit().await?;
         Ok(view(row, matters))
     }
@@ -365,21 +372,7 @@ mod server {
             Some(g) => matters(MattersFrom::Tx(&mut tx), g).await?,
             None => Vec::new(),
         };
-        records::record_usage(
-            &mut tx,
-            &Usage {
-                certificate_id: &row.certificate_id,
-                holder_id: Some(&row.holder_id),
-                kind: records::PRESENT,
-                system: &counter.label(),
-                result: records::VERIFIED,
-                party_id: Some(&counter.party_id),
-                counter_id: Some(&counter.counter_id),
-            },
-            now,
-            random,
-        )
-        .await?;
+        record_verified(&mut tx, &row, Some(counter), now, random).await?;
         tx.commit().await?;
         Ok(view(row, matters))
     }

@@ -138,6 +138,13 @@ pub async fn verify_password(password: Secret, stored_hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// An argon2id hash of a random password, made once per process, verified against when a user
+/// name is unknown so that a wrong name costs as much time as a wrong password.
+pub async fn dummy_hash(random: &Random) -> String {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY.get_or_init(|| async { hash_password(random.password(), random).await.unwrap_or_default() }).await.clone()
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
 pub struct PasswordError;

@@ -47,16 +47,6 @@ mod server {
         pub expires_at: Millis,
     }
 
-    /// An argon2id hash of a random password, verified against when the user name is unknown so
-    /// that a wrong name costs as much time as a wrong password.
-    async fn dummy_hash(random: &Random) -> String {
-        static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-        DUMMY
-            .get_or_init(|| async { secret::hash_password(random.password(), random).await.unwrap_or_default() })
-            .await
-            .clone()
-    }
-
     pub async fn sign_in(
         db: &Db,
         username: &str,
@@ -71,7 +61,7 @@ mod server {
                 .fetch_optional(c)
                 .await)?;
         let Some(row) = row else {
-            secret::verify_password(password, dummy_hash(random).await).await;
+            secret::verify_password(password, secret::dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
         };
         if let Some(until) = row.locked_until.filter(|&u| u > now.0) {

@@ -331,13 +331,12 @@ async fn staff(db: &Db, now: Millis) -> StaffView {
 /// A set made the real way: issue, claim on a device key, present with a signature and password.
 async fn real_set(db: &Db, staff: &StaffView, now: Millis, random: &Random) -> String {
     let request = IssueRequest {
-        credit_code: "12110105MB0000000X".chars().take(17).collect::<String>() + "",
+        credit_code: with_check_char("12110105MB0000000"),
         name: "真实路径事业单位".into(),
         address: "北京市海淀区".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
     };
-    let request = IssueRequest { credit_code: with_check_char(&request.credit_code), ..request };
     let (_, claim) =
         certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, random)
             .await
