@@ -145,3 +145,18 @@ test('R15: removing the user fails its live codes at once', async ({ page, brows
   await counter.getByLabel('核验码').press('Enter');
   await expect(counter.getByTestId('verify-invalid')).toBeVisible();
 });
+
+test('a counter signs in before the page hydrates, or without JavaScript at all', async ({ page, browser, baseURL }) => {
+  await staffSignIn(page);
+  const login = await registerCounter(page, '无脚本柜台中心');
+  // A plain HTML form post: the browser sends Origin and Referer only if the referrer policy
+  // lets it, and the server refuses writes whose Origin is not its own.
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const counter = await context.newPage();
+  await counter.goto('/verify');
+  await counter.getByLabel('用户名').fill(login.username);
+  await counter.getByLabel('密码').fill(login.password);
+  await counter.getByRole('button', { name: '登录' }).click();
+  await expect(counter.getByTestId('counter-name')).toContainText('一号窗口');
+  await context.close();
+});

@@ -102,7 +102,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         // Links carry one-time codes: never leak them to other sites.
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
