@@ -36,6 +36,10 @@ pub mod action {
     pub const STATUS: &str = "status";
     pub const PRESENT: &str = "present";
     pub const RECORDS: &str = "records";
+    /// Scan to sign: the wallet opens and rejects a sign request with these; it signs the
+    /// document itself over `signing::payload`, not over a device message.
+    pub const SIGN_SCAN: &str = "sign-scan";
+    pub const SIGN_REJECT: &str = "sign-reject";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.
@@ -115,7 +119,12 @@ mod server {
 
             /// The signature of [`super::message`]`(action, subject)`.
             pub fn sign(&self, action: &str, subject: &str) -> String {
-                let sig: Signature = self.key.sign(super::message(action, subject).as_bytes());
+                self.sign_text(&super::message(action, subject))
+            }
+
+            /// The signature of exactly `text` (a sign request's payload, `signing::payload`).
+            pub fn sign_text(&self, text: &str) -> String {
+                let sig: Signature = self.key.sign(text.as_bytes());
                 URL_SAFE_NO_PAD.encode(sig.to_bytes())
             }
         }

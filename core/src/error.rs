@@ -82,6 +82,9 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "code" => ("核验码", "Code"),
         "grant_id" => ("授权", "Grant"),
         "signed_at" => ("签名时间", "Signing time"),
+        "digest" => ("文件摘要", "Document digest"),
+        "description" => ("签名事由", "Description"),
+        "document_name" => ("文件名称", "Document name"),
         other => (other, other),
     };
     lang.pick(zh, en)

@@ -19,6 +19,7 @@ pub mod party;
 pub mod presentation;
 #[cfg(feature = "server")]
 pub mod records;
+pub mod signing;
 pub mod sms;
 pub mod staff;
 pub mod time;
