@@ -107,6 +107,18 @@ pub async fn sign(slot: &str, action: &str, subject: &str) -> Result<String, Str
     }
 }
 
+/// Signs exactly `text` with the key of `slot` (a document's payload, `ecert_core::signing::payload`,
+/// which is deliberately not a device message).
+pub async fn sign_text(slot: &str, text: &str) -> Result<String, String> {
+    #[cfg(feature = "hydrate")]
+    return js::sign(slot, text).await.map(js::text).map_err(js::text);
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (slot, text);
+        Err("unavailable".into())
+    }
+}
+
 pub async fn delete_key(slot: &str) {
     #[cfg(feature = "hydrate")]
     let _ = js::delete_key(slot).await;

@@ -230,6 +230,18 @@ texts! {
     CameraError => "无法使用摄像头：", "The camera cannot be used: ";
     StatusCancelled => "已注销", "Cancelled";
     StatusDeleted => "已删除", "Deleted";
+    SignTitle => "扫码签名", "Scan to sign";
+    ChooseSignCertificate => "请选择用于签名的证书：", "Choose the certificate to sign with:";
+    SignAsks => "以下应用系统请求您使用证书签署文件：", "This system asks you to sign a document with your certificate:";
+    SignDescription => "签名事由", "What for";
+    DocumentName => "文件名称", "Document";
+    DocumentDigest => "文件摘要（SHA-256）", "Document digest (SHA-256)";
+    DigestCompare => "请核对应用系统页面上显示的摘要与下方一致后再签名。", "Before signing, check that the system's page shows the same digest.";
+    SignAs => "签名身份", "Signing as";
+    ConfirmSign => "确认签名", "Sign";
+    RejectSign => "拒绝", "Reject";
+    SignDone => "已签名，请回到应用系统继续操作。", "Signed; continue in the system that asked.";
+    SignRejected => "已拒绝此次签名。", "You rejected this signature.";
 }
 
 /// The language of the current page.

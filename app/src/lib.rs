@@ -14,6 +14,7 @@ mod layout;
 mod pages;
 pub mod parties;
 pub mod present;
+pub mod sign;
 pub mod status;
 pub mod wallet;
 
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/wallet/claim") view=|| view! { <wallet::AcceptPage kind="claim" /> } />
                     <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />
                     <Route path=path!("/wallet/login") view=wallet::LoginApprovePage />
+                    <Route path=path!("/wallet/sign") view=sign::SignPage />
                 </Routes>
             </main>
             <layout::Footer />

@@ -227,7 +227,7 @@ fn Scanner() -> impl IntoView {
     }
 }
 
-/// The path of a scanned link if it leads into this wallet (claim, accept or scan login) on this
+/// The path of a scanned link if it leads into this wallet (claim, accept, scan login or sign) on this
 /// site; `None` for anything else.
 fn wallet_link(text: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
@@ -235,7 +235,7 @@ fn wallet_link(text: &str) -> Option<String> {
     #[cfg(not(feature = "hydrate"))]
     let origin = String::new();
     let rest = text.trim().strip_prefix(&origin)?;
-    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/check?"]
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/wallet/sign?", "/check?"]
         .iter()
         .any(|p| rest.starts_with(p))
         .then(|| rest.to_owned())

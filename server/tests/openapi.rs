@@ -212,6 +212,9 @@ fn check_types_of(op: &Operation) {
         Some("status") => check_types::<WalletStatus>(op),
         Some("present") => check_types::<ecert_app::present::WalletPresent>(op),
         Some("records") => check_types::<ecert_app::wallet::WalletRecords>(op),
+        Some("sign_scan") => check_types::<ecert_app::sign::WalletSignScan>(op),
+        Some("sign_confirm") => check_types::<ecert_app::sign::WalletSignConfirm>(op),
+        Some("sign_reject") => check_types::<ecert_app::sign::WalletSignReject>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
     }
 }
@@ -343,6 +346,8 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::STATUS,
         action::PRESENT,
         action::RECORDS,
+        action::SIGN_SCAN,
+        action::SIGN_REJECT,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
@@ -362,6 +367,41 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
             continue;
         };
         let spec = json(spec.value, &op.path);
+        if let Some(prefix) = spec.get("payload") {
+            // A document signature (scan to sign): over the sign payload, whose lines are the keys
+            // of another operation's 200 example and then of this request, in `subject` order.
+            let prefix = prefix.as_str().expect("a string");
+            assert_eq!(prefix, ecert_core::signing::PAYLOAD_PREFIX, "{}", op.path);
+            let from =
+                ops.iter().find(|o| o.path == spec["from"].as_str().expect("`from`")).expect("`from` documented");
+            let answer = at(from.body, &["responses", "200", "content", "application/json", "example"]).unwrap();
+            let answer = json(answer.value, &from.path);
+            let lines: Vec<String> = spec["subject"]
+                .as_array()
+                .expect("a list of keys")
+                .iter()
+                .map(|k| {
+                    let k = k.as_str().unwrap();
+                    let v = if example.get(k).is_some() { &example[k] } else { &answer[k] };
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                })
+                .collect();
+            let [request_id, party_id, digest, signed_at] = lines.as_slice() else {
+                panic!("{}: the payload has four keys", op.path)
+            };
+            let text = ecert_core::signing::payload(request_id, party_id, digest, signed_at.parse().unwrap());
+            assert_eq!(
+                text,
+                format!("{prefix}\n{}", lines.join("\n")),
+                "{}: the prefix and the keys, one a line",
+                op.path
+            );
+            let signature = example["signature"].as_str().unwrap();
+            verify(public_key, &text, signature)
+                .unwrap_or_else(|e| panic!("{}: the example's signature over {text:?} fails: {e:?}", op.path));
+            signed.insert(op.path.clone(), "payload".to_owned());
+            continue;
+        }
         let act = match &spec["action"] {
             Value::String(a) => a.clone(),
             Value::Object(by) => {

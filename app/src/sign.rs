@@ -1,0 +1,180 @@
+//! Scan to sign on the phone (issue 4, journey 5): the `/wallet/sign?code=…` page a relying
+//! party's QR opens, and its wallet API (`sign_scan`, `sign_confirm`, `sign_reject`, documented in
+//! `docs/wallet-api.yaml`). The party's side is the JSON API in `ecert-server` (`docs/signing.md`).
+
+use ecert_core::device::action;
+use ecert_core::signing::SignPrompt;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use crate::device::{self, Card};
+use crate::error::AppError;
+use crate::i18n::{T, role_text, t, use_lang};
+
+/// The device scanned a sign QR; answers who asks, what for, and the digest to compare.
+#[server(prefix = "/api/v1/wallet", endpoint = "sign_scan", input = Json)]
+pub async fn wallet_sign_scan(code: String, device_id: String, signature: String) -> Result<SignPrompt, AppError> {
+    let state = crate::state::app_state();
+    Ok(ecert_core::signing::scan(&state.db, &code, &device_id, &signature, ecert_core::Millis::now()).await?)
+}
+
+/// Signs a scanned request: `signature` is the device's over `ecert_core::signing::payload`
+/// made at `signed_at`, with the certificate password.
+#[server(prefix = "/api/v1/wallet", endpoint = "sign_confirm", input = Json)]
+pub async fn wallet_sign_confirm(
+    code: String,
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+    password: String,
+) -> Result<(), AppError> {
+    use ecert_core::signing::{self, SignConfirm};
+    let state = crate::state::app_state();
+    let request = SignConfirm {
+        code: &code,
+        device_id: &device_id,
+        signed_at,
+        signature: &signature,
+        password: ecert_core::secret::Secret::new(password),
+    };
+    let now = ecert_core::Millis::now();
+    Ok(signing::confirm(&state.db, request, &state.public_url, now, &state.random).await?)
+}
+
+/// Rejects a scanned request.
+#[server(prefix = "/api/v1/wallet", endpoint = "sign_reject", input = Json)]
+pub async fn wallet_sign_reject(code: String, device_id: String, signature: String) -> Result<(), AppError> {
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::signing::reject(&state.db, &code, &device_id, &signature, now, &state.random).await?)
+}
+
+/// The sign QR opened this page. Pick the certificate, read who asks and what for, compare the
+/// digest with the party's page, then sign with the certificate password or reject.
+#[component]
+pub fn SignPage() -> impl IntoView {
+    let lang = use_lang();
+    let query = use_query_map();
+    let code = move || query.read().get("code").unwrap_or_default();
+    let (cards, set_cards) = signal(Vec::<Card>::new());
+    let (loaded, set_loaded) = signal(false);
+    let (chosen, set_chosen) = signal(None::<Card>);
+    let (prompt, set_prompt) = signal(None::<SignPrompt>);
+    let (password, set_password) = signal(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let (outcome, set_outcome) = signal(None::<bool>);
+    let (busy, set_busy) = signal(false);
+
+    let scan = move |card: Card| {
+        set_chosen.set(Some(card.clone()));
+        set_error.set(None);
+        let code = code();
+        spawn_local(async move {
+            let result = match device::sign(&card.slot, action::SIGN_SCAN, &code).await {
+                Ok(sig) => wallet_sign_scan(code, card.device_id.clone(), sig).await.map_err(|e| e.message(lang)),
+                Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
+            };
+            match result {
+                Ok(p) => set_prompt.set(Some(p)),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        let all = device::cards();
+        if all.len() == 1 {
+            scan(all[0].clone());
+        }
+        set_cards.set(all);
+        set_loaded.set(true);
+    });
+    let answer = move |approve: bool| {
+        let (Some(card), Some(p)) = (chosen.get_untracked(), prompt.get_untracked()) else { return };
+        let code = code();
+        set_busy.set(true);
+        set_error.set(None);
+        spawn_local(async move {
+            let result = if approve {
+                #[cfg(feature = "hydrate")]
+                let signed_at = js_sys::Date::now() as i64;
+                #[cfg(not(feature = "hydrate"))]
+                let signed_at = 0_i64;
+                let text = ecert_core::signing::payload(&p.request_id, &p.party_id, &p.digest, signed_at);
+                match device::sign_text(&card.slot, &text).await {
+                    Ok(sig) => {
+                        wallet_sign_confirm(code, card.device_id.clone(), signed_at, sig, password.get_untracked())
+                            .await
+                            .map_err(|e| e.message(lang))
+                    }
+                    Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
+                }
+            } else {
+                match device::sign(&card.slot, action::SIGN_REJECT, &code).await {
+                    Ok(sig) => wallet_sign_reject(code, card.device_id.clone(), sig).await.map_err(|e| e.message(lang)),
+                    Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
+                }
+            };
+            set_busy.set(false);
+            match result {
+                Ok(()) => set_outcome.set(Some(approve)),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+
+    view! {
+        <h1>{t(T::SignTitle)}</h1>
+        <Show when=move || loaded.get() fallback=|| view! { <p class="hint">{t(T::WalletLoading)}</p> }>
+            <Show when=move || !cards.get().is_empty() fallback=|| view! { <p class="notice">{t(T::WalletEmpty)}</p> }>
+                <Show when=move || { prompt.get().is_none() && cards.get().len() > 1 }>
+                    <p>{t(T::ChooseSignCertificate)}</p>
+                    <ul class="cards">
+                        <For each=move || cards.get() key=|c| c.device_id.clone() let:card>
+                            <li class="card">
+                                <button type="button" on:click={
+                                    let card = card.clone();
+                                    move |_| scan(card.clone())
+                                }>{card.institution_name.clone()} " · " {role_text(&card.role, lang)}</button>
+                            </li>
+                        </For>
+                    </ul>
+                </Show>
+            </Show>
+        </Show>
+        {move || prompt.get().map(|p| {
+            let expires = ecert_core::time::format_cst(ecert_core::Millis(p.expires_at));
+            view! {
+                <section class="panel">
+                    <p>{t(T::SignAsks)}</p>
+                    <p class="system" data-testid="sign-party">{p.party_name.clone()}</p>
+                    <dl class="offer">
+                        <dt>{t(T::SignDescription)}</dt><dd data-testid="sign-description">{p.description.clone()}</dd>
+                        {p.document_name.clone().map(|name| view! {
+                            <dt>{t(T::DocumentName)}</dt><dd data-testid="sign-document">{name}</dd>
+                        })}
+                        <dt>{t(T::DocumentDigest)}</dt>
+                        <dd><code class="digest" data-testid="sign-digest">{p.digest_hex.clone()}</code></dd>
+                        <dt>{t(T::SignAs)}</dt><dd>{p.institution_name.clone()} " · " {role_text(&p.role, lang)}</dd>
+                        <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
+                    </dl>
+                    <p class="hint">{t(T::DigestCompare)}</p>
+                    <Show when=move || outcome.get().is_none()>
+                        <label>{t(T::CertificatePassword)}<input type="password" name="password" autocomplete="current-password" bind:value=(password, set_password) /></label>
+                        <div class="row">
+                            <button type="button" disabled=move || busy.get() on:click=move |_| answer(true)>{t(T::ConfirmSign)}</button>
+                            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| answer(false)>{t(T::RejectSign)}</button>
+                        </div>
+                    </Show>
+                </section>
+            }
+        })}
+        {move || outcome.get().map(|ok| view! {
+            <p class=if ok { "ok" } else { "notice" } role="status" data-testid="sign-outcome">
+                {t(if ok { T::SignDone } else { T::SignRejected })}
+            </p>
+        })}
+        <p class="error" role="alert">{move || error.get()}</p>
+    }
+}
