@@ -1,0 +1,272 @@
+//! Scan to sign through the real router in process (issue 4, journey 5): a relying party's JSON
+//! API with HTTP Basic client authentication (create, fetch, keys), the wallet's sign endpoints,
+//! and the errors a party can get (400 with fields, 401, 404, 410, cross-origin 403). Fixtures
+//! are made with ecert-core in the app's own database, at the real clock.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::code::CodeKind;
+use ecert_core::device::action;
+use ecert_core::device::testing::TestKey as Phone;
+use ecert_core::holder::{self, Acceptance};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::party::{self, PartyInput, ShownOnce};
+use ecert_core::secret::{Random, Secret, hash_password};
+use ecert_core::staff::StaffView;
+use ecert_core::store::Db;
+use ecert_core::store::testing::open_test_db;
+use ecert_core::{Millis, on_db};
+use ecert_server::{Config, app_state, http::router};
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "cert-pass-1";
+const PUBLIC_URL: &str = "https://ecert.example.cn";
+
+/// A new authority with its catalogue and one staff member, signed in.
+async fn staff(db: &Db, now: Millis) -> StaffView {
+    let random = Random::os();
+    let authority = random.id();
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
+    )
+    .bind(&authority)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let username = format!("sign-{}", &random.id()[..12]);
+    let hash = hash_password(Secret::new("staff password 1"), &random).await.unwrap();
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
+    )
+    .bind(random.id())
+    .bind(&authority)
+    .bind(&username)
+    .bind(hash)
+    .bind(false)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let session =
+        ecert_core::staff::sign_in(db, &username, Secret::new("staff password 1"), now, &random).await.unwrap();
+    ecert_core::staff::current(db, session.token.expose(), now).await.unwrap().unwrap()
+}
+
+fn resident_id(seq: u16) -> String {
+    let prefix = format!("11010519900101{:03}", seq % 1000);
+    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
+}
+
+fn credit_code() -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut buf = [0u8; 9];
+    Random::os().fill(&mut buf);
+    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
+    let prefix = format!("12110105{body}");
+    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
+}
+
+/// A certificate issued by `staff` and claimed by its legal representative on a phone.
+async fn first_manager(db: &Db, staff: &StaffView, now: Millis) -> (Phone, holder::Binding) {
+    let request = IssueRequest {
+        credit_code: credit_code(),
+        name: "北京市签名接口测试研究院".into(),
+        address: "北京市海淀区中关村大街1号".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(71), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let (_, claim) =
+        certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &Random::os())
+            .await
+            .unwrap();
+    let phone = Phone::new();
+    let code = claim.code.expose();
+    let acceptance = Acceptance {
+        name: "张三".into(),
+        id_number: resident_id(71),
+        password: Secret::new(PASSWORD),
+        public_key: phone.public_key.clone(),
+        signature: phone.sign(action::CLAIM, code),
+    };
+    let binding = holder::accept(db, CodeKind::Claim, code, &acceptance, now, &Random::os()).await.unwrap();
+    (phone, binding)
+}
+
+async fn party(db: &Db, staff: &StaffView, name: &str) -> ShownOnce {
+    let input = PartyInput { name: name.into(), redirect_uris: String::new() };
+    party::register(db, staff, &input, Millis::now(), &Random::os()).await.unwrap()
+}
+
+fn basic(p: &ShownOnce) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{}:{}", p.login, p.secret)))
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    json: Value,
+}
+
+async fn call(app: &axum::Router, req: axum::http::request::Builder, body: Option<Value>) -> Reply {
+    let req = req.header(header::HOST, "127.0.0.1:3000").header(header::ACCEPT, "application/json");
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    let res = app.clone().oneshot(req.unwrap()).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let bytes = to_bytes(body, 1 << 20).await.unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply { status: parts.status, headers: parts.headers, json }
+}
+
+fn verifies(jwk: &Value, message: &[u8], signature: &str) -> bool {
+    let mut point = vec![4u8];
+    point.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
+    point.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
+    let key = VerifyingKey::from_sec1_bytes(&point).unwrap();
+    let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+    key.verify(message, &sig).is_ok()
+}
+
+#[tokio::test]
+async fn a_party_asks_over_http_the_wallet_signs_and_the_party_fetches_what_verifies_it() {
+    let config = Config::load_from(["ecert-server", "--public-url", PUBLIC_URL]).unwrap();
+    let db = open_test_db().await;
+    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    let now = Millis::now();
+    let staff = staff(&db, now).await;
+    let (phone, binding) = first_manager(&db, &staff, now).await;
+    let rp = party(&db, &staff, "接口签名平台").await;
+    let other = party(&db, &staff, "另一平台").await;
+    let digest = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let ask = json!({"digest": digest, "description": "签署《采购合同》", "document_name": "采购合同.pdf"});
+
+    // 401 without credentials or with a wrong secret, with a Basic challenge.
+    let r = call(&app, Request::post("/api/v1/sign/requests"), Some(ask.clone())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.json);
+    assert_eq!(r.json["error"], "invalid_client");
+    assert!(r.headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+    let wrong = ShownOnce { login: rp.login.clone(), secret: "wrong".into() };
+    let r = call(
+        &app,
+        Request::post("/api/v1/sign/requests").header(header::AUTHORIZATION, basic(&wrong)),
+        Some(ask.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // 400: every refused field at once, in English on request; and a body that is not JSON.
+    let bad = json!({"digest": "e3b0c442", "description": ""});
+    let req = Request::post("/api/v1/sign/requests")
+        .header(header::AUTHORIZATION, basic(&rp))
+        .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9");
+    let r = call(&app, req, Some(bad)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert_eq!(r.json["error"], "invalid_request");
+    let fields: Vec<&str> = r.json["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["digest", "description"]);
+    assert_eq!(r.json["fields"][0]["message"], "Document digest is not in the right format");
+    let req = Request::post("/api/v1/sign/requests").header(header::AUTHORIZATION, basic(&rp));
+    let r = call(&app, req, Some(json!(["not", "an", "object"]))).await;
+    assert_eq!((r.status, r.json["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+
+    // A browser page of another site cannot ask, even with the credentials.
+    let req = Request::post("/api/v1/sign/requests")
+        .header(header::AUTHORIZATION, basic(&rp))
+        .header(header::ORIGIN, "https://evil.example");
+    assert_eq!(call(&app, req, Some(ask.clone())).await.status, StatusCode::FORBIDDEN);
+
+    // 201: the QR link opens the wallet's sign page.
+    let req = Request::post("/api/v1/sign/requests").header(header::AUTHORIZATION, basic(&rp));
+    let created = call(&app, req, Some(ask.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let code = created.json["code"].as_str().unwrap().to_owned();
+    assert_eq!(created.json["wallet_url"], format!("{PUBLIC_URL}/wallet/sign?code={code}"));
+    assert_eq!(created.json["status"], "waiting");
+    let uri = format!("/api/v1/sign/requests/{id}");
+    let r = call(&app, Request::get(&uri).header(header::AUTHORIZATION, basic(&rp)), None).await;
+    assert_eq!((r.status, r.json["status"].as_str()), (StatusCode::OK, Some("waiting")));
+    let r = call(&app, Request::get(&uri).header(header::AUTHORIZATION, basic(&other)), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another party's request is not found: {}", r.json);
+    assert_eq!(call(&app, Request::get(&uri), None).await.status, StatusCode::UNAUTHORIZED);
+
+    // The wallet scans and signs through its JSON API.
+    let scan = json!({"code": code, "device_id": binding.device_id, "signature": phone.sign(action::SIGN_SCAN, &code)});
+    let prompt = call(&app, Request::post("/api/v1/wallet/sign_scan"), Some(scan)).await;
+    assert_eq!(prompt.status, StatusCode::OK, "{}", prompt.json);
+    assert_eq!(prompt.json["party_name"], "接口签名平台");
+    assert_eq!(prompt.json["digest"], digest);
+    let signed_at = Millis::now().0;
+    let payload = ecert_core::signing::payload(
+        prompt.json["request_id"].as_str().unwrap(),
+        prompt.json["party_id"].as_str().unwrap(),
+        prompt.json["digest"].as_str().unwrap(),
+        signed_at,
+    );
+    let mut confirm = json!({"code": code, "device_id": binding.device_id, "signed_at": signed_at,
+        "signature": phone.sign_text(&payload), "password": "wrong password"});
+    let r = call(&app, Request::post("/api/v1/wallet/sign_confirm"), Some(confirm.clone())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json, json!({"Domain": {"WrongPassword": {"remaining": 5}}}));
+    confirm["password"] = PASSWORD.into();
+    let r = call(&app, Request::post("/api/v1/wallet/sign_confirm"), Some(confirm.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let r = call(&app, Request::post("/api/v1/wallet/sign_confirm"), Some(confirm)).await;
+    assert_eq!((r.status, &r.json), (StatusCode::GONE, &json!({"Domain": "CodeUsed"})), "signed once");
+
+    // The party fetches the signature and verifies it with the device key and the attestation.
+    let r = call(&app, Request::get(&uri).header(header::AUTHORIZATION, basic(&rp)), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(r.json["status"], "signed");
+    let s = &r.json["signature"];
+    let expected = format!("ecert-sign/v1\n{id}\n{}\n{digest}\n{signed_at}", rp.login);
+    assert_eq!(s["payload"], expected);
+    assert_eq!(s["public_key"], phone.public_key);
+    assert!(verifies(&s["public_jwk"], expected.as_bytes(), s["signature"].as_str().unwrap()));
+    assert_eq!(s["signer"]["name"], "张*");
+    assert_eq!(s["signer"]["role"], "first_manager");
+    assert_eq!(s["signer"]["institution_name"], "北京市签名接口测试研究院");
+
+    let keys = call(&app, Request::get("/api/v1/sign/keys"), None).await;
+    assert_eq!(keys.status, StatusCode::OK);
+    let jws = s["attestation"].as_str().unwrap();
+    let parts: Vec<&str> = jws.split('.').collect();
+    let header_json: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let jwk = keys.json["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header_json["kid"]).unwrap();
+    assert!(verifies(jwk, format!("{}.{}", parts[0], parts[1]).as_bytes(), parts[2]), "the attestation verifies");
+    assert_eq!(claims["iss"], PUBLIC_URL);
+    assert_eq!(claims["aud"], rp.login);
+    assert_eq!(claims["cnf"]["jwk"], s["public_jwk"]);
+    assert_eq!(claims["signature"], s["signature"]);
+
+    // 410 once an unsigned request has expired.
+    let req = Request::post("/api/v1/sign/requests").header(header::AUTHORIZATION, basic(&rp));
+    let late = call(&app, req, Some(ask)).await.json["id"].as_str().unwrap().to_owned();
+    on_db!(&db, |c| sqlx::query("UPDATE sign_request SET expires_at = $1 WHERE id = $2")
+        .bind(Millis::now().0 - 1)
+        .bind(&late)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+    let uri = format!("/api/v1/sign/requests/{late}");
+    let r = call(&app, Request::get(&uri).header(header::AUTHORIZATION, basic(&rp)), None).await;
+    assert_eq!((r.status, r.json["error"].as_str()), (StatusCode::GONE, Some("expired")));
+}
