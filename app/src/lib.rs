@@ -11,6 +11,7 @@ mod guard;
 pub mod i18n;
 pub mod issue;
 mod layout;
+pub mod oidc;
 mod pages;
 pub mod parties;
 pub mod present;
@@ -77,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/wallet/claim") view=|| view! { <wallet::AcceptPage kind="claim" /> } />
                     <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />
                     <Route path=path!("/wallet/login") view=wallet::LoginApprovePage />
+                    // Issue 4: OpenID Connect scan login for relying parties.
+                    <Route path=path!("/oidc/login") view=oidc::OidcLoginPage />
                 </Routes>
             </main>
             <layout::Footer />

@@ -55,6 +55,8 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/lang/{lang}", get(set_lang))
+        // Issue 4: OpenID Connect for relying parties (discovery, JWKS, authorize, token, userinfo).
+        .merge(crate::oidc::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
         .layer(middleware::from_fn(reject_cross_origin_writes));
