@@ -11,6 +11,7 @@ mod guard;
 pub mod i18n;
 pub mod issue;
 mod layout;
+pub mod oidc;
 mod pages;
 pub mod parties;
 pub mod present;
@@ -79,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />
                     <Route path=path!("/wallet/login") view=wallet::LoginApprovePage />
                     <Route path=path!("/wallet/sign") view=sign::SignPage />
+                    // Issue 4: OpenID Connect scan login for relying parties.
+                    <Route path=path!("/oidc/login") view=oidc::OidcLoginPage />
                 </Routes>
             </main>
             <layout::Footer />

@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod identity;
 pub mod login;
 pub mod mask;
+pub mod oidc;
 pub mod party;
 pub mod presentation;
 #[cfg(feature = "server")]

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub const LOGIN_MINUTES: i64 = 5;
 /// Life of a manager-dashboard session, in hours.
 pub const SESSION_HOURS: i64 = 8;
-/// The system name of the manager dashboard (relying parties get their own in issue 4).
+/// The system name of the manager dashboard. A relying party's logins carry its registered
+/// name and its id (see [`start_for_party`]).
 pub const DASHBOARD: &str = "dashboard";
 
 /// What the polling PC page learns.
@@ -67,37 +68,69 @@ mod server {
     /// A new login request: the code for the QR, the browser secret for the cookie, both shown once.
     #[derive(Debug)]
     pub struct Started {
+        /// The login request's id (not a secret: it never leaves the server).
+        pub id: String,
         pub code: Secret,
         pub browser: Secret,
         pub match_code: String,
         pub expires_at: Millis,
     }
 
+    /// A login for the manager dashboard.
     pub async fn start(db: &Db, system: &str, now: Millis, random: &Random) -> Result<Started> {
+        start_with(db, system, None, now, random).await
+    }
+
+    /// A login for a relying party (OpenID Connect): the wallet shows `system`, the party's
+    /// registered name; the confirmed login is taken with [`take_for_party`], never as a
+    /// dashboard session.
+    pub async fn start_for_party(
+        db: &Db,
+        system: &str,
+        party_id: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Started> {
+        // The wallet shows `dashboard` as the manager dashboard: a party must not pass as it.
+        if system.trim().eq_ignore_ascii_case(DASHBOARD) {
+            return Err(DomainError::Forbidden.into());
+        }
+        start_with(db, system, Some(party_id), now, random).await
+    }
+
+    async fn start_with(
+        db: &Db,
+        system: &str,
+        party_id: Option<&str>,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Started> {
+        let id = random.id();
         let code = random.token();
         let browser = random.token();
         let match_code = random.digits(2).expose().to_owned();
         let expires_at = now.plus_minutes(LOGIN_MINUTES);
         on_db!(db, |c| {
             sqlx::query(
-            "INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6)"
+            "INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at, party_id) \
+             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6, $8)"
         )
-        .bind(random.id())
+        .bind(&id)
         .bind(token_hash(code.expose()))
         .bind(token_hash(browser.expose()))
         .bind(system)
         .bind(&match_code)
         .bind(now.0)
         .bind(expires_at.0)
+        .bind(party_id)
         .execute(c)
         .await
         .map(|r| r.rows_affected())
         })?;
-        Ok(Started { code, browser, match_code, expires_at })
+        Ok(Started { id, code, browser, match_code, expires_at })
     }
 
-    fn state_of(status: &str, expires_at: i64, now: Millis) -> LoginState {
+    pub(crate) fn state_of(status: &str, expires_at: i64, now: Millis) -> LoginState {
         match status {
             "confirmed" => LoginState::Confirmed,
             "rejected" => LoginState::Rejected,
@@ -125,12 +158,13 @@ mod server {
         pub expires_at: Millis,
     }
 
-    /// Takes a confirmed login for the browser that asked, exactly once, and opens a session.
+    /// Takes a confirmed dashboard login for the browser that asked, exactly once, and opens a
+    /// session. A relying party's login never becomes a dashboard session.
     pub async fn consume(db: &Db, browser: &str, now: Millis, random: &Random) -> Result<Option<Session>> {
         let mut tx = db.begin_write().await?;
         let row: Option<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
             "UPDATE login_request SET status = 'consumed', updated_at = $1 \
-             WHERE browser_hash = $2 AND status = 'confirmed' RETURNING holder_id, device_id"
+             WHERE browser_hash = $2 AND status = 'confirmed' AND party_id IS NULL RETURNING holder_id, device_id"
         )
         .bind(now.0)
         .bind(token_hash(browser))
@@ -154,6 +188,47 @@ mod server {
         })?;
         tx.commit().await?;
         Ok(Some(Session { token, expires_at }))
+    }
+
+    /// A confirmed relying-party login, as [`take_for_party`] hands it over.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Taken {
+        pub holder_id: String,
+        pub device_id: String,
+        /// When the holder confirmed (OpenID Connect `auth_time`).
+        pub confirmed_at: Millis,
+    }
+
+    /// Takes the confirmed login `login_id` of `party_id` for the browser that asked (bound to
+    /// its cookie exactly like [`consume`]), exactly once, inside the caller's transaction.
+    pub async fn take_for_party(
+        tx: &mut crate::store::Tx,
+        login_id: &str,
+        party_id: &str,
+        browser: &str,
+        now: Millis,
+    ) -> Result<Option<Taken>> {
+        let sql = format!(
+            "SELECT holder_id, device_id, updated_at FROM login_request \
+             WHERE id = $1 AND party_id = $2 AND browser_hash = $3 AND status = 'confirmed'{}",
+            tx.for_update()
+        );
+        let row: Option<(String, String, i64)> = on_tx!(tx, |c| sqlx::query_as(&sql)
+            .bind(login_id)
+            .bind(party_id)
+            .bind(token_hash(browser))
+            .fetch_optional(c)
+            .await)?;
+        let Some((holder_id, device_id, confirmed_at)) = row else { return Ok(None) };
+        let n = on_tx!(tx, |c| sqlx::query(
+            "UPDATE login_request SET status = 'consumed', updated_at = $1 WHERE id = $2 AND status = 'confirmed'"
+        )
+        .bind(now.0)
+        .bind(login_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok((n == 1).then_some(Taken { holder_id, device_id, confirmed_at: Millis(confirmed_at) }))
     }
 
     /// The caller of a dashboard session, while the session, its holder, its device and the
@@ -198,10 +273,10 @@ mod server {
         status: String,
         device_id: Option<String>,
         expires_at: i64,
+        party_id: Option<String>,
     }
 
-    const REQUEST_SELECT: &str =
-        "SELECT id, system, match_code, status, device_id, expires_at FROM login_request WHERE code_hash = $1";
+    const REQUEST_SELECT: &str = "SELECT id, system, match_code, status, device_id, expires_at, party_id FROM login_request WHERE code_hash = $1";
 
     /// The login request of a code, row-locked for the caller's write transaction.
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
@@ -234,7 +309,8 @@ mod server {
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         open_for(&row, device_id, now)?;
-        if row.system == DASHBOARD && bound.role == USER {
+        // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
+        if row.party_id.is_none() && bound.role == USER {
             return Err(DomainError::NotAManager.into());
         }
         on_tx!(&mut tx, |c| sqlx::query(
@@ -305,17 +381,17 @@ mod server {
         if n != 1 {
             return Err(DomainError::CodeUsed.into());
         }
-        crate::records::usage(
-            &mut tx,
-            &bound.certificate_id,
-            Some(&bound.holder_id),
-            "login",
-            &row.system,
+        // R12: the record names the relying party that asked, if any.
+        let usage = crate::records::Usage {
+            certificate_id: &bound.certificate_id,
+            holder_id: Some(&bound.holder_id),
+            kind: crate::records::LOGIN,
+            system: &row.system,
             result,
-            now,
-            random,
-        )
-        .await?;
+            party_id: row.party_id.as_deref(),
+            counter_id: None,
+        };
+        crate::records::record_usage(&mut tx, &usage, now, random).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -93,3 +93,26 @@ export async function scanLogin(pc: Page, p: Page, password = CERT_PASSWORD) {
 export function cstDay(days = 0): string {
   return new Date(Date.now() + 8 * 3600_000 + days * 86400_000).toISOString().slice(0, 10);
 }
+
+/** A claimed certificate with a user (granted 银行开户 for 30 days) on a phone of its own. */
+export async function userWithGrant(pc: Page, browser: Browser, baseURL: string, name: string) {
+  await staffSignIn(pc);
+  await issueCertificate(pc, name);
+  const claim = (await pc.getByTestId('claim-link').getAttribute('href'))!;
+  const fm = await phone(browser, baseURL);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  const dash = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(dash, fm);
+  const form = dash.getByTestId('add-user');
+  await form.getByLabel('姓名').fill('赵六');
+  await form.getByLabel('身份证号码').fill(residentId(40));
+  await form.getByLabel('手机号码').fill('13912345678');
+  await form.getByLabel('银行开户').check();
+  await form.getByLabel('开始日期').fill(cstDay());
+  await form.getByLabel('结束日期').fill(cstDay(30));
+  await form.locator('button[type=submit]').click();
+  const link = (await dash.getByTestId('accept-link').getAttribute('href'))!;
+  const user = await phone(browser, baseURL);
+  await acceptOnPhone(user, link, '赵六', residentId(40));
+  return { fm, dash, user };
+}

@@ -2,7 +2,7 @@
 // registered relying party checks the number or the barcode (R10, R12), any phone opens the QR's
 // public check page, and removal makes every code fail at once (R15).
 import { Browser, expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, CERT_PASSWORD, cstDay, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+import { CERT_PASSWORD, cstDay, hydrated, phone, residentId, staffSignIn, userWithGrant } from './helpers';
 
 /** Staff register a relying party with one counter in the console; returns its sign-in. */
 async function registerCounter(pc: Page, party: string): Promise<{ username: string; password: string }> {
@@ -28,29 +28,6 @@ async function counterPage(browser: Browser, baseURL: string, login: { username:
   await page.getByRole('button', { name: '登录' }).click();
   await expect(page.getByTestId('counter-name')).toContainText('一号窗口');
   return page;
-}
-
-/** A claimed certificate with a user (granted 银行开户 for 30 days) on a phone of its own. */
-async function userWithGrant(pc: Page, browser: Browser, baseURL: string, name: string) {
-  await staffSignIn(pc);
-  await issueCertificate(pc, name);
-  const claim = (await pc.getByTestId('claim-link').getAttribute('href'))!;
-  const fm = await phone(browser, baseURL);
-  await acceptOnPhone(fm, claim, '张三', residentId(123));
-  const dash = await (await browser.newContext({ baseURL })).newPage();
-  await scanLogin(dash, fm);
-  const form = dash.getByTestId('add-user');
-  await form.getByLabel('姓名').fill('赵六');
-  await form.getByLabel('身份证号码').fill(residentId(40));
-  await form.getByLabel('手机号码').fill('13912345678');
-  await form.getByLabel('银行开户').check();
-  await form.getByLabel('开始日期').fill(cstDay());
-  await form.getByLabel('结束日期').fill(cstDay(30));
-  await form.locator('button[type=submit]').click();
-  const link = (await dash.getByTestId('accept-link').getAttribute('href'))!;
-  const user = await phone(browser, baseURL);
-  await acceptOnPhone(user, link, '赵六', residentId(40));
-  return { fm, dash, user };
 }
 
 /** The user shows the certificate: QR, barcode and number with a countdown. */

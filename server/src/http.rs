@@ -57,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{lang}", get(set_lang))
         // Issue 4, journey 5: scan to sign for relying parties.
         .merge(crate::sign::routes())
+        // Issue 4: OpenID Connect for relying parties (discovery, JWKS, authorize, token, userinfo).
+        .merge(crate::oidc::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
         .layer(middleware::from_fn(reject_cross_origin_writes));

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod oidc;
 pub mod sign;
 pub mod telemetry;
 

@@ -28,6 +28,7 @@ use ecert_core::secret::{Random, Secret, hash_password, token_hash};
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::usage::UsageFilter;
 use ecert_core::{Millis, on_db, time};
 use ecert_server::{Config, app_state, http::router};
 use serde_json::{Value, json};
@@ -726,6 +727,8 @@ async fn grid(w: &World) -> Vec<Row> {
         seq.get()
     };
     let (u1, fm_dev) = (w.id(U1), w.dev(Fm));
+    // Timed signatures (R9, R12) must be later than the device's last one.
+    let signed_at = Millis::now().0;
     let by_column = |a: Actor, list: &[String; 3]| match a {
         Fm => list[0].clone(),
         M1 => list[1].clone(),
@@ -848,6 +851,53 @@ async fn grid(w: &World) -> Vec<Row> {
             wallet("password", "wallet/password(FM's device)", body)
         }),
         row("R13", "wallet/sms_request(FM's device)", OWN_DEVICE_ONLY, |a| sms_request(w, a, Fm, "FM's device")),
+        // Issue 4: relying parties and counters, presentation, records, OpenID Connect.
+        row("§2", "parties_list (each authority its own)", STAFF_ONLY, none("parties_list")),
+        row("§2", "party_register", STAFF_ONLY, |_| {
+            let name = format!("矩阵应用系统{}", next());
+            api("party_register", "party_register", &[("name", &name), ("redirect_uris", "")])
+        }),
+        row("-", "counter_me", ANYONE, none("counter_me")),
+        row("-", "counter_sign_in(wrong password)", NOBODY, |_| {
+            api("counter_sign_in", "counter_sign_in", &[("username", "nobody"), ("password", "wrong")])
+        }),
+        row("R10", "counter_verify(no counter session)", NOBODY, |_| {
+            api("counter_verify", "counter_verify", &[("code", "1234567812345678")])
+        }),
+        row("R10", "check(unknown token): public, answers only invalid", [410; 8], |_| Call {
+            label: "check".into(),
+            endpoint: "check",
+            path: "/api/v1/check".into(),
+            payload: Payload::Json(json!({ "token": "no-such-token" })),
+        }),
+        row("R7", "dashboard_usage", HOLDERS, |_| {
+            api_json("dashboard_usage", "dashboard_usage", json!({ "filter": UsageFilter::default() }))
+        }),
+        row("R12", "dashboard_usage_csv (the first manager only)", [401, 401, 401, 200, 403, 403, 403, 403], |_| {
+            api_json("dashboard_usage_csv", "dashboard_usage_csv", json!({ "filter": UsageFilter::default() }))
+        }),
+        row("R11", "oidc_login_party(unknown request)", ANYONE, |_| {
+            api("oidc_login_party", "oidc_login_party", &[("request", "no-such-request")])
+        }),
+        row("R11", "oidc_login_status(unknown request)", ANYONE, |_| {
+            api("oidc_login_status", "oidc_login_status", &[("request", "no-such-request")])
+        }),
+        row("R12", "wallet/records(FM's device)", OWN_DEVICE_ONLY, |a| {
+            let subject = device::timed_subject(&fm_dev, signed_at);
+            let body = json!({
+                "device_id": fm_dev, "signed_at": signed_at, "signature": w.sig(a, action::RECORDS, &subject), "page": 0,
+            });
+            wallet("records", "wallet/records(FM's device)", body)
+        }),
+        row("R9", "wallet/present(FM's device)", OWN_DEVICE_ONLY, |a| {
+            let at = signed_at + 1;
+            let subject = device::timed_subject(&fm_dev, at);
+            let body = json!({
+                "device_id": fm_dev, "signed_at": at, "signature": w.sig(a, action::PRESENT, &subject),
+                "password": PASSWORD, "grant_id": null,
+            });
+            wallet("present", "wallet/present(FM's device)", body)
+        }),
     ]
 }
 

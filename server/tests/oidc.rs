@@ -1,0 +1,661 @@
+//! Issue 4, journey 4: scan login for application systems over standard OpenID Connect. The real
+//! router serves on 127.0.0.1:0; the relying party is the demo party's library, i.e. the
+//! off-the-shelf `openidconnect` client (discovery, PKCE S256, nonce, code exchange, ID-token
+//! verification against JWKS). The PC browser is played through the scan-login page's server
+//! functions with its `ecert_login` cookie, the phone through the wallet JSON API with a test
+//! device key. Fixtures are made with ecert-core at the real clock.
+
+use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::changes::{self, ChangeRequest};
+use ecert_core::code::CodeKind;
+use ecert_core::device::action;
+use ecert_core::device::testing::TestKey as Phone;
+use ecert_core::holder::{self, Acceptance, GrantInput, MANAGER, USER};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::oidc::{self, ClientCredentials, OidcError, TokenParams};
+use ecert_core::party::{self, PartyInput};
+use ecert_core::secret::{Random, Secret, hash_password};
+use ecert_core::staff::StaffView;
+use ecert_core::store::Db;
+use ecert_core::store::testing::open_test_db;
+use ecert_core::{Millis, on_db, time};
+use ecert_demo_rp::openidconnect::PkceCodeVerifier;
+use ecert_demo_rp::{Config as RpConfig, DemoError, EcertTokenResponse, HttpClient, RelyingParty};
+use ecert_server::{Config, app_state, http::router};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "cert-pass-1";
+const PARTY_NAME: &str = "北京市政务服务网（测试）";
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+// ---------------------------------------------------------------------------------------------
+// The platform, its people and a registered relying party
+
+struct Platform {
+    db: Db,
+    base: String,
+    staff: StaffView,
+}
+
+async fn platform() -> Platform {
+    let db = open_test_db().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let site = std::env::temp_dir().join("ecert-no-site");
+    let config =
+        Config::load_from(["ecert-server", "--site-root", site.to_str().unwrap(), "--public-url", &base]).unwrap();
+    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // Readiness by polling /healthz, never by sleeping.
+    for _ in 0..100 {
+        if get(&format!("{base}/healthz"), None).await.map(|r| r.0 == 200).unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let staff = staff(&db).await;
+    Platform { db, base, staff }
+}
+
+async fn staff(db: &Db) -> StaffView {
+    let (random, now) = (Random::os(), Millis::now());
+    let authority = random.id();
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
+    )
+    .bind(&authority)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let username = format!("oidc-{}", &random.id()[..12]);
+    let hash = hash_password(Secret::new("staff password 1"), &random).await.unwrap();
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
+    )
+    .bind(random.id())
+    .bind(&authority)
+    .bind(&username)
+    .bind(hash)
+    .bind(false)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let session =
+        ecert_core::staff::sign_in(db, &username, Secret::new("staff password 1"), now, &random).await.unwrap();
+    ecert_core::staff::current(db, session.token.expose(), now).await.unwrap().unwrap()
+}
+
+fn credit_code() -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut buf = [0u8; 9];
+    Random::os().fill(&mut buf);
+    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
+    let prefix = format!("12110105{body}");
+    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
+}
+
+fn resident_id(seq: u16) -> String {
+    let prefix = format!("11010519900101{:03}", seq % 1000);
+    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
+}
+
+/// A person with their phone, bound to a role.
+struct Holder {
+    phone: Phone,
+    binding: holder::Binding,
+}
+
+fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, seq: u16) -> Acceptance {
+    let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
+    Acceptance {
+        name: name.into(),
+        id_number: resident_id(seq),
+        password: Secret::new(PASSWORD),
+        public_key: phone.public_key.clone(),
+        signature: phone.sign(act, code),
+    }
+}
+
+async fn caller(db: &Db, m: &Holder) -> holder::Caller {
+    use ecert_core::device;
+    let device_id = &m.binding.device_id;
+    let sig = m.phone.sign(action::STATUS, device_id);
+    let bound = device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig).await.unwrap();
+    holder::caller_of(db, &bound).await.unwrap()
+}
+
+/// One institution: its first manager 张三 and a user 赵六 granted the catalogue's first matter
+/// from today for 30 days; a relying party registered by the same staff.
+struct World {
+    p: Platform,
+    certificate_id: String,
+    credit_code: String,
+    fm: Holder,
+    user: Holder,
+    matter: holder::MatterView,
+    rp: RpConfig,
+}
+
+async fn world() -> World {
+    let p = platform().await;
+    let (db, now, random) = (&p.db, Millis::now(), Random::os());
+    let code = credit_code();
+    let request = IssueRequest {
+        credit_code: code.clone(),
+        name: "北京市开放登录研究院".into(),
+        address: "北京市海淀区中关村大街1号".into(),
+        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(301), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let (_, claim) =
+        certificate::issue(db, &p.staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &random)
+            .await
+            .unwrap();
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", 301);
+    let binding = holder::accept(db, CodeKind::Claim, claim.code.expose(), &a, now, &random).await.unwrap();
+    let fm = Holder { phone, binding };
+
+    let fm_caller = caller(db, &fm).await;
+    let matter = holder::catalogue(db, &fm_caller.authority_id).await.unwrap()[0].clone();
+    let today = time::today_cst(now);
+    let grant = GrantInput {
+        matter_ids: vec![matter.id.clone()],
+        start_day: time::format_day(today),
+        end_day: time::format_day(today + 30),
+    };
+    let person = PersonInput { name: "赵六".into(), id_number: resident_id(302), mobile: "13912345678".into() };
+    let added =
+        holder::add(db, &fm_caller, USER, &person, Some(&grant), &IdentityVerifier::Local, now, &random).await.unwrap();
+    let phone = Phone::new();
+    let a = acceptance(&phone, CodeKind::Authorize, added.code.expose(), "赵六", 302);
+    let binding = holder::accept(db, CodeKind::Authorize, added.code.expose(), &a, now, &random).await.unwrap();
+    let user = Holder { phone, binding };
+
+    let input = PartyInput { name: format!("{PARTY_NAME}{}", &random.id()[..6]), redirect_uris: REDIRECT.into() };
+    let shown = party::register(db, &p.staff, &input, now, &random).await.unwrap();
+    let rp = RpConfig {
+        issuer: p.base.clone(),
+        client_id: shown.login,
+        client_secret: shown.secret,
+        redirect_url: REDIRECT.into(),
+    };
+    World { certificate_id: claim.certificate_id, credit_code: code, fm, user, matter, rp, p }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP as a browser, a phone and a party server make it
+
+async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<(u16, http::HeaderMap, String), ecert_demo_rp::HttpError> {
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = HttpClient.send(req.body(body).unwrap()).await?;
+    let status = res.status().as_u16();
+    let (parts, body) = res.into_parts();
+    Ok((status, parts.headers, String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn get(url: &str, cookie: Option<&str>) -> Result<(u16, http::HeaderMap, String), ecert_demo_rp::HttpError> {
+    match cookie {
+        Some(c) => send("GET", url, &[("cookie", c)], Vec::new()).await,
+        None => send("GET", url, &[], Vec::new()).await,
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    fields.iter().map(|(k, v)| format!("{k}={}", oidc::percent_encode(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+/// A server function called by the page's own script (same origin, JSON answer).
+async fn server_fn(base: &str, name: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, http::HeaderMap, Value) {
+    let (status, headers, body) = send(
+        "POST",
+        &format!("{base}/api/{name}"),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "application/json"),
+            ("origin", base),
+            ("cookie", cookie),
+        ],
+        form(fields),
+    )
+    .await
+    .unwrap();
+    (status, headers, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+/// The phone's wallet API.
+async fn wallet(base: &str, endpoint: &str, body: Value) -> (u16, Value) {
+    let (status, _, body) = send(
+        "POST",
+        &format!("{base}/api/v1/wallet/{endpoint}"),
+        &[("content-type", "application/json"), ("accept", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await
+    .unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+fn cookie_of(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_owned())
+}
+
+/// The PC side up to the QR: the party's authorization URL → our authorize endpoint → the
+/// scan-login page → its login QR. Answers the request handle, the login cookie, the QR's code
+/// and the match code shown on the PC.
+struct PcLogin {
+    handle: String,
+    cookie: String,
+    code: String,
+    match_code: String,
+}
+
+async fn pc_start(base: &str, authorization_url: &str) -> PcLogin {
+    assert!(authorization_url.starts_with(&format!("{base}/oidc/authorize?")), "{authorization_url}");
+    let (status, headers, _) = get(authorization_url, None).await.unwrap();
+    assert_eq!(status, 303, "a valid request goes to the scan-login page");
+    let location = headers[http::header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/oidc/login?request="), "{location}");
+    let handle = query_param(&location, "request").unwrap();
+
+    let (status, _, page) = get(&format!("{base}{location}"), None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains(PARTY_NAME), "the PC page names the relying party: {page}");
+
+    let (status, headers, qr) = server_fn(base, "oidc_login_start", "", &[("request", &handle)]).await;
+    assert_eq!(status, 200, "{qr}");
+    let cookie = cookie_of(&headers, "ecert_login").expect("the login QR is bound to this browser");
+    assert!(qr["party_name"].as_str().unwrap().starts_with(PARTY_NAME));
+    let code = query_param(qr["url"].as_str().unwrap(), "code").unwrap();
+    PcLogin { handle, cookie, code, match_code: qr["match_code"].as_str().unwrap().to_owned() }
+}
+
+/// The phone scans (and sees the party's registered name and the PC's match code) and confirms
+/// with the certificate password, or rejects.
+async fn phone_answers(base: &str, who: &Holder, pc: &PcLogin, party_name: &str, approve: bool) {
+    let device_id = &who.binding.device_id;
+    let (status, prompt) = wallet(
+        base,
+        "login_scan",
+        json!({"code": pc.code, "device_id": device_id, "signature": who.phone.sign(action::LOGIN_SCAN, &pc.code)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{prompt}");
+    assert_eq!(prompt["system"], party_name, "R11: the phone shows the registered name of the party asking");
+    assert_eq!(prompt["match_code"], pc.match_code.as_str(), "and the match code shown on the PC");
+    let act = if approve { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
+    let mut body = json!({"code": pc.code, "device_id": device_id, "approve": approve,
+        "signature": who.phone.sign(act, &pc.code)});
+    if approve {
+        body["password"] = json!(PASSWORD);
+    }
+    let (status, answer) = wallet(base, "login_answer", body).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// The PC page polls and learns where to send the browser.
+async fn pc_poll(base: &str, pc: &PcLogin) -> Value {
+    let (status, _, progress) = server_fn(base, "oidc_login_status", &pc.cookie, &[("request", &pc.handle)]).await;
+    assert_eq!(status, 200, "{progress}");
+    progress
+}
+
+/// A whole login up to the redirect back to the party: answers the party's pending login and
+/// the code from the redirect.
+async fn code_for(w: &World, rp: &RelyingParty, who: &Holder) -> (ecert_demo_rp::Pending, String) {
+    let pending = rp.start();
+    let pc = pc_start(&w.p.base, &pending.url).await;
+    assert_eq!(pc_poll(&w.p.base, &pc).await["state"], "waiting");
+    phone_answers(&w.p.base, who, &pc, &party_name(w).await, true).await;
+    let progress = pc_poll(&w.p.base, &pc).await;
+    assert_eq!(progress["state"], "confirmed");
+    let redirect = progress["redirect"].as_str().unwrap().to_owned();
+    assert!(redirect.starts_with(&format!("{REDIRECT}?")), "back to the registered redirect URI: {redirect}");
+    assert_eq!(query_param(&redirect, "state").as_deref(), Some(pending.state.as_str()), "state passed through");
+    let code = query_param(&redirect, "code").unwrap();
+    assert!(code.len() >= 43, "a 256-bit code");
+    (pending, code)
+}
+
+async fn party_name(w: &World) -> String {
+    party::client(&w.p.db, &w.rp.client_id).await.unwrap().unwrap().name
+}
+
+fn verifier_copy(v: &PkceCodeVerifier) -> PkceCodeVerifier {
+    PkceCodeVerifier::new(v.secret().clone())
+}
+
+fn refused_with(result: Result<ecert_demo_rp::Login, DemoError>, error: &str) {
+    match result {
+        Err(DemoError::Exchange(text)) => assert!(text.contains(error), "expected {error}: {text}"),
+        other => panic!("expected a refused exchange ({error}), got {other:?}"),
+    }
+}
+
+fn jwt_payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The journey
+
+#[tokio::test]
+async fn r11_r12_r16_a_user_scans_in_to_a_relying_party_and_the_id_token_carries_institution_role_and_matters() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.expect("discovery and JWKS through the openidconnect client");
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+
+    // The real client exchanges the code with PKCE (client_secret_basic, no Origin header: the
+    // CSRF check lets server-to-server calls through) and verifies the ES256 signature via
+    // JWKS, issuer, audience, expiry and nonce.
+    let login = rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await.unwrap();
+    assert_eq!(login.subject, w.user.binding.holder_id);
+    assert_eq!(login.claims.institution.name, "北京市开放登录研究院");
+    assert_eq!(login.claims.institution.credit_code, w.credit_code);
+    assert_eq!(login.claims.institution.certificate_serial, w.user.binding.serial);
+    assert_eq!(login.claims.role, USER, "users may log in to relying parties");
+    assert_eq!(login.claims.matters.len(), 1, "R6: the matters of the grants in force today");
+    assert_eq!(login.claims.matters[0].id, w.matter.id);
+    assert_eq!(login.claims.matters[0].name, w.matter.name_zh);
+    assert_eq!(login.name.as_deref(), Some("赵*"), "R16: the name is masked");
+
+    // R16: no ID number nor mobile anywhere in what the party receives.
+    let userinfo = send(
+        "GET",
+        &format!("{}/oidc/userinfo", w.p.base),
+        &[("authorization", &format!("Bearer {}", login.access_token))],
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(userinfo.0, 200, "{}", userinfo.2);
+    let info: Value = serde_json::from_str(&userinfo.2).unwrap();
+    assert_eq!(info["sub"], w.user.binding.holder_id.as_str());
+    assert_eq!(info["role"], USER);
+    assert_eq!(info["institution"]["credit_code"], w.credit_code.as_str());
+    assert_eq!(info["matters"][0]["id"], w.matter.id.as_str());
+    for secret in [resident_id(302), "13912345678".to_owned()] {
+        assert!(!userinfo.2.contains(&secret), "R16: userinfo holds {secret}");
+    }
+
+    // R12: the login is recorded, naming the relying party.
+    let (count,): (i64,) = on_db!(&w.p.db, |c| sqlx::query_as(
+        "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'confirmed' AND party_id = $2"
+    )
+    .bind(&w.user.binding.holder_id)
+    .bind(&w.rp.client_id)
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn r11_the_first_manager_logs_in_with_its_role_and_no_matters_via_client_secret_post() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.fm).await;
+
+    // client_secret_post, by hand, as a party without an OpenID Connect library would do it.
+    let (status, headers, body) = send(
+        "POST",
+        &format!("{}/oidc/token", w.p.base),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", pending.pkce_verifier.secret()),
+            ("client_id", &w.rp.client_id),
+            ("client_secret", &w.rp.client_secret),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers[http::header::CACHE_CONTROL], "no-store");
+    let response: EcertTokenResponse = serde_json::from_str(&body).unwrap();
+    let login = rp.verify(&response, &pending.nonce).unwrap();
+    assert_eq!(login.claims.role, ecert_core::holder::FIRST_MANAGER);
+    assert!(login.claims.matters.is_empty(), "managers carry no matters");
+    let raw: Value = serde_json::from_str(&body).unwrap();
+    let claims = jwt_payload(raw["id_token"].as_str().unwrap());
+    assert_eq!(claims["iss"], w.p.base.as_str());
+    assert_eq!(claims["aud"], w.rp.client_id.as_str());
+    assert_eq!(claims["azp"], w.rp.client_id.as_str());
+    assert_eq!(claims["nonce"], pending.nonce.secret().as_str());
+    assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
+    assert!(!raw["id_token"].as_str().unwrap().contains(&resident_id(301)));
+    let _ = MANAGER;
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_announce_es256_and_mandatory_pkce_s256() {
+    let p = platform().await;
+    let (status, _, body) = get(&format!("{}/.well-known/openid-configuration", p.base), None).await.unwrap();
+    assert_eq!(status, 200);
+    let meta: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(meta["issuer"], p.base.as_str());
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["ES256"]));
+    let (_, _, body) = get(&format!("{}/oidc/jwks", p.base), None).await.unwrap();
+    let jwks: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    // One key for every app server: created once, then read back.
+    let (_, _, again) = get(&format!("{}/oidc/jwks", p.base), None).await.unwrap();
+    assert_eq!(body, again);
+}
+
+#[tokio::test]
+async fn the_signing_key_is_created_once_under_concurrent_first_use() {
+    let db = open_test_db().await;
+    let now = Millis::now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { oidc::jwks(&db, now, &Random::os()).await.unwrap() })
+        })
+        .collect();
+    let mut kids = std::collections::BTreeSet::new();
+    for t in tasks {
+        kids.insert(t.await.unwrap()["keys"][0]["kid"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kids.len(), 1, "{kids:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals
+
+#[tokio::test]
+async fn a_wrong_pkce_verifier_is_refused_and_spends_the_code() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    let wrong = PkceCodeVerifier::new("x".repeat(64));
+    refused_with(rp.finish(&code, wrong, &pending.nonce).await, "invalid_grant");
+    refused_with(rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_the_access_token_it_issued() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    let login = rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await.unwrap();
+    let userinfo = |token: String| {
+        let url = format!("{}/oidc/userinfo", w.p.base);
+        async move { send("POST", &url, &[("authorization", &format!("Bearer {token}"))], Vec::new()).await.unwrap() }
+    };
+    assert_eq!(userinfo(login.access_token.clone()).await.0, 200);
+    refused_with(rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_grant");
+    let (status, headers, _) = userinfo(login.access_token.clone()).await;
+    assert_eq!(status, 401, "RFC 6749 §4.1.2: what the replayed code issued is revoked");
+    assert!(headers[http::header::WWW_AUTHENTICATE].to_str().unwrap().contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn an_unknown_client_or_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let good = rp.start().url;
+    let cases = [
+        good.replace(&oidc::percent_encode(REDIRECT), &oidc::percent_encode("https://evil.example/callback")),
+        good.replace(&oidc::percent_encode(REDIRECT), &oidc::percent_encode("http://127.0.0.1:9/callback/x")),
+        good.replace(&format!("client_id={}", w.rp.client_id), "client_id=no-such-client"),
+        format!("{}/oidc/authorize", w.p.base),
+    ];
+    for url in cases {
+        assert_ne!(url, good);
+        let (status, headers, body) = get(&url, None).await.unwrap();
+        assert_eq!(status, 400, "{url}");
+        assert!(headers.get(http::header::LOCATION).is_none(), "never redirected: {url}");
+        assert!(body.contains("登录请求无效"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_without_pkce_s256_goes_back_to_the_party_with_invalid_request() {
+    let w = world().await;
+    let url = format!(
+        "{}/oidc/authorize?response_type=code&scope=openid&client_id={}&redirect_uri={}&state=s-1",
+        w.p.base,
+        w.rp.client_id,
+        oidc::percent_encode(REDIRECT)
+    );
+    for variant in [
+        url.clone(),
+        format!("{url}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain"),
+    ] {
+        let (status, headers, _) = get(&variant, None).await.unwrap();
+        assert_eq!(status, 303);
+        let location = headers[http::header::LOCATION].to_str().unwrap();
+        assert!(location.starts_with(&format!("{REDIRECT}?error=invalid_request")), "{location}");
+        assert_eq!(query_param(location, "state").as_deref(), Some("s-1"));
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_refused_and_leaves_the_code_to_its_owner() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    let impostor =
+        RelyingParty::discover(&RpConfig { client_secret: "not-the-secret".into(), ..w.rp.clone() }).await.unwrap();
+    refused_with(impostor.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_client");
+    let login = rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await.unwrap();
+    assert_eq!(login.claims.role, USER);
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    let later = Millis::now().plus_millis((oidc::CODE_SECONDS + 1) * Millis::SECOND);
+    let params = TokenParams {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code),
+        redirect_uri: Some(REDIRECT.into()),
+        code_verifier: Some(pending.pkce_verifier.secret().clone()),
+        ..TokenParams::default()
+    };
+    let creds =
+        ClientCredentials { client_id: w.rp.client_id.clone(), client_secret: Secret::new(&w.rp.client_secret) };
+    let result = oidc::exchange(&w.p.db, Some(creds), &params, &w.p.base, later, &Random::os()).await;
+    assert!(matches!(result, Err(OidcError::InvalidGrant("code expired"))), "{result:?}");
+}
+
+#[tokio::test]
+async fn r15_a_certificate_cancelled_between_approval_and_token_exchange_refuses_the_login() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    changes::apply(
+        &w.p.db,
+        &w.p.staff,
+        &w.certificate_id,
+        &ChangeRequest::Cancel,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        Millis::now(),
+        &Random::os(),
+    )
+    .await
+    .unwrap();
+    refused_with(rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn r8_a_holder_removed_between_approval_and_token_exchange_is_refused() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let (pending, code) = code_for(&w, &rp, &w.user).await;
+    let fm = caller(&w.p.db, &w.fm).await;
+    holder::remove(&w.p.db, &fm, &w.user.binding.holder_id, Millis::now(), &Random::os()).await.unwrap();
+    refused_with(rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn r11_a_login_rejected_on_the_phone_goes_back_with_access_denied() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let pending = rp.start();
+    let pc = pc_start(&w.p.base, &pending.url).await;
+    phone_answers(&w.p.base, &w.user, &pc, &party_name(&w).await, false).await;
+    let progress = pc_poll(&w.p.base, &pc).await;
+    assert_eq!(progress["state"], "rejected");
+    let redirect = progress["redirect"].as_str().unwrap();
+    assert!(redirect.starts_with(&format!("{REDIRECT}?error=access_denied")), "{redirect}");
+    assert_eq!(query_param(redirect, "state").as_deref(), Some(pending.state.as_str()));
+    assert!(query_param(redirect, "code").is_none());
+    assert_eq!(pc_poll(&w.p.base, &pc).await["state"], "gone", "the request is over");
+}
+
+#[tokio::test]
+async fn r11_a_party_login_never_opens_a_dashboard_session_and_another_browser_cannot_take_it() {
+    let w = world().await;
+    let rp = RelyingParty::discover(&w.rp).await.unwrap();
+    let pending = rp.start();
+    let pc = pc_start(&w.p.base, &pending.url).await;
+    phone_answers(&w.p.base, &w.fm, &pc, &party_name(&w).await, true).await;
+    // The same cookie on the dashboard's status function: no dashboard session.
+    let (_, headers, _) = server_fn(&w.p.base, "dashboard_login_status", &pc.cookie, &[]).await;
+    assert!(cookie_of(&headers, "ecert_holder").is_none(), "a relying party's login is not a dashboard login");
+    // Another browser with the request handle but not the cookie learns nothing and takes nothing.
+    let (_, _, other) =
+        server_fn(&w.p.base, "oidc_login_status", "ecert_login=someone-else", &[("request", &pc.handle)]).await;
+    assert_eq!(other["state"], "unknown");
+    assert!(other["redirect"].is_null());
+    let progress = pc_poll(&w.p.base, &pc).await;
+    assert_eq!(progress["state"], "confirmed");
+    assert!(query_param(progress["redirect"].as_str().unwrap(), "code").is_some());
+}
