@@ -30,6 +30,8 @@ pub mod validate;
 #[cfg(feature = "server")]
 pub mod bootstrap;
 #[cfg(feature = "server")]
+pub mod jws;
+#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod store;

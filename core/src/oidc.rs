@@ -269,8 +269,6 @@ pub use server::*;
 mod server {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use p256::ecdsa::signature::Signer;
-    use p256::ecdsa::{Signature, SigningKey};
     use sha2::{Digest, Sha256};
 
     use super::*;
@@ -281,7 +279,7 @@ mod server {
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
     use crate::store::{Db, Tx};
     use crate::time::{self, Millis};
-    use crate::{mask, on_db, on_tx};
+    use crate::{jws, mask, on_db, on_tx};
 
     /// The provider metadata (OpenID Connect Discovery 1.0) of an issuer.
     pub fn discovery(issuer: &str) -> serde_json::Value {
@@ -314,102 +312,9 @@ mod server {
         verifier_is_well_formed(verifier) && constant_time_eq(&s256_challenge(verifier), challenge)
     }
 
-    /// The ID-token signing key: P-256, kept in the database so that every app server signs
-    /// with the same key and JWKS publishes it.
-    pub struct Key {
-        pub kid: String,
-        signing: SigningKey,
-    }
-
-    impl std::fmt::Debug for Key {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
-        }
-    }
-
-    impl Key {
-        /// The public key as a JWK (RFC 7517, RFC 7518 §6.2).
-        pub fn jwk(&self) -> serde_json::Value {
-            let point = self.signing.verifying_key().to_encoded_point(false);
-            let coord = |c: Option<&p256::FieldBytes>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
-            serde_json::json!({
-                "kty": "EC", "crv": "P-256", "use": "sig", "alg": ES256, "kid": self.kid,
-                "x": coord(point.x()), "y": coord(point.y()),
-            })
-        }
-
-        /// A compact JWS (RFC 7515) of `claims`, signed ES256 (deterministic ECDSA, RFC 6979).
-        pub fn sign(&self, claims: &serde_json::Value) -> String {
-            let header = serde_json::json!({ "alg": ES256, "typ": "JWT", "kid": self.kid });
-            let input = format!(
-                "{}.{}",
-                URL_SAFE_NO_PAD.encode(header.to_string()),
-                URL_SAFE_NO_PAD.encode(claims.to_string())
-            );
-            let signature: Signature = self.signing.sign(input.as_bytes());
-            format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-        }
-    }
-
-    /// A fresh P-256 private key from the platform's randomness (a scalar in [1, n-1]).
-    fn new_signing_key(random: &Random) -> Result<SigningKey, OidcError> {
-        for _ in 0..16 {
-            let mut bytes = [0u8; 32];
-            random.fill(&mut bytes);
-            if let Ok(key) = SigningKey::from_slice(&bytes) {
-                return Ok(key);
-            }
-        }
-        Err(OidcError::Backend(DomainError::InvalidState.into()))
-    }
-
-    const KEY_SLOT: &str = "current";
-
-    async fn read_key(db: &Db) -> Result<Option<Key>, OidcError> {
-        let row: Option<(String, String)> =
-            on_db!(db, |c| sqlx::query_as("SELECT id, private_key FROM oidc_key WHERE slot = $1")
-                .bind(KEY_SLOT)
-                .fetch_optional(c)
-                .await)?;
-        let Some((kid, private)) = row else { return Ok(None) };
-        let bytes =
-            URL_SAFE_NO_PAD.decode(private).map_err(|_| OidcError::Backend(DomainError::InvalidState.into()))?;
-        let signing =
-            SigningKey::from_slice(&bytes).map_err(|_| OidcError::Backend(DomainError::InvalidState.into()))?;
-        Ok(Some(Key { kid, signing }))
-    }
-
-    /// The signing key, created on first use. Concurrent first uses (on any number of app
-    /// servers) race on the unique `slot`: one insert wins, every caller reads the winner.
-    pub async fn signing_key(db: &Db, now: Millis, random: &Random) -> Result<Key, OidcError> {
-        if let Some(key) = read_key(db).await? {
-            return Ok(key);
-        }
-        let signing = new_signing_key(random)?;
-        let point = signing.verifying_key().to_encoded_point(false);
-        let coord = |c: Option<&p256::FieldBytes>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
-        on_db!(db, |c| {
-            sqlx::query(
-            "INSERT INTO oidc_key (id, slot, private_key, public_x, public_y, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (slot) DO NOTHING"
-        )
-        .bind(random.id())
-        .bind(KEY_SLOT)
-        .bind(URL_SAFE_NO_PAD.encode(signing.to_bytes()))
-        .bind(coord(point.x()))
-        .bind(coord(point.y()))
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        read_key(db).await?.ok_or(OidcError::Backend(DomainError::InvalidState.into()))
-    }
-
-    /// The JSON Web Key Set of the issuer.
+    /// The JSON Web Key Set of the issuer: the ID-token key, made on first use.
     pub async fn jwks(db: &Db, now: Millis, random: &Random) -> Result<serde_json::Value, OidcError> {
-        let key = signing_key(db, now, random).await?;
-        Ok(serde_json::json!({ "keys": [key.jwk()] }))
+        Ok(jws::key(db, jws::Purpose::IdToken, now, random).await?.jwks())
     }
 
     /// A stored authorization request: the handle for the scan-login page, shown once.
@@ -743,7 +648,7 @@ mod server {
         .map(|r| r.rows_affected()))?;
         tx.commit().await?;
 
-        let key = signing_key(db, now, random).await?;
+        let key = jws::key(db, jws::Purpose::IdToken, now, random).await?;
         let seconds = now.0 / Millis::SECOND;
         let mut id_token = serde_json::to_value(&claims).map_err(|_| OidcError::InvalidGrant("claims"))?;
         if let Some(map) = id_token.as_object_mut() {
@@ -761,7 +666,7 @@ mod server {
             access_token: access.expose().to_owned(),
             token_type: "Bearer",
             expires_in: TOKEN_SECONDS,
-            id_token: key.sign(&id_token),
+            id_token: key.sign("JWT", &id_token),
             scope: row.scope,
         })
     }
@@ -827,35 +732,6 @@ mod server {
             role,
             matters,
         }))
-    }
-
-    #[cfg(test)]
-    mod key_tests {
-        use super::*;
-
-        #[test]
-        fn id_tokens_verify_with_the_published_key() {
-            use base64::Engine;
-            use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-            use p256::ecdsa::signature::Verifier;
-            let random = crate::secret::Random::seeded(3);
-            let key = Key { kid: "k1".into(), signing: new_signing_key(&random).unwrap() };
-            let jwt = key.sign(&serde_json::json!({ "sub": "h1" }));
-            let parts: Vec<&str> = jwt.split('.').collect();
-            assert_eq!(parts.len(), 3);
-            let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-            assert_eq!(header["alg"], "ES256");
-            assert_eq!(header["kid"], "k1");
-            let jwk = key.jwk();
-            let mut sec1 = vec![4u8];
-            sec1.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
-            sec1.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
-            let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
-            let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
-            assert!(public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).is_ok());
-            let forged = format!("{}.{}", parts[0], URL_SAFE_NO_PAD.encode(r#"{"sub":"h2"}"#));
-            assert!(public.verify(forged.as_bytes(), &sig).is_err());
-        }
     }
 }
 

@@ -145,8 +145,6 @@ pub use server::*;
 mod server {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use p256::ecdsa::signature::Signer as _;
-    use p256::ecdsa::{Signature, SigningKey};
 
     use super::*;
     use crate::device::{self, action};
@@ -157,7 +155,7 @@ mod server {
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Db, Tx};
     use crate::time::{self, Millis};
-    use crate::{mask, on_db, on_tx};
+    use crate::{jws, mask, on_db, on_tx};
 
     /// Results of sign usage records (R12).
     pub const SIGNED: &str = "signed";
@@ -401,7 +399,7 @@ mod server {
         device::signed(db, request.device_id, &signed, request.signature).await?;
         device::check_password(db, request.device_id, request.password).await?;
         // Made (on first use) outside the write transaction, which must not wait on another writer.
-        let key = platform_key(db, now, random).await?;
+        let key = jws::key(db, jws::Purpose::SignAttestation, now, random).await?;
 
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, request.code).await?;
@@ -455,9 +453,8 @@ mod server {
             now,
         );
         let signer_json = serde_json::to_string(&signer).unwrap_or_default();
-        let n =
-            on_tx!(&mut tx, |c| {
-                sqlx::query(
+        let n = on_tx!(&mut tx, |c| {
+            sqlx::query(
             "UPDATE sign_request SET status = 'signed', signed_at = $1, signature = $2, public_key = $3, signer = $4, \
              attestation = $5, updated_at = $6 WHERE id = $7 AND status = 'scanned' AND device_id = $8"
         )
@@ -472,7 +469,7 @@ mod server {
         .execute(c)
         .await
         .map(|r| r.rows_affected())
-            })?;
+        })?;
         if n != 1 {
             return Err(DomainError::CodeUsed.into());
         }
@@ -609,76 +606,9 @@ mod server {
         EcJwk { kty: "EC".into(), crv: "P-256".into(), x: URL_SAFE_NO_PAD.encode(x), y: URL_SAFE_NO_PAD.encode(y) }
     }
 
-    /// The platform's attestation key (ES256).
-    pub struct PlatformKey {
-        pub kid: String,
-        signing: SigningKey,
-    }
-
-    impl std::fmt::Debug for PlatformKey {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("PlatformKey").field("kid", &self.kid).finish_non_exhaustive()
-        }
-    }
-
-    impl PlatformKey {
-        /// The public key as a JWK with its `kid`, for ES256 signatures.
-        pub fn jwk(&self) -> serde_json::Value {
-            let key = jwk(self.signing.verifying_key().to_encoded_point(false).as_bytes());
-            serde_json::json!({ "kty": key.kty, "crv": key.crv, "x": key.x, "y": key.y, "kid": self.kid, "use": "sig", "alg": "ES256" })
-        }
-    }
-
-    /// The one slot of the attestation key.
-    const KEY_SLOT: &str = "sign-attestation";
-
-    fn new_signing_key(random: &Random) -> SigningKey {
-        loop {
-            let mut bytes = [0u8; 32];
-            random.fill(&mut bytes);
-            // Almost every 32-byte string is a valid scalar; retry the rare one that is not.
-            if let Ok(key) = SigningKey::from_slice(&bytes) {
-                return key;
-            }
-        }
-    }
-
-    /// The attestation key, made on first use. Concurrent first uses (on any app server) all
-    /// try to insert into the one slot; the unique slot keeps one, and everyone reads it back.
-    pub async fn platform_key(db: &Db, now: Millis, random: &Random) -> Result<PlatformKey> {
-        const SELECT: &str = "SELECT id, private_key FROM sign_key WHERE slot = $1";
-        let mut found: Option<(String, String)> =
-            on_db!(db, |c| sqlx::query_as(SELECT).bind(KEY_SLOT).fetch_optional(c).await)?;
-        if found.is_none() {
-            let signing = new_signing_key(random);
-            let public = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_encoded_point(false).as_bytes());
-            on_db!(db, |c| sqlx::query(
-                "INSERT INTO sign_key (id, slot, private_key, public_key, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (slot) DO NOTHING"
-            )
-            .bind(random.id())
-            .bind(KEY_SLOT)
-            .bind(URL_SAFE_NO_PAD.encode(signing.to_bytes()))
-            .bind(&public)
-            .bind(now.0)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-            found = on_db!(db, |c| sqlx::query_as(SELECT).bind(KEY_SLOT).fetch_optional(c).await)?;
-        }
-        let (kid, private) = found.ok_or(DomainError::InvalidState)?;
-        let signing = URL_SAFE_NO_PAD
-            .decode(private)
-            .ok()
-            .and_then(|b| SigningKey::from_slice(&b).ok())
-            .ok_or(DomainError::InvalidState)?;
-        Ok(PlatformKey { kid, signing })
-    }
-
     /// The JWK set of the attestation key, for `GET /api/v1/sign/keys`.
     pub async fn keys(db: &Db, now: Millis, random: &Random) -> Result<serde_json::Value> {
-        let key = platform_key(db, now, random).await?;
-        Ok(serde_json::json!({ "keys": [key.jwk()] }))
+        Ok(jws::key(db, jws::Purpose::SignAttestation, now, random).await?.jwks())
     }
 
     /// What the platform attests about one signature.
@@ -697,8 +627,7 @@ mod server {
     /// The attestation: a compact JWS (ES256) whose claims say that the key `cnf.jwk` (RFC 7800)
     /// belongs to `signer` and that it made `signature` over `payload` for `aud`, as the
     /// platform checked at `iat`.
-    fn attest(key: &PlatformKey, a: &Attested<'_>, now: Millis) -> String {
-        let header = serde_json::json!({ "alg": "ES256", "typ": ATTESTATION_TYP, "kid": key.kid });
+    fn attest(key: &jws::PlatformKey, a: &Attested<'_>, now: Millis) -> String {
         let claims = serde_json::json!({
             "iss": a.issuer,
             "aud": a.client_id,
@@ -712,13 +641,7 @@ mod server {
             "cnf": { "jwk": a.public_jwk },
             "signer": a.signer,
         });
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string().as_bytes()),
-            URL_SAFE_NO_PAD.encode(claims.to_string().as_bytes())
-        );
-        let sig: Signature = key.signing.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+        key.sign(ATTESTATION_TYP, &claims)
     }
 }
 

@@ -4,14 +4,13 @@
 -- dashboard's logins open dashboard sessions; only a party's logins become its codes.
 ALTER TABLE login_request ADD COLUMN party_id TEXT REFERENCES relying_party (id);
 
--- The ES256 key that signs ID tokens, shared by every app server. `slot` is unique so that
--- concurrent first uses create one key: the losers insert nothing and read the winner's.
-CREATE TABLE oidc_key (
+-- The platform's ES256 keys, one per purpose (`slot`: ID tokens, sign attestations), shared by
+-- every app server. `slot` is unique so that concurrent first uses make one key: the losers
+-- insert nothing and read the winner's.
+CREATE TABLE platform_key (
     id          TEXT PRIMARY KEY,
     slot        TEXT NOT NULL UNIQUE,
     private_key TEXT NOT NULL,
-    public_x    TEXT NOT NULL,
-    public_y    TEXT NOT NULL,
     created_at  BIGINT NOT NULL
 );
 

@@ -25,14 +25,3 @@ CREATE TABLE sign_request (
     updated_at    BIGINT NOT NULL
 );
 CREATE INDEX sign_request_party ON sign_request (party_id, created_at);
-
--- The ES256 key with which the platform attests who signed (published at /api/v1/sign/keys),
--- shared by every app server. `slot` is unique so that concurrent first uses make one key: the
--- losers insert nothing and read the winner's.
-CREATE TABLE sign_key (
-    id          TEXT PRIMARY KEY,
-    slot        TEXT NOT NULL UNIQUE,
-    private_key TEXT NOT NULL,
-    public_key  TEXT NOT NULL,
-    created_at  BIGINT NOT NULL
-);

@@ -1,0 +1,154 @@
+//! The platform's own signing keys and compact JWS (RFC 7515), ES256 only.
+//!
+//! One P-256 key per purpose — ID tokens for relying parties (OpenID Connect) and attestations of
+//! scan-to-sign signatures — kept in the database (`platform_key`) so that every app server signs
+//! with the same key and the JWKS endpoints publish it. Keys are separate by purpose, and each
+//! JWS names its kind in `typ`, so that one kind can never be taken for the other.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+
+use crate::error::{DomainError, Result};
+use crate::on_db;
+use crate::secret::Random;
+use crate::store::Db;
+use crate::time::Millis;
+
+/// The signing algorithm of every JWS the platform makes.
+pub const ES256: &str = "ES256";
+
+/// What a key signs. Each purpose has its own key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// OpenID Connect ID tokens (`typ: JWT`).
+    IdToken,
+    /// Attestations of scan-to-sign signatures.
+    SignAttestation,
+}
+
+impl Purpose {
+    fn slot(self) -> &'static str {
+        match self {
+            Purpose::IdToken => "oidc-id-token",
+            Purpose::SignAttestation => "sign-attestation",
+        }
+    }
+}
+
+/// A platform key: its id (`kid`) and the private key, which never leaves this process.
+pub struct PlatformKey {
+    pub kid: String,
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for PlatformKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl PlatformKey {
+    /// The public key as a JWK (RFC 7517, RFC 7518 §6.2).
+    pub fn jwk(&self) -> serde_json::Value {
+        let point = self.signing.verifying_key().to_encoded_point(false);
+        let coord = |c: Option<&p256::FieldBytes>| c.map(|c| URL_SAFE_NO_PAD.encode(c)).unwrap_or_default();
+        serde_json::json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": ES256, "kid": self.kid,
+            "x": coord(point.x()), "y": coord(point.y()),
+        })
+    }
+
+    /// The JWK Set that publishes this key.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [self.jwk()] })
+    }
+
+    /// A compact JWS of `claims` with header `typ`, signed ES256 (deterministic ECDSA, RFC 6979).
+    pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> String {
+        let header = serde_json::json!({ "alg": ES256, "typ": typ, "kid": self.kid });
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signature: Signature = self.signing.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+}
+
+/// A fresh P-256 private key from the platform's randomness (a scalar in [1, n-1]).
+fn new_signing_key(random: &Random) -> SigningKey {
+    loop {
+        let mut bytes = [0u8; 32];
+        random.fill(&mut bytes);
+        // Almost every 32-byte string is a valid scalar; the rare one that is not is redrawn.
+        if let Ok(key) = SigningKey::from_slice(&bytes) {
+            return key;
+        }
+    }
+}
+
+async fn read(db: &Db, purpose: Purpose) -> Result<Option<PlatformKey>> {
+    let row: Option<(String, String)> =
+        on_db!(db, |c| sqlx::query_as("SELECT id, private_key FROM platform_key WHERE slot = $1")
+            .bind(purpose.slot())
+            .fetch_optional(c)
+            .await)?;
+    let Some((kid, private)) = row else { return Ok(None) };
+    let signing = URL_SAFE_NO_PAD
+        .decode(private)
+        .ok()
+        .and_then(|b| SigningKey::from_slice(&b).ok())
+        .ok_or(DomainError::InvalidState)?;
+    Ok(Some(PlatformKey { kid, signing }))
+}
+
+/// The key of `purpose`, made on first use. Concurrent first uses (on any number of app
+/// servers) race on the unique slot: one insert wins and every caller reads the winner.
+pub async fn key(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Result<PlatformKey> {
+    if let Some(key) = read(db, purpose).await? {
+        return Ok(key);
+    }
+    let signing = new_signing_key(random);
+    on_db!(db, |c| {
+        sqlx::query(
+        "INSERT INTO platform_key (id, slot, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slot) DO NOTHING"
+    )
+    .bind(random.id())
+    .bind(purpose.slot())
+    .bind(URL_SAFE_NO_PAD.encode(signing.to_bytes()))
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    read(db, purpose).await?.ok_or_else(|| DomainError::InvalidState.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::signature::Verifier;
+
+    use super::*;
+
+    #[test]
+    fn a_jws_verifies_with_the_published_key_and_a_changed_payload_does_not() {
+        let key = PlatformKey { kid: "k1".into(), signing: new_signing_key(&Random::seeded(3)) };
+        let jwt = key.sign("JWT", &serde_json::json!({ "sub": "h1" }));
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(
+            (header["alg"].as_str(), header["typ"].as_str(), header["kid"].as_str()),
+            (Some("ES256"), Some("JWT"), Some("k1"))
+        );
+        let jwk = key.jwks()["keys"][0].clone();
+        let mut sec1 = vec![4u8];
+        sec1.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
+        sec1.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
+        let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+        let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap();
+        assert!(public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).is_ok());
+        let forged = format!("{}.{}", parts[0], URL_SAFE_NO_PAD.encode(r#"{"sub":"h2"}"#));
+        assert!(public.verify(forged.as_bytes(), &sig).is_err());
+    }
+}
