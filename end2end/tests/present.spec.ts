@@ -123,17 +123,20 @@ test('R15: removing the user fails its live codes at once', async ({ page, brows
   await expect(counter.getByTestId('verify-invalid')).toBeVisible();
 });
 
-test('a counter signs in before the page hydrates, or without JavaScript at all', async ({ page, browser, baseURL }) => {
+test('a counter that signs in before the page hydrates is let in (a plain form post)', async ({ page, browser, baseURL }) => {
   await staffSignIn(page);
-  const login = await registerCounter(page, '无脚本柜台中心');
-  // A plain HTML form post: the browser sends Origin and Referer only if the referrer policy
-  // lets it, and the server refuses writes whose Origin is not its own.
-  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const login = await registerCounter(page, '未水合柜台中心');
+  // No WASM: the page never hydrates, so the form posts as plain HTML. The browser sends Origin
+  // (and Referer) only as the referrer policy allows, and the server refuses writes whose Origin
+  // is not its own: with `no-referrer` this post carried `Origin: null` and was refused.
+  const context = await browser.newContext({ baseURL });
+  await context.route('**/*.wasm', (route) => route.abort());
   const counter = await context.newPage();
   await counter.goto('/verify');
   await counter.getByLabel('用户名').fill(login.username);
   await counter.getByLabel('密码').fill(login.password);
   await counter.getByRole('button', { name: '登录' }).click();
   await expect(counter.getByTestId('counter-name')).toContainText('一号窗口');
+  await expect(counter.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
   await context.close();
 });
