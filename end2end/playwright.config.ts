@@ -57,6 +57,8 @@ export default defineConfig({
         env: {
           ECERT_LISTEN: `127.0.0.1:${b.port}`,
           DATABASE_URL: b.databaseUrl,
+          // R16: a PostgreSQL database needs its data key named; made here on first start.
+          ECERT_DATA_KEY_FILE: `${workDir}/data-${b.name}.key`,
           ECERT_SITE_ROOT: siteRoot ?? '../target/site',
           ECERT_ADMIN_PASSWORD: adminPassword,
           ECERT_LOG: 'warn',

@@ -62,7 +62,14 @@ ensure_node() {
 ensure_cargo_leptos() {
   if "$TOOLS/bin/cargo-leptos" --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then return 0; fi
   step "Building cargo-leptos $CARGO_LEPTOS_VERSION (once; about 25 minutes on 2 cores)"
-  cargo install --root "$TOOLS" cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  install_tool cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+}
+
+# cargo install into $TOOLS, built in a target dir of its own (removed afterwards), so that it
+# never holds the project's target dir: the project can build while a tool does.
+install_tool() {
+  CARGO_TARGET_DIR="$ECERT_CACHE/tools-target" cargo install --root "$TOOLS" "$@"
+  rm -rf "$ECERT_CACHE/tools-target"
 }
 
 # wasm-bindgen-cli must be exactly the wasm-bindgen of Cargo.lock.
@@ -72,7 +79,7 @@ ensure_wasm_bindgen() {
   [ -n "$want" ] || die "cannot find wasm-bindgen in Cargo.lock"
   if "$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $want\$"; then return 0; fi
   step "Building wasm-bindgen-cli $want (once; about 4 minutes)"
-  cargo install --root "$TOOLS" wasm-bindgen-cli --version "$want" --force
+  install_tool wasm-bindgen-cli --version "$want" --force
 }
 
 ensure_wasm_opt() {

@@ -394,7 +394,7 @@ async fn describe(db: &Db) -> String {
 
 /// The file of a SQLite database, from `PRAGMA database_list`.
 async fn sqlite_file(db: &Db) -> Option<String> {
-    let Db::Sqlite(pool, _) = db else { return None };
+    let Db::Sqlite(pool, ..) = db else { return None };
     let files: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list").fetch_all(pool).await.ok()?;
     files.into_iter().find(|(_, name, file)| name == "main" && !file.is_empty()).map(|(_, _, file)| file)
 }

@@ -49,7 +49,7 @@ pub async fn ensure_first_authority(
 
     let mut tx = db.begin_write().await?;
     // PostgreSQL: serialise concurrent first starts of several app servers.
-    if let crate::store::Tx::Postgres(t) = &mut tx {
+    if let crate::store::Tx::Postgres(t, _) = &mut tx {
         sqlx::query("LOCK TABLE authority IN EXCLUSIVE MODE").execute(&mut **t).await?;
     }
     let existing: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority").fetch_one(c).await)?;

@@ -57,6 +57,7 @@ mod server {
     use crate::identity::IdentityVerifier;
     use crate::mask;
     use crate::records::{self, ChangeKind};
+    use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret};
     use crate::staff::StaffView;
     use crate::store::{Db, is_unique_violation};
@@ -151,8 +152,8 @@ mod server {
         .bind(&name)
         .bind(&address)
         .bind(&rep.name)
-        .bind(&rep.id_number)
-        .bind(&rep.mobile)
+        .bind(db.vault().seal(Field::IdNumber, &rep.id_number))
+        .bind(db.vault().seal(Field::Mobile, &rep.mobile))
         .bind(now.0)
         .execute(c)
         .await
@@ -213,6 +214,7 @@ mod server {
         random: &Random,
     ) -> Result<(String, ClaimCode)> {
         let holder_id = random.id();
+        let (id_number, mobile) = (tx.vault().seal(Field::IdNumber, id_number), tx.vault().seal(Field::Mobile, mobile));
         on_tx!(tx, |c| {
             sqlx::query(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
@@ -221,8 +223,8 @@ mod server {
         .bind(&holder_id)
         .bind(certificate_id)
         .bind(name)
-        .bind(id_number)
-        .bind(mobile)
+        .bind(&id_number)
+        .bind(&mobile)
         .bind(is_legal_rep)
         .bind(now.0)
         .execute(c)
@@ -292,9 +294,15 @@ mod server {
          FROM certificate c JOIN institution i ON i.id = c.institution_id \
          LEFT JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status <> 'removed'";
 
-    impl From<ViewRow> for CertificateView {
-        fn from(r: ViewRow) -> Self {
-            CertificateView {
+    impl ViewRow {
+        /// The view, its personal fields opened and masked (R16).
+        fn view(self, vault: &Vault) -> Result<CertificateView> {
+            let r = self;
+            let first_manager_id_number = match r.first_manager_id_number.as_deref() {
+                Some(sealed) => mask::id_number(&vault.open(Field::IdNumber, sealed)?),
+                None => String::new(),
+            };
+            Ok(CertificateView {
                 certificate_id: r.certificate_id,
                 serial: r.serial,
                 status: r.status,
@@ -303,12 +311,12 @@ mod server {
                 credit_code: r.credit_code,
                 address: r.address,
                 legal_rep_name: mask::person_name(&r.legal_rep_name),
-                legal_rep_id_number: mask::id_number(&r.legal_rep_id_number),
-                legal_rep_mobile: mask::mobile(&r.legal_rep_mobile),
+                legal_rep_id_number: mask::id_number(&vault.open(Field::IdNumber, &r.legal_rep_id_number)?),
+                legal_rep_mobile: mask::mobile(&vault.open(Field::Mobile, &r.legal_rep_mobile)?),
                 first_manager_name: r.first_manager_name.as_deref().map(mask::person_name).unwrap_or_default(),
-                first_manager_id_number: r.first_manager_id_number.as_deref().map(mask::id_number).unwrap_or_default(),
+                first_manager_id_number,
                 first_manager_status: r.first_manager_status.unwrap_or_default(),
-            }
+            })
         }
     }
 
@@ -319,7 +327,7 @@ mod server {
         match row {
             None => Err(DomainError::NotFound.into()),
             Some(r) if r.authority_id != staff.authority_id => Err(DomainError::Forbidden.into()),
-            Some(r) => Ok(r.into()),
+            Some(r) => r.view(db.vault()),
         }
     }
 
@@ -336,7 +344,7 @@ mod server {
             .bind(limit.clamp(1, 200))
             .fetch_all(c)
             .await)?;
-        Ok(rows.into_iter().map(CertificateView::from).collect())
+        rows.into_iter().map(|r| r.view(db.vault())).collect()
     }
 
     /// A certificate serial: `EC` + issue date (UTC) + 10 random characters.

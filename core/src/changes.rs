@@ -40,6 +40,7 @@ mod server {
     use crate::identity::IdentityVerifier;
     use crate::on_tx;
     use crate::records::{self, Actor, ChangeKind};
+    use crate::seal::Field;
     use crate::secret::Random;
     use crate::staff::StaffView;
     use crate::store::{Db, Tx};
@@ -120,6 +121,7 @@ mod server {
             identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
         }
 
+        let vault = db.vault();
         let mut tx = db.begin_write().await?;
         let sql = format!(
             "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile \
@@ -143,8 +145,8 @@ mod server {
                     "UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4"
                 )
                 .bind(&rep.name)
-                .bind(&rep.id_number)
-                .bind(&rep.mobile)
+                .bind(vault.seal(Field::IdNumber, &rep.id_number))
+                .bind(vault.seal(Field::Mobile, &rep.mobile))
                 .bind(&institution_id)
                 .execute(c)
                 .await
@@ -161,7 +163,11 @@ mod server {
             }
             ChangeRequest::FirstManager { .. } => {
                 void_all(&mut tx, certificate_id, now).await?;
-                let current_rep = Person { name: rep_name, id_number: rep_id, mobile: rep_mobile };
+                let current_rep = Person {
+                    name: rep_name,
+                    id_number: vault.open(Field::IdNumber, &rep_id)?,
+                    mobile: vault.open(Field::Mobile, &rep_mobile)?,
+                };
                 let (fm, is_rep) = match &delegate {
                     Some(d) => (d, false),
                     None => (&current_rep, true),
@@ -192,7 +198,7 @@ mod server {
                 })?;
                 let fm = fm.ok_or(DomainError::InvalidState)?;
                 on_tx!(&mut tx, |c| sqlx::query("UPDATE holder SET mobile = $1 WHERE id = $2")
-                    .bind(mobile.as_deref().unwrap_or_default())
+                    .bind(vault.seal(Field::Mobile, mobile.as_deref().unwrap_or_default()))
                     .bind(&fm)
                     .execute(c)
                     .await

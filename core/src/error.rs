@@ -258,6 +258,8 @@ pub enum Error {
     Storage(#[from] sqlx::Error),
     #[error(transparent)]
     Password(#[from] crate::secret::PasswordError),
+    #[error(transparent)]
+    Sealed(#[from] crate::seal::OpenError),
 }
 
 #[cfg(feature = "server")]

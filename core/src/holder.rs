@@ -157,6 +157,7 @@ mod server {
     use crate::identity::IdentityVerifier;
     use crate::mask;
     use crate::records::{self, Actor, ChangeKind};
+    use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret};
     use crate::store::{Db, Tx};
     use crate::time::Millis;
@@ -193,6 +194,15 @@ mod server {
 
     const HOLDER_COLUMNS: &str = "id, certificate_id, role, name, id_number, mobile, status, granted_by, created_at";
 
+    impl HolderRow {
+        /// The row with its sealed personal fields opened (R16).
+        fn opened(mut self, vault: &Vault) -> Result<HolderRow> {
+            self.id_number = vault.open(Field::IdNumber, &self.id_number)?;
+            self.mobile = vault.open(Field::Mobile, &self.mobile)?;
+            Ok(self)
+        }
+    }
+
     /// R7: may `caller` see `target`?
     fn may_see(caller: &Caller, target: &HolderRow) -> bool {
         target.certificate_id == caller.certificate_id
@@ -216,7 +226,7 @@ mod server {
     async fn holder_row(tx: &mut Tx, holder_id: &str) -> Result<HolderRow> {
         let sql = format!("SELECT {HOLDER_COLUMNS} FROM holder WHERE id = $1");
         let row: Option<HolderRow> = on_tx!(tx, |c| sqlx::query_as(&sql).bind(holder_id).fetch_optional(c).await)?;
-        row.ok_or_else(|| DomainError::NotFound.into())
+        row.ok_or(DomainError::NotFound)?.opened(tx.vault())
     }
 
     /// Locks the live certificate for a read-then-write rule (R3) and returns its authority.
@@ -395,14 +405,18 @@ mod server {
             (USER, None) => return Err(DomainError::field("matters", Problem::Required).into()),
             _ => None,
         };
-        let same_person: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND id_number = $2 AND status <> 'removed'"
+        // Sealed values differ each time, so the certificate's holders are opened and compared.
+        let sealed: Vec<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT id_number FROM holder WHERE certificate_id = $1 AND status <> 'removed'"
         )
         .bind(&caller.certificate_id)
-        .bind(&id_number)
-        .fetch_one(c)
+        .fetch_all(c)
         .await)?;
-        if same_person > 0 {
+        let mut same_person = false;
+        for s in &sealed {
+            same_person |= tx.vault().matches(Field::IdNumber, s, &id_number)?;
+        }
+        if same_person {
             return Err(DomainError::AlreadyExists { field: "id_number".into() }.into());
         }
         if role == MANAGER {
@@ -417,6 +431,8 @@ mod server {
             }
         }
         let holder_id = random.id();
+        let sealed_id_number = tx.vault().seal(Field::IdNumber, &id_number);
+        let sealed_mobile = tx.vault().seal(Field::Mobile, &mobile);
         on_tx!(&mut tx, |c| {
             sqlx::query(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
@@ -426,8 +442,8 @@ mod server {
         .bind(&caller.certificate_id)
         .bind(role)
         .bind(&name)
-        .bind(&id_number)
-        .bind(&mobile)
+        .bind(&sealed_id_number)
+        .bind(&sealed_mobile)
         .bind(false)
         .bind(&caller.holder_id)
         .bind(now.0)
@@ -676,7 +692,8 @@ mod server {
         );
         let rows: Vec<HolderRow> =
             on_db!(db, |c| sqlx::query_as(&sql).bind(&caller.certificate_id).fetch_all(c).await)?;
-        views(db, rows.into_iter().filter(|r| may_see(caller, r)).collect(), now).await
+        let rows = rows.into_iter().filter(|r| may_see(caller, r)).map(|r| r.opened(db.vault()));
+        views(db, rows.collect::<Result<_>>()?, now).await
     }
 
     /// The caller itself (R7: what a user may see, and what the wallet shows of any holder).
@@ -684,7 +701,7 @@ mod server {
         let sql = format!("SELECT {HOLDER_COLUMNS} FROM holder WHERE id = $1 AND status = 'active'");
         let row: Option<HolderRow> =
             on_db!(db, |c| sqlx::query_as(&sql).bind(&caller.holder_id).fetch_optional(c).await)?;
-        let row = row.ok_or(DomainError::Revoked)?;
+        let row = row.ok_or(DomainError::Revoked)?.opened(db.vault())?;
         views(db, vec![row], now).await?.pop().ok_or_else(|| DomainError::Revoked.into())
     }
 

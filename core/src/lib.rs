@@ -20,6 +20,8 @@ pub mod party;
 pub mod presentation;
 #[cfg(feature = "server")]
 pub mod records;
+#[cfg(feature = "server")]
+pub(crate) mod scan;
 pub mod signing;
 pub mod sms;
 pub mod staff;
@@ -32,9 +34,13 @@ pub mod bootstrap;
 #[cfg(feature = "server")]
 pub mod jws;
 #[cfg(feature = "server")]
+pub mod seal;
+#[cfg(feature = "server")]
 pub mod secret;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod testing;
 
 pub use error::{DomainError, FieldError, Problem};
 #[cfg(feature = "server")]

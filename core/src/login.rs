@@ -60,6 +60,7 @@ mod server {
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
     use crate::holder::{Caller, USER};
+    use crate::scan;
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::Db;
     use crate::time::Millis;
@@ -278,29 +279,20 @@ mod server {
 
     const REQUEST_SELECT: &str = "SELECT id, system, match_code, status, device_id, expires_at, party_id FROM login_request WHERE code_hash = $1";
 
-    /// The login request of a code, row-locked for the caller's write transaction.
+    impl scan::Scanned for RequestRow {
+        fn status(&self) -> &str {
+            &self.status
+        }
+        fn scanned_by(&self) -> Option<&str> {
+            self.device_id.as_deref()
+        }
+        fn expires_at(&self) -> i64 {
+            self.expires_at
+        }
+    }
+
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
-        let sql = format!("{REQUEST_SELECT}{}", tx.for_update());
-        let row: Option<RequestRow> =
-            on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-        row.ok_or_else(|| DomainError::CodeInvalid.into())
-    }
-
-    fn open_for(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
-        if row.expires_at <= now.0 {
-            return Err(DomainError::CodeExpired);
-        }
-        match (row.status.as_str(), row.device_id.as_deref()) {
-            ("waiting", _) => Ok(()),
-            ("scanned", Some(d)) if d == device_id => Ok(()),
-            _ => Err(DomainError::CodeUsed),
-        }
-    }
-
-    /// A request the device that scanned it may confirm or reject now.
-    fn answerable(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
-        open_for(row, device_id, now)?;
-        if row.status == "scanned" { Ok(()) } else { Err(DomainError::InvalidState) }
+        scan::by_code(tx, REQUEST_SELECT, "login_request", code).await
     }
 
     /// The wallet scanned a login QR: marks it scanned by this device and returns what to show.
@@ -308,27 +300,13 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        open_for(&row, device_id, now)?;
+        scan::open_for(&row, device_id, now)?;
         // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
         if row.party_id.is_none() && bound.role == USER {
             return Err(DomainError::NotAManager.into());
         }
-        on_tx!(&mut tx, |c| sqlx::query(
-            "UPDATE login_request SET status = 'scanned', holder_id = $1, device_id = $2, updated_at = $3 WHERE id = $4"
-        )
-        .bind(&bound.holder_id)
-        .bind(device_id)
-        .bind(now.0)
-        .bind(&row.id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        let (institution_name,): (String,) = on_tx!(&mut tx, |c| sqlx::query_as(
-            "SELECT i.name FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1"
-        )
-        .bind(&bound.certificate_id)
-        .fetch_one(c)
-        .await)?;
+        scan::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
+        let institution_name = scan::institution_name(&mut tx, &bound.certificate_id).await?;
         tx.commit().await?;
         Ok(LoginPrompt {
             system: row.system,
@@ -359,28 +337,14 @@ mod server {
             // The request must be answerable before a password try is spent on it.
             let row: Option<RequestRow> =
                 on_db!(db, |c| sqlx::query_as(REQUEST_SELECT).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-            answerable(&row.ok_or(DomainError::CodeInvalid)?, device_id, now)?;
+            scan::answerable(&row.ok_or(DomainError::CodeInvalid)?, device_id, now)?;
             device::check_password(db, device_id, password).await?;
         }
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        answerable(&row, device_id, now)?;
+        scan::answerable(&row, device_id, now)?;
         let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
-        let n = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE login_request SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'scanned' AND device_id = $4"
-        )
-        .bind(status)
-        .bind(now.0)
-        .bind(&row.id)
-        .bind(device_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        if n != 1 {
-            return Err(DomainError::CodeUsed.into());
-        }
+        scan::answer(&mut tx, "login_request", &row.id, device_id, status, now).await?;
         // R12: the record names the relying party that asked, if any.
         let usage = crate::records::Usage {
             certificate_id: &bound.certificate_id,

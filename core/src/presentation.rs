@@ -74,6 +74,7 @@ mod server {
     use crate::holder::USER;
     use crate::party::CounterCaller;
     use crate::records::{self, Usage};
+    use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Db, Tx};
     use crate::time::{self, Millis};
@@ -246,21 +247,21 @@ mod server {
         Tx(&'a mut Tx),
     }
 
-    fn view(row: Row, matters: Vec<MatterView>) -> VerifiedView {
-        VerifiedView {
+    fn view(row: Row, matters: Vec<MatterView>, vault: &Vault) -> Result<VerifiedView> {
+        Ok(VerifiedView {
             institution_name: row.institution_name,
             credit_code: row.credit_code,
             serial: row.serial,
             certificate_status: "active".into(),
             legal_rep_name: mask::person_name(&row.legal_rep_name),
             holder_name: mask::person_name(&row.holder_name),
-            holder_id_number: mask::id_number(&row.holder_id_number),
+            holder_id_number: mask::id_number(&vault.open(Field::IdNumber, &row.holder_id_number)?),
             role: row.role,
             matters,
             start_day: row.start_day,
             end_day: row.end_day,
             expires_at: row.expires_at,
-        }
+        })
     }
 
     /// R12: the usage record of a verified presentation, by a counter or on the public page.
@@ -307,7 +308,7 @@ mod server {
         let mut tx = db.begin_write().await?;
         record_verified(&mut tx, &row, None, now, random).await?;
         tx.commit().await?;
-        Ok(view(row, matters))
+        view(row, matters, db.vault())
     }
 
     /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
@@ -374,7 +375,7 @@ mod server {
         };
         record_verified(&mut tx, &row, Some(counter), now, random).await?;
         tx.commit().await?;
-        Ok(view(row, matters))
+        view(row, matters, db.vault())
     }
 }
 

@@ -155,7 +155,7 @@ mod server {
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Db, Tx};
     use crate::time::{self, Millis};
-    use crate::{jws, mask, on_db, on_tx};
+    use crate::{jws, mask, on_db, on_tx, scan};
 
     /// Results of sign usage records (R12).
     pub const SIGNED: &str = "signed";
@@ -269,29 +269,20 @@ mod server {
          FROM sign_request r JOIN relying_party p ON p.id = r.party_id \
          WHERE r.code_hash = $1 AND p.status = 'active'";
 
+    impl scan::Scanned for RequestRow {
+        fn status(&self) -> &str {
+            &self.status
+        }
+        fn scanned_by(&self) -> Option<&str> {
+            self.device_id.as_deref()
+        }
+        fn expires_at(&self) -> i64 {
+            self.expires_at
+        }
+    }
+
     async fn request_by_code(tx: &mut Tx, code: &str) -> Result<RequestRow> {
-        let sql = format!("{REQUEST_SELECT}{}", tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF r"));
-        let row: Option<RequestRow> =
-            on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-        row.ok_or_else(|| DomainError::CodeInvalid.into())
-    }
-
-    /// Waiting, or scanned by this very device, and not expired.
-    fn open_for(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
-        if row.expires_at <= now.0 {
-            return Err(DomainError::CodeExpired);
-        }
-        match (row.status.as_str(), row.device_id.as_deref()) {
-            (status::WAITING, _) => Ok(()),
-            (status::SCANNED, Some(d)) if d == device_id => Ok(()),
-            _ => Err(DomainError::CodeUsed),
-        }
-    }
-
-    /// A request the device that scanned it may sign or reject now.
-    fn answerable(row: &RequestRow, device_id: &str, now: Millis) -> Result<(), DomainError> {
-        open_for(row, device_id, now)?;
-        if row.status == status::SCANNED { Ok(()) } else { Err(DomainError::InvalidState) }
+        scan::by_code(tx, REQUEST_SELECT, "r", code).await
     }
 
     /// R6: the matters of a user's grants in force today (several grants: all their matters,
@@ -317,26 +308,12 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(action::SIGN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        open_for(&row, device_id, now)?;
+        scan::open_for(&row, device_id, now)?;
         if bound.role == USER && matters_in_force(&mut tx, &bound.holder_id, now).await?.is_empty() {
             return Err(DomainError::Revoked.into());
         }
-        on_tx!(&mut tx, |c| sqlx::query(
-            "UPDATE sign_request SET status = 'scanned', holder_id = $1, device_id = $2, updated_at = $3 WHERE id = $4"
-        )
-        .bind(&bound.holder_id)
-        .bind(device_id)
-        .bind(now.0)
-        .bind(&row.id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        let (institution_name,): (String,) = on_tx!(&mut tx, |c| sqlx::query_as(
-            "SELECT i.name FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1"
-        )
-        .bind(&bound.certificate_id)
-        .fetch_one(c)
-        .await)?;
+        scan::mark_scanned(&mut tx, "sign_request", &row.id, &bound.holder_id, device_id, now).await?;
+        let institution_name = scan::institution_name(&mut tx, &bound.certificate_id).await?;
         tx.commit().await?;
         Ok(SignPrompt {
             digest_hex: digest_hex(&row.digest),
@@ -394,7 +371,7 @@ mod server {
             .fetch_optional(c)
             .await)?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
-        answerable(&row, request.device_id, now)?;
+        scan::answerable(&row, request.device_id, now)?;
         let signed = payload(&row.id, &row.party_id, &row.digest, request.signed_at);
         device::signed(db, request.device_id, &signed, request.signature).await?;
         device::check_password(db, request.device_id, request.password).await?;
@@ -403,7 +380,7 @@ mod server {
 
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, request.code).await?;
-        answerable(&row, request.device_id, now)?;
+        scan::answerable(&row, request.device_id, now)?;
         // R8, R14, R15: the binding may have been voided since the signature was checked.
         let sql = format!(
             "SELECT h.id AS holder_id, h.certificate_id, h.role, d.public_key, h.name AS holder_name, \
@@ -473,18 +450,31 @@ mod server {
         if n != 1 {
             return Err(DomainError::CodeUsed.into());
         }
+        record(&mut tx, &row, &live.certificate_id, &live.holder_id, SIGNED, now, random).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// R12: the usage record of an answered request, naming the party that asked.
+    async fn record(
+        tx: &mut Tx,
+        row: &RequestRow,
+        certificate_id: &str,
+        holder_id: &str,
+        result: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
         let usage = Usage {
-            certificate_id: &live.certificate_id,
-            holder_id: Some(&live.holder_id),
+            certificate_id,
+            holder_id: Some(holder_id),
             kind: records::SIGN,
             system: &row.party_name,
-            result: SIGNED,
+            result,
             party_id: Some(&row.party_id),
             counter_id: None,
         };
-        records::record_usage(&mut tx, &usage, now, random).await?;
-        tx.commit().await?;
-        Ok(())
+        records::record_usage(tx, &usage, now, random).await
     }
 
     /// The holder rejects a scanned request on the device that scanned it (R12: recorded).
@@ -500,31 +490,9 @@ mod server {
             device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        answerable(&row, device_id, now)?;
-        let n = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "UPDATE sign_request SET status = 'rejected', updated_at = $1 WHERE id = $2 AND status = 'scanned' AND device_id = $3"
-        )
-        .bind(now.0)
-        .bind(&row.id)
-        .bind(device_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        if n != 1 {
-            return Err(DomainError::CodeUsed.into());
-        }
-        let usage = Usage {
-            certificate_id: &bound.certificate_id,
-            holder_id: Some(&bound.holder_id),
-            kind: records::SIGN,
-            system: &row.party_name,
-            result: REJECTED,
-            party_id: Some(&row.party_id),
-            counter_id: None,
-        };
-        records::record_usage(&mut tx, &usage, now, random).await?;
+        scan::answerable(&row, device_id, now)?;
+        scan::answer(&mut tx, "sign_request", &row.id, device_id, status::REJECTED, now).await?;
+        record(&mut tx, &row, &bound.certificate_id, &bound.holder_id, REJECTED, now, random).await?;
         tx.commit().await?;
         Ok(())
     }

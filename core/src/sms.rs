@@ -28,6 +28,7 @@ mod server {
     use crate::error::{DomainError, Result};
     use crate::mask;
     use crate::records::{self, Actor, ChangeKind};
+    use crate::seal::Field;
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
     use crate::staff::StaffView;
     use crate::store::{Db, Tx};
@@ -54,13 +55,14 @@ mod server {
         ) -> Result<()> {
             match self {
                 SmsGateway::Outbox => {
+                    let mobile = tx.vault().seal(Field::Mobile, mobile);
                     on_tx!(tx, |c| {
                         sqlx::query(
                         "INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)"
                     )
                     .bind(random.id())
                     .bind(authority_id)
-                    .bind(mobile)
+                    .bind(&mobile)
                     .bind(body)
                     .bind(now.0)
                     .execute(c)
@@ -97,6 +99,7 @@ mod server {
         );
         let (mobile, authority_id): (String, String) =
             on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(&bound.holder_id).fetch_one(c).await)?;
+        let mobile = tx.vault().open(Field::Mobile, &mobile)?;
         let (sent, last): (i64, Option<i64>) = on_tx!(&mut tx, |c| sqlx::query_as(
             "SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2"
         )
@@ -208,9 +211,10 @@ mod server {
         .fetch_all(c)
         .await
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(mobile, body, created_at)| OutboxMessage { mobile: mask::mobile(&mobile), body, created_at })
-            .collect())
+        rows.into_iter()
+            .map(|(mobile, body, created_at)| {
+                Ok(OutboxMessage { mobile: mask::mobile(&db.vault().open(Field::Mobile, &mobile)?), body, created_at })
+            })
+            .collect()
     }
 }

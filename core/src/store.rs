@@ -15,6 +15,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub use crate::seal::Vault;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -33,11 +35,12 @@ impl Backend {
     }
 }
 
-/// A connection pool on one of the two backends.
+/// A connection pool on one of the two backends, with the data key that seals personal fields
+/// (R16, [`crate::seal`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, WriteGate),
-    Postgres(PgPool),
+    Sqlite(SqlitePool, WriteGate, Vault),
+    Postgres(PgPool, Vault),
 }
 
 /// SQLite has one writer at a time. The write transactions of this process queue here, first
@@ -50,8 +53,8 @@ pub struct WriteGate(Arc<tokio::sync::Mutex<()>>);
 /// A transaction on one of the two backends. A SQLite write transaction holds its place at the
 /// [`WriteGate`] until it ends.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>, Option<tokio::sync::OwnedMutexGuard<()>>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(Transaction<'static, Sqlite>, Option<tokio::sync::OwnedMutexGuard<()>>, Vault),
+    Postgres(Transaction<'static, Postgres>, Vault),
 }
 
 /// Why the database could not be opened. Messages never repeat the URL: it may hold a password.
@@ -67,6 +70,11 @@ pub enum ConnectError {
     Connect(sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "this database's personal data is sealed with data key {sealed_with}, but this server holds key {held}; \
+         every app server of one database needs the same key (ECERT_DATA_KEY or --data-key-file)"
+    )]
+    OtherDataKey { sealed_with: String, held: String },
 }
 
 /// Pool settings.
@@ -84,8 +92,8 @@ impl Default for PoolOptions {
 
 impl Db {
     /// Opens the database named by `url`: `sqlite:path/to/file.db` (created with its directory
-    /// if missing) or `postgres://user@host/db`.
-    pub async fn connect(url: &str, options: &PoolOptions) -> Result<Db, ConnectError> {
+    /// if missing) or `postgres://user@host/db`. `vault` seals and opens its personal fields.
+    pub async fn connect(url: &str, options: &PoolOptions, vault: Vault) -> Result<Db, ConnectError> {
         if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::BadUrl(e.to_string()))?
@@ -104,7 +112,7 @@ impl Db {
                 .connect_with(connect)
                 .await
                 .map_err(ConnectError::Connect)?;
-            Ok(Db::Sqlite(pool, WriteGate::default()))
+            Ok(Db::Sqlite(pool, WriteGate::default(), vault))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect =
                 sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
@@ -114,30 +122,40 @@ impl Db {
                 .connect_with(connect)
                 .await
                 .map_err(ConnectError::Connect)?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(pool, vault))
         } else {
             Err(ConnectError::UnsupportedScheme)
         }
     }
 
-    /// Opens the database and applies the migrations of its backend.
-    pub async fn open(url: &str, options: &PoolOptions) -> Result<Db, ConnectError> {
-        let db = Db::connect(url, options).await?;
+    /// Opens the database, applies the migrations of its backend, makes sure the data key is
+    /// the one its personal fields are sealed with, and seals any left from before sealing.
+    pub async fn open(url: &str, options: &PoolOptions, vault: Vault) -> Result<Db, ConnectError> {
+        let db = Db::connect(url, options, vault).await?;
         db.migrate().await?;
+        crate::seal::check_key(&db).await?;
+        crate::seal::seal_plain_rows(&db).await.map_err(ConnectError::Connect)?;
         Ok(db)
+    }
+
+    /// The data key of this database's personal fields.
+    pub fn vault(&self) -> &Vault {
+        match self {
+            Db::Sqlite(_, _, v) | Db::Postgres(_, v) => v,
+        }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            Db::Sqlite(pool, ..) => SQLITE_MIGRATIONS.run(pool).await,
+            Db::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await,
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(..) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -150,18 +168,18 @@ impl Db {
     /// (`BEGIN IMMEDIATE`); on PostgreSQL, rules lock their parent row with [`Tx::for_update`].
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Sqlite(pool, gate) => {
+            Db::Sqlite(pool, gate, vault) => {
                 let turn = gate.0.clone().lock_owned().await;
-                Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
+                Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn), vault.clone()))
             }
-            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            Db::Postgres(pool, vault) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, _) => pool.close().await,
-            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(pool, ..) => pool.close().await,
+            Db::Postgres(pool, _) => pool.close().await,
         }
     }
 }
@@ -176,15 +194,22 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             // The gate's turn (`_turn`) ends after the commit, when the arm ends.
-            Tx::Sqlite(tx, _turn) => tx.commit().await,
-            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Sqlite(tx, _turn, _) => tx.commit().await,
+            Tx::Postgres(tx, _) => tx.commit().await,
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(..) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+            Tx::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    /// The data key of this transaction's database.
+    pub fn vault(&self) -> &Vault {
+        match self {
+            Tx::Sqlite(_, _, v) | Tx::Postgres(_, v) => v,
         }
     }
 
@@ -193,7 +218,7 @@ impl Tx {
     pub fn for_update(&self) -> &'static str {
         match self {
             Tx::Sqlite(..) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
+            Tx::Postgres(..) => " FOR UPDATE",
         }
     }
 }
@@ -208,8 +233,8 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 macro_rules! on_db {
     ($db:expr, |$c:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($c, _) => $body,
-            $crate::store::Db::Postgres($c) => $body,
+            $crate::store::Db::Sqlite($c, ..) => $body,
+            $crate::store::Db::Postgres($c, _) => $body,
         }
     };
 }
@@ -219,11 +244,11 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, |$c:ident| $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(tx, _) => {
+            $crate::store::Tx::Sqlite(tx, ..) => {
                 let $c = &mut **tx;
                 $body
             }
-            $crate::store::Tx::Postgres(tx) => {
+            $crate::store::Tx::Postgres(tx, _) => {
                 let $c = &mut **tx;
                 $body
             }
@@ -236,6 +261,13 @@ macro_rules! on_tx {
 /// rows, so they may share one PostgreSQL database and run in any order.
 pub mod testing {
     use super::{Db, PoolOptions};
+    use crate::seal::Vault;
+
+    /// The data key of every test database: tests of several processes share one PostgreSQL
+    /// database, and its personal fields must open in all of them.
+    pub fn test_vault() -> Vault {
+        Vault::from_key(&[0x42; 32])
+    }
 
     pub async fn open_test_db() -> Db {
         let url = match std::env::var("ECERT_TEST_DATABASE_URL") {
@@ -246,7 +278,7 @@ pub mod testing {
                 format!("sqlite:{}", dir.join(format!("{name}.db")).display())
             }
         };
-        match Db::open(&url, &PoolOptions::default()).await {
+        match Db::open(&url, &PoolOptions::default(), test_vault()).await {
             Ok(db) => db,
             Err(e) => panic!("cannot open the test database: {e}"),
         }

@@ -4,10 +4,6 @@
 //! `ECERT_DEMO_CLIENT_ID`, `ECERT_DEMO_CLIENT_SECRET` (from the console's relying-party
 //! registry), `ECERT_DEMO_LISTEN` (default `127.0.0.1:4000`) and `ECERT_DEMO_PUBLIC_URL`
 //! (default `http://` + the listen address); its redirect URL is `<public URL>/callback`.
-//!
-//! `ecert-demo-rp register` registers the demo in the platform's database as a relying party
-//! (what staff do in the console's registry), signed in with `ECERT_STAFF_USERNAME` and
-//! `ECERT_STAFF_PASSWORD` against `DATABASE_URL`, and prints its client id and secret.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,8 +34,7 @@ fn env(name: &str) -> Result<String, String> {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt().with_env_filter("info").init();
-    let result = if std::env::args().nth(1).as_deref() == Some("register") { register().await } else { run().await };
-    if let Err(e) = result {
+    if let Err(e) = run().await {
         eprintln!("ecert-demo-rp: {e}");
         std::process::exit(2);
     }
@@ -64,41 +59,6 @@ async fn run() -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     axum::serve(listener, router).await.map_err(|e| e.to_string())
-}
-
-async fn register() -> Result<(), String> {
-    use ecert_core::secret::{Random, Secret};
-    use ecert_core::store::{Db, PoolOptions};
-    let listen = std::env::var("ECERT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:4000".into());
-    let public = std::env::var("ECERT_DEMO_PUBLIC_URL").unwrap_or_else(|_| format!("http://{listen}"));
-    let db = Db::open(&env("DATABASE_URL")?, &PoolOptions::default()).await.map_err(|e| e.to_string())?;
-    let (now, random) = (ecert_core::Millis::now(), Random::os());
-    let refused = |e: ecert_core::Error| match e {
-        ecert_core::Error::Domain(d) => d.message(ecert_core::Lang::Zh),
-        other => other.to_string(),
-    };
-    let session = ecert_core::staff::sign_in(
-        &db,
-        &env("ECERT_STAFF_USERNAME")?,
-        Secret::new(env("ECERT_STAFF_PASSWORD")?),
-        now,
-        &random,
-    )
-    .await
-    .map_err(refused)?;
-    let staff = ecert_core::staff::current(&db, session.token.expose(), now)
-        .await
-        .map_err(refused)?
-        .ok_or("staff session not found")?;
-    let input = ecert_core::party::PartyInput {
-        name: std::env::var("ECERT_DEMO_NAME").unwrap_or_else(|_| "示例应用系统".into()),
-        redirect_uris: format!("{}/callback", public.trim_end_matches('/')),
-    };
-    let shown = ecert_core::party::register(&db, &staff, &input, now, &random).await.map_err(refused)?;
-    ecert_core::staff::sign_out(&db, session.token.expose()).await.map_err(refused)?;
-    println!("ECERT_DEMO_CLIENT_ID={}\nECERT_DEMO_CLIENT_SECRET={}", shown.login, shown.secret);
-    println!("(the secret is shown only once)");
-    Ok(())
 }
 
 fn page(body: &str) -> Html<String> {

@@ -86,7 +86,8 @@ fn main() {
 async fn run(settings: Settings) {
     let dir = std::env::temp_dir().join(format!("ecert-bench-{}", Random::os().id()));
     let url = format!("sqlite:{}", dir.join("bench.db").display());
-    let db = match Db::open(&url, &PoolOptions { max_connections: 16, ..PoolOptions::default() }).await {
+    let options = PoolOptions { max_connections: 16, ..PoolOptions::default() };
+    let db = match Db::open(&url, &options, ecert_core::store::testing::test_vault()).await {
         Ok(db) => db,
         Err(e) => panic!("cannot open {url}: {e}"),
     };

@@ -31,6 +31,17 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:data/ecert.db", hide_env_values = true)]
     pub database_url: String,
 
+    /// Data key sealing ID numbers and mobiles at rest (R16): 32 random bytes in base64
+    /// (`head -c 32 /dev/urandom | base64`). Every app server of one database needs the same key;
+    /// keep a copy apart from the database's backups. Wins over --data-key-file.
+    #[arg(long, env = "ECERT_DATA_KEY", hide_env_values = true)]
+    pub data_key: Option<String>,
+
+    /// File holding the data key, made (owner-only) if missing [default: `ecert-data.key` beside
+    /// a SQLite database; with PostgreSQL this or ECERT_DATA_KEY must be set].
+    #[arg(long, env = "ECERT_DATA_KEY_FILE", value_name = "FILE")]
+    pub data_key_file: Option<PathBuf>,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "ECERT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -98,6 +109,13 @@ pub enum ConfigError {
     BadValue { path: String, key: String },
     #[error("ECERT_LISTEN / --listen `{0}` is not an address and port such as 127.0.0.1:3000")]
     BadListen(String),
+    #[error("{0}\n  (set ECERT_DATA_KEY or --data-key-file)")]
+    DataKey(#[from] ecert_core::seal::KeyError),
+    #[error(
+        "a PostgreSQL database needs the data key that all its app servers share: set ECERT_DATA_KEY \
+         (e.g. `head -c 32 /dev/urandom | base64`) or --data-key-file"
+    )]
+    DataKeyRequired,
 }
 
 impl Config {
@@ -118,6 +136,32 @@ impl Config {
         }
         let matches = command.try_get_matches_from(&args).map_err(LoadError::Cli)?;
         Config::from_arg_matches(&matches).map_err(LoadError::Cli)
+    }
+
+    /// The data key the settings name (R16): given, read from its file, or (SQLite only) read
+    /// from or made in `ecert-data.key` beside the database file.
+    pub fn vault(&self, random: &ecert_core::secret::Random) -> Result<ecert_core::seal::Vault, ConfigError> {
+        use ecert_core::seal::Vault;
+        if let Some(key) = self.data_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return Ok(Vault::parse(key)?);
+        }
+        if let Some(path) = &self.data_key_file {
+            return Ok(Vault::from_file(path, random)?);
+        }
+        if self.database_url.starts_with("postgres") {
+            return Err(ConfigError::DataKeyRequired);
+        }
+        let file = self.database_url.strip_prefix("sqlite:").map(|rest| rest.trim_start_matches("//"));
+        let file = file.and_then(|f| f.split('?').next()).unwrap_or_default();
+        if file.is_empty() || file == ":memory:" {
+            // A database that ends with the process (or a URL that will be refused when opened)
+            // may use a key that ends with it too.
+            let mut key = [0u8; 32];
+            random.fill(&mut key);
+            return Ok(Vault::from_key(&key));
+        }
+        let dir = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(""));
+        Ok(Vault::from_file(&dir.join("ecert-data.key"), random)?)
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! Wiring only: configuration → pool → migrations → first start → state → router → serve.
 
+pub mod client_auth;
 pub mod config;
 pub mod http;
 pub mod oidc;
@@ -60,8 +61,8 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
 pub async fn prepare(config: &Config) -> Result<(AppState, TcpListener, Option<FirstStartReport>), StartError> {
     let addr = config.listen_addr()?;
     let pool = PoolOptions { max_connections: config.db_max_connections, ..PoolOptions::default() };
-    let db = Db::open(&config.database_url, &pool).await?;
     let random = Random::os();
+    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
     let first = FirstStart {
         authority_name: config.authority_name.clone(),
         region_code: config.authority_region.clone(),

@@ -11,12 +11,12 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use ecert_app::state::AppState;
 use ecert_core::Millis;
 use ecert_core::oidc::{self, AuthorizeParams, ClientCredentials, OidcError, TokenParams};
 use ecert_core::secret::Secret;
+
+use crate::client_auth;
 
 /// The routes of the protocol (the scan-login page `/oidc/login` is a Leptos route).
 pub fn routes() -> Router<AppState> {
@@ -111,53 +111,16 @@ fn error_page(e: &OidcError) -> String {
 /// The client's credentials: HTTP Basic (`client_secret_basic`) or form fields
 /// (`client_secret_post`), not both (RFC 6749 §2.3.1).
 fn credentials(headers: &HeaderMap, params: &TokenParams) -> Result<Option<ClientCredentials>, OidcError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")));
-    let posted = params.client_secret.as_deref();
-    match (basic, posted) {
+    let basic = client_auth::basic(headers).map_err(|_| OidcError::InvalidClient)?;
+    match (basic, params.client_secret.as_deref()) {
         (Some(_), Some(_)) => Err(OidcError::InvalidRequest("use one client authentication method")),
-        (Some(encoded), None) => {
-            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OidcError::InvalidClient)?;
-            let text = String::from_utf8(decoded).map_err(|_| OidcError::InvalidClient)?;
-            let (id, secret) = text.split_once(':').ok_or(OidcError::InvalidClient)?;
-            Ok(Some(ClientCredentials {
-                client_id: percent_decode(id).ok_or(OidcError::InvalidClient)?,
-                client_secret: Secret::new(percent_decode(secret).ok_or(OidcError::InvalidClient)?),
-            }))
-        }
+        (Some(b), None) => Ok(Some(ClientCredentials { client_id: b.client_id, client_secret: b.client_secret })),
         (None, Some(secret)) => Ok(params
             .client_id
             .clone()
             .map(|client_id| ClientCredentials { client_id, client_secret: Secret::new(secret) })),
         (None, None) => Ok(None),
     }
-}
-
-/// `application/x-www-form-urlencoded` decoding of one Basic credential part.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// `POST /oidc/token` (form-encoded): RFC 6749 JSON answers, never cached. Called server to
@@ -213,6 +176,9 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     #[test]

@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use ecert_app::state::AppState;
 use ecert_core::party::{self, Client};
 use ecert_core::signing::{self, NewSignRequest};
 use ecert_core::{DomainError, Lang, Millis};
 use serde::Serialize;
+
+use crate::client_auth;
 
 /// The routes, merged into the main router.
 pub fn routes() -> axum::Router<AppState> {
@@ -145,21 +145,12 @@ fn lang(headers: &HeaderMap) -> Lang {
     }
 }
 
-/// HTTP Basic credentials (RFC 7617): `base64(client_id ":" client_secret)`.
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    Some((id.to_owned(), secret.to_owned()))
-}
-
 async fn client(state: &AppState, headers: &HeaderMap, lang: Lang) -> Result<Client, ApiError> {
-    let (id, secret) = basic(headers).ok_or_else(|| ApiError::domain(DomainError::Unauthenticated, lang))?;
-    party::authenticate(&state.db, &id, &secret).await.map_err(|e| ApiError::from_core(e, headers, lang))
+    let unauthenticated = || ApiError::domain(DomainError::Unauthenticated, lang);
+    let basic = client_auth::basic(headers).ok().flatten().ok_or_else(unauthenticated)?;
+    party::authenticate(&state.db, &basic.client_id, basic.client_secret.expose())
+        .await
+        .map_err(|e| ApiError::from_core(e, headers, lang))
 }
 
 /// `POST /api/v1/sign/requests`: a new sign request for the authenticated party.
@@ -212,23 +203,4 @@ async fn keys(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
     let mut response = Json(keys).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_read_whatever_the_scheme_case() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(basic(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic aWQ6c2VjcmV0Ong="));
-        assert_eq!(basic(&headers), Some(("id".into(), "secret:x".into())), "the secret may hold a colon");
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("basic aWQ6c2VjcmV0"));
-        assert_eq!(basic(&headers), Some(("id".into(), "secret".into())));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer aWQ6c2VjcmV0"));
-        assert_eq!(basic(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
-        assert_eq!(basic(&headers), None);
-    }
 }

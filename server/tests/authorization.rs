@@ -18,24 +18,26 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::PersonInput;
 use ecert_core::code::CodeKind;
 use ecert_core::device::{self, action};
-use ecert_core::holder::{self, Acceptance, Binding, Caller, GrantInput, MANAGER, USER};
+use ecert_core::holder::{self, GrantInput, MANAGER, USER};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::login;
-use ecert_core::secret::{Random, Secret, hash_password, token_hash};
+use ecert_core::party::{self, PartyInput};
+use ecert_core::secret::{Random, Secret, token_hash};
+use ecert_core::signing::{self, NewSignRequest};
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::testing::{self, Member, PASSWORD, Phone};
 use ecert_core::usage::UsageFilter;
 use ecert_core::{Millis, on_db, time};
 use ecert_server::{Config, app_state, http::router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const PASSWORD: &str = "cert-pass-1";
-const STAFF_PASSWORD: &str = "staff password 1";
+const INSTITUTION: &str = "北京市授权测试研究院";
 const HOST: &str = "127.0.0.1:3000";
 const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
 const EVIL_ORIGIN: &str = "https://evil.example";
@@ -106,15 +108,6 @@ impl Actor {
     }
 }
 
-/// A phone's device key, as the wallet's WebCrypto key would be.
-use ecert_core::device::testing::TestKey as Phone;
-
-/// A person with their phone, bound to a role, and their dashboard session if any.
-struct Member {
-    phone: Phone,
-    binding: Binding,
-}
-
 // ---------------------------------------------------------------------------------------------
 // The world
 
@@ -150,100 +143,6 @@ struct World {
     until: String,
 }
 
-fn resident_id(seq: u16) -> String {
-    let prefix = format!("11010519900101{:03}", seq % 1000);
-    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
-}
-
-fn credit_code() -> String {
-    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut buf = [0u8; 9];
-    Random::os().fill(&mut buf);
-    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
-    let prefix = format!("12110105{body}");
-    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
-}
-
-/// A new authority with its catalogue and one signed-in staff member.
-async fn staff(db: &Db, now: Millis) -> (StaffView, String) {
-    let random = Random::os();
-    let authority = random.id();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let mut tx = db.begin_write().await.unwrap();
-    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap();
-    tx.commit().await.unwrap();
-    let username = format!("authz-{}", &random.id()[..12]);
-    let hash = hash_password(Secret::new(STAFF_PASSWORD), &random).await.unwrap();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
-    )
-    .bind(random.id())
-    .bind(&authority)
-    .bind(&username)
-    .bind(hash)
-    .bind(false)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let session = ecert_core::staff::sign_in(db, &username, Secret::new(STAFF_PASSWORD), now, &random).await.unwrap();
-    let view = ecert_core::staff::current(db, session.token.expose(), now).await.unwrap().unwrap();
-    (view, session.token.expose().to_owned())
-}
-
-/// Issues a certificate whose legal representative is its pending first manager; answers the
-/// certificate id, the claim code and the credit code.
-async fn issue(db: &Db, staff: &StaffView, rep: &str, seq: u16, now: Millis) -> (String, String, String) {
-    let code = credit_code();
-    let request = IssueRequest {
-        credit_code: code.clone(),
-        name: "北京市授权测试研究院".into(),
-        address: "北京市海淀区中关村大街1号".into(),
-        legal_rep: PersonInput { name: rep.into(), id_number: resident_id(seq), mobile: "13812345678".into() },
-        first_manager: FirstManagerChoice::LegalRepresentative,
-    };
-    let (_, claim) =
-        certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &Random::os())
-            .await
-            .unwrap();
-    (claim.certificate_id, claim.code.expose().to_owned(), code)
-}
-
-fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, seq: u16) -> Acceptance {
-    let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
-    Acceptance {
-        name: name.into(),
-        id_number: resident_id(seq),
-        password: Secret::new(PASSWORD),
-        public_key: phone.public_key.clone(),
-        signature: phone.sign(act, code),
-    }
-}
-
-async fn claim(db: &Db, code: &str, name: &str, seq: u16, now: Millis) -> Member {
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Claim, code, name, seq);
-    let binding = holder::accept(db, CodeKind::Claim, code, &a, now, &Random::os()).await.unwrap();
-    Member { phone, binding }
-}
-
-async fn caller(db: &Db, m: &Member) -> Caller {
-    let device_id = &m.binding.device_id;
-    let sig = m.phone.sign(action::STATUS, device_id);
-    let bound = device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig).await.unwrap();
-    holder::caller_of(db, &bound).await.unwrap()
-}
-
 /// `by` adds a pending manager or user (with a grant); answers the holder id and the code.
 async fn add(
     db: &Db,
@@ -254,21 +153,12 @@ async fn add(
     grant: &GrantInput,
     now: Millis,
 ) -> (String, String) {
-    let person = PersonInput { name: name.into(), id_number: resident_id(seq), mobile: "13912345678".into() };
+    let person = PersonInput { name: name.into(), id_number: testing::resident_id(seq), mobile: "13912345678".into() };
     let grant = (role == USER).then_some(grant);
-    let caller = caller(db, by).await;
+    let caller = testing::caller(db, by).await;
     let code =
         holder::add(db, &caller, role, &person, grant, &IdentityVerifier::Local, now, &Random::os()).await.unwrap();
     (code.holder_id, code.code.expose().to_owned())
-}
-
-/// `by` adds a person, who accepts on their own phone.
-async fn member(db: &Db, by: &Member, role: &str, name: &str, seq: u16, grant: &GrantInput, now: Millis) -> Member {
-    let (_, code) = add(db, by, role, name, seq, grant, now).await;
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Authorize, &code, name, seq);
-    let binding = holder::accept(db, CodeKind::Authorize, &code, &a, now, &Random::os()).await.unwrap();
-    Member { phone, binding }
 }
 
 /// A dashboard session through scan login (R11): start, scan, approve with the password, consume.
@@ -311,45 +201,46 @@ async fn world() -> World {
     let today_n = time::today_cst(now);
     let (today, until) = (time::format_day(today_n), time::format_day(today_n + 30));
 
-    let (staff_view, staff_token) = staff(&db, now).await;
-    let (other_view, other_token) = staff(&db, now).await;
+    let (staff_view, staff_token) = testing::staff(&db, now).await;
+    let (other_view, other_token) = testing::staff(&db, now).await;
     let matter = holder::catalogue(&db, &staff_view.authority_id).await.unwrap()[0].id.clone();
     let foreign_matter = holder::catalogue(&db, &other_view.authority_id).await.unwrap()[0].id.clone();
     let grant = GrantInput { matter_ids: vec![matter.clone()], start_day: today.clone(), end_day: until.clone() };
-    let foreign_grant = GrantInput { matter_ids: vec![foreign_matter.clone()], ..grant.clone() };
 
     // The certificate under test: FM claims; FM adds M1, M2 and U0; M1 adds U1, U1b and the
     // pending P1, P2; M2 adds U2.
-    let (cert, code, credit_code) = issue(&db, &staff_view, "张三", 101, now).await;
-    let fm = claim(&db, &code, "张三", 101, now).await;
-    let m1 = member(&db, &fm, MANAGER, "李四", 102, &grant, now).await;
-    let m2 = member(&db, &fm, MANAGER, "王五", 103, &grant, now).await;
-    let u0 = member(&db, &fm, USER, "赵六", 104, &grant, now).await;
-    let u1 = member(&db, &m1, USER, "钱七", 105, &grant, now).await;
-    let u1b = member(&db, &m1, USER, "孙八", 106, &grant, now).await;
-    let u2 = member(&db, &m2, USER, "周九", 107, &grant, now).await;
+    let issued = testing::issue(&db, &staff_view, INSTITUTION, "张三", 101, now).await;
+    let (cert, credit_code) = (issued.certificate_id, issued.credit_code);
+    let fm = testing::accept(&db, CodeKind::Claim, issued.claim_code.expose(), "张三", 101, now).await;
+    let m1 = testing::member(&db, &fm, MANAGER, "李四", 102, None, now).await;
+    let m2 = testing::member(&db, &fm, MANAGER, "王五", 103, None, now).await;
+    let u0 = testing::member(&db, &fm, USER, "赵六", 104, Some(&grant), now).await;
+    let u1 = testing::member(&db, &m1, USER, "钱七", 105, Some(&grant), now).await;
+    let u1b = testing::member(&db, &m1, USER, "孙八", 106, Some(&grant), now).await;
+    let u2 = testing::member(&db, &m2, USER, "周九", 107, Some(&grant), now).await;
     let (p1, _) = add(&db, &m1, USER, "吴十", 108, &grant, now).await;
     let (p2, p2_code) = add(&db, &m1, USER, "郑一", 109, &grant, now).await;
     let mut r = Vec::new();
     for (name, seq) in [("王甲", 111), ("王乙", 112), ("王丙", 113)] {
         r.push(add(&db, &m1, USER, name, seq, &grant, now).await.0);
     }
-    let (unclaimed, _, _) = issue(&db, &staff_view, "冯二", 110, now).await;
+    let unclaimed = testing::issue(&db, &staff_view, INSTITUTION, "冯二", 110, now).await.certificate_id;
 
     // Another institution, registered by the other authority, with its manager X.
-    let (foreign_cert, code, _) = issue(&db, &other_view, "陈三", 201, now).await;
-    let fm2 = claim(&db, &code, "陈三", 201, now).await;
-    let x = member(&db, &fm2, MANAGER, "褚四", 202, &foreign_grant, now).await;
+    let foreign = testing::issue(&db, &other_view, INSTITUTION, "陈三", 201, now).await;
+    let foreign_cert = foreign.certificate_id;
+    let fm2 = testing::accept(&db, CodeKind::Claim, foreign.claim_code.expose(), "陈三", 201, now).await;
+    let x = testing::member(&db, &fm2, MANAGER, "褚四", 202, None, now).await;
 
     let mut cookies = HashMap::new();
-    cookies.insert(Staff, format!("ecert_staff={staff_token}"));
-    cookies.insert(OtherStaff, format!("ecert_staff={other_token}"));
+    cookies.insert(Staff, format!("ecert_staff={}", staff_token.expose()));
+    cookies.insert(OtherStaff, format!("ecert_staff={}", other_token.expose()));
     for (actor, m) in [(Fm, &fm), (M1, &m1), (M2, &m2), (X, &x)] {
         cookies.insert(actor, format!("ecert_holder={}", open_session(&db, m, now).await));
     }
     cookies.insert(U1, format!("ecert_holder={}", forged_session(&db, &u1, now).await));
 
-    let listed = holder::list(&db, &caller(&db, &fm).await, now).await.unwrap();
+    let listed = holder::list(&db, &testing::caller(&db, &fm).await, now).await.unwrap();
     let mut grants = HashMap::new();
     for (actor, m) in [(U0, &u0), (U1, &u1), (U2, &u2)] {
         let view = listed.iter().find(|h| h.id == m.binding.holder_id).unwrap();
@@ -358,7 +249,7 @@ async fn world() -> World {
     // Made after the above: grants made at the same instant list in no particular order.
     let mut more_grants = Vec::new();
     for _ in 0..3 {
-        let by = caller(&db, &m1).await;
+        let by = testing::caller(&db, &m1).await;
         more_grants.push(holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap());
     }
 
@@ -745,7 +636,7 @@ async fn grid(w: &World) -> Vec<Row> {
             api("list_certificates", "list_certificates", &[("search", "")])
         }),
         row("§2", "issue_certificate(a new institution)", STAFF_ONLY, |_| {
-            let code = credit_code();
+            let code = testing::credit_code();
             api(
                 "issue_certificate",
                 "issue_certificate(a new institution)",
@@ -754,7 +645,7 @@ async fn grid(w: &World) -> Vec<Row> {
                     ("name", "北京市授权测试三院"),
                     ("address", "北京市海淀区中关村大街3号"),
                     ("rep_name", "蒋五"),
-                    ("rep_id_number", &resident_id(301)),
+                    ("rep_id_number", &testing::resident_id(301)),
                     ("rep_mobile", "13812345679"),
                     ("first_manager", "legal_rep"),
                 ],
@@ -783,7 +674,7 @@ async fn grid(w: &World) -> Vec<Row> {
                     "dashboard_add_holder",
                     "dashboard_add_holder(role = user)",
                     json!({
-                        "role": USER, "name": "卫八", "id_number": resident_id(seq), "mobile": "13912340001",
+                        "role": USER, "name": "卫八", "id_number": testing::resident_id(seq), "mobile": "13912340001",
                         // Each caller grants matters of its own authority's catalogue.
                         "matter_ids": [if a == X { &w.foreign_matter } else { &w.matter }],
                         "start_day": w.today, "end_day": w.until,
@@ -796,7 +687,7 @@ async fn grid(w: &World) -> Vec<Row> {
                 "dashboard_add_holder",
                 "dashboard_add_holder(role = manager)",
                 json!({
-                    "role": MANAGER, "name": "卫九", "id_number": resident_id(next()), "mobile": "13912340002",
+                    "role": MANAGER, "name": "卫九", "id_number": testing::resident_id(next()), "mobile": "13912340002",
                     "matter_ids": [], "start_day": "", "end_day": "",
                 }),
             )
@@ -1071,7 +962,7 @@ fn console_writes(w: &World) -> Vec<Cell> {
                 ("name", "北京市授权测试二院"),
                 ("address", "北京市海淀区中关村大街2号"),
                 ("rep_name", "蒋五"),
-                ("rep_id_number", &resident_id(301)),
+                ("rep_id_number", &testing::resident_id(301)),
                 ("rep_mobile", "13812345679"),
                 ("first_manager", "legal_rep"),
             ],
@@ -1080,12 +971,12 @@ fn console_writes(w: &World) -> Vec<Cell> {
     let refresh = |cert: &str, label: &str| {
         api("refresh_claim_code", format!("refresh_claim_code({label})"), &[("certificate_id", cert)])
     };
-    let person = json!({ "name": "韩六", "id_number": resident_id(302), "mobile": "13812345670" });
-    let (fresh_a, fresh_b) = (credit_code(), credit_code());
+    let person = json!({ "name": "韩六", "id_number": testing::resident_id(302), "mobile": "13812345670" });
+    let (fresh_a, fresh_b) = (testing::credit_code(), testing::credit_code());
     let unclaimed = w.unclaimed.clone();
     let mut t = vec![];
     for a in [Anonymous, Fm, X] {
-        t.push(cell("§2", a, issue("new institution", &credit_code()), 401));
+        t.push(cell("§2", a, issue("new institution", &testing::credit_code()), 401));
     }
     t.extend([
         cell("§2", OtherStaff, issue("credit code registered by this authority", &w.credit_code), 409),
@@ -1182,7 +1073,7 @@ fn dashboard_writes(w: &World) -> Vec<Cell> {
             "dashboard_add_holder",
             format!("dashboard_add_holder(role = {role})"),
             json!({
-                "role": role, "name": "卫七", "id_number": resident_id(seq), "mobile": "13912340000",
+                "role": role, "name": "卫七", "id_number": testing::resident_id(seq), "mobile": "13912340000",
                 "matter_ids": if role == USER { vec![matter.to_owned()] } else { vec![] },
                 "start_day": w.today, "end_day": w.until,
             }),
@@ -1316,7 +1207,7 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
             "accept",
             format!("wallet/accept({label})"),
             json!({
-                "kind": kind, "code": p2_code, "name": name, "id_number": resident_id(seq), "password": PASSWORD,
+                "kind": kind, "code": p2_code, "name": name, "id_number": testing::resident_id(seq), "password": PASSWORD,
                 "public_key": key.public_key, "signature": signer.sign(act, &p2_code),
             }),
         )
@@ -1442,22 +1333,79 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
         cell("§2", OtherStaff, api("sms_outbox", "sms_outbox", &[]), 200)
             .shows("nothing of this authority", |v| v.as_array().is_some_and(Vec::is_empty)),
     );
+    t.extend(sign_calls(w).await);
     t
+}
+
+/// Scan to sign (R6, R8, R12, R13): each device scans, signs and rejects for itself; a request
+/// is answered once, by the device that scanned it.
+async fn sign_calls(w: &World) -> Vec<Cell> {
+    let (now, random) = (Millis::now(), Random::os());
+    let input = PartyInput { name: "授权矩阵签名平台".into(), redirect_uris: String::new() };
+    let shown = party::register(&w.db, &w.staff, &input, now, &random).await.unwrap();
+    let client = party::authenticate(&w.db, &shown.login, &shown.secret).await.unwrap();
+    let digest = URL_SAFE_NO_PAD.encode([5u8; 32]);
+    let ask =
+        NewSignRequest { digest: digest.clone(), description: "签署授权测试文件".into(), document_name: None };
+    let first = signing::create(&w.db, &client, &ask, now, &random).await.unwrap();
+    let second = signing::create(&w.db, &client, &ask, now, &random).await.unwrap();
+    let (a, b) = (first.code.expose().to_owned(), second.code.expose().to_owned());
+
+    let scan = |code: &str, signer: Actor, device_of: Option<Actor>, label: &str| {
+        let device_id = device_of.map_or_else(|| "no-such-device".to_owned(), |d| w.dev(d));
+        let body = json!({ "code": code, "device_id": device_id, "signature": w.sig(signer, action::SIGN_SCAN, code) });
+        wallet("sign_scan", format!("wallet/sign_scan({label})"), body)
+    };
+    let signed_at = Millis::now().0;
+    let payload = signing::payload(&first.id, &client.party_id, &digest, signed_at);
+    let confirm = |signer: Actor, device_of: Actor, text: &str, password: &str, label: &str| {
+        let signature = w.people.get(&signer).map(|m| m.phone.sign_text(text)).unwrap_or_default();
+        let body = json!({
+            "code": a, "device_id": w.dev(device_of), "signed_at": signed_at, "signature": signature, "password": password,
+        });
+        wallet("sign_confirm", format!("wallet/sign_confirm({label})"), body)
+    };
+    let reject = |code: &str, signer: Actor, device_of: Actor, label: &str| {
+        let body = json!({ "code": code, "device_id": w.dev(device_of), "signature": w.sig(signer, action::SIGN_REJECT, code) });
+        wallet("sign_reject", format!("wallet/sign_reject({label})"), body)
+    };
+    let other_request = signing::payload(&second.id, &client.party_id, &digest, signed_at);
+    vec![
+        cell("R8", X, scan(&a, X, Some(M1), "M1's device id, X's signature"), 401),
+        cell("R8", Anonymous, scan(&a, Anonymous, None, "an unknown device"), 403),
+        cell("R8", M1, scan(&a, M1, Some(M1), "own device"), 200)
+            .shows("the party's registered name", |v| v["party_name"] == "授权矩阵签名平台"),
+        cell("R8", Fm, scan(&a, Fm, Some(Fm), "own device, a request M1 scanned"), 410),
+        cell("R8", Fm, confirm(Fm, Fm, &payload, PASSWORD, "own device, M1's scan"), 410),
+        cell("R8", X, confirm(X, M1, &payload, PASSWORD, "M1's device id, X's signature"), 401),
+        cell("R8", M1, confirm(M1, M1, &other_request, PASSWORD, "a signature over another request"), 401),
+        cell("R13", M1, confirm(M1, M1, &payload, "wrong-password", "wrong password"), 401),
+        cell("R12", M1, confirm(M1, M1, &payload, PASSWORD, "own device"), 200),
+        cell("R8", M1, reject(&a, M1, M1, "own device, after signing"), 410),
+        // R6: a user with a grant in force signs and rejects for itself.
+        cell("R6", U1, scan(&b, U1, Some(U1), "own device, grant in force"), 200),
+        cell("R8", X, reject(&b, X, U1, "U1's device id, X's signature"), 401),
+        cell("R12", U1, reject(&b, U1, U1, "own device"), 200),
+    ]
 }
 
 /// The reset code last sent to `mobile` by this authority's SMS gateway (the outbox keeps the
 /// text; staff read it in the console).
 async fn sms_code_sent_to(w: &World, mobile: &str) -> String {
-    let body: String = on_db!(&w.db, |c| {
-        sqlx::query_scalar(
-        "SELECT body FROM sms_outbox WHERE authority_id = $1 AND mobile = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
-    )
-    .bind(&w.staff.authority_id)
-    .bind(mobile)
-    .fetch_one(c)
-    .await
+    // Mobiles are sealed (R16): the latest message whose mobile opens to this one.
+    let sent: Vec<(String, String)> = on_db!(&w.db, |c| {
+        sqlx::query_as("SELECT mobile, body FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id DESC")
+            .bind(&w.staff.authority_id)
+            .fetch_all(c)
+            .await
     })
     .unwrap();
+    let vault = w.db.vault();
+    let body = sent
+        .into_iter()
+        .find(|(sealed, _)| vault.matches(ecert_core::seal::Field::Mobile, sealed, mobile).unwrap())
+        .map(|(_, body)| body)
+        .unwrap_or_default();
     let code: String = body.split("验证码").nth(1).unwrap_or_default().chars().take(6).collect();
     assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()), "{body}");
     code

@@ -140,6 +140,12 @@ async fn start_up_explains_a_bad_database_url_and_an_occupied_port() {
     let text = err.to_string();
     assert!(text.contains("DATABASE_URL") && !text.contains("secret"), "{text}");
 
+    // R16: PostgreSQL without a data key named is refused before anything is opened.
+    let config = Config::load_from(["ecert-server", "--database-url", "postgres://u:secret@127.0.0.1:1/db"]).unwrap();
+    let err = prepare(&config).await.map(|_| ()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("ECERT_DATA_KEY") && !text.contains("secret"), "{text}");
+
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let db = std::env::temp_dir().join(format!("ecert-port-{}.db", Random::os().id()));

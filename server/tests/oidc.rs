@@ -5,26 +5,25 @@
 //! functions with its `ecert_login` cookie, the phone through the wallet JSON API with a test
 //! device key. Fixtures are made with ecert-core at the real clock.
 
-use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::IssuePolicy;
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::code::CodeKind;
 use ecert_core::device::action;
-use ecert_core::device::testing::TestKey as Phone;
-use ecert_core::holder::{self, Acceptance, GrantInput, MANAGER, USER};
+use ecert_core::holder::{self, GrantInput, MANAGER, USER};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::oidc::{self, ClientCredentials, OidcError, TokenParams};
 use ecert_core::party::{self, PartyInput};
-use ecert_core::secret::{Random, Secret, hash_password};
+use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::testing::{self, Member, PASSWORD};
 use ecert_core::{Millis, on_db, time};
 use ecert_demo_rp::openidconnect::PkceCodeVerifier;
 use ecert_demo_rp::{Config as RpConfig, DemoError, EcertTokenResponse, HttpClient, RelyingParty};
 use ecert_server::{Config, app_state, http::router};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "cert-pass-1";
 const PARTY_NAME: &str = "北京市政务服务网（测试）";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
@@ -53,83 +52,8 @@ async fn platform() -> Platform {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let staff = staff(&db).await;
+    let (staff, _) = testing::staff(&db, Millis::now()).await;
     Platform { db, base, staff }
-}
-
-async fn staff(db: &Db) -> StaffView {
-    let (random, now) = (Random::os(), Millis::now());
-    let authority = random.id();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let mut tx = db.begin_write().await.unwrap();
-    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap();
-    tx.commit().await.unwrap();
-    let username = format!("oidc-{}", &random.id()[..12]);
-    let hash = hash_password(Secret::new("staff password 1"), &random).await.unwrap();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
-    )
-    .bind(random.id())
-    .bind(&authority)
-    .bind(&username)
-    .bind(hash)
-    .bind(false)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let session =
-        ecert_core::staff::sign_in(db, &username, Secret::new("staff password 1"), now, &random).await.unwrap();
-    ecert_core::staff::current(db, session.token.expose(), now).await.unwrap().unwrap()
-}
-
-fn credit_code() -> String {
-    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut buf = [0u8; 9];
-    Random::os().fill(&mut buf);
-    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
-    let prefix = format!("12110105{body}");
-    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
-}
-
-fn resident_id(seq: u16) -> String {
-    let prefix = format!("11010519900101{:03}", seq % 1000);
-    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
-}
-
-/// A person with their phone, bound to a role.
-struct Holder {
-    phone: Phone,
-    binding: holder::Binding,
-}
-
-fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, seq: u16) -> Acceptance {
-    let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
-    Acceptance {
-        name: name.into(),
-        id_number: resident_id(seq),
-        password: Secret::new(PASSWORD),
-        public_key: phone.public_key.clone(),
-        signature: phone.sign(act, code),
-    }
-}
-
-async fn caller(db: &Db, m: &Holder) -> holder::Caller {
-    use ecert_core::device;
-    let device_id = &m.binding.device_id;
-    let sig = m.phone.sign(action::STATUS, device_id);
-    let bound = device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig).await.unwrap();
-    holder::caller_of(db, &bound).await.unwrap()
 }
 
 /// One institution: its first manager 张三 and a user 赵六 granted the catalogue's first matter
@@ -138,8 +62,8 @@ struct World {
     p: Platform,
     certificate_id: String,
     credit_code: String,
-    fm: Holder,
-    user: Holder,
+    fm: Member,
+    user: Member,
     matter: holder::MatterView,
     rp: RpConfig,
 }
@@ -147,24 +71,10 @@ struct World {
 async fn world() -> World {
     let p = platform().await;
     let (db, now, random) = (&p.db, Millis::now(), Random::os());
-    let code = credit_code();
-    let request = IssueRequest {
-        credit_code: code.clone(),
-        name: "北京市开放登录研究院".into(),
-        address: "北京市海淀区中关村大街1号".into(),
-        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(301), mobile: "13812345678".into() },
-        first_manager: FirstManagerChoice::LegalRepresentative,
-    };
-    let (_, claim) =
-        certificate::issue(db, &p.staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &random)
-            .await
-            .unwrap();
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Claim, claim.code.expose(), "张三", 301);
-    let binding = holder::accept(db, CodeKind::Claim, claim.code.expose(), &a, now, &random).await.unwrap();
-    let fm = Holder { phone, binding };
+    let issued = testing::issue(db, &p.staff, "北京市开放登录研究院", "张三", 301, now).await;
+    let fm = testing::accept(db, CodeKind::Claim, issued.claim_code.expose(), "张三", 301, now).await;
 
-    let fm_caller = caller(db, &fm).await;
+    let fm_caller = testing::caller(db, &fm).await;
     let matter = holder::catalogue(db, &fm_caller.authority_id).await.unwrap()[0].clone();
     let today = time::today_cst(now);
     let grant = GrantInput {
@@ -172,13 +82,7 @@ async fn world() -> World {
         start_day: time::format_day(today),
         end_day: time::format_day(today + 30),
     };
-    let person = PersonInput { name: "赵六".into(), id_number: resident_id(302), mobile: "13912345678".into() };
-    let added =
-        holder::add(db, &fm_caller, USER, &person, Some(&grant), &IdentityVerifier::Local, now, &random).await.unwrap();
-    let phone = Phone::new();
-    let a = acceptance(&phone, CodeKind::Authorize, added.code.expose(), "赵六", 302);
-    let binding = holder::accept(db, CodeKind::Authorize, added.code.expose(), &a, now, &random).await.unwrap();
-    let user = Holder { phone, binding };
+    let user = testing::member(db, &fm, USER, "赵六", 302, Some(&grant), now).await;
 
     let input = PartyInput { name: format!("{PARTY_NAME}{}", &random.id()[..6]), redirect_uris: REDIRECT.into() };
     let shown = party::register(db, &p.staff, &input, now, &random).await.unwrap();
@@ -188,7 +92,7 @@ async fn world() -> World {
         client_secret: shown.secret,
         redirect_url: REDIRECT.into(),
     };
-    World { certificate_id: claim.certificate_id, credit_code: code, fm, user, matter, rp, p }
+    World { certificate_id: issued.certificate_id, credit_code: issued.credit_code, fm, user, matter, rp, p }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,7 +203,7 @@ async fn pc_start(base: &str, authorization_url: &str) -> PcLogin {
 
 /// The phone scans (and sees the party's registered name and the PC's match code) and confirms
 /// with the certificate password, or rejects.
-async fn phone_answers(base: &str, who: &Holder, pc: &PcLogin, party_name: &str, approve: bool) {
+async fn phone_answers(base: &str, who: &Member, pc: &PcLogin, party_name: &str, approve: bool) {
     let device_id = &who.binding.device_id;
     let (status, prompt) = wallet(
         base,
@@ -329,7 +233,7 @@ async fn pc_poll(base: &str, pc: &PcLogin) -> Value {
 
 /// A whole login up to the redirect back to the party: answers the party's pending login and
 /// the code from the redirect.
-async fn code_for(w: &World, rp: &RelyingParty, who: &Holder) -> (ecert_demo_rp::Pending, String) {
+async fn code_for(w: &World, rp: &RelyingParty, who: &Member) -> (ecert_demo_rp::Pending, String) {
     let pending = rp.start();
     let pc = pc_start(&w.p.base, &pending.url).await;
     assert_eq!(pc_poll(&w.p.base, &pc).await["state"], "waiting");
@@ -403,7 +307,7 @@ async fn r11_r12_r16_a_user_scans_in_to_a_relying_party_and_the_id_token_carries
     assert_eq!(info["role"], USER);
     assert_eq!(info["institution"]["credit_code"], w.credit_code.as_str());
     assert_eq!(info["matters"][0]["id"], w.matter.id.as_str());
-    for secret in [resident_id(302), "13912345678".to_owned()] {
+    for secret in [testing::resident_id(302), "13912345678".to_owned()] {
         assert!(!userinfo.2.contains(&secret), "R16: userinfo holds {secret}");
     }
 
@@ -454,7 +358,7 @@ async fn r11_the_first_manager_logs_in_with_its_role_and_no_matters_via_client_s
     assert_eq!(claims["azp"], w.rp.client_id.as_str());
     assert_eq!(claims["nonce"], pending.nonce.secret().as_str());
     assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
-    assert!(!raw["id_token"].as_str().unwrap().contains(&resident_id(301)));
+    assert!(!raw["id_token"].as_str().unwrap().contains(&testing::resident_id(301)));
     let _ = MANAGER;
 }
 
@@ -619,7 +523,7 @@ async fn r8_a_holder_removed_between_approval_and_token_exchange_is_refused() {
     let w = world().await;
     let rp = RelyingParty::discover(&w.rp).await.unwrap();
     let (pending, code) = code_for(&w, &rp, &w.user).await;
-    let fm = caller(&w.p.db, &w.fm).await;
+    let fm = testing::caller(&w.p.db, &w.fm).await;
     holder::remove(&w.p.db, &fm, &w.user.binding.holder_id, Millis::now(), &Random::os()).await.unwrap();
     refused_with(rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_grant");
 }

@@ -7,17 +7,13 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
-use ecert_core::code::CodeKind;
 use ecert_core::device::action;
-use ecert_core::device::testing::TestKey as Phone;
-use ecert_core::holder::{self, Acceptance};
-use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, PartyInput, ShownOnce};
-use ecert_core::secret::{Random, Secret, hash_password};
+use ecert_core::secret::Random;
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::testing::{self, Member, PASSWORD};
 use ecert_core::{Millis, on_db};
 use ecert_server::{Config, app_state, http::router};
 use p256::ecdsa::signature::Verifier;
@@ -25,85 +21,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const PASSWORD: &str = "cert-pass-1";
 const PUBLIC_URL: &str = "https://ecert.example.cn";
-
-/// A new authority with its catalogue and one staff member, signed in.
-async fn staff(db: &Db, now: Millis) -> StaffView {
-    let random = Random::os();
-    let authority = random.id();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let mut tx = db.begin_write().await.unwrap();
-    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap();
-    tx.commit().await.unwrap();
-    let username = format!("sign-{}", &random.id()[..12]);
-    let hash = hash_password(Secret::new("staff password 1"), &random).await.unwrap();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
-    )
-    .bind(random.id())
-    .bind(&authority)
-    .bind(&username)
-    .bind(hash)
-    .bind(false)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap();
-    let session =
-        ecert_core::staff::sign_in(db, &username, Secret::new("staff password 1"), now, &random).await.unwrap();
-    ecert_core::staff::current(db, session.token.expose(), now).await.unwrap().unwrap()
-}
-
-fn resident_id(seq: u16) -> String {
-    let prefix = format!("11010519900101{:03}", seq % 1000);
-    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap())
-}
-
-fn credit_code() -> String {
-    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut buf = [0u8; 9];
-    Random::os().fill(&mut buf);
-    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
-    let prefix = format!("12110105{body}");
-    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
-}
-
-/// A certificate issued by `staff` and claimed by its legal representative on a phone.
-async fn first_manager(db: &Db, staff: &StaffView, now: Millis) -> (Phone, holder::Binding) {
-    let request = IssueRequest {
-        credit_code: credit_code(),
-        name: "北京市签名接口测试研究院".into(),
-        address: "北京市海淀区中关村大街1号".into(),
-        legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(71), mobile: "13812345678".into() },
-        first_manager: FirstManagerChoice::LegalRepresentative,
-    };
-    let (_, claim) =
-        certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &Random::os())
-            .await
-            .unwrap();
-    let phone = Phone::new();
-    let code = claim.code.expose();
-    let acceptance = Acceptance {
-        name: "张三".into(),
-        id_number: resident_id(71),
-        password: Secret::new(PASSWORD),
-        public_key: phone.public_key.clone(),
-        signature: phone.sign(action::CLAIM, code),
-    };
-    let binding = holder::accept(db, CodeKind::Claim, code, &acceptance, now, &Random::os()).await.unwrap();
-    (phone, binding)
-}
 
 async fn party(db: &Db, staff: &StaffView, name: &str) -> ShownOnce {
     let input = PartyInput { name: name.into(), redirect_uris: String::new() };
@@ -148,8 +66,9 @@ async fn a_party_asks_over_http_the_wallet_signs_and_the_party_fetches_what_veri
     let db = open_test_db().await;
     let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
     let now = Millis::now();
-    let staff = staff(&db, now).await;
-    let (phone, binding) = first_manager(&db, &staff, now).await;
+    let (staff, _) = testing::staff(&db, now).await;
+    let Member { phone, binding } =
+        testing::first_manager(&db, &staff, "北京市签名接口测试研究院", "张三", 71, now).await;
     let rp = party(&db, &staff, "接口签名平台").await;
     let other = party(&db, &staff, "另一平台").await;
     let digest = URL_SAFE_NO_PAD.encode([7u8; 32]);

@@ -5,6 +5,7 @@ mod certificate;
 mod delegation;
 mod identity;
 mod presentation;
+mod seal;
 mod signing;
 mod staff;
 mod storage;

@@ -3,7 +3,7 @@
 
 use ecert_core::bootstrap::{FirstStart, ensure_first_authority};
 use ecert_core::secret::{Random, Secret, verify_password};
-use ecert_core::store::testing::open_test_db;
+use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{Backend, ConnectError, Db, PoolOptions, is_unique_violation};
 use ecert_core::{DomainError, Error, on_db, on_tx};
 
@@ -123,7 +123,7 @@ async fn first_start_creates_one_authority_and_admin_even_when_servers_race() {
         db @ Db::Sqlite(..) => db,
         // On PostgreSQL the shared test database already has authorities; the empty-database
         // path is covered there by the end-to-end suite, which starts on an empty database.
-        Db::Postgres(_) => return,
+        Db::Postgres(..) => return,
     };
     let request = FirstStart {
         authority_name: "测试登记管理局".into(),
@@ -174,12 +174,13 @@ async fn first_start_refuses_a_weak_configured_password_and_changes_nothing() {
 
 #[tokio::test]
 async fn unsupported_and_malformed_urls_are_explained_without_echoing_them() {
-    let err = Db::connect("mysql://root:secret@localhost/x", &PoolOptions::default()).await.unwrap_err();
+    let err = Db::connect("mysql://root:secret@localhost/x", &PoolOptions::default(), test_vault()).await.unwrap_err();
     assert!(matches!(err, ConnectError::UnsupportedScheme));
     assert!(!err.to_string().contains("secret"));
     let err = Db::connect(
         "postgres://u:secret@127.0.0.1:1/x",
         &PoolOptions { max_connections: 1, acquire_timeout: std::time::Duration::from_secs(2) },
+        test_vault(),
     )
     .await
     .unwrap_err();

@@ -1,0 +1,165 @@
+//! Ready-made rows and people for tests, benchmarks and tools, made through the real use-cases
+//! (only the authority and its staff row, which the product makes at first start or by an
+//! administrator, are written directly). Nothing in the product calls this module.
+
+use crate::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use crate::code::CodeKind;
+use crate::device::{self, action};
+use crate::holder::{self, Acceptance, Binding, Caller, GrantInput};
+use crate::identity::IdentityVerifier;
+use crate::secret::{Random, Secret, hash_password};
+use crate::staff::{self, StaffView};
+use crate::store::Db;
+use crate::{Millis, on_db};
+
+/// A phone's device key, signing as the wallet's WebCrypto key does.
+pub use crate::device::testing::TestKey as Phone;
+
+/// The certificate password every fixture holder chooses.
+pub const PASSWORD: &str = "cert-pass-1";
+/// The password of every fixture staff member.
+pub const STAFF_PASSWORD: &str = "staff password 1";
+
+/// A valid, unique unified social credit code of a public institution (prefix 12).
+pub fn credit_code() -> String {
+    const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut buf = [0u8; 9];
+    Random::os().fill(&mut buf);
+    let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
+    let prefix = format!("12110105{body}");
+    format!("{prefix}{}", crate::validate::credit_code_check_char(&prefix).unwrap_or('0'))
+}
+
+/// A valid resident ID number born on 1990-01-01 with the given 3-digit sequence.
+pub fn resident_id(seq: u16) -> String {
+    let prefix = format!("11010519900101{:03}", seq % 1000);
+    format!("{prefix}{}", crate::validate::resident_id_check_char(&prefix).unwrap_or('0'))
+}
+
+/// A new county authority with its matter catalogue and one staff member with `password`;
+/// answers the staff user name.
+pub async fn staff_member(db: &Db, password: &str, now: Millis) -> String {
+    let random = Random::os();
+    let authority = random.id();
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
+    )
+    .bind(&authority)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .expect("insert authority");
+    let mut tx = db.begin_write().await.expect("begin");
+    holder::seed_catalogue(&mut tx, &authority, now).await.expect("seed catalogue");
+    tx.commit().await.expect("commit");
+    let username = format!("staff-{}", &random.id()[..12]).replace(['_', '-'], "x");
+    let hash = hash_password(Secret::new(password), &random).await.expect("hash");
+    on_db!(db, |c| sqlx::query(
+        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
+    )
+    .bind(random.id())
+    .bind(&authority)
+    .bind(&username)
+    .bind(hash)
+    .bind(false)
+    .bind(now.0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .expect("insert staff");
+    username
+}
+
+/// A staff member of a new authority, signed in: their view and session token.
+pub async fn staff(db: &Db, now: Millis) -> (StaffView, Secret) {
+    let username = staff_member(db, STAFF_PASSWORD, now).await;
+    let session =
+        staff::sign_in(db, &username, Secret::new(STAFF_PASSWORD), now, &Random::os()).await.expect("staff sign-in");
+    let view = staff::current(db, session.token.expose(), now).await.expect("read").expect("session");
+    (view, session.token)
+}
+
+/// A certificate just issued, waiting for its legal representative (its first manager) to claim.
+pub struct Issued {
+    pub certificate_id: String,
+    pub credit_code: String,
+    pub claim_code: Secret,
+}
+
+/// `staff` issues a certificate for `institution` whose legal representative `rep` (ID number
+/// [`resident_id`]`(seq)`) is its first manager.
+pub async fn issue(db: &Db, staff: &StaffView, institution: &str, rep: &str, seq: u16, now: Millis) -> Issued {
+    let credit_code = credit_code();
+    let request = IssueRequest {
+        credit_code: credit_code.clone(),
+        name: institution.into(),
+        address: "北京市海淀区中关村大街1号".into(),
+        legal_rep: PersonInput { name: rep.into(), id_number: resident_id(seq), mobile: "13812345678".into() },
+        first_manager: FirstManagerChoice::LegalRepresentative,
+    };
+    let (_, claim) =
+        certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &Random::os())
+            .await
+            .expect("issue");
+    Issued { certificate_id: claim.certificate_id, credit_code, claim_code: claim.code }
+}
+
+/// What a person types and their phone signs to accept a claim or authorization code.
+pub fn acceptance(phone: &Phone, kind: CodeKind, code: &str, name: &str, seq: u16) -> Acceptance {
+    let act = if kind == CodeKind::Claim { action::CLAIM } else { action::ACCEPT };
+    Acceptance {
+        name: name.into(),
+        id_number: resident_id(seq),
+        password: Secret::new(PASSWORD),
+        public_key: phone.public_key.clone(),
+        signature: phone.sign(act, code),
+    }
+}
+
+/// A holder with the phone their certificate is bound to.
+pub struct Member {
+    pub phone: Phone,
+    pub binding: Binding,
+}
+
+/// The person named in a claim or authorization code accepts it on a new phone.
+pub async fn accept(db: &Db, kind: CodeKind, code: &str, name: &str, seq: u16, now: Millis) -> Member {
+    let phone = Phone::new();
+    let a = acceptance(&phone, kind, code, name, seq);
+    let binding = holder::accept(db, kind, code, &a, now, &Random::os()).await.expect("accept");
+    Member { phone, binding }
+}
+
+/// A new institution's certificate, issued by `staff` and claimed by its legal representative.
+pub async fn first_manager(db: &Db, staff: &StaffView, institution: &str, rep: &str, seq: u16, now: Millis) -> Member {
+    let issued = issue(db, staff, institution, rep, seq, now).await;
+    accept(db, CodeKind::Claim, issued.claim_code.expose(), rep, seq, now).await
+}
+
+/// The wallet's caller, as a signed status call makes it.
+pub async fn caller(db: &Db, m: &Member) -> Caller {
+    let device_id = &m.binding.device_id;
+    let sig = m.phone.sign(action::STATUS, device_id);
+    let bound = device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig).await.expect("device");
+    holder::caller_of(db, &bound).await.expect("caller")
+}
+
+/// `by` adds a manager or user (a user with `grant`), who accepts on a new phone.
+pub async fn member(
+    db: &Db,
+    by: &Member,
+    role: &str,
+    name: &str,
+    seq: u16,
+    grant: Option<&GrantInput>,
+    now: Millis,
+) -> Member {
+    let person = PersonInput { name: name.into(), id_number: resident_id(seq), mobile: "13912345678".into() };
+    let caller = caller(db, by).await;
+    let code = holder::add(db, &caller, role, &person, grant, &IdentityVerifier::Local, now, &Random::os())
+        .await
+        .expect("add");
+    accept(db, CodeKind::Authorize, code.code.expose(), name, seq, now).await
+}
