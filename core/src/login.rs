@@ -271,25 +271,12 @@ mod server {
         id: String,
         system: String,
         match_code: String,
-        status: String,
-        device_id: Option<String>,
-        expires_at: i64,
+        #[sqlx(flatten)]
+        progress: scan::Progress,
         party_id: Option<String>,
     }
 
     const REQUEST_SELECT: &str = "SELECT id, system, match_code, status, device_id, expires_at, party_id FROM login_request WHERE code_hash = $1";
-
-    impl scan::Scanned for RequestRow {
-        fn status(&self) -> &str {
-            &self.status
-        }
-        fn scanned_by(&self) -> Option<&str> {
-            self.device_id.as_deref()
-        }
-        fn expires_at(&self) -> i64 {
-            self.expires_at
-        }
-    }
 
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
         scan::by_code(tx, REQUEST_SELECT, "login_request", code).await
@@ -300,7 +287,7 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::open_for(&row, device_id, now)?;
+        scan::open_for(&row.progress, device_id, now)?;
         // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
         if row.party_id.is_none() && bound.role == USER {
             return Err(DomainError::NotAManager.into());
@@ -313,7 +300,7 @@ mod server {
             match_code: row.match_code,
             institution_name,
             role: bound.role,
-            expires_at: row.expires_at,
+            expires_at: row.progress.expires_at,
         })
     }
 
@@ -337,12 +324,12 @@ mod server {
             // The request must be answerable before a password try is spent on it.
             let row: Option<RequestRow> =
                 on_db!(db, |c| sqlx::query_as(REQUEST_SELECT).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-            scan::answerable(&row.ok_or(DomainError::CodeInvalid)?, device_id, now)?;
+            scan::answerable(&row.ok_or(DomainError::CodeInvalid)?.progress, device_id, now)?;
             device::check_password(db, device_id, password).await?;
         }
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::answerable(&row, device_id, now)?;
+        scan::answerable(&row.progress, device_id, now)?;
         let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
         scan::answer(&mut tx, "login_request", &row.id, device_id, status, now).await?;
         // R12: the record names the relying party that asked, if any.

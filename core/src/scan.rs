@@ -14,19 +14,21 @@ use crate::{DomainError, Millis, Result, on_tx};
 pub const WAITING: &str = "waiting";
 pub const SCANNED: &str = "scanned";
 
-/// A request row as far as scanning goes.
-pub(crate) trait Scanned {
-    fn status(&self) -> &str;
-    fn scanned_by(&self) -> Option<&str>;
-    fn expires_at(&self) -> i64;
+/// Where a request row is in scanning: its columns `status`, `device_id` and `expires_at`,
+/// read into each kind's row with `#[sqlx(flatten)]`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(crate) struct Progress {
+    pub status: String,
+    pub device_id: Option<String>,
+    pub expires_at: i64,
 }
 
 /// Waiting, or scanned by this very device, and not expired.
-pub(crate) fn open_for(row: &impl Scanned, device_id: &str, now: Millis) -> Result<(), DomainError> {
-    if row.expires_at() <= now.0 {
+pub(crate) fn open_for(p: &Progress, device_id: &str, now: Millis) -> Result<(), DomainError> {
+    if p.expires_at <= now.0 {
         return Err(DomainError::CodeExpired);
     }
-    match (row.status(), row.scanned_by()) {
+    match (p.status.as_str(), p.device_id.as_deref()) {
         (WAITING, _) => Ok(()),
         (SCANNED, Some(d)) if d == device_id => Ok(()),
         _ => Err(DomainError::CodeUsed),
@@ -34,9 +36,9 @@ pub(crate) fn open_for(row: &impl Scanned, device_id: &str, now: Millis) -> Resu
 }
 
 /// Scanned by this device, not yet answered and not expired: the device may answer now.
-pub(crate) fn answerable(row: &impl Scanned, device_id: &str, now: Millis) -> Result<(), DomainError> {
-    open_for(row, device_id, now)?;
-    if row.status() == SCANNED { Ok(()) } else { Err(DomainError::InvalidState) }
+pub(crate) fn answerable(p: &Progress, device_id: &str, now: Millis) -> Result<(), DomainError> {
+    open_for(p, device_id, now)?;
+    if p.status == SCANNED { Ok(()) } else { Err(DomainError::InvalidState) }
 }
 
 /// The request of a code, row-locked for the caller's write transaction. `select` reads the row

@@ -258,9 +258,8 @@ mod server {
         digest: String,
         description: String,
         document_name: Option<String>,
-        status: String,
-        device_id: Option<String>,
-        expires_at: i64,
+        #[sqlx(flatten)]
+        progress: scan::Progress,
     }
 
     /// A request of an active party by its code; the caller adds the row lock where it writes.
@@ -268,18 +267,6 @@ mod server {
          r.document_name, r.status, r.device_id, r.expires_at \
          FROM sign_request r JOIN relying_party p ON p.id = r.party_id \
          WHERE r.code_hash = $1 AND p.status = 'active'";
-
-    impl scan::Scanned for RequestRow {
-        fn status(&self) -> &str {
-            &self.status
-        }
-        fn scanned_by(&self) -> Option<&str> {
-            self.device_id.as_deref()
-        }
-        fn expires_at(&self) -> i64 {
-            self.expires_at
-        }
-    }
 
     async fn request_by_code(tx: &mut Tx, code: &str) -> Result<RequestRow> {
         scan::by_code(tx, REQUEST_SELECT, "r", code).await
@@ -308,7 +295,7 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(action::SIGN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::open_for(&row, device_id, now)?;
+        scan::open_for(&row.progress, device_id, now)?;
         if bound.role == USER && matters_in_force(&mut tx, &bound.holder_id, now).await?.is_empty() {
             return Err(DomainError::Revoked.into());
         }
@@ -325,7 +312,7 @@ mod server {
             digest: row.digest,
             institution_name,
             role: bound.role,
-            expires_at: row.expires_at,
+            expires_at: row.progress.expires_at,
         })
     }
 
@@ -371,7 +358,7 @@ mod server {
             .fetch_optional(c)
             .await)?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
-        scan::answerable(&row, request.device_id, now)?;
+        scan::answerable(&row.progress, request.device_id, now)?;
         let signed = payload(&row.id, &row.party_id, &row.digest, request.signed_at);
         device::signed(db, request.device_id, &signed, request.signature).await?;
         device::check_password(db, request.device_id, request.password).await?;
@@ -380,7 +367,7 @@ mod server {
 
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, request.code).await?;
-        scan::answerable(&row, request.device_id, now)?;
+        scan::answerable(&row.progress, request.device_id, now)?;
         // R8, R14, R15: the binding may have been voided since the signature was checked.
         let sql = format!(
             "SELECT h.id AS holder_id, h.certificate_id, h.role, d.public_key, h.name AS holder_name, \
@@ -490,7 +477,7 @@ mod server {
             device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::answerable(&row, device_id, now)?;
+        scan::answerable(&row.progress, device_id, now)?;
         scan::answer(&mut tx, "sign_request", &row.id, device_id, status::REJECTED, now).await?;
         record(&mut tx, &row, &bound.certificate_id, &bound.holder_id, REJECTED, now, random).await?;
         tx.commit().await?;

@@ -190,7 +190,7 @@ struct World {
 async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> World {
     let random = Random::os();
     let now = Millis::now();
-    let staff = staff(db, now).await;
+    let (staff, _) = ecert_core::testing::staff(db, now).await;
     let live_until = now.plus_minutes(60).0;
     let mut qr_tokens = Vec::with_capacity(institutions);
     let mut number_list = Vec::with_capacity(numbers);
@@ -289,43 +289,6 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
         next_number: Arc::new(AtomicUsize::new(0)),
         counter_cookies: Arc::new(counter_cookies),
         browsers: Arc::new(browsers),
-    }
-}
-
-async fn staff(db: &Db, now: Millis) -> StaffView {
-    let random = Random::os();
-    let (authority, staff) = (random.id(), random.id());
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '压测局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap_or_else(|e| panic!("{e}"));
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '压测', 'x', FALSE, $4)"
-    )
-    .bind(&staff)
-    .bind(&authority)
-    .bind(format!("bench-{staff}"))
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut tx = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
-    holder::seed_catalogue(&mut tx, &authority, now).await.unwrap_or_else(|e| panic!("{e:?}"));
-    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    StaffView {
-        id: staff,
-        username: "bench".into(),
-        display_name: "压测".into(),
-        is_admin: false,
-        authority_id: authority,
-        authority_name: "压测局".into(),
     }
 }
 
