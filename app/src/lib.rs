@@ -35,9 +35,31 @@ use leptos_router::path;
 
 use crate::i18n::{T, detect_lang, t};
 
+/// The Content-Security-Policy of the platform. Pages name the nonce that leptos_axum gives
+/// their own inline scripts (hydration and streamed resources), so no other inline script runs:
+/// a value that slipped into a page unescaped could not execute. Other responses (server
+/// functions, files) get the policy without a nonce, which allows no inline script at all.
+/// Styles keep `'unsafe-inline'`: the pages set `style` attributes, and a style cannot run code.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(nonce) => format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
+        None => "'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+}
+
 /// The whole HTML document, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = detect_lang();
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(policy) = http::HeaderValue::from_str(&content_security_policy(Some(&nonce.to_string())))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+    }
     view! {
         <!DOCTYPE html>
         <html lang=lang.tag()>

@@ -7,7 +7,7 @@
 //! random bits per value; the field's name is the associated data, so a value moved to another
 //! column does not open. The key id (the first 8 bytes of a SHA-256 over the key, in hex) names
 //! the key without revealing it: every app server of one database must hold the same key, and
-//! [`check_key`] refuses to start one that holds another.
+//! [`settle_key`] refuses to start one that holds another.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -16,8 +16,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
 use crate::secret::Random;
-use crate::store::{ConnectError, Db};
-use crate::{Millis, on_db, on_tx};
+use crate::store::{ConnectError, Db, Tx};
+use crate::{Millis, on_tx};
 
 const VERSION: &str = "v1";
 const NONCE_LEN: usize = 12;
@@ -121,7 +121,9 @@ impl Vault {
             .0
             .cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain.as_bytes(), aad: field.aad() })
-            .unwrap_or_default();
+            // AES-GCM refuses only messages over 64 GiB; personal fields are validated to a few
+            // dozen bytes long before they get here.
+            .expect("AES-GCM seals any message shorter than 64 GiB");
         let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
         bytes.extend_from_slice(&nonce);
         bytes.extend_from_slice(&sealed);
@@ -129,7 +131,8 @@ impl Vault {
     }
 
     /// The plain value of a stored one. A value without the seal's prefix was written before
-    /// sealing existed and is answered as it is; [`seal_plain_rows`] seals those at start.
+    /// sealing existed and is answered as it is; the first start with a data key seals those
+    /// ([`settle_key`]).
     pub fn open(&self, field: Field, stored: &str) -> Result<String, OpenError> {
         let Some(rest) = stored.strip_prefix("v1.") else { return Ok(stored.to_owned()) };
         let (id, body) = rest.split_once('.').ok_or(OpenError::Damaged)?;
@@ -184,11 +187,14 @@ const COLUMNS: [(&str, &str, &str, Field); 5] = [
     ("sms_outbox", "id", "mobile", Field::Mobile),
 ];
 
-/// Records the data key of a new database, or refuses one that holds another key than the
-/// database's personal fields are sealed with.
-pub async fn check_key(db: &Db) -> Result<(), ConnectError> {
-    let vault = db.vault();
-    on_db!(db, |c| sqlx::query(
+/// Makes sure the database's personal fields are sealed with this server's data key, in one
+/// write transaction. The first start after sealing came in records the key's id and seals the
+/// values written before (every later write seals its own); a later start only compares ids and
+/// refuses a server holding another key.
+pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
+    let vault = db.vault().clone();
+    let mut tx = db.begin_write().await.map_err(ConnectError::Connect)?;
+    let recorded = on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO data_key (slot, id, created_at) VALUES (1, $1, $2) ON CONFLICT (slot) DO NOTHING"
     )
     .bind(vault.key_id())
@@ -197,39 +203,38 @@ pub async fn check_key(db: &Db) -> Result<(), ConnectError> {
     .await
     .map(|r| r.rows_affected()))
     .map_err(ConnectError::Connect)?;
-    let sealed_with: String =
-        on_db!(db, |c| sqlx::query_scalar("SELECT id FROM data_key WHERE slot = 1").fetch_one(c).await)
-            .map_err(ConnectError::Connect)?;
-    if sealed_with == vault.key_id() {
-        Ok(())
+    if recorded == 1 {
+        let sealed = seal_plain_rows(&mut tx, &vault).await.map_err(ConnectError::Connect)?;
+        if sealed > 0 {
+            tracing::info!(sealed, key = vault.key_id(), "sealed personal fields written before sealing (R16)");
+        }
     } else {
-        Err(ConnectError::OtherDataKey { sealed_with, held: vault.key_id().to_owned() })
+        let sealed_with: String =
+            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT id FROM data_key WHERE slot = 1").fetch_one(c).await)
+                .map_err(ConnectError::Connect)?;
+        if sealed_with != vault.key_id() {
+            return Err(ConnectError::OtherDataKey { sealed_with, held: vault.key_id().to_owned() });
+        }
     }
+    tx.commit().await.map_err(ConnectError::Connect)
 }
 
-/// Seals the personal fields written before sealing existed, in one transaction; answers how
-/// many it sealed.
-pub async fn seal_plain_rows(db: &Db) -> Result<u64, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let vault = tx.vault().clone();
+/// Seals the personal fields still in the clear; answers how many it sealed.
+async fn seal_plain_rows(tx: &mut Tx, vault: &Vault) -> Result<u64, sqlx::Error> {
     let mut sealed = 0;
     for (table, key, column, field) in COLUMNS {
         let select = format!("SELECT {key}, {column} FROM {table} WHERE {column} NOT LIKE 'v1.%'");
-        let rows: Vec<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(&select).fetch_all(c).await)?;
+        let rows: Vec<(String, String)> = on_tx!(tx, |c| sqlx::query_as(&select).fetch_all(c).await)?;
         let update = format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2");
         for (id, plain) in rows {
             let value = vault.seal(field, &plain);
-            sealed += on_tx!(&mut tx, |c| sqlx::query(&update)
+            sealed += on_tx!(tx, |c| sqlx::query(&update)
                 .bind(&value)
                 .bind(&id)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()))?;
         }
-    }
-    tx.commit().await?;
-    if sealed > 0 {
-        tracing::info!(sealed, "sealed personal fields written before sealing (R16)");
     }
     Ok(sealed)
 }

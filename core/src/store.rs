@@ -133,8 +133,7 @@ impl Db {
     pub async fn open(url: &str, options: &PoolOptions, vault: Vault) -> Result<Db, ConnectError> {
         let db = Db::connect(url, options, vault).await?;
         db.migrate().await?;
-        crate::seal::check_key(&db).await?;
-        crate::seal::seal_plain_rows(&db).await.map_err(ConnectError::Connect)?;
+        crate::seal::settle_key(&db).await?;
         Ok(db)
     }
 

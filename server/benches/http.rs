@@ -38,6 +38,7 @@ use ecert_core::holder::{self, Acceptance};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, PartyInput};
 use ecert_core::presentation::{self, PresentRequest};
+use ecert_core::seal::Field;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions};
@@ -197,12 +198,23 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
     let mut tx = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
     for i in 0..institutions {
         let (inst, cert, holder, device) = (random.id(), random.id(), random.id(), random.id());
+        // R16: personal fields sealed, as the real path writes them.
+        let vault = db.vault();
+        let id_number = || vault.seal(Field::IdNumber, "110105199001011234");
+        let mobile = || vault.seal(Field::Mobile, "13812345678");
         let exec = |sql: &'static str, args: Vec<String>| (sql, args);
         let rows = [
             exec(
                 "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, legal_rep_mobile, created_at) \
-                 VALUES ($1, $2, $3, $4, '北京市海淀区', '张三', '110105199001011234', '13812345678', 0)",
-                vec![inst.clone(), staff.authority_id.clone(), format!("12BENCH{i:011}"), format!("压测事业单位{i}")],
+                 VALUES ($1, $2, $3, $4, '北京市海淀区', '张三', $5, $6, 0)",
+                vec![
+                    inst.clone(),
+                    staff.authority_id.clone(),
+                    format!("12BENCH{i:011}"),
+                    format!("压测事业单位{i}"),
+                    id_number(),
+                    mobile(),
+                ],
             ),
             exec(
                 "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', 0, $4)",
@@ -210,8 +222,8 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
             ),
             exec(
                 "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, status, created_at) \
-                 VALUES ($1, $2, 'first_manager', '张三', '110105199001011234', '13812345678', TRUE, 'active', 0)",
-                vec![holder.clone(), cert.clone()],
+                 VALUES ($1, $2, 'first_manager', '张三', $3, $4, TRUE, 'active', 0)",
+                vec![holder.clone(), cert.clone(), id_number(), mobile()],
             ),
             exec(
                 "INSERT INTO device (id, holder_id, public_key, password_hash, status, created_at) VALUES ($1, $2, 'bench', 'bench', 'active', 0)",

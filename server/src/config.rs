@@ -51,9 +51,18 @@ pub struct Config {
     pub site_root: PathBuf,
 
     /// Address people reach this server at, used in QR codes and printed links
-    /// [default: http://<listen>].
+    /// [default: http://<listen>, or https://<listen> with --tls-cert].
     #[arg(long, env = "ECERT_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first); needs
+    /// --tls-key. Without it the server speaks plain HTTP, for a reverse proxy that terminates TLS.
+    #[arg(long, env = "ECERT_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ECERT_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 
     /// Name of the first registration authority, created on first start.
     #[arg(long, env = "ECERT_AUTHORITY_NAME", default_value = "国家事业单位登记管理局")]
@@ -116,6 +125,8 @@ pub enum ConfigError {
          (e.g. `head -c 32 /dev/urandom | base64`) or --data-key-file"
     )]
     DataKeyRequired,
+    #[error("HTTPS needs both ECERT_TLS_CERT / --tls-cert and ECERT_TLS_KEY / --tls-key; only {0} is set")]
+    TlsHalf(&'static str),
 }
 
 impl Config {
@@ -164,6 +175,16 @@ impl Config {
         Ok(Vault::from_file(&dir.join("ecert-data.key"), random)?)
     }
 
+    /// The certificate chain and key files when the server serves HTTPS itself.
+    pub fn tls_files(&self) -> Result<Option<(&std::path::Path, &std::path::Path)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::TlsHalf("the certificate")),
+            (None, Some(_)) => Err(ConfigError::TlsHalf("the key")),
+        }
+    }
+
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen.parse().map_err(|_| ConfigError::BadListen(self.listen.clone()))
     }
@@ -181,7 +202,12 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+        let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
     }
 }
 

@@ -29,6 +29,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
+    let https = state.public_url.starts_with("https://");
     let routes = generate_route_list(App);
 
     let not_found = {
@@ -62,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
         .layer(middleware::from_fn(reject_cross_origin_writes));
-    with_security_headers(router)
+    with_security_headers(router, https)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(
             ServiceBuilder::new()
@@ -98,19 +99,21 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+/// `https`: the public address is HTTPS, so browsers are told to keep to it (HSTS).
+fn with_security_headers(router: Router<AppState>, https: bool) -> Router<AppState> {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
+    let router = if https { router.layer(set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")) } else { router };
     router
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         // Links carry one-time codes: never leak them to other sites.
         .layer(set(header::REFERRER_POLICY, "same-origin"))
-        .layer(set(
+        // Pages set their own, naming their scripts' nonce (`ecert_app::content_security_policy`).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+            HeaderValue::from_str(&ecert_app::content_security_policy(None)).expect("an ASCII policy"),
         ))
         .layer(set(HeaderName::from_static("permissions-policy"), "camera=(self), microphone=(), geolocation=()"))
 }

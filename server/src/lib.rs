@@ -7,6 +7,7 @@ pub mod http;
 pub mod oidc;
 pub mod sign;
 pub mod telemetry;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub enum StartError {
     FirstStart(String),
     #[error("cannot listen on {addr}: {reason}\n  (set ECERT_LISTEN / --listen to another address or port)")]
     Listen { addr: String, reason: String },
+    #[error("{0}\n  (check ECERT_TLS_CERT / --tls-cert and ECERT_TLS_KEY / --tls-key)")]
+    Tls(#[from] tls::TlsError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -60,6 +63,10 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
 /// Opens the database, creates the first authority on first start, and binds the port.
 pub async fn prepare(config: &Config) -> Result<(AppState, TcpListener, Option<FirstStartReport>), StartError> {
     let addr = config.listen_addr()?;
+    // Bad TLS files are reported before anything is opened or written.
+    if let Some((cert, key)) = config.tls_files()? {
+        tls::server_config(cert, key)?;
+    }
     let pool = PoolOptions { max_connections: config.db_max_connections, ..PoolOptions::default() };
     let random = Random::os();
     let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
@@ -96,22 +103,37 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
     let app = http::router(state);
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let served = match config.tls_files()? {
+        Some((cert, key)) => {
+            let tls = tls::TlsListener::new(listener, tls::server_config(cert, key)?).map_err(StartError::Serve)?;
+            serve_until_stopped(tls, app, grace).await
+        }
+        None => serve_until_stopped(listener, app, grace).await,
+    };
+    db.close().await;
+    tracing::info!("stopped");
+    served
+}
+
+/// Serves until SIGTERM or Ctrl-C, then gives running requests `grace` to finish.
+async fn serve_until_stopped<L>(listener: L, app: axum::Router, grace: Duration) -> Result<(), StartError>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing running requests");
         let _ = stop_tx.send(());
     });
-    let served = tokio::select! {
+    tokio::select! {
         result = serve => result.map_err(StartError::Serve),
         () = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
             tracing::warn!("shutdown grace period over; closing remaining connections");
             Ok(())
         }
-    };
-    db.close().await;
-    tracing::info!("stopped");
-    served
+    }
 }
 
 async fn shutdown_signal() {

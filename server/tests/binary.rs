@@ -255,3 +255,139 @@ fn r16_personal_data_is_absent_from_the_log() {
         assert!(!log.contains(secret), "the log contains {secret}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// HTTPS served by the server itself (SPEC §6, Transport)
+
+/// A self-signed certificate for 127.0.0.1 and its key, as PEM files in `dir`.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path, cert.der().to_vec())
+}
+
+/// One HTTP/1.1 request over TLS, trusting only `ca`: the response, or the TLS or I/O error.
+fn https(port: u16, ca: &[u8], request: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types::CertificateDer, pki_types::ServerName};
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from(ca.to_vec())).unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+        tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut response = Vec::new();
+        // The server may close without TLS close_notify after `Connection: close`.
+        let _ = tls.read_to_end(&mut response).await;
+        Ok(String::from_utf8_lossy(&response).into_owned())
+    })
+}
+
+#[test]
+fn the_server_serves_https_itself_with_a_configured_certificate() {
+    let dir = std::env::temp_dir().join(format!("ecert-tls-{}", std::process::id()));
+    let (cert, key, ca) = self_signed(&dir);
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
+        .env("ECERT_ADMIN_PASSWORD", "tls-test-password")
+        .env("ECERT_TLS_CERT", &cert)
+        .env("ECERT_TLS_KEY", &key)
+        .env("ECERT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let health = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        match https(port, &ca, health) {
+            Ok(r) if r.starts_with("HTTP/1.1 200") => break r,
+            other => assert!(Instant::now() < deadline, "no HTTPS health answer: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(answer.to_ascii_lowercase().contains("strict-transport-security: max-age=31536000"), "{answer}");
+
+    // Sessions over HTTPS get Secure cookies: the public address defaults to https://.
+    let body = "username=admin&password=tls-test-password";
+    let sign_in = format!(
+        "POST /api/staff_sign_in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://127.0.0.1:{port}\r\n\
+         Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = https(port, &ca, &sign_in).unwrap();
+    let cookie = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie: ecert_staff="));
+    assert!(cookie.is_some_and(|c| c.contains("; Secure")), "{answer}");
+
+    // A client that trusts another certificate is refused, and plain HTTP gets no page.
+    let (_, _, stranger) = self_signed(&dir.join("other"));
+    assert!(https(port, &ca, health).is_ok());
+    let refused = https(port, &stranger, health).unwrap_err();
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    {
+        use std::io::Write;
+        let _ = write!(plain, "{health}");
+    }
+    let mut buf = Vec::new();
+    let _ = plain.read_to_end(&mut buf);
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "plain HTTP was answered");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let exit = child.wait().unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(exit.success(), "clean exit on SIGTERM");
+    assert!(out.contains(&format!("https://127.0.0.1:{port}/console")), "the printed links are https: {out}");
+}
+
+#[test]
+fn unusable_tls_settings_stop_the_start_with_what_to_fix() {
+    let dir = std::env::temp_dir().join(format!("ecert-tls-bad-{}", std::process::id()));
+    let (cert, key, _) = self_signed(&dir);
+    let (_, other_key, _) = self_signed(&dir.join("other"));
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let start = |vars: &[(&str, &std::path::Path)]| {
+        let mut command = Command::new(BIN);
+        command
+            .env_clear()
+            .env("ECERT_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
+            .env("ECERT_LOG", "warn");
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        assert!(!out.status.success(), "{vars:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = start(&[("ECERT_TLS_CERT", &cert)]);
+    assert!(e.contains("ECERT_TLS_KEY") && e.contains("only the certificate"), "{e}");
+    let e = start(&[("ECERT_TLS_CERT", &garbage), ("ECERT_TLS_KEY", &key)]);
+    assert!(e.contains("garbage.pem") && e.contains("no PEM certificate"), "{e}");
+    let e = start(&[("ECERT_TLS_CERT", &cert), ("ECERT_TLS_KEY", &garbage)]);
+    assert!(e.contains("garbage.pem"), "{e}");
+    let e = start(&[("ECERT_TLS_CERT", &cert), ("ECERT_TLS_KEY", &other_key)]);
+    assert!(e.contains("cannot be used together"), "{e}");
+    assert!(!dir.join("ecert.db").exists(), "nothing was opened or written");
+}

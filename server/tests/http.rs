@@ -80,11 +80,31 @@ async fn the_language_switch_sets_a_cookie_and_goes_back_without_open_redirects(
 
 #[tokio::test]
 async fn responses_carry_security_headers() {
-    let (_, headers, _) = get(&app().await, "/", None).await;
+    let app = app().await;
+    let (_, headers, body) = get(&app, "/", None).await;
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
     assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
-    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+
+    // Only the page's own inline scripts run: the policy names their nonce, not 'unsafe-inline'.
+    let scripts = policy.split(';').map(str::trim).find(|d| d.starts_with("script-src")).unwrap();
+    assert!(!scripts.contains("unsafe-inline"), "{scripts}");
+    let nonce = scripts.split_whitespace().find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\'')).unwrap();
+    assert!(nonce.len() >= 16, "{nonce}");
+    let tags: Vec<&str> = body.split("<script").skip(1).map(|t| &t[..t.find('>').unwrap()]).collect();
+    assert!(!tags.is_empty(), "the page hydrates with an inline module script");
+    for tag in tags {
+        assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "a script without the page's nonce: {tag}");
+    }
+    let (_, again, _) = get(&app, "/", None).await;
+    assert_ne!(again[header::CONTENT_SECURITY_POLICY].to_str().unwrap(), policy, "a fresh nonce per page");
+
+    // Other responses allow no inline script at all.
+    let (_, headers, _) = get(&app, "/healthz", None).await;
+    let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval';"), "{policy}");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! R16: ID numbers and mobiles are sealed at rest under the data key; a server holding another
-//! key refuses the database; values written before sealing are sealed when the database opens.
+//! key refuses the database; values written before sealing are sealed on the first start with a key.
 
 use ecert_core::certificate;
 use ecert_core::holder::{self, MANAGER};
@@ -8,7 +8,7 @@ use ecert_core::secret::Random;
 use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{ConnectError, Db, PoolOptions};
 use ecert_core::testing;
-use ecert_core::{on_db, sms};
+use ecert_core::{on_db, on_tx, sms};
 
 use crate::support::T0;
 
@@ -94,7 +94,7 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
 }
 
 #[tokio::test]
-async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_sealed_on_open() {
+async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_sealed_on_the_first_start_with_a_key() {
     // A database file of its own, so that its key and rows are this test's.
     let url = match std::env::var("ECERT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
@@ -117,18 +117,27 @@ async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_seal
     }
     assert!(refused.to_string().contains("ECERT_DATA_KEY"), "{refused}");
 
-    // Rows as a version before sealing wrote them: sealed when the database is opened again.
-    on_db!(&db, |c| sqlx::query("UPDATE holder SET id_number = $1, mobile = '13812345678' WHERE certificate_id = $2")
-        .bind(testing::resident_id(503))
-        .bind(&certificate_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+    // A database as a version before sealing left it: no key recorded, values in the clear
+    // (one transaction, so that a test process opening the shared PostgreSQL database meanwhile
+    // sees either the old state or this one).
+    let mut tx = db.begin_write().await.unwrap();
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM data_key").execute(c).await.map(|r| r.rows_affected())).unwrap();
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE holder SET id_number = $1, mobile = '13812345678' WHERE certificate_id = $2"
+    )
+    .bind(testing::resident_id(503))
+    .bind(&certificate_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
     .unwrap();
+    tx.commit().await.unwrap();
     assert!(stored(&db, &certificate_id).await.contains(&testing::resident_id(503)));
     let reopened = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
     let values = stored(&reopened, &certificate_id).await;
     assert!(values.iter().all(|v| v.starts_with("v1.")), "{values:?}");
     let view = certificate::view(&reopened, &staff, &certificate_id).await.unwrap();
     assert_eq!(view.first_manager_id_number, ecert_core::mask::id_number(&testing::resident_id(503)));
+    let key: String = on_db!(&reopened, |c| sqlx::query_scalar("SELECT id FROM data_key").fetch_one(c).await).unwrap();
+    assert_eq!(key, test_vault().key_id(), "the key is recorded again");
 }
