@@ -60,13 +60,24 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
     })
 }
 
-/// Opens the database, creates the first authority on first start, and binds the port.
-pub async fn prepare(config: &Config) -> Result<(AppState, TcpListener, Option<FirstStartReport>), StartError> {
+/// What [`prepare`] made ready: the state, the bound port, the TLS settings when the server
+/// serves HTTPS itself, and what the first start created.
+pub struct Prepared {
+    pub state: AppState,
+    pub listener: TcpListener,
+    pub tls: Option<std::sync::Arc<tls::ServerConfig>>,
+    pub report: Option<FirstStartReport>,
+}
+
+/// Reads the TLS files, opens the database, creates the first authority on first start, and
+/// binds the port.
+pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let addr = config.listen_addr()?;
     // Bad TLS files are reported before anything is opened or written.
-    if let Some((cert, key)) = config.tls_files()? {
-        tls::server_config(cert, key)?;
-    }
+    let tls = match config.tls_files()? {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    };
     let pool = PoolOptions { max_connections: config.db_max_connections, ..PoolOptions::default() };
     let random = Random::os();
     let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
@@ -88,12 +99,12 @@ pub async fn prepare(config: &Config) -> Result<(AppState, TcpListener, Option<F
             e.to_string()
         },
     })?;
-    Ok((app_state(config, db, random)?, listener, report))
+    Ok(Prepared { state: app_state(config, db, random)?, listener, tls, report })
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then lets running requests finish.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let (state, listener, report) = prepare(&config).await?;
+    let Prepared { state, listener, tls, report } = prepare(&config).await?;
     let db = state.db.clone();
     if let Some(report) = &report {
         print_first_start(report);
@@ -103,9 +114,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
     let app = http::router(state);
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
-    let served = match config.tls_files()? {
-        Some((cert, key)) => {
-            let tls = tls::TlsListener::new(listener, tls::server_config(cert, key)?).map_err(StartError::Serve)?;
+    let served = match tls {
+        Some(tls) => {
+            let tls = tls::TlsListener::new(listener, tls).map_err(StartError::Serve)?;
             serve_until_stopped(tls, app, grace).await
         }
         None => serve_until_stopped(listener, app, grace).await,
