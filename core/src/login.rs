@@ -144,11 +144,12 @@ mod server {
 
     /// The hot path: one indexed read.
     pub async fn poll(db: &Db, browser: &str, now: Millis) -> Result<LoginState> {
-        let row: Option<(String, i64)> =
-            on_db!(db, |c| sqlx::query_as("SELECT status, expires_at FROM login_request WHERE browser_hash = $1")
-                .bind(token_hash(browser))
-                .fetch_optional(c)
-                .await)?;
+        let row: Option<(String, i64)> = db
+            .fetch_optional(
+                "SELECT status, expires_at FROM login_request WHERE browser_hash = $1",
+                &[token_hash(browser).into()],
+            )
+            .await?;
         Ok(row.map_or(LoginState::Unknown, |(s, e)| state_of(&s, e, now)))
     }
 

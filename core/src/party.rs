@@ -310,16 +310,15 @@ mod server {
 
     /// The counter of a live session, while the counter and its party are active.
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<CounterCaller>> {
-        let row: Option<(String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
-             JOIN relying_party p ON p.id = k.party_id \
-             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
-             AND k.status = 'active' AND p.status = 'active'"
-        )
-        .bind(token_hash(token))
-        .bind(now.0)
-        .fetch_optional(c)
-        .await)?;
+        let row: Option<(String, String, String, String)> = db
+            .fetch_optional(
+                "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
+                 JOIN relying_party p ON p.id = k.party_id \
+                 WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
+                 AND k.status = 'active' AND p.status = 'active'",
+                &[token_hash(token).into(), now.0.into()],
+            )
+            .await?;
         Ok(row.map(|(counter_id, counter_name, party_id, party_name)| CounterCaller {
             counter_id,
             counter_name,

@@ -76,7 +76,7 @@ mod server {
     use crate::records::{self, Usage};
     use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::{Db, Tx};
+    use crate::store::{Applied, Db, FromLocalRow, Statement, Tx, Unit};
     use crate::time::{self, Millis};
     use crate::{mask, on_db, on_tx};
 
@@ -215,6 +215,27 @@ mod server {
         end_day: Option<String>,
     }
 
+    impl FromLocalRow for Row {
+        fn from_local(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+            Ok(Row {
+                id: r.get("id")?,
+                certificate_id: r.get("certificate_id")?,
+                holder_id: r.get("holder_id")?,
+                grant_id: r.get("grant_id")?,
+                expires_at: r.get("expires_at")?,
+                institution_name: r.get("institution_name")?,
+                credit_code: r.get("credit_code")?,
+                serial: r.get("serial")?,
+                legal_rep_name: r.get("legal_rep_name")?,
+                holder_name: r.get("holder_name")?,
+                holder_id_number: r.get("holder_id_number")?,
+                role: r.get("role")?,
+                start_day: r.get("start_day")?,
+                end_day: r.get("end_day")?,
+            })
+        }
+    }
+
     /// A live set by its QR or number hash: unexpired, not voided, and its certificate, holder,
     /// device and (for a user) grant all in force today (R6, R8, R15).
     fn live_select(key: &str, unused: bool) -> String {
@@ -232,19 +253,11 @@ mod server {
         )
     }
 
-    async fn matters(db_or_tx: MattersFrom<'_>, grant_id: &str) -> Result<Vec<MatterView>> {
+    async fn matters(db: &Db, grant_id: &str) -> Result<Vec<MatterView>> {
         const SQL: &str = "SELECT m.id, m.name_zh, m.name_en FROM grant_matter gm JOIN matter m ON m.id = gm.matter_id \
              WHERE gm.grant_id = $1 ORDER BY m.created_at, m.id";
-        let rows: Vec<(String, String, String)> = match db_or_tx {
-            MattersFrom::Db(db) => on_db!(db, |c| sqlx::query_as(SQL).bind(grant_id).fetch_all(c).await)?,
-            MattersFrom::Tx(tx) => on_tx!(tx, |c| sqlx::query_as(SQL).bind(grant_id).fetch_all(c).await)?,
-        };
+        let rows: Vec<(String, String, String)> = db.fetch_all(SQL, &[grant_id.into()]).await?;
         Ok(rows.into_iter().map(|(id, name_zh, name_en)| MatterView { id, name_zh, name_en }).collect())
-    }
-
-    enum MattersFrom<'a> {
-        Db(&'a Db),
-        Tx(&'a mut Tx),
     }
 
     fn view(row: Row, matters: Vec<MatterView>, vault: &Vault) -> Result<VerifiedView> {
@@ -265,13 +278,7 @@ mod server {
     }
 
     /// R12: the usage record of a verified presentation, by a counter or on the public page.
-    async fn record_verified(
-        tx: &mut Tx,
-        row: &Row,
-        counter: Option<&CounterCaller>,
-        now: Millis,
-        random: &Random,
-    ) -> Result<()> {
+    fn verified_record(row: &Row, counter: Option<&CounterCaller>, now: Millis, random: &Random) -> Statement {
         let system = counter.map_or_else(|| records::PUBLIC_CHECK.to_owned(), CounterCaller::label);
         let usage = Usage {
             certificate_id: &row.certificate_id,
@@ -282,7 +289,14 @@ mod server {
             party_id: counter.map(|c| c.party_id.as_str()),
             counter_id: counter.map(|c| c.counter_id.as_str()),
         };
-        records::record_usage(tx, &usage, now, random).await
+        records::usage_statement(&usage, now, random)
+    }
+
+    /// The live set of a QR or number hash, read without a transaction: the single-use mark
+    /// that follows a number's check re-checks what can change in between.
+    async fn live(db: &Db, key: &str, unused: bool, hash: String, now: Millis) -> Result<Option<Row>> {
+        let today = time::format_day(time::today_cst(now));
+        Ok(db.fetch_optional(&live_select(key, unused), &[hash.into(), now.0.into(), today.into()]).await?)
     }
 
     /// R10: the public check of a presented QR: anyone, no sign-in. The token has 256 bits, so
@@ -292,29 +306,33 @@ mod server {
         if token.is_empty() || token.len() > 64 {
             return Err(DomainError::PresentationInvalid.into());
         }
-        let today = time::format_day(time::today_cst(now));
-        let sql = live_select("qr_hash", false);
-        let row: Option<Row> = on_db!(db, |c| sqlx::query_as(&sql)
-            .bind(token_hash(token))
-            .bind(now.0)
-            .bind(&today)
-            .fetch_optional(c)
-            .await)?;
-        let row = row.ok_or(DomainError::PresentationInvalid)?;
+        let row = live(db, "qr_hash", false, token_hash(token), now).await?.ok_or(DomainError::PresentationInvalid)?;
         let matters = match &row.grant_id {
-            Some(g) => matters(MattersFrom::Db(db), g).await?,
+            Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
-        let mut tx = db.begin_write().await?;
-        record_verified(&mut tx, &row, None, now, random).await?;
-        tx.commit().await?;
-        view(row, matters, db.vault())
+        // R12: the check answers only once its record is committed (grouped with others').
+        match db.write(Unit::new(vec![verified_record(&row, None, now, random)])).await? {
+            Applied::Done(_) => view(row, matters, db.vault()),
+            Applied::Stopped => Err(DomainError::PresentationInvalid.into()),
+        }
     }
+
+    /// Spends one try of a counter's window, starting a new window when the last one ended;
+    /// changes nothing when the window's tries are spent. `$1` window length, `$2` now, `$3`
+    /// counter, `$4` tries per window.
+    const SPEND_TRY: &str = "UPDATE counter SET \
+         window_failures = CASE WHEN window_start + $1 > $2 THEN window_failures + 1 ELSE 1 END, \
+         window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
+         WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)";
 
     /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
     /// code works once. Failed checks count against the counter: after [`NUMBER_FAILURES`] in
-    /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end. The counter row is
-    /// locked for the check, so concurrent guesses cannot exceed the limit.
+    /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end.
+    ///
+    /// Every check spends a try *before* it looks the number up, in one compare-and-set on the
+    /// counter row, so concurrent guesses can never look up more numbers than the limit allows;
+    /// a check that finds a live set gives its try back when it marks the set used.
     pub async fn verify_number(
         db: &Db,
         counter: &CounterCaller,
@@ -327,54 +345,46 @@ mod server {
             return Err(DomainError::field("code", Problem::BadFormat).into());
         };
         let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
-        let mut tx = db.begin_write().await?;
-        let sql = format!("SELECT window_start, window_failures FROM counter WHERE id = $1{}", tx.for_update());
-        let limit: Option<(i64, i64)> =
-            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(&counter.counter_id).fetch_optional(c).await)?;
+        let counter_id = counter.counter_id.as_str();
+        let limit: Option<(i64, i64)> = db
+            .fetch_optional("SELECT window_start, window_failures FROM counter WHERE id = $1", &[counter_id.into()])
+            .await?;
         let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
         let in_window = window_start + window > now.0;
         if in_window && failures >= NUMBER_FAILURES {
             return Err(DomainError::RateLimited.into());
         }
-        let today = time::format_day(time::today_cst(now));
-        let sql = live_select("number_hash", true);
-        let row: Option<Row> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
-            .bind(token_hash(&number))
-            .bind(now.0)
-            .bind(&today)
-            .fetch_optional(c)
-            .await)?;
-        let used = match &row {
-            Some(row) => on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
+        let spend =
+            Statement::new(SPEND_TRY, vec![window.into(), now.0.into(), counter_id.into(), NUMBER_FAILURES.into()]);
+        if db.write(Unit::new(vec![spend.must_change()])).await? == Applied::Stopped {
+            // Concurrent checks spent the window's last tries first.
+            return Err(DomainError::RateLimited.into());
+        }
+        // The window the try was spent in, as this check saw it; a refund goes to it only.
+        let spent_in = if in_window { window_start } else { now.0 };
+        let row = live(db, "number_hash", true, token_hash(&number), now).await?;
+        let Some(row) = row else { return Err(DomainError::PresentationInvalid.into()) };
+        let unit = Unit::new(vec![
+            // Single use, and still live (a refresh may have voided it since the read).
+            Statement::new(
+                "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
+                vec![now.0.into(), row.id.as_str().into()],
             )
-            .bind(now.0)
-            .bind(&row.id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?,
-            None => 0,
-        };
-        let Some(row) = row.filter(|_| used == 1) else {
-            let (start, count) = if in_window { (window_start, failures + 1) } else { (now.0, 1) };
-            on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE counter SET window_start = $1, window_failures = $2 WHERE id = $3"
-            )
-            .bind(start)
-            .bind(count)
-            .bind(&counter.counter_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
-            tx.commit().await?;
+            .must_change(),
+            Statement::new(
+                "UPDATE counter SET window_failures = window_failures - 1 WHERE id = $1 AND window_start = $2 AND window_failures > 0",
+                vec![counter_id.into(), spent_in.into()],
+            ),
+            verified_record(&row, Some(counter), now, random),
+        ]);
+        if db.write(unit).await? == Applied::Stopped {
+            // Another check used it first: this one failed, and its try stays spent.
             return Err(DomainError::PresentationInvalid.into());
-        };
+        }
         let matters = match &row.grant_id {
-            Some(g) => matters(MattersFrom::Tx(&mut tx), g).await?,
+            Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
-        record_verified(&mut tx, &row, Some(counter), now, random).await?;
-        tx.commit().await?;
         view(row, matters, db.vault())
     }
 }

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::on_tx;
 use crate::secret::Random;
-use crate::store::Tx;
+use crate::store::{Statement, Tx};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,27 +110,45 @@ pub struct Usage<'a> {
     pub counter_id: Option<&'a str>,
 }
 
+const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
     on_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(random.id())
-        .bind(usage.certificate_id)
-        .bind(usage.holder_id)
-        .bind(usage.kind)
-        .bind(usage.system)
-        .bind(usage.result)
-        .bind(now.0)
-        .bind(usage.party_id)
-        .bind(usage.counter_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
+        sqlx::query(INSERT_USAGE)
+            .bind(random.id())
+            .bind(usage.certificate_id)
+            .bind(usage.holder_id)
+            .bind(usage.kind)
+            .bind(usage.system)
+            .bind(usage.result)
+            .bind(now.0)
+            .bind(usage.party_id)
+            .bind(usage.counter_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// R12: the same record as a statement of a [`crate::store::Unit`], for [`crate::store::Db::write`].
+pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Statement {
+    Statement::new(
+        INSERT_USAGE,
+        vec![
+            random.id().into(),
+            usage.certificate_id.into(),
+            usage.holder_id.into(),
+            usage.kind.into(),
+            usage.system.into(),
+            usage.result.into(),
+            now.0.into(),
+            usage.party_id.into(),
+            usage.counter_id.into(),
+        ],
+    )
 }
 
 /// R12: a usage record (a login, a signature, a verified presentation), append-only.

@@ -16,6 +16,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::seal::Vault;
+pub use local::FromLocalRow;
+
+mod local;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -39,16 +42,114 @@ impl Backend {
 /// (R16, [`crate::seal`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, WriteGate, Vault),
+    Sqlite(SqlitePool, Arc<SqliteSide>, Vault),
     Postgres(PgPool, Vault),
 }
 
-/// SQLite has one writer at a time. The write transactions of this process queue here, first
-/// come first served, instead of polling in SQLite's busy handler, whose growing sleeps made the
-/// slowest writes wait tens of milliseconds under load. Writers in other processes still meet
-/// SQLite's own lock and busy timeout, so correctness never rests on this gate.
+/// What a SQLite database has beside its sqlx pool.
+#[derive(Debug)]
+pub struct SqliteSide {
+    /// SQLite has one writer at a time. The write transactions of this process queue here,
+    /// first come first served, instead of polling in SQLite's busy handler, whose growing
+    /// sleeps made the slowest writes wait tens of milliseconds under load. Writers in other
+    /// processes still meet SQLite's own lock and busy timeout, so correctness never rests on
+    /// this gate.
+    gate: Arc<tokio::sync::Mutex<()>>,
+    /// Reads on the calling thread and group-committed writes ([`local`]); `None` for an
+    /// in-memory database, which other connections cannot open.
+    local: Option<local::Local>,
+}
+
+/// A value bound to a [`Statement`] or a read of [`Db::fetch_optional`]: SQL text and binds
+/// that both backends run, through sqlx or, on SQLite's hot paths, rusqlite.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    Null,
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Text(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(s: Option<&str>) -> Value {
+        s.map_or(Value::Null, Value::from)
+    }
+}
+
+/// One write statement of a [`Unit`].
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub sql: String,
+    pub values: Vec<Value>,
+    /// When set and the statement changes no row, the unit stops: everything it did is undone
+    /// and [`Db::write`] answers [`Applied::Stopped`]. A conditional `UPDATE … WHERE` so marked
+    /// is a compare-and-set.
+    pub must_change: bool,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<String>, values: Vec<Value>) -> Statement {
+        Statement { sql: sql.into(), values, must_change: false }
+    }
+
+    /// The same statement, stopping its unit when it changes nothing.
+    pub fn must_change(self) -> Statement {
+        Statement { must_change: true, ..self }
+    }
+}
+
+/// Statements that apply together or not at all ([`Db::write`]).
 #[derive(Clone, Debug, Default)]
-pub struct WriteGate(Arc<tokio::sync::Mutex<()>>);
+pub struct Unit {
+    pub statements: Vec<Statement>,
+}
+
+impl Unit {
+    pub fn new(statements: Vec<Statement>) -> Unit {
+        Unit { statements }
+    }
+}
+
+/// What became of a [`Unit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Committed; the rows each statement changed.
+    Done(Vec<u64>),
+    /// A [`Statement::must_change`] changed nothing: the unit was undone.
+    Stopped,
+}
+
+/// Binds [`Value`]s to a sqlx query of either backend.
+macro_rules! bind_values {
+    ($query:expr, $values:expr) => {{
+        let mut q = $query;
+        for value in $values {
+            q = match value {
+                Value::Text(s) => q.bind(s.as_str()),
+                Value::Int(i) => q.bind(*i),
+                Value::Null => q.bind(None::<&str>),
+            };
+        }
+        q
+    }};
+}
 
 /// A transaction on one of the two backends. A SQLite write transaction holds its place at the
 /// [`WriteGate`] until it ends.
@@ -108,6 +209,7 @@ impl Db {
                 std::fs::create_dir_all(dir)
                     .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;
             }
+            let path = connect.get_filename().to_owned();
             let pool = SqlitePoolOptions::new()
                 // Each SQLite connection is a thread of sqlx's; a ping before every acquire would
                 // double the thread hand-offs of a one-query request. A file does not drop
@@ -118,7 +220,13 @@ impl Db {
                 .connect_with(connect)
                 .await
                 .map_err(ConnectError::Connect)?;
-            Ok(Db::Sqlite(pool, WriteGate::default(), vault))
+            let gate = Arc::new(tokio::sync::Mutex::new(()));
+            let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
+            let local = match in_memory {
+                true => None,
+                false => Some(local::Local::open(&path, gate.clone()).map_err(|e| ConnectError::Connect(e.into()))?),
+            };
+            Ok(Db::Sqlite(pool, Arc::new(SqliteSide { gate, local }), vault))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect =
                 sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
@@ -173,11 +281,86 @@ impl Db {
     /// (`BEGIN IMMEDIATE`); on PostgreSQL, rules lock their parent row with [`Tx::for_update`].
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self {
-            Db::Sqlite(pool, gate, vault) => {
-                let turn = gate.0.clone().lock_owned().await;
+            Db::Sqlite(pool, side, vault) => {
+                let turn = side.gate.clone().lock_owned().await;
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn), vault.clone()))
             }
             Db::Postgres(pool, vault) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
+        }
+    }
+
+    /// One row of a read, or none: on SQLite's file databases run on this thread ([`local`]),
+    /// elsewhere through sqlx. `T` maps the row for both drivers.
+    pub async fn fetch_optional<T>(&self, sql: &str, values: &[Value]) -> Result<Option<T>, sqlx::Error>
+    where
+        T: FromLocalRow
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        if let Some(local) = self.local() {
+            let mut first = None;
+            local.read(sql, values, |row| {
+                if first.is_none() {
+                    first = Some(T::from_local(row)?);
+                }
+                Ok(())
+            })?;
+            return Ok(first);
+        }
+        crate::on_db!(self, |c| bind_values!(sqlx::query_as::<_, T>(sql), values).fetch_optional(c).await)
+    }
+
+    /// Every row of a read, as [`Db::fetch_optional`] reads one.
+    pub async fn fetch_all<T>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: FromLocalRow
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        if let Some(local) = self.local() {
+            let mut all = Vec::new();
+            local.read(sql, values, |row| {
+                all.push(T::from_local(row)?);
+                Ok(())
+            })?;
+            return Ok(all);
+        }
+        crate::on_db!(self, |c| bind_values!(sqlx::query_as::<_, T>(sql), values).fetch_all(c).await)
+    }
+
+    /// Applies a unit of statements atomically and answers when it is durable. On SQLite's file
+    /// databases units are group-committed by one writer thread ([`local`]); elsewhere each is
+    /// a transaction of its own.
+    pub async fn write(&self, unit: Unit) -> Result<Applied, sqlx::Error> {
+        if let Some(local) = self.local() {
+            return Ok(local.write(unit).await?);
+        }
+        let mut tx = self.begin_write().await?;
+        let mut changed = Vec::with_capacity(unit.statements.len());
+        for statement in &unit.statements {
+            let rows = crate::on_tx!(&mut tx, |c| bind_values!(sqlx::query(&statement.sql), &statement.values)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            if statement.must_change && rows == 0 {
+                // Dropping the transaction rolls it back.
+                return Ok(Applied::Stopped);
+            }
+            changed.push(rows);
+        }
+        tx.commit().await?;
+        Ok(Applied::Done(changed))
+    }
+
+    /// The local path of a SQLite file database.
+    fn local(&self) -> Option<&local::Local> {
+        match self {
+            Db::Sqlite(_, side, _) => side.local.as_ref(),
+            Db::Postgres(..) => None,
         }
     }
 

@@ -205,6 +205,90 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
 }
 
 #[tokio::test]
+async fn r10_a_verified_number_gives_its_try_back_so_only_failures_count() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市退还测试研究院").await).await;
+    let desk = counter(&db).await;
+    let at = T0.plus_minutes(2);
+    let random = Random::os();
+    let guess = |i: i64| format!("{:016}", 200_000 + i);
+    for i in 0..presentation::NUMBER_FAILURES - 1 {
+        let r = presentation::verify_number(&db, &desk, &guess(i), at, &random).await;
+        assert_eq!(domain(r), DomainError::PresentationInvalid);
+    }
+    for i in 0..3 {
+        // Each set needs a signature of its own instant (replay protection).
+        let set = present(&db, &fm, at.plus_millis(i)).await.unwrap();
+        presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await.unwrap();
+    }
+    let tenth = presentation::verify_number(&db, &desk, &guess(100), at, &random).await;
+    assert_eq!(domain(tenth), DomainError::PresentationInvalid, "R10: the tenth failure is still looked up");
+    let eleventh = presentation::verify_number(&db, &desk, &guess(101), at, &random).await;
+    assert_eq!(domain(eleventh), DomainError::RateLimited, "R10: then the counter waits");
+}
+
+#[tokio::test]
+async fn r9_r12_a_number_checked_at_once_by_many_counters_verifies_once_and_records_once() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市并发核验研究院").await).await;
+    let at = T0.plus_minutes(2);
+    let set = present(&db, &fm, at).await.unwrap();
+    let mut desks = Vec::new();
+    for _ in 0..8 {
+        desks.push(counter(&db).await);
+    }
+    let checks: Vec<_> = desks
+        .iter()
+        .map(|desk| {
+            let (db, desk, number) = (db.clone(), desk.clone(), set.number.expose().to_owned());
+            tokio::spawn(async move { presentation::verify_number(&db, &desk, &number, at, &Random::os()).await })
+        })
+        .collect();
+    let mut verified = 0;
+    for c in checks {
+        match c.await.unwrap() {
+            Ok(_) => verified += 1,
+            Err(e) => assert_eq!(domain::<()>(Err(e)), DomainError::PresentationInvalid),
+        }
+    }
+    assert_eq!(verified, 1, "R9: single use, whatever the concurrency");
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND kind = 'present'",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(records, 1, "R12: one record for the one verification");
+}
+
+#[tokio::test]
+async fn r10_r12_concurrent_public_checks_each_answer_after_their_own_record() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市公开核验研究院").await).await;
+    let at = T0.plus_minutes(2);
+    let set = present(&db, &fm, at).await.unwrap();
+    let checks: Vec<_> = (0..64)
+        .map(|_| {
+            let (db, token) = (db.clone(), set.qr_token.expose().to_owned());
+            tokio::spawn(async move { presentation::verify_qr(&db, &token, at, &Random::os()).await })
+        })
+        .collect();
+    for c in checks {
+        assert_eq!(c.await.unwrap().unwrap().role, "first_manager");
+    }
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND system = 'public' AND result = 'verified'",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(records, 64, "R12: every check that answered has its record, no more");
+}
+
+#[tokio::test]
 async fn present_requires_a_fresh_signature_the_password_and_an_effective_grant() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;

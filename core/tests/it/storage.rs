@@ -4,7 +4,7 @@
 use ecert_core::bootstrap::{FirstStart, ensure_first_authority};
 use ecert_core::secret::{Random, Secret, verify_password};
 use ecert_core::store::testing::{open_test_db, test_vault};
-use ecert_core::store::{Backend, ConnectError, Db, PoolOptions, is_unique_violation};
+use ecert_core::store::{Applied, Backend, ConnectError, Db, PoolOptions, Statement, Unit, is_unique_violation};
 use ecert_core::{DomainError, Error, on_db, on_tx};
 
 use crate::support::T0;
@@ -196,4 +196,79 @@ async fn the_backend_is_picked_by_the_url() {
         _ => Backend::Sqlite,
     };
     assert_eq!(db.backend(), expected);
+}
+
+/// An authority row as a unit statement (a table with no foreign keys of its own).
+fn authority(id: &str, name: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'county', NULL, '110105', $3)",
+        vec![id.into(), name.into(), T0.0.into()],
+    )
+}
+
+async fn authority_name(db: &Db, id: &str) -> Option<String> {
+    db.fetch_optional::<(String,)>("SELECT name FROM authority WHERE id = $1", &[id.into()]).await.unwrap().map(|r| r.0)
+}
+
+#[tokio::test]
+async fn a_unit_applies_whole_or_not_at_all_and_its_reads_see_it_at_once() {
+    let db = open_test_db().await;
+    let random = Random::os();
+    let (a, b) = (random.id(), random.id());
+
+    let done = db.write(Unit::new(vec![authority(&a, "甲"), authority(&b, "乙")])).await.unwrap();
+    assert_eq!(done, Applied::Done(vec![1, 1]));
+    assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "committed when write answers");
+
+    // A compare-and-set that misses stops the unit and undoes what it did before.
+    let rename = |id: &str, from: &str, to: &str| {
+        Statement::new(
+            "UPDATE authority SET name = $1 WHERE id = $2 AND name = $3",
+            vec![to.into(), id.into(), from.into()],
+        )
+        .must_change()
+    };
+    let stopped = db.write(Unit::new(vec![rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
+    assert_eq!(stopped, Applied::Stopped);
+    assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "the first rename was undone");
+    assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
+
+    // A failing statement fails its unit only, and undoes it.
+    let c = random.id();
+    let err = db.write(Unit::new(vec![authority(&c, "戊"), authority(&a, "重复")])).await;
+    assert!(err.is_err(), "a duplicate id is refused");
+    assert_eq!(authority_name(&db, &c).await, None, "the unit's first insert was undone");
+}
+
+#[tokio::test]
+async fn concurrent_units_are_committed_each_exactly_once_and_failures_stay_their_own() {
+    // Issue 4: on SQLite, units that queue meanwhile share one commit; each keeps its own
+    // outcome. 200 at once, every fifth a duplicate of an existing row.
+    let db = open_test_db().await;
+    let random = Random::os();
+    let taken = random.id();
+    db.write(Unit::new(vec![authority(&taken, "已有")])).await.unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (db, taken, id) = (db.clone(), taken.clone(), random.id());
+            tokio::spawn(async move {
+                let (id, ok) = if i % 5 == 0 { (taken, false) } else { (id, true) };
+                let result = db.write(Unit::new(vec![authority(&id, &format!("并发{i}"))])).await;
+                (id, ok, result.is_ok())
+            })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for t in tasks {
+        let (id, expected, ok) = t.await.unwrap();
+        assert_eq!(ok, expected, "unit {id}");
+        if ok {
+            written.push(id);
+        }
+    }
+    assert_eq!(written.len(), 160);
+    for id in &written {
+        assert!(authority_name(&db, id).await.is_some(), "R12: a unit that answered Ok is stored");
+    }
+    assert_eq!(authority_name(&db, &taken).await.as_deref(), Some("已有"), "the duplicates changed nothing");
 }

@@ -1,0 +1,233 @@
+//! SQLite without thread hand-offs, for the hot paths (issue 4's benchmark; `docs/performance.md`).
+//!
+//! sqlx runs each SQLite connection on a thread of its own, so every statement is a message to
+//! that thread and an answer back: two wake-ups for a read that SQLite answers in microseconds.
+//! Here, on the file sqlx opened:
+//!
+//! * **reads** run on the calling task's thread, on read-only connections kept in a small pool. In
+//!   WAL mode readers never wait for the writer, so a point read blocks its worker for
+//!   microseconds only;
+//! * **writes** ([`Unit`]s of a few statements) go to one writer thread, which commits whatever
+//!   has queued meanwhile in one transaction (group commit), each unit in a savepoint of its own
+//!   so that one unit's failure rolls back that unit alone. The writer takes its turn at the
+//!   process's write gate like any other write transaction ([`super::Db::begin_write`]). Each
+//!   caller is answered after the commit, so its rows are durable when it returns (R12).
+//!
+//! SQL is the same text PostgreSQL runs (`$1…$N` placeholders, bound by number).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::types::{FromSql, ToSqlOutput};
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+use super::{Applied, Unit, Value};
+
+/// Units the writer commits together at most.
+const GROUP: usize = 256;
+/// Idle read connections kept; more are opened under load and closed when returned.
+const IDLE_READERS: usize = 16;
+
+/// A row read by [`super::Db::fetch_optional`] on the local path: how it is taken from a
+/// rusqlite row. Columns are read by name or position, as the struct's sqlx mapping does.
+pub trait FromLocalRow: Sized {
+    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+macro_rules! tuple_rows {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromSql),+> FromLocalRow for ($($t,)+) {
+            fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_rows!(A 0);
+tuple_rows!(A 0, B 1);
+tuple_rows!(A 0, B 1, C 2);
+tuple_rows!(A 0, B 1, C 2, D 3);
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Text(s) => ToSqlOutput::from(s.as_str()),
+            Value::Int(i) => ToSqlOutput::from(*i),
+            Value::Null => ToSqlOutput::from(rusqlite::types::Null),
+        })
+    }
+}
+
+/// A failure on the local path, reported as the driver's text.
+#[derive(Debug, thiserror::Error)]
+#[error("SQLite: {0}")]
+pub struct LocalError(String);
+
+impl From<rusqlite::Error> for LocalError {
+    fn from(e: rusqlite::Error) -> Self {
+        LocalError(e.to_string())
+    }
+}
+
+impl From<LocalError> for sqlx::Error {
+    fn from(e: LocalError) -> Self {
+        sqlx::Error::AnyDriverError(Box::new(e))
+    }
+}
+
+struct Job {
+    unit: Unit,
+    done: tokio::sync::oneshot::Sender<Result<Applied, LocalError>>,
+}
+
+/// The local readers and the writer of one SQLite file.
+pub struct Local {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Local {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Local {
+    /// Opens the writer connection (so that an unusable file fails here, at start) and starts
+    /// the writer thread; it ends when the last handle to this `Local` is dropped.
+    pub fn open(path: &Path, gate: std::sync::Arc<tokio::sync::Mutex<()>>) -> Result<Local, LocalError> {
+        let writer =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        writer.busy_timeout(Duration::from_secs(30))?;
+        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ecert-sqlite-writer".into())
+            .spawn(move || write_loop(&writer, &gate, &queue))
+            .map_err(|e| LocalError(format!("cannot start the writer thread: {e}")))?;
+        Ok(Local { path: path.to_owned(), readers: Mutex::new(Vec::new()), jobs })
+    }
+
+    fn reader(&self) -> Result<Connection, LocalError> {
+        if let Some(c) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(Duration::from_secs(5))?;
+        c.execute_batch("PRAGMA mmap_size = 268435456;")?;
+        c.set_prepared_statement_cache_capacity(64);
+        Ok(c)
+    }
+
+    /// Runs a query on this thread and hands each row to `each`.
+    pub fn read(
+        &self,
+        sql: &str,
+        values: &[Value],
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), LocalError> {
+        let conn = self.reader()?;
+        let result = (|| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            bind(&mut stmt, values)?;
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                each(row)?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        })();
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        Ok(result?)
+    }
+
+    /// Queues a unit for the writer and waits for the commit of its group.
+    pub async fn write(&self, unit: Unit) -> Result<Applied, LocalError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job { unit, done }).map_err(|_| LocalError("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| LocalError("the writer thread has stopped".into()))?
+    }
+}
+
+/// Binds `values[n-1]` to each `$n` of the statement.
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, values: &[Value]) -> rusqlite::Result<()> {
+    for index in 1..=stmt.parameter_count() {
+        let n =
+            stmt.parameter_name(index).and_then(|name| name.strip_prefix('$')).and_then(|n| n.parse::<usize>().ok());
+        match n.and_then(|n| values.get(n.wrapping_sub(1))) {
+            Some(value) => stmt.raw_bind_parameter(index, value)?,
+            None => return Err(rusqlite::Error::InvalidParameterCount(index, values.len())),
+        }
+    }
+    Ok(())
+}
+
+fn write_loop(conn: &Connection, gate: &tokio::sync::Mutex<()>, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let turn = gate.blocking_lock();
+        let answers = commit_group(conn, &group);
+        drop(turn);
+        for (job, answer) in group.into_iter().zip(answers) {
+            // A caller that gave up waiting is not an error of the others.
+            let _ = job.done.send(answer);
+        }
+    }
+}
+
+/// One transaction for the whole group, a savepoint per unit.
+fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<Applied, LocalError>> {
+    let all_failed = |e: &rusqlite::Error| group.iter().map(|_| Err(LocalError(e.to_string()))).collect();
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return all_failed(&e);
+    }
+    let answers: Vec<_> = group.iter().map(|job| apply(conn, &job.unit)).collect();
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => answers,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            all_failed(&e)
+        }
+    }
+}
+
+fn apply(conn: &Connection, unit: &Unit) -> Result<Applied, LocalError> {
+    conn.execute_batch("SAVEPOINT unit")?;
+    let outcome = (|| {
+        let mut changed = Vec::with_capacity(unit.statements.len());
+        for statement in &unit.statements {
+            let mut stmt = conn.prepare_cached(&statement.sql)?;
+            bind(&mut stmt, &statement.values)?;
+            let rows = stmt.raw_execute()? as u64;
+            if statement.must_change && rows == 0 {
+                return Ok(Applied::Stopped);
+            }
+            changed.push(rows);
+        }
+        Ok::<_, rusqlite::Error>(Applied::Done(changed))
+    })();
+    match outcome {
+        Ok(Applied::Done(changed)) => {
+            conn.execute_batch("RELEASE unit")?;
+            Ok(Applied::Done(changed))
+        }
+        other => {
+            conn.execute_batch("ROLLBACK TO unit; RELEASE unit")?;
+            Ok(other?)
+        }
+    }
+}
