@@ -93,6 +93,26 @@ impl From<Option<&str>> for Value {
     }
 }
 
+/// A row type that both drivers map: sqlx on either backend and rusqlite on SQLite's local
+/// path ([`Db::fetch_optional`], [`Db::fetch_all`]).
+pub trait AnyRow:
+    FromLocalRow
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<T> AnyRow for T where
+    T: FromLocalRow
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
 /// One write statement of a [`Unit`].
 #[derive(Clone, Debug)]
 pub struct Statement {
@@ -291,14 +311,7 @@ impl Db {
 
     /// One row of a read, or none: on SQLite's file databases run on this thread ([`local`]),
     /// elsewhere through sqlx. `T` maps the row for both drivers.
-    pub async fn fetch_optional<T>(&self, sql: &str, values: &[Value]) -> Result<Option<T>, sqlx::Error>
-    where
-        T: FromLocalRow
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn fetch_optional<T: AnyRow>(&self, sql: &str, values: &[Value]) -> Result<Option<T>, sqlx::Error> {
         if let Some(local) = self.local() {
             let mut first = None;
             local.read(sql, values, |row| {
@@ -313,14 +326,7 @@ impl Db {
     }
 
     /// Every row of a read, as [`Db::fetch_optional`] reads one.
-    pub async fn fetch_all<T>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, sqlx::Error>
-    where
-        T: FromLocalRow
-            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    pub async fn fetch_all<T: AnyRow>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, sqlx::Error> {
         if let Some(local) = self.local() {
             let mut all = Vec::new();
             local.read(sql, values, |row| {
