@@ -115,25 +115,12 @@ const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder
 
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(INSERT_USAGE)
-            .bind(random.id())
-            .bind(usage.certificate_id)
-            .bind(usage.holder_id)
-            .bind(usage.kind)
-            .bind(usage.system)
-            .bind(usage.result)
-            .bind(now.0)
-            .bind(usage.party_id)
-            .bind(usage.counter_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
+    tx.execute(&usage_statement(usage, now, random)).await?;
     Ok(())
 }
 
-/// R12: the same record as a statement of a [`crate::store::Unit`], for [`crate::store::Db::write`].
+/// R12: a usage record as a statement: of a [`crate::store::Unit`] for [`crate::store::Db::write`],
+/// or run in a transaction by [`record_usage`].
 pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Statement {
     Statement::new(
         INSERT_USAGE,

@@ -348,10 +348,7 @@ impl Db {
         let mut tx = self.begin_write().await?;
         let mut changed = Vec::with_capacity(unit.statements.len());
         for statement in &unit.statements {
-            let rows = crate::on_tx!(&mut tx, |c| bind_values!(sqlx::query(&statement.sql), &statement.values)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            let rows = tx.execute(statement).await?;
             if statement.must_change && rows == 0 {
                 // Dropping the transaction rolls it back.
                 return Ok(Applied::Stopped);
@@ -379,6 +376,15 @@ impl Db {
 }
 
 impl Tx {
+    /// Runs one [`Statement`] in this transaction; answers the rows it changed. Its
+    /// `must_change` is for [`Db::write`] to act on, not this.
+    pub async fn execute(&mut self, statement: &Statement) -> Result<u64, sqlx::Error> {
+        crate::on_tx!(self, |c| bind_values!(sqlx::query(&statement.sql), &statement.values)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }
+
     /// Runs a statement whose `$1` is an instant (epoch ms) and `$2` an id — the shape of every
     /// "void / end / cancel this at that time" update; answers the rows it changed.
     pub async fn stamp(&mut self, sql: &str, at: crate::time::Millis, id: &str) -> Result<u64, sqlx::Error> {
