@@ -222,9 +222,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-                // Reads map the file instead of copying each page through a read() call.
-                .pragma("mmap_size", "268435456");
+                .busy_timeout(Duration::from_secs(30));
             if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;

@@ -120,7 +120,10 @@ impl Local {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         c.busy_timeout(Duration::from_secs(5))?;
-        c.execute_batch("PRAGMA mmap_size = 268435456;")?;
+        // No `mmap_size`: a connection unmaps the whole file whenever another one has committed
+        // since its last read, so under a steady stream of writes (usage records) every read
+        // faulted its pages in again and every unmap stopped the other threads to flush their
+        // TLBs. Copying the few pages a point read needs costs less (docs/performance.md).
         c.set_prepared_statement_cache_capacity(64);
         Ok(c)
     }
