@@ -324,13 +324,20 @@ mod server {
          window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
          WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)";
 
+    /// Matches the counter row, changing nothing, while its window has a try left (a verified
+    /// check spends none); the same parameters as [`SPEND_TRY`].
+    const HAS_TRY: &str = "UPDATE counter SET window_failures = window_failures \
+         WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)";
+
     /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
     /// code works once. Failed checks count against the counter: after [`NUMBER_FAILURES`] in
     /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end.
     ///
-    /// Every check spends a try *before* it looks the number up, in one compare-and-set on the
-    /// counter row, so concurrent guesses can never look up more numbers than the limit allows;
-    /// a check that finds a live set gives its try back when it marks the set used.
+    /// No answer is given until the counter's row says, in the writer's order, that its window
+    /// had a try left: a failure spends the try in the same compare-and-set ([`SPEND_TRY`]), a
+    /// verified check marks the set used in the unit that checks the window ([`HAS_TRY`]). So
+    /// concurrent guesses can never learn the outcome of more numbers than the limit allows,
+    /// whatever order their lookups ran in; the ones past it are told only "rate limited".
     pub async fn verify_number(
         db: &Db,
         counter: &CounterCaller,
@@ -348,36 +355,34 @@ mod server {
             .fetch_optional("SELECT window_start, window_failures FROM counter WHERE id = $1", &[counter_id.into()])
             .await?;
         let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
-        let in_window = window_start + window > now.0;
-        if in_window && failures >= NUMBER_FAILURES {
+        if window_start + window > now.0 && failures >= NUMBER_FAILURES {
             return Err(DomainError::RateLimited.into());
         }
-        let spend =
-            Statement::new(SPEND_TRY, vec![window.into(), now.0.into(), counter_id.into(), NUMBER_FAILURES.into()]);
-        if db.write(Unit::new(vec![spend.must_change()])).await? == Applied::Stopped {
-            // Concurrent checks spent the window's last tries first.
-            return Err(DomainError::RateLimited.into());
-        }
-        // The window the try was spent in, as this check saw it; a refund goes to it only.
-        let spent_in = if in_window { window_start } else { now.0 };
-        let row = live(db, "number_hash", true, token_hash(&number), now).await?;
-        let Some(row) = row else { return Err(DomainError::PresentationInvalid.into()) };
+        let window_values = || vec![window.into(), now.0.into(), counter_id.into(), NUMBER_FAILURES.into()];
+        let failed = || async {
+            match db.write(Unit::new(vec![Statement::new(SPEND_TRY, window_values()).must_change()])).await? {
+                Applied::Stopped(_) => Err(DomainError::RateLimited.into()),
+                Applied::Done(_) => Err(DomainError::PresentationInvalid.into()),
+            }
+        };
+        let Some(row) = live(db, "number_hash", true, token_hash(&number), now).await? else {
+            return failed().await;
+        };
         let unit = Unit::new(vec![
+            Statement::new(HAS_TRY, window_values()).must_change(),
             // Single use, and still live (a refresh may have voided it since the read).
             Statement::new(
                 "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
                 vec![now.0.into(), row.id.as_str().into()],
             )
             .must_change(),
-            Statement::new(
-                "UPDATE counter SET window_failures = window_failures - 1 WHERE id = $1 AND window_start = $2 AND window_failures > 0",
-                vec![counter_id.into(), spent_in.into()],
-            ),
             verified_record(&row, Some(counter), now, random),
         ]);
-        if db.write(unit).await? == Applied::Stopped {
-            // Another check used it first: this one failed, and its try stays spent.
-            return Err(DomainError::PresentationInvalid.into());
+        match db.write(unit).await? {
+            Applied::Done(_) => {}
+            Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
+            // Another check used it first, or it was voided: this check failed.
+            Applied::Stopped(_) => return failed().await,
         }
         let matters = match &row.grant_id {
             Some(g) => matters(db, g).await?,

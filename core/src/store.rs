@@ -152,8 +152,8 @@ impl Unit {
 pub enum Applied {
     /// Committed; the rows each statement changed.
     Done(Vec<u64>),
-    /// A [`Statement::must_change`] changed nothing: the unit was undone.
-    Stopped,
+    /// The [`Statement::must_change`] at this index changed nothing: the unit was undone.
+    Stopped(usize),
 }
 
 /// Binds [`Value`]s to a sqlx query of either backend.
@@ -345,11 +345,11 @@ impl Db {
         }
         let mut tx = self.begin_write().await?;
         let mut changed = Vec::with_capacity(unit.statements.len());
-        for statement in &unit.statements {
+        for (index, statement) in unit.statements.iter().enumerate() {
             let rows = tx.execute(statement).await?;
             if statement.must_change && rows == 0 {
                 // Dropping the transaction rolls it back.
-                return Ok(Applied::Stopped);
+                return Ok(Applied::Stopped(index));
             }
             changed.push(rows);
         }

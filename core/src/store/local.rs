@@ -103,6 +103,7 @@ impl Local {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         writer.busy_timeout(Duration::from_secs(30))?;
         writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        writer.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("ecert-sqlite-writer".into())
@@ -192,32 +193,37 @@ fn write_loop(conn: &Connection, gate: &tokio::sync::Mutex<()>, queue: &mpsc::Re
     }
 }
 
+/// Runs a statement without parameters, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 /// One transaction for the whole group, a savepoint per unit.
 fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<Applied, LocalError>> {
     let all_failed = |e: &rusqlite::Error| group.iter().map(|_| Err(LocalError(e.to_string()))).collect();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         return all_failed(&e);
     }
     let answers: Vec<_> = group.iter().map(|job| apply(conn, &job.unit)).collect();
-    match conn.execute_batch("COMMIT") {
+    match run(conn, "COMMIT") {
         Ok(()) => answers,
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = run(conn, "ROLLBACK");
             all_failed(&e)
         }
     }
 }
 
 fn apply(conn: &Connection, unit: &Unit) -> Result<Applied, LocalError> {
-    conn.execute_batch("SAVEPOINT unit")?;
+    run(conn, "SAVEPOINT unit")?;
     let outcome = (|| {
         let mut changed = Vec::with_capacity(unit.statements.len());
-        for statement in &unit.statements {
+        for (index, statement) in unit.statements.iter().enumerate() {
             let mut stmt = conn.prepare_cached(&statement.sql)?;
             bind(&mut stmt, &statement.values)?;
             let rows = stmt.raw_execute()? as u64;
             if statement.must_change && rows == 0 {
-                return Ok(Applied::Stopped);
+                return Ok(Applied::Stopped(index));
             }
             changed.push(rows);
         }
@@ -225,11 +231,12 @@ fn apply(conn: &Connection, unit: &Unit) -> Result<Applied, LocalError> {
     })();
     match outcome {
         Ok(Applied::Done(changed)) => {
-            conn.execute_batch("RELEASE unit")?;
+            run(conn, "RELEASE unit")?;
             Ok(Applied::Done(changed))
         }
         other => {
-            conn.execute_batch("ROLLBACK TO unit; RELEASE unit")?;
+            run(conn, "ROLLBACK TO unit")?;
+            run(conn, "RELEASE unit")?;
             Ok(other?)
         }
     }

@@ -178,26 +178,47 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
     let at = T0.plus_minutes(2);
     let set = present(&db, &fm, at).await.unwrap();
 
+    // 30 guesses at once, the right number among them: its lookup may run before the window
+    // fills, but it is answered only if the window still had a try when its unit ran.
     let guesses = (0..30).map(|i| {
         let (db, desk) = (db.clone(), desk.clone());
-        tokio::spawn(async move {
-            presentation::verify_number(&db, &desk, &format!("{:016}", 100_000 + i), at, &Random::os()).await
-        })
+        let code = if i == 15 { set.number.expose().to_owned() } else { format!("{:016}", 100_000 + i) };
+        tokio::spawn(async move { presentation::verify_number(&db, &desk, &code, at, &Random::os()).await })
     });
-    let mut invalid = 0;
-    let mut limited = 0;
+    let (mut invalid, mut limited, mut verified) = (0, 0, 0_i64);
     for g in guesses {
-        match domain(g.await.unwrap()) {
-            DomainError::PresentationInvalid => invalid += 1,
-            DomainError::RateLimited => limited += 1,
-            other => panic!("unexpected {other:?}"),
+        match g.await.unwrap() {
+            Ok(_) => verified += 1,
+            Err(e) => match domain::<()>(Err(e)) {
+                DomainError::PresentationInvalid => invalid += 1,
+                DomainError::RateLimited => limited += 1,
+                other => panic!("unexpected {other:?}"),
+            },
         }
     }
-    assert_eq!((invalid, limited), (10, 20), "R10: exactly 10 failures are looked up");
-    let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &Random::os()).await;
-    assert_eq!(domain(right), DomainError::RateLimited, "even the right number waits for the window");
+    assert_eq!(invalid, 10, "R10: exactly 10 failures are answered");
+    assert_eq!((verified + limited, verified <= 1), (20, true), "the rest are told only to wait");
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND kind = 'present'",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(records, verified, "R12: a record for the verification, if it was answered");
+    if verified == 0 {
+        let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &Random::os()).await;
+        assert_eq!(domain(right), DomainError::RateLimited, "even the right number waits for the window");
+    }
     let typo = presentation::verify_number(&db, &desk, "1234", at, &Random::os()).await;
     assert!(matches!(domain(typo), DomainError::Validation(_)), "a malformed code is a clear error");
+
+    let used = count(
+        &db,
+        "SELECT COUNT(*) FROM presentation WHERE certificate_id = $1 AND used_at IS NOT NULL",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(used, verified, "R9: a refused right number is left unused, a verified one is used up");
 
     let later = at.plus_minutes(presentation::NUMBER_WINDOW_MINUTES);
     let set = present(&db, &fm, later).await.unwrap();
@@ -205,7 +226,7 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
 }
 
 #[tokio::test]
-async fn r10_a_verified_number_gives_its_try_back_so_only_failures_count() {
+async fn r10_a_verified_number_spends_no_try_so_only_failures_count() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市退还测试研究院").await).await;

@@ -229,7 +229,7 @@ async fn a_unit_applies_whole_or_not_at_all_and_its_reads_see_it_at_once() {
         .must_change()
     };
     let stopped = db.write(Unit::new(vec![rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
-    assert_eq!(stopped, Applied::Stopped);
+    assert_eq!(stopped, Applied::Stopped(1), "the second statement stopped it");
     assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "the first rename was undone");
     assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
 
