@@ -125,7 +125,7 @@ pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> State
     Statement::new(
         INSERT_USAGE,
         vec![
-            random.id().into(),
+            random.ordered_id(now).into(),
             usage.certificate_id.into(),
             usage.holder_id.into(),
             usage.kind.into(),

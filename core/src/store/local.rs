@@ -27,6 +27,8 @@ use super::{Applied, Unit, Value};
 
 /// Units the writer commits together at most.
 const GROUP: usize = 256;
+/// How long after a commit the WAL is copied back into the database file.
+const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
 /// Idle read connections kept; more are opened under load and closed when returned.
 const IDLE_READERS: usize = 16;
 
@@ -102,12 +104,26 @@ impl Local {
         let writer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         writer.busy_timeout(Duration::from_secs(30))?;
-        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // A page cache large enough for the indexes that records are inserted into at random
+        // places (64 MiB): the writer alone changes the file, so its cache stays valid. The
+        // writer never copies the WAL back itself (`wal_autocheckpoint = 0`): that copy ends
+        // with an fsync, and every caller queued behind it would wait for the disk.
+        writer.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+             PRAGMA wal_autocheckpoint = 0;",
+        )?;
         writer.set_prepared_statement_cache_capacity(64);
+        let checkpointer =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let (commits, committed) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("ecert-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &committed))
+            .map_err(|e| LocalError(format!("cannot start the checkpoint thread: {e}")))?;
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("ecert-sqlite-writer".into())
-            .spawn(move || write_loop(&writer, &gate, &queue))
+            .spawn(move || write_loop(&writer, &gate, &queue, &commits))
             .map_err(|e| LocalError(format!("cannot start the writer thread: {e}")))?;
         Ok(Local { path: path.to_owned(), readers: Mutex::new(Vec::new()), jobs })
     }
@@ -174,7 +190,12 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, values: &[Value]) -> rusqlite:
     Ok(())
 }
 
-fn write_loop(conn: &Connection, gate: &tokio::sync::Mutex<()>, queue: &mpsc::Receiver<Job>) {
+fn write_loop(
+    conn: &Connection,
+    gate: &tokio::sync::Mutex<()>,
+    queue: &mpsc::Receiver<Job>,
+    commits: &mpsc::Sender<()>,
+) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < GROUP {
@@ -186,9 +207,26 @@ fn write_loop(conn: &Connection, gate: &tokio::sync::Mutex<()>, queue: &mpsc::Re
         let turn = gate.blocking_lock();
         let answers = commit_group(conn, &group);
         drop(turn);
+        // The checkpointer stops only after the writer, when this sender is dropped.
+        let _ = commits.send(());
         for (job, answer) in group.into_iter().zip(answers) {
             // A caller that gave up waiting is not an error of the others.
             let _ = job.done.send(answer);
+        }
+    }
+}
+
+/// Copies the WAL back into the database file a moment after commits, beside the writer: a
+/// PASSIVE checkpoint takes no write lock, so commits go on while it copies and syncs. It ends
+/// when the writer does (its sender is dropped).
+fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>) {
+    while committed.recv().is_ok() {
+        // Let a burst of commits gather so that a page written many times is copied once.
+        std::thread::sleep(CHECKPOINT_AFTER);
+        while committed.try_recv().is_ok() {}
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            // Another connection's checkpoint may hold the lock; the next commit tries again.
+            tracing::debug!(%error, "WAL checkpoint skipped");
         }
     }
 }

@@ -272,3 +272,27 @@ async fn concurrent_units_are_committed_each_exactly_once_and_failures_stay_thei
     }
     assert_eq!(authority_name(&db, &taken).await.as_deref(), Some("已有"), "the duplicates changed nothing");
 }
+
+#[tokio::test]
+async fn on_sqlite_the_wal_is_copied_back_into_the_file_beside_the_writer() {
+    // The writer never checkpoints itself (its callers would wait for the fsync); a thread of
+    // its own does, after commits. Only a checkpoint writes to the database file in WAL mode.
+    let path = std::env::temp_dir().join("ecert-tests").join(format!("{}.db", Random::os().id()));
+    let url = format!("sqlite:{}", path.display());
+    let db = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let random = Random::os();
+    for i in 0..50 {
+        let rows = (0..20).map(|k| authority(&random.id(), &format!("检查点{i}-{k}"))).collect();
+        db.write(Unit::new(rows)).await.unwrap();
+    }
+    let mut waited = 0;
+    while size() <= before && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(size() > before, "1,000 rows reached the database file ({before} bytes before)");
+    db.close().await;
+    let _ = std::fs::remove_file(&path);
+}
