@@ -380,6 +380,7 @@ mod server {
         ]);
         match db.write(unit).await? {
             Applied::Done(_) => {}
+            // Statement 0, `HAS_TRY`: concurrent failures spent the window's last tries first.
             Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
             // Another check used it first, or it was voided: this check failed.
             Applied::Stopped(_) => return failed().await,
