@@ -355,6 +355,8 @@ mod server {
             .fetch_optional("SELECT window_start, window_failures FROM counter WHERE id = $1", &[counter_id.into()])
             .await?;
         let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
+        // A shortcut that spares a spent counter the lookup and the write; the compare-and-sets
+        // below decide, in the writer's order.
         if window_start + window > now.0 && failures >= NUMBER_FAILURES {
             return Err(DomainError::RateLimited.into());
         }
