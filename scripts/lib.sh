@@ -98,7 +98,9 @@ ensure_build_tools() {
 }
 
 # site_build [--release]: the WASM bundle, CSS and assets into target/site, and the server binary.
+# Always split: each lazy route (app/src/routes.rs) is a WASM file of its own, and a hydrate
+# build without `--split` would import split loaders that nothing provides.
 site_build() {
   step "Building the site and server ($*)"
-  (cd "$ROOT" && cargo leptos build "$@" "${LIB_CARGO_ARGS[@]}")
+  (cd "$ROOT" && cargo leptos build --split "$@" "${LIB_CARGO_ARGS[@]}")
 }

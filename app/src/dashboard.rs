@@ -2,8 +2,8 @@
 //! (R6), removal (R8) and change records, each shown as R7 allows. Every server function here
 //! checks the session's holder, device and certificate again (R8: removal takes effect at once).
 
-use ecert_core::holder::{ChangeView, HolderView, MatterView};
-use ecert_core::usage::{UsageFilter, UsagePage};
+use ecert_core::holder::{ChangeView, GrantStatus, HolderStatus, HolderView, MAX_MANAGERS, MatterView, Role};
+use ecert_core::usage::{UsageFilter, UsageKind, UsagePage};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -11,25 +11,18 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use crate::scan_login::LoginQr;
+use crate::scan_login::{Endings, Polled, ScanLoginPanel};
 use crate::i18n::{T, change_text, role_text, t, use_lang};
 
 /// Who is signed in to the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     pub holder_id: String,
-    pub role: String,
+    pub role: Role,
     pub institution_name: String,
     pub credit_code: String,
     pub serial: String,
-}
-
-/// A login QR for this browser.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginQr {
-    pub qr_svg: String,
-    pub url: String,
-    pub match_code: String,
-    pub expires_at: i64,
 }
 
 /// A face-to-face authorization QR (R5).
@@ -75,10 +68,10 @@ pub async fn login_start() -> Result<LoginQr, AppError> {
 /// The hot path the login page polls: `waiting`, `scanned`, `confirmed` (this call then opens
 /// the session, once), `rejected`, `expired` or `unknown`.
 #[server(endpoint = "dashboard_login_status")]
-pub async fn login_status() -> Result<String, AppError> {
+pub async fn login_status() -> Result<ecert_core::login::LoginState, AppError> {
     let state = crate::state::app_state();
     let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else {
-        return Ok(ecert_core::login::LoginState::Unknown.as_str().to_owned());
+        return Ok(ecert_core::login::LoginState::Unknown);
     };
     let now = ecert_core::Millis::now();
     let login_state = ecert_core::login::poll(&state.db, &browser, now).await?;
@@ -89,7 +82,7 @@ pub async fn login_status() -> Result<String, AppError> {
             set_session_cookie(LOGIN_COOKIE, "", None, now);
         }
     }
-    Ok(login_state.as_str().to_owned())
+    Ok(login_state)
 }
 
 #[server(endpoint = "dashboard_sign_out")]
@@ -141,14 +134,15 @@ pub async fn add_holder(
     use ecert_core::certificate::PersonInput;
     use ecert_core::holder::GrantInput;
     let caller = crate::guard::holder().await?;
+    let role = Role::parse(&role).map_err(|e| ecert_core::DomainError::Validation(vec![e]))?;
     let state = crate::state::app_state();
     let grant = GrantInput { matter_ids, start_day, end_day };
     let code = ecert_core::holder::add(
         &state.db,
         &caller,
-        &role,
+        role,
         &PersonInput { name, id_number, mobile },
-        (role == ecert_core::holder::USER).then_some(&grant),
+        (role == Role::User).then_some(&grant),
         &state.identity,
         ecert_core::Millis::now(),
         &state.random,
@@ -223,82 +217,23 @@ fn reload() {
     }
 }
 
-/// R11 on the PC: the login QR, its match code and its state, polled every 1.5 s; a fresh QR
-/// when it expires.
+/// The session cookie is set by the poll that saw the login confirmed: reloading opens the
+/// dashboard.
+fn open_dashboard(polled: &Polled) {
+    if polled.state == Some(ecert_core::login::LoginState::Confirmed) {
+        reload();
+    }
+}
+
+/// R11 on the PC: the shared scan-login panel; a confirmed login opens the dashboard.
 #[component]
 fn LoginPanel() -> impl IntoView {
-    let lang = use_lang();
-    let start = Action::new_local(|_: &()| login_start());
-    let (state, set_state) = signal(String::from("waiting"));
-    Effect::new(move |_| {
-        start.dispatch_local(());
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = start.value().get() {
-            set_state.set("waiting".into());
-        }
-    });
-    Effect::new(move |_| {
-        let polling = StoredValue::new(false);
-        let handle = set_interval_with_handle(
-            move || {
-                if polling.get_value() || start.pending().get_untracked() {
-                    return;
-                }
-                if !matches!(state.get_untracked().as_str(), "waiting" | "scanned") {
-                    return;
-                }
-                polling.set_value(true);
-                spawn_local(async move {
-                    let result = login_status().await;
-                    polling.set_value(false);
-                    match result.as_deref() {
-                        Ok("confirmed") => {
-                            set_state.set("confirmed".into());
-                            reload();
-                        }
-                        Ok("expired") => {
-                            set_state.set("expired".into());
-                            start.dispatch_local(());
-                        }
-                        Ok(s) => set_state.set(s.to_owned()),
-                        Err(_) => {}
-                    }
-                });
-            },
-            std::time::Duration::from_millis(1500),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    });
-    let status_text = move || match state.get().as_str() {
-        "scanned" => T::LoginScanned.get(lang),
-        "confirmed" => T::LoginConfirmedPc.get(lang),
-        "rejected" => T::LoginRejectedPc.get(lang),
-        "expired" => T::LoginExpired.get(lang),
-        _ => T::LoginWaiting.get(lang),
-    };
+    let endings = Endings { confirmed: T::LoginConfirmedPc, rejected: T::LoginRejectedPc, retry_after_reject: true };
+    let poll = || async { login_status().await.map(|state| Polled { state: Some(state), redirect: None }) };
     view! {
-        <section class="panel login" aria-labelledby="login-title">
-            <h2 id="login-title">{t(T::ScanToSignIn)}</h2>
+        <ScanLoginPanel heading_id="login-title" start=|| async { login_start().await.map(Some) } poll endings over=open_dashboard>
             <p>{t(T::ScanToSignInHint)}</p>
-            {move || match start.value().get() {
-                Some(Ok(qr)) => view! {
-                    <div class="qr" role="img" aria-label=T::LoginQr.get(lang) inner_html=qr.qr_svg.clone()></div>
-                    <p>{t(T::MatchCode)} " " <strong class="match-code" data-testid="pc-match-code">{qr.match_code.clone()}</strong></p>
-                    <p class="no-print"><a href=qr.url.clone() rel="external" data-testid="login-link" target="_blank">{t(T::LoginLink)}</a></p>
-                }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
-                None => view! { <p class="hint">{t(T::WalletLoading)}</p> }.into_any(),
-            }}
-            <p class="status" role="status" data-testid="login-state" data-state=move || state.get()>{status_text}</p>
-            <Show when=move || state.get() == "rejected">
-                <button type="button" on:click=move |_| { start.dispatch_local(()); }>{t(T::NewLoginQr)}</button>
-            </Show>
-        </section>
+        </ScanLoginPanel>
     }
 }
 
@@ -318,7 +253,7 @@ fn Dashboard(me: Me) -> impl IntoView {
     let catalogue = LocalResource::new(dashboard_catalogue);
     let qr = RwSignal::new(None::<FaceToFace>);
     let error = RwSignal::new(None::<String>);
-    let is_first = me.role == ecert_core::holder::FIRST_MANAGER;
+    let is_first = me.role == Role::FirstManager;
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = dashboard_sign_out().await;
@@ -332,7 +267,7 @@ fn Dashboard(me: Me) -> impl IntoView {
             <h2 id="me-title" data-testid="dashboard-institution">{me.institution_name.clone()}</h2>
             <p>
                 <code>{me.credit_code.clone()}</code> " · " <code>{me.serial.clone()}</code> " · "
-                <span data-testid="my-role">{role_text(&me.role, lang)}</span>
+                <span data-testid="my-role">{role_text(me.role, lang)}</span>
             </p>
             <button type="button" class="small secondary" on:click=sign_out>{t(T::SignOut)}</button>
         </section>
@@ -356,27 +291,27 @@ fn Dashboard(me: Me) -> impl IntoView {
                 };
                 let matters = catalogue.await.unwrap_or_default();
                 let records = changes.await.unwrap_or_default();
-                let managers: Vec<HolderView> = list.iter().filter(|h| h.role == "manager").cloned().collect();
-                let users: Vec<HolderView> = list.iter().filter(|h| h.role == "user").cloned().collect();
+                let managers: Vec<HolderView> = list.iter().filter(|h| h.role == Role::Manager).cloned().collect();
+                let users: Vec<HolderView> = list.iter().filter(|h| h.role == Role::User).cloned().collect();
                 view! {
                     {is_first.then(|| view! {
                         <section class="panel" aria-labelledby="managers-title">
-                            <h2 id="managers-title">{t(T::Managers)} " (" {managers.len()} "/3)"</h2>
+                            <h2 id="managers-title">{t(T::Managers)} " (" {managers.len()} "/" {MAX_MANAGERS} ")"</h2>
                             <HolderTable list=managers.clone() />
-                            <AddHolder role="manager" matters=Vec::new() />
+                            <AddHolder role=Role::Manager matters=Vec::new() />
                         </section>
                     })}
                     <section class="panel" aria-labelledby="users-title">
                         <h2 id="users-title">{t(T::Users)}</h2>
                         <HolderTable list=users.clone() />
-                        <AddHolder role="user" matters=matters.clone() />
+                        <AddHolder role=Role::User matters=matters.clone() />
                     </section>
                     <UsagePanel is_first />
                     <section class="panel" aria-labelledby="changes-title">
                         <h2 id="changes-title">{t(T::ChangeRecords)}</h2>
                         <ul class="records" data-testid="changes">
                             {records.into_iter().map(|c| view! {
-                                <li>{ecert_core::time::format_cst(ecert_core::Millis(c.at))} " " {change_text(&c.kind, lang)}</li>
+                                <li>{ecert_core::time::format_cst(ecert_core::Millis(c.at))} " " {change_text(c.kind, lang)}</li>
                             }).collect_view()}
                         </ul>
                     </section>
@@ -424,14 +359,16 @@ fn UsagePanel(is_first: bool) -> impl IntoView {
             }
         });
     };
-    let kind_text = move |k: &str| crate::i18n::usage_kind_text(k, lang);
+    let kind_text = move |k: Option<UsageKind>| crate::i18n::usage_kind_text(k, lang);
     view! {
         <section class="panel" aria-labelledby="usage-title">
             <h2 id="usage-title">{t(T::UsageRecords)}</h2>
             <div class="row filters">
                 <label>{t(T::UsageKind)}
                     <select on:change=move |ev| { set_page.set(0); set_kind.set(event_target_value(&ev)); }>
-                        {["", "login", "present", "sign"].into_iter().map(|k| view! { <option value=k>{kind_text(k)}</option> }).collect_view()}
+                        {std::iter::once(None).chain(UsageKind::ALL.iter().copied().map(Some)).map(|k| {
+                            view! { <option value=k.map_or("", UsageKind::as_sql)>{kind_text(k)}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <label>{t(T::FromDay)}<input type="date" on:change=move |ev| { set_page.set(0); set_from_day.set(event_target_value(&ev)); } /></label>
@@ -451,9 +388,9 @@ fn UsagePanel(is_first: bool) -> impl IntoView {
                             let rows = p.items.into_iter().map(|r| view! {
                                 <tr data-testid="usage-row">
                                     <td>{ecert_core::time::format_cst(ecert_core::Millis(r.at))}</td>
-                                    <td>{kind_text(&r.kind)}</td>
+                                    <td>{kind_text(Some(r.kind))}</td>
                                     <td>{if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</td>
-                                    <td>{r.holder_name} " · " {role_text(&r.role, lang)}</td>
+                                    <td>{r.holder_name} " · " {r.role.map_or("", |role| role_text(role, lang))}</td>
                                     <td>{r.result}</td>
                                 </tr>
                             }).collect_view();
@@ -524,7 +461,7 @@ fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
     let rows = list
         .into_iter()
         .map(|h| {
-            let pending = h.status == "pending";
+            let pending = h.status == HolderStatus::Pending;
             let (id_qr, id_rm) = (h.id.clone(), h.id.clone());
             let grants = h
                 .grants
@@ -532,7 +469,7 @@ fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                 .map(|g| {
                     let names: Vec<String> =
                         g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
-                    let state = if g.status != "active" {
+                    let state = if g.status != GrantStatus::Active {
                         T::GrantCancelled
                     } else if g.effective {
                         T::GrantEffective
@@ -540,7 +477,7 @@ fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                         T::GrantNotEffective
                     };
                     let gid = g.id.clone();
-                    let active = g.status == "active";
+                    let active = g.status == GrantStatus::Active;
                     view! {
                         <li data-testid="grant">
                             {names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()} " · " {t(state)}
@@ -555,11 +492,11 @@ fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                 })
                 .collect_view();
             view! {
-                <tr data-testid="holder-row" data-status=h.status.clone()>
+                <tr data-testid="holder-row" data-status=h.status.as_sql()>
                     <td>{h.name.clone()}</td>
                     <td><code>{h.id_number.clone()}</code></td>
                     <td>{h.mobile.clone()}</td>
-                    <td>{status_text(&h.status, lang)}</td>
+                    <td>{status_text(h.status, lang)}</td>
                     <td><ul class="grants">{grants}</ul></td>
                     <td class="actions">
                         {pending.then(|| view! {
@@ -589,17 +526,17 @@ fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
     .into_any()
 }
 
-fn status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+fn status_text(status: HolderStatus, lang: ecert_core::Lang) -> &'static str {
     match status {
-        "pending" => T::StatusPending.get(lang),
-        "active" => T::StatusActive.get(lang),
-        _ => T::Removed.get(lang),
+        HolderStatus::Pending => T::StatusPending.get(lang),
+        HolderStatus::Active => T::StatusActive.get(lang),
+        HolderStatus::Removed => T::Removed.get(lang),
     }
 }
 
 /// The form that adds a manager, or a user with matters and a period (R6).
 #[component]
-fn AddHolder(role: &'static str, matters: Vec<MatterView>) -> impl IntoView {
+fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     let (name, set_name) = signal(String::new());
@@ -608,7 +545,7 @@ fn AddHolder(role: &'static str, matters: Vec<MatterView>) -> impl IntoView {
     let (start, set_start) = signal(String::new());
     let (end, set_end) = signal(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
-    let is_user = role == "user";
+    let is_user = role == Role::User;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let (n, i, m, s, e, ids) = (
@@ -619,7 +556,7 @@ fn AddHolder(role: &'static str, matters: Vec<MatterView>) -> impl IntoView {
             end.get_untracked(),
             chosen.get_untracked(),
         );
-        ctx.run(lang, async move { add_holder(role.to_owned(), n, i, m, ids, s, e).await.map(Some) });
+        ctx.run(lang, async move { add_holder(role.as_sql().to_owned(), n, i, m, ids, s, e).await.map(Some) });
     };
     let boxes = matters
         .into_iter()

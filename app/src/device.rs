@@ -11,7 +11,7 @@ pub struct Card {
     pub slot: String,
     pub device_id: String,
     pub certificate_id: String,
-    pub role: String,
+    pub role: ecert_core::holder::Role,
     pub institution_name: String,
     pub credit_code: String,
     pub serial: String,

@@ -5,6 +5,9 @@
 //! cookie, read on the server when rendering and in the browser when hydrating, so both agree.
 
 use ecert_core::Lang;
+use ecert_core::changes::ChangeKind;
+use ecert_core::holder::Role;
+use ecert_core::usage::UsageKind;
 use leptos::prelude::*;
 
 macro_rules! texts {
@@ -289,45 +292,44 @@ pub fn t(key: T) -> &'static str {
 }
 
 /// The name of a role in a certificate.
-pub fn role_text(role: &str, lang: Lang) -> &'static str {
+pub fn role_text(role: Role, lang: Lang) -> &'static str {
     match role {
-        ecert_core::holder::FIRST_MANAGER => T::RoleFirstManager.get(lang),
-        ecert_core::holder::MANAGER => T::RoleManager.get(lang),
-        _ => T::RoleUser.get(lang),
+        Role::FirstManager => T::RoleFirstManager.get(lang),
+        Role::Manager => T::RoleManager.get(lang),
+        Role::User => T::RoleUser.get(lang),
     }
 }
 
-/// The name of a kind of usage record (R12).
-pub fn usage_kind_text(kind: &str, lang: Lang) -> &'static str {
+/// The name of a kind of usage record (R12); `None` is the filter's "all kinds".
+pub fn usage_kind_text(kind: Option<UsageKind>, lang: Lang) -> &'static str {
     match kind {
-        "login" => T::UsageLogin.get(lang),
-        "present" => T::UsagePresent.get(lang),
-        "sign" => T::UsageSign.get(lang),
-        _ => T::UsageAll.get(lang),
+        Some(UsageKind::Login) => T::UsageLogin.get(lang),
+        Some(UsageKind::Present) => T::UsagePresent.get(lang),
+        Some(UsageKind::Sign) => T::UsageSign.get(lang),
+        None => T::UsageAll.get(lang),
     }
 }
 
 /// The name of a kind of change record.
-pub fn change_text(kind: &str, lang: Lang) -> &'static str {
+pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
     let (zh, en) = match kind {
-        "issued" => ("签发证书", "Certificate issued"),
-        "claimed" => ("第一管理责任人领取证书", "Claimed by the first manager"),
-        "manager_added" => ("添加管理人", "Manager added"),
-        "manager_accepted" => ("管理人接受授权", "Manager accepted"),
-        "manager_removed" => ("移除管理人", "Manager removed"),
-        "user_added" => ("添加使用人", "User added"),
-        "user_accepted" => ("使用人接受授权", "User accepted"),
-        "user_removed" => ("移除使用人", "User removed"),
-        "grant_added" => ("新增授权", "Grant added"),
-        "grant_cancelled" => ("取消授权", "Grant cancelled"),
-        "password_reset" => ("重置证书密码", "Certificate password reset"),
-        "legal_rep_changed" => ("法定代表人变更", "Legal representative changed"),
-        "first_manager_changed" => ("第一管理责任人变更", "First manager changed"),
-        "renamed" => ("名称变更", "Name changed"),
-        "mobile_changed" => ("手机号码变更", "Mobile changed"),
-        "cancelled" => ("证书注销", "Certificate cancelled"),
-        "deleted" => ("证书删除", "Certificate deleted"),
-        _ => ("其他变动", "Other change"),
+        ChangeKind::Issued => ("签发证书", "Certificate issued"),
+        ChangeKind::Claimed => ("第一管理责任人领取证书", "Claimed by the first manager"),
+        ChangeKind::ManagerAdded => ("添加管理人", "Manager added"),
+        ChangeKind::ManagerAccepted => ("管理人接受授权", "Manager accepted"),
+        ChangeKind::ManagerRemoved => ("移除管理人", "Manager removed"),
+        ChangeKind::UserAdded => ("添加使用人", "User added"),
+        ChangeKind::UserAccepted => ("使用人接受授权", "User accepted"),
+        ChangeKind::UserRemoved => ("移除使用人", "User removed"),
+        ChangeKind::GrantAdded => ("新增授权", "Grant added"),
+        ChangeKind::GrantCancelled => ("取消授权", "Grant cancelled"),
+        ChangeKind::PasswordReset => ("重置证书密码", "Certificate password reset"),
+        ChangeKind::LegalRepChanged => ("法定代表人变更", "Legal representative changed"),
+        ChangeKind::FirstManagerChanged => ("第一管理责任人变更", "First manager changed"),
+        ChangeKind::Renamed => ("名称变更", "Name changed"),
+        ChangeKind::MobileChanged => ("手机号码变更", "Mobile changed"),
+        ChangeKind::Cancelled => ("证书注销", "Certificate cancelled"),
+        ChangeKind::Deleted => ("证书删除", "Certificate deleted"),
     };
     lang.pick(zh, en)
 }

@@ -1,7 +1,8 @@
 //! Console: register an institution and issue its certificate with a claim QR code and a
 //! printable claim slip; list the authority's certificates and refresh unclaimed claim codes.
 
-use ecert_core::certificate::CertificateView;
+use ecert_core::certificate::{CertificateStatus, CertificateView};
+use ecert_core::holder::HolderStatus;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -192,9 +193,9 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
     let rows = list
         .into_iter()
         .map(|c| {
-            let pending = c.first_manager_status == "pending";
+            let pending = c.first_manager_status == Some(HolderStatus::Pending);
             let id = c.certificate_id.clone();
-            let active = c.status == "active";
+            let active = c.status == CertificateStatus::Active;
             let chosen = c.clone();
             view! {
                 <tr>
@@ -202,7 +203,7 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
                     <td><code>{c.credit_code}</code></td>
                     <td><code>{c.serial}</code></td>
                     <td>{c.first_manager_name}</td>
-                    <td>{if active { status_text(&c.first_manager_status, lang) } else { cert_status_text(&c.status, lang) }}</td>
+                    <td>{if active { status_text(c.first_manager_status, lang) } else { cert_status_text(c.status, lang) }}</td>
                     <td>
                         {active.then(|| {
                             view! {
@@ -240,18 +241,19 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
     .into_any()
 }
 
-fn cert_status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+fn cert_status_text(status: CertificateStatus, lang: ecert_core::Lang) -> &'static str {
     match status {
-        "cancelled" => T::StatusCancelled.get(lang),
-        _ => T::StatusDeleted.get(lang),
+        CertificateStatus::Active => T::StatusActive.get(lang),
+        CertificateStatus::Cancelled => T::StatusCancelled.get(lang),
+        CertificateStatus::Deleted => T::StatusDeleted.get(lang),
     }
 }
 
-fn status_text(status: &str, lang: ecert_core::Lang) -> &'static str {
+fn status_text(status: Option<HolderStatus>, lang: ecert_core::Lang) -> &'static str {
     match status {
-        "pending" => T::NotClaimed.get(lang),
-        "active" => T::Claimed.get(lang),
-        _ => T::Removed.get(lang),
+        Some(HolderStatus::Pending) => T::NotClaimed.get(lang),
+        Some(HolderStatus::Active) => T::Claimed.get(lang),
+        Some(HolderStatus::Removed) | None => T::Removed.get(lang),
     }
 }
 

@@ -34,10 +34,6 @@ pub fn Footer() -> impl IntoView {
 
 /// Percent-encodes a path for use as a query value (only what a path can contain is kept).
 fn encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const PATH: &percent_encoding::AsciiSet = &ecert_core::oidc::QUERY_VALUE.remove(b'/');
+    percent_encoding::utf8_percent_encode(path, PATH).to_string()
 }

@@ -13,8 +13,10 @@ pub mod issue;
 mod layout;
 pub mod oidc;
 mod pages;
+mod routes;
 pub mod parties;
 pub mod present;
+pub mod scan_login;
 pub mod sign;
 pub mod status;
 pub mod wallet;
@@ -31,7 +33,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 
 use crate::i18n::{T, detect_lang, t};
 
@@ -82,7 +84,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(detect_lang());
-    mark_hydrated();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/ecert.css" />
@@ -92,18 +93,18 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage />
-                    <Route path=path!("/console") view=console::ConsolePage />
-                    <Route path=path!("/dashboard") view=dashboard::DashboardPage />
-                    <Route path=path!("/verify") view=present::VerifierPage />
-                    <Route path=path!("/check") view=present::CheckPage />
-                    <Route path=path!("/wallet/present") view=present::PresentPage />
-                    <Route path=path!("/wallet") view=wallet::WalletHome />
-                    <Route path=path!("/wallet/claim") view=|| view! { <wallet::AcceptPage kind="claim" /> } />
-                    <Route path=path!("/wallet/accept") view=|| view! { <wallet::AcceptPage kind="authorize" /> } />
-                    <Route path=path!("/wallet/login") view=wallet::LoginApprovePage />
-                    <Route path=path!("/wallet/sign") view=sign::SignPage />
+                    <Route path=path!("/console") view={Lazy::<routes::ConsoleRoute>::new()} />
+                    <Route path=path!("/dashboard") view={Lazy::<routes::DashboardRoute>::new()} />
+                    <Route path=path!("/verify") view={Lazy::<routes::VerifierRoute>::new()} />
+                    <Route path=path!("/check") view={Lazy::<routes::CheckRoute>::new()} />
+                    <Route path=path!("/wallet/present") view={Lazy::<routes::PresentRoute>::new()} />
+                    <Route path=path!("/wallet") view={Lazy::<routes::WalletRoute>::new()} />
+                    <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />
+                    <Route path=path!("/wallet/accept") view={Lazy::<routes::AcceptRoute>::new()} />
+                    <Route path=path!("/wallet/login") view={Lazy::<routes::LoginApproveRoute>::new()} />
+                    <Route path=path!("/wallet/sign") view={Lazy::<routes::SignRoute>::new()} />
                     // Issue 4: OpenID Connect scan login for relying parties.
-                    <Route path=path!("/oidc/login") view=oidc::OidcLoginPage />
+                    <Route path=path!("/oidc/login") view={Lazy::<routes::OidcLoginRoute>::new()} />
                 </Routes>
             </main>
             <layout::Footer />
@@ -111,20 +112,16 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Sets `data-hydrated` on `<body>` once the WASM has taken over the page, so that tests (and
-/// styles) can tell a hydrated page from a server-rendered one.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-}
-
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };
+    // Lazy routes (`routes`): the page's own WASM file is fetched before it hydrates. Once the
+    // whole page is hydrated, `<body data-hydrated>` tells tests (and styles) so.
+    wasm_bindgen_futures::spawn_local(async move {
+        let handle = leptos::mount::hydrate_from_async(body.clone(), App).await;
+        handle.forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

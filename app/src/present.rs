@@ -132,7 +132,7 @@ pub fn VerifiedCard(v: VerifiedView) -> impl IntoView {
                 <dt>{t(T::CertificateStatus)}</dt><dd>{t(T::StatusActive)}</dd>
                 <dt>{t(T::LegalRepName)}</dt><dd>{v.legal_rep_name}</dd>
                 <dt>{t(T::Holder)}</dt><dd data-testid="verified-holder">{v.holder_name} " · " {v.holder_id_number}</dd>
-                <dt>{t(T::Role)}</dt><dd data-testid="verified-role">{role_text(&v.role, lang)}</dd>
+                <dt>{t(T::Role)}</dt><dd data-testid="verified-role">{role_text(v.role, lang)}</dd>
                 {grant}
                 <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
             </dl>
@@ -271,7 +271,7 @@ pub fn PresentPage() -> impl IntoView {
         set_loaded.set(true);
         let Some(c) = chosen else { return };
         set_card.set(Some(c.clone()));
-        if c.role == ecert_core::holder::USER {
+        if c.role == ecert_core::holder::Role::User {
             spawn_local(async move {
                 if let Ok(sig) = device::sign(&c.slot, action::STATUS, &c.device_id).await
                     && let Ok(me) = crate::wallet::wallet_status(c.device_id.clone(), sig).await
@@ -337,7 +337,7 @@ pub fn PresentPage() -> impl IntoView {
         <Show when=move || loaded.get() fallback=|| view! { <p class="hint">{t(T::WalletLoading)}</p> }>
             <Show when=move || card.get().is_some() fallback=|| view! { <p class="notice">{t(T::WalletEmpty)}</p> }>
                 {move || card.get().map(|c| view! {
-                    <p><strong>{c.institution_name.clone()}</strong> " · " {role_text(&c.role, lang)}</p>
+                    <p><strong>{c.institution_name.clone()}</strong> " · " {role_text(c.role, lang)}</p>
                 })}
                 <Show when=move || shown.get().is_none()>
                     <form class="stack panel" on:submit=submit>

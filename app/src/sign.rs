@@ -136,7 +136,7 @@ pub fn SignPage() -> impl IntoView {
                                 <button type="button" on:click={
                                     let card = card.clone();
                                     move |_| scan(card.clone())
-                                }>{card.institution_name.clone()} " · " {role_text(&card.role, lang)}</button>
+                                }>{card.institution_name.clone()} " · " {role_text(card.role, lang)}</button>
                             </li>
                         </For>
                     </ul>
@@ -156,7 +156,7 @@ pub fn SignPage() -> impl IntoView {
                         })}
                         <dt>{t(T::DocumentDigest)}</dt>
                         <dd><code class="digest" data-testid="sign-digest">{p.digest_hex.clone()}</code></dd>
-                        <dt>{t(T::SignAs)}</dt><dd>{p.institution_name.clone()} " · " {role_text(&p.role, lang)}</dd>
+                        <dt>{t(T::SignAs)}</dt><dd>{p.institution_name.clone()} " · " {role_text(p.role, lang)}</dd>
                         <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
                     </dl>
                     <p class="hint">{t(T::DigestCompare)}</p>

@@ -334,11 +334,11 @@ fn CardItem(card: Card) -> impl IntoView {
     view! {
         <li class="card">
             <strong>{card.institution_name.clone()}</strong>
-            <span class="role">{role_text(&card.role, lang)}</span>
+            <span class="role">{role_text(card.role, lang)}</span>
             <span class="muted">{card.holder_name.clone()} " · " <code>{card.serial.clone()}</code></span>
             {move || status.get().map(|s| match s {
                 Ok(me) => {
-                    let grants = me.grants.into_iter().filter(|g| g.status == "active").map(|g| {
+                    let grants = me.grants.into_iter().filter(|g| g.status == ecert_core::holder::GrantStatus::Active).map(|g| {
                         let names: Vec<String> = g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
                         let state = if g.effective { T::GrantEffective } else { T::GrantNotEffective };
                         view! { <li>{names.join("、")} " · " {g.start_day} " ~ " {g.end_day} " · " {t(state)}</li> }
@@ -354,7 +354,7 @@ fn CardItem(card: Card) -> impl IntoView {
                 Ok(p) => view! {
                     <ul class="records" data-testid="card-records">
                         {p.items.into_iter().map(|r| view! {
-                            <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(&r.kind, lang)} " · "
+                            <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(Some(r.kind), lang)} " · "
                                 {if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</li>
                         }).collect_view()}
                     </ul>
@@ -452,7 +452,7 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
                             slot,
                             device_id: b.device_id.clone(),
                             certificate_id: b.certificate_id.clone(),
-                            role: b.role.clone(),
+                            role: b.role,
                             institution_name: b.institution_name.clone(),
                             credit_code: b.credit_code.clone(),
                             serial: b.serial.clone(),
@@ -488,7 +488,7 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
                             <dl class="offer">
                                 <dt>{t(T::InstitutionName)}</dt><dd data-testid="offer-institution">{o.institution_name}</dd>
                                 <dt>{t(T::CreditCode)}</dt><dd><code>{o.credit_code}</code></dd>
-                                <dt>{t(T::Role)}</dt><dd>{role_text(&o.role, lang)}</dd>
+                                <dt>{t(T::Role)}</dt><dd>{role_text(o.role, lang)}</dd>
                                 <dt>{t(T::Holder)}</dt><dd>{o.holder_name}</dd>
                                 <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
                             </dl>
@@ -593,7 +593,7 @@ pub fn LoginApprovePage() -> impl IntoView {
                                 <button type="button" on:click={
                                     let card = card.clone();
                                     move |_| scan(card.clone())
-                                }>{card.institution_name.clone()} " · " {role_text(&card.role, lang)}</button>
+                                }>{card.institution_name.clone()} " · " {role_text(card.role, lang)}</button>
                             </li>
                         </For>
                     </ul>
@@ -608,7 +608,7 @@ pub fn LoginApprovePage() -> impl IntoView {
                     <p class="system" data-testid="login-system">{system}</p>
                     <dl class="offer">
                         <dt>{t(T::InstitutionName)}</dt><dd>{p.institution_name.clone()}</dd>
-                        <dt>{t(T::Role)}</dt><dd>{role_text(&p.role, lang)}</dd>
+                        <dt>{t(T::Role)}</dt><dd>{role_text(p.role, lang)}</dd>
                     </dl>
                     <p>{t(T::MatchCodeCompare)}</p>
                     <p class="match-code" data-testid="match-code">{p.match_code.clone()}</p>

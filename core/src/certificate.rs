@@ -27,12 +27,22 @@ pub struct IssueRequest {
     pub first_manager: FirstManagerChoice,
 }
 
+crate::text_enum! {
+    /// A certificate is `Active` until staff cancel or delete it (R15); an institution has at
+    /// most one active certificate.
+    pub enum CertificateStatus {
+        Active = "active",
+        Cancelled = "cancelled",
+        Deleted = "deleted",
+    }
+}
+
 /// What a staff member sees of a certificate: personal data masked (R16).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateView {
     pub certificate_id: String,
     pub serial: String,
-    pub status: String,
+    pub status: CertificateStatus,
     pub issued_at: i64,
     pub institution_name: String,
     pub credit_code: String,
@@ -42,7 +52,8 @@ pub struct CertificateView {
     pub legal_rep_mobile: String,
     pub first_manager_name: String,
     pub first_manager_id_number: String,
-    pub first_manager_status: String,
+    /// `None` while the certificate has no first manager (between R14 changes, never for long).
+    pub first_manager_status: Option<crate::holder::HolderStatus>,
 }
 
 #[cfg(feature = "server")]
@@ -274,7 +285,7 @@ mod server {
     struct ViewRow {
         certificate_id: String,
         serial: String,
-        status: String,
+        status: CertificateStatus,
         issued_at: i64,
         authority_id: String,
         institution_name: String,
@@ -285,7 +296,7 @@ mod server {
         legal_rep_mobile: String,
         first_manager_name: Option<String>,
         first_manager_id_number: Option<String>,
-        first_manager_status: Option<String>,
+        first_manager_status: Option<crate::holder::HolderStatus>,
     }
 
     const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, i.authority_id, \
@@ -315,7 +326,7 @@ mod server {
                 legal_rep_mobile: mask::mobile(&vault.open(Field::Mobile, &r.legal_rep_mobile)?),
                 first_manager_name: r.first_manager_name.as_deref().map(mask::person_name).unwrap_or_default(),
                 first_manager_id_number,
-                first_manager_status: r.first_manager_status.unwrap_or_default(),
+                first_manager_status: r.first_manager_status,
             })
         }
     }

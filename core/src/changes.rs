@@ -6,6 +6,29 @@
 
 use serde::{Deserialize, Serialize};
 
+crate::text_enum! {
+    /// The kinds of change records (R12), as staff and holders make them.
+    pub enum ChangeKind {
+        Issued = "issued",
+        Claimed = "claimed",
+        ManagerAdded = "manager_added",
+        ManagerAccepted = "manager_accepted",
+        ManagerRemoved = "manager_removed",
+        UserAdded = "user_added",
+        UserAccepted = "user_accepted",
+        UserRemoved = "user_removed",
+        GrantAdded = "grant_added",
+        GrantCancelled = "grant_cancelled",
+        PasswordReset = "password_reset",
+        LegalRepChanged = "legal_rep_changed",
+        FirstManagerChanged = "first_manager_changed",
+        Renamed = "renamed",
+        MobileChanged = "mobile_changed",
+        Cancelled = "cancelled",
+        Deleted = "deleted",
+    }
+}
+
 /// What staff ask for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChangeRequest {
@@ -39,7 +62,7 @@ mod server {
     use crate::error::{DomainError, Result};
     use crate::identity::IdentityVerifier;
     use crate::on_tx;
-    use crate::records::{self, Actor, ChangeKind};
+    use crate::records::{self, Actor};
     use crate::seal::Field;
     use crate::secret::Random;
     use crate::staff::StaffView;

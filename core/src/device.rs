@@ -156,7 +156,7 @@ mod server {
         pub device_id: String,
         pub holder_id: String,
         pub certificate_id: String,
-        pub role: String,
+        pub role: crate::holder::Role,
         pub public_key: String,
     }
 

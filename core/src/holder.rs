@@ -8,9 +8,58 @@ use serde::{Deserialize, Serialize};
 use crate::error::{FieldError, Problem};
 use crate::time;
 
-pub const FIRST_MANAGER: &str = "first_manager";
-pub const MANAGER: &str = "manager";
-pub const USER: &str = "user";
+crate::text_enum! {
+    /// A person's role in a certificate (R1, R3, R4).
+    pub enum Role {
+        FirstManager = "first_manager",
+        Manager = "manager",
+        User = "user",
+    }
+}
+
+crate::text_enum! {
+    /// A role is `Pending` until its person takes it up face to face (R4, R5), and `Removed`
+    /// for good (R8, R14).
+    pub enum HolderStatus {
+        Pending = "pending",
+        Active = "active",
+        Removed = "removed",
+    }
+}
+
+crate::text_enum! {
+    /// A grant of matters for a period (R6); in force only while `Active` and inside its period
+    /// ([`GrantView::effective`]).
+    pub enum GrantStatus {
+        Active = "active",
+        Cancelled = "cancelled",
+    }
+}
+
+impl GrantStatus {
+    /// R6: a grant with this status and period (`YYYY-MM-DD`, China Standard Time, ends
+    /// included) is in force on `day`.
+    pub fn in_force_on(self, start_day: &str, end_day: &str, day: &str) -> bool {
+        self == GrantStatus::Active && start_day <= day && day <= end_day
+    }
+}
+
+/// R6 in SQL, beside its Rust form [`GrantStatus::in_force_on`]: the `holder_grant` row named
+/// `$grant` is in force on the `YYYY-MM-DD` day bound to the parameter `$day`. A string literal,
+/// for `concat!`.
+#[macro_export]
+macro_rules! grant_in_force_sql {
+    ($grant:literal, $day:literal) => {
+        concat!("(", $grant, ".status = 'active' AND ", $grant, ".start_day <= ", $day, " AND ", $grant, ".end_day >= ", $day, ")")
+    };
+}
+
+impl Role {
+    /// The role a caller asks for by name, or a field error on `role`.
+    pub fn parse(text: &str) -> Result<Role, FieldError> {
+        Role::from_sql(text).ok_or_else(|| FieldError::new("role", Problem::BadFormat))
+    }
+}
 
 /// R3: managers per certificate.
 pub const MAX_MANAGERS: i64 = 3;
@@ -42,7 +91,7 @@ pub struct GrantView {
     pub matters: Vec<MatterView>,
     pub start_day: String,
     pub end_day: String,
-    pub status: String,
+    pub status: GrantStatus,
     /// Active and inside its period today (R6).
     pub effective: bool,
 }
@@ -51,11 +100,11 @@ pub struct GrantView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HolderView {
     pub id: String,
-    pub role: String,
+    pub role: Role,
     pub name: String,
     pub id_number: String,
     pub mobile: String,
-    pub status: String,
+    pub status: HolderStatus,
     pub granted_by: Option<String>,
     pub created_at: i64,
     pub grants: Vec<GrantView>,
@@ -66,7 +115,7 @@ pub struct HolderView {
 pub struct Offer {
     pub institution_name: String,
     pub credit_code: String,
-    pub role: String,
+    pub role: Role,
     pub holder_name: String,
     pub expires_at: i64,
 }
@@ -77,7 +126,7 @@ pub struct Binding {
     pub device_id: String,
     pub holder_id: String,
     pub certificate_id: String,
-    pub role: String,
+    pub role: Role,
     pub institution_name: String,
     pub credit_code: String,
     pub serial: String,
@@ -87,10 +136,53 @@ pub struct Binding {
 /// A change record as a dashboard caller may see it (R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeView {
-    pub kind: String,
+    pub kind: crate::changes::ChangeKind,
     pub actor_kind: String,
     pub subject_id: Option<String>,
     pub at: i64,
+}
+
+/// A signed-in holder (a dashboard session or a device approval): whose role, in which certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub holder_id: String,
+    pub certificate_id: String,
+    pub role: Role,
+    pub authority_id: String,
+}
+
+/// A holder of the caller's certificate as the R7 and R8 rules see it. `role` is `None` for
+/// a record whose subject is not a holder.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub id: &'a str,
+    pub role: Option<Role>,
+    pub granted_by: Option<&'a str>,
+}
+
+impl Caller {
+    pub fn is_first_manager(&self) -> bool {
+        self.role == Role::FirstManager
+    }
+
+    /// R7: the first manager sees everyone of the certificate, a manager itself and the users it
+    /// authorized, a user itself. The certificate is the caller's to check.
+    pub fn sees(&self, subject: &Subject<'_>) -> bool {
+        self.is_first_manager() || subject.id == self.holder_id || self.authorized(subject)
+    }
+
+    /// R8: the first manager manages every manager and user, a manager the users it authorized;
+    /// nobody manages the first manager.
+    pub fn manages(&self, subject: &Subject<'_>) -> bool {
+        subject.role != Some(Role::FirstManager) && (self.is_first_manager() || self.authorized(subject))
+    }
+
+    /// A user that this caller, a manager, authorized.
+    fn authorized(&self, subject: &Subject<'_>) -> bool {
+        self.role == Role::Manager
+            && subject.role == Some(Role::User)
+            && subject.granted_by == Some(self.holder_id.as_str())
+    }
 }
 
 /// R6: a period of at least 1 day and at most 1 year, start to end inclusive, not starting in
@@ -164,30 +256,15 @@ mod server {
     use crate::validate::{self, Checks};
     use crate::{on_db, on_tx};
 
-    /// A signed-in holder (a dashboard session or a device approval): whose role, in which certificate.
-    #[derive(Clone, Debug, PartialEq, Eq)]
-    pub struct Caller {
-        pub holder_id: String,
-        pub certificate_id: String,
-        pub role: String,
-        pub authority_id: String,
-    }
-
-    impl Caller {
-        pub fn is_first_manager(&self) -> bool {
-            self.role == FIRST_MANAGER
-        }
-    }
-
     #[derive(Clone, Debug, sqlx::FromRow)]
     struct HolderRow {
         id: String,
         certificate_id: String,
-        role: String,
+        role: Role,
         name: String,
         id_number: String,
         mobile: String,
-        status: String,
+        status: HolderStatus,
         granted_by: Option<String>,
         created_at: i64,
     }
@@ -203,24 +280,20 @@ mod server {
         }
     }
 
+    impl HolderRow {
+        fn subject(&self) -> Subject<'_> {
+            Subject { id: &self.id, role: Some(self.role), granted_by: self.granted_by.as_deref() }
+        }
+    }
+
     /// R7: may `caller` see `target`?
     fn may_see(caller: &Caller, target: &HolderRow) -> bool {
-        target.certificate_id == caller.certificate_id
-            && (caller.is_first_manager()
-                || target.id == caller.holder_id
-                || (caller.role == MANAGER
-                    && target.role == USER
-                    && target.granted_by.as_deref() == Some(&caller.holder_id)))
+        target.certificate_id == caller.certificate_id && caller.sees(&target.subject())
     }
 
     /// R8: may `caller` manage (remove, re-authorize, grant to) `target`?
     fn may_manage(caller: &Caller, target: &HolderRow) -> bool {
-        target.certificate_id == caller.certificate_id
-            && target.role != FIRST_MANAGER
-            && (caller.is_first_manager()
-                || (caller.role == MANAGER
-                    && target.role == USER
-                    && target.granted_by.as_deref() == Some(&caller.holder_id)))
+        target.certificate_id == caller.certificate_id && caller.manages(&target.subject())
     }
 
     async fn holder_row(tx: &mut Tx, holder_id: &str) -> Result<HolderRow> {
@@ -379,7 +452,7 @@ mod server {
     pub async fn add(
         db: &Db,
         caller: &Caller,
-        role: &str,
+        role: Role,
         person: &PersonInput,
         grant: Option<&GrantInput>,
         identity: &IdentityVerifier,
@@ -387,10 +460,11 @@ mod server {
         random: &Random,
     ) -> Result<AuthorizeCode> {
         match role {
-            MANAGER if caller.is_first_manager() => {}
-            USER if caller.role != USER => {}
-            MANAGER | USER => return Err(DomainError::Forbidden.into()),
-            _ => return Err(DomainError::field("role", Problem::BadFormat).into()),
+            Role::Manager if caller.is_first_manager() => {}
+            Role::User if caller.role != Role::User => {}
+            Role::Manager | Role::User => return Err(DomainError::Forbidden.into()),
+            // The first manager is named by staff when they issue the certificate (R1).
+            Role::FirstManager => return Err(DomainError::field("role", Problem::BadFormat).into()),
         }
         let mut checks = Checks::new();
         let crate::certificate::Person { name, id_number, mobile } =
@@ -401,8 +475,8 @@ mod server {
         let mut tx = db.begin_write().await?;
         let authority_id = lock_certificate(&mut tx, &caller.certificate_id).await?;
         let grant = match (role, grant) {
-            (USER, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
-            (USER, None) => return Err(DomainError::field("matters", Problem::Required).into()),
+            (Role::User, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
+            (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
             _ => None,
         };
         // Sealed values differ each time, so the certificate's holders are opened and compared.
@@ -419,7 +493,7 @@ mod server {
         if same_person {
             return Err(DomainError::AlreadyExists { field: "id_number".into() }.into());
         }
-        if role == MANAGER {
+        if role == Role::Manager {
             let managers: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
                 "SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'manager' AND status <> 'removed'"
             )
@@ -454,7 +528,7 @@ mod server {
         if let Some(g) = &grant {
             insert_grant(&mut tx, &holder_id, &caller.holder_id, g, now, random).await?;
         }
-        let kind = if role == MANAGER { ChangeKind::ManagerAdded } else { ChangeKind::UserAdded };
+        let kind = if role == Role::Manager { ChangeKind::ManagerAdded } else { ChangeKind::UserAdded };
         records::change(
             &mut tx,
             &caller.certificate_id,
@@ -496,7 +570,7 @@ mod server {
         if !may_manage(caller, &target) {
             return Err(DomainError::Forbidden.into());
         }
-        if target.status != "pending" {
+        if target.status != HolderStatus::Pending {
             return Err(DomainError::InvalidState.into());
         }
         code::void_unused(&mut tx, CodeKind::Authorize, holder_id, now).await?;
@@ -517,7 +591,7 @@ mod server {
     /// Looks at a claim or authorization code without using it.
     pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
         let hash = crate::secret::token_hash(code.trim());
-        let row: Option<(String, String, String, String, i64, Option<i64>, Option<i64>, String)> = on_db!(db, |c| {
+        let row: Option<(String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus)> = on_db!(db, |c| {
             sqlx::query_as(
             "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status \
              FROM one_time_code o JOIN holder h ON h.id = o.holder_id JOIN certificate c ON c.id = o.certificate_id \
@@ -534,7 +608,7 @@ mod server {
         if used_at.is_some() {
             return Err(DomainError::CodeUsed.into());
         }
-        if voided_at.is_some() || status != "pending" {
+        if voided_at.is_some() || status != HolderStatus::Pending {
             return Err(DomainError::CodeInvalid.into());
         }
         if expires_at <= now.0 {
@@ -587,11 +661,11 @@ mod server {
         let holder_id = redeemed.holder_id.ok_or(DomainError::CodeInvalid)?;
         lock_certificate(&mut tx, &redeemed.certificate_id).await?;
         let holder = holder_row(&mut tx, &holder_id).await?;
-        if holder.status != "pending" {
+        if holder.status != HolderStatus::Pending {
             return Err(DomainError::CodeInvalid.into());
         }
         let expected_role = kind == CodeKind::Claim;
-        if expected_role != (holder.role == FIRST_MANAGER) {
+        if expected_role != (holder.role == Role::FirstManager) {
             return Err(DomainError::CodeInvalid.into());
         }
         if !crate::secret::constant_time_eq(&holder.name, &name)
@@ -607,10 +681,10 @@ mod server {
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
-        let change = match holder.role.as_str() {
-            FIRST_MANAGER => ChangeKind::Claimed,
-            MANAGER => ChangeKind::ManagerAccepted,
-            _ => ChangeKind::UserAccepted,
+        let change = match holder.role {
+            Role::FirstManager => ChangeKind::Claimed,
+            Role::Manager => ChangeKind::ManagerAccepted,
+            Role::User => ChangeKind::UserAccepted,
         };
         records::change(
             &mut tx,
@@ -662,7 +736,7 @@ mod server {
         let mut out: HashMap<String, Vec<GrantView>> = HashMap::new();
         let today = time::format_day(time::today_cst(now));
         for holder_id in holder_ids {
-            let rows: Vec<(String, String, String, String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
+            let rows: Vec<(String, String, String, GrantStatus, String, String, String)> = on_db!(db, |c| sqlx::query_as(
                 "SELECT g.id, g.start_day, g.end_day, g.status, m.id, m.name_zh, m.name_en FROM holder_grant g \
                  JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
                  WHERE g.holder_id = $1 ORDER BY g.created_at, g.id, m.created_at"
@@ -673,7 +747,7 @@ mod server {
             let list = out.entry(holder_id.clone()).or_default();
             for (id, start_day, end_day, status, mid, zh, en) in rows {
                 if list.last().map(|g| g.id != id).unwrap_or(true) {
-                    let effective = status == "active" && start_day <= today && today <= end_day;
+                    let effective = status.in_force_on(&start_day, &end_day, &today);
                     list.push(GrantView { id: id.clone(), matters: Vec::new(), start_day, end_day, status, effective });
                 }
                 if let Some(g) = list.last_mut() {
@@ -754,14 +828,14 @@ mod server {
         let mut tx = db.begin_write().await?;
         lock_certificate(&mut tx, &caller.certificate_id).await?;
         let target = holder_row(&mut tx, holder_id).await?;
-        if !may_see(caller, &target) || target.status == "removed" {
+        if !may_see(caller, &target) || target.status == HolderStatus::Removed {
             return Err(DomainError::NotFound.into());
         }
         if !may_manage(caller, &target) {
             return Err(DomainError::Forbidden.into());
         }
         remove_one(&mut tx, holder_id, now).await?;
-        let kind = if target.role == MANAGER { ChangeKind::ManagerRemoved } else { ChangeKind::UserRemoved };
+        let kind = if target.role == Role::Manager { ChangeKind::ManagerRemoved } else { ChangeKind::UserRemoved };
         records::change(
             &mut tx,
             &caller.certificate_id,
@@ -772,7 +846,7 @@ mod server {
             random,
         )
         .await?;
-        if target.role == MANAGER {
+        if target.role == Role::Manager {
             let users: Vec<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
                 "SELECT id FROM holder WHERE granted_by = $1 AND role = 'user' AND status <> 'removed'"
             )
@@ -809,10 +883,10 @@ mod server {
         let mut tx = db.begin_write().await?;
         let authority_id = lock_certificate(&mut tx, &caller.certificate_id).await?;
         let target = holder_row(&mut tx, holder_id).await?;
-        if !may_see(caller, &target) || target.status == "removed" {
+        if !may_see(caller, &target) || target.status == HolderStatus::Removed {
             return Err(DomainError::NotFound.into());
         }
-        if !may_manage(caller, &target) || target.role != USER {
+        if !may_manage(caller, &target) || target.role != Role::User {
             return Err(DomainError::Forbidden.into());
         }
         let checked = check_grant(&mut tx, &authority_id, grant, now).await?;
@@ -868,7 +942,7 @@ mod server {
     /// R7: the first manager sees every change record; a manager those about itself and the users
     /// it authorized; a user those about itself. Newest first.
     pub async fn changes(db: &Db, caller: &Caller, limit: i64) -> Result<Vec<ChangeView>> {
-        let rows: Vec<(String, String, Option<String>, i64, Option<String>, Option<String>)> =
+        let rows: Vec<(ChangeKind, String, Option<String>, i64, Option<Role>, Option<String>)> =
             on_db!(db, |c| sqlx::query_as(
                 "SELECT r.kind, r.actor_kind, r.subject_id, r.at, h.role, h.granted_by FROM change_record r \
              LEFT JOIN holder h ON h.id = r.subject_id WHERE r.certificate_id = $1 ORDER BY r.at DESC, r.id LIMIT $2"
@@ -879,12 +953,9 @@ mod server {
             .await)?;
         Ok(rows
             .into_iter()
-            .filter(|(_, _, subject, _, role, granted_by)| {
-                caller.is_first_manager()
-                    || subject.as_deref() == Some(&caller.holder_id)
-                    || (caller.role == MANAGER
-                        && role.as_deref() == Some(USER)
-                        && granted_by.as_deref() == Some(&caller.holder_id))
+            .filter(|(_, _, subject, _, role, granted_by)| match subject {
+                Some(id) => caller.sees(&Subject { id, role: *role, granted_by: granted_by.as_deref() }),
+                None => caller.is_first_manager(),
             })
             .map(|(kind, actor_kind, subject_id, at, _, _)| ChangeView { kind, actor_kind, subject_id, at })
             .collect())

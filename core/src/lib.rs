@@ -13,6 +13,7 @@ pub mod error;
 pub mod holder;
 pub mod i18n;
 pub mod identity;
+pub mod kernel;
 pub mod login;
 pub mod mask;
 pub mod oidc;

@@ -16,8 +16,9 @@ pub const SESSION_HOURS: i64 = 8;
 /// name and its id (see [`start_for_party`]).
 pub const DASHBOARD: &str = "dashboard";
 
-/// What the polling PC page learns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What the polling PC page learns; on the wire as [`LoginState::as_str`] gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LoginState {
     Waiting,
     Scanned,
@@ -29,7 +30,7 @@ pub enum LoginState {
 }
 
 impl LoginState {
-    pub fn as_str(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             LoginState::Waiting => "waiting",
             LoginState::Scanned => "scanned",
@@ -47,7 +48,7 @@ pub struct LoginPrompt {
     pub system: String,
     pub match_code: String,
     pub institution_name: String,
-    pub role: String,
+    pub role: crate::holder::Role,
     pub expires_at: i64,
 }
 
@@ -59,7 +60,7 @@ mod server {
     use super::*;
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
-    use crate::holder::{Caller, USER};
+    use crate::holder::{Caller, Role};
     use crate::scan;
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::Db;
@@ -236,7 +237,7 @@ mod server {
     /// The caller of a dashboard session, while the session, its holder, its device and the
     /// certificate are all live (R8, R14, R15: re-checked on every request).
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<Caller>> {
-        let row: Option<(String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
+        let row: Option<(String, String, crate::holder::Role, String)> = on_db!(db, |c| sqlx::query_as(
             "SELECT h.id, h.certificate_id, h.role, i.authority_id FROM holder_session s \
              JOIN holder h ON h.id = s.holder_id JOIN device d ON d.id = s.device_id \
              JOIN certificate c ON c.id = h.certificate_id JOIN institution i ON i.id = c.institution_id \
@@ -290,7 +291,7 @@ mod server {
         let row = request_by_code(&mut tx, code).await?;
         scan::open_for(&row.progress, device_id, now)?;
         // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
-        if row.party_id.is_none() && bound.role == USER {
+        if row.party_id.is_none() && bound.role == Role::User {
             return Err(DomainError::NotAManager.into());
         }
         scan::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
@@ -337,7 +338,7 @@ mod server {
         let usage = crate::records::Usage {
             certificate_id: &bound.certificate_id,
             holder_id: Some(&bound.holder_id),
-            kind: crate::records::LOGIN,
+            kind: crate::records::UsageKind::Login,
             system: &row.system,
             result,
             party_id: row.party_id.as_deref(),

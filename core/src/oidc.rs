@@ -220,17 +220,13 @@ pub fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is percent-encoded.
+pub const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 pub fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 /// The institution in an ID token.
@@ -257,7 +253,7 @@ pub struct HolderClaims {
     pub name: String,
     pub institution: InstitutionClaim,
     /// `first_manager`, `manager` or `user`.
-    pub role: String,
+    pub role: crate::holder::Role,
     /// The matters of the user's grants effective today (R6); empty for managers.
     pub matters: Vec<MatterClaim>,
 }
@@ -273,7 +269,7 @@ mod server {
 
     use super::*;
     use crate::error::DomainError;
-    use crate::holder::USER;
+    use crate::holder::Role;
     use crate::login::{self, LoginState};
     use crate::party;
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
@@ -698,7 +694,7 @@ mod server {
         device_id: &str,
         now: Millis,
     ) -> Result<Option<HolderClaims>, OidcError> {
-        let row: Option<(String, String, String, String, String)> = on_tx!(tx, |c| sqlx::query_as(
+        let row: Option<(Role, String, String, String, String)> = on_tx!(tx, |c| sqlx::query_as(
             "SELECT h.role, h.name, i.name, i.credit_code, c.serial FROM holder h \
              JOIN device d ON d.holder_id = h.id JOIN certificate c ON c.id = h.certificate_id \
              JOIN institution i ON i.id = c.institution_id \
@@ -709,13 +705,17 @@ mod server {
         .fetch_optional(c)
         .await)?;
         let Some((role, name, institution, credit_code, serial)) = row else { return Ok(None) };
-        let matters = if role == USER {
+        let matters = if role == Role::User {
             // R6: only grants in force today, China Standard Time.
             let today = time::format_day(time::today_cst(now));
             let rows: Vec<(String, String, String)> = on_tx!(tx, |c| sqlx::query_as(
-                "SELECT DISTINCT m.id, m.name_zh, m.name_en FROM holder_grant g \
-                 JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
-                 WHERE g.holder_id = $1 AND g.status = 'active' AND g.start_day <= $2 AND g.end_day >= $2 ORDER BY m.id"
+                concat!(
+                    "SELECT DISTINCT m.id, m.name_zh, m.name_en FROM holder_grant g \
+                     JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
+                     WHERE g.holder_id = $1 AND ",
+                    crate::grant_in_force_sql!("g", "$2"),
+                    " ORDER BY m.id"
+                )
             )
             .bind(holder_id)
             .bind(&today)

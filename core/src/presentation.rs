@@ -33,7 +33,7 @@ pub struct VerifiedView {
     pub legal_rep_name: String,
     pub holder_name: String,
     pub holder_id_number: String,
-    pub role: String,
+    pub role: crate::holder::Role,
     /// The grant's matters and period, for a user; empty and `None` for managers.
     pub matters: Vec<MatterView>,
     pub start_day: Option<String>,
@@ -71,7 +71,7 @@ mod server {
     use super::*;
     use crate::device::{self, action};
     use crate::error::{DomainError, Problem, Result};
-    use crate::holder::USER;
+    use crate::holder::Role;
     use crate::party::CounterCaller;
     use crate::records::{self, Usage};
     use crate::seal::{Field, Vault};
@@ -105,8 +105,11 @@ mod server {
         let today = time::format_day(time::today_cst(now));
         let ids: Vec<String> = on_db!(db, |c| {
             sqlx::query_scalar(
-            "SELECT id FROM holder_grant WHERE holder_id = $1 AND status = 'active' AND start_day <= $2 AND end_day >= $2 \
-             ORDER BY created_at, id"
+            concat!(
+                "SELECT id FROM holder_grant WHERE holder_id = $1 AND ",
+                crate::grant_in_force_sql!("holder_grant", "$2"),
+                " ORDER BY created_at, id"
+            )
         )
         .bind(holder_id)
         .bind(&today)
@@ -130,8 +133,8 @@ mod server {
             device::signed_fresh(db, request.device_id, action::PRESENT, request.signed_at, request.signature, now)
                 .await?;
         device::check_password(db, request.device_id, request.password).await?;
-        let grant_id = match bound.role.as_str() {
-            USER => Some(grant_in_force(db, &bound.holder_id, request.grant_id, now).await?),
+        let grant_id = match bound.role {
+            Role::User => Some(grant_in_force(db, &bound.holder_id, request.grant_id, now).await?),
             _ => None,
         };
 
@@ -210,7 +213,7 @@ mod server {
         legal_rep_name: String,
         holder_name: String,
         holder_id_number: String,
-        role: String,
+        role: crate::holder::Role,
         start_day: Option<String>,
         end_day: Option<String>,
     }
@@ -248,8 +251,9 @@ mod server {
              LEFT JOIN holder_grant g ON g.id = p.grant_id \
              WHERE p.{key} = $1 AND p.expires_at > $2 AND p.voided_at IS NULL{} \
              AND c.status = 'active' AND h.status = 'active' AND d.status = 'active' \
-             AND (p.grant_id IS NULL OR (g.status = 'active' AND g.start_day <= $3 AND g.end_day >= $3))",
-            if unused { " AND p.used_at IS NULL" } else { "" }
+             AND (p.grant_id IS NULL OR {})",
+            if unused { " AND p.used_at IS NULL" } else { "" },
+            crate::grant_in_force_sql!("g", "$3")
         )
     }
 
@@ -283,7 +287,7 @@ mod server {
         let usage = Usage {
             certificate_id: &row.certificate_id,
             holder_id: Some(&row.holder_id),
-            kind: records::PRESENT,
+            kind: records::UsageKind::Present,
             system: &system,
             result: records::VERIFIED,
             party_id: counter.map(|c| c.party_id.as_str()),

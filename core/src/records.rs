@@ -6,50 +6,8 @@ use crate::secret::Random;
 use crate::store::{Statement, Tx};
 use crate::time::Millis;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeKind {
-    Issued,
-    Claimed,
-    ManagerAdded,
-    ManagerAccepted,
-    ManagerRemoved,
-    UserAdded,
-    UserAccepted,
-    UserRemoved,
-    GrantAdded,
-    GrantCancelled,
-    PasswordReset,
-    LegalRepChanged,
-    FirstManagerChanged,
-    Renamed,
-    MobileChanged,
-    Cancelled,
-    Deleted,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Issued => "issued",
-            ChangeKind::Claimed => "claimed",
-            ChangeKind::ManagerAdded => "manager_added",
-            ChangeKind::ManagerAccepted => "manager_accepted",
-            ChangeKind::ManagerRemoved => "manager_removed",
-            ChangeKind::UserAdded => "user_added",
-            ChangeKind::UserAccepted => "user_accepted",
-            ChangeKind::UserRemoved => "user_removed",
-            ChangeKind::GrantAdded => "grant_added",
-            ChangeKind::GrantCancelled => "grant_cancelled",
-            ChangeKind::PasswordReset => "password_reset",
-            ChangeKind::LegalRepChanged => "legal_rep_changed",
-            ChangeKind::FirstManagerChanged => "first_manager_changed",
-            ChangeKind::Renamed => "renamed",
-            ChangeKind::MobileChanged => "mobile_changed",
-            ChangeKind::Cancelled => "cancelled",
-            ChangeKind::Deleted => "deleted",
-        }
-    }
-}
+pub use crate::changes::ChangeKind;
+pub use crate::usage::UsageKind;
 
 /// Who made a change.
 #[derive(Clone, Copy, Debug)]
@@ -77,7 +35,7 @@ pub async fn change(
     )
     .bind(random.id())
     .bind(certificate_id)
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(actor_kind)
     .bind(actor_id)
     .bind(subject_id)
@@ -90,9 +48,6 @@ pub async fn change(
 }
 
 /// Kinds and results of usage records.
-pub const LOGIN: &str = "login";
-pub const SIGN: &str = "sign";
-pub const PRESENT: &str = "present";
 pub const VERIFIED: &str = "verified";
 /// The `system` of a presentation checked on the public page (R10).
 pub const PUBLIC_CHECK: &str = "public";
@@ -103,7 +58,7 @@ pub const PUBLIC_CHECK: &str = "public";
 pub struct Usage<'a> {
     pub certificate_id: &'a str,
     pub holder_id: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: UsageKind,
     pub system: &'a str,
     pub result: &'a str,
     pub party_id: Option<&'a str>,
@@ -144,7 +99,7 @@ pub async fn usage(
     tx: &mut Tx,
     certificate_id: &str,
     holder_id: Option<&str>,
-    kind: &str,
+    kind: UsageKind,
     system: &str,
     result: &str,
     now: Millis,

@@ -62,7 +62,7 @@ pub struct SignPrompt {
     /// The same 32 bytes in hex, grouped by 4 characters, for comparing by eye.
     pub digest_hex: String,
     pub institution_name: String,
-    pub role: String,
+    pub role: crate::holder::Role,
     pub expires_at: i64,
 }
 
@@ -71,7 +71,7 @@ pub struct SignPrompt {
 pub struct SignerView {
     /// Masked (`张*`).
     pub name: String,
-    pub role: String,
+    pub role: crate::holder::Role,
     pub institution_name: String,
     pub credit_code: String,
     pub certificate_serial: String,
@@ -149,7 +149,7 @@ mod server {
     use super::*;
     use crate::device::{self, action};
     use crate::error::{DomainError, FieldError, Problem, Result};
-    use crate::holder::USER;
+    use crate::holder::Role;
     use crate::party::Client;
     use crate::records::{self, Usage};
     use crate::secret::{Random, Secret, token_hash};
@@ -277,10 +277,13 @@ mod server {
     async fn matters_in_force(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<Vec<MatterView>> {
         let today = time::format_day(time::today_cst(now));
         let rows: Vec<(String, String, String, i64)> = on_tx!(tx, |c| sqlx::query_as(
-            "SELECT DISTINCT m.id, m.name_zh, m.name_en, m.created_at FROM holder_grant g \
-             JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
-             WHERE g.holder_id = $1 AND g.status = 'active' AND g.start_day <= $2 AND g.end_day >= $2 \
-             ORDER BY m.created_at, m.id"
+            concat!(
+                "SELECT DISTINCT m.id, m.name_zh, m.name_en, m.created_at FROM holder_grant g \
+                 JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
+                 WHERE g.holder_id = $1 AND ",
+                crate::grant_in_force_sql!("g", "$2"),
+                " ORDER BY m.created_at, m.id"
+            )
         )
         .bind(holder_id)
         .bind(&today)
@@ -296,7 +299,7 @@ mod server {
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scan::open_for(&row.progress, device_id, now)?;
-        if bound.role == USER && matters_in_force(&mut tx, &bound.holder_id, now).await?.is_empty() {
+        if bound.role == Role::User && matters_in_force(&mut tx, &bound.holder_id, now).await?.is_empty() {
             return Err(DomainError::Revoked.into());
         }
         scan::mark_scanned(&mut tx, "sign_request", &row.id, &bound.holder_id, device_id, now).await?;
@@ -332,7 +335,7 @@ mod server {
     struct SignerRow {
         holder_id: String,
         certificate_id: String,
-        role: String,
+        role: crate::holder::Role,
         public_key: String,
         holder_name: String,
         institution_name: String,
@@ -382,7 +385,7 @@ mod server {
         let live = live.ok_or(DomainError::Revoked)?;
         // The key that signed must still be the bound one (it cannot change, but say so).
         device::verify(&live.public_key, &signed, request.signature)?;
-        let matters = if live.role == USER {
+        let matters = if live.role == Role::User {
             let matters = matters_in_force(&mut tx, &live.holder_id, now).await?;
             if matters.is_empty() {
                 // R6: a user signs only inside a grant's period.
@@ -455,7 +458,7 @@ mod server {
         let usage = Usage {
             certificate_id,
             holder_id: Some(holder_id),
-            kind: records::SIGN,
+            kind: records::UsageKind::Sign,
             system: &row.party_name,
             result,
             party_id: Some(&row.party_id),

@@ -19,6 +19,7 @@ pub use crate::seal::Vault;
 pub use local::FromLocalRow;
 
 mod local;
+mod text;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -150,7 +150,7 @@ pub async fn caller(db: &Db, m: &Member) -> Caller {
 pub async fn member(
     db: &Db,
     by: &Member,
-    role: &str,
+    role: crate::holder::Role,
     name: &str,
     seq: u16,
     grant: Option<&GrantInput>,

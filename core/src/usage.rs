@@ -12,8 +12,14 @@ use crate::time;
 pub const PER_PAGE: i64 = 20;
 /// Most rows in one CSV export.
 pub const CSV_MAX: i64 = 10_000;
-/// The kinds of usage records.
-pub const KINDS: [&str; 3] = ["login", "present", "sign"];
+crate::text_enum! {
+    /// The kinds of usage records (R12).
+    pub enum UsageKind {
+        Login = "login",
+        Present = "present",
+        Sign = "sign",
+    }
+}
 
 /// What the dashboard asks for. Empty strings mean "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,12 +36,13 @@ pub struct UsageFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageView {
     pub at: i64,
-    pub kind: String,
+    pub kind: UsageKind,
     /// The application system, counter (`party · counter`) or `public` (the public check page).
     pub system: String,
     pub result: String,
     pub holder_name: String,
-    pub role: String,
+    /// `None` for a record of no holder (a public check).
+    pub role: Option<crate::holder::Role>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +56,7 @@ pub struct UsagePage {
 /// The filter's instants: `[from, to)` in epoch milliseconds, from CST days.
 pub fn bounds(filter: &UsageFilter) -> Result<(Option<i64>, Option<i64>), Vec<FieldError>> {
     let mut errors = Vec::new();
-    if !filter.kind.is_empty() && !KINDS.contains(&filter.kind.as_str()) {
+    if !filter.kind.is_empty() && UsageKind::from_sql(&filter.kind).is_none() {
         errors.push(FieldError::new("kind", Problem::BadFormat));
     }
     let day = |field: &str, text: &str, errors: &mut Vec<FieldError>| {
@@ -94,7 +101,7 @@ pub use server::*;
 mod server {
     use super::*;
     use crate::error::{DomainError, Result};
-    use crate::holder::{Caller, MANAGER, USER};
+    use crate::holder::{Caller, Role};
     use crate::store::Db;
     use crate::{mask, on_db};
 
@@ -105,8 +112,9 @@ mod server {
         let mut sql = String::from("u.certificate_id = $1");
         if own || !caller.is_first_manager() {
             texts.push(caller.holder_id.clone());
-            if caller.role == MANAGER && !own {
-                sql.push_str(&format!(" AND (u.holder_id = $2 OR (h.role = '{USER}' AND h.granted_by = $2))"));
+            if caller.role == Role::Manager && !own {
+                // R7, as `Caller::sees` says it: the manager's own and its users' records.
+                sql.push_str(" AND (u.holder_id = $2 OR (h.role = 'user' AND h.granted_by = $2))");
             } else {
                 sql.push_str(" AND u.holder_id = $2");
             }
@@ -125,7 +133,7 @@ mod server {
         Ok((sql, texts, numbers))
     }
 
-    type Row = (i64, String, String, String, Option<String>, Option<String>);
+    type Row = (i64, UsageKind, String, String, Option<String>, Option<Role>);
 
     async fn rows(
         db: &Db,
@@ -175,7 +183,7 @@ mod server {
             system,
             result,
             holder_name: name.as_deref().map(mask::person_name).unwrap_or_default(),
-            role: role.unwrap_or_default(),
+            role,
         }
     }
 
@@ -203,7 +211,8 @@ mod server {
         let mut out = String::from("time_cst,kind,system,result,holder,role\r\n");
         for r in rows.into_iter().map(view) {
             let at = time::format_cst(time::Millis(r.at));
-            let fields = [at.as_str(), &r.kind, &r.system, &r.result, &r.holder_name, &r.role];
+            let role = r.role.map_or("", |role| role.as_sql());
+            let fields = [at.as_str(), r.kind.as_sql(), &r.system, &r.result, &r.holder_name, role];
             out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }

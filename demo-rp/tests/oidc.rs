@@ -9,7 +9,7 @@ use ecert_core::certificate::IssuePolicy;
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::code::CodeKind;
 use ecert_core::device::action;
-use ecert_core::holder::{self, GrantInput, MANAGER, USER};
+use ecert_core::holder::{self, GrantInput, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::oidc::{self, ClientCredentials, OidcError, TokenParams};
 use ecert_core::party::{self, PartyInput};
@@ -82,7 +82,7 @@ async fn world() -> World {
         start_day: time::format_day(today),
         end_day: time::format_day(today + 30),
     };
-    let user = testing::member(db, &fm, USER, "赵六", 302, Some(&grant), now).await;
+    let user = testing::member(db, &fm, Role::User, "赵六", 302, Some(&grant), now).await;
 
     let input = PartyInput { name: format!("{PARTY_NAME}{}", &random.id()[..6]), redirect_uris: REDIRECT.into() };
     let shown = party::register(db, &p.staff, &input, now, &random).await.unwrap();
@@ -286,7 +286,7 @@ async fn r11_r12_r16_a_user_scans_in_to_a_relying_party_and_the_id_token_carries
     assert_eq!(login.claims.institution.name, "北京市开放登录研究院");
     assert_eq!(login.claims.institution.credit_code, w.credit_code);
     assert_eq!(login.claims.institution.certificate_serial, w.user.binding.serial);
-    assert_eq!(login.claims.role, USER, "users may log in to relying parties");
+    assert_eq!(login.claims.role, Role::User.as_sql(), "users may log in to relying parties");
     assert_eq!(login.claims.matters.len(), 1, "R6: the matters of the grants in force today");
     assert_eq!(login.claims.matters[0].id, w.matter.id);
     assert_eq!(login.claims.matters[0].name, w.matter.name_zh);
@@ -304,7 +304,7 @@ async fn r11_r12_r16_a_user_scans_in_to_a_relying_party_and_the_id_token_carries
     assert_eq!(userinfo.0, 200, "{}", userinfo.2);
     let info: Value = serde_json::from_str(&userinfo.2).unwrap();
     assert_eq!(info["sub"], w.user.binding.holder_id.as_str());
-    assert_eq!(info["role"], USER);
+    assert_eq!(info["role"], Role::User.as_sql());
     assert_eq!(info["institution"]["credit_code"], w.credit_code.as_str());
     assert_eq!(info["matters"][0]["id"], w.matter.id.as_str());
     for secret in [testing::resident_id(302), "13912345678".to_owned()] {
@@ -349,7 +349,7 @@ async fn r11_the_first_manager_logs_in_with_its_role_and_no_matters_via_client_s
     assert_eq!(headers[http::header::CACHE_CONTROL], "no-store");
     let response: EcertTokenResponse = serde_json::from_str(&body).unwrap();
     let login = rp.verify(&response, &pending.nonce).unwrap();
-    assert_eq!(login.claims.role, ecert_core::holder::FIRST_MANAGER);
+    assert_eq!(login.claims.role, Role::FirstManager.as_sql());
     assert!(login.claims.matters.is_empty(), "managers carry no matters");
     let raw: Value = serde_json::from_str(&body).unwrap();
     let claims = jwt_payload(raw["id_token"].as_str().unwrap());
@@ -359,7 +359,7 @@ async fn r11_the_first_manager_logs_in_with_its_role_and_no_matters_via_client_s
     assert_eq!(claims["nonce"], pending.nonce.secret().as_str());
     assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
     assert!(!raw["id_token"].as_str().unwrap().contains(&testing::resident_id(301)));
-    let _ = MANAGER;
+    let _ = Role::Manager;
 }
 
 #[tokio::test]
@@ -476,7 +476,7 @@ async fn a_wrong_client_secret_is_refused_and_leaves_the_code_to_its_owner() {
         RelyingParty::discover(&RpConfig { client_secret: "not-the-secret".into(), ..w.rp.clone() }).await.unwrap();
     refused_with(impostor.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await, "invalid_client");
     let login = rp.finish(&code, verifier_copy(&pending.pkce_verifier), &pending.nonce).await.unwrap();
-    assert_eq!(login.claims.role, USER);
+    assert_eq!(login.claims.role, Role::User.as_sql());
 }
 
 #[tokio::test]

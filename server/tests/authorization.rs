@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ecert_core::certificate::PersonInput;
 use ecert_core::code::CodeKind;
 use ecert_core::device::{self, action};
-use ecert_core::holder::{self, GrantInput, MANAGER, USER};
+use ecert_core::holder::{self, GrantInput, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::login;
 use ecert_core::party::{self, PartyInput};
@@ -147,14 +147,14 @@ struct World {
 async fn add(
     db: &Db,
     by: &Member,
-    role: &str,
+    role: Role,
     name: &str,
     seq: u16,
     grant: &GrantInput,
     now: Millis,
 ) -> (String, String) {
     let person = PersonInput { name: name.into(), id_number: testing::resident_id(seq), mobile: "13912345678".into() };
-    let grant = (role == USER).then_some(grant);
+    let grant = (role == Role::User).then_some(grant);
     let caller = testing::caller(db, by).await;
     let code =
         holder::add(db, &caller, role, &person, grant, &IdentityVerifier::Local, now, &Random::os()).await.unwrap();
@@ -212,17 +212,17 @@ async fn world() -> World {
     let issued = testing::issue(&db, &staff_view, INSTITUTION, "张三", 101, now).await;
     let (cert, credit_code) = (issued.certificate_id, issued.credit_code);
     let fm = testing::accept(&db, CodeKind::Claim, issued.claim_code.expose(), "张三", 101, now).await;
-    let m1 = testing::member(&db, &fm, MANAGER, "李四", 102, None, now).await;
-    let m2 = testing::member(&db, &fm, MANAGER, "王五", 103, None, now).await;
-    let u0 = testing::member(&db, &fm, USER, "赵六", 104, Some(&grant), now).await;
-    let u1 = testing::member(&db, &m1, USER, "钱七", 105, Some(&grant), now).await;
-    let u1b = testing::member(&db, &m1, USER, "孙八", 106, Some(&grant), now).await;
-    let u2 = testing::member(&db, &m2, USER, "周九", 107, Some(&grant), now).await;
-    let (p1, _) = add(&db, &m1, USER, "吴十", 108, &grant, now).await;
-    let (p2, p2_code) = add(&db, &m1, USER, "郑一", 109, &grant, now).await;
+    let m1 = testing::member(&db, &fm, Role::Manager, "李四", 102, None, now).await;
+    let m2 = testing::member(&db, &fm, Role::Manager, "王五", 103, None, now).await;
+    let u0 = testing::member(&db, &fm, Role::User, "赵六", 104, Some(&grant), now).await;
+    let u1 = testing::member(&db, &m1, Role::User, "钱七", 105, Some(&grant), now).await;
+    let u1b = testing::member(&db, &m1, Role::User, "孙八", 106, Some(&grant), now).await;
+    let u2 = testing::member(&db, &m2, Role::User, "周九", 107, Some(&grant), now).await;
+    let (p1, _) = add(&db, &m1, Role::User, "吴十", 108, &grant, now).await;
+    let (p2, p2_code) = add(&db, &m1, Role::User, "郑一", 109, &grant, now).await;
     let mut r = Vec::new();
     for (name, seq) in [("王甲", 111), ("王乙", 112), ("王丙", 113)] {
-        r.push(add(&db, &m1, USER, name, seq, &grant, now).await.0);
+        r.push(add(&db, &m1, Role::User, name, seq, &grant, now).await.0);
     }
     let unclaimed = testing::issue(&db, &staff_view, INSTITUTION, "冯二", 110, now).await.certificate_id;
 
@@ -230,7 +230,7 @@ async fn world() -> World {
     let foreign = testing::issue(&db, &other_view, INSTITUTION, "陈三", 201, now).await;
     let foreign_cert = foreign.certificate_id;
     let fm2 = testing::accept(&db, CodeKind::Claim, foreign.claim_code.expose(), "陈三", 201, now).await;
-    let x = testing::member(&db, &fm2, MANAGER, "褚四", 202, None, now).await;
+    let x = testing::member(&db, &fm2, Role::Manager, "褚四", 202, None, now).await;
 
     let mut cookies = HashMap::new();
     cookies.insert(Staff, format!("ecert_staff={}", staff_token.expose()));
@@ -674,7 +674,7 @@ async fn grid(w: &World) -> Vec<Row> {
                     "dashboard_add_holder",
                     "dashboard_add_holder(role = user)",
                     json!({
-                        "role": USER, "name": "卫八", "id_number": testing::resident_id(seq), "mobile": "13912340001",
+                        "role": Role::User, "name": "卫八", "id_number": testing::resident_id(seq), "mobile": "13912340001",
                         // Each caller grants matters of its own authority's catalogue.
                         "matter_ids": [if a == X { &w.foreign_matter } else { &w.matter }],
                         "start_day": w.today, "end_day": w.until,
@@ -687,7 +687,7 @@ async fn grid(w: &World) -> Vec<Row> {
                 "dashboard_add_holder",
                 "dashboard_add_holder(role = manager)",
                 json!({
-                    "role": MANAGER, "name": "卫九", "id_number": testing::resident_id(next()), "mobile": "13912340002",
+                    "role": Role::Manager, "name": "卫九", "id_number": testing::resident_id(next()), "mobile": "13912340002",
                     "matter_ids": [], "start_day": "", "end_day": "",
                 }),
             )
@@ -1068,13 +1068,13 @@ fn console_writes(w: &World) -> Vec<Cell> {
 /// Dashboard writes: adding people (R3, R4), face-to-face codes (R5), grants (R6) — each only
 /// over the holders the caller may manage (R8); someone it may not even see is "not found".
 fn dashboard_writes(w: &World) -> Vec<Cell> {
-    let add_holder = |role: &str, seq: u16, matter: &str| {
+    let add_holder = |role: Role, seq: u16, matter: &str| {
         api_json(
             "dashboard_add_holder",
             format!("dashboard_add_holder(role = {role})"),
             json!({
                 "role": role, "name": "卫七", "id_number": testing::resident_id(seq), "mobile": "13912340000",
-                "matter_ids": if role == USER { vec![matter.to_owned()] } else { vec![] },
+                "matter_ids": if role == Role::User { vec![matter.to_owned()] } else { vec![] },
                 "start_day": w.today, "end_day": w.until,
             }),
         )
@@ -1098,20 +1098,20 @@ fn dashboard_writes(w: &World) -> Vec<Cell> {
 
     // Adding people.
     for a in [Anonymous, Staff, OtherStaff] {
-        t.push(cell("R4", a, add_holder(USER, 120, m), 401));
+        t.push(cell("R4", a, add_holder(Role::User, 120, m), 401));
     }
     t.extend([
-        cell("R3", M1, add_holder(MANAGER, 121, m), 403),
-        cell("R3", M2, add_holder(MANAGER, 121, m), 403),
-        cell("R3", X, add_holder(MANAGER, 121, m), 403),
-        cell("R7", U1, add_holder(USER, 121, m), 403),
-        cell("R7", U1, add_holder(MANAGER, 121, m), 403),
-        cell("R1", Fm, add_holder("first_manager", 121, m), 422),
-        cell("R6", M1, add_holder(USER, 121, fm_), 422)
+        cell("R3", M1, add_holder(Role::Manager, 121, m), 403),
+        cell("R3", M2, add_holder(Role::Manager, 121, m), 403),
+        cell("R3", X, add_holder(Role::Manager, 121, m), 403),
+        cell("R7", U1, add_holder(Role::User, 121, m), 403),
+        cell("R7", U1, add_holder(Role::Manager, 121, m), 403),
+        cell("R1", Fm, add_holder(Role::FirstManager, 121, m), 422),
+        cell("R6", M1, add_holder(Role::User, 121, fm_), 422)
             .shows("matters of another authority's catalogue are refused", |v| v.to_string().contains("matters")),
-        cell("R4", M1, add_holder(USER, 122, m), 200).shows("a face-to-face code", |v| v["url"].is_string()),
+        cell("R4", M1, add_holder(Role::User, 122, m), 200).shows("a face-to-face code", |v| v["url"].is_string()),
         // The grid added the third manager.
-        cell("R3", Fm, add_holder(MANAGER, 124, m), 409)
+        cell("R3", Fm, add_holder(Role::Manager, 124, m), 409)
             .shows("too many managers", |v| v.to_string().contains("TooManyManagers")),
     ]);
 

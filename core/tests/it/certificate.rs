@@ -1,8 +1,9 @@
 //! Journey 1 of the delegation issue: staff register an institution and issue its certificate
 //! with a claim code (R1, R2, R16, 分级管理).
 
-use ecert_core::certificate::{self, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::{self, CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
 use ecert_core::code::{self, CodeKind};
+use ecert_core::holder::HolderStatus;
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::secret::Random;
 use ecert_core::staff::StaffView;
@@ -44,8 +45,8 @@ async fn r1_issuing_makes_the_legal_representative_the_pending_first_manager_wit
     assert_eq!(claim.expires_at, T0.plus_minutes(30), "R2: 30 minutes by default");
     let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
     assert_eq!(view.credit_code, code);
-    assert_eq!(view.status, "active");
-    assert_eq!(view.first_manager_status, "pending");
+    assert_eq!(view.status, CertificateStatus::Active);
+    assert_eq!(view.first_manager_status, Some(HolderStatus::Pending));
     // R16: masked for staff views.
     assert_eq!(view.legal_rep_name, "张*");
     assert_eq!(view.legal_rep_id_number, format!("110***********{}", &resident_id(123)[14..]));

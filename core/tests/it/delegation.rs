@@ -1,10 +1,10 @@
 //! Journeys 2–5 of the delegation issue: claim (R2), managers (R3–R5), users and grants (R6),
 //! visibility (R7), removal (R8), scan login (R11) and the certificate password (R13).
 
-use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::{self, CertificateStatus, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
 use ecert_core::code::CodeKind;
 use ecert_core::device::{self, action};
-use ecert_core::holder::{self, Acceptance, Caller, GrantInput, MANAGER, USER};
+use ecert_core::holder::{self, Acceptance, Caller, GrantInput, HolderStatus, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::login::{self, LoginState};
 use ecert_core::secret::{Random, Secret};
@@ -100,9 +100,9 @@ pub(crate) async fn first_matter(db: &Db, caller: &Caller) -> String {
 }
 
 /// Adds a person with `by` and has them accept on their own phone.
-pub(crate) async fn member(db: &Db, by: &Member, role: &str, name: &str, seq: u16) -> Member {
+pub(crate) async fn member(db: &Db, by: &Member, role: Role, name: &str, seq: u16) -> Member {
     let caller = by.caller(db).await;
-    let g = if role == USER { Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30")) } else { None };
+    let g = if role == Role::User { Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30")) } else { None };
     let code =
         holder::add(db, &caller, role, &person(name, seq), g.as_ref(), &IdentityVerifier::Local, T0, &Random::os())
             .await
@@ -123,7 +123,7 @@ async fn r2_the_first_manager_claims_on_a_device_after_confirming_name_and_id() 
     let at = T0.plus_minutes(2);
     let offer = holder::offer(&db, CodeKind::Claim, &code, at).await.unwrap();
     assert_eq!(offer.holder_name, "张*", "R16: masked");
-    assert_eq!(offer.role, "first_manager");
+    assert_eq!(offer.role, Role::FirstManager);
 
     // A wrong ID number, a wrong name or a bad signature changes nothing and leaves the code usable.
     let wrong = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(124));
@@ -160,7 +160,7 @@ async fn r2_the_first_manager_claims_on_a_device_after_confirming_name_and_id() 
 
     let ok = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
     let binding = holder::accept(&db, CodeKind::Claim, &code, &ok, at, &Random::os()).await.unwrap();
-    assert_eq!(binding.role, "first_manager");
+    assert_eq!(binding.role, Role::FirstManager);
     assert_eq!(binding.certificate_id, certificate_id);
     assert_eq!(
         count(
@@ -215,18 +215,18 @@ async fn r3_a_fourth_manager_is_refused_with_a_clear_message() {
     let fm = claimed(&db).await;
     let caller = fm.caller(&db).await;
     for seq in 1..=3 {
-        holder::add(&db, &caller, MANAGER, &person("王五", seq), None, &IdentityVerifier::Local, T0, &Random::os())
+        holder::add(&db, &caller, Role::Manager, &person("王五", seq), None, &IdentityVerifier::Local, T0, &Random::os())
             .await
             .unwrap();
     }
     let fourth =
-        holder::add(&db, &caller, MANAGER, &person("王五", 4), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+        holder::add(&db, &caller, Role::Manager, &person("王五", 4), None, &IdentityVerifier::Local, T0, &Random::os()).await;
     let e = domain(fourth);
     assert_eq!(e, DomainError::TooManyManagers);
     assert!(e.message(ecert_core::Lang::Zh).contains("最多授权3名管理人"));
     // Users are not managers: they can still be added.
     let g = grant(&first_matter(&db, &caller).await, "2026-01-01", "2026-01-31");
-    holder::add(&db, &caller, USER, &person("赵六", 9), Some(&g), &IdentityVerifier::Local, T0, &Random::os())
+    holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(&g), &IdentityVerifier::Local, T0, &Random::os())
         .await
         .unwrap();
 }
@@ -243,7 +243,7 @@ async fn r3_of_twenty_concurrent_manager_additions_exactly_three_succeed() {
                 holder::add(
                     &db,
                     &caller,
-                    MANAGER,
+                    Role::Manager,
                     &person("王五", 100 + seq),
                     None,
                     &IdentityVerifier::Local,
@@ -273,14 +273,14 @@ async fn r4_r5_roles_wait_for_the_face_to_face_code_which_lives_five_minutes_and
     let fm = claimed(&db).await;
     let caller = fm.caller(&db).await;
     let first =
-        holder::add(&db, &caller, MANAGER, &person("王五", 7), None, &IdentityVerifier::Local, T0, &Random::os())
+        holder::add(&db, &caller, Role::Manager, &person("王五", 7), None, &IdentityVerifier::Local, T0, &Random::os())
             .await
             .unwrap();
     assert_eq!(first.expires_at, T0.plus_minutes(5));
     let listed = holder::list(&db, &caller, T0).await.unwrap();
     assert_eq!(
         listed.iter().find(|h| h.id == first.holder_id).unwrap().status,
-        "pending",
+        HolderStatus::Pending,
         "R4: pending until accepted"
     );
 
@@ -306,9 +306,9 @@ async fn r4_r5_roles_wait_for_the_face_to_face_code_which_lives_five_minutes_and
     let binding = holder::accept(&db, CodeKind::Authorize, second.code.expose(), &a, T0.plus_minutes(7), &Random::os())
         .await
         .unwrap();
-    assert_eq!(binding.role, MANAGER);
+    assert_eq!(binding.role, Role::Manager);
     let listed = holder::list(&db, &caller, T0).await.unwrap();
-    assert_eq!(listed.iter().find(|h| h.id == first.holder_id).unwrap().status, "active");
+    assert_eq!(listed.iter().find(|h| h.id == first.holder_id).unwrap().status, HolderStatus::Active);
 }
 
 #[tokio::test]
@@ -335,18 +335,18 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
     ];
     for g in &bad {
         let r =
-            holder::add(&db, &caller, USER, &person("赵六", 9), Some(g), &IdentityVerifier::Local, T0, &Random::os())
+            holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(g), &IdentityVerifier::Local, T0, &Random::os())
                 .await;
         assert!(matches!(domain(r), DomainError::Validation(_)), "{g:?}");
     }
     assert_eq!(count(&db, users, &caller.certificate_id).await, 0, "bad input changes nothing");
     let r =
-        holder::add(&db, &caller, USER, &person("赵六", 9), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+        holder::add(&db, &caller, Role::User, &person("赵六", 9), None, &IdentityVerifier::Local, T0, &Random::os()).await;
     assert!(matches!(domain(r), DomainError::Validation(_)));
 
     let ok = grant(&m, "2026-01-01", "2026-12-31");
     let added =
-        holder::add(&db, &caller, USER, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
+        holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
             .await
             .unwrap();
     let view = holder::list(&db, &caller, T0).await.unwrap().into_iter().find(|h| h.id == added.holder_id).unwrap();
@@ -357,7 +357,7 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
     assert!(!lapsed.grants[0].effective, "R6: lapses by itself at the end");
     // The same person is not added twice.
     let twice =
-        holder::add(&db, &caller, USER, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
+        holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
             .await;
     assert!(matches!(domain(twice), DomainError::AlreadyExists { .. }));
 }
@@ -366,10 +366,10 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
 async fn r7_each_role_sees_exactly_what_the_rule_allows() {
     let db = open_test_db().await;
     let fm = claimed(&db).await;
-    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
-    let m2 = member(&db, &fm, MANAGER, "钱七", 2).await;
-    let u1 = member(&db, &m1, USER, "赵六", 11).await;
-    let _u2 = member(&db, &m2, USER, "孙八", 12).await;
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let m2 = member(&db, &fm, Role::Manager, "钱七", 2).await;
+    let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
+    let _u2 = member(&db, &m2, Role::User, "孙八", 12).await;
     let ids = |v: Vec<holder::HolderView>| -> Vec<String> { v.into_iter().map(|h| h.id).collect() };
 
     let all = ids(holder::list(&db, &fm.caller(&db).await, T0).await.unwrap());
@@ -400,7 +400,7 @@ async fn r7_each_role_sees_exactly_what_the_rule_allows() {
     let e = holder::add(
         &db,
         &u1.caller(&db).await,
-        USER,
+        Role::User,
         &person("周九", 30),
         None,
         &IdentityVerifier::Local,
@@ -412,7 +412,7 @@ async fn r7_each_role_sees_exactly_what_the_rule_allows() {
     let e = holder::add(
         &db,
         &m1.caller(&db).await,
-        MANAGER,
+        Role::Manager,
         &person("周九", 30),
         None,
         &IdentityVerifier::Local,
@@ -427,10 +427,10 @@ async fn r7_each_role_sees_exactly_what_the_rule_allows() {
 async fn r8_removing_a_manager_removes_its_users_and_voids_their_devices_at_once() {
     let db = open_test_db().await;
     let fm = claimed(&db).await;
-    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
-    let m2 = member(&db, &fm, MANAGER, "钱七", 2).await;
-    let u1 = member(&db, &m1, USER, "赵六", 11).await;
-    let u2 = member(&db, &m2, USER, "孙八", 12).await;
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let m2 = member(&db, &fm, Role::Manager, "钱七", 2).await;
+    let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
+    let u2 = member(&db, &m2, Role::User, "孙八", 12).await;
 
     // A manager removes only users it authorized; others are invisible to it (R7), so not found.
     for other in [&m2, &u2, &fm] {
@@ -519,7 +519,7 @@ async fn r11_login_requests_expire_after_five_minutes_can_be_rejected_and_are_re
     assert_eq!(login::poll(&db, s.browser.expose(), T0).await.unwrap(), LoginState::Rejected);
     assert!(login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().is_none());
 
-    let user = member(&db, &fm, USER, "赵六", 11).await;
+    let user = member(&db, &fm, Role::User, "赵六", 11).await;
     let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
     let code = s.code.expose();
     let e = login::scan(&db, code, &user.binding.device_id, &user.phone.sign(action::LOGIN_SCAN, code), T0).await;
@@ -530,7 +530,7 @@ async fn r11_login_requests_expire_after_five_minutes_can_be_rejected_and_are_re
 async fn r8_an_open_dashboard_session_stops_working_when_its_holder_is_removed() {
     let db = open_test_db().await;
     let fm = claimed(&db).await;
-    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let random = Random::os();
     let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
     let code = s.code.expose();
@@ -659,8 +659,8 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
     let random = Random::os();
     let claim = issue_as(&db, &staff, "北京市变更测试研究院").await;
     let fm = claim_with_phone(&db, &claim).await;
-    let m1 = member(&db, &fm, MANAGER, "王五", 1).await;
-    let u1 = member(&db, &m1, USER, "赵六", 11).await;
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
     let cert = claim.certificate_id.clone();
 
     // Bad input changes nothing.
@@ -701,7 +701,7 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
     assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 0);
     let view = certificate::view(&db, &staff, &cert).await.unwrap();
     assert_eq!(view.legal_rep_name, "李*");
-    assert_eq!(view.first_manager_status, "pending");
+    assert_eq!(view.first_manager_status, Some(HolderStatus::Pending));
     // The new legal representative claims with the new code.
     let phone = Phone::new();
     let a = acceptance(&phone, CodeKind::Claim, new_claim.code.expose(), "李四", &resident_id(200));
@@ -751,7 +751,7 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     let pending = holder::add(
         &db,
         &fm2.caller(&db).await,
-        MANAGER,
+        Role::Manager,
         &person("钱七", 51),
         None,
         &IdentityVerifier::Local,
@@ -783,7 +783,7 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     let code = s.code.expose();
     let e = login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), T0).await;
     assert_eq!(domain(e), DomainError::Revoked, "R15: logins fail");
-    assert_eq!(certificate::view(&db, &staff, &cert).await.unwrap().status, "cancelled");
+    assert_eq!(certificate::view(&db, &staff, &cert).await.unwrap().status, CertificateStatus::Cancelled);
     let again = changes::apply(
         &db,
         &staff,

@@ -3,7 +3,8 @@
 
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
-use ecert_core::holder::{self, MANAGER, USER};
+use ecert_core::holder::{self, Role};
+use ecert_core::usage::UsageKind;
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, CounterCaller, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
@@ -45,7 +46,7 @@ async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_mask
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市出示测试研究院").await).await;
-    let user = member(&db, &fm, USER, "李四", 41).await;
+    let user = member(&db, &fm, Role::User, "李四", 41).await;
     let desk = counter(&db).await;
     let at = T0.plus_minutes(2);
 
@@ -55,7 +56,7 @@ async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_mask
     let typed = presentation::format_number(set.number.expose());
     let seen = presentation::verify_number(&db, &desk, &typed, at.plus_minutes(1), &Random::os()).await.unwrap();
     assert_eq!(seen.institution_name, "北京市出示测试研究院");
-    assert_eq!(seen.role, USER);
+    assert_eq!(seen.role, Role::User);
     assert_eq!(seen.holder_name, "李*", "R16: masked");
     assert_eq!(seen.legal_rep_name, "张*", "R16: masked");
     assert!(seen.holder_id_number.contains("***"));
@@ -75,7 +76,7 @@ async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_mask
     // Managers present too, without a grant.
     let set = present(&db, &fm, at).await.unwrap();
     let seen = presentation::verify_qr(&db, set.qr_token.expose(), at, &Random::os()).await.unwrap();
-    assert_eq!(seen.role, "first_manager");
+    assert_eq!(seen.role, Role::FirstManager);
     assert!(seen.matters.is_empty() && seen.start_day.is_none());
 }
 
@@ -84,7 +85,7 @@ async fn r9_r10_the_public_qr_works_for_five_minutes_and_a_refresh_voids_the_pre
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市二维码测试研究院").await).await;
-    let user = member(&db, &fm, USER, "李四", 42).await;
+    let user = member(&db, &fm, Role::User, "李四", 42).await;
     let at = T0.plus_minutes(2);
     let random = Random::os();
 
@@ -123,13 +124,13 @@ async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_
     let invalid = |r: Result<_, ecert_core::Error>| domain(r) == DomainError::PresentationInvalid;
 
     // A removed user: its live set stops working.
-    let removed = member(&db, &fm, USER, "李四", 43).await;
+    let removed = member(&db, &fm, Role::User, "李四", 43).await;
     let set = present(&db, &removed, at).await.unwrap();
     holder::remove(&db, &fm.caller(&db).await, &removed.binding.holder_id, at, &random).await.unwrap();
     assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "R8: removal");
 
     // A cancelled grant.
-    let cancelled = member(&db, &fm, USER, "王五", 44).await;
+    let cancelled = member(&db, &fm, Role::User, "王五", 44).await;
     let set = present(&db, &cancelled, at).await.unwrap();
     let grant_id = set.grant_id.clone().unwrap();
     holder::cancel_grant(&db, &fm.caller(&db).await, &grant_id, at, &random).await.unwrap();
@@ -137,7 +138,7 @@ async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_
     assert_eq!(domain(present(&db, &cancelled, at.plus_minutes(1)).await), DomainError::Revoked, "nothing to present");
 
     // A grant that lapses (its period ends 2026-06-30, CST) while a set is live.
-    let lapsing = member(&db, &fm, USER, "赵六", 45).await;
+    let lapsing = member(&db, &fm, Role::User, "赵六", 45).await;
     let last_minute =
         Millis(ecert_core::time::days_from_civil(2026, 6, 30) * Millis::DAY + 16 * Millis::HOUR - 2 * 60_000);
     let set = present(&db, &lapsing, last_minute).await.unwrap();
@@ -146,7 +147,7 @@ async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_
     assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), after_midnight, &random).await), "R6: lapsed");
 
     // The certificate is cancelled: the first manager's and a user's sets fail.
-    let user = member(&db, &fm, USER, "孙七", 46).await;
+    let user = member(&db, &fm, Role::User, "孙七", 46).await;
     let sets = [present(&db, &fm, at).await.unwrap(), present(&db, &user, at).await.unwrap()];
     let desk = counter(&db).await;
     changes::apply(
@@ -298,7 +299,7 @@ async fn r10_r12_concurrent_public_checks_each_answer_after_their_own_record() {
         })
         .collect();
     for c in checks {
-        assert_eq!(c.await.unwrap().unwrap().role, "first_manager");
+        assert_eq!(c.await.unwrap().unwrap().role, Role::FirstManager);
     }
     let records = count(
         &db,
@@ -383,9 +384,9 @@ async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市记录测试研究院").await).await;
-    let manager = member(&db, &fm, MANAGER, "王五", 51).await;
-    let own_user = member(&db, &fm, USER, "李四", 52).await;
-    let managed_user = member(&db, &manager, USER, "赵六", 53).await;
+    let manager = member(&db, &fm, Role::Manager, "王五", 51).await;
+    let own_user = member(&db, &fm, Role::User, "李四", 52).await;
+    let managed_user = member(&db, &manager, Role::User, "赵六", 53).await;
     let random = Random::os();
     let at = T0.plus_minutes(2);
     for (m, times) in [(&own_user, 3), (&managed_user, 2)] {
@@ -401,7 +402,7 @@ async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_
     assert_eq!(seen(&db, &manager).await, 2, "R7: a manager sees the users it authorized");
     assert_eq!(seen(&db, &own_user).await, 3, "R7: a user sees itself");
     let page = usage::list(&db, &managed_user.caller(&db).await, &all).await.unwrap();
-    assert!(page.items.iter().all(|r| r.holder_name == "赵*" && r.kind == "present" && r.system == "public"));
+    assert!(page.items.iter().all(|r| r.holder_name == "赵*" && r.kind == UsageKind::Present && r.system == "public"));
 
     let fm_caller = fm.caller(&db).await;
     let logins = UsageFilter { kind: "login".into(), ..Default::default() };

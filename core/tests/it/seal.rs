@@ -2,7 +2,7 @@
 //! key refuses the database; values written before sealing are sealed on the first start with a key.
 
 use ecert_core::certificate;
-use ecert_core::holder::{self, MANAGER};
+use ecert_core::holder::{self, Role};
 use ecert_core::seal::Vault;
 use ecert_core::secret::Random;
 use ecert_core::store::testing::{open_test_db, test_vault};
@@ -39,7 +39,7 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
     let db = open_test_db().await;
     let (staff, _) = testing::staff(&db, T0).await;
     let fm = testing::first_manager(&db, &staff, "北京市封存测试研究院", "张三", 501, T0).await;
-    let manager = testing::member(&db, &fm, MANAGER, "李四", 502, None, T0).await;
+    let manager = testing::member(&db, &fm, Role::Manager, "李四", 502, None, T0).await;
     let certificate_id = fm.binding.certificate_id.clone();
 
     let values = stored(&db, &certificate_id).await;
@@ -68,7 +68,7 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
     let refused = holder::add(
         &db,
         &caller,
-        MANAGER,
+        Role::Manager,
         &again,
         None,
         &ecert_core::identity::IdentityVerifier::Local,

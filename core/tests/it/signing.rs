@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ecert_core::certificate::IssuePolicy;
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
-use ecert_core::holder::{self, USER};
+use ecert_core::holder::{self, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, Client, PartyInput};
 use ecert_core::secret::{Random, Secret};
@@ -108,12 +108,12 @@ async fn r12_a_holder_signs_once_and_the_party_verifies_the_device_signature_and
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市签名测试研究院").await).await;
-    let user = member(&db, &fm, USER, "李四", 61).await;
+    let user = member(&db, &fm, Role::User, "李四", 61).await;
     let rp = party(&db, "电子招投标平台").await;
     let random = Random::os();
     let at = T0.plus_minutes(2);
 
-    for (m, role) in [(&fm, "first_manager"), (&user, USER)] {
+    for (m, role) in [(&fm, Role::FirstManager), (&user, Role::User)] {
         let document = format!("合作协议 {role}").into_bytes();
         let request = ask(&db, &rp, &document, at).await;
         assert_eq!(request.expires_at, at.plus_minutes(5));
@@ -168,7 +168,7 @@ async fn r12_a_holder_signs_once_and_the_party_verifies_the_device_signature_and
         assert!(!serde_json::to_string(&s).unwrap().contains(&crate::support::resident_id(61)), "R16: no ID number");
         assert_eq!(s.signer.credit_code.len(), 18);
         assert!(!s.signer.certificate_serial.is_empty());
-        assert_eq!(s.signer.matters.is_empty(), role != USER, "R6: a user's matters, none for managers");
+        assert_eq!(s.signer.matters.is_empty(), role != Role::User, "R6: a user's matters, none for managers");
 
         let records = count(
             &db,
@@ -188,7 +188,7 @@ async fn a_sign_code_is_single_use_and_a_signature_cannot_be_replayed_for_anothe
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市重放测试研究院").await).await;
-    let other = member(&db, &fm, "manager", "王五", 62).await;
+    let other = member(&db, &fm, Role::Manager, "王五", 62).await;
     let rp = party(&db, "重放测试平台").await;
     let at = T0.plus_minutes(2);
 
@@ -387,14 +387,14 @@ async fn r8_r6_r15_removal_grant_cancellation_lapse_and_cancellation_after_the_s
     };
 
     // R8: a user removed between scan and signature.
-    let removed = member(&db, &fm, USER, "李四", 63).await;
+    let removed = member(&db, &fm, Role::User, "李四", 63).await;
     let r = ask(&db, &rp, b"removed", at).await;
     let p = scan(&db, &removed, r.code.expose(), at).await.unwrap();
     holder::remove(&db, &fm.caller(&db).await, &removed.binding.holder_id, at, &random).await.unwrap();
     assert_eq!(domain(confirm(&db, &removed, r.code.expose(), &p, PASSWORD, at).await), DomainError::Revoked);
 
     // R6: a user whose only grant is cancelled after the scan, and one without a grant at scan time.
-    let cancelled = member(&db, &fm, USER, "王五", 64).await;
+    let cancelled = member(&db, &fm, Role::User, "王五", 64).await;
     let r = ask(&db, &rp, b"cancelled grant", at).await;
     let p = scan(&db, &cancelled, r.code.expose(), at).await.unwrap();
     let grant_id = grant_of(cancelled.binding.holder_id.clone()).await;
@@ -404,7 +404,7 @@ async fn r8_r6_r15_removal_grant_cancellation_lapse_and_cancellation_after_the_s
     assert_eq!(domain(scan(&db, &cancelled, r.code.expose(), at).await), DomainError::Revoked, "refused at scan");
 
     // R6: the grant (to 2026-06-30, CST) lapses between scan and signature.
-    let lapsing = member(&db, &fm, USER, "赵六", 65).await;
+    let lapsing = member(&db, &fm, Role::User, "赵六", 65).await;
     let last_minute = Millis(ecert_core::time::days_from_civil(2026, 6, 30) * Millis::DAY + 16 * Millis::HOUR - 60_000);
     let r = ask(&db, &rp, b"lapsing", last_minute).await;
     let p = scan(&db, &lapsing, r.code.expose(), last_minute).await.unwrap();

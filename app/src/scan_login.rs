@@ -1,0 +1,134 @@
+//! The PC side of a scan login (R11), one panel for the manager dashboard and for a relying
+//! party's OpenID Connect page: the login QR and its match code, the state polled every 1.5 s,
+//! a fresh QR when one expires, and the page's own way out once the login is over.
+//!
+//! It must not decide anything: the state comes from the server ([`ecert_core::login::poll`]),
+//! and what a confirmed login opens is the calling page's server function's business.
+
+use std::future::Future;
+
+use ecert_core::login::LoginState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::{T, t, use_lang};
+
+/// A login QR for this browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginQr {
+    pub qr_svg: String,
+    pub url: String,
+    pub match_code: String,
+    pub expires_at: i64,
+}
+
+/// One poll's answer: the login's state, `None` once the request the login was for is gone
+/// (unknown, finished or expired), and where the browser goes next, if anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Polled {
+    pub state: Option<LoginState>,
+    pub redirect: Option<String>,
+}
+
+/// What the panel says for the two endings that differ between pages.
+#[derive(Clone, Copy)]
+pub struct Endings {
+    pub confirmed: T,
+    pub rejected: T,
+    /// Offer a new QR after a rejection (the dashboard) or not (a party's page sends the
+    /// browser back with `access_denied`).
+    pub retry_after_reject: bool,
+}
+
+/// `start` asks for a QR (`None`: the request is gone); `poll` asks where the login stands;
+/// `over` is called with every answer and leaves the page when the page's login is over.
+/// `children` go between the heading and the QR.
+#[component]
+pub fn ScanLoginPanel<S, SF, P, PF>(
+    heading_id: &'static str,
+    start: S,
+    poll: P,
+    endings: Endings,
+    over: fn(&Polled),
+    children: Children,
+) -> impl IntoView
+where
+    S: Fn() -> SF + Copy + 'static,
+    SF: Future<Output = Result<Option<LoginQr>, AppError>> + 'static,
+    P: Fn() -> PF + Copy + Send + Sync + 'static,
+    PF: Future<Output = Result<Polled, AppError>> + 'static,
+{
+    let lang = use_lang();
+    let start = Action::new_local(move |_: &()| start());
+    let (state, set_state) = signal(Some(LoginState::Waiting));
+    Effect::new(move |_| {
+        start.dispatch_local(());
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(Some(_))) => set_state.set(Some(LoginState::Waiting)),
+        Some(Ok(None)) => set_state.set(None),
+        _ => {}
+    });
+    Effect::new(move |_| {
+        let polling = StoredValue::new(false);
+        let handle = set_interval_with_handle(
+            move || {
+                if polling.get_value() || start.pending().get_untracked() {
+                    return;
+                }
+                if !matches!(state.get_untracked(), Some(LoginState::Waiting | LoginState::Scanned)) {
+                    return;
+                }
+                polling.set_value(true);
+                spawn_local(async move {
+                    let result = poll().await;
+                    polling.set_value(false);
+                    let Ok(polled) = result else { return };
+                    set_state.set(polled.state.clone());
+                    if polled.state == Some(LoginState::Expired) {
+                        start.dispatch_local(());
+                        return;
+                    }
+                    over(&polled);
+                });
+            },
+            std::time::Duration::from_millis(1500),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    let status_text = move || match state.get() {
+        Some(LoginState::Scanned) => T::LoginScanned.get(lang),
+        Some(LoginState::Confirmed) => endings.confirmed.get(lang),
+        Some(LoginState::Rejected) => endings.rejected.get(lang),
+        Some(LoginState::Expired) => T::LoginExpired.get(lang),
+        Some(LoginState::Waiting | LoginState::Unknown) => T::LoginWaiting.get(lang),
+        None => T::OidcGone.get(lang),
+    };
+    let state_name = move || state.get().map_or("gone", |s| s.as_str());
+    view! {
+        <section class="panel login" aria-labelledby=heading_id>
+            <h2 id=heading_id>{t(T::ScanToSignIn)}</h2>
+            {children()}
+            {move || match start.value().get() {
+                Some(Ok(Some(qr))) => view! {
+                    <div class="qr" role="img" aria-label=T::LoginQr.get(lang) inner_html=qr.qr_svg.clone()></div>
+                    <p>{t(T::MatchCode)} " " <strong class="match-code" data-testid="pc-match-code">{qr.match_code.clone()}</strong></p>
+                    <p class="no-print"><a href=qr.url.clone() rel="external" data-testid="login-link" target="_blank">{t(T::LoginLink)}</a></p>
+                }.into_any(),
+                Some(Ok(None)) => ().into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                None => view! { <p class="hint">{t(T::WalletLoading)}</p> }.into_any(),
+            }}
+            <p class="status" role="status" data-testid="login-state" data-state=state_name>{status_text}</p>
+            <Show when=move || endings.retry_after_reject && state.get() == Some(LoginState::Rejected)>
+                <button type="button" on:click=move |_| { start.dispatch_local(()); }>{t(T::NewLoginQr)}</button>
+            </Show>
+        </section>
+    }
+}
