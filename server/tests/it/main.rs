@@ -5,6 +5,7 @@
 //! All tests share this process: nothing here sets environment variables, and per-test files
 //! live in directories of their own (`support::scratch_dir`).
 
+mod api_errors;
 mod authorization;
 mod binary;
 mod http;
