@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,7 +24,7 @@ use ecert_core::device::{self, action};
 use ecert_core::holder::{self, GrantInput, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::login;
-use ecert_core::party::{self, PartyInput};
+use ecert_core::party;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::signing::{self, NewSignRequest};
 use ecert_core::staff::StaffView;
@@ -33,12 +33,11 @@ use ecert_core::store::testing::open_test_db;
 use ecert_core::testing::{self, Member, PASSWORD, Phone};
 use ecert_core::usage::UsageFilter;
 use ecert_core::{Millis, on_db, time};
-use ecert_server::{Config, app_state, http::router};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use crate::support::{self, HOST, app_on, form_encode, no_site};
 
 const INSTITUTION: &str = "北京市授权测试研究院";
-const HOST: &str = "127.0.0.1:3000";
 const SAME_ORIGIN: &str = "http://127.0.0.1:3000";
 const EVIL_ORIGIN: &str = "https://evil.example";
 
@@ -194,9 +193,7 @@ async fn forged_session(db: &Db, m: &Member, now: Millis) -> String {
 
 async fn world() -> World {
     let db = open_test_db().await;
-    let site = std::env::temp_dir().join("ecert-no-site");
-    let config = Config::load_from(["ecert-server", "--site-root", site.to_str().unwrap()]).unwrap();
-    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    let app = app_on(&db, &["--site-root", &no_site()]);
     let now = Millis::now();
     let today_n = time::today_cst(now);
     let (today, until) = (time::format_day(today_n), time::format_day(today_n + 30));
@@ -396,18 +393,6 @@ impl Cell {
     }
 }
 
-fn form_encode(args: &[(String, String)]) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    args.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
-}
-
 /// The ids of a JSON array of objects with an `id`.
 fn ids_of(v: &Value) -> BTreeSet<String> {
     v.as_array().map(|a| a.iter().filter_map(|h| h["id"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
@@ -457,18 +442,14 @@ impl World {
                 v.to_string()
             }
         };
-        let res = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
-        let status = res.status().as_u16();
-        let set_cookies = res
-            .headers()
+        let reply = support::send(&self.app, req.body(Body::from(body)).unwrap()).await;
+        let set_cookies = reply
+            .headers
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
-        let bytes = to_bytes(res.into_body(), 10 << 20).await.unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
-        (status, Got { json, set_cookies }, text)
+        (reply.status.as_u16(), Got { json: reply.json(), set_cookies }, reply.body)
     }
 
     /// Runs one cell and records it; answers the status and whether the cell held.
@@ -1341,8 +1322,7 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
 /// is answered once, by the device that scanned it.
 async fn sign_calls(w: &World) -> Vec<Cell> {
     let (now, random) = (Millis::now(), Random::os());
-    let input = PartyInput { name: "授权矩阵签名平台".into(), redirect_uris: String::new() };
-    let shown = party::register(&w.db, &w.staff, &input, now, &random).await.unwrap();
+    let shown = support::party(&w.db, &w.staff, "授权矩阵签名平台").await;
     let client = party::authenticate(&w.db, &shown.login, &shown.secret).await.unwrap();
     let digest = URL_SAFE_NO_PAD.encode([5u8; 32]);
     let ask =

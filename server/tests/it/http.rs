@@ -5,16 +5,17 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use ecert_core::secret::Random;
 use ecert_core::store::testing::open_test_db;
-use ecert_server::{Config, StartError, app_state, http::router, prepare};
+use ecert_server::{Config, StartError, prepare};
 use tower::ServiceExt;
 
-async fn app_with_site(site_root: &std::path::Path) -> axum::Router {
-    let config = Config::load_from(["ecert-server", "--site-root", site_root.to_str().unwrap()]).unwrap();
-    router(app_state(&config, open_test_db().await, Random::os()).unwrap())
+use crate::support::{self, app_on, no_site, scratch_dir};
+
+async fn app_with_site(site_root: &str) -> axum::Router {
+    app_on(&open_test_db().await, &["--site-root", site_root])
 }
 
 async fn app() -> axum::Router {
-    app_with_site(&std::env::temp_dir().join("ecert-no-site")).await
+    app_with_site(&no_site()).await
 }
 
 async fn get(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -22,10 +23,8 @@ async fn get(app: &axum::Router, uri: &str, cookie: Option<&str>) -> (StatusCode
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
     }
-    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-    let (parts, body) = res.into_parts();
-    let body = to_bytes(body, 10 << 20).await.unwrap();
-    (parts.status, parts.headers, String::from_utf8_lossy(&body).into_owned())
+    let reply = support::send(app, req.body(Body::empty()).unwrap()).await;
+    (reply.status, reply.headers, reply.body)
 }
 
 #[tokio::test]
@@ -132,12 +131,12 @@ async fn the_system_status_server_function_answers_and_cross_origin_posts_are_re
 
 #[tokio::test]
 async fn static_files_are_served_precompressed() {
-    let site = std::env::temp_dir().join(format!("ecert-site-{}", Random::os().id()));
+    let site = scratch_dir("ecert-site");
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(site.join("pkg/ecert.wasm"), b"plain").unwrap();
     std::fs::write(site.join("pkg/ecert.wasm.br"), b"brotli").unwrap();
     std::fs::write(site.join("pkg/ecert.wasm.gz"), b"gzip").unwrap();
-    let app = app_with_site(&site).await;
+    let app = app_with_site(site.to_str().unwrap()).await;
     let fetch = |encoding: &'static str| {
         app.clone().oneshot(
             Request::get("/pkg/ecert.wasm").header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).unwrap(),
@@ -199,9 +198,8 @@ async fn refused_server_function_calls_get_4xx_statuses_not_500() {
 
 #[tokio::test]
 async fn health_is_unavailable_when_the_database_is_gone() {
-    let config = Config::load_from(["ecert-server"]).unwrap();
     let db = open_test_db().await;
-    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    let app = app_on(&db, &[]);
     db.close().await;
     let (status, _, body) = get(&app, "/healthz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -8,23 +8,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, header};
 use ecert_app::error::AppError;
 use ecert_app::wallet::{
     WalletAccept, WalletChangePassword, WalletLoginAnswer, WalletLoginScan, WalletOffer, WalletPasswordReset,
     WalletSmsRequest, WalletStatus,
 };
-use ecert_core::secret::Random;
 use ecert_core::store::testing::open_test_db;
-use ecert_server::{Config, app_state, http::router};
 use leptos::server_fn::ServerFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tower::ServiceExt;
 
-const DOC: &str = include_str!("../../docs/wallet-api.yaml");
+use crate::support::{self, HOST, app_on};
+
+const DOC: &str = include_str!("../../../docs/wallet-api.yaml");
 const PREFIX: &str = "/api/v1/wallet/";
 
 // ---- a minimal reader for the block mappings of the document ----
@@ -246,22 +245,19 @@ fn error_examples(op: &Operation) -> Vec<(u16, Value)> {
 }
 
 async fn app() -> axum::Router {
-    let config = Config::load_from(["ecert-server"]).unwrap();
-    router(app_state(&config, open_test_db().await, Random::os()).unwrap())
+    app_on(&open_test_db().await, &[])
 }
 
 async fn post(app: &axum::Router, path: &str, body: String, origin: Option<&str>) -> (u16, String) {
     let mut req = Request::post(path)
-        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json");
     if let Some(o) = origin {
         req = req.header(header::ORIGIN, o);
     }
-    let res = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
-    let status = res.status().as_u16();
-    let body = to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let reply = support::send(app, req.body(Body::from(body)).unwrap()).await;
+    (reply.status.as_u16(), reply.body)
 }
 
 // ---- the tests ----

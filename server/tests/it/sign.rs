@@ -3,34 +3,22 @@
 //! and the errors a party can get (400 with fields, 401, 404, 410, cross-origin 403). Fixtures
 //! are made with ecert-core in the app's own database, at the real clock.
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ecert_core::device::action;
-use ecert_core::party::{self, PartyInput, ShownOnce};
-use ecert_core::secret::Random;
-use ecert_core::staff::StaffView;
-use ecert_core::store::Db;
+use ecert_core::party::ShownOnce;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::testing::{self, Member, PASSWORD};
 use ecert_core::{Millis, on_db};
-use ecert_server::{Config, app_state, http::router};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use crate::support::{self, HOST, app_on, basic, party};
 
 const PUBLIC_URL: &str = "https://ecert.example.cn";
-
-async fn party(db: &Db, staff: &StaffView, name: &str) -> ShownOnce {
-    let input = PartyInput { name: name.into(), redirect_uris: String::new() };
-    party::register(db, staff, &input, Millis::now(), &Random::os()).await.unwrap()
-}
-
-fn basic(p: &ShownOnce) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", p.login, p.secret)))
-}
 
 struct Reply {
     status: StatusCode,
@@ -39,16 +27,13 @@ struct Reply {
 }
 
 async fn call(app: &axum::Router, req: axum::http::request::Builder, body: Option<Value>) -> Reply {
-    let req = req.header(header::HOST, "127.0.0.1:3000").header(header::ACCEPT, "application/json");
+    let req = req.header(header::HOST, HOST).header(header::ACCEPT, "application/json");
     let req = match body {
         Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
         None => req.body(Body::empty()),
     };
-    let res = app.clone().oneshot(req.unwrap()).await.unwrap();
-    let (parts, body) = res.into_parts();
-    let bytes = to_bytes(body, 1 << 20).await.unwrap();
-    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status: parts.status, headers: parts.headers, json }
+    let reply = support::send(app, req.unwrap()).await;
+    Reply { json: reply.json(), status: reply.status, headers: reply.headers }
 }
 
 fn verifies(jwk: &Value, message: &[u8], signature: &str) -> bool {
@@ -62,9 +47,8 @@ fn verifies(jwk: &Value, message: &[u8], signature: &str) -> bool {
 
 #[tokio::test]
 async fn a_party_asks_over_http_the_wallet_signs_and_the_party_fetches_what_verifies_it() {
-    let config = Config::load_from(["ecert-server", "--public-url", PUBLIC_URL]).unwrap();
     let db = open_test_db().await;
-    let app = router(app_state(&config, db.clone(), Random::os()).unwrap());
+    let app = app_on(&db, &["--public-url", PUBLIC_URL]);
     let now = Millis::now();
     let (staff, _) = testing::staff(&db, now).await;
     let Member { phone, binding } =

@@ -4,6 +4,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{form_encode, scratch_dir};
+
 const BIN: &str = env!("CARGO_BIN_EXE_ecert-server");
 
 #[test]
@@ -80,7 +82,7 @@ fn start_and_stop(db: &str) -> (String, bool) {
 
 #[test]
 fn first_start_prints_generated_credentials_once_and_sigterm_stops_cleanly() {
-    let dir = std::env::temp_dir().join(format!("ecert-bin-{}", std::process::id()));
+    let dir = scratch_dir("ecert-bin");
     let db = format!("sqlite:{}", dir.join("nested/ecert.db").display());
 
     let (first, ok) = start_and_stop(&db);
@@ -116,8 +118,7 @@ fn post(port: u16, path: &str, cookie: &str, content_type: &str, body: &str) -> 
 
 /// A form POST (the default encoding of server functions).
 fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
-    post(port, path, cookie, "application/x-www-form-urlencoded", &body.join("&"))
+    post(port, path, cookie, "application/x-www-form-urlencoded", &form_encode(fields))
 }
 
 /// A JSON POST (the wallet API and JSON-encoded server functions).
@@ -140,20 +141,10 @@ fn code_of(url: &str) -> String {
     url.split_once("code=").map(|(_, c)| c.to_owned()).expect("a code in the link")
 }
 
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// R16: personal data never reaches the log, even at the most verbose level.
 #[test]
 fn r16_personal_data_is_absent_from_the_log() {
-    let dir = std::env::temp_dir().join(format!("ecert-log-{}", std::process::id()));
+    let dir = scratch_dir("ecert-log");
     std::fs::create_dir_all(&dir).unwrap();
     let log_path = dir.join("server.log");
     let port = free_port();
@@ -299,7 +290,7 @@ fn https(port: u16, ca: &[u8], request: &str) -> Result<String, String> {
 
 #[test]
 fn the_server_serves_https_itself_with_a_configured_certificate() {
-    let dir = std::env::temp_dir().join(format!("ecert-tls-{}", std::process::id()));
+    let dir = scratch_dir("ecert-tls");
     let (cert, key, ca) = self_signed(&dir);
     let port = free_port();
     let mut child = Command::new(BIN)
@@ -362,7 +353,7 @@ fn the_server_serves_https_itself_with_a_configured_certificate() {
 
 #[test]
 fn unusable_tls_settings_stop_the_start_with_what_to_fix() {
-    let dir = std::env::temp_dir().join(format!("ecert-tls-bad-{}", std::process::id()));
+    let dir = scratch_dir("ecert-tls-bad");
     let (cert, key, _) = self_signed(&dir);
     let (_, other_key, _) = self_signed(&dir.join("other"));
     let garbage = dir.join("garbage.pem");

@@ -1,0 +1,14 @@
+//! The integration suite of ecert-server, one binary: the real router in process, and the
+//! `ecert-server` binary run as a child process (`binary`). Runs on SQLite, and on PostgreSQL
+//! when `ECERT_TEST_DATABASE_URL` names one (scripts/test does both).
+//!
+//! All tests share this process: nothing here sets environment variables, and per-test files
+//! live in directories of their own (`support::scratch_dir`).
+
+mod api_errors;
+mod authorization;
+mod binary;
+mod http;
+mod openapi;
+mod sign;
+mod support;
