@@ -11,9 +11,9 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::i18n::{T, change_text, role_text, t, use_lang};
 pub use crate::scan_login::LoginQr;
 use crate::scan_login::{Endings, Polled, ScanLoginPanel};
-use crate::i18n::{T, change_text, role_text, t, use_lang};
 
 /// Who is signed in to the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

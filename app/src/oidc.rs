@@ -10,8 +10,8 @@ use leptos_router::hooks::use_query_map;
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
-pub use crate::scan_login::{LoginQr, Polled as OidcProgress};
 use crate::scan_login::{Endings, ScanLoginPanel};
+pub use crate::scan_login::{LoginQr, Polled as OidcProgress};
 
 /// Backend failures are logged once by `AppError`; the protocol's own refusals cannot happen
 /// here (the page only reads and polls its request).

@@ -50,7 +50,19 @@ impl GrantStatus {
 #[macro_export]
 macro_rules! grant_in_force_sql {
     ($grant:literal, $day:literal) => {
-        concat!("(", $grant, ".status = 'active' AND ", $grant, ".start_day <= ", $day, " AND ", $grant, ".end_day >= ", $day, ")")
+        concat!(
+            "(",
+            $grant,
+            ".status = 'active' AND ",
+            $grant,
+            ".start_day <= ",
+            $day,
+            " AND ",
+            $grant,
+            ".end_day >= ",
+            $day,
+            ")"
+        )
     };
 }
 
@@ -591,8 +603,10 @@ mod server {
     /// Looks at a claim or authorization code without using it.
     pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
         let hash = crate::secret::token_hash(code.trim());
-        let row: Option<(String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus)> = on_db!(db, |c| {
-            sqlx::query_as(
+        let row: Option<(String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus)> = on_db!(
+            db,
+            |c| {
+                sqlx::query_as(
             "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status \
              FROM one_time_code o JOIN holder h ON h.id = o.holder_id JOIN certificate c ON c.id = o.certificate_id \
              JOIN institution i ON i.id = c.institution_id WHERE o.code_hash = $1 AND o.kind = $2 AND c.status = 'active'"
@@ -601,7 +615,8 @@ mod server {
         .bind(kind.as_str())
         .fetch_optional(c)
         .await
-        })?;
+            }
+        )?;
         let Some((institution_name, credit_code, role, name, expires_at, used_at, voided_at, status)) = row else {
             return Err(DomainError::CodeInvalid.into());
         };
@@ -736,14 +751,15 @@ mod server {
         let mut out: HashMap<String, Vec<GrantView>> = HashMap::new();
         let today = time::format_day(time::today_cst(now));
         for holder_id in holder_ids {
-            let rows: Vec<(String, String, String, GrantStatus, String, String, String)> = on_db!(db, |c| sqlx::query_as(
-                "SELECT g.id, g.start_day, g.end_day, g.status, m.id, m.name_zh, m.name_en FROM holder_grant g \
+            let rows: Vec<(String, String, String, GrantStatus, String, String, String)> =
+                on_db!(db, |c| sqlx::query_as(
+                    "SELECT g.id, g.start_day, g.end_day, g.status, m.id, m.name_zh, m.name_en FROM holder_grant g \
                  JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
                  WHERE g.holder_id = $1 ORDER BY g.created_at, g.id, m.created_at"
-            )
-            .bind(holder_id)
-            .fetch_all(c)
-            .await)?;
+                )
+                .bind(holder_id)
+                .fetch_all(c)
+                .await)?;
             let list = out.entry(holder_id.clone()).or_default();
             for (id, start_day, end_day, status, mid, zh, en) in rows {
                 if list.last().map(|g| g.id != id).unwrap_or(true) {

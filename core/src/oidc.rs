@@ -708,15 +708,13 @@ mod server {
         let matters = if role == Role::User {
             // R6: only grants in force today, China Standard Time.
             let today = time::format_day(time::today_cst(now));
-            let rows: Vec<(String, String, String)> = on_tx!(tx, |c| sqlx::query_as(
-                concat!(
-                    "SELECT DISTINCT m.id, m.name_zh, m.name_en FROM holder_grant g \
+            let rows: Vec<(String, String, String)> = on_tx!(tx, |c| sqlx::query_as(concat!(
+                "SELECT DISTINCT m.id, m.name_zh, m.name_en FROM holder_grant g \
                      JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
                      WHERE g.holder_id = $1 AND ",
-                    crate::grant_in_force_sql!("g", "$2"),
-                    " ORDER BY m.id"
-                )
-            )
+                crate::grant_in_force_sql!("g", "$2"),
+                " ORDER BY m.id"
+            ))
             .bind(holder_id)
             .bind(&today)
             .fetch_all(c)

@@ -104,17 +104,15 @@ mod server {
     async fn grant_in_force(db: &Db, holder_id: &str, asked: Option<&str>, now: Millis) -> Result<String> {
         let today = time::format_day(time::today_cst(now));
         let ids: Vec<String> = on_db!(db, |c| {
-            sqlx::query_scalar(
-            concat!(
+            sqlx::query_scalar(concat!(
                 "SELECT id FROM holder_grant WHERE holder_id = $1 AND ",
                 crate::grant_in_force_sql!("holder_grant", "$2"),
                 " ORDER BY created_at, id"
-            )
-        )
-        .bind(holder_id)
-        .bind(&today)
-        .fetch_all(c)
-        .await
+            ))
+            .bind(holder_id)
+            .bind(&today)
+            .fetch_all(c)
+            .await
         })?;
         match (asked, ids.as_slice()) {
             (Some(asked), _) => ids.iter().find(|id| *id == asked).cloned().ok_or_else(|| DomainError::Revoked.into()),

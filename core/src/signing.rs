@@ -276,15 +276,13 @@ mod server {
     /// once each). Empty for a user means it may not sign.
     async fn matters_in_force(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<Vec<MatterView>> {
         let today = time::format_day(time::today_cst(now));
-        let rows: Vec<(String, String, String, i64)> = on_tx!(tx, |c| sqlx::query_as(
-            concat!(
-                "SELECT DISTINCT m.id, m.name_zh, m.name_en, m.created_at FROM holder_grant g \
+        let rows: Vec<(String, String, String, i64)> = on_tx!(tx, |c| sqlx::query_as(concat!(
+            "SELECT DISTINCT m.id, m.name_zh, m.name_en, m.created_at FROM holder_grant g \
                  JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
                  WHERE g.holder_id = $1 AND ",
-                crate::grant_in_force_sql!("g", "$2"),
-                " ORDER BY m.created_at, m.id"
-            )
-        )
+            crate::grant_in_force_sql!("g", "$2"),
+            " ORDER BY m.created_at, m.id"
+        ))
         .bind(holder_id)
         .bind(&today)
         .fetch_all(c)

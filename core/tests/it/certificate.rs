@@ -1,7 +1,9 @@
 //! Journey 1 of the delegation issue: staff register an institution and issue its certificate
 //! with a claim code (R1, R2, R16, 分级管理).
 
-use ecert_core::certificate::{self, CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::certificate::{
+    self, CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput,
+};
 use ecert_core::code::{self, CodeKind};
 use ecert_core::holder::HolderStatus;
 use ecert_core::identity::IdentityVerifier;

@@ -102,7 +102,11 @@ pub(crate) async fn first_matter(db: &Db, caller: &Caller) -> String {
 /// Adds a person with `by` and has them accept on their own phone.
 pub(crate) async fn member(db: &Db, by: &Member, role: Role, name: &str, seq: u16) -> Member {
     let caller = by.caller(db).await;
-    let g = if role == Role::User { Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30")) } else { None };
+    let g = if role == Role::User {
+        Some(grant(&first_matter(db, &caller).await, "2026-01-01", "2026-06-30"))
+    } else {
+        None
+    };
     let code =
         holder::add(db, &caller, role, &person(name, seq), g.as_ref(), &IdentityVerifier::Local, T0, &Random::os())
             .await
@@ -215,12 +219,22 @@ async fn r3_a_fourth_manager_is_refused_with_a_clear_message() {
     let fm = claimed(&db).await;
     let caller = fm.caller(&db).await;
     for seq in 1..=3 {
-        holder::add(&db, &caller, Role::Manager, &person("王五", seq), None, &IdentityVerifier::Local, T0, &Random::os())
-            .await
-            .unwrap();
+        holder::add(
+            &db,
+            &caller,
+            Role::Manager,
+            &person("王五", seq),
+            None,
+            &IdentityVerifier::Local,
+            T0,
+            &Random::os(),
+        )
+        .await
+        .unwrap();
     }
     let fourth =
-        holder::add(&db, &caller, Role::Manager, &person("王五", 4), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+        holder::add(&db, &caller, Role::Manager, &person("王五", 4), None, &IdentityVerifier::Local, T0, &Random::os())
+            .await;
     let e = domain(fourth);
     assert_eq!(e, DomainError::TooManyManagers);
     assert!(e.message(ecert_core::Lang::Zh).contains("最多授权3名管理人"));
@@ -334,21 +348,38 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
         grant(&m, "2026-02-30", "2026-03-05"),
     ];
     for g in &bad {
-        let r =
-            holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(g), &IdentityVerifier::Local, T0, &Random::os())
-                .await;
+        let r = holder::add(
+            &db,
+            &caller,
+            Role::User,
+            &person("赵六", 9),
+            Some(g),
+            &IdentityVerifier::Local,
+            T0,
+            &Random::os(),
+        )
+        .await;
         assert!(matches!(domain(r), DomainError::Validation(_)), "{g:?}");
     }
     assert_eq!(count(&db, users, &caller.certificate_id).await, 0, "bad input changes nothing");
     let r =
-        holder::add(&db, &caller, Role::User, &person("赵六", 9), None, &IdentityVerifier::Local, T0, &Random::os()).await;
+        holder::add(&db, &caller, Role::User, &person("赵六", 9), None, &IdentityVerifier::Local, T0, &Random::os())
+            .await;
     assert!(matches!(domain(r), DomainError::Validation(_)));
 
     let ok = grant(&m, "2026-01-01", "2026-12-31");
-    let added =
-        holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
-            .await
-            .unwrap();
+    let added = holder::add(
+        &db,
+        &caller,
+        Role::User,
+        &person("赵六", 9),
+        Some(&ok),
+        &IdentityVerifier::Local,
+        T0,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     let view = holder::list(&db, &caller, T0).await.unwrap().into_iter().find(|h| h.id == added.holder_id).unwrap();
     assert_eq!(view.grants.len(), 1);
     assert!(view.grants[0].effective, "inside its period");
@@ -356,9 +387,17 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
     let lapsed = after.into_iter().find(|h| h.id == added.holder_id).unwrap();
     assert!(!lapsed.grants[0].effective, "R6: lapses by itself at the end");
     // The same person is not added twice.
-    let twice =
-        holder::add(&db, &caller, Role::User, &person("赵六", 9), Some(&ok), &IdentityVerifier::Local, T0, &Random::os())
-            .await;
+    let twice = holder::add(
+        &db,
+        &caller,
+        Role::User,
+        &person("赵六", 9),
+        Some(&ok),
+        &IdentityVerifier::Local,
+        T0,
+        &Random::os(),
+    )
+    .await;
     assert!(matches!(domain(twice), DomainError::AlreadyExists { .. }));
 }
 

@@ -4,13 +4,13 @@
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
 use ecert_core::holder::{self, Role};
-use ecert_core::usage::UsageKind;
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, CounterCaller, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
+use ecert_core::usage::UsageKind;
 use ecert_core::usage::{self, UsageFilter};
 use ecert_core::{DomainError, Millis, certificate::IssuePolicy};
 
