@@ -13,6 +13,14 @@ use crate::i18n::{T, t, use_lang};
 use crate::scan_login::{Endings, ScanLoginPanel};
 pub use crate::scan_login::{LoginQr, Polled as OidcProgress};
 
+/// A login QR for an authorization request, for this browser, with the party's registered name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OidcLoginQr {
+    pub party_name: String,
+    #[serde(flatten)]
+    pub qr: LoginQr,
+}
+
 /// Backend failures are logged once by `AppError`; the protocol's own refusals cannot happen
 /// here (the page only reads and polls its request).
 #[cfg(feature = "ssr")]
@@ -37,11 +45,11 @@ pub async fn oidc_login_party(request: String) -> Result<Option<String>, AppErro
 
 /// A (fresh) login QR for the request; the browser secret goes into the login cookie.
 #[server(endpoint = "oidc_login_start")]
-pub async fn oidc_login_start(request: String) -> Result<Option<LoginQr>, AppError> {
+pub async fn oidc_login_start(request: String) -> Result<Option<OidcLoginQr>, AppError> {
     use ecert_core::oidc::{self, OidcError};
     let state = crate::state::app_state();
     let now = ecert_core::Millis::now();
-    let (_, started) = match oidc::start_login(&state.db, &request, now, &state.random).await {
+    let (view, started) = match oidc::start_login(&state.db, &request, now, &state.random).await {
         Ok(v) => v,
         Err(OidcError::RequestGone) => return Ok(None),
         Err(e) => return Err(app_error(e)),
@@ -53,11 +61,14 @@ pub async fn oidc_login_start(request: String) -> Result<Option<LoginQr>, AppErr
         now,
     );
     let url = format!("{}/wallet/login?code={}", state.public_url, started.code.expose());
-    Ok(Some(LoginQr {
-        qr_svg: crate::qr::svg(&url),
-        url,
-        match_code: started.match_code,
-        expires_at: started.expires_at.0,
+    Ok(Some(OidcLoginQr {
+        party_name: view.party_name,
+        qr: LoginQr {
+            qr_svg: crate::qr::svg(&url),
+            url,
+            match_code: started.match_code,
+            expires_at: started.expires_at.0,
+        },
     }))
 }
 
@@ -119,7 +130,7 @@ fn OidcLoginPanel(request: String, party: String) -> impl IntoView {
     view! {
         <ScanLoginPanel
             heading_id="oidc-login-title"
-            start=move || oidc_login_start(request.get_value())
+            start=move || async move { oidc_login_start(request.get_value()).await.map(|qr| qr.map(|q| q.qr)) }
             poll=move || oidc_login_status(request.get_value())
             endings
             over=back_to_party

@@ -28,8 +28,27 @@ pub struct LoginQr {
 /// (unknown, finished or expired), and where the browser goes next, if anywhere.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Polled {
+    #[serde(with = "state_or_gone")]
     pub state: Option<LoginState>,
     pub redirect: Option<String>,
+}
+
+/// On the wire a gone request is the state `gone`, beside the login's own states.
+mod state_or_gone {
+    use ecert_core::login::LoginState;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(state: &Option<LoginState>, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(state.map_or("gone", LoginState::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<LoginState>, D::Error> {
+        let text = String::deserialize(de)?;
+        if text == "gone" {
+            return Ok(None);
+        }
+        LoginState::deserialize(serde::de::value::StrDeserializer::<D::Error>::new(&text)).map(Some)
+    }
 }
 
 /// What the panel says for the two endings that differ between pages.
