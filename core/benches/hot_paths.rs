@@ -41,7 +41,7 @@ use ecert_core::login::{self, LoginState};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions, testing::open_test_db};
-use ecert_core::{Millis, on_db};
+use ecert_core::{Millis, store::query};
 
 /// Concurrency levels of each measurement.
 const POLL_TASKS: [usize; 3] = [1, 8, 64];
@@ -302,15 +302,16 @@ async fn staff_member(db: &Db) -> StaffView {
     let random = Random::os();
     let (authority_id, staff_id) = (random.id(), random.id());
     let now = Millis::now();
-    let inserted = on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) \
-         VALUES ($1, '基准测试局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority_id)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()));
+    let inserted = db
+        .execute(
+            query(
+                "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) \
+         VALUES ($1, '基准测试局', 'county', NULL, '110105', $2)",
+            )
+            .bind(&authority_id)
+            .bind(now.0),
+        )
+        .await;
     inserted.unwrap_or_else(|e| panic!("cannot insert an authority: {e}"));
     let seeded = async {
         let mut tx = db.begin_write().await?;
@@ -320,18 +321,19 @@ async fn staff_member(db: &Db) -> StaffView {
     };
     seeded.await.unwrap_or_else(|e| panic!("cannot seed the matter catalogue: {e}"));
     let username = format!("bench-{}", &staff_id[..10]);
-    let inserted = on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '窗口一', '!', $4, $5)"
-    )
-    .bind(&staff_id)
-    .bind(&authority_id)
-    .bind(&username)
-    .bind(false)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()));
+    let inserted = db
+        .execute(
+            query(
+                "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, '窗口一', '!', $4, $5)",
+            )
+            .bind(&staff_id)
+            .bind(&authority_id)
+            .bind(&username)
+            .bind(false)
+            .bind(now.0),
+        )
+        .await;
     inserted.unwrap_or_else(|e| panic!("cannot insert a staff member: {e}"));
     StaffView {
         id: staff_id,

@@ -3,45 +3,49 @@
 //! Pure rules and shared types compile everywhere, including the WASM bundle; storage and the
 //! use-cases that apply a rule and write its record in one transaction sit behind the `server`
 //! feature. Nothing here knows about Leptos, axum or HTTP.
+//!
+//! The folders are the layers and the nouns (docs/architecture.md):
+//!
+//! | folder / file      | what                                                              |
+//! |--------------------|-------------------------------------------------------------------|
+//! | `kernel/`          | text enums, errors, languages, time, masking, field checks       |
+//! | `store/`           | the one query API over SQLite and PostgreSQL (server)             |
+//! | `crypto/`          | ids, tokens, password hashes, sealing, JWS, one-time codes (server) |
+//! | `registry/`        | staff, institutions and certificates, changes, parties, SMS       |
+//! | `delegation/`      | holders, grants and device bindings (R3–R8)                       |
+//! | `login/`           | scan login (R11) and OpenID Connect for relying parties           |
+//! | `signing.rs`       | scan to sign                                                      |
+//! | `presentation.rs`  | presenting and checking a certificate (R9, R10)                   |
+//! | `records.rs`, `usage.rs` | usage records (R12) and who may see them (R7)             |
+//!
+//! Each module is reachable at the crate root too (`ecert_core::holder`), which is how the
+//! app and the server name them.
 
-pub mod certificate;
-pub mod changes;
-#[cfg(feature = "server")]
-pub mod code;
-pub mod device;
-pub mod error;
-pub mod holder;
-pub mod i18n;
-pub mod identity;
+pub mod delegation;
 pub mod kernel;
 pub mod login;
-pub mod mask;
-pub mod oidc;
-pub mod party;
 pub mod presentation;
 #[cfg(feature = "server")]
 pub mod records;
-#[cfg(feature = "server")]
-pub(crate) mod scan;
+pub mod registry;
 pub mod signing;
-pub mod sms;
-pub mod staff;
-pub mod time;
 pub mod usage;
-pub mod validate;
 
 #[cfg(feature = "server")]
-pub mod bootstrap;
-#[cfg(feature = "server")]
-pub mod jws;
-#[cfg(feature = "server")]
-pub mod seal;
-#[cfg(feature = "server")]
-pub mod secret;
+pub mod crypto;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
 pub mod testing;
+
+#[cfg(feature = "server")]
+pub use crypto::{code, jws, seal, secret};
+pub use delegation::{device, holder};
+pub use kernel::{error, i18n, mask, time, validate};
+pub use login::oidc;
+#[cfg(feature = "server")]
+pub use registry::bootstrap;
+pub use registry::{certificate, changes, identity, party, sms, staff};
 
 pub use error::{DomainError, FieldError, Problem};
 #[cfg(feature = "server")]

@@ -9,6 +9,8 @@
 //! Every check re-reads the certificate, the holder, the device and the grant, so cancellation,
 //! removal and lapse take effect at once (R15). A code that fails for any reason gets the same
 //! answer and no data (R9); a verified check writes a usage record (R12).
+//!
+//! A verifier must never learn more than R16 shows, and a failed check must not say why.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,13 +74,13 @@ mod server {
     use crate::device::{self, action};
     use crate::error::{DomainError, Problem, Result};
     use crate::holder::Role;
+    use crate::mask;
     use crate::party::CounterCaller;
     use crate::records::{self, Usage};
     use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::{Applied, Db, FromLocalRow, Statement, Tx, Unit};
+    use crate::store::{Applied, Db, Query, Tx, Unit, query};
     use crate::time::{self, Millis};
-    use crate::{mask, on_db, on_tx};
 
     /// A new set, shown once: the QR token, the number, and when both stop working.
     #[derive(Debug)]
@@ -103,17 +105,17 @@ mod server {
     /// R6: the grant a user presents: the one asked for, or the only one in force today.
     async fn grant_in_force(db: &Db, holder_id: &str, asked: Option<&str>, now: Millis) -> Result<String> {
         let today = time::format_day(time::today_cst(now));
-        let ids: Vec<String> = on_db!(db, |c| {
-            sqlx::query_scalar(concat!(
-                "SELECT id FROM holder_grant WHERE holder_id = $1 AND ",
-                crate::grant_in_force_sql!("holder_grant", "$2"),
-                " ORDER BY created_at, id"
-            ))
-            .bind(holder_id)
-            .bind(&today)
-            .fetch_all(c)
-            .await
-        })?;
+        let ids: Vec<String> = db
+            .fetch_all(
+                query(concat!(
+                    "SELECT id FROM holder_grant WHERE holder_id = $1 AND ",
+                    crate::grant_in_force_sql!("holder_grant", "$2"),
+                    " ORDER BY created_at, id"
+                ))
+                .bind(holder_id)
+                .bind(&today),
+            )
+            .await?;
         match (asked, ids.as_slice()) {
             (Some(asked), _) => ids.iter().find(|id| *id == asked).cloned().ok_or_else(|| DomainError::Revoked.into()),
             (None, [only]) => Ok(only.clone()),
@@ -138,44 +140,29 @@ mod server {
 
         let mut tx = db.begin_write().await?;
         // The binding may have been removed since the signature was checked: R8 wins.
-        let sql = format!(
+        let sql = concat!(
             "SELECT d.id FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
-             WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'{}",
-            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF d")
+             WHERE d.id = $1 AND ",
+            crate::binding_live_sql!()
         );
-        let live: Option<String> =
-            on_tx!(&mut tx, |c| sqlx::query_scalar(&sql).bind(request.device_id).fetch_optional(c).await)?;
+        let live: Option<String> = tx.fetch_optional(query(sql).lock_rows_of("d").bind(request.device_id)).await?;
         if live.is_none() {
             return Err(DomainError::Revoked.into());
         }
         // The whole previous set, its QR too, even when a counter has already used its number.
-        tx.stamp(
-            "UPDATE presentation SET voided_at = $1 WHERE holder_id = $2 AND voided_at IS NULL AND expires_at > $1",
-            now,
-            &bound.holder_id,
+        tx.execute(
+            query(
+                "UPDATE presentation SET voided_at = $1 WHERE holder_id = $2 AND voided_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .bind(&bound.holder_id),
         )
         .await?;
         let number = fresh_number(&mut tx, now, random).await?;
         let qr_token = random.token();
         let expires_at = now.plus_minutes(PRESENT_MINUTES);
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(random.id())
-        .bind(&bound.certificate_id)
-        .bind(&bound.holder_id)
-        .bind(request.device_id)
-        .bind(&grant_id)
-        .bind(token_hash(qr_token.expose()))
-        .bind(token_hash(number.expose()))
-        .bind(now.0)
-        .bind(expires_at.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        tx.execute(query("INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(random.id()).bind(&bound.certificate_id).bind(&bound.holder_id).bind(request.device_id).bind(&grant_id).bind(token_hash(qr_token.expose())).bind(token_hash(number.expose())).bind(now.0).bind(expires_at.0)).await?;
         tx.commit().await?;
         Ok(Presented { qr_token, number, expires_at, grant_id })
     }
@@ -184,13 +171,15 @@ mod server {
     async fn fresh_number(tx: &mut Tx, now: Millis, random: &Random) -> Result<Secret> {
         for _ in 0..8 {
             let number = random.digits(NUMBER_DIGITS);
-            let taken: Option<String> = on_tx!(tx, |c| sqlx::query_scalar(
-                "SELECT id FROM presentation WHERE number_hash = $1 AND expires_at > $2 AND voided_at IS NULL"
-            )
-            .bind(token_hash(number.expose()))
-            .bind(now.0)
-            .fetch_optional(c)
-            .await)?;
+            let taken: Option<String> = tx
+                .fetch_optional(
+                    query(
+                        "SELECT id FROM presentation WHERE number_hash = $1 AND expires_at > $2 AND voided_at IS NULL",
+                    )
+                    .bind(token_hash(number.expose()))
+                    .bind(now.0),
+                )
+                .await?;
             if taken.is_none() {
                 return Ok(number);
             }
@@ -198,7 +187,6 @@ mod server {
         Err(DomainError::RateLimited.into())
     }
 
-    #[derive(sqlx::FromRow)]
     struct Row {
         id: String,
         certificate_id: String,
@@ -215,27 +203,22 @@ mod server {
         start_day: Option<String>,
         end_day: Option<String>,
     }
-
-    impl FromLocalRow for Row {
-        fn from_local(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-            Ok(Row {
-                id: r.get("id")?,
-                certificate_id: r.get("certificate_id")?,
-                holder_id: r.get("holder_id")?,
-                grant_id: r.get("grant_id")?,
-                expires_at: r.get("expires_at")?,
-                institution_name: r.get("institution_name")?,
-                credit_code: r.get("credit_code")?,
-                serial: r.get("serial")?,
-                legal_rep_name: r.get("legal_rep_name")?,
-                holder_name: r.get("holder_name")?,
-                holder_id_number: r.get("holder_id_number")?,
-                role: r.get("role")?,
-                start_day: r.get("start_day")?,
-                end_day: r.get("end_day")?,
-            })
-        }
-    }
+    crate::store::from_row!(Row {
+        id,
+        certificate_id,
+        holder_id,
+        grant_id,
+        expires_at,
+        institution_name,
+        credit_code,
+        serial,
+        legal_rep_name,
+        holder_name,
+        holder_id_number,
+        role,
+        start_day,
+        end_day
+    });
 
     /// A live set by its QR or number hash: unexpired, not voided, and its certificate, holder,
     /// device and (for a user) grant all in force today (R6, R8, R15).
@@ -248,17 +231,18 @@ mod server {
              JOIN holder h ON h.id = p.holder_id JOIN device d ON d.id = p.device_id \
              LEFT JOIN holder_grant g ON g.id = p.grant_id \
              WHERE p.{key} = $1 AND p.expires_at > $2 AND p.voided_at IS NULL{} \
-             AND c.status = 'active' AND h.status = 'active' AND d.status = 'active' \
+             AND {live} \
              AND (p.grant_id IS NULL OR {})",
             if unused { " AND p.used_at IS NULL" } else { "" },
-            crate::grant_in_force_sql!("g", "$3")
+            crate::grant_in_force_sql!("g", "$3"),
+            live = crate::binding_live_sql!(),
         )
     }
 
     async fn matters(db: &Db, grant_id: &str) -> Result<Vec<MatterView>> {
         const SQL: &str = "SELECT m.id, m.name_zh, m.name_en FROM grant_matter gm JOIN matter m ON m.id = gm.matter_id \
              WHERE gm.grant_id = $1 ORDER BY m.created_at, m.id";
-        let rows: Vec<(String, String, String)> = db.fetch_all(SQL, &[grant_id.into()]).await?;
+        let rows: Vec<(String, String, String)> = db.fetch_all(query(SQL).bind(grant_id).point_read()).await?;
         Ok(rows.into_iter().map(|(id, name_zh, name_en)| MatterView { id, name_zh, name_en }).collect())
     }
 
@@ -280,7 +264,7 @@ mod server {
     }
 
     /// R12: the usage record of a verified presentation, by a counter or on the public page.
-    fn verified_record(row: &Row, counter: Option<&CounterCaller>, now: Millis, random: &Random) -> Statement {
+    fn verified_record(row: &Row, counter: Option<&CounterCaller>, now: Millis, random: &Random) -> Query {
         let system = counter.map_or_else(|| records::PUBLIC_CHECK.to_owned(), CounterCaller::label);
         let usage = Usage {
             certificate_id: &row.certificate_id,
@@ -298,7 +282,7 @@ mod server {
     /// that follows a number's check re-checks what can change in between.
     async fn live(db: &Db, key: &str, unused: bool, hash: String, now: Millis) -> Result<Option<Row>> {
         let today = time::format_day(time::today_cst(now));
-        Ok(db.fetch_optional(&live_select(key, unused), &[hash.into(), now.0.into(), today.into()]).await?)
+        Ok(db.fetch_optional(query(live_select(key, unused)).bind(hash).bind(now.0).bind(today).point_read()).await?)
     }
 
     /// R10: the public check of a presented QR: anyone, no sign-in. The token has 256 bits, so
@@ -314,7 +298,7 @@ mod server {
             None => Vec::new(),
         };
         // R12: the check answers only once its record is committed (grouped with others').
-        db.write(Unit::new(vec![verified_record(&row, None, now, random)])).await?;
+        db.write(Unit::new([verified_record(&row, None, now, random).into()])).await?;
         view(row, matters, db.vault())
     }
 
@@ -354,7 +338,9 @@ mod server {
         let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
         let counter_id = counter.counter_id.as_str();
         let limit: Option<(i64, i64)> = db
-            .fetch_optional("SELECT window_start, window_failures FROM counter WHERE id = $1", &[counter_id.into()])
+            .fetch_optional(
+                query("SELECT window_start, window_failures FROM counter WHERE id = $1").bind(counter_id).point_read(),
+            )
             .await?;
         let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
         // A shortcut that spares a spent counter the lookup and the write; the compare-and-sets
@@ -362,9 +348,10 @@ mod server {
         if window_start + window > now.0 && failures >= NUMBER_FAILURES {
             return Err(DomainError::RateLimited.into());
         }
-        let window_values = || vec![window.into(), now.0.into(), counter_id.into(), NUMBER_FAILURES.into()];
+        // `$1` the window's length, `$2` now, `$3` the counter, `$4` the tries a window allows.
+        let in_window = |sql: &str| query(sql).bind(window).bind(now).bind(counter_id).bind(NUMBER_FAILURES);
         let failed = || async {
-            match db.write(Unit::new(vec![Statement::new(SPEND_TRY, window_values()).must_change()])).await? {
+            match db.write(Unit::new([in_window(SPEND_TRY).must_change()])).await? {
                 Applied::Stopped(_) => Err(DomainError::RateLimited.into()),
                 Applied::Done(_) => Err(DomainError::PresentationInvalid.into()),
             }
@@ -372,15 +359,16 @@ mod server {
         let Some(row) = live(db, "number_hash", true, token_hash(&number), now).await? else {
             return failed().await;
         };
-        let unit = Unit::new(vec![
-            Statement::new(HAS_TRY, window_values()).must_change(),
+        let unit = Unit::new([
+            in_window(HAS_TRY).must_change(),
             // Single use, and still live (a refresh may have voided it since the read).
-            Statement::new(
+            query(
                 "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
-                vec![now.0.into(), row.id.as_str().into()],
             )
+            .bind(now)
+            .bind(&row.id)
             .must_change(),
-            verified_record(&row, Some(counter), now, random),
+            verified_record(&row, Some(counter), now, random).into(),
         ]);
         match db.write(unit).await? {
             Applied::Done(_) => {}

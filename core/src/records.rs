@@ -1,9 +1,8 @@
 //! R12: change records, append-only. Nothing in the platform updates or deletes them.
 
 use crate::error::Result;
-use crate::on_tx;
 use crate::secret::Random;
-use crate::store::{Statement, Tx};
+use crate::store::{Query, Tx, query};
 use crate::time::Millis;
 
 pub use crate::changes::ChangeKind;
@@ -29,21 +28,7 @@ pub async fn change(
         Actor::Staff(id) => ("staff", id),
         Actor::Holder(id) => ("holder", id),
     };
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO change_record (id, certificate_id, kind, actor_kind, actor_id, subject_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(random.id())
-    .bind(certificate_id)
-    .bind(kind)
-    .bind(actor_kind)
-    .bind(actor_id)
-    .bind(subject_id)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    tx.execute(query("INSERT INTO change_record (id, certificate_id, kind, actor_kind, actor_id, subject_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)").bind(random.id()).bind(certificate_id).bind(kind).bind(actor_kind).bind(actor_id).bind(subject_id).bind(now.0)).await?;
     Ok(())
 }
 
@@ -70,27 +55,23 @@ const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder
 
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
-    tx.execute(&usage_statement(usage, now, random)).await?;
+    tx.execute(usage_statement(usage, now, random)).await?;
     Ok(())
 }
 
 /// R12: a usage record as a statement: of a [`crate::store::Unit`] for [`crate::store::Db::write`],
 /// or run in a transaction by [`record_usage`].
-pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Statement {
-    Statement::new(
-        INSERT_USAGE,
-        vec![
-            random.ordered_id(now).into(),
-            usage.certificate_id.into(),
-            usage.holder_id.into(),
-            usage.kind.into(),
-            usage.system.into(),
-            usage.result.into(),
-            now.0.into(),
-            usage.party_id.into(),
-            usage.counter_id.into(),
-        ],
-    )
+pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
+    query(INSERT_USAGE)
+        .bind(random.ordered_id(now))
+        .bind(usage.certificate_id)
+        .bind(usage.holder_id)
+        .bind(usage.kind)
+        .bind(usage.system)
+        .bind(usage.result)
+        .bind(now)
+        .bind(usage.party_id)
+        .bind(usage.counter_id)
 }
 
 /// R12: a usage record (a login, a signature, a verified presentation), append-only.

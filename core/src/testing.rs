@@ -10,7 +10,7 @@ use crate::identity::IdentityVerifier;
 use crate::secret::{Random, Secret, hash_password};
 use crate::staff::{self, StaffView};
 use crate::store::Db;
-use crate::{Millis, on_db};
+use crate::{Millis, store::query};
 
 /// A phone's device key, signing as the wallet's WebCrypto key does.
 pub use crate::device::testing::TestKey as Phone;
@@ -41,33 +41,26 @@ pub fn resident_id(seq: u16) -> String {
 pub async fn staff_member(db: &Db, password: &str, now: Millis) -> String {
     let random = Random::os();
     let authority = random.id();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
+    db.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '测试局', 'county', NULL, '110105', $2)").bind(&authority).bind(now.0)).await
     .expect("insert authority");
     let mut tx = db.begin_write().await.expect("begin");
     holder::seed_catalogue(&mut tx, &authority, now).await.expect("seed catalogue");
     tx.commit().await.expect("commit");
     let username = format!("staff-{}", &random.id()[..12]).replace(['_', '-'], "x");
     let hash = hash_password(Secret::new(password), &random).await.expect("hash");
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)"
+    db.execute(
+        query(
+            "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, '窗口一', $4, $5, $6)",
+        )
+        .bind(random.id())
+        .bind(&authority)
+        .bind(&username)
+        .bind(hash)
+        .bind(false)
+        .bind(now.0),
     )
-    .bind(random.id())
-    .bind(&authority)
-    .bind(&username)
-    .bind(hash)
-    .bind(false)
-    .bind(now.0)
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))
     .expect("insert staff");
     username
 }

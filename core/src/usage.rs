@@ -2,6 +2,8 @@
 //! first manager sees the certificate's every record, a manager its own and those of the users
 //! it authorized, a user its own. Filtered by kind and China Standard Time dates, in pages, and as
 //! CSV for the first manager. Records are only ever appended (see `records`).
+//!
+//! Which records a caller sees is `Caller::sees_sql` (R7); this module must not restate it.
 
 use serde::{Deserialize, Serialize};
 
@@ -102,35 +104,32 @@ mod server {
     use super::*;
     use crate::error::{DomainError, Result};
     use crate::holder::{Caller, Role};
-    use crate::store::Db;
-    use crate::{mask, on_db};
+    use crate::mask;
+    use crate::store::{Db, Value, query};
 
-    /// The `WHERE` of the records `caller` may see with `filter`, and its text parameters.
-    fn visible(caller: &Caller, own: bool, filter: &UsageFilter) -> Result<(String, Vec<String>, Vec<i64>)> {
+    /// The `WHERE` of the records `caller` may see with `filter`, and its parameters.
+    fn visible(caller: &Caller, own: bool, filter: &UsageFilter) -> Result<(String, Vec<Value>)> {
         let (from, to) = bounds(filter).map_err(DomainError::Validation)?;
-        let mut texts = vec![caller.certificate_id.clone()];
+        let mut values = vec![Value::from(&caller.certificate_id)];
         let mut sql = String::from("u.certificate_id = $1");
-        if own || !caller.is_first_manager() {
-            texts.push(caller.holder_id.clone());
-            if caller.role == Role::Manager && !own {
-                // R7, as `Caller::sees` says it: the manager's own and its users' records.
-                sql.push_str(" AND (u.holder_id = $2 OR (h.role = 'user' AND h.granted_by = $2))");
-            } else {
-                sql.push_str(" AND u.holder_id = $2");
-            }
+        // R7: the caller's own records, or those `Caller::sees`.
+        let seen = if own { Some("u.holder_id = $2".to_owned()) } else { caller.sees_sql("u.holder_id", "h", 2) };
+        if let Some(condition) = seen {
+            values.push(Value::from(&caller.holder_id));
+            sql.push_str(" AND ");
+            sql.push_str(&condition);
         }
         if !filter.kind.is_empty() {
-            texts.push(filter.kind.clone());
-            sql.push_str(&format!(" AND u.kind = ${}", texts.len()));
+            values.push(Value::from(&filter.kind));
+            sql.push_str(&format!(" AND u.kind = ${}", values.len()));
         }
-        let mut numbers = Vec::new();
         for (bound, op) in [(from, ">="), (to, "<")] {
             if let Some(at) = bound {
-                numbers.push(at);
-                sql.push_str(&format!(" AND u.at {op} ${}", texts.len() + numbers.len()));
+                values.push(Value::from(at));
+                sql.push_str(&format!(" AND u.at {op} ${}", values.len()));
             }
         }
-        Ok((sql, texts, numbers))
+        Ok((sql, values))
     }
 
     type Row = (i64, UsageKind, String, String, Option<String>, Option<Role>);
@@ -143,36 +142,19 @@ mod server {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Row>, i64)> {
-        let (cond, texts, numbers) = visible(caller, own, filter)?;
+        let (cond, values) = visible(caller, own, filter)?;
         let from = "FROM usage_record u LEFT JOIN holder h ON h.id = u.holder_id";
         let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
-        let n = texts.len() + numbers.len();
+        let n = values.len();
         let list_sql = format!(
             "SELECT u.at, u.kind, u.system, u.result, h.name, h.role {from} WHERE {cond} \
              ORDER BY u.at DESC, u.id LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
-        let total: i64 = on_db!(db, |c| {
-            let mut q = sqlx::query_scalar(&count_sql);
-            for t in &texts {
-                q = q.bind(t);
-            }
-            for x in &numbers {
-                q = q.bind(x);
-            }
-            q.fetch_one(c).await
-        })?;
-        let rows: Vec<Row> = on_db!(db, |c| {
-            let mut q = sqlx::query_as(&list_sql);
-            for t in &texts {
-                q = q.bind(t);
-            }
-            for x in &numbers {
-                q = q.bind(x);
-            }
-            q.bind(limit).bind(offset).fetch_all(c).await
-        })?;
+        let with_values = |sql: String| values.iter().cloned().fold(query(sql), |q, v| q.bind(v));
+        let total: i64 = db.fetch_one(with_values(count_sql)).await?;
+        let rows: Vec<Row> = db.fetch_all(with_values(list_sql).bind(limit).bind(offset)).await?;
         Ok((rows, total))
     }
 

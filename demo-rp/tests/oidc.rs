@@ -18,7 +18,7 @@ use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::testing::{self, Member, PASSWORD};
-use ecert_core::{Millis, on_db, time};
+use ecert_core::{Millis, store::query, time};
 use ecert_demo_rp::openidconnect::PkceCodeVerifier;
 use ecert_demo_rp::{Config as RpConfig, DemoError, EcertTokenResponse, HttpClient, RelyingParty};
 use ecert_server::{Config, app_state, http::router};
@@ -312,13 +312,7 @@ async fn r11_r12_r16_a_user_scans_in_to_a_relying_party_and_the_id_token_carries
     }
 
     // R12: the login is recorded, naming the relying party.
-    let (count,): (i64,) = on_db!(&w.p.db, |c| sqlx::query_as(
-        "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'confirmed' AND party_id = $2"
-    )
-    .bind(&w.user.binding.holder_id)
-    .bind(&w.rp.client_id)
-    .fetch_one(c)
-    .await)
+    let (count,): (i64,) = w.p.db.fetch_one(query("SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'confirmed' AND party_id = $2").bind(&w.user.binding.holder_id).bind(&w.rp.client_id)).await
     .unwrap();
     assert_eq!(count, 1);
 }

@@ -42,7 +42,7 @@ use ecert_core::seal::Field;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions};
-use ecert_core::{Millis, on_db, on_tx};
+use ecert_core::{Millis, store::query};
 use ecert_server::{Config, app_state, http::router};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -166,8 +166,8 @@ async fn run(settings: Settings) {
             println!("    first error: {e}");
         }
     }
-    let used: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM usage_record").fetch_one(c).await)
-        .unwrap_or_else(|e| panic!("count: {e}"));
+    let used: i64 =
+        db.fetch_one(query("SELECT COUNT(*) FROM usage_record")).await.unwrap_or_else(|e| panic!("count: {e}"));
     println!("\nusage records written: {used}");
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -231,35 +231,17 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
             ),
         ];
         for (sql, args) in rows {
-            on_tx!(&mut tx, |c| {
-                let mut q = sqlx::query(sql);
-                for a in &args {
-                    q = q.bind(a);
-                }
-                q.execute(c).await.map(|r| r.rows_affected())
-            })
-            .unwrap_or_else(|e| panic!("seed: {e}"));
+            tx.execute(args.into_iter().fold(query(sql), |q, a| q.bind(a)))
+                .await
+                .unwrap_or_else(|e| panic!("seed: {e}"));
         }
         // Each institution's first manager has one live set; some sets carry extra numbers.
         let per = numbers / institutions + usize::from(i < numbers % institutions);
         for k in 0..per.max(1) {
             let token = random.token().expose().to_owned();
             let number = random.digits(presentation::NUMBER_DIGITS).expose().to_owned();
-            on_tx!(&mut tx, |c| sqlx::query(
-                "INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8)"
-            )
-            .bind(random.id())
-            .bind(&cert)
-            .bind(&holder)
-            .bind(&device)
-            .bind(token_hash(&token))
-            .bind(token_hash(&number))
-            .bind(now.0)
-            .bind(live_until)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+            tx.execute(query("INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8)").bind(random.id()).bind(&cert).bind(&holder).bind(&device).bind(token_hash(&token)).bind(token_hash(&number)).bind(now.0).bind(live_until)).await
             .unwrap_or_else(|e| panic!("seed: {e}"));
             if k == 0 {
                 qr_tokens.push(token);

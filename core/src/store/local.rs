@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::types::{FromSql, ToSqlOutput};
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::{Applied, Unit, Value};
@@ -32,51 +32,120 @@ const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
 /// Idle read connections kept; more are opened under load and closed when returned.
 const IDLE_READERS: usize = 16;
 
-/// A row read by [`super::Db::fetch_optional`] on the local path: how it is taken from a
-/// rusqlite row. Columns are read by name or position, as the struct's sqlx mapping does.
-pub trait FromLocalRow: Sized {
-    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
-}
-
-macro_rules! tuple_rows {
-    ($($t:ident $i:tt),+) => {
-        impl<$($t: FromSql),+> FromLocalRow for ($($t,)+) {
-            fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok(($(row.get::<_, $t>($i)?,)+))
-            }
-        }
-    };
-}
-tuple_rows!(A 0);
-tuple_rows!(A 0, B 1);
-tuple_rows!(A 0, B 1, C 2);
-tuple_rows!(A 0, B 1, C 2, D 3);
-
 impl ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self {
-            Value::Text(s) => ToSqlOutput::from(s.as_str()),
-            Value::Int(i) => ToSqlOutput::from(*i),
-            Value::Null => ToSqlOutput::from(rusqlite::types::Null),
+            Value::Text(Some(s)) => ToSqlOutput::from(s.as_str()),
+            Value::Int(Some(i)) => ToSqlOutput::from(*i),
+            Value::Bool(Some(b)) => ToSqlOutput::from(*b),
+            Value::Text(None) | Value::Int(None) | Value::Bool(None) => ToSqlOutput::from(rusqlite::types::Null),
         })
     }
 }
 
-/// A failure on the local path, reported as the driver's text.
-#[derive(Debug, thiserror::Error)]
-#[error("SQLite: {0}")]
-pub struct LocalError(String);
+/// A failure on the local path. SQLite's own errors keep their kind (a unique violation is one
+/// here as on sqlx's paths); anything else is reported as the driver's text.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("SQLite: {0}")]
+    Database(LocalDbError),
+    #[error("SQLite: {0}")]
+    Other(String),
+}
+
+/// A SQLite error with its kind, as sqlx classifies the errors of its own drivers.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct LocalDbError {
+    message: String,
+    code: i32,
+    kind: ErrorKind,
+}
+
+/// The kinds of constraint failure, from SQLite's extended result codes.
+#[derive(Clone, Copy, Debug)]
+enum ErrorKind {
+    Unique,
+    ForeignKey,
+    NotNull,
+    Check,
+    Other,
+}
+
+impl sqlx::error::DatabaseError for LocalDbError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        match self.kind {
+            ErrorKind::Unique => sqlx::error::ErrorKind::UniqueViolation,
+            ErrorKind::ForeignKey => sqlx::error::ErrorKind::ForeignKeyViolation,
+            ErrorKind::NotNull => sqlx::error::ErrorKind::NotNullViolation,
+            ErrorKind::Check => sqlx::error::ErrorKind::CheckViolation,
+            ErrorKind::Other => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
+
+impl From<&rusqlite::Error> for LocalError {
+    fn from(e: &rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                let kind = match failure.extended_code {
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                        ErrorKind::Unique
+                    }
+                    rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKey,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNull,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::Check,
+                    _ => ErrorKind::Other,
+                };
+                LocalError::Database(LocalDbError {
+                    message: message.clone().unwrap_or_else(|| failure.to_string()),
+                    code: failure.extended_code,
+                    kind,
+                })
+            }
+            other => LocalError::Other(other.to_string()),
+        }
+    }
+}
 
 impl From<rusqlite::Error> for LocalError {
     fn from(e: rusqlite::Error) -> Self {
-        LocalError(e.to_string())
+        LocalError::from(&e)
     }
 }
 
 impl From<LocalError> for sqlx::Error {
     fn from(e: LocalError) -> Self {
-        sqlx::Error::AnyDriverError(Box::new(e))
+        match e {
+            LocalError::Database(e) => sqlx::Error::Database(Box::new(e)),
+            other => sqlx::Error::AnyDriverError(Box::new(other)),
+        }
     }
+}
+
+/// A column that did not decode on the local path, as sqlx reports one.
+pub(super) fn decode_error(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
 }
 
 struct Job {
@@ -89,6 +158,8 @@ pub struct Local {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     jobs: mpsc::Sender<Job>,
+    /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Local {
@@ -119,16 +190,35 @@ impl Local {
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpointer, &committed))
-            .map_err(|e| LocalError(format!("cannot start the checkpoint thread: {e}")))?;
+            .map_err(|e| LocalError::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("ecert-sqlite-writer".into())
             .spawn(move || write_loop(&writer, &gate, &queue, &commits))
-            .map_err(|e| LocalError(format!("cannot start the writer thread: {e}")))?;
-        Ok(Local { path: path.to_owned(), readers: Mutex::new(Vec::new()), jobs })
+            .map_err(|e| LocalError::Other(format!("cannot start the writer thread: {e}")))?;
+        Ok(Local {
+            path: path.to_owned(),
+            readers: Mutex::new(Vec::new()),
+            jobs,
+            closed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Closes the local path with the pool: idle readers are dropped and every later call fails.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn check_open(&self) -> Result<(), LocalError> {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(LocalError::Other("the database is closed".into()));
+        }
+        Ok(())
     }
 
     fn reader(&self) -> Result<Connection, LocalError> {
+        self.check_open()?;
         if let Some(c) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(c);
         }
@@ -150,17 +240,17 @@ impl Local {
         &self,
         sql: &str,
         values: &[Value],
-        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
-    ) -> Result<(), LocalError> {
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
         let conn = self.reader()?;
         let result = (|| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            bind(&mut stmt, values)?;
+            let mut stmt = conn.prepare_cached(sql).map_err(LocalError::from)?;
+            bind(&mut stmt, values).map_err(LocalError::from)?;
             let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
+            while let Some(row) = rows.next().map_err(LocalError::from)? {
                 each(row)?;
             }
-            Ok::<_, rusqlite::Error>(())
+            Ok::<_, sqlx::Error>(())
         })();
         let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < IDLE_READERS {
@@ -171,9 +261,10 @@ impl Local {
 
     /// Queues a unit for the writer and waits for the commit of its group.
     pub async fn write(&self, unit: Unit) -> Result<Applied, LocalError> {
+        self.check_open()?;
         let (done, answer) = tokio::sync::oneshot::channel();
-        self.jobs.send(Job { unit, done }).map_err(|_| LocalError("the writer thread has stopped".into()))?;
-        answer.await.map_err(|_| LocalError("the writer thread has stopped".into()))?
+        self.jobs.send(Job { unit, done }).map_err(|_| LocalError::Other("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| LocalError::Other("the writer thread has stopped".into()))?
     }
 }
 
@@ -238,7 +329,7 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// One transaction for the whole group, a savepoint per unit.
 fn commit_group(conn: &Connection, group: &[Job]) -> Vec<Result<Applied, LocalError>> {
-    let all_failed = |e: &rusqlite::Error| group.iter().map(|_| Err(LocalError(e.to_string()))).collect();
+    let all_failed = |e: &rusqlite::Error| group.iter().map(|_| Err(LocalError::from(e))).collect();
     if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         return all_failed(&e);
     }
@@ -257,8 +348,8 @@ fn apply(conn: &Connection, unit: &Unit) -> Result<Applied, LocalError> {
     let outcome = (|| {
         let mut changed = Vec::with_capacity(unit.statements.len());
         for (index, statement) in unit.statements.iter().enumerate() {
-            let mut stmt = conn.prepare_cached(&statement.sql)?;
-            bind(&mut stmt, &statement.values)?;
+            let mut stmt = conn.prepare_cached(&statement.query.text(super::Backend::Sqlite))?;
+            bind(&mut stmt, statement.query.values())?;
             let rows = stmt.raw_execute()? as u64;
             if statement.must_change && rows == 0 {
                 return Ok(Applied::Stopped(index));

@@ -59,9 +59,11 @@ macro_rules! stored_as_text {
 
         impl From<$t> for Value {
             fn from(v: $t) -> Value {
-                Value::Text(v.as_sql().to_owned())
+                Value::Text(Some(v.as_sql().to_owned()))
             }
         }
+
+        super::column!($t, Option<$t>);
     )+};
 }
 

@@ -10,7 +10,7 @@ use ecert_core::login::{self, LoginState};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Error, Millis, on_db};
+use ecert_core::{DomainError, Error, Millis, store::query};
 
 use crate::support::{Phone, T0, count, credit_code, domain, resident_id, staff_view};
 
@@ -623,10 +623,7 @@ async fn r13_six_wrong_passwords_lock_even_when_guessed_concurrently_and_a_chang
 
 async fn outbox_code(db: &Db) -> String {
     let body: String =
-        on_db!(db, |c| sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY created_at DESC LIMIT 1")
-            .fetch_one(c)
-            .await)
-        .unwrap();
+        db.fetch_one(query("SELECT body FROM sms_outbox ORDER BY created_at DESC LIMIT 1")).await.unwrap();
     body.chars().skip_while(|c| !c.is_ascii_digit()).take(6).collect()
 }
 

@@ -7,7 +7,7 @@ use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueReques
 use ecert_core::identity::{HttpVerifier, IdentityVerifier};
 use ecert_core::secret::Random;
 use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Error, on_db};
+use ecert_core::{DomainError, Error, store::query};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{T0, credit_code, resident_id, staff_view};
@@ -110,10 +110,7 @@ async fn r4_a_refused_identity_saves_nothing() {
     };
     let r = certificate::issue(&db, &staff, &request, &http(url), IssuePolicy::default(), T0, &Random::os()).await;
     assert!(matches!(r, Err(Error::Domain(DomainError::IdentityMismatch))));
-    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM institution WHERE credit_code = $1")
-        .bind(&code)
-        .fetch_one(c)
-        .await)
-    .unwrap();
+    let n: i64 =
+        db.fetch_one(query("SELECT COUNT(*) FROM institution WHERE credit_code = $1").bind(&code)).await.unwrap();
     assert_eq!(n, 0);
 }

@@ -8,27 +8,22 @@ use ecert_core::secret::Random;
 use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{ConnectError, Db, PoolOptions};
 use ecert_core::testing;
-use ecert_core::{on_db, on_tx, sms};
+use ecert_core::{sms, store::query};
 
 use crate::support::T0;
 
 /// The raw stored values of a certificate's personal columns.
 async fn stored(db: &Db, certificate_id: &str) -> Vec<String> {
-    let rep: (String, String) = on_db!(db, |c| sqlx::query_as(
-        "SELECT i.legal_rep_id_number, i.legal_rep_mobile FROM certificate c JOIN institution i ON i.id = c.institution_id \
-         WHERE c.id = $1"
-    )
-    .bind(certificate_id)
-    .fetch_one(c)
-    .await)
+    let rep: (String, String) = db.fetch_one(query("SELECT i.legal_rep_id_number, i.legal_rep_mobile FROM certificate c JOIN institution i ON i.id = c.institution_id \
+         WHERE c.id = $1").bind(certificate_id)).await
     .unwrap();
-    let holders: Vec<(String, String)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT id_number, mobile FROM holder WHERE certificate_id = $1 ORDER BY created_at, id"
-    )
-    .bind(certificate_id)
-    .fetch_all(c)
-    .await)
-    .unwrap();
+    let holders: Vec<(String, String)> = db
+        .fetch_all(
+            query("SELECT id_number, mobile FROM holder WHERE certificate_id = $1 ORDER BY created_at, id")
+                .bind(certificate_id),
+        )
+        .await
+        .unwrap();
     let mut all = vec![rep.0, rep.1];
     all.extend(holders.into_iter().flat_map(|(a, b)| [a, b]));
     all
@@ -82,11 +77,9 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
     let device = &fm.binding.device_id;
     let ask = fm.phone.sign(ecert_core::device::action::SMS_REQUEST, device);
     sms::request_reset(&db, &sms::SmsGateway::Outbox, device, &ask, T0, &Random::os()).await.unwrap();
-    let outbox: Vec<String> =
-        on_db!(&db, |c| sqlx::query_scalar("SELECT o.mobile FROM sms_outbox o WHERE o.authority_id = $1")
-            .bind(&staff.authority_id)
-            .fetch_all(c)
-            .await)
+    let outbox: Vec<String> = db
+        .fetch_all(query("SELECT o.mobile FROM sms_outbox o WHERE o.authority_id = $1").bind(&staff.authority_id))
+        .await
         .unwrap();
     assert!(!outbox.is_empty() && outbox.iter().all(|m| m.starts_with("v1.") && !m.contains("13812345678")));
     let messages = sms::outbox(&db, &staff, 10).await.unwrap();
@@ -121,15 +114,13 @@ async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_seal
     // (one transaction, so that a test process opening the shared PostgreSQL database meanwhile
     // sees either the old state or this one).
     let mut tx = db.begin_write().await.unwrap();
-    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM data_key").execute(c).await.map(|r| r.rows_affected())).unwrap();
-    on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE holder SET id_number = $1, mobile = '13812345678' WHERE certificate_id = $2"
+    tx.execute(query("DELETE FROM data_key")).await.unwrap();
+    tx.execute(
+        query("UPDATE holder SET id_number = $1, mobile = '13812345678' WHERE certificate_id = $2")
+            .bind(testing::resident_id(503))
+            .bind(&certificate_id),
     )
-    .bind(testing::resident_id(503))
-    .bind(&certificate_id)
-    .execute(c)
     .await
-    .map(|r| r.rows_affected()))
     .unwrap();
     tx.commit().await.unwrap();
     assert!(stored(&db, &certificate_id).await.contains(&testing::resident_id(503)));
@@ -138,6 +129,6 @@ async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_seal
     assert!(values.iter().all(|v| v.starts_with("v1.")), "{values:?}");
     let view = certificate::view(&reopened, &staff, &certificate_id).await.unwrap();
     assert_eq!(view.first_manager_id_number, ecert_core::mask::id_number(&testing::resident_id(503)));
-    let key: String = on_db!(&reopened, |c| sqlx::query_scalar("SELECT id FROM data_key").fetch_one(c).await).unwrap();
+    let key: String = reopened.fetch_one(query("SELECT id FROM data_key")).await.unwrap();
     assert_eq!(key, test_vault().key_id(), "the key is recorded again");
 }

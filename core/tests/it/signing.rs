@@ -16,7 +16,7 @@ use ecert_core::secret::{Random, Secret};
 use ecert_core::signing::{self, Created, NewSignRequest, SignConfirm, SignPrompt};
 use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Error, Millis, on_db};
+use ecert_core::{DomainError, Error, Millis, store::query};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::Value;
@@ -378,11 +378,9 @@ async fn r8_r6_r15_removal_grant_cancellation_lapse_and_cancellation_after_the_s
     let grant_of = |holder_id: String| {
         let db = db.clone();
         async move {
-            on_db!(&db, |c| sqlx::query_scalar::<_, String>("SELECT id FROM holder_grant WHERE holder_id = $1")
-                .bind(&holder_id)
-                .fetch_one(c)
-                .await)
-            .unwrap()
+            db.fetch_one::<String>(query("SELECT id FROM holder_grant WHERE holder_id = $1").bind(&holder_id))
+                .await
+                .unwrap()
         }
     };
 

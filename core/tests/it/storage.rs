@@ -5,7 +5,7 @@ use ecert_core::bootstrap::{FirstStart, ensure_first_authority};
 use ecert_core::secret::{Random, Secret, verify_password};
 use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{Applied, Backend, ConnectError, Db, PoolOptions, Statement, Unit, is_unique_violation};
-use ecert_core::{DomainError, Error, on_db, on_tx};
+use ecert_core::{DomainError, Error, store::query};
 
 use crate::support::T0;
 
@@ -21,30 +21,24 @@ async fn unique_violations_are_classified_by_the_driver() {
     let db = open_test_db().await;
     let random = Random::os();
     let authority = random.id();
-    on_db!(&db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'a', 'county', NULL, '110105', $2)"
-    )
-    .bind(&authority)
-    .bind(T0.0)
-    .execute(c)
-    .await.map(|r| r.rows_affected()))
+    db.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'a', 'county', NULL, '110105', $2)").bind(&authority).bind(T0.0)).await
     .unwrap();
     let username = format!("u{}", random.id());
     let insert = |id: String| {
         let (db, authority, username) = (db.clone(), authority.clone(), username.clone());
         async move {
-            on_db!(&db, |c| sqlx::query(
-                "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-                 VALUES ($1, $2, $3, 'x', 'h', $4, $5)"
+            db.execute(
+                query(
+                    "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+                 VALUES ($1, $2, $3, 'x', 'h', $4, $5)",
+                )
+                .bind(id)
+                .bind(authority)
+                .bind(username)
+                .bind(false)
+                .bind(T0.0),
             )
-            .bind(id)
-            .bind(authority)
-            .bind(username)
-            .bind(false)
-            .bind(T0.0)
-            .execute(c)
             .await
-            .map(|r| r.rows_affected()))
         }
     };
     insert(random.id()).await.unwrap();
@@ -58,20 +52,10 @@ async fn a_write_transaction_rolls_back_when_dropped() {
     let id = Random::os().id();
     {
         let mut tx = db.begin_write().await.unwrap();
-        on_tx!(&mut tx, |c| sqlx::query(
-            "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'b', 'county', NULL, '110105', $2)"
-        )
-        .bind(&id)
-        .bind(T0.0)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))
+        tx.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, 'b', 'county', NULL, '110105', $2)").bind(&id).bind(T0.0)).await
         .unwrap();
     }
-    let n: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority WHERE id = $1")
-        .bind(&id)
-        .fetch_one(c)
-        .await)
-    .unwrap();
+    let n: i64 = db.fetch_one(query("SELECT COUNT(*) FROM authority WHERE id = $1").bind(&id)).await.unwrap();
     assert_eq!(n, 0);
 }
 
@@ -80,29 +64,19 @@ async fn write_transactions_serialise_read_then_write() {
     // Twenty concurrent "read the counter, write counter + 1" transactions lose no update.
     let db = open_test_db().await;
     let id = Random::os().id();
-    on_db!(&db, |c| sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '0', 'county', NULL, '110105', $2)"
-    )
-    .bind(&id)
-    .bind(T0.0)
-    .execute(c)
-    .await.map(|r| r.rows_affected()))
+    db.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, '0', 'county', NULL, '110105', $2)").bind(&id).bind(T0.0)).await
     .unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (db, id) = (db.clone(), id.clone());
             tokio::spawn(async move {
                 let mut tx = db.begin_write().await.unwrap();
-                let sql = format!("SELECT name FROM authority WHERE id = $1{}", tx.for_update());
-                let name: String = on_tx!(&mut tx, |c| sqlx::query_scalar(&sql).bind(&id).fetch_one(c).await).unwrap();
-                let next = (name.parse::<i64>().unwrap() + 1).to_string();
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE authority SET name = $1 WHERE id = $2")
-                    .bind(&next)
-                    .bind(&id)
-                    .execute(c)
+                let name: String = tx
+                    .fetch_one(query("SELECT name FROM authority WHERE id = $1").bind(&id).lock_rows())
                     .await
-                    .map(|r| r.rows_affected()))
-                .unwrap();
+                    .unwrap();
+                let next = (name.parse::<i64>().unwrap() + 1).to_string();
+                tx.execute(query("UPDATE authority SET name = $1 WHERE id = $2").bind(&next).bind(&id)).await.unwrap();
                 tx.commit().await.unwrap();
             })
         })
@@ -110,9 +84,7 @@ async fn write_transactions_serialise_read_then_write() {
     for t in tasks {
         t.await.unwrap();
     }
-    let name: String =
-        on_db!(&db, |c| sqlx::query_scalar("SELECT name FROM authority WHERE id = $1").bind(&id).fetch_one(c).await)
-            .unwrap();
+    let name: String = db.fetch_one(query("SELECT name FROM authority WHERE id = $1").bind(&id)).await.unwrap();
     assert_eq!(name, "20");
 }
 
@@ -145,10 +117,7 @@ async fn first_start_creates_one_authority_and_admin_even_when_servers_race() {
     assert_eq!(reports.len(), 1, "exactly one start creates the authority");
     let password = reports[0].generated_password.clone().expect("a generated password");
     assert!(password.expose().len() >= 16);
-    let hash: String = on_db!(&db, |c| sqlx::query_scalar("SELECT password_hash FROM staff WHERE username = 'admin'")
-        .fetch_one(c)
-        .await)
-    .unwrap();
+    let hash: String = db.fetch_one(query("SELECT password_hash FROM staff WHERE username = 'admin'")).await.unwrap();
     assert!(!hash.contains(password.expose()), "only the hash is stored");
     assert!(verify_password(password, hash).await);
     assert!(ensure_first_authority(&db, &request, T0, &random).await.unwrap().is_none(), "later starts do nothing");
@@ -163,12 +132,12 @@ async fn first_start_refuses_a_weak_configured_password_and_changes_nothing() {
         admin_username: "admin".into(),
         admin_password: Some(Secret::new("short")),
     };
-    let before: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(c).await).unwrap();
+    let before: i64 = db.fetch_one(query("SELECT COUNT(*) FROM staff")).await.unwrap();
     match ensure_first_authority(&db, &request, T0, &Random::os()).await {
         Err(Error::Domain(DomainError::Validation(fields))) => assert_eq!(fields[0].field, "password"),
         other => panic!("expected a validation error, got {other:?}"),
     }
-    let after: i64 = on_db!(&db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(c).await).unwrap();
+    let after: i64 = db.fetch_one(query("SELECT COUNT(*) FROM staff")).await.unwrap();
     assert_eq!(before, after);
 }
 
@@ -200,14 +169,20 @@ async fn the_backend_is_picked_by_the_url() {
 
 /// An authority row as a unit statement (a table with no foreign keys of its own).
 fn authority(id: &str, name: &str) -> Statement {
-    Statement::new(
+    query(
         "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'county', NULL, '110105', $3)",
-        vec![id.into(), name.into(), T0.0.into()],
     )
+    .bind(id)
+    .bind(name)
+    .bind(T0)
+    .into()
 }
 
 async fn authority_name(db: &Db, id: &str) -> Option<String> {
-    db.fetch_optional::<(String,)>("SELECT name FROM authority WHERE id = $1", &[id.into()]).await.unwrap().map(|r| r.0)
+    db.fetch_optional::<(String,)>(query("SELECT name FROM authority WHERE id = $1").bind(id))
+        .await
+        .unwrap()
+        .map(|r| r.0)
 }
 
 #[tokio::test]
@@ -216,26 +191,22 @@ async fn a_unit_applies_whole_or_not_at_all_and_its_reads_see_it_at_once() {
     let random = Random::os();
     let (a, b) = (random.id(), random.id());
 
-    let done = db.write(Unit::new(vec![authority(&a, "甲"), authority(&b, "乙")])).await.unwrap();
+    let done = db.write(Unit::new([authority(&a, "甲"), authority(&b, "乙")])).await.unwrap();
     assert_eq!(done, Applied::Done(vec![1, 1]));
     assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "committed when write answers");
 
     // A compare-and-set that misses stops the unit and undoes what it did before.
     let rename = |id: &str, from: &str, to: &str| {
-        Statement::new(
-            "UPDATE authority SET name = $1 WHERE id = $2 AND name = $3",
-            vec![to.into(), id.into(), from.into()],
-        )
-        .must_change()
+        query("UPDATE authority SET name = $1 WHERE id = $2 AND name = $3").bind(to).bind(id).bind(from).must_change()
     };
-    let stopped = db.write(Unit::new(vec![rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
+    let stopped = db.write(Unit::new([rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
     assert_eq!(stopped, Applied::Stopped(1), "the second statement stopped it");
     assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "the first rename was undone");
     assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
 
     // A failing statement fails its unit only, and undoes it.
     let c = random.id();
-    let err = db.write(Unit::new(vec![authority(&c, "戊"), authority(&a, "重复")])).await;
+    let err = db.write(Unit::new([authority(&c, "戊"), authority(&a, "重复")])).await;
     assert!(err.is_err(), "a duplicate id is refused");
     assert_eq!(authority_name(&db, &c).await, None, "the unit's first insert was undone");
 }
@@ -247,13 +218,13 @@ async fn concurrent_units_are_committed_each_exactly_once_and_failures_stay_thei
     let db = open_test_db().await;
     let random = Random::os();
     let taken = random.id();
-    db.write(Unit::new(vec![authority(&taken, "已有")])).await.unwrap();
+    db.write(Unit::new([authority(&taken, "已有")])).await.unwrap();
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let (db, taken, id) = (db.clone(), taken.clone(), random.id());
             tokio::spawn(async move {
                 let (id, ok) = if i % 5 == 0 { (taken, false) } else { (id, true) };
-                let result = db.write(Unit::new(vec![authority(&id, &format!("并发{i}"))])).await;
+                let result = db.write(Unit::new([authority(&id, &format!("并发{i}"))])).await;
                 (id, ok, result.is_ok())
             })
         })
@@ -284,7 +255,7 @@ async fn on_sqlite_the_wal_is_copied_back_into_the_file_beside_the_writer() {
     let before = size();
     let random = Random::os();
     for i in 0..50 {
-        let rows = (0..20).map(|k| authority(&random.id(), &format!("检查点{i}-{k}"))).collect();
+        let rows = (0..20).map(|k| authority(&random.id(), &format!("检查点{i}-{k}"))).collect::<Vec<_>>();
         db.write(Unit::new(rows)).await.unwrap();
     }
     let mut waited = 0;

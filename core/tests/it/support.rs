@@ -2,7 +2,7 @@
 //! come from `ecert_core::testing`, which the server's tests and the benchmarks share.
 
 use ecert_core::store::Db;
-use ecert_core::{DomainError, Error, Millis, on_db};
+use ecert_core::{DomainError, Error, Millis, store::query};
 
 pub use ecert_core::testing::{Phone, credit_code, resident_id};
 
@@ -28,5 +28,5 @@ pub fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
 
 /// `SELECT COUNT(*) …` with one text parameter.
 pub async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
-    on_db!(db, |c| sqlx::query_scalar(sql).bind(arg).fetch_one(c).await).unwrap()
+    db.fetch_one(query(sql).bind(arg)).await.unwrap()
 }

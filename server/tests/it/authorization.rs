@@ -32,7 +32,7 @@ use ecert_core::store::Db;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::testing::{self, Member, PASSWORD, Phone};
 use ecert_core::usage::UsageFilter;
-use ecert_core::{Millis, on_db, time};
+use ecert_core::{Millis, store::query, time};
 use serde_json::{Value, json};
 
 use crate::support::{self, HOST, app_on, form_encode, no_site};
@@ -176,17 +176,7 @@ async fn open_session(db: &Db, m: &Member, now: Millis) -> String {
 /// A dashboard session written straight into the database (scan login refuses users).
 async fn forged_session(db: &Db, m: &Member, now: Millis) -> String {
     let token = Random::os().token();
-    on_db!(db, |c| sqlx::query(
-        "INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
-    )
-    .bind(token_hash(token.expose()))
-    .bind(&m.binding.holder_id)
-    .bind(&m.binding.device_id)
-    .bind(now.0)
-    .bind(now.0 + 8 * Millis::HOUR)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
+    db.execute(query("INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)").bind(token_hash(token.expose())).bind(&m.binding.holder_id).bind(&m.binding.device_id).bind(now.0).bind(now.0 + 8 * Millis::HOUR)).await
     .unwrap();
     token.expose().to_owned()
 }
@@ -1373,13 +1363,13 @@ async fn sign_calls(w: &World) -> Vec<Cell> {
 /// text; staff read it in the console).
 async fn sms_code_sent_to(w: &World, mobile: &str) -> String {
     // Mobiles are sealed (R16): the latest message whose mobile opens to this one.
-    let sent: Vec<(String, String)> = on_db!(&w.db, |c| {
-        sqlx::query_as("SELECT mobile, body FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id DESC")
-            .bind(&w.staff.authority_id)
-            .fetch_all(c)
-            .await
-    })
-    .unwrap();
+    let sent: Vec<(String, String)> =
+        w.db.fetch_all(
+            query("SELECT mobile, body FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id DESC")
+                .bind(&w.staff.authority_id),
+        )
+        .await
+        .unwrap();
     let vault = w.db.vault();
     let body = sent
         .into_iter()

@@ -209,11 +209,11 @@ fn check_types_of(op: &Operation) {
         Some("sms_request") => check_types::<WalletSmsRequest>(op),
         Some("password_reset") => check_types::<WalletPasswordReset>(op),
         Some("status") => check_types::<WalletStatus>(op),
-        Some("present") => check_types::<ecert_app::present::WalletPresent>(op),
+        Some("present") => check_types::<ecert_app::wallet::present::WalletPresent>(op),
         Some("records") => check_types::<ecert_app::wallet::WalletRecords>(op),
-        Some("sign_scan") => check_types::<ecert_app::sign::WalletSignScan>(op),
-        Some("sign_confirm") => check_types::<ecert_app::sign::WalletSignConfirm>(op),
-        Some("sign_reject") => check_types::<ecert_app::sign::WalletSignReject>(op),
+        Some("sign_scan") => check_types::<ecert_app::wallet::sign::WalletSignScan>(op),
+        Some("sign_confirm") => check_types::<ecert_app::wallet::sign::WalletSignConfirm>(op),
+        Some("sign_reject") => check_types::<ecert_app::wallet::sign::WalletSignReject>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
     }
 }

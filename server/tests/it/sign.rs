@@ -11,7 +11,7 @@ use ecert_core::device::action;
 use ecert_core::party::ShownOnce;
 use ecert_core::store::testing::open_test_db;
 use ecert_core::testing::{self, Member, PASSWORD};
-use ecert_core::{Millis, on_db};
+use ecert_core::{Millis, store::query};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
@@ -162,13 +162,9 @@ async fn a_party_asks_over_http_the_wallet_signs_and_the_party_fetches_what_veri
     // 410 once an unsigned request has expired.
     let req = Request::post("/api/v1/sign/requests").header(header::AUTHORIZATION, basic(&rp));
     let late = call(&app, req, Some(ask)).await.json["id"].as_str().unwrap().to_owned();
-    on_db!(&db, |c| sqlx::query("UPDATE sign_request SET expires_at = $1 WHERE id = $2")
-        .bind(Millis::now().0 - 1)
-        .bind(&late)
-        .execute(c)
+    db.execute(query("UPDATE sign_request SET expires_at = $1 WHERE id = $2").bind(Millis::now().0 - 1).bind(&late))
         .await
-        .map(|r| r.rows_affected()))
-    .unwrap();
+        .unwrap();
     let uri = format!("/api/v1/sign/requests/{late}");
     let r = call(&app, Request::get(&uri).header(header::AUTHORIZATION, basic(&rp)), None).await;
     assert_eq!((r.status, r.json["error"].as_str()), (StatusCode::GONE, Some("expired")));

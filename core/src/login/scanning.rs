@@ -2,26 +2,25 @@
 //! the QR carries a one-time code whose hash names a request row; the row is `waiting` until a
 //! device scans it, `scanned` by that one device until it answers, and the answer is final.
 //! Only the device that scanned may answer, and only before the request expires.
-
-use sqlx::FromRow;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
+//!
+//! It must not know what a request is for; login and signing decide that.
 
 use crate::secret::token_hash;
-use crate::store::Tx;
-use crate::{DomainError, Millis, Result, on_tx};
+use crate::store::{FromRow, Tx, query};
+use crate::{DomainError, Millis, Result};
 
 pub const WAITING: &str = "waiting";
 pub const SCANNED: &str = "scanned";
 
 /// Where a request row is in scanning: its columns `status`, `device_id` and `expires_at`,
-/// read into each kind's row with `#[sqlx(flatten)]`.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// read into each kind's row (`from_row!`'s `flatten`).
+#[derive(Clone, Debug)]
 pub(crate) struct Progress {
     pub status: String,
     pub device_id: Option<String>,
     pub expires_at: i64,
 }
+crate::store::from_row!(Progress { status, device_id, expires_at });
 
 /// Waiting, or scanned by this very device, and not expired.
 pub(crate) fn open_for(p: &Progress, device_id: &str, now: Millis) -> Result<(), DomainError> {
@@ -43,13 +42,8 @@ pub(crate) fn answerable(p: &Progress, device_id: &str, now: Millis) -> Result<(
 
 /// The request of a code, row-locked for the caller's write transaction. `select` reads the row
 /// with `code_hash = $1`; `table` is the name (or alias) in it to lock on PostgreSQL.
-pub(crate) async fn by_code<R>(tx: &mut Tx, select: &str, table: &str, code: &str) -> Result<R>
-where
-    R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    let lock = if tx.for_update().is_empty() { String::new() } else { format!(" FOR UPDATE OF {table}") };
-    let sql = format!("{select}{lock}");
-    let row: Option<R> = on_tx!(tx, |c| sqlx::query_as(&sql).bind(token_hash(code.trim())).fetch_optional(c).await)?;
+pub(crate) async fn by_code<R: FromRow>(tx: &mut Tx, select: &str, table: &'static str, code: &str) -> Result<R> {
+    let row: Option<R> = tx.fetch_optional(query(select).bind(token_hash(code.trim())).lock_rows_of(table)).await?;
     row.ok_or_else(|| DomainError::CodeInvalid.into())
 }
 
@@ -66,14 +60,7 @@ pub(crate) async fn answer(
     let sql = format!(
         "UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = '{SCANNED}' AND device_id = $4"
     );
-    let n = on_tx!(tx, |c| sqlx::query(&sql)
-        .bind(status)
-        .bind(now.0)
-        .bind(id)
-        .bind(device_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let n = tx.execute(query(&sql).bind(status).bind(now.0).bind(id).bind(device_id)).await?;
     if n == 1 { Ok(()) } else { Err(DomainError::CodeUsed.into()) }
 }
 
@@ -89,24 +76,17 @@ pub(crate) async fn mark_scanned(
     let sql = format!(
         "UPDATE {table} SET status = '{SCANNED}', holder_id = $1, device_id = $2, updated_at = $3 WHERE id = $4"
     );
-    on_tx!(tx, |c| sqlx::query(&sql)
-        .bind(holder_id)
-        .bind(device_id)
-        .bind(now.0)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    tx.execute(query(&sql).bind(holder_id).bind(device_id).bind(now.0).bind(id)).await?;
     Ok(())
 }
 
 /// The registered name of a certificate's institution, which the wallet shows after a scan.
 pub(crate) async fn institution_name(tx: &mut Tx, certificate_id: &str) -> Result<String> {
-    let (name,): (String,) = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT i.name FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1"
-    )
-    .bind(certificate_id)
-    .fetch_one(c)
-    .await)?;
+    let (name,): (String,) = tx
+        .fetch_one(
+            query("SELECT i.name FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1")
+                .bind(certificate_id),
+        )
+        .await?;
     Ok(name)
 }

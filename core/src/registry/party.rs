@@ -97,9 +97,8 @@ mod server {
     use crate::error::{DomainError, FieldError, Problem, Result};
     use crate::secret::{self, Random, Secret, constant_time_eq, token_hash};
     use crate::staff::StaffView;
-    use crate::store::{Db, is_unique_violation};
+    use crate::store::{Db, is_unique_violation, query};
     use crate::time::Millis;
-    use crate::{on_db, on_tx};
 
     /// Wrong counter passwords in a row before the counter is locked, and for how long.
     pub const MAX_FAILED_LOGINS: i64 = 5;
@@ -139,22 +138,8 @@ mod server {
         let redirects = check_redirects(&input.redirect_uris)?;
         let id = random.id();
         let secret = random.token();
-        let inserted = on_db!(db, |c| {
-            sqlx::query(
-            "INSERT INTO relying_party (id, authority_id, name, client_secret_hash, redirect_uris, status, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)"
-        )
-        .bind(&id)
-        .bind(&staff.authority_id)
-        .bind(&name)
-        .bind(token_hash(secret.expose()))
-        .bind(redirects.join("\n"))
-        .bind(&staff.id)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        });
+        let inserted = db.execute(query("INSERT INTO relying_party (id, authority_id, name, client_secret_hash, redirect_uris, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)").bind(&id).bind(&staff.authority_id).bind(&name).bind(token_hash(secret.expose())).bind(redirects.join("\n")).bind(&staff.id).bind(now.0)).await;
         match inserted {
             Ok(_) => Ok(ShownOnce { login: id, secret: secret.expose().to_owned() }),
             Err(e) if is_unique_violation(&e) => Err(DomainError::AlreadyExists { field: "name".into() }.into()),
@@ -164,20 +149,24 @@ mod server {
 
     /// The relying parties of the staff member's authority, with their counters.
     pub async fn list(db: &Db, staff: &StaffView) -> Result<Vec<PartyView>> {
-        let parties: Vec<(String, String, String, String, i64)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT id, name, redirect_uris, status, created_at FROM relying_party WHERE authority_id = $1 \
-             ORDER BY created_at DESC, id"
-        )
-        .bind(&staff.authority_id)
-        .fetch_all(c)
-        .await)?;
-        let counters: Vec<(String, String, String, String, String)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT k.party_id, k.id, k.name, k.username, k.status FROM counter k \
-             JOIN relying_party p ON p.id = k.party_id WHERE p.authority_id = $1 ORDER BY k.created_at, k.id"
-        )
-        .bind(&staff.authority_id)
-        .fetch_all(c)
-        .await)?;
+        let parties: Vec<(String, String, String, String, i64)> = db
+            .fetch_all(
+                query(
+                    "SELECT id, name, redirect_uris, status, created_at FROM relying_party WHERE authority_id = $1 \
+             ORDER BY created_at DESC, id",
+                )
+                .bind(&staff.authority_id),
+            )
+            .await?;
+        let counters: Vec<(String, String, String, String, String)> = db
+            .fetch_all(
+                query(
+                    "SELECT k.party_id, k.id, k.name, k.username, k.status FROM counter k \
+             JOIN relying_party p ON p.id = k.party_id WHERE p.authority_id = $1 ORDER BY k.created_at, k.id",
+                )
+                .bind(&staff.authority_id),
+            )
+            .await?;
         Ok(parties
             .into_iter()
             .map(|(id, name, redirects, status, created_at)| PartyView {
@@ -212,15 +201,9 @@ mod server {
     ) -> Result<ShownOnce> {
         let name = check_name("name", name)?;
         let mut tx = db.begin_write().await?;
-        let sql = format!(
-            "SELECT id FROM relying_party WHERE id = $1 AND authority_id = $2 AND status = 'active'{}",
-            tx.for_update()
-        );
-        let party: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(&sql)
-            .bind(party_id)
-            .bind(&staff.authority_id)
-            .fetch_optional(c)
-            .await)?;
+        let sql = "SELECT id FROM relying_party WHERE id = $1 AND authority_id = $2 AND status = 'active'";
+        let party: Option<String> =
+            tx.fetch_optional(query(sql).lock_rows().bind(party_id).bind(&staff.authority_id)).await?;
         if party.is_none() {
             return Err(DomainError::NotFound.into());
         }
@@ -228,19 +211,19 @@ mod server {
         // User names are short enough to type: "k" and 10 characters of the alphabet (~55 bits).
         let username = format!("k{}", &random.password().expose()[..10]).to_lowercase();
         let hash = secret::hash_password(password.clone(), random).await?;
-        on_tx!(&mut tx, |c| sqlx::query(
-            "INSERT INTO counter (id, party_id, name, username, password_hash, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6)"
+        tx.execute(
+            query(
+                "INSERT INTO counter (id, party_id, name, username, password_hash, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6)",
+            )
+            .bind(random.id())
+            .bind(party_id)
+            .bind(&name)
+            .bind(&username)
+            .bind(&hash)
+            .bind(now.0),
         )
-        .bind(random.id())
-        .bind(party_id)
-        .bind(&name)
-        .bind(&username)
-        .bind(&hash)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         tx.commit().await?;
         Ok(ShownOnce { login: username, secret: password.expose().to_owned() })
     }
@@ -261,13 +244,8 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<NewSession> {
-        let row: Option<(String, String, Option<i64>)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT k.id, k.password_hash, k.locked_until FROM counter k JOIN relying_party p ON p.id = k.party_id \
-             WHERE k.username = $1 AND k.status = 'active' AND p.status = 'active'"
-        )
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(c)
-        .await)?;
+        let row: Option<(String, String, Option<i64>)> = db.fetch_optional(query("SELECT k.id, k.password_hash, k.locked_until FROM counter k JOIN relying_party p ON p.id = k.party_id \
+             WHERE k.username = $1 AND k.status = 'active' AND p.status = 'active'").bind(username.trim().to_lowercase())).await?;
         let Some((id, hash, locked_until)) = row else {
             secret::verify_password(password, secret::dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
@@ -276,35 +254,31 @@ mod server {
             return Err(DomainError::AccountLocked { until }.into());
         }
         if !secret::verify_password(password, hash).await {
-            on_db!(db, |c| sqlx::query(
-                "UPDATE counter SET failed_logins = failed_logins + 1, \
-                 locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+            db.execute(
+                query(
+                    "UPDATE counter SET failed_logins = failed_logins + 1, \
+                 locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(MAX_FAILED_LOGINS)
+                .bind(now.plus_minutes(LOCKOUT_MINUTES).0),
             )
-            .bind(&id)
-            .bind(MAX_FAILED_LOGINS)
-            .bind(now.plus_minutes(LOCKOUT_MINUTES).0)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+            .await?;
             return Err(DomainError::InvalidCredentials.into());
         }
-        on_db!(db, |c| sqlx::query("UPDATE counter SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(&id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        db.execute(query("UPDATE counter SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(&id)).await?;
         let token = random.token();
         let expires_at = now.plus_minutes(SESSION_HOURS * 60);
-        on_db!(db, |c| sqlx::query(
-            "INSERT INTO counter_session (token_hash, counter_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        db.execute(
+            query(
+                "INSERT INTO counter_session (token_hash, counter_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash(token.expose()))
+            .bind(&id)
+            .bind(now.0)
+            .bind(expires_at.0),
         )
-        .bind(token_hash(token.expose()))
-        .bind(&id)
-        .bind(now.0)
-        .bind(expires_at.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         Ok(NewSession { token, expires_at })
     }
 
@@ -312,11 +286,15 @@ mod server {
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<CounterCaller>> {
         let row: Option<(String, String, String, String)> = db
             .fetch_optional(
-                "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
+                query(
+                    "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
                  JOIN relying_party p ON p.id = k.party_id \
                  WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
                  AND k.status = 'active' AND p.status = 'active'",
-                &[token_hash(token).into(), now.0.into()],
+                )
+                .bind(token_hash(token))
+                .bind(now.0)
+                .point_read(),
             )
             .await?;
         Ok(row.map(|(counter_id, counter_name, party_id, party_name)| CounterCaller {
@@ -328,14 +306,12 @@ mod server {
     }
 
     pub async fn sign_out(db: &Db, token: &str, now: Millis) -> Result<()> {
-        on_db!(db, |c| sqlx::query(
-            "UPDATE counter_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL"
+        db.execute(
+            query("UPDATE counter_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
+                .bind(now.0)
+                .bind(token_hash(token)),
         )
-        .bind(now.0)
-        .bind(token_hash(token))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         Ok(())
     }
 
@@ -350,26 +326,19 @@ mod server {
     /// The active party `client_id`, without checking its secret (for the OpenID Connect
     /// authorization request, which carries no secret).
     pub async fn client(db: &Db, client_id: &str) -> Result<Option<Client>> {
-        let row: Option<(String, String, String)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT id, name, redirect_uris FROM relying_party WHERE id = $1 AND status = 'active'"
-        )
-        .bind(client_id)
-        .fetch_optional(c)
-        .await)?;
+        let row: Option<(String, String, String)> = db
+            .fetch_optional(
+                query("SELECT id, name, redirect_uris FROM relying_party WHERE id = $1 AND status = 'active'")
+                    .bind(client_id),
+            )
+            .await?;
         Ok(row.map(|(party_id, name, redirects)| Client { party_id, name, redirect_uris: redirect_lines(&redirects) }))
     }
 
     /// Checks a client id and secret; the secret is a 256-bit random value, so its SHA-256 is
     /// compared (in constant time) rather than a slow password hash.
     pub async fn authenticate(db: &Db, client_id: &str, client_secret: &str) -> Result<Client> {
-        let row: Option<(String, String, String, String)> = on_db!(db, |c| {
-            sqlx::query_as(
-            "SELECT id, name, redirect_uris, client_secret_hash FROM relying_party WHERE id = $1 AND status = 'active'"
-        )
-        .bind(client_id)
-        .fetch_optional(c)
-        .await
-        })?;
+        let row: Option<(String, String, String, String)> = db.fetch_optional(query("SELECT id, name, redirect_uris, client_secret_hash FROM relying_party WHERE id = $1 AND status = 'active'").bind(client_id)).await?;
         match row {
             Some((party_id, name, redirects, hash)) if constant_time_eq(&hash, &token_hash(client_secret)) => {
                 Ok(Client { party_id, name, redirect_uris: redirect_lines(&redirects) })

@@ -7,6 +7,16 @@
 //!
 //! Pure: compiled into the WASM bundle too. It must not name a database driver; the storage
 //! side of these types (sqlx and rusqlite) lives in `store::text`.
+//!
+//! Beside it, the kernel's plain parts: errors a user can act on (`error`), languages (`i18n`),
+//! masking for display (`mask`), China Standard Time days and instants (`time`), and field
+//! checks (`validate`).
+
+pub mod error;
+pub mod i18n;
+pub mod mask;
+pub mod time;
+pub mod validate;
 
 /// Declares an enum whose every value has one fixed text: `as_sql` gives it, `from_sql` takes
 /// it back (`None` for any other text), serde writes and reads the same text, and `ALL` lists

@@ -1,5 +1,7 @@
 //! Time as epoch milliseconds. "Now" is read once at the edge and passed down, so every expiry
 //! rule can be tested with explicit instants.
+//!
+//! Nothing here must read the clock but `Millis::now`; rules take the time as an argument.
 
 use serde::{Deserialize, Serialize};
 

@@ -9,6 +9,17 @@
 //! * signature: ECDSA P-256 over SHA-256 of the UTF-8 [`message`], as `r‖s` (64 bytes), base64url;
 //!   that is WebCrypto's `sign({name: "ECDSA", hash: "SHA-256"}, …)`.
 
+/// The live-binding rule in SQL (R8, R14, R15): the device `d`, its holder `h` and the holder's
+/// certificate `c` are all still active — removing a holder, voiding its device, or changing
+/// or cancelling the certificate ends the binding at once. Every query that acts through a
+/// device joins those three aliases and adds this. A string literal, for `concat!`.
+#[macro_export]
+macro_rules! binding_live_sql {
+    () => {
+        "(d.status = 'active' AND h.status = 'active' AND c.status = 'active')"
+    };
+}
+
 /// The exact text a device signs for an action on a code or a device.
 pub fn message(action: &str, subject: &str) -> String {
     format!("ecert/v1\n{action}\n{subject}")
@@ -61,9 +72,8 @@ mod server {
     use super::*;
     use crate::error::{DomainError, FieldError, Problem, Result};
     use crate::secret::{self, Random, Secret};
-    use crate::store::{Db, Tx};
+    use crate::store::{Db, Tx, query};
     use crate::time::Millis;
-    use crate::{on_db, on_tx};
 
     /// Parses a base64url SEC1 P-256 public key; a clear field error otherwise.
     pub fn parse_public_key(encoded: &str) -> Result<VerifyingKey, DomainError> {
@@ -151,7 +161,7 @@ mod server {
     }
 
     /// A live device binding with its holder and certificate, all three still valid.
-    #[derive(Clone, Debug, sqlx::FromRow)]
+    #[derive(Clone, Debug)]
     pub struct Bound {
         pub device_id: String,
         pub holder_id: String,
@@ -159,16 +169,19 @@ mod server {
         pub role: crate::holder::Role,
         pub public_key: String,
     }
+    crate::store::from_row!(Bound { device_id, holder_id, certificate_id, role, public_key });
 
-    const BOUND_SELECT: &str = "SELECT d.id AS device_id, h.id AS holder_id, h.certificate_id, h.role, d.public_key \
+    const BOUND_SELECT: &str = concat!(
+        "SELECT d.id AS device_id, h.id AS holder_id, h.certificate_id, h.role, d.public_key \
          FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
-         WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'";
+         WHERE d.id = $1 AND ",
+        crate::binding_live_sql!()
+    );
 
     /// The binding `device_id` if the device, its holder and its certificate are all live
     /// (R8, R14, R15), and the device signed `message` with its key.
     pub async fn signed(db: &Db, device_id: &str, message: &str, signature: &str) -> Result<Bound> {
-        let bound: Option<Bound> =
-            on_db!(db, |c| sqlx::query_as(BOUND_SELECT).bind(device_id).fetch_optional(c).await)?;
+        let bound: Option<Bound> = db.fetch_optional(query(BOUND_SELECT).bind(device_id)).await?;
         let bound = bound.ok_or(DomainError::Revoked)?;
         verify(&bound.public_key, message, signature)?;
         Ok(bound)
@@ -191,13 +204,13 @@ mod server {
             return Err(DomainError::StaleSignature.into());
         }
         let bound = signed(db, device_id, &message(act, &timed_subject(device_id, signed_at)), signature).await?;
-        let moved =
-            on_db!(db, |c| sqlx::query("UPDATE device SET last_signed_at = $1 WHERE id = $2 AND last_signed_at < $1")
-                .bind(signed_at)
-                .bind(device_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+        let moved = db
+            .execute(
+                query("UPDATE device SET last_signed_at = $1 WHERE id = $2 AND last_signed_at < $1")
+                    .bind(signed_at)
+                    .bind(device_id),
+            )
+            .await?;
         if moved != 1 {
             return Err(DomainError::StaleSignature.into());
         }
@@ -208,21 +221,22 @@ mod server {
     /// before the (slow) hash is compared, so concurrent guesses cannot exceed the limit; a right
     /// password gives them all back. The count is committed on its own, whatever the caller does next.
     pub async fn check_password(db: &Db, device_id: &str, password: Secret) -> Result<()> {
-        let taken: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
-            "UPDATE device SET failed_passwords = failed_passwords + 1 \
-             WHERE id = $1 AND status = 'active' AND failed_passwords < $2 RETURNING failed_passwords, password_hash"
-        )
-        .bind(device_id)
-        .bind(PASSWORD_TRIES)
-        .fetch_optional(c)
-        .await)?;
-        let Some((failed, hash)) = taken else {
-            let live: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
-                "SELECT failed_passwords FROM device WHERE id = $1 AND status = 'active'"
+        let taken: Option<(i64, String)> = db
+            .fetch_optional(
+                query(
+                    "UPDATE device SET failed_passwords = failed_passwords + 1 \
+             WHERE id = $1 AND status = 'active' AND failed_passwords < $2 RETURNING failed_passwords, password_hash",
+                )
+                .bind(device_id)
+                .bind(PASSWORD_TRIES),
             )
-            .bind(device_id)
-            .fetch_optional(c)
-            .await)?;
+            .await?;
+        let Some((failed, hash)) = taken else {
+            let live: Option<i64> = db
+                .fetch_optional(
+                    query("SELECT failed_passwords FROM device WHERE id = $1 AND status = 'active'").bind(device_id),
+                )
+                .await?;
             return Err(match live {
                 Some(_) => DomainError::PasswordLocked,
                 None => DomainError::Revoked,
@@ -230,11 +244,7 @@ mod server {
             .into());
         };
         if secret::verify_password(password, hash).await {
-            on_db!(db, |c| sqlx::query("UPDATE device SET failed_passwords = 0 WHERE id = $1")
-                .bind(device_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            db.execute(query("UPDATE device SET failed_passwords = 0 WHERE id = $1").bind(device_id)).await?;
             return Ok(());
         }
         let remaining = PASSWORD_TRIES - failed;
@@ -254,45 +264,48 @@ mod server {
     ) -> Result<String> {
         void_for_holder(tx, holder_id, now).await?;
         let id = random.id();
-        on_tx!(tx, |c| sqlx::query(
-            "INSERT INTO device (id, holder_id, public_key, password_hash, failed_passwords, status, created_at) \
-             VALUES ($1, $2, $3, $4, 0, 'active', $5)"
+        tx.execute(
+            query(
+                "INSERT INTO device (id, holder_id, public_key, password_hash, failed_passwords, status, created_at) \
+             VALUES ($1, $2, $3, $4, 0, 'active', $5)",
+            )
+            .bind(&id)
+            .bind(holder_id)
+            .bind(public_key.trim())
+            .bind(password_hash)
+            .bind(now.0),
         )
-        .bind(&id)
-        .bind(holder_id)
-        .bind(public_key.trim())
-        .bind(password_hash)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         Ok(id)
     }
 
     /// Voids a holder's device binding and ends its dashboard sessions (R8: at once).
     pub async fn void_for_holder(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
-        tx.stamp(
-            "UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'",
-            now,
-            holder_id,
+        tx.execute(
+            query("UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'")
+                .bind(now)
+                .bind(holder_id),
         )
         .await?;
-        tx.stamp("UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND ended_at IS NULL", now, holder_id)
-            .await?;
+        tx.execute(
+            query("UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND ended_at IS NULL")
+                .bind(now)
+                .bind(holder_id),
+        )
+        .await?;
         Ok(())
     }
 
     /// Sets a new certificate password on a live device and gives back all its tries.
     pub async fn set_password(db: &Db, device_id: &str, password: Secret, random: &Random) -> Result<()> {
         let hash = secret::hash_password(password, random).await?;
-        let n = on_db!(db, |c| sqlx::query(
-            "UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'"
-        )
-        .bind(&hash)
-        .bind(device_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let n = db
+            .execute(
+                query("UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'")
+                    .bind(&hash)
+                    .bind(device_id),
+            )
+            .await?;
         if n == 1 { Ok(()) } else { Err(DomainError::Revoked.into()) }
     }
 

@@ -1,10 +1,17 @@
 //! Storage over SQLite (the embedded default) and PostgreSQL (production, many app servers).
 //!
-//! The backend is picked by the URL. SQL is written once with `$1…$N` placeholders and run on
-//! either backend through [`on_db!`](crate::on_db) and [`on_tx!`](crate::on_tx); code forks only
-//! where the dialects truly differ, and says so. Read-then-write rules run in a [`Tx`] from
-//! [`Db::begin_write`], which holds the SQLite write lock from its first statement
-//! (`BEGIN IMMEDIATE`) so that concurrent requests serialise instead of failing late.
+//! The backend is picked by the URL. SQL is written once with `$1…$N` placeholders, as a
+//! [`Query`] with typed binds, and run on either backend by the same four methods of [`Db`] and
+//! [`Tx`] (`fetch_optional`, `fetch_one`, `fetch_all`, `execute`); rows map through [`FromRow`].
+//! Read-then-write rules run in a [`Tx`] from [`Db::begin_write`], which holds the SQLite write
+//! lock from its first statement (`BEGIN IMMEDIATE`) so that concurrent requests serialise
+//! instead of failing late; on PostgreSQL they lock their parent row ([`Query::lock_rows`]).
+//! Reads of a SQLite file run on the caller's thread and writes of a [`Unit`] are
+//! group-committed ([`local`]); errors are classified by kind on every path
+//! ([`is_unique_violation`]).
+//!
+//! This module must not know any rule of the domain, and nothing outside it names sqlx or
+//! rusqlite to reach the data: a new table's access is a [`Query`], never a driver call.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -16,10 +23,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::seal::Vault;
-pub use local::FromLocalRow;
+pub use query::{Column, ColumnAt, FromRow, Query, Row, Value, query};
+pub(crate) use query::{column, from_row};
 
 mod local;
+mod query;
 mod text;
+
+use query::{bind_values, map_rows};
+
+/// What a storage call fails with. Constraint failures are classified by kind on every path
+/// ([`is_unique_violation`]); the type is sqlx's, named here so that nothing else names it.
+pub type StoreError = sqlx::Error;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -61,78 +76,19 @@ pub struct SqliteSide {
     local: Option<local::Local>,
 }
 
-/// A value bound to a [`Statement`] or a read of [`Db::fetch_optional`]: SQL text and binds
-/// that both backends run, through sqlx or, on SQLite's hot paths, rusqlite.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
-    Text(String),
-    Int(i64),
-    Null,
-}
-
-impl From<&str> for Value {
-    fn from(s: &str) -> Value {
-        Value::Text(s.to_owned())
-    }
-}
-
-impl From<String> for Value {
-    fn from(s: String) -> Value {
-        Value::Text(s)
-    }
-}
-
-impl From<i64> for Value {
-    fn from(i: i64) -> Value {
-        Value::Int(i)
-    }
-}
-
-impl From<Option<&str>> for Value {
-    fn from(s: Option<&str>) -> Value {
-        s.map_or(Value::Null, Value::from)
-    }
-}
-
-/// A row type that both drivers map: sqlx on either backend and rusqlite on SQLite's local
-/// path ([`Db::fetch_optional`], [`Db::fetch_all`]).
-pub trait AnyRow:
-    FromLocalRow
-    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-    + Send
-    + Unpin
-{
-}
-
-impl<T> AnyRow for T where
-    T: FromLocalRow
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + Send
-        + Unpin
-{
-}
-
-/// One write statement of a [`Unit`].
+/// One write statement of a [`Unit`]: a [`Query`], or [`Query::must_change`].
 #[derive(Clone, Debug)]
 pub struct Statement {
-    pub sql: String,
-    pub values: Vec<Value>,
+    pub query: Query,
     /// When set and the statement changes no row, the unit stops: everything it did is undone
     /// and [`Db::write`] answers [`Applied::Stopped`]. A conditional `UPDATE … WHERE` so marked
     /// is a compare-and-set.
     pub must_change: bool,
 }
 
-impl Statement {
-    pub fn new(sql: impl Into<String>, values: Vec<Value>) -> Statement {
-        Statement { sql: sql.into(), values, must_change: false }
-    }
-
-    /// The same statement, stopping its unit when it changes nothing.
-    pub fn must_change(self) -> Statement {
-        Statement { must_change: true, ..self }
+impl From<Query> for Statement {
+    fn from(query: Query) -> Statement {
+        Statement { query, must_change: false }
     }
 }
 
@@ -143,8 +99,8 @@ pub struct Unit {
 }
 
 impl Unit {
-    pub fn new(statements: Vec<Statement>) -> Unit {
-        Unit { statements }
+    pub fn new(statements: impl IntoIterator<Item = Statement>) -> Unit {
+        Unit { statements: statements.into_iter().collect() }
     }
 }
 
@@ -155,21 +111,6 @@ pub enum Applied {
     Done(Vec<u64>),
     /// The [`Statement::must_change`] at this index changed nothing: the unit was undone.
     Stopped(usize),
-}
-
-/// Binds [`Value`]s to a sqlx query of either backend.
-macro_rules! bind_values {
-    ($query:expr, $values:expr) => {{
-        let mut q = $query;
-        for value in $values {
-            q = match value {
-                Value::Text(s) => q.bind(s.as_str()),
-                Value::Int(i) => q.bind(*i),
-                Value::Null => q.bind(None::<&str>),
-            };
-        }
-        q
-    }};
 }
 
 /// A transaction on one of the two backends. A SQLite write transaction holds its place at the
@@ -292,13 +233,16 @@ impl Db {
     }
 
     /// A round trip to the database, for health checks.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        crate::on_db!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(|r| r.rows_affected())).map(|_| ())
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        // Both ways in: sqlx's pool (writes, transactions, most reads) and, on a SQLite file,
+        // the local path of the hot reads.
+        self.execute(query("SELECT 1")).await?;
+        self.fetch_one::<i64>(query("SELECT CAST(1 AS BIGINT)").point_read()).await.map(drop)
     }
 
     /// A transaction for read-then-write rules. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`); on PostgreSQL, rules lock their parent row with [`Tx::for_update`].
-    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+    /// (`BEGIN IMMEDIATE`); on PostgreSQL, rules lock their parent row with [`Query::lock_rows`].
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         match self {
             Db::Sqlite(pool, side, vault) => {
                 let turn = side.gate.clone().lock_owned().await;
@@ -308,46 +252,70 @@ impl Db {
         }
     }
 
-    /// One row of a read, or none: on SQLite's file databases run on this thread ([`local`]),
-    /// elsewhere through sqlx. `T` maps the row for both drivers.
-    pub async fn fetch_optional<T: AnyRow>(&self, sql: &str, values: &[Value]) -> Result<Option<T>, sqlx::Error> {
-        if let Some(local) = self.local() {
+    /// One row of a read, or none: a [`Query::point_read`] on a SQLite file runs on this thread
+    /// ([`local`]); every other read goes through sqlx's pool.
+    pub async fn fetch_optional<T: FromRow>(&self, q: Query) -> Result<Option<T>, StoreError> {
+        if let Some(local) = self.local().filter(|_| q.is_point_read()) {
             let mut first = None;
-            local.read(sql, values, |row| {
+            local.read(&q.text(Backend::Sqlite), q.values(), |row| {
                 if first.is_none() {
-                    first = Some(T::from_local(row)?);
+                    first = Some(T::from_row(&mut Row::local(row))?);
                 }
                 Ok(())
             })?;
             return Ok(first);
         }
-        crate::on_db!(self, |c| bind_values!(sqlx::query_as::<_, T>(sql), values).fetch_optional(c).await)
+        self.pool_fetch_optional(q).await
+    }
+
+    /// The one row of a read; `RowNotFound` when there is none.
+    pub async fn fetch_one<T: FromRow>(&self, q: Query) -> Result<T, StoreError> {
+        self.fetch_optional(q).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
     /// Every row of a read, as [`Db::fetch_optional`] reads one.
-    pub async fn fetch_all<T: AnyRow>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>, sqlx::Error> {
-        if let Some(local) = self.local() {
+    pub async fn fetch_all<T: FromRow>(&self, q: Query) -> Result<Vec<T>, StoreError> {
+        if let Some(local) = self.local().filter(|_| q.is_point_read()) {
             let mut all = Vec::new();
-            local.read(sql, values, |row| {
-                all.push(T::from_local(row)?);
+            local.read(&q.text(Backend::Sqlite), q.values(), |row| {
+                all.push(T::from_row(&mut Row::local(row))?);
                 Ok(())
             })?;
             return Ok(all);
         }
-        crate::on_db!(self, |c| bind_values!(sqlx::query_as::<_, T>(sql), values).fetch_all(c).await)
+        let sql = q.text(self.backend());
+        match self {
+            Db::Sqlite(pool, ..) => {
+                map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(pool).await?, |r| Row::sqlite(r))
+            }
+            Db::Postgres(pool, _) => {
+                map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(pool).await?, |r| Row::postgres(r))
+            }
+        }
+    }
+
+    /// One statement in a transaction of its own; answers the rows it changed. Writes that
+    /// belong together are a [`Unit`] ([`Db::write`]) or a [`Tx`].
+    pub async fn execute(&self, q: Query) -> Result<u64, StoreError> {
+        let sql = q.text(self.backend());
+        let done = match self {
+            Db::Sqlite(pool, ..) => bind_values!(sqlx::query(&sql), q.values()).execute(pool).await?.rows_affected(),
+            Db::Postgres(pool, _) => bind_values!(sqlx::query(&sql), q.values()).execute(pool).await?.rows_affected(),
+        };
+        Ok(done)
     }
 
     /// Applies a unit of statements atomically and answers when it is durable. On SQLite's file
     /// databases units are group-committed by one writer thread ([`local`]); elsewhere each is
     /// a transaction of its own.
-    pub async fn write(&self, unit: Unit) -> Result<Applied, sqlx::Error> {
+    pub async fn write(&self, unit: Unit) -> Result<Applied, StoreError> {
         if let Some(local) = self.local() {
             return Ok(local.write(unit).await?);
         }
         let mut tx = self.begin_write().await?;
         let mut changed = Vec::with_capacity(unit.statements.len());
-        for (index, statement) in unit.statements.iter().enumerate() {
-            let rows = tx.execute(statement).await?;
+        for (index, statement) in unit.statements.into_iter().enumerate() {
+            let rows = tx.execute(statement.query).await?;
             if statement.must_change && rows == 0 {
                 // Dropping the transaction rolls it back.
                 return Ok(Applied::Stopped(index));
@@ -358,6 +326,23 @@ impl Db {
         Ok(Applied::Done(changed))
     }
 
+    /// One row through sqlx's pool, whatever the statement (an `UPDATE … RETURNING` too).
+    async fn pool_fetch_optional<T: FromRow>(&self, q: Query) -> Result<Option<T>, StoreError> {
+        let sql = q.text(self.backend());
+        match self {
+            Db::Sqlite(pool, ..) => bind_values!(sqlx::query(&sql), q.values())
+                .fetch_optional(pool)
+                .await?
+                .map(|r| T::from_row(&mut Row::sqlite(&r)))
+                .transpose(),
+            Db::Postgres(pool, _) => bind_values!(sqlx::query(&sql), q.values())
+                .fetch_optional(pool)
+                .await?
+                .map(|r| T::from_row(&mut Row::postgres(&r)))
+                .transpose(),
+        }
+    }
+
     /// The local path of a SQLite file database.
     fn local(&self) -> Option<&local::Local> {
         match self {
@@ -366,31 +351,78 @@ impl Db {
         }
     }
 
+    /// Closes the pool and SQLite's local path: every later call fails.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, ..) => pool.close().await,
+            Db::Sqlite(pool, side, _) => {
+                if let Some(local) = &side.local {
+                    local.close();
+                }
+                pool.close().await
+            }
             Db::Postgres(pool, _) => pool.close().await,
         }
     }
 }
 
 impl Tx {
-    /// Runs one [`Statement`] in this transaction; answers the rows it changed. Its
-    /// `must_change` is for [`Db::write`] to act on, not this.
-    pub async fn execute(&mut self, statement: &Statement) -> Result<u64, sqlx::Error> {
-        crate::on_tx!(self, |c| bind_values!(sqlx::query(&statement.sql), &statement.values)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+    /// One row of a read in this transaction, or none.
+    pub async fn fetch_optional<T: FromRow>(&mut self, q: Query) -> Result<Option<T>, StoreError> {
+        let sql = q.text(self.backend());
+        match self {
+            Tx::Sqlite(tx, ..) => bind_values!(sqlx::query(&sql), q.values())
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| T::from_row(&mut Row::sqlite(&r)))
+                .transpose(),
+            Tx::Postgres(tx, _) => bind_values!(sqlx::query(&sql), q.values())
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| T::from_row(&mut Row::postgres(&r)))
+                .transpose(),
+        }
     }
 
-    /// Runs a statement whose `$1` is an instant (epoch ms) and `$2` an id — the shape of every
-    /// "void / end / cancel this at that time" update; answers the rows it changed.
-    pub async fn stamp(&mut self, sql: &str, at: crate::time::Millis, id: &str) -> Result<u64, sqlx::Error> {
-        crate::on_tx!(self, |c| sqlx::query(sql).bind(at.0).bind(id).execute(c).await.map(|r| r.rows_affected()))
+    /// The one row of a read in this transaction; `RowNotFound` when there is none.
+    pub async fn fetch_one<T: FromRow>(&mut self, q: Query) -> Result<T, StoreError> {
+        self.fetch_optional(q).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    /// Every row of a read in this transaction.
+    pub async fn fetch_all<T: FromRow>(&mut self, q: Query) -> Result<Vec<T>, StoreError> {
+        let sql = q.text(self.backend());
+        match self {
+            Tx::Sqlite(tx, ..) => {
+                map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(&mut **tx).await?, |r| Row::sqlite(r))
+            }
+            Tx::Postgres(tx, _) => {
+                map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(&mut **tx).await?, |r| Row::postgres(r))
+            }
+        }
+    }
+
+    /// Runs one statement in this transaction; answers the rows it changed.
+    pub async fn execute(&mut self, q: Query) -> Result<u64, StoreError> {
+        let sql = q.text(self.backend());
+        let done = match self {
+            Tx::Sqlite(tx, ..) => bind_values!(sqlx::query(&sql), q.values()).execute(&mut **tx).await?.rows_affected(),
+            Tx::Postgres(tx, _) => {
+                bind_values!(sqlx::query(&sql), q.values()).execute(&mut **tx).await?.rows_affected()
+            }
+        };
+        Ok(done)
+    }
+
+    /// Keeps other writers out of `table` until this transaction ends: PostgreSQL's `LOCK TABLE
+    /// … IN EXCLUSIVE MODE` (reads go on); on SQLite the transaction already holds the write lock.
+    pub async fn lock_table(&mut self, table: &'static str) -> Result<(), StoreError> {
+        if let Tx::Postgres(..) = self {
+            self.execute(query(format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             // The gate's turn (`_turn`) ends after the commit, when the arm ends.
             Tx::Sqlite(tx, _turn, _) => tx.commit().await,
@@ -411,48 +443,12 @@ impl Tx {
             Tx::Sqlite(_, _, v) | Tx::Postgres(_, v) => v,
         }
     }
-
-    /// Dialect fork: the row lock suffix of a `SELECT`. PostgreSQL locks the row; SQLite needs
-    /// nothing because [`Db::begin_write`] already holds the database write lock.
-    pub fn for_update(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(..) => "",
-            Tx::Postgres(..) => " FOR UPDATE",
-        }
-    }
 }
 
-/// True when the statement failed on a unique constraint (classified by the driver, not by text).
+/// True when the statement failed on a unique constraint, on any path (classified by the driver's
+/// error code, not by text: the local path reports its failures as database errors too).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
-}
-
-/// Runs one expression with `$c` bound to the pool of whichever backend `$db` is on.
-#[macro_export]
-macro_rules! on_db {
-    ($db:expr, |$c:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite($c, ..) => $body,
-            $crate::store::Db::Postgres($c, _) => $body,
-        }
-    };
-}
-
-/// Runs one expression with `$c` bound to the connection of a [`Tx`] on either backend.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(tx, ..) => {
-                let $c = &mut **tx;
-                $body
-            }
-            $crate::store::Tx::Postgres(tx, _) => {
-                let $c = &mut **tx;
-                $body
-            }
-        }
-    };
 }
 
 /// Databases for tests: a fresh SQLite file per call, or the PostgreSQL database named by

@@ -71,10 +71,9 @@ mod server {
     use crate::seal::{Field, Vault};
     use crate::secret::{Random, Secret};
     use crate::staff::StaffView;
-    use crate::store::{Db, is_unique_violation};
+    use crate::store::{Db, is_unique_violation, query};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
-    use crate::{on_db, on_tx};
 
     /// Default life of a claim code (R2), in minutes.
     pub const CLAIM_MINUTES: i64 = 30;
@@ -152,43 +151,15 @@ mod server {
         let certificate_id = random.id();
         let serial = new_serial(now, random);
         let mut tx = db.begin_write().await?;
-        let inserted = on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
-             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(&institution_id)
-        .bind(&staff.authority_id)
-        .bind(&credit_code)
-        .bind(&name)
-        .bind(&address)
-        .bind(&rep.name)
-        .bind(db.vault().seal(Field::IdNumber, &rep.id_number))
-        .bind(db.vault().seal(Field::Mobile, &rep.mobile))
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        });
+        let inserted = tx.execute(query("INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
+             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Field::IdNumber, &rep.id_number)).bind(db.vault().seal(Field::Mobile, &rep.mobile)).bind(now.0)).await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
                 return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
             }
             other => other?,
         };
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)"
-        )
-        .bind(&certificate_id)
-        .bind(&institution_id)
-        .bind(&serial)
-        .bind(now.0)
-        .bind(&staff.id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id)).await?;
         let (holder_id, claim) = pending_first_manager(
             &mut tx,
             &certificate_id,
@@ -226,22 +197,8 @@ mod server {
     ) -> Result<(String, ClaimCode)> {
         let holder_id = random.id();
         let (id_number, mobile) = (tx.vault().seal(Field::IdNumber, id_number), tx.vault().seal(Field::Mobile, mobile));
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
-             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)"
-        )
-        .bind(&holder_id)
-        .bind(certificate_id)
-        .bind(name)
-        .bind(&id_number)
-        .bind(&mobile)
-        .bind(is_legal_rep)
-        .bind(now.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        tx.execute(query("INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
+             VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)").bind(&holder_id).bind(certificate_id).bind(name).bind(&id_number).bind(&mobile).bind(is_legal_rep).bind(now.0)).await?;
         let (code, expires_at) =
             code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
                 .await?;
@@ -259,14 +216,10 @@ mod server {
         random: &Random,
     ) -> Result<ClaimCode> {
         let mut tx = db.begin_write().await?;
-        let sql = format!(
-            "SELECT i.authority_id, h.id FROM certificate c JOIN institution i ON i.id = c.institution_id \
+        let sql = "SELECT i.authority_id, h.id FROM certificate c JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status = 'pending' \
-             WHERE c.id = $1 AND c.status = 'active'{}",
-            tx.for_update()
-        );
-        let row: Option<(String, String)> =
-            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+             WHERE c.id = $1 AND c.status = 'active'";
+        let row: Option<(String, String)> = tx.fetch_optional(query(sql).lock_rows().bind(certificate_id)).await?;
         let Some((authority_id, holder_id)) = row else {
             return Err(DomainError::NotFound.into());
         };
@@ -281,7 +234,6 @@ mod server {
         Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
     }
 
-    #[derive(sqlx::FromRow)]
     struct ViewRow {
         certificate_id: String,
         serial: String,
@@ -298,6 +250,22 @@ mod server {
         first_manager_id_number: Option<String>,
         first_manager_status: Option<crate::holder::HolderStatus>,
     }
+    crate::store::from_row!(ViewRow {
+        certificate_id,
+        serial,
+        status,
+        issued_at,
+        authority_id,
+        institution_name,
+        credit_code,
+        address,
+        legal_rep_name,
+        legal_rep_id_number,
+        legal_rep_mobile,
+        first_manager_name,
+        first_manager_id_number,
+        first_manager_status
+    });
 
     const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, i.authority_id, \
          i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
@@ -334,7 +302,7 @@ mod server {
     /// One certificate of the staff member's own authority.
     pub async fn view(db: &Db, staff: &StaffView, certificate_id: &str) -> Result<CertificateView> {
         let sql = format!("{VIEW_SELECT} WHERE c.id = $1");
-        let row: Option<ViewRow> = on_db!(db, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+        let row: Option<ViewRow> = db.fetch_optional(query(&sql).bind(certificate_id)).await?;
         match row {
             None => Err(DomainError::NotFound.into()),
             Some(r) if r.authority_id != staff.authority_id => Err(DomainError::Forbidden.into()),
@@ -349,12 +317,8 @@ mod server {
         let sql = format!(
             "{VIEW_SELECT} WHERE i.authority_id = $1 AND (i.name LIKE $2 OR i.credit_code LIKE $2) ORDER BY c.issued_at DESC, c.id LIMIT $3"
         );
-        let rows: Vec<ViewRow> = on_db!(db, |c| sqlx::query_as(&sql)
-            .bind(&staff.authority_id)
-            .bind(&pattern)
-            .bind(limit.clamp(1, 200))
-            .fetch_all(c)
-            .await)?;
+        let rows: Vec<ViewRow> =
+            db.fetch_all(query(&sql).bind(&staff.authority_id).bind(&pattern).bind(limit.clamp(1, 200))).await?;
         rows.into_iter().map(|r| r.view(db.vault())).collect()
     }
 

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::secret::Random;
 use crate::store::{ConnectError, Db, Tx};
-use crate::{Millis, on_tx};
+use crate::{Millis, store::query};
 
 const VERSION: &str = "v1";
 const NONCE_LEN: usize = 12;
@@ -194,15 +194,14 @@ const COLUMNS: [(&str, &str, &str, Field); 5] = [
 pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
     let vault = db.vault().clone();
     let mut tx = db.begin_write().await.map_err(ConnectError::Connect)?;
-    let recorded = on_tx!(&mut tx, |c| sqlx::query(
-        "INSERT INTO data_key (slot, id, created_at) VALUES (1, $1, $2) ON CONFLICT (slot) DO NOTHING"
-    )
-    .bind(vault.key_id())
-    .bind(Millis::now().0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-    .map_err(ConnectError::Connect)?;
+    let recorded = tx
+        .execute(
+            query("INSERT INTO data_key (slot, id, created_at) VALUES (1, $1, $2) ON CONFLICT (slot) DO NOTHING")
+                .bind(vault.key_id())
+                .bind(Millis::now().0),
+        )
+        .await
+        .map_err(ConnectError::Connect)?;
     if recorded == 1 {
         let sealed = seal_plain_rows(&mut tx, &vault).await.map_err(ConnectError::Connect)?;
         if sealed > 0 {
@@ -210,8 +209,7 @@ pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
         }
     } else {
         let sealed_with: String =
-            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT id FROM data_key WHERE slot = 1").fetch_one(c).await)
-                .map_err(ConnectError::Connect)?;
+            tx.fetch_one(query("SELECT id FROM data_key WHERE slot = 1")).await.map_err(ConnectError::Connect)?;
         if sealed_with != vault.key_id() {
             return Err(ConnectError::OtherDataKey { sealed_with, held: vault.key_id().to_owned() });
         }
@@ -220,20 +218,15 @@ pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
 }
 
 /// Seals the personal fields still in the clear; answers how many it sealed.
-async fn seal_plain_rows(tx: &mut Tx, vault: &Vault) -> Result<u64, sqlx::Error> {
+async fn seal_plain_rows(tx: &mut Tx, vault: &Vault) -> Result<u64, crate::store::StoreError> {
     let mut sealed = 0;
     for (table, key, column, field) in COLUMNS {
         let select = format!("SELECT {key}, {column} FROM {table} WHERE {column} NOT LIKE 'v1.%'");
-        let rows: Vec<(String, String)> = on_tx!(tx, |c| sqlx::query_as(&select).fetch_all(c).await)?;
+        let rows: Vec<(String, String)> = tx.fetch_all(query(&select)).await?;
         let update = format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2");
         for (id, plain) in rows {
             let value = vault.seal(field, &plain);
-            sealed += on_tx!(tx, |c| sqlx::query(&update)
-                .bind(&value)
-                .bind(&id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            sealed += tx.execute(query(&update).bind(&value).bind(&id)).await?;
         }
     }
     Ok(sealed)

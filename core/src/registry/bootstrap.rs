@@ -5,7 +5,7 @@ use crate::secret::{self, Random, Secret};
 use crate::store::Db;
 use crate::time::Millis;
 use crate::validate::{self, Checks};
-use crate::{on_tx, validate::text};
+use crate::{store::query, validate::text};
 
 /// What the operator configured for the first start.
 #[derive(Clone, Debug)]
@@ -48,40 +48,28 @@ pub async fn ensure_first_authority(
     let password_hash = secret::hash_password(password.clone(), random).await?;
 
     let mut tx = db.begin_write().await?;
-    // PostgreSQL: serialise concurrent first starts of several app servers.
-    if let crate::store::Tx::Postgres(t, _) = &mut tx {
-        sqlx::query("LOCK TABLE authority IN EXCLUSIVE MODE").execute(&mut **t).await?;
-    }
-    let existing: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM authority").fetch_one(c).await)?;
+    // Serialise concurrent first starts of several app servers.
+    tx.lock_table("authority").await?;
+    let existing: i64 = tx.fetch_one(query("SELECT COUNT(*) FROM authority")).await?;
     if existing > 0 {
         return Ok(None);
     }
     let authority_id = random.id();
-    on_tx!(&mut tx, |c| {
-        sqlx::query(
-        "INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'national', NULL, $3, $4)"
+    tx.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'national', NULL, $3, $4)").bind(&authority_id).bind(&authority_name).bind(&region_code).bind(now.0)).await?;
+    tx.execute(
+        query(
+            "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(random.id())
+        .bind(&authority_id)
+        .bind(&username)
+        .bind(&username)
+        .bind(&password_hash)
+        .bind(true)
+        .bind(now.0),
     )
-    .bind(&authority_id)
-    .bind(&authority_name)
-    .bind(&region_code)
-    .bind(now.0)
-    .execute(c)
-    .await.map(|r| r.rows_affected())
-    })?;
-    on_tx!(&mut tx, |c| sqlx::query(
-        "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(random.id())
-    .bind(&authority_id)
-    .bind(&username)
-    .bind(&username)
-    .bind(&password_hash)
-    .bind(true)
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .await?;
     crate::holder::seed_catalogue(&mut tx, &authority_id, now).await?;
     tx.commit().await?;
     Ok(Some(FirstStartReport {

@@ -5,6 +5,13 @@
 //! consumed once, by the browser that asked, and becomes a session.
 //!
 //! States: waiting → scanned → confirmed | rejected, and expired after 5 minutes unless confirmed.
+//!
+//! A login must not become a session but once, for the browser that started it, and a relying
+//! party's login must never become a dashboard session.
+
+pub mod oidc;
+#[cfg(feature = "server")]
+pub(crate) mod scanning;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,15 +64,14 @@ pub use server::*;
 
 #[cfg(feature = "server")]
 mod server {
+    use super::scanning;
     use super::*;
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
     use crate::holder::{Caller, Role};
-    use crate::scan;
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::Db;
+    use crate::store::{Db, query};
     use crate::time::Millis;
-    use crate::{on_db, on_tx};
 
     /// A new login request: the code for the QR, the browser secret for the cookie, both shown once.
     #[derive(Debug)]
@@ -112,23 +118,8 @@ mod server {
         let browser = random.token();
         let match_code = random.digits(2).expose().to_owned();
         let expires_at = now.plus_minutes(LOGIN_MINUTES);
-        on_db!(db, |c| {
-            sqlx::query(
-            "INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at, party_id) \
-             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6, $8)"
-        )
-        .bind(&id)
-        .bind(token_hash(code.expose()))
-        .bind(token_hash(browser.expose()))
-        .bind(system)
-        .bind(&match_code)
-        .bind(now.0)
-        .bind(expires_at.0)
-        .bind(party_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        db.execute(query("INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at, party_id) \
+             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6, $8)").bind(&id).bind(token_hash(code.expose())).bind(token_hash(browser.expose())).bind(system).bind(&match_code).bind(now.0).bind(expires_at.0).bind(party_id)).await?;
         Ok(Started { id, code, browser, match_code, expires_at })
     }
 
@@ -147,8 +138,9 @@ mod server {
     pub async fn poll(db: &Db, browser: &str, now: Millis) -> Result<LoginState> {
         let row: Option<(String, i64)> = db
             .fetch_optional(
-                "SELECT status, expires_at FROM login_request WHERE browser_hash = $1",
-                &[token_hash(browser).into()],
+                query("SELECT status, expires_at FROM login_request WHERE browser_hash = $1")
+                    .bind(token_hash(browser))
+                    .point_read(),
             )
             .await?;
         Ok(row.map_or(LoginState::Unknown, |(s, e)| state_of(&s, e, now)))
@@ -165,30 +157,20 @@ mod server {
     /// session. A relying party's login never becomes a dashboard session.
     pub async fn consume(db: &Db, browser: &str, now: Millis, random: &Random) -> Result<Option<Session>> {
         let mut tx = db.begin_write().await?;
-        let row: Option<(String, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
-            "UPDATE login_request SET status = 'consumed', updated_at = $1 \
-             WHERE browser_hash = $2 AND status = 'confirmed' AND party_id IS NULL RETURNING holder_id, device_id"
-        )
-        .bind(now.0)
-        .bind(token_hash(browser))
-        .fetch_optional(c)
-        .await)?;
+        let row: Option<(String, String)> = tx
+            .fetch_optional(
+                query(
+                    "UPDATE login_request SET status = 'consumed', updated_at = $1 \
+             WHERE browser_hash = $2 AND status = 'confirmed' AND party_id IS NULL RETURNING holder_id, device_id",
+                )
+                .bind(now.0)
+                .bind(token_hash(browser)),
+            )
+            .await?;
         let Some((holder_id, device_id)) = row else { return Ok(None) };
         let token = random.token();
         let expires_at = Millis(now.0 + SESSION_HOURS * Millis::HOUR);
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(token_hash(token.expose()))
-        .bind(&holder_id)
-        .bind(&device_id)
-        .bind(now.0)
-        .bind(expires_at.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        tx.execute(query("INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)").bind(token_hash(token.expose())).bind(&holder_id).bind(&device_id).bind(now.0).bind(expires_at.0)).await?;
         tx.commit().await?;
         Ok(Some(Session { token, expires_at }))
     }
@@ -211,43 +193,32 @@ mod server {
         browser: &str,
         now: Millis,
     ) -> Result<Option<Taken>> {
-        let sql = format!(
-            "SELECT holder_id, device_id, updated_at FROM login_request \
-             WHERE id = $1 AND party_id = $2 AND browser_hash = $3 AND status = 'confirmed'{}",
-            tx.for_update()
-        );
-        let row: Option<(String, String, i64)> = on_tx!(tx, |c| sqlx::query_as(&sql)
-            .bind(login_id)
-            .bind(party_id)
-            .bind(token_hash(browser))
-            .fetch_optional(c)
-            .await)?;
+        let sql = "SELECT holder_id, device_id, updated_at FROM login_request \
+             WHERE id = $1 AND party_id = $2 AND browser_hash = $3 AND status = 'confirmed'";
+        let row: Option<(String, String, i64)> =
+            tx.fetch_optional(query(sql).lock_rows().bind(login_id).bind(party_id).bind(token_hash(browser))).await?;
         let Some((holder_id, device_id, confirmed_at)) = row else { return Ok(None) };
-        let n = on_tx!(tx, |c| sqlx::query(
-            "UPDATE login_request SET status = 'consumed', updated_at = $1 WHERE id = $2 AND status = 'confirmed'"
-        )
-        .bind(now.0)
-        .bind(login_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let n = tx.execute(query("UPDATE login_request SET status = 'consumed', updated_at = $1 WHERE id = $2 AND status = 'confirmed'").bind(now.0).bind(login_id)).await?;
         Ok((n == 1).then_some(Taken { holder_id, device_id, confirmed_at: Millis(confirmed_at) }))
     }
 
     /// The caller of a dashboard session, while the session, its holder, its device and the
     /// certificate are all live (R8, R14, R15: re-checked on every request).
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<Caller>> {
-        let row: Option<(String, String, crate::holder::Role, String)> = on_db!(db, |c| sqlx::query_as(
-            "SELECT h.id, h.certificate_id, h.role, i.authority_id FROM holder_session s \
+        let row: Option<(String, String, crate::holder::Role, String)> = db
+            .fetch_optional(
+                query(concat!(
+                    "SELECT h.id, h.certificate_id, h.role, i.authority_id FROM holder_session s \
              JOIN holder h ON h.id = s.holder_id JOIN device d ON d.id = s.device_id \
              JOIN certificate c ON c.id = h.certificate_id JOIN institution i ON i.id = c.institution_id \
              WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
-             AND h.status = 'active' AND d.status = 'active' AND c.status = 'active'"
-        )
-        .bind(token_hash(token))
-        .bind(now.0)
-        .fetch_optional(c)
-        .await)?;
+             AND ",
+                    crate::binding_live_sql!()
+                ))
+                .bind(token_hash(token))
+                .bind(now.0),
+            )
+            .await?;
         Ok(row.map(|(holder_id, certificate_id, role, authority_id)| Caller {
             holder_id,
             certificate_id,
@@ -257,31 +228,28 @@ mod server {
     }
 
     pub async fn end_session(db: &Db, token: &str, now: Millis) -> Result<()> {
-        on_db!(db, |c| sqlx::query(
-            "UPDATE holder_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL"
+        db.execute(
+            query("UPDATE holder_session SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
+                .bind(now.0)
+                .bind(token_hash(token)),
         )
-        .bind(now.0)
-        .bind(token_hash(token))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         Ok(())
     }
 
-    #[derive(sqlx::FromRow)]
     struct RequestRow {
         id: String,
         system: String,
         match_code: String,
-        #[sqlx(flatten)]
-        progress: scan::Progress,
+        progress: scanning::Progress,
         party_id: Option<String>,
     }
+    crate::store::from_row!(RequestRow { id, system, match_code, party_id  } flatten { progress });
 
     const REQUEST_SELECT: &str = "SELECT id, system, match_code, status, device_id, expires_at, party_id FROM login_request WHERE code_hash = $1";
 
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
-        scan::by_code(tx, REQUEST_SELECT, "login_request", code).await
+        scanning::by_code(tx, REQUEST_SELECT, "login_request", code).await
     }
 
     /// The wallet scanned a login QR: marks it scanned by this device and returns what to show.
@@ -289,13 +257,13 @@ mod server {
         let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::open_for(&row.progress, device_id, now)?;
+        scanning::open_for(&row.progress, device_id, now)?;
         // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
         if row.party_id.is_none() && bound.role == Role::User {
             return Err(DomainError::NotAManager.into());
         }
-        scan::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
-        let institution_name = scan::institution_name(&mut tx, &bound.certificate_id).await?;
+        scanning::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
+        let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
         tx.commit().await?;
         Ok(LoginPrompt {
             system: row.system,
@@ -325,15 +293,15 @@ mod server {
         if let Some(password) = approve.clone() {
             // The request must be answerable before a password try is spent on it.
             let row: Option<RequestRow> =
-                on_db!(db, |c| sqlx::query_as(REQUEST_SELECT).bind(token_hash(code.trim())).fetch_optional(c).await)?;
-            scan::answerable(&row.ok_or(DomainError::CodeInvalid)?.progress, device_id, now)?;
+                db.fetch_optional(query(REQUEST_SELECT).bind(token_hash(code.trim()))).await?;
+            scanning::answerable(&row.ok_or(DomainError::CodeInvalid)?.progress, device_id, now)?;
             device::check_password(db, device_id, password).await?;
         }
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
-        scan::answerable(&row.progress, device_id, now)?;
+        scanning::answerable(&row.progress, device_id, now)?;
         let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
-        scan::answer(&mut tx, "login_request", &row.id, device_id, status, now).await?;
+        scanning::answer(&mut tx, "login_request", &row.id, device_id, status, now).await?;
         // R12: the record names the relying party that asked, if any.
         let usage = crate::records::Usage {
             certificate_id: &bound.certificate_id,

@@ -24,21 +24,20 @@ mod server {
     use super::*;
 
     use crate::error::{DomainError, Result};
-    use crate::on_db;
     use crate::secret::{self, Random, Secret};
-    use crate::store::Db;
+    use crate::store::{Db, query};
     use crate::time::Millis;
 
     pub const MAX_FAILED_ATTEMPTS: i64 = 5;
     pub const LOCKOUT_MINUTES: i64 = 15;
     pub const SESSION_HOURS: i64 = 8;
 
-    #[derive(sqlx::FromRow)]
     struct Credentials {
         id: String,
         password_hash: String,
         locked_until: Option<i64>,
     }
+    crate::store::from_row!(Credentials { id, password_hash, locked_until });
 
     /// A new session: the token goes into the cookie, and is stored nowhere.
     #[derive(Debug)]
@@ -55,11 +54,11 @@ mod server {
         random: &Random,
     ) -> Result<NewSession> {
         let username = username.trim();
-        let row: Option<Credentials> =
-            on_db!(db, |c| sqlx::query_as("SELECT id, password_hash, locked_until FROM staff WHERE username = $1")
-                .bind(username)
-                .fetch_optional(c)
-                .await)?;
+        let row: Option<Credentials> = db
+            .fetch_optional(
+                query("SELECT id, password_hash, locked_until FROM staff WHERE username = $1").bind(username),
+            )
+            .await?;
         let Some(row) = row else {
             secret::verify_password(password, secret::dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
@@ -70,47 +69,36 @@ mod server {
         if !secret::verify_password(password, row.password_hash).await {
             // One statement, so concurrent wrong attempts are all counted.
             let lock_until = now.plus_minutes(LOCKOUT_MINUTES).0;
-            on_db!(db, |c| sqlx::query(
-                "UPDATE staff SET failed_attempts = failed_attempts + 1, \
-                 locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1"
+            db.execute(
+                query(
+                    "UPDATE staff SET failed_attempts = failed_attempts + 1, \
+                 locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
+                )
+                .bind(&row.id)
+                .bind(MAX_FAILED_ATTEMPTS)
+                .bind(lock_until),
             )
-            .bind(&row.id)
-            .bind(MAX_FAILED_ATTEMPTS)
-            .bind(lock_until)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+            .await?;
             return Err(DomainError::InvalidCredentials.into());
         }
         // Reset the counter only if no concurrent failure locked the account meanwhile.
-        let reset = on_db!(db, |c| {
-            sqlx::query(
-            "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)"
-        )
-        .bind(&row.id)
-        .bind(now.0)
-        .execute(c)
-        .await.map(|r| r.rows_affected())
-        })?;
+        let reset = db.execute(query("UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)").bind(&row.id).bind(now.0)).await?;
         if reset == 0 {
             return Err(DomainError::AccountLocked { until: now.plus_minutes(LOCKOUT_MINUTES).0 }.into());
         }
         let token = random.token();
         let expires_at = now.plus_minutes(SESSION_HOURS * 60);
-        on_db!(db, |c| sqlx::query(
-            "INSERT INTO staff_session (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        db.execute(
+            query("INSERT INTO staff_session (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(secret::token_hash(token.expose()))
+                .bind(&row.id)
+                .bind(now.0)
+                .bind(expires_at.0),
         )
-        .bind(secret::token_hash(token.expose()))
-        .bind(&row.id)
-        .bind(now.0)
-        .bind(expires_at.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        .await?;
         Ok(NewSession { token, expires_at })
     }
 
-    #[derive(sqlx::FromRow)]
     struct StaffRow {
         id: String,
         username: String,
@@ -119,18 +107,21 @@ mod server {
         authority_id: String,
         authority_name: String,
     }
+    crate::store::from_row!(StaffRow { id, username, display_name, is_admin, authority_id, authority_name });
 
     /// The staff member a session token belongs to, if the session is live.
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<StaffView>> {
-        let row: Option<StaffRow> = on_db!(db, |c| sqlx::query_as(
-            "SELECT s.id, s.username, s.display_name, s.is_admin, s.authority_id, a.name AS authority_name \
+        let row: Option<StaffRow> = db
+            .fetch_optional(
+                query(
+                    "SELECT s.id, s.username, s.display_name, s.is_admin, s.authority_id, a.name AS authority_name \
              FROM staff_session ss JOIN staff s ON s.id = ss.staff_id JOIN authority a ON a.id = s.authority_id \
-             WHERE ss.token_hash = $1 AND ss.expires_at > $2"
-        )
-        .bind(secret::token_hash(token))
-        .bind(now.0)
-        .fetch_optional(c)
-        .await)?;
+             WHERE ss.token_hash = $1 AND ss.expires_at > $2",
+                )
+                .bind(secret::token_hash(token))
+                .bind(now.0),
+            )
+            .await?;
         Ok(row.map(|r| StaffView {
             id: r.id,
             username: r.username,
@@ -143,11 +134,7 @@ mod server {
 
     /// Ends a session; signing out twice is harmless.
     pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
-        on_db!(db, |c| sqlx::query("DELETE FROM staff_session WHERE token_hash = $1")
-            .bind(secret::token_hash(token))
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        db.execute(query("DELETE FROM staff_session WHERE token_hash = $1").bind(secret::token_hash(token))).await?;
         Ok(())
     }
 }

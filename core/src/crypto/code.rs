@@ -2,9 +2,8 @@
 //! is stored; redeeming one marks it used in the same transaction that acts on it.
 
 use crate::error::{DomainError, Result};
-use crate::on_tx;
 use crate::secret::{Random, Secret, token_hash};
-use crate::store::Tx;
+use crate::store::{Tx, query};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,36 +35,13 @@ pub async fn create(
 ) -> Result<(Secret, Millis)> {
     let code = random.token();
     let expires_at = now.plus_minutes(minutes);
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO one_time_code (code_hash, kind, certificate_id, holder_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(token_hash(code.expose()))
-    .bind(kind.as_str())
-    .bind(certificate_id)
-    .bind(holder_id)
-    .bind(now.0)
-    .bind(expires_at.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    tx.execute(query("INSERT INTO one_time_code (code_hash, kind, certificate_id, holder_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)").bind(token_hash(code.expose())).bind(kind.as_str()).bind(certificate_id).bind(holder_id).bind(now.0).bind(expires_at.0)).await?;
     Ok((code, expires_at))
 }
 
 /// Voids the unused codes of a kind for a holder, so that only the newest one works.
 pub async fn void_unused(tx: &mut Tx, kind: CodeKind, holder_id: &str, now: Millis) -> Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "UPDATE one_time_code SET voided_at = $1 WHERE holder_id = $2 AND kind = $3 AND used_at IS NULL AND voided_at IS NULL"
-    )
-    .bind(now.0)
-    .bind(holder_id)
-    .bind(kind.as_str())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    tx.execute(query("UPDATE one_time_code SET voided_at = $1 WHERE holder_id = $2 AND kind = $3 AND used_at IS NULL AND voided_at IS NULL").bind(now.0).bind(holder_id).bind(kind.as_str())).await?;
     Ok(())
 }
 
@@ -80,15 +56,7 @@ pub struct Redeemed {
 /// of concurrent redemptions exactly one succeeds.
 pub async fn redeem(tx: &mut Tx, kind: CodeKind, code: &str, now: Millis) -> Result<Redeemed> {
     let hash = token_hash(code.trim());
-    let row: Option<(String, Option<String>, i64, Option<i64>, Option<i64>)> = on_tx!(tx, |c| {
-        sqlx::query_as(
-        "SELECT certificate_id, holder_id, expires_at, used_at, voided_at FROM one_time_code WHERE code_hash = $1 AND kind = $2"
-    )
-    .bind(&hash)
-    .bind(kind.as_str())
-    .fetch_optional(c)
-    .await
-    })?;
+    let row: Option<(String, Option<String>, i64, Option<i64>, Option<i64>)> = tx.fetch_optional(query("SELECT certificate_id, holder_id, expires_at, used_at, voided_at FROM one_time_code WHERE code_hash = $1 AND kind = $2").bind(&hash).bind(kind.as_str())).await?;
     let Some((certificate_id, holder_id, expires_at, used_at, voided_at)) = row else {
         return Err(DomainError::CodeInvalid.into());
     };
@@ -102,13 +70,13 @@ pub async fn redeem(tx: &mut Tx, kind: CodeKind, code: &str, now: Millis) -> Res
         return Err(DomainError::CodeExpired.into());
     }
     // The guard on used_at makes the mark itself single-use, whatever the isolation level.
-    let marked =
-        on_tx!(tx, |c| sqlx::query("UPDATE one_time_code SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-            .bind(now.0)
-            .bind(&hash)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+    let marked = tx
+        .execute(
+            query("UPDATE one_time_code SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+                .bind(now.0)
+                .bind(&hash),
+        )
+        .await?;
     if marked != 1 {
         return Err(DomainError::CodeUsed.into());
     }

@@ -1,6 +1,8 @@
 //! What went wrong, in the user's terms. No transport detail lives here: the edges (server
 //! functions, the JSON API) map a [`DomainError`] to a status code and show [`DomainError::message`]
 //! in the caller's language.
+//!
+//! It must not carry a backend error's detail to the user: that is logged, with a request id.
 
 use serde::{Deserialize, Serialize};
 
@@ -255,7 +257,7 @@ pub enum Error {
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("storage: {0}")]
-    Storage(#[from] sqlx::Error),
+    Storage(#[from] crate::store::StoreError),
     #[error(transparent)]
     Password(#[from] crate::secret::PasswordError),
     #[error(transparent)]

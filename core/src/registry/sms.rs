@@ -31,9 +31,8 @@ mod server {
     use crate::seal::Field;
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
     use crate::staff::StaffView;
-    use crate::store::{Db, Tx};
+    use crate::store::{Db, Tx, query};
     use crate::time::Millis;
-    use crate::{on_db, on_tx};
 
     /// Where SMS messages go.
     #[derive(Clone, Debug, Default)]
@@ -56,19 +55,7 @@ mod server {
             match self {
                 SmsGateway::Outbox => {
                     let mobile = tx.vault().seal(Field::Mobile, mobile);
-                    on_tx!(tx, |c| {
-                        sqlx::query(
-                        "INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)"
-                    )
-                    .bind(random.id())
-                    .bind(authority_id)
-                    .bind(&mobile)
-                    .bind(body)
-                    .bind(now.0)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected())
-                    })?;
+                    tx.execute(query("INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)").bind(random.id()).bind(authority_id).bind(&mobile).bind(body).bind(now.0)).await?;
                     Ok(())
                 }
             }
@@ -92,41 +79,30 @@ mod server {
     ) -> Result<String> {
         let bound = device::signed(db, device_id, &device::message(action::SMS_REQUEST, device_id), signature).await?;
         let mut tx = db.begin_write().await?;
-        let sql = format!(
-            "SELECT h.mobile, i.authority_id FROM holder h JOIN certificate c ON c.id = h.certificate_id \
-             JOIN institution i ON i.id = c.institution_id WHERE h.id = $1{}",
-            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF h")
-        );
+        let sql = "SELECT h.mobile, i.authority_id FROM holder h JOIN certificate c ON c.id = h.certificate_id \
+             JOIN institution i ON i.id = c.institution_id WHERE h.id = $1";
         let (mobile, authority_id): (String, String) =
-            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(&bound.holder_id).fetch_one(c).await)?;
+            tx.fetch_one(query(sql).lock_rows_of("h").bind(&bound.holder_id)).await?;
         let mobile = tx.vault().open(Field::Mobile, &mobile)?;
-        let (sent, last): (i64, Option<i64>) = on_tx!(&mut tx, |c| sqlx::query_as(
-            "SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2"
-        )
-        .bind(&bound.holder_id)
-        .bind(now.0 - Millis::HOUR)
-        .fetch_one(c)
-        .await)?;
+        let (sent, last): (i64, Option<i64>) = tx
+            .fetch_one(
+                query("SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2")
+                    .bind(&bound.holder_id)
+                    .bind(now.0 - Millis::HOUR),
+            )
+            .await?;
         if sent >= PER_HOUR || last.is_some_and(|l| l > now.0 - MIN_INTERVAL_SECONDS * Millis::SECOND) {
             return Err(DomainError::RateLimited.into());
         }
         // Earlier codes stop working.
-        tx.stamp("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL", now, &bound.holder_id)
-            .await?;
-        let code = random.digits(6);
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-            "INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)"
+        tx.execute(
+            query("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL")
+                .bind(now)
+                .bind(&bound.holder_id),
         )
-        .bind(random.id())
-        .bind(&bound.holder_id)
-        .bind(code_hash(&bound.holder_id, code.expose()))
-        .bind(now.0)
-        .bind(now.plus_minutes(CODE_MINUTES).0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
+        .await?;
+        let code = random.digits(6);
+        tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(random.id()).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
         let body = format!(
             "【事业单位法人电子证书】您正在重置证书密码，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
             code.expose(),
@@ -152,16 +128,9 @@ mod server {
             .map_err(|e| DomainError::Validation(vec![e]))?;
         let bound =
             device::signed(db, device_id, &device::message(action::PASSWORD_RESET, device_id), signature).await?;
-        let taken: Option<(String, String, i64)> = on_db!(db, |c| sqlx::query_as(
-            "UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
+        let taken: Option<(String, String, i64)> = db.fetch_optional(query("UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
              AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 \
-             RETURNING id, code_hash, attempts"
-        )
-        .bind(&bound.holder_id)
-        .bind(now.0)
-        .bind(CODE_TRIES)
-        .fetch_optional(c)
-        .await)?;
+             RETURNING id, code_hash, attempts").bind(&bound.holder_id).bind(now.0).bind(CODE_TRIES)).await?;
         let Some((id, hash, attempts)) = taken else {
             return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
         };
@@ -171,18 +140,19 @@ mod server {
         // The code is used, the password set (and unlocked) and the record written together.
         let password_hash = crate::secret::hash_password(new_password, random).await?;
         let mut tx = db.begin_write().await?;
-        let n = tx.stamp("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL", now, &id).await?;
+        let n = tx
+            .execute(query("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now).bind(&id))
+            .await?;
         if n != 1 {
             return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
         }
-        let set = on_tx!(&mut tx, |c| sqlx::query(
-            "UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'"
-        )
-        .bind(&password_hash)
-        .bind(device_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let set = tx
+            .execute(
+                query("UPDATE device SET password_hash = $1, failed_passwords = 0 WHERE id = $2 AND status = 'active'")
+                    .bind(&password_hash)
+                    .bind(device_id),
+            )
+            .await?;
         if set != 1 {
             return Err(DomainError::Revoked.into());
         }
@@ -202,15 +172,7 @@ mod server {
 
     /// The development gateway's latest messages for the staff member's authority.
     pub async fn outbox(db: &Db, staff: &StaffView, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows: Vec<(String, String, i64)> = on_db!(db, |c| {
-            sqlx::query_as(
-            "SELECT mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2"
-        )
-        .bind(&staff.authority_id)
-        .bind(limit.clamp(1, 100))
-        .fetch_all(c)
-        .await
-        })?;
+        let rows: Vec<(String, String, i64)> = db.fetch_all(query("SELECT mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2").bind(&staff.authority_id).bind(limit.clamp(1, 100))).await?;
         rows.into_iter()
             .map(|(mobile, body, created_at)| {
                 Ok(OutboxMessage { mobile: mask::mobile(&db.vault().open(Field::Mobile, &mobile)?), body, created_at })

@@ -11,9 +11,8 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 
 use crate::error::{DomainError, Result};
-use crate::on_db;
 use crate::secret::Random;
-use crate::store::Db;
+use crate::store::{Db, query};
 use crate::time::Millis;
 
 /// The signing algorithm of every JWS the platform makes.
@@ -88,11 +87,9 @@ fn new_signing_key(random: &Random) -> SigningKey {
 }
 
 async fn read(db: &Db, purpose: Purpose) -> Result<Option<PlatformKey>> {
-    let row: Option<(String, String)> =
-        on_db!(db, |c| sqlx::query_as("SELECT id, private_key FROM platform_key WHERE slot = $1")
-            .bind(purpose.slot())
-            .fetch_optional(c)
-            .await)?;
+    let row: Option<(String, String)> = db
+        .fetch_optional(query("SELECT id, private_key FROM platform_key WHERE slot = $1").bind(purpose.slot()))
+        .await?;
     let Some((kid, private)) = row else { return Ok(None) };
     let signing = URL_SAFE_NO_PAD
         .decode(private)
@@ -109,18 +106,7 @@ pub async fn key(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Res
         return Ok(key);
     }
     let signing = new_signing_key(random);
-    on_db!(db, |c| {
-        sqlx::query(
-        "INSERT INTO platform_key (id, slot, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slot) DO NOTHING"
-    )
-    .bind(random.id())
-    .bind(purpose.slot())
-    .bind(URL_SAFE_NO_PAD.encode(signing.to_bytes()))
-    .bind(now.0)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    db.execute(query("INSERT INTO platform_key (id, slot, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slot) DO NOTHING").bind(random.id()).bind(purpose.slot()).bind(URL_SAFE_NO_PAD.encode(signing.to_bytes())).bind(now.0)).await?;
     read(db, purpose).await?.ok_or_else(|| DomainError::InvalidState.into())
 }
 

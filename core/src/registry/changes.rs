@@ -58,26 +58,24 @@ pub use server::*;
 #[cfg(feature = "server")]
 mod server {
     use super::*;
-    use crate::certificate::{ClaimCode, FirstManagerChoice, IssuePolicy, Person, check_person};
+    use crate::certificate::{CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, Person, check_person};
     use crate::error::{DomainError, Result};
     use crate::identity::IdentityVerifier;
-    use crate::on_tx;
     use crate::records::{self, Actor};
     use crate::seal::Field;
     use crate::secret::Random;
     use crate::staff::StaffView;
-    use crate::store::{Db, Tx};
+    use crate::store::{Db, Tx, query};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
 
     /// Voids every role of the certificate (R14), with their grants, devices, sessions and codes.
     async fn void_all(tx: &mut Tx, certificate_id: &str, now: Millis) -> Result<()> {
-        let ids: Vec<String> = on_tx!(tx, |c| sqlx::query_scalar(
-            "SELECT id FROM holder WHERE certificate_id = $1 AND status <> 'removed'"
-        )
-        .bind(certificate_id)
-        .fetch_all(c)
-        .await)?;
+        let ids: Vec<String> = tx
+            .fetch_all(
+                query("SELECT id FROM holder WHERE certificate_id = $1 AND status <> 'removed'").bind(certificate_id),
+            )
+            .await?;
         for id in ids {
             crate::holder::remove_one(tx, &id, now).await?;
         }
@@ -100,19 +98,16 @@ mod server {
         Ok(claim)
     }
 
-    /// Applies a change; answers a new claim code for R14 changes.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn apply(
-        db: &Db,
-        staff: &StaffView,
-        certificate_id: &str,
-        request: &ChangeRequest,
-        identity: &IdentityVerifier,
-        policy: IssuePolicy,
-        now: Millis,
-        random: &Random,
-    ) -> Result<Option<ClaimCode>> {
-        // Validate everything before touching anything.
+    /// The fields of a change request, checked, with the identity of every person it names
+    /// verified: nothing is touched before all of it holds.
+    struct Checked {
+        rep: Option<Person>,
+        delegate: Option<Person>,
+        name: Option<String>,
+        mobile: Option<String>,
+    }
+
+    async fn check(request: &ChangeRequest, identity: &IdentityVerifier) -> Result<Checked> {
         let mut checks = Checks::new();
         let (rep, delegate) = match request {
             ChangeRequest::LegalRepresentative { legal_rep, first_manager } => {
@@ -143,16 +138,29 @@ mod server {
         if let Some(d) = &delegate {
             identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
         }
+        Ok(Checked { rep, delegate, name, mobile })
+    }
+
+    /// Applies a change; answers a new claim code for R14 changes.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply(
+        db: &Db,
+        staff: &StaffView,
+        certificate_id: &str,
+        request: &ChangeRequest,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Option<ClaimCode>> {
+        let Checked { rep, delegate, name, mobile } = check(request, identity).await?;
 
         let vault = db.vault();
         let mut tx = db.begin_write().await?;
-        let sql = format!(
-            "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile \
-             FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1 AND c.status = 'active'{}",
-            tx.for_update().replace("FOR UPDATE", "FOR UPDATE OF c")
-        );
+        let sql = "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile \
+             FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1 AND c.status = 'active'";
         let row: Option<(String, String, String, String, String)> =
-            on_tx!(&mut tx, |c| sqlx::query_as(&sql).bind(certificate_id).fetch_optional(c).await)?;
+            tx.fetch_optional(query(sql).lock_rows_of("c").bind(certificate_id)).await?;
         let Some((institution_id, authority_id, rep_name, rep_id, rep_mobile)) = row else {
             return Err(DomainError::NotFound.into());
         };
@@ -163,18 +171,7 @@ mod server {
         let claim = match request {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
-                on_tx!(&mut tx, |c| {
-                    sqlx::query(
-                    "UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4"
-                )
-                .bind(&rep.name)
-                .bind(vault.seal(Field::IdNumber, &rep.id_number))
-                .bind(vault.seal(Field::Mobile, &rep.mobile))
-                .bind(&institution_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected())
-                })?;
+                tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Field::IdNumber, &rep.id_number)).bind(vault.seal(Field::Mobile, &rep.mobile)).bind(&institution_id)).await?;
                 void_all(&mut tx, certificate_id, now).await?;
                 let (fm, is_rep) = match &delegate {
                     Some(d) => (d, false),
@@ -201,53 +198,38 @@ mod server {
                 Some(claim)
             }
             ChangeRequest::Rename { .. } => {
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE institution SET name = $1 WHERE id = $2")
-                    .bind(name.as_deref().unwrap_or_default())
-                    .bind(&institution_id)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
+                tx.execute(
+                    query("UPDATE institution SET name = $1 WHERE id = $2")
+                        .bind(name.as_deref().unwrap_or_default())
+                        .bind(&institution_id),
+                )
+                .await?;
                 records::change(&mut tx, certificate_id, ChangeKind::Renamed, actor, None, now, random).await?;
                 None
             }
             ChangeRequest::Mobile { .. } => {
-                let fm: Option<String> = on_tx!(&mut tx, |c| {
-                    sqlx::query_scalar(
-                    "SELECT id FROM holder WHERE certificate_id = $1 AND role = 'first_manager' AND status <> 'removed'"
-                )
-                .bind(certificate_id)
-                .fetch_optional(c)
-                .await
-                })?;
+                let fm: Option<String> = tx.fetch_optional(query("SELECT id FROM holder WHERE certificate_id = $1 AND role = 'first_manager' AND status <> 'removed'").bind(certificate_id)).await?;
                 let fm = fm.ok_or(DomainError::InvalidState)?;
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE holder SET mobile = $1 WHERE id = $2")
-                    .bind(vault.seal(Field::Mobile, mobile.as_deref().unwrap_or_default()))
-                    .bind(&fm)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
+                tx.execute(
+                    query("UPDATE holder SET mobile = $1 WHERE id = $2")
+                        .bind(vault.seal(Field::Mobile, mobile.as_deref().unwrap_or_default()))
+                        .bind(&fm),
+                )
+                .await?;
                 records::change(&mut tx, certificate_id, ChangeKind::MobileChanged, actor, Some(&fm), now, random)
                     .await?;
                 None
             }
             ChangeRequest::Cancel | ChangeRequest::Delete => {
                 let (status, kind) = if *request == ChangeRequest::Cancel {
-                    ("cancelled", ChangeKind::Cancelled)
+                    (CertificateStatus::Cancelled, ChangeKind::Cancelled)
                 } else {
-                    ("deleted", ChangeKind::Deleted)
+                    (CertificateStatus::Deleted, ChangeKind::Deleted)
                 };
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE certificate SET status = $1 WHERE id = $2")
-                    .bind(status)
-                    .bind(certificate_id)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
+                tx.execute(query("UPDATE certificate SET status = $1 WHERE id = $2").bind(status).bind(certificate_id))
+                    .await?;
                 // R15: every code of it fails from now on.
-                tx.stamp(
-                    "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL",
-                    now,
-                    certificate_id,
-                )
+                tx.execute(query("UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL").bind(now).bind(certificate_id))
                 .await?;
                 records::change(&mut tx, certificate_id, kind, actor, None, now, random).await?;
                 None

@@ -1,0 +1,338 @@
+//! A role's life (R2–R5, R8): added by a manager with a face-to-face code, taken up on the
+//! person's own device, removed with everything that hangs on it. Each use-case checks its
+//! caller and writes its change record in the same transaction.
+
+use super::grants::{check_grant, insert_grant};
+use super::holder::*;
+use super::rows::{holder_row, lock_certificate, may_manage, may_see};
+use crate::certificate::PersonInput;
+use crate::code::{self, CodeKind};
+use crate::device;
+use crate::error::{DomainError, FieldError, Problem, Result};
+use crate::identity::IdentityVerifier;
+use crate::mask;
+use crate::records::{self, Actor, ChangeKind};
+use crate::seal::Field;
+use crate::secret::{Random, Secret};
+use crate::store::{Db, Tx, query};
+use crate::time::Millis;
+use crate::validate::{self, Checks};
+
+/// A face-to-face authorization code to show as a QR (R5).
+#[derive(Debug)]
+pub struct AuthorizeCode {
+    pub holder_id: String,
+    pub code: Secret,
+    pub expires_at: Millis,
+}
+
+/// R3/R4/R6: adds a manager (first manager only; at most 3, also under concurrent requests)
+/// or a user with a first grant (first manager or manager). The identity is checked before
+/// anything is saved; the role stays pending until the person accepts it face to face.
+pub async fn add(
+    db: &Db,
+    caller: &Caller,
+    role: Role,
+    person: &PersonInput,
+    grant: Option<&GrantInput>,
+    identity: &IdentityVerifier,
+    now: Millis,
+    random: &Random,
+) -> Result<AuthorizeCode> {
+    match role {
+        Role::Manager if caller.is_first_manager() => {}
+        Role::User if caller.role != Role::User => {}
+        Role::Manager | Role::User => return Err(DomainError::Forbidden.into()),
+        // The first manager is named by staff when they issue the certificate (R1).
+        Role::FirstManager => return Err(DomainError::field("role", Problem::BadFormat).into()),
+    }
+    let mut checks = Checks::new();
+    let crate::certificate::Person { name, id_number, mobile } =
+        crate::certificate::check_person(&mut checks, "", person);
+    checks.finish()?;
+    identity.verify("id_number", &name, &id_number).await?;
+
+    let mut tx = db.begin_write().await?;
+    let authority_id = lock_certificate(&mut tx, &caller.certificate_id).await?;
+    let grant = match (role, grant) {
+        (Role::User, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
+        (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
+        _ => None,
+    };
+    // Sealed values differ each time, so the certificate's holders are opened and compared.
+    let sealed: Vec<String> = tx
+        .fetch_all(
+            query("SELECT id_number FROM holder WHERE certificate_id = $1 AND status <> 'removed'")
+                .bind(&caller.certificate_id),
+        )
+        .await?;
+    let mut same_person = false;
+    for s in &sealed {
+        same_person |= tx.vault().matches(Field::IdNumber, s, &id_number)?;
+    }
+    if same_person {
+        return Err(DomainError::AlreadyExists { field: "id_number".into() }.into());
+    }
+    if role == Role::Manager {
+        let managers: i64 = tx.fetch_one(query("SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'manager' AND status <> 'removed'").bind(&caller.certificate_id)).await?;
+        if managers >= MAX_MANAGERS {
+            return Err(DomainError::TooManyManagers.into());
+        }
+    }
+    let holder_id = random.id();
+    let sealed_id_number = tx.vault().seal(Field::IdNumber, &id_number);
+    let sealed_mobile = tx.vault().seal(Field::Mobile, &mobile);
+    tx.execute(query("INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)").bind(&holder_id).bind(&caller.certificate_id).bind(role).bind(&name).bind(&sealed_id_number).bind(&sealed_mobile).bind(false).bind(&caller.holder_id).bind(now.0)).await?;
+    if let Some(g) = &grant {
+        insert_grant(&mut tx, &holder_id, &caller.holder_id, g, now, random).await?;
+    }
+    let kind = if role == Role::Manager { ChangeKind::ManagerAdded } else { ChangeKind::UserAdded };
+    records::change(
+        &mut tx,
+        &caller.certificate_id,
+        kind,
+        Actor::Holder(&caller.holder_id),
+        Some(&holder_id),
+        now,
+        random,
+    )
+    .await?;
+    let (code, expires_at) = code::create(
+        &mut tx,
+        CodeKind::Authorize,
+        &caller.certificate_id,
+        Some(&holder_id),
+        AUTHORIZE_MINUTES,
+        now,
+        random,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AuthorizeCode { holder_id, code, expires_at })
+}
+
+/// R5: a fresh face-to-face code for a pending role; earlier ones stop working.
+pub async fn authorize_code(
+    db: &Db,
+    caller: &Caller,
+    holder_id: &str,
+    now: Millis,
+    random: &Random,
+) -> Result<AuthorizeCode> {
+    let mut tx = db.begin_write().await?;
+    lock_certificate(&mut tx, &caller.certificate_id).await?;
+    let target = holder_row(&mut tx, holder_id).await?;
+    if !may_see(caller, &target) {
+        return Err(DomainError::NotFound.into());
+    }
+    if !may_manage(caller, &target) {
+        return Err(DomainError::Forbidden.into());
+    }
+    if target.status != HolderStatus::Pending {
+        return Err(DomainError::InvalidState.into());
+    }
+    code::void_unused(&mut tx, CodeKind::Authorize, holder_id, now).await?;
+    let (code, expires_at) = code::create(
+        &mut tx,
+        CodeKind::Authorize,
+        &caller.certificate_id,
+        Some(holder_id),
+        AUTHORIZE_MINUTES,
+        now,
+        random,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AuthorizeCode { holder_id: holder_id.to_owned(), code, expires_at })
+}
+
+/// Looks at a claim or authorization code without using it.
+pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
+    let hash = crate::secret::token_hash(code.trim());
+    let row: Option<(String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus)> = db
+        .fetch_optional(
+            query(
+                "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status \
+         FROM one_time_code o JOIN holder h ON h.id = o.holder_id JOIN certificate c ON c.id = o.certificate_id \
+         JOIN institution i ON i.id = c.institution_id WHERE o.code_hash = $1 AND o.kind = $2 AND c.status = 'active'",
+            )
+            .bind(&hash)
+            .bind(kind.as_str()),
+        )
+        .await?;
+    let Some((institution_name, credit_code, role, name, expires_at, used_at, voided_at, status)) = row else {
+        return Err(DomainError::CodeInvalid.into());
+    };
+    if used_at.is_some() {
+        return Err(DomainError::CodeUsed.into());
+    }
+    if voided_at.is_some() || status != HolderStatus::Pending {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    if expires_at <= now.0 {
+        return Err(DomainError::CodeExpired.into());
+    }
+    Ok(Offer { institution_name, credit_code, role, holder_name: mask::person_name(&name), expires_at })
+}
+
+/// What a person types and what their device sends to take up a role.
+#[derive(Clone, Debug)]
+pub struct Acceptance {
+    pub name: String,
+    pub id_number: String,
+    pub password: Secret,
+    /// base64url SEC1 P-256 public key of the new device key.
+    pub public_key: String,
+    /// The device's signature of `device::message(claim|accept, code)`.
+    pub signature: String,
+}
+
+/// R2/R4: the person scans the claim (first manager) or face-to-face (manager, user) code on
+/// their own device, confirms their name and ID number, sets the certificate password, and
+/// the device's public key is bound. A mismatch or a bad signature changes nothing and leaves
+/// the code usable; a code works once, also under concurrent requests.
+pub async fn accept(
+    db: &Db,
+    kind: CodeKind,
+    code: &str,
+    input: &Acceptance,
+    now: Millis,
+    random: &Random,
+) -> Result<Binding> {
+    let mut checks = Checks::new();
+    let name = checks.take(validate::person_name("person_name", &input.name));
+    let id_number = checks.take(validate::resident_id("id_number", &input.id_number));
+    checks.take(device::check_new_password("certificate_password", input.password.expose()));
+    checks.take(
+        device::parse_public_key(&input.public_key)
+            .map(|_| ())
+            .map_err(|_| FieldError::new("public_key", Problem::BadFormat)),
+    );
+    checks.finish()?;
+    let action = if kind == CodeKind::Claim { device::action::CLAIM } else { device::action::ACCEPT };
+    device::verify(&input.public_key, &device::message(action, code.trim()), &input.signature)?;
+    // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
+    let password_hash = crate::secret::hash_password(input.password.clone(), random).await?;
+
+    let mut tx = db.begin_write().await?;
+    let redeemed = code::redeem(&mut tx, kind, code, now).await?;
+    let holder_id = redeemed.holder_id.ok_or(DomainError::CodeInvalid)?;
+    lock_certificate(&mut tx, &redeemed.certificate_id).await?;
+    let holder = holder_row(&mut tx, &holder_id).await?;
+    if holder.status != HolderStatus::Pending {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    let expected_role = kind == CodeKind::Claim;
+    if expected_role != (holder.role == Role::FirstManager) {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    if !crate::secret::constant_time_eq(&holder.name, &name)
+        || !crate::secret::constant_time_eq(&holder.id_number, &id_number)
+    {
+        drop(tx);
+        count_identity_miss(db, code, now).await?;
+        return Err(DomainError::IdentityMismatch.into());
+    }
+    let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
+    tx.execute(query("UPDATE holder SET status = 'active' WHERE id = $1").bind(&holder_id)).await?;
+    let change = match holder.role {
+        Role::FirstManager => ChangeKind::Claimed,
+        Role::Manager => ChangeKind::ManagerAccepted,
+        Role::User => ChangeKind::UserAccepted,
+    };
+    records::change(&mut tx, &holder.certificate_id, change, Actor::Holder(&holder_id), Some(&holder_id), now, random)
+        .await?;
+    let (institution_name, credit_code, serial): (String, String, String) = tx.fetch_one(query("SELECT i.name, i.credit_code, c.serial FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1").bind(&holder.certificate_id)).await?;
+    tx.commit().await?;
+    Ok(Binding {
+        device_id,
+        holder_id,
+        certificate_id: holder.certificate_id,
+        role: holder.role,
+        institution_name,
+        credit_code,
+        serial,
+        holder_name: mask::person_name(&holder.name),
+    })
+}
+
+/// Counts a wrong name / ID number against a code (committed on its own); the 5th voids it.
+pub(super) async fn count_identity_miss(db: &Db, code: &str, now: Millis) -> Result<()> {
+    db.execute(
+        query(
+            "UPDATE one_time_code SET failed_attempts = failed_attempts + 1, \
+         voided_at = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE voided_at END WHERE code_hash = $3",
+        )
+        .bind(IDENTITY_TRIES)
+        .bind(now.0)
+        .bind(crate::secret::token_hash(code.trim())),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes one holder's role, device binding and grants (no permission check; see [`remove`]).
+pub(crate) async fn remove_one(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
+    tx.execute(query("UPDATE holder SET status = 'removed' WHERE id = $1 AND status <> 'removed'").bind(holder_id))
+        .await?;
+    tx.execute(query("UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE holder_id = $2 AND status = 'active'").bind(now).bind(holder_id))
+    .await?;
+    tx.execute(
+        query("UPDATE one_time_code SET voided_at = $1 WHERE holder_id = $2 AND used_at IS NULL AND voided_at IS NULL")
+            .bind(now)
+            .bind(holder_id),
+    )
+    .await?;
+    device::void_for_holder(tx, holder_id, now).await
+}
+
+/// R8: the first manager removes any manager or user; a manager only users it authorized.
+/// Removing a manager removes the users it authorized and their grants. Device bindings and
+/// sessions of everyone removed stop working at once.
+pub async fn remove(db: &Db, caller: &Caller, holder_id: &str, now: Millis, random: &Random) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    lock_certificate(&mut tx, &caller.certificate_id).await?;
+    let target = holder_row(&mut tx, holder_id).await?;
+    if !may_see(caller, &target) || target.status == HolderStatus::Removed {
+        return Err(DomainError::NotFound.into());
+    }
+    if !may_manage(caller, &target) {
+        return Err(DomainError::Forbidden.into());
+    }
+    remove_one(&mut tx, holder_id, now).await?;
+    let kind = if target.role == Role::Manager { ChangeKind::ManagerRemoved } else { ChangeKind::UserRemoved };
+    records::change(
+        &mut tx,
+        &caller.certificate_id,
+        kind,
+        Actor::Holder(&caller.holder_id),
+        Some(holder_id),
+        now,
+        random,
+    )
+    .await?;
+    if target.role == Role::Manager {
+        let users: Vec<String> = tx
+            .fetch_all(
+                query("SELECT id FROM holder WHERE granted_by = $1 AND role = 'user' AND status <> 'removed'")
+                    .bind(holder_id),
+            )
+            .await?;
+        for user in users {
+            remove_one(&mut tx, &user, now).await?;
+            records::change(
+                &mut tx,
+                &caller.certificate_id,
+                ChangeKind::UserRemoved,
+                Actor::Holder(&caller.holder_id),
+                Some(&user),
+                now,
+                random,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

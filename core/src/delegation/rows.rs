@@ -1,0 +1,76 @@
+//! The `holder` rows as the delegation use-cases read them (personal fields opened, R16), the
+//! R7/R8 checks on a row, and the lock of a live certificate that read-then-write rules take
+//! first (R3). Private to `delegation`; the rules themselves are `Caller::sees` and
+//! `Caller::manages` in `holder`.
+
+use super::holder::*;
+use crate::error::{DomainError, Result};
+use crate::seal::{Field, Vault};
+use crate::store::{Tx, query};
+
+#[derive(Clone, Debug)]
+pub(super) struct HolderRow {
+    pub(super) id: String,
+    pub(super) certificate_id: String,
+    pub(super) role: Role,
+    pub(super) name: String,
+    pub(super) id_number: String,
+    pub(super) mobile: String,
+    pub(super) status: HolderStatus,
+    pub(super) granted_by: Option<String>,
+    pub(super) created_at: i64,
+}
+
+crate::store::from_row!(HolderRow {
+    id,
+    certificate_id,
+    role,
+    name,
+    id_number,
+    mobile,
+    status,
+    granted_by,
+    created_at
+});
+
+pub(super) const HOLDER_COLUMNS: &str =
+    "id, certificate_id, role, name, id_number, mobile, status, granted_by, created_at";
+
+impl HolderRow {
+    /// The row with its sealed personal fields opened (R16).
+    pub(super) fn opened(mut self, vault: &Vault) -> Result<HolderRow> {
+        self.id_number = vault.open(Field::IdNumber, &self.id_number)?;
+        self.mobile = vault.open(Field::Mobile, &self.mobile)?;
+        Ok(self)
+    }
+}
+
+impl HolderRow {
+    pub(super) fn subject(&self) -> Subject<'_> {
+        Subject { id: &self.id, role: Some(self.role), granted_by: self.granted_by.as_deref() }
+    }
+}
+
+/// R7: may `caller` see `target`?
+pub(super) fn may_see(caller: &Caller, target: &HolderRow) -> bool {
+    target.certificate_id == caller.certificate_id && caller.sees(&target.subject())
+}
+
+/// R8: may `caller` manage (remove, re-authorize, grant to) `target`?
+pub(super) fn may_manage(caller: &Caller, target: &HolderRow) -> bool {
+    target.certificate_id == caller.certificate_id && caller.manages(&target.subject())
+}
+
+pub(super) async fn holder_row(tx: &mut Tx, holder_id: &str) -> Result<HolderRow> {
+    let sql = format!("SELECT {HOLDER_COLUMNS} FROM holder WHERE id = $1");
+    let row: Option<HolderRow> = tx.fetch_optional(query(&sql).bind(holder_id)).await?;
+    row.ok_or(DomainError::NotFound)?.opened(tx.vault())
+}
+
+/// Locks the live certificate for a read-then-write rule (R3) and returns its authority.
+pub(super) async fn lock_certificate(tx: &mut Tx, certificate_id: &str) -> Result<String> {
+    let sql = "SELECT i.authority_id FROM certificate c JOIN institution i ON i.id = c.institution_id \
+         WHERE c.id = $1 AND c.status = 'active'";
+    let row: Option<String> = tx.fetch_optional(query(sql).lock_rows_of("c").bind(certificate_id)).await?;
+    row.ok_or_else(|| DomainError::Revoked.into())
+}

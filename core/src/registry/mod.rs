@@ -1,0 +1,16 @@
+//! The registration authority's side: the first start (`bootstrap`), staff and their sessions
+//! (`staff`), issuing a certificate to an institution (`certificate`, R1–R2) and recording its
+//! changes (`changes`, R14–R15), the identity check of named persons (`identity`), relying
+//! parties and their counters (`party`), and the SMS gateway (`sms`, R13).
+//!
+//! Staff act only within their own authority: every use-case here must check the staff caller's
+//! authority inside the transaction that writes, and must not trust an id the page sent.
+
+#[cfg(feature = "server")]
+pub mod bootstrap;
+pub mod certificate;
+pub mod changes;
+pub mod identity;
+pub mod party;
+pub mod sms;
+pub mod staff;
