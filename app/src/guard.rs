@@ -1,4 +1,6 @@
 //! Who is calling: every server function that needs a signed-in caller starts here.
+//!
+//! No server function must trust a caller the page names; it asks here.
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

@@ -1,24 +1,22 @@
 #![recursion_limit = "256"]
 //! The Leptos application: the HTML shell, the routes, the pages and their server functions.
 //! Rendered on the server by `ecert-server` and hydrated in the browser from WASM.
+//!
+//! The app must not write SQL nor decide a rule: a server function finds its caller
+//! (`guard`), calls one use-case of `ecert-core`, and answers.
 
-pub mod changes;
 pub mod console;
 pub mod dashboard;
-mod device;
 pub mod error;
 mod guard;
 pub mod i18n;
-pub mod issue;
 mod layout;
 pub mod oidc;
 mod pages;
-pub mod parties;
-pub mod present;
 mod routes;
 pub mod scan_login;
-pub mod sign;
 pub mod status;
+pub mod verify;
 pub mod wallet;
 
 #[cfg(feature = "ssr")]

@@ -54,22 +54,7 @@ pub async fn oidc_login_start(request: String) -> Result<Option<OidcLoginQr>, Ap
         Err(OidcError::RequestGone) => return Ok(None),
         Err(e) => return Err(app_error(e)),
     };
-    crate::session::set_session_cookie(
-        crate::session::LOGIN_COOKIE,
-        started.browser.expose(),
-        Some(started.expires_at),
-        now,
-    );
-    let url = format!("{}/wallet/login?code={}", state.public_url, started.code.expose());
-    Ok(Some(OidcLoginQr {
-        party_name: view.party_name,
-        qr: LoginQr {
-            qr_svg: crate::qr::svg(&url),
-            url,
-            match_code: started.match_code,
-            expires_at: started.expires_at.0,
-        },
-    }))
+    Ok(Some(OidcLoginQr { party_name: view.party_name, qr: LoginQr::for_browser(&started, now) }))
 }
 
 /// The hot path the page polls; on `confirmed` the code is issued (once) and `redirect` set.

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::{console, dashboard, oidc, present, sign, wallet};
+use crate::{console, dashboard, oidc, verify, wallet};
 
 /// The staff console (`/console`).
 pub struct ConsoleRoute;
@@ -51,7 +51,7 @@ impl LazyRoute for VerifierRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <present::VerifierPage /> }.into_any()
+        view! { <verify::VerifierPage /> }.into_any()
     }
 }
 
@@ -65,7 +65,7 @@ impl LazyRoute for CheckRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <present::CheckPage /> }.into_any()
+        view! { <verify::CheckPage /> }.into_any()
     }
 }
 
@@ -93,7 +93,7 @@ impl LazyRoute for PresentRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <present::PresentPage /> }.into_any()
+        view! { <wallet::present::PresentPage /> }.into_any()
     }
 }
 
@@ -149,7 +149,7 @@ impl LazyRoute for SignRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <sign::SignPage /> }.into_any()
+        view! { <wallet::sign::SignPage /> }.into_any()
     }
 }
 

@@ -24,6 +24,28 @@ pub struct LoginQr {
     pub expires_at: i64,
 }
 
+#[cfg(feature = "ssr")]
+impl LoginQr {
+    /// The QR of a scan login just started for this browser, whose secret goes into the login
+    /// cookie it polls with (`crate::session::LOGIN_COOKIE`).
+    pub fn for_browser(started: &ecert_core::login::Started, now: ecert_core::Millis) -> LoginQr {
+        let state = crate::state::app_state();
+        crate::session::set_session_cookie(
+            crate::session::LOGIN_COOKIE,
+            started.browser.expose(),
+            Some(started.expires_at),
+            now,
+        );
+        let url = format!("{}/wallet/login?code={}", state.public_url, started.code.expose());
+        LoginQr {
+            qr_svg: crate::qr::svg(&url),
+            url,
+            match_code: started.match_code.clone(),
+            expires_at: started.expires_at.0,
+        }
+    }
+}
+
 /// One poll's answer: the login's state, `None` once the request the login was for is gone
 /// (unknown, finished or expired), and where the browser goes next, if anywhere.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

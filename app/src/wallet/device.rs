@@ -1,8 +1,16 @@
 //! The phone side of a device binding: key generation and signing in WebCrypto (see
 //! `app/js/wallet.js`), and the list of cards the wallet holds. Only the browser has these; on
 //! the server every call answers "unavailable".
+//!
+//! The private key must never leave WebCrypto (it is not extractable).
+
+use std::future::Future;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::i18n::T;
+use ecert_core::Lang;
 
 /// A certificate role this phone holds a key for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +113,35 @@ pub async fn sign(slot: &str, action: &str, subject: &str) -> Result<String, Str
         let _ = (slot, message);
         Err("unavailable".into())
     }
+}
+
+/// One device-signed call, the wallet's every action: `signature` is what [`sign`] or
+/// [`sign_text`] answered, and `call` takes the signature to the server. A key that could not sign
+/// and a call the server refused both come back as the text to show the holder.
+pub async fn signed_call<R, Fut>(
+    lang: Lang,
+    signature: Result<String, String>,
+    call: impl FnOnce(String) -> Fut,
+) -> Result<R, String>
+where
+    Fut: Future<Output = Result<R, AppError>>,
+{
+    let signature = signature.map_err(|e| key_error(lang, &e))?;
+    call(signature).await.map_err(|e| e.message(lang))
+}
+
+/// What the holder reads when this phone's key could not do its part.
+pub fn key_error(lang: Lang, detail: &str) -> String {
+    format!("{}{detail}", T::DeviceError.get(lang))
+}
+
+/// The phone's clock in milliseconds, for a timed signature (`ecert_core::device::timed_subject`);
+/// 0 on the server, which never signs.
+pub fn now_millis() -> i64 {
+    #[cfg(feature = "hydrate")]
+    return js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    0
 }
 
 /// Signs exactly `text` with the key of `slot` (a document's payload, `ecert_core::signing::payload`,

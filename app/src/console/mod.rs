@@ -1,5 +1,12 @@
-//! The staff console of a registration authority: sign-in, and (as issue 3 lands) institutions,
-//! certificates and changes.
+//! The staff console of a registration authority: sign-in, then issuing (`issue`), changes and
+//! the development SMS outbox (`changes`), and relying parties (`parties`). The panels share the
+//! chosen certificate and the last claim slip through `selection`. Each server function starts
+//! with `crate::guard::staff()`: the console never trusts what the page says about its caller.
+
+mod changes;
+mod issue;
+mod parties;
+mod selection;
 
 use ecert_core::staff::StaffView;
 use leptos::prelude::*;
@@ -83,8 +90,8 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
                 <button type="submit">{t(T::SignOut)}</button>
             </ActionForm>
         </section>
-        <crate::issue::IssuePanel />
-        <crate::parties::PartiesPanel />
-        <crate::changes::OutboxPanel />
+        <issue::IssuePanel />
+        <parties::PartiesPanel />
+        <changes::OutboxPanel />
     }
 }

@@ -2,7 +2,7 @@
 //! changes void every authorization and give a new claim slip (R14); name and mobile changes,
 //! cancellation and deletion (R15). Also the development SMS gateway's outbox (R13).
 
-use ecert_core::certificate::{CertificateView, FirstManagerChoice, PersonInput};
+use ecert_core::certificate::{FirstManagerChoice, PersonInput};
 use ecert_core::changes::ChangeRequest;
 use ecert_core::sms::OutboxMessage;
 use leptos::ev::SubmitEvent;
@@ -10,9 +10,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
 
+use super::selection::{ClaimSlip, ConsoleCtx};
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
-use crate::issue::ClaimSlip;
 
 #[server(endpoint = "apply_change", input = Json)]
 pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Result<Option<ClaimSlip>, AppError> {
@@ -30,7 +30,7 @@ pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Res
     )
     .await?;
     match claim {
-        Some(claim) => Ok(Some(crate::issue::slip(&staff, claim).await?)),
+        Some(claim) => Ok(Some(super::selection::slip(&staff, claim).await?)),
         None => Ok(None),
     }
 }
@@ -40,26 +40,6 @@ pub async fn sms_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state();
     Ok(ecert_core::sms::outbox(&state.db, &staff, 20).await?)
-}
-
-/// Shared by the certificate list and the change panel.
-#[derive(Clone, Copy)]
-pub struct ConsoleCtx {
-    pub selected: RwSignal<Option<CertificateView>>,
-    pub slip: RwSignal<Option<ClaimSlip>>,
-    pub bump: RwSignal<u32>,
-}
-
-impl ConsoleCtx {
-    pub fn provide() -> ConsoleCtx {
-        let ctx = ConsoleCtx { selected: RwSignal::new(None), slip: RwSignal::new(None), bump: RwSignal::new(0) };
-        provide_context(ctx);
-        ctx
-    }
-
-    pub fn get() -> ConsoleCtx {
-        expect_context::<ConsoleCtx>()
-    }
 }
 
 #[component]

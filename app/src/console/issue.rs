@@ -4,30 +4,11 @@
 use ecert_core::certificate::{CertificateStatus, CertificateView};
 use ecert_core::holder::HolderStatus;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
-/// A certificate just issued or whose claim code was refreshed: the claim QR and its expiry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimSlip {
-    pub certificate: CertificateView,
-    pub claim_url: String,
-    pub qr_svg: String,
-    pub expires_at: i64,
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn slip(
-    staff: &ecert_core::staff::StaffView,
-    claim: ecert_core::certificate::ClaimCode,
-) -> Result<ClaimSlip, AppError> {
-    let state = crate::state::app_state();
-    let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id).await?;
-    let claim_url = format!("{}/wallet/claim?code={}", state.public_url, claim.code.expose());
-    Ok(ClaimSlip { certificate, qr_svg: crate::qr::svg(&claim_url), claim_url, expires_at: claim.expires_at.0 })
-}
+use super::selection::{ClaimSlip, ConsoleCtx, Slip};
 
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "issue_certificate")]
@@ -72,7 +53,7 @@ pub async fn issue_certificate(
         &state.random,
     )
     .await?;
-    slip(&staff, claim).await
+    super::selection::slip(&staff, claim).await
 }
 
 #[server(endpoint = "refresh_claim_code")]
@@ -88,7 +69,7 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
         &state.random,
     )
     .await?;
-    slip(&staff, claim).await
+    super::selection::slip(&staff, claim).await
 }
 
 #[server(endpoint = "list_certificates")]
@@ -105,7 +86,7 @@ pub fn IssuePanel() -> impl IntoView {
     let issue = ServerAction::<IssueCertificate>::new();
     let refresh = ServerAction::<RefreshClaimCode>::new();
     let (delegate, set_delegate) = signal(false);
-    let changes = crate::changes::ConsoleCtx::provide();
+    let changes = ConsoleCtx::provide();
     // Loaded in the browser: a resource created under the console's Suspense can lose the
     // request context during server rendering (leptos-rs/leptos#3024-like), so it is not rendered there.
     let certificates = LocalResource::new(move || {
@@ -168,7 +149,7 @@ pub fn IssuePanel() -> impl IntoView {
             </ActionForm>
         </section>
         {move || current.get().map(|s| view! { <Slip slip=s /> })}
-        <crate::changes::ChangePanel />
+        <super::changes::ChangePanel />
         <section class="panel" aria-labelledby="list-title">
             <h2 id="list-title">{t(T::CertificateList)}</h2>
             <Suspense fallback=|| ()>
@@ -208,7 +189,7 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
                         {active.then(|| {
                             view! {
                                 <button type="button" class="small secondary" on:click=move |_| {
-                                    crate::changes::ConsoleCtx::get().selected.set(Some(chosen.clone()));
+                                    ConsoleCtx::get().selected.set(Some(chosen.clone()));
                                 }>{T::Manage.get(lang)}</button>
                             }
                         })}
@@ -254,38 +235,5 @@ fn status_text(status: Option<HolderStatus>, lang: ecert_core::Lang) -> &'static
         Some(HolderStatus::Pending) => T::NotClaimed.get(lang),
         Some(HolderStatus::Active) => T::Claimed.get(lang),
         Some(HolderStatus::Removed) | None => T::Removed.get(lang),
-    }
-}
-
-/// The claim slip: what the applicant takes away, with the QR code to scan in the wallet.
-#[component]
-fn Slip(slip: ClaimSlip) -> impl IntoView {
-    let c = slip.certificate;
-    let expires = ecert_core::time::format_cst(ecert_core::Millis(slip.expires_at));
-    view! {
-        <section class="panel slip" aria-labelledby="slip-title">
-            <h2 id="slip-title">{t(T::ClaimSlip)}</h2>
-            <div class="slip-body">
-                <div class="qr" role="img" aria-label=t(T::ClaimQr) inner_html=slip.qr_svg></div>
-                <dl>
-                    <dt>{t(T::InstitutionName)}</dt><dd>{c.institution_name}</dd>
-                    <dt>{t(T::CreditCode)}</dt><dd><code>{c.credit_code}</code></dd>
-                    <dt>{t(T::Serial)}</dt><dd><code data-testid="serial">{c.serial}</code></dd>
-                    <dt>{t(T::LegalRep)}</dt><dd>{c.legal_rep_name} " " {c.legal_rep_id_number}</dd>
-                    <dt>{t(T::FirstManager)}</dt><dd>{c.first_manager_name} " " {c.first_manager_id_number}</dd>
-                    <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
-                </dl>
-            </div>
-            <p class="hint">{t(T::ClaimHint)}</p>
-            <p class="no-print"><a href=slip.claim_url rel="external" data-testid="claim-link">{t(T::ClaimLink)}</a></p>
-            <button type="button" class="no-print" on:click=move |_| print_page()>{t(T::Print)}</button>
-        </section>
-    }
-}
-
-fn print_page() {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.print();
     }
 }

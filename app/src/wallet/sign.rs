@@ -9,7 +9,8 @@ use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-use crate::device::{self, Card};
+use super::device::{self, Card};
+use super::picker::CardPicker;
 use crate::error::AppError;
 use crate::i18n::{T, role_text, t, use_lang};
 
@@ -58,8 +59,6 @@ pub fn SignPage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
     let code = move || query.read().get("code").unwrap_or_default();
-    let (cards, set_cards) = signal(Vec::<Card>::new());
-    let (loaded, set_loaded) = signal(false);
     let (chosen, set_chosen) = signal(None::<Card>);
     let (prompt, set_prompt) = signal(None::<SignPrompt>);
     let (password, set_password) = signal(String::new());
@@ -72,24 +71,16 @@ pub fn SignPage() -> impl IntoView {
         set_error.set(None);
         let code = code();
         spawn_local(async move {
-            let result = match device::sign(&card.slot, action::SIGN_SCAN, &code).await {
-                Ok(sig) => wallet_sign_scan(code, card.device_id.clone(), sig).await.map_err(|e| e.message(lang)),
-                Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
-            };
+            let result = device::signed_call(lang, device::sign(&card.slot, action::SIGN_SCAN, &code).await, |sig| {
+                wallet_sign_scan(code, card.device_id.clone(), sig)
+            })
+            .await;
             match result {
                 Ok(p) => set_prompt.set(Some(p)),
                 Err(e) => set_error.set(Some(e)),
             }
         });
     };
-    Effect::new(move |_| {
-        let all = device::cards();
-        if all.len() == 1 {
-            scan(all[0].clone());
-        }
-        set_cards.set(all);
-        set_loaded.set(true);
-    });
     let answer = move |approve: bool| {
         let (Some(card), Some(p)) = (chosen.get_untracked(), prompt.get_untracked()) else { return };
         let code = code();
@@ -97,24 +88,17 @@ pub fn SignPage() -> impl IntoView {
         set_error.set(None);
         spawn_local(async move {
             let result = if approve {
-                #[cfg(feature = "hydrate")]
-                let signed_at = js_sys::Date::now() as i64;
-                #[cfg(not(feature = "hydrate"))]
-                let signed_at = 0_i64;
+                let signed_at = device::now_millis();
                 let text = ecert_core::signing::payload(&p.request_id, &p.party_id, &p.digest, signed_at);
-                match device::sign_text(&card.slot, &text).await {
-                    Ok(sig) => {
-                        wallet_sign_confirm(code, card.device_id.clone(), signed_at, sig, password.get_untracked())
-                            .await
-                            .map_err(|e| e.message(lang))
-                    }
-                    Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
-                }
+                device::signed_call(lang, device::sign_text(&card.slot, &text).await, |sig| {
+                    wallet_sign_confirm(code, card.device_id.clone(), signed_at, sig, password.get_untracked())
+                })
+                .await
             } else {
-                match device::sign(&card.slot, action::SIGN_REJECT, &code).await {
-                    Ok(sig) => wallet_sign_reject(code, card.device_id.clone(), sig).await.map_err(|e| e.message(lang)),
-                    Err(e) => Err(format!("{}{e}", T::DeviceError.get(lang))),
-                }
+                device::signed_call(lang, device::sign(&card.slot, action::SIGN_REJECT, &code).await, |sig| {
+                    wallet_sign_reject(code, card.device_id.clone(), sig)
+                })
+                .await
             };
             set_busy.set(false);
             match result {
@@ -126,23 +110,7 @@ pub fn SignPage() -> impl IntoView {
 
     view! {
         <h1>{t(T::SignTitle)}</h1>
-        <Show when=move || loaded.get() fallback=|| view! { <p class="hint">{t(T::WalletLoading)}</p> }>
-            <Show when=move || !cards.get().is_empty() fallback=|| view! { <p class="notice">{t(T::WalletEmpty)}</p> }>
-                <Show when=move || { prompt.get().is_none() && cards.get().len() > 1 }>
-                    <p>{t(T::ChooseSignCertificate)}</p>
-                    <ul class="cards">
-                        <For each=move || cards.get() key=|c| c.device_id.clone() let:card>
-                            <li class="card">
-                                <button type="button" on:click={
-                                    let card = card.clone();
-                                    move |_| scan(card.clone())
-                                }>{card.institution_name.clone()} " · " {role_text(card.role, lang)}</button>
-                            </li>
-                        </For>
-                    </ul>
-                </Show>
-            </Show>
-        </Show>
+        <CardPicker choose=T::ChooseSignCertificate done=Signal::derive(move || prompt.get().is_some()) pick=scan />
         {move || prompt.get().map(|p| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(p.expires_at));
             view! {

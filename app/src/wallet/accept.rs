@@ -1,0 +1,142 @@
+//! Claim (the first manager, R2) or accept a role (a manager or user, R4) on this phone: the
+//! offer the code makes, the holder's name and ID, the statement, and the certificate password.
+//! A new device key is made for it and deleted again if the server refuses.
+
+use ecert_core::device::action;
+use ecert_core::holder::Binding;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use super::device::{self, Card};
+use super::{wallet_accept, wallet_offer};
+use crate::i18n::{T, role_text, t, use_lang};
+
+/// Claim (`kind` = `claim`, the first manager, R2) or accept (`authorize`, a manager or user,
+/// R4) on this phone: confirm name and ID, accept the statement, set the certificate password.
+#[component]
+pub fn AcceptPage(kind: &'static str) -> impl IntoView {
+    let lang = use_lang();
+    let query = use_query_map();
+    let code = move || query.read().get("code").unwrap_or_default();
+    let offer = Resource::new(code, move |c| wallet_offer(kind.to_owned(), c));
+    let (name, set_name) = signal(String::new());
+    let (id_number, set_id_number) = signal(String::new());
+    let (password, set_password) = signal(String::new());
+    let (password2, set_password2) = signal(String::new());
+    let (agreed, set_agreed) = signal(false);
+    let (busy, set_busy) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let (done, set_done) = signal(None::<Binding>);
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if !agreed.get_untracked() {
+            set_error.set(Some(T::MustAgree.get(lang).to_owned()));
+            return;
+        }
+        if password.get_untracked() != password2.get_untracked() {
+            set_error.set(Some(T::PasswordsDiffer.get(lang).to_owned()));
+            return;
+        }
+        if !device::supported() {
+            set_error.set(Some(T::DeviceUnsupported.get(lang).to_owned()));
+            return;
+        }
+        set_busy.set(true);
+        set_error.set(None);
+        let code = code();
+        spawn_local(async move {
+            let act = if kind == "claim" { action::CLAIM } else { action::ACCEPT };
+            let result = async {
+                let (slot, public_key) = device::create_key().await.map_err(|e| device::key_error(lang, &e))?;
+                let signature = match device::sign(&slot, act, &code).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        device::delete_key(&slot).await;
+                        return Err(device::key_error(lang, &e));
+                    }
+                };
+                let accepted = wallet_accept(
+                    kind.to_owned(),
+                    code.clone(),
+                    name.get_untracked(),
+                    id_number.get_untracked(),
+                    password.get_untracked(),
+                    public_key,
+                    signature,
+                )
+                .await;
+                match accepted {
+                    Ok(b) => {
+                        device::save_card(Card {
+                            slot,
+                            device_id: b.device_id.clone(),
+                            certificate_id: b.certificate_id.clone(),
+                            role: b.role,
+                            institution_name: b.institution_name.clone(),
+                            credit_code: b.credit_code.clone(),
+                            serial: b.serial.clone(),
+                            holder_name: b.holder_name.clone(),
+                        });
+                        Ok(b)
+                    }
+                    Err(e) => {
+                        device::delete_key(&slot).await;
+                        Err(e.message(lang))
+                    }
+                }
+            }
+            .await;
+            set_busy.set(false);
+            match result {
+                Ok(b) => set_done.set(Some(b)),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+
+    let title = if kind == "claim" { T::ClaimTitle } else { T::AcceptTitle };
+    view! {
+        <h1>{t(title)}</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match offer.await {
+                    Err(e) => view! { <p class="error" role="alert" data-testid="offer-error">{e.message(lang)}</p> }.into_any(),
+                    Ok(o) => {
+                        let expires = ecert_core::time::format_cst(ecert_core::Millis(o.expires_at));
+                        view! {
+                            <dl class="offer">
+                                <dt>{t(T::InstitutionName)}</dt><dd data-testid="offer-institution">{o.institution_name}</dd>
+                                <dt>{t(T::CreditCode)}</dt><dd><code>{o.credit_code}</code></dd>
+                                <dt>{t(T::Role)}</dt><dd>{role_text(o.role, lang)}</dd>
+                                <dt>{t(T::Holder)}</dt><dd>{o.holder_name}</dd>
+                                <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
+                            </dl>
+                        }
+                        .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+        <Show
+            when=move || done.get().is_none()
+            fallback=move || view! {
+                <p class="ok" role="status" data-testid="accepted">{t(T::AcceptDone)}</p>
+                <p><a href="/wallet">{t(T::GoToWallet)}</a></p>
+            }
+        >
+            <form class="stack panel" on:submit=submit>
+                <label>{t(T::PersonName)}<input name="name" required maxlength="30" bind:value=(name, set_name) /></label>
+                <label>{t(T::IdNumber)}<input name="id_number" required maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
+                <label>{t(T::CertificatePassword)}<input name="password" type="password" required minlength="6" maxlength="64" autocomplete="new-password" bind:value=(password, set_password) /></label>
+                <label>{t(T::RepeatPassword)}<input name="password2" type="password" required autocomplete="new-password" bind:value=(password2, set_password2) /></label>
+                <p class="statement">{t(T::DownloadStatement)}</p>
+                <label class="inline"><input type="checkbox" name="agree" bind:checked=(agreed, set_agreed) />{t(T::AgreeStatement)}</label>
+                <p class="error" role="alert">{move || error.get()}</p>
+                <button type="submit" disabled=move || busy.get()>{t(if kind == "claim" { T::ClaimButton } else { T::AcceptButton })}</button>
+            </form>
+        </Show>
+    }
+}

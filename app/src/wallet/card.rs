@@ -1,0 +1,183 @@
+//! One card of the wallet's home: the certificate role this phone holds, the grants in force
+//! (R6, R7: what the holder may see of itself), its usage records (R12), and the certificate
+//! password's change and SMS reset (R13). Every call is a device-signed call.
+
+use ecert_core::device::action;
+use ecert_core::holder::{GrantStatus, HolderView};
+use ecert_core::usage::UsagePage;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::device::{self, Card};
+use super::{wallet_change_password, wallet_password_reset, wallet_records, wallet_sms_request, wallet_status};
+use crate::i18n::{T, role_text, t, usage_kind_text, use_lang};
+
+#[component]
+pub fn CardItem(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <li class="card">
+            <strong>{card.institution_name.clone()}</strong>
+            <span class="role">{role_text(card.role, lang)}</span>
+            <span class="muted">{card.holder_name.clone()} " · " <code>{card.serial.clone()}</code></span>
+            <CardGrants card=card.clone() />
+            <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
+            <CardRecords card=card.clone() />
+            <CardPassword card />
+        </li>
+    }
+}
+
+/// The grants in force of the card's holder, asked of the server when the card shows.
+#[component]
+fn CardGrants(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let (status, set_status) = signal(None::<Result<HolderView, String>>);
+    Effect::new(move |_| {
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        spawn_local(async move {
+            let result = device::signed_call(lang, device::sign(&slot, action::STATUS, &device_id).await, |sig| {
+                wallet_status(device_id, sig)
+            })
+            .await;
+            set_status.set(Some(result));
+        });
+    });
+    move || {
+        status.get().map(|s| match s {
+            Ok(me) => {
+                let grants = me
+                    .grants
+                    .into_iter()
+                    .filter(|g| g.status == GrantStatus::Active)
+                    .map(|g| {
+                        let names: Vec<String> =
+                            g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
+                        let state = if g.effective { T::GrantEffective } else { T::GrantNotEffective };
+                        view! { <li>{names.join("、")} " · " {g.start_day} " ~ " {g.end_day} " · " {t(state)}</li> }
+                    })
+                    .collect_view();
+                view! { <ul class="grants" data-testid="card-grants">{grants}</ul> }.into_any()
+            }
+            Err(e) => view! { <p class="error" data-testid="card-status">{e}</p> }.into_any(),
+        })
+    }
+}
+
+/// The first page of the holder's usage records, on demand.
+#[component]
+fn CardRecords(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let (records, set_records) = signal(None::<Result<UsagePage, String>>);
+    let load_records = move |_| {
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        spawn_local(async move {
+            let signed_at = device::now_millis();
+            let subject = ecert_core::device::timed_subject(&device_id, signed_at);
+            let result = device::signed_call(lang, device::sign(&slot, action::RECORDS, &subject).await, |sig| {
+                wallet_records(device_id, signed_at, sig, 0)
+            })
+            .await;
+            set_records.set(Some(result));
+        });
+    };
+    view! {
+        <button type="button" class="small secondary" on:click=load_records>{t(T::UsageRecords)}</button>
+        {move || records.get().map(|r| match r {
+            Ok(p) if p.items.is_empty() => view! { <p class="muted" data-testid="card-records">{t(T::NoRecords)}</p> }.into_any(),
+            Ok(p) => view! {
+                <ul class="records" data-testid="card-records">
+                    {p.items.into_iter().map(|r| view! {
+                        <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(Some(r.kind), lang)} " · "
+                            {if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</li>
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" data-testid="card-records">{e}</p> }.into_any(),
+        })}
+    }
+}
+
+/// R13: change the certificate password with the old one, or reset it with an SMS code.
+#[component]
+fn CardPassword(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let (open, set_open) = signal(false);
+    let (old, set_old) = signal(String::new());
+    let (new, set_new) = signal(String::new());
+    let (message, set_message) = signal(None::<(bool, String)>);
+    let (reset_open, set_reset_open) = signal(false);
+    let (sms_code, set_sms_code) = signal(String::new());
+    let (reset_pw, set_reset_pw) = signal(String::new());
+    // Each answer is shown the same way: a success text or the error.
+    let show = move |result: Result<String, String>| {
+        set_message.set(Some(match result {
+            Ok(text) => (true, text),
+            Err(e) => (false, e),
+        }))
+    };
+    let c = card.clone();
+    let send_sms = move |_| {
+        let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
+        spawn_local(async move {
+            let result = device::signed_call(lang, device::sign(&slot, action::SMS_REQUEST, &device_id).await, |sig| {
+                wallet_sms_request(device_id, sig)
+            })
+            .await;
+            show(result.map(|mobile| format!("{}{mobile}", T::SmsSent.get(lang))));
+        });
+    };
+    let c = card.clone();
+    let reset = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
+        spawn_local(async move {
+            let result =
+                device::signed_call(lang, device::sign(&slot, action::PASSWORD_RESET, &device_id).await, |sig| {
+                    wallet_password_reset(device_id, sig, sms_code.get_untracked(), reset_pw.get_untracked())
+                })
+                .await;
+            show(result.map(|()| T::PasswordReset.get(lang).to_owned()));
+        });
+    };
+    let change = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        spawn_local(async move {
+            let result =
+                device::signed_call(lang, device::sign(&slot, action::PASSWORD_CHANGE, &device_id).await, |sig| {
+                    wallet_change_password(device_id, sig, old.get_untracked(), new.get_untracked())
+                })
+                .await;
+            show(result.map(|()| T::PasswordChanged.get(lang).to_owned()));
+        });
+    };
+    view! {
+        <button type="button" class="small secondary" on:click=move |_| set_open.update(|o| *o = !*o)>
+            {t(T::ChangePassword)}
+        </button>
+        <button type="button" class="small secondary" on:click=move |_| set_reset_open.update(|o| *o = !*o)>
+            {t(T::ForgotPassword)}
+        </button>
+        <Show when=move || reset_open.get()>
+            <div class="stack">
+                <button type="button" class="small" on:click=send_sms.clone()>{t(T::SendSmsCode)}</button>
+                <form class="stack" on:submit=reset.clone()>
+                    <label>{t(T::SmsCode)}<input inputmode="numeric" maxlength="6" autocomplete="one-time-code" bind:value=(sms_code, set_sms_code) /></label>
+                    <label>{t(T::NewPassword)}<input type="password" autocomplete="new-password" bind:value=(reset_pw, set_reset_pw) /></label>
+                    <button type="submit">{t(T::ResetPassword)}</button>
+                </form>
+            </div>
+        </Show>
+        <Show when=move || open.get()>
+            <form class="stack" on:submit=change.clone()>
+                <label>{t(T::OldPassword)}<input type="password" bind:value=(old, set_old) autocomplete="current-password" /></label>
+                <label>{t(T::NewPassword)}<input type="password" bind:value=(new, set_new) autocomplete="new-password" /></label>
+                <button type="submit">{t(T::Save)}</button>
+            </form>
+        </Show>
+        {move || message.get().map(|(ok, m)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-testid="card-message">{m}</p> })}
+    }
+}

@@ -1,0 +1,251 @@
+//! The holder's mobile web wallet and its JSON API (`/api/v1/wallet/*`, documented in
+//! `docs/wallet-api.yaml`): claim a certificate or accept a role on this phone (R2, R4), approve
+//! or reject a scan login (R11), change the certificate password (R13).
+//!
+//! Every call that acts for a holder carries the device's signature; the server never sees the
+//! private key. Native apps call the same endpoints with JSON.
+
+use ecert_core::holder::{Binding, Offer};
+use ecert_core::login::LoginPrompt;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos::task::spawn_local;
+
+mod accept;
+mod card;
+pub mod device;
+mod login;
+mod picker;
+pub mod present;
+pub mod sign;
+
+pub use accept::AcceptPage;
+pub use login::LoginApprovePage;
+
+use self::card::CardItem;
+use self::device::Card;
+use crate::error::AppError;
+use crate::i18n::{T, t, use_lang};
+
+#[cfg(feature = "ssr")]
+fn code_kind(kind: &str) -> Result<ecert_core::code::CodeKind, AppError> {
+    match kind {
+        "claim" => Ok(ecert_core::code::CodeKind::Claim),
+        "authorize" => Ok(ecert_core::code::CodeKind::Authorize),
+        _ => Err(ecert_core::DomainError::field("kind", ecert_core::Problem::BadFormat).into()),
+    }
+}
+
+/// What a claim (`kind` = `claim`) or face-to-face (`authorize`) code offers, without using it.
+#[server(prefix = "/api/v1/wallet", endpoint = "offer", input = Json)]
+pub async fn wallet_offer(kind: String, code: String) -> Result<Offer, AppError> {
+    let state = crate::state::app_state();
+    Ok(ecert_core::holder::offer(&state.db, code_kind(&kind)?, &code, ecert_core::Millis::now()).await?)
+}
+
+/// Takes up the role a code offers and binds this device's public key (R2, R4).
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/v1/wallet", endpoint = "accept", input = Json)]
+pub async fn wallet_accept(
+    kind: String,
+    code: String,
+    name: String,
+    id_number: String,
+    password: String,
+    public_key: String,
+    signature: String,
+) -> Result<Binding, AppError> {
+    let state = crate::state::app_state();
+    let input = ecert_core::holder::Acceptance {
+        name,
+        id_number,
+        password: ecert_core::secret::Secret::new(password),
+        public_key,
+        signature,
+    };
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::holder::accept(&state.db, code_kind(&kind)?, &code, &input, now, &state.random).await?)
+}
+
+/// R11: the device scanned a login QR; answers which system asks and the match code.
+#[server(prefix = "/api/v1/wallet", endpoint = "login_scan", input = Json)]
+pub async fn wallet_login_scan(code: String, device_id: String, signature: String) -> Result<LoginPrompt, AppError> {
+    let state = crate::state::app_state();
+    Ok(ecert_core::login::scan(&state.db, &code, &device_id, &signature, ecert_core::Millis::now()).await?)
+}
+
+/// R11: confirms (`approve`, with the certificate password) or rejects a scanned login.
+#[server(prefix = "/api/v1/wallet", endpoint = "login_answer", input = Json)]
+pub async fn wallet_login_answer(
+    code: String,
+    device_id: String,
+    signature: String,
+    approve: bool,
+    password: Option<String>,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state();
+    let password = approve.then(|| ecert_core::secret::Secret::new(password.unwrap_or_default()));
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::login::answer(&state.db, &code, &device_id, &signature, password, now, &state.random).await?)
+}
+
+/// R13: changes the certificate password of this device, given the old one.
+#[server(prefix = "/api/v1/wallet", endpoint = "password", input = Json)]
+pub async fn wallet_change_password(
+    device_id: String,
+    signature: String,
+    old_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use ecert_core::secret::Secret;
+    let state = crate::state::app_state();
+    Ok(ecert_core::device::change_password(
+        &state.db,
+        &device_id,
+        &signature,
+        Secret::new(old_password),
+        Secret::new(new_password),
+        &state.random,
+    )
+    .await?)
+}
+
+/// R13: sends an SMS code to the holder's registered mobile to unlock and reset the password;
+/// answers the masked mobile. Rate-limited: one a minute, five an hour.
+#[server(prefix = "/api/v1/wallet", endpoint = "sms_request", input = Json)]
+pub async fn wallet_sms_request(device_id: String, signature: String) -> Result<String, AppError> {
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::sms::request_reset(&state.db, &state.sms, &device_id, &signature, now, &state.random).await?)
+}
+
+/// R13: sets a new certificate password with the SMS code, which also unlocks it.
+#[server(prefix = "/api/v1/wallet", endpoint = "password_reset", input = Json)]
+pub async fn wallet_password_reset(
+    device_id: String,
+    signature: String,
+    sms_code: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    let password = ecert_core::secret::Secret::new(new_password);
+    Ok(ecert_core::sms::reset_password(&state.db, &device_id, &signature, &sms_code, password, now, &state.random)
+        .await?)
+}
+
+/// R7: what the holder of this device may see of itself: its role, status and grants. A device
+/// whose binding, role or certificate is no longer valid answers 403 `Revoked` (R8, R14, R15).
+#[server(prefix = "/api/v1/wallet", endpoint = "status", input = Json)]
+pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert_core::holder::HolderView, AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state();
+    let bound = device::signed(&state.db, &device_id, &device::message(action::STATUS, &device_id), &signature).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    Ok(ecert_core::holder::me(&state.db, &caller, ecert_core::Millis::now()).await?)
+}
+
+/// R12: the holder's own usage records (logins, signatures, verified presentations), newest
+/// first, a page at a time. Signed over the device id and the time of signing.
+#[server(prefix = "/api/v1/wallet", endpoint = "records", input = Json)]
+pub async fn wallet_records(
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+    page: i64,
+) -> Result<ecert_core::usage::UsagePage, AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state();
+    let now = ecert_core::Millis::now();
+    let bound = device::signed_fresh(&state.db, &device_id, action::RECORDS, signed_at, &signature, now).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    let filter = ecert_core::usage::UsageFilter { page, ..Default::default() };
+    Ok(ecert_core::usage::list_own(&state.db, &caller, &filter).await?)
+}
+
+/// The wallet's home: the certificates this phone holds.
+#[component]
+pub fn WalletHome() -> impl IntoView {
+    let (cards, set_cards) = signal(Vec::<Card>::new());
+    let (loaded, set_loaded) = signal(false);
+    Effect::new(move |_| {
+        set_cards.set(device::cards());
+        set_loaded.set(true);
+    });
+    view! {
+        <h1>{t(T::Wallet)}</h1>
+        <p class="lead">{t(T::WalletDesc)}</p>
+        <Show when=move || loaded.get() fallback=|| view! { <p class="hint">{t(T::WalletLoading)}</p> }>
+            <Show when=move || !cards.get().is_empty() fallback=|| view! { <p class="notice" data-testid="no-cards">{t(T::WalletEmpty)}</p> }>
+                <ul class="cards" data-testid="cards">
+                    <For each=move || cards.get() key=|c| c.device_id.clone() let:card>
+                        <CardItem card />
+                    </For>
+                </ul>
+            </Show>
+        </Show>
+        <Scanner />
+        <p class="hint">{t(T::WalletScanHint)}</p>
+    }
+}
+
+/// "Scan" with the camera where the browser allows it. Only links into this wallet are
+/// followed; anything else is shown as not an e-certificate code.
+#[component]
+fn Scanner() -> impl IntoView {
+    let lang = use_lang();
+    let (available, set_available) = signal(false);
+    let (active, set_active) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    Effect::new(move |_| set_available.set(device::can_scan()));
+    let start = move |_| {
+        set_error.set(None);
+        set_active.set(true);
+        spawn_local(async move {
+            let result = device::scan("wallet-camera").await;
+            set_active.set(false);
+            match result {
+                Ok(text) => match wallet_link(&text) {
+                    Some(path) => {
+                        #[cfg(feature = "hydrate")]
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&path);
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = path;
+                    }
+                    None => set_error.set(Some(T::NotOurCode.get(lang).to_owned())),
+                },
+                Err(e) if e == "stopped" => {}
+                Err(e) => set_error.set(Some(format!("{}{e}", T::CameraError.get(lang)))),
+            }
+        });
+    };
+    view! {
+        <Show when=move || available.get()>
+            <section class="panel scanner">
+                <Show when=move || !active.get() fallback=move || view! {
+                    <button type="button" class="secondary" on:click=move |_| device::stop_scan()>{t(T::StopScan)}</button>
+                }>
+                    <button type="button" on:click=start>{t(T::ScanQr)}</button>
+                </Show>
+                <video id="wallet-camera" class:hidden=move || !active.get() playsinline muted></video>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </section>
+        </Show>
+    }
+}
+
+/// The path of a scanned link if it leads into this wallet (claim, accept, scan login or sign) on this
+/// site; `None` for anything else.
+fn wallet_link(text: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    let origin = String::new();
+    let rest = text.trim().strip_prefix(&origin)?;
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/wallet/sign?", "/check?"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        .then(|| rest.to_owned())
+}
