@@ -1,5 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, health, language switch and static
 //! files, wrapped in request ids, logs, security headers, compression and a CSRF origin check.
+//!
+//! No route must bypass the security headers and the request id set here.
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ecert_app::state::AppState;
 use ecert_app::{App, shell};
+
+use crate::api_error::REQUEST_ID;
 use ecert_core::Lang;
 use ecert_core::i18n::LANG_COOKIE;
 use leptos::prelude::provide_context;
@@ -23,8 +27,6 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {

@@ -1,6 +1,9 @@
 #![recursion_limit = "256"]
 //! Wiring only: configuration → pool → migrations → first start → state → router → serve.
+//!
+//! The server must not decide what a rule of `ecert-core` decides; it wires and answers.
 
+pub mod api_error;
 pub mod client_auth;
 pub mod config;
 pub mod http;

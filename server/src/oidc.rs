@@ -1,6 +1,8 @@
 //! The OpenID Connect endpoints for relying parties: discovery, JWKS, authorize, token and
 //! userinfo. Wiring only: each handler reads the clock and its parameters, calls one use-case
-//! of `ecert_core::oidc`, and maps [`OidcError`] here, once, to the protocol's answer.
+//! of `ecert_core::oidc`, and answers. The authorization endpoint's answers are browser
+//! redirects and an error page, made here; every JSON error is an [`ApiError`], whose one
+//! mapping says each status, body and header.
 //!
 //! Codes, tokens and secrets travel in query strings, form bodies and headers, never in paths,
 //! so the request log (path only) never holds them.
@@ -16,6 +18,7 @@ use ecert_core::Millis;
 use ecert_core::oidc::{self, AuthorizeParams, ClientCredentials, OidcError, TokenParams};
 use ecert_core::secret::Secret;
 
+use crate::api_error::{ApiError, no_store, request_id};
 use crate::client_auth;
 
 /// The routes of the protocol (the scan-login page `/oidc/login` is a Leptos route).
@@ -28,39 +31,27 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
 }
 
-fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-fn internal(e: &OidcError) -> Response {
-    tracing::error!(error = %e, "openid connect: backend failure");
-    no_store((StatusCode::INTERNAL_SERVER_ERROR, axum::Json(error_body(e))).into_response())
-}
-
-fn error_body(e: &OidcError) -> serde_json::Value {
-    serde_json::json!({ "error": e.code(), "error_description": e.description() })
-}
-
 /// `GET /.well-known/openid-configuration`
 async fn discovery(State(state): State<AppState>) -> Response {
     axum::Json(oidc::discovery(&state.public_url)).into_response()
 }
 
 /// `GET /oidc/jwks`: the signing key, created on first use.
-async fn jwks(State(state): State<AppState>) -> Response {
-    match oidc::jwks(&state.db, Millis::now(), &state.random).await {
-        Ok(keys) => axum::Json(keys).into_response(),
-        Err(e) => internal(&e),
-    }
+async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let keys = oidc::jwks(&state.db, Millis::now(), &state.random)
+        .await
+        .map_err(|error| ApiError::OAuthInternal { error, request_id: request_id(&headers) })?;
+    Ok(axum::Json(keys).into_response())
 }
 
 /// `GET /oidc/authorize`: validates and stores the request, then sends the browser to the
 /// scan-login page. An unknown client or an unregistered redirect URI gets an error page here
 /// and is never redirected to; other faults go back to the (registered) redirect URI.
-async fn authorize(State(state): State<AppState>, query: Result<Query<AuthorizeParams>, QueryRejection>) -> Response {
+async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AuthorizeParams>, QueryRejection>,
+) -> Response {
     // A malformed query string is treated like an empty one: no client, an error page.
     let params = query.map(|Query(q)| q).unwrap_or_default();
     let response = match oidc::authorize(&state.db, &params, Millis::now(), &state.random).await {
@@ -75,7 +66,7 @@ async fn authorize(State(state): State<AppState>, query: Result<Query<AuthorizeP
         Err(e @ (OidcError::UnknownClient | OidcError::BadRedirectUri)) => {
             (StatusCode::BAD_REQUEST, Html(error_page(&e))).into_response()
         }
-        Err(e) => internal(&e),
+        Err(error) => ApiError::OAuthInternal { error, request_id: request_id(&headers) }.into_response(),
     };
     no_store(response)
 }
@@ -129,30 +120,19 @@ async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<axum::Form<TokenParams>, FormRejection>,
-) -> Response {
-    let result = match form {
-        Ok(axum::Form(params)) => match credentials(&headers, &params) {
-            Ok(creds) => {
-                oidc::exchange(&state.db, creds, &params, &state.public_url, Millis::now(), &state.random).await
-            }
-            Err(e) => Err(e),
-        },
-        Err(_) => Err(OidcError::InvalidRequest("the body must be application/x-www-form-urlencoded")),
-    };
-    match result {
-        Ok(tokens) => no_store(axum::Json(tokens).into_response()),
-        Err(e @ OidcError::Backend(_)) => internal(&e),
-        Err(e @ OidcError::InvalidClient) => {
-            let mut response = (StatusCode::UNAUTHORIZED, axum::Json(error_body(&e))).into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"ecert\""));
-            no_store(response)
-        }
-        Err(e) => no_store((StatusCode::BAD_REQUEST, axum::Json(error_body(&e))).into_response()),
-    }
+) -> Result<Response, ApiError> {
+    let refused = |e| ApiError::token(e, request_id(&headers));
+    let axum::Form(params) =
+        form.map_err(|_| refused(OidcError::InvalidRequest("the body must be application/x-www-form-urlencoded")))?;
+    let creds = credentials(&headers, &params).map_err(refused)?;
+    let tokens = oidc::exchange(&state.db, creds, &params, &state.public_url, Millis::now(), &state.random)
+        .await
+        .map_err(refused)?;
+    Ok(no_store(axum::Json(tokens).into_response()))
 }
 
 /// `GET|POST /oidc/userinfo` with `Authorization: Bearer`: the ID token's custom claims.
-async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -161,17 +141,8 @@ async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response
         Some(token) => oidc::userinfo(&state.db, token, Millis::now()).await,
         None => Err(OidcError::InvalidToken),
     };
-    match result {
-        Ok(claims) => no_store(axum::Json(claims).into_response()),
-        Err(e @ OidcError::Backend(_)) => internal(&e),
-        Err(e) => {
-            let mut response = (StatusCode::UNAUTHORIZED, axum::Json(error_body(&e))).into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
-            no_store(response)
-        }
-    }
+    let claims = result.map_err(|e| ApiError::userinfo(e, request_id(&headers)))?;
+    Ok(no_store(axum::Json(claims).into_response()))
 }
 
 #[cfg(test)]
