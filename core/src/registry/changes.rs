@@ -82,6 +82,33 @@ mod server {
         Ok(())
     }
 
+    /// R14: every holder goes (R8), and a new first manager — the delegate named, or else the
+    /// legal representative — must claim the certificate anew.
+    async fn replace_first_manager(
+        tx: &mut Tx,
+        certificate_id: &str,
+        delegate: Option<&Person>,
+        rep: &Person,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ClaimCode> {
+        void_all(tx, certificate_id, now).await?;
+        let (first_manager, is_rep) = match delegate {
+            Some(d) => (d, false),
+            None => (rep, true),
+        };
+        new_first_manager(tx, certificate_id, first_manager, is_rep, policy, now, random).await
+    }
+
+    /// Cancels or deletes the certificate; R15: every code of it fails from now on.
+    async fn end_certificate(tx: &mut Tx, certificate_id: &str, status: CertificateStatus, now: Millis) -> Result<()> {
+        tx.execute(query("UPDATE certificate SET status = $1 WHERE id = $2").bind(status).bind(certificate_id)).await?;
+        let void = "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL";
+        tx.execute(query(void).bind(now).bind(certificate_id)).await?;
+        Ok(())
+    }
+
     async fn new_first_manager(
         tx: &mut Tx,
         certificate_id: &str,
@@ -172,27 +199,19 @@ mod server {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
                 tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Field::IdNumber, &rep.id_number)).bind(vault.seal(Field::Mobile, &rep.mobile)).bind(&institution_id)).await?;
-                void_all(&mut tx, certificate_id, now).await?;
-                let (fm, is_rep) = match &delegate {
-                    Some(d) => (d, false),
-                    None => (&rep, true),
-                };
-                let claim = new_first_manager(&mut tx, certificate_id, fm, is_rep, policy, now, random).await?;
+                let claim = replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random).await?;
                 records::change(&mut tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
                 Some(claim)
             }
             ChangeRequest::FirstManager { .. } => {
-                void_all(&mut tx, certificate_id, now).await?;
                 let current_rep = Person {
                     name: rep_name,
                     id_number: vault.open(Field::IdNumber, &rep_id)?,
                     mobile: vault.open(Field::Mobile, &rep_mobile)?,
                 };
-                let (fm, is_rep) = match &delegate {
-                    Some(d) => (d, false),
-                    None => (&current_rep, true),
-                };
-                let claim = new_first_manager(&mut tx, certificate_id, fm, is_rep, policy, now, random).await?;
+                let claim =
+                    replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &current_rep, policy, now, random)
+                        .await?;
                 records::change(&mut tx, certificate_id, ChangeKind::FirstManagerChanged, actor, None, now, random)
                     .await?;
                 Some(claim)
@@ -226,11 +245,7 @@ mod server {
                 } else {
                     (CertificateStatus::Deleted, ChangeKind::Deleted)
                 };
-                tx.execute(query("UPDATE certificate SET status = $1 WHERE id = $2").bind(status).bind(certificate_id))
-                    .await?;
-                // R15: every code of it fails from now on.
-                tx.execute(query("UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL").bind(now).bind(certificate_id))
-                .await?;
+                end_certificate(&mut tx, certificate_id, status, now).await?;
                 records::change(&mut tx, certificate_id, kind, actor, None, now, random).await?;
                 None
             }

@@ -126,58 +126,10 @@ pub async fn exchange(
     now: Millis,
     random: &Random,
 ) -> Result<Tokens, OidcError> {
-    let credentials = credentials.ok_or(OidcError::InvalidClient)?;
-    let client = match party::authenticate(db, &credentials.client_id, credentials.client_secret.expose()).await {
-        Ok(client) => client,
-        Err(crate::Error::Domain(DomainError::InvalidCredentials)) => return Err(OidcError::InvalidClient),
-        Err(e) => return Err(e.into()),
-    };
-    match params.grant_type.as_deref() {
-        Some("authorization_code") => {}
-        None => return Err(OidcError::InvalidRequest("grant_type is required")),
-        Some(_) => return Err(OidcError::UnsupportedGrantType),
-    }
-    let code = params.code.as_deref().filter(|c| !c.is_empty()).ok_or(OidcError::InvalidRequest("code is required"))?;
-    let verifier = params.code_verifier.as_deref().ok_or(OidcError::InvalidRequest("code_verifier is required"))?;
-    let redirect_uri = params.redirect_uri.as_deref().ok_or(OidcError::InvalidRequest("redirect_uri is required"))?;
-
-    let code_hash = token_hash(code.trim());
-    let mut tx = db.begin_write().await?;
-    let sql = "SELECT k.party_id, k.redirect_uri, k.code_challenge, k.nonce, k.holder_id, k.device_id, k.auth_time, \
-         k.expires_at, k.used_at, r.scope FROM oidc_code k JOIN oidc_request r ON r.id = k.request_id \
-         WHERE k.code_hash = $1";
-    let row: Option<CodeRow> = tx.fetch_optional(query(sql).lock_rows_of("k").bind(&code_hash)).await?;
-    let row = row.ok_or(OidcError::InvalidGrant("unknown code"))?;
-    if row.party_id != client.party_id {
-        // Another client's code: it learns nothing, and the code stays for its owner.
-        return Err(OidcError::InvalidGrant("unknown code"));
-    }
-    if row.used_at.is_some() {
-        // RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
-        tx.execute(
-            query("UPDATE oidc_token SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(&code_hash),
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(OidcError::InvalidGrant("code already used"));
-    }
-    // From here on the code is spent, whatever the outcome: one try per code.
-    tx.execute(query("UPDATE oidc_code SET used_at = $1 WHERE code_hash = $2").bind(now).bind(&code_hash)).await?;
-    let refusal = if row.expires_at <= now.0 {
-        Some("code expired")
-    } else if row.redirect_uri != redirect_uri {
-        Some("redirect_uri does not match the authorization request")
-    } else if !pkce_matches(verifier, &row.code_challenge) {
-        Some("PKCE verification failed")
-    } else {
-        None
-    };
-    if let Some(reason) = refusal {
-        tx.commit().await?;
-        return Err(OidcError::InvalidGrant(reason));
-    }
+    let client = authenticate_client(db, credentials).await?;
+    let asked = Exchange::of(params)?;
+    let code_hash = token_hash(asked.code.trim());
+    let (mut tx, row) = spend_code(db.begin_write().await?, &client.party_id, &code_hash, &asked, now).await?;
     // R8, R15: removal, device loss or cancellation since the scan refuses the exchange.
     let Some(claims) = holder_claims(&mut tx, &row.holder_id, &row.device_id, now).await? else {
         tx.commit().await?;
@@ -201,19 +153,7 @@ pub async fn exchange(
     tx.commit().await?;
 
     let key = jws::key(db, jws::Purpose::IdToken, now, random).await?;
-    let seconds = now.0 / Millis::SECOND;
-    let mut id_token = serde_json::to_value(&claims).map_err(|_| OidcError::InvalidGrant("claims"))?;
-    if let Some(map) = id_token.as_object_mut() {
-        map.insert("iss".into(), issuer.into());
-        map.insert("aud".into(), client.party_id.clone().into());
-        map.insert("azp".into(), client.party_id.clone().into());
-        map.insert("iat".into(), seconds.into());
-        map.insert("exp".into(), (seconds + TOKEN_SECONDS).into());
-        map.insert("auth_time".into(), (row.auth_time / Millis::SECOND).into());
-        if let Some(nonce) = &row.nonce {
-            map.insert("nonce".into(), nonce.clone().into());
-        }
-    }
+    let id_token = id_token_claims(&claims, issuer, &client.party_id, &row, now)?;
     Ok(Tokens {
         access_token: access.expose().to_owned(),
         token_type: "Bearer",
@@ -221,6 +161,106 @@ pub async fn exchange(
         id_token: key.sign("JWT", &id_token),
         scope: row.scope,
     })
+}
+
+/// The client by its secret; a wrong one is `invalid_client`.
+async fn authenticate_client(db: &Db, credentials: Option<ClientCredentials>) -> Result<party::Client, OidcError> {
+    let credentials = credentials.ok_or(OidcError::InvalidClient)?;
+    match party::authenticate(db, &credentials.client_id, credentials.client_secret.expose()).await {
+        Ok(client) => Ok(client),
+        Err(crate::Error::Domain(DomainError::InvalidCredentials)) => Err(OidcError::InvalidClient),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a token request must carry for the authorization-code grant.
+struct Exchange<'a> {
+    code: &'a str,
+    verifier: &'a str,
+    redirect_uri: &'a str,
+}
+
+impl<'a> Exchange<'a> {
+    fn of(params: &'a TokenParams) -> Result<Self, OidcError> {
+        match params.grant_type.as_deref() {
+            Some("authorization_code") => {}
+            None => return Err(OidcError::InvalidRequest("grant_type is required")),
+            Some(_) => return Err(OidcError::UnsupportedGrantType),
+        }
+        let code = params.code.as_deref().filter(|c| !c.is_empty());
+        Ok(Exchange {
+            code: code.ok_or(OidcError::InvalidRequest("code is required"))?,
+            verifier: params.code_verifier.as_deref().ok_or(OidcError::InvalidRequest("code_verifier is required"))?,
+            redirect_uri: params.redirect_uri.as_deref().ok_or(OidcError::InvalidRequest("redirect_uri is required"))?,
+        })
+    }
+}
+
+/// Takes the code (locked) for this exchange and spends it: one try per code. A refusal
+/// commits what it wrote (the spent mark; a replay's revocation of what the code issued) and
+/// answers the error; otherwise the transaction goes on with the code's row.
+async fn spend_code(
+    mut tx: Tx,
+    party_id: &str,
+    code_hash: &str,
+    asked: &Exchange<'_>,
+    now: Millis,
+) -> Result<(Tx, CodeRow), OidcError> {
+    let sql = "SELECT k.party_id, k.redirect_uri, k.code_challenge, k.nonce, k.holder_id, k.device_id, k.auth_time, \
+         k.expires_at, k.used_at, r.scope FROM oidc_code k JOIN oidc_request r ON r.id = k.request_id \
+         WHERE k.code_hash = $1";
+    let row: Option<CodeRow> = tx.fetch_optional(query(sql).lock_rows_of("k").bind(code_hash)).await?;
+    // Another client's code: it learns nothing, and the code stays for its owner.
+    let row = row.filter(|r| r.party_id == party_id).ok_or(OidcError::InvalidGrant("unknown code"))?;
+    if row.used_at.is_some() {
+        // RFC 6749 §4.1.2: a code used twice revokes the tokens it issued.
+        let revoke = "UPDATE oidc_token SET revoked_at = $1 WHERE code_hash = $2 AND revoked_at IS NULL";
+        tx.execute(query(revoke).bind(now).bind(code_hash)).await?;
+        tx.commit().await?;
+        return Err(OidcError::InvalidGrant("code already used"));
+    }
+    // From here on the code is spent, whatever the outcome.
+    tx.execute(query("UPDATE oidc_code SET used_at = $1 WHERE code_hash = $2").bind(now).bind(code_hash)).await?;
+    let refusal = if row.expires_at <= now.0 {
+        Some("code expired")
+    } else if row.redirect_uri != asked.redirect_uri {
+        Some("redirect_uri does not match the authorization request")
+    } else if !pkce_matches(asked.verifier, &row.code_challenge) {
+        Some("PKCE verification failed")
+    } else {
+        None
+    };
+    match refusal {
+        Some(reason) => {
+            tx.commit().await?;
+            Err(OidcError::InvalidGrant(reason))
+        }
+        None => Ok((tx, row)),
+    }
+}
+
+/// The ID token's claims: the holder's, and who issued it, for whom, when and with which nonce.
+fn id_token_claims(
+    claims: &HolderClaims,
+    issuer: &str,
+    party_id: &str,
+    row: &CodeRow,
+    now: Millis,
+) -> Result<serde_json::Value, OidcError> {
+    let seconds = now.0 / Millis::SECOND;
+    let mut id_token = serde_json::to_value(claims).map_err(|_| OidcError::InvalidGrant("claims"))?;
+    if let Some(map) = id_token.as_object_mut() {
+        map.insert("iss".into(), issuer.into());
+        map.insert("aud".into(), party_id.into());
+        map.insert("azp".into(), party_id.into());
+        map.insert("iat".into(), seconds.into());
+        map.insert("exp".into(), (seconds + TOKEN_SECONDS).into());
+        map.insert("auth_time".into(), (row.auth_time / Millis::SECOND).into());
+        if let Some(nonce) = &row.nonce {
+            map.insert("nonce".into(), nonce.clone().into());
+        }
+    }
+    Ok(id_token)
 }
 
 /// The userinfo endpoint: the same claims as the ID token, while the access token is live
