@@ -24,6 +24,7 @@
 //! write lock included; calls/s is calls over the wall time of the level. Without `--bench`
 //! (`cargo test --benches`) it is a smoke run with tiny sizes. With `ECERT_TEST_DATABASE_URL` set,
 //! `open_test_db` uses that PostgreSQL database instead, and rows are left in it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -4,6 +4,7 @@
 //! verification against JWKS). The PC browser is played through the scan-login page's server
 //! functions with its `ecert_login` cookie, the phone through the wallet JSON API with a test
 //! device key. Fixtures are made with ecert-core at the real clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use ecert_core::certificate::IssuePolicy;
 use ecert_core::changes::{self, ChangeRequest};

@@ -24,6 +24,7 @@
 //! connections, one per task, so server and load share the machine's cores. A latency is one
 //! request, sent to response body read. Without `--bench` (as `cargo test --benches` runs it) it
 //! is a smoke run with tiny sizes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

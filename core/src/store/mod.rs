@@ -454,6 +454,7 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// Databases for tests: a fresh SQLite file per call, or the PostgreSQL database named by
 /// `ECERT_TEST_DATABASE_URL` (scripts/test runs the same suite both ways). Tests make their own
 /// rows, so they may share one PostgreSQL database and run in any order.
+#[allow(clippy::panic)] // a test database that cannot be opened stops the test
 pub mod testing {
     use super::{Db, PoolOptions};
     use crate::seal::Vault;

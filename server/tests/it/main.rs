@@ -4,6 +4,7 @@
 //!
 //! All tests share this process: nothing here sets environment variables, and per-test files
 //! live in directories of their own (`support::scratch_dir`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 mod api_errors;
 mod authorization;
