@@ -42,51 +42,80 @@ pub async fn sms_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     Ok(ecert_core::sms::outbox(&state.db, &staff, 20).await?)
 }
 
+/// A person's three fields in the form.
+#[derive(Clone, Copy, Default)]
+struct PersonFields {
+    name: RwSignal<String>,
+    id_number: RwSignal<String>,
+    mobile: RwSignal<String>,
+}
+
+impl PersonFields {
+    fn input(self) -> PersonInput {
+        PersonInput {
+            name: self.name.get_untracked(),
+            id_number: self.id_number.get_untracked(),
+            mobile: self.mobile.get_untracked(),
+        }
+    }
+}
+
+/// The change form: which change (`kind`, the select's value) and the fields it shows.
+#[derive(Clone, Copy)]
+struct ChangeForm {
+    kind: RwSignal<String>,
+    name: RwSignal<String>,
+    mobile: RwSignal<String>,
+    rep: PersonFields,
+    fm_delegate: RwSignal<bool>,
+    fm: PersonFields,
+}
+
+impl Default for ChangeForm {
+    fn default() -> Self {
+        ChangeForm {
+            kind: RwSignal::new("rename".to_owned()),
+            name: RwSignal::default(),
+            mobile: RwSignal::default(),
+            rep: PersonFields::default(),
+            fm_delegate: RwSignal::new(false),
+            fm: PersonFields::default(),
+        }
+    }
+}
+
+impl ChangeForm {
+    /// The request the form makes now.
+    fn request(self) -> ChangeRequest {
+        let first_manager = if self.fm_delegate.get_untracked() {
+            FirstManagerChoice::Delegate(self.fm.input())
+        } else {
+            FirstManagerChoice::LegalRepresentative
+        };
+        match self.kind.get_untracked().as_str() {
+            "legal_rep" => ChangeRequest::LegalRepresentative { legal_rep: self.rep.input(), first_manager },
+            "first_manager" => ChangeRequest::FirstManager { first_manager },
+            "mobile" => ChangeRequest::Mobile { mobile: self.mobile.get_untracked() },
+            "cancel" => ChangeRequest::Cancel,
+            "delete" => ChangeRequest::Delete,
+            _ => ChangeRequest::Rename { name: self.name.get_untracked() },
+        }
+    }
+}
+
 #[component]
 pub fn ChangePanel() -> impl IntoView {
     let lang = use_lang();
     let ctx = ConsoleCtx::get();
-    let (kind, set_kind) = signal(String::from("rename"));
-    let field = || signal(String::new());
-    let (name, set_name) = field();
-    let (mobile, set_mobile) = field();
-    let (rep_name, set_rep_name) = field();
-    let (rep_id, set_rep_id) = field();
-    let (rep_mobile, set_rep_mobile) = field();
-    let (fm_delegate, set_fm_delegate) = signal(false);
-    let (fm_name, set_fm_name) = field();
-    let (fm_id, set_fm_id) = field();
-    let (fm_mobile, set_fm_mobile) = field();
+    let form = ChangeForm::default();
+    let ChangeForm { kind, name, mobile, rep, fm_delegate, fm } = form;
     let (message, set_message) = signal(None::<(bool, String)>);
     let (busy, set_busy) = signal(false);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Some(cert) = ctx.selected.get_untracked() else { return };
-        let first_manager = if fm_delegate.get_untracked() {
-            FirstManagerChoice::Delegate(PersonInput {
-                name: fm_name.get_untracked(),
-                id_number: fm_id.get_untracked(),
-                mobile: fm_mobile.get_untracked(),
-            })
-        } else {
-            FirstManagerChoice::LegalRepresentative
-        };
-        let request = match kind.get_untracked().as_str() {
-            "legal_rep" => ChangeRequest::LegalRepresentative {
-                legal_rep: PersonInput {
-                    name: rep_name.get_untracked(),
-                    id_number: rep_id.get_untracked(),
-                    mobile: rep_mobile.get_untracked(),
-                },
-                first_manager,
-            },
-            "first_manager" => ChangeRequest::FirstManager { first_manager },
-            "mobile" => ChangeRequest::Mobile { mobile: mobile.get_untracked() },
-            "cancel" => ChangeRequest::Cancel,
-            "delete" => ChangeRequest::Delete,
-            _ => ChangeRequest::Rename { name: name.get_untracked() },
-        };
+        let request = form.request();
         set_busy.set(true);
         spawn_local(async move {
             let result = apply_change(cert.certificate_id.clone(), request).await;
@@ -112,7 +141,7 @@ pub fn ChangePanel() -> impl IntoView {
                 <h2 id="change-title">{t(T::ChangesTitle)} " · " {move || ctx.selected.get().map(|c| c.institution_name).unwrap_or_default()}</h2>
                 <form class="grid-form" on:submit=submit>
                     <label>{t(T::ChangeKind)}
-                        <select name="kind" on:change=move |ev| { set_kind.set(event_target_value(&ev)); set_message.set(None); }>
+                        <select name="kind" on:change=move |ev| { kind.set(event_target_value(&ev)); set_message.set(None); }>
                             {option("rename", T::ChangeName)}
                             {option("mobile", T::ChangeMobile)}
                             {option("legal_rep", T::ChangeLegalRep)}
@@ -122,27 +151,27 @@ pub fn ChangePanel() -> impl IntoView {
                         </select>
                     </label>
                     <Show when=move || kind.get() == "rename">
-                        <label>{t(T::NewName)}<input name="new_name" maxlength="100" bind:value=(name, set_name) /></label>
+                        <label>{t(T::NewName)}<input name="new_name" maxlength="100" bind:value=name /></label>
                     </Show>
                     <Show when=move || kind.get() == "mobile">
-                        <label>{t(T::NewMobile)}<input name="new_mobile" maxlength="11" inputmode="numeric" bind:value=(mobile, set_mobile) /></label>
+                        <label>{t(T::NewMobile)}<input name="new_mobile" maxlength="11" inputmode="numeric" bind:value=mobile /></label>
                     </Show>
                     <Show when=move || kind.get() == "legal_rep">
                         <fieldset>
                             <legend>{t(T::LegalRep)}</legend>
-                            <label>{t(T::PersonName)}<input name="rep_name" maxlength="30" bind:value=(rep_name, set_rep_name) /></label>
-                            <label>{t(T::IdNumber)}<input name="rep_id_number" maxlength="18" autocomplete="off" bind:value=(rep_id, set_rep_id) /></label>
-                            <label>{t(T::Mobile)}<input name="rep_mobile" maxlength="11" inputmode="numeric" bind:value=(rep_mobile, set_rep_mobile) /></label>
+                            <label>{t(T::PersonName)}<input name="rep_name" maxlength="30" bind:value=rep.name /></label>
+                            <label>{t(T::IdNumber)}<input name="rep_id_number" maxlength="18" autocomplete="off" bind:value=rep.id_number /></label>
+                            <label>{t(T::Mobile)}<input name="rep_mobile" maxlength="11" inputmode="numeric" bind:value=rep.mobile /></label>
                         </fieldset>
                     </Show>
                     <Show when=move || kind.get() == "legal_rep" || kind.get() == "first_manager">
                         <fieldset>
                             <legend>{t(T::FirstManager)}</legend>
-                            <label class="inline"><input type="checkbox" bind:checked=(fm_delegate, set_fm_delegate) />{t(T::FirstManagerIsDelegate)}</label>
+                            <label class="inline"><input type="checkbox" bind:checked=fm_delegate />{t(T::FirstManagerIsDelegate)}</label>
                             <Show when=move || fm_delegate.get()>
-                                <label>{t(T::DelegateName)}<input name="fm_name" maxlength="30" bind:value=(fm_name, set_fm_name) /></label>
-                                <label>{t(T::DelegateIdNumber)}<input name="fm_id_number" maxlength="18" autocomplete="off" bind:value=(fm_id, set_fm_id) /></label>
-                                <label>{t(T::DelegateMobile)}<input name="fm_mobile" maxlength="11" inputmode="numeric" bind:value=(fm_mobile, set_fm_mobile) /></label>
+                                <label>{t(T::DelegateName)}<input name="fm_name" maxlength="30" bind:value=fm.name /></label>
+                                <label>{t(T::DelegateIdNumber)}<input name="fm_id_number" maxlength="18" autocomplete="off" bind:value=fm.id_number /></label>
+                                <label>{t(T::DelegateMobile)}<input name="fm_mobile" maxlength="11" inputmode="numeric" bind:value=fm.mobile /></label>
                             </Show>
                             <p class="notice">{t(T::ChangeVoidsAll)}</p>
                         </fieldset>

@@ -3,7 +3,8 @@
 //! A new device key is made for it and deleted again if the server refuses.
 
 use ecert_core::device::action;
-use ecert_core::holder::Binding;
+use ecert_core::Lang;
+use ecert_core::holder::{Binding, Offer};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,6 +12,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::device::{self, Card};
 use super::{wallet_accept, wallet_offer};
+use crate::error::AppError;
 use crate::i18n::{T, role_text, t, use_lang};
 
 /// Claim (`kind` = `claim`, the first manager, R2) or accept (`authorize`, a manager or user,
@@ -47,48 +49,9 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
         set_busy.set(true);
         set_error.set(None);
         let code = code();
+        let form = Filled { name: name.get_untracked(), id_number: id_number.get_untracked(), password: password.get_untracked() };
         spawn_local(async move {
-            let act = if kind == "claim" { action::CLAIM } else { action::ACCEPT };
-            let result = async {
-                let (slot, public_key) = device::create_key().await.map_err(|e| device::key_error(lang, &e))?;
-                let signature = match device::sign(&slot, act, &code).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        device::delete_key(&slot).await;
-                        return Err(device::key_error(lang, &e));
-                    }
-                };
-                let accepted = wallet_accept(
-                    kind.to_owned(),
-                    code.clone(),
-                    name.get_untracked(),
-                    id_number.get_untracked(),
-                    password.get_untracked(),
-                    public_key,
-                    signature,
-                )
-                .await;
-                match accepted {
-                    Ok(b) => {
-                        device::save_card(Card {
-                            slot,
-                            device_id: b.device_id.clone(),
-                            certificate_id: b.certificate_id.clone(),
-                            role: b.role,
-                            institution_name: b.institution_name.clone(),
-                            credit_code: b.credit_code.clone(),
-                            serial: b.serial.clone(),
-                            holder_name: b.holder_name.clone(),
-                        });
-                        Ok(b)
-                    }
-                    Err(e) => {
-                        device::delete_key(&slot).await;
-                        Err(e.message(lang))
-                    }
-                }
-            }
-            .await;
+            let result = take_up(lang, kind, code, form).await;
             set_busy.set(false);
             match result {
                 Ok(b) => set_done.set(Some(b)),
@@ -100,6 +63,75 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
     let title = if kind == "claim" { T::ClaimTitle } else { T::AcceptTitle };
     view! {
         <h1>{t(title)}</h1>
+        <OfferSummary offer />
+        <Show
+            when=move || done.get().is_none()
+            fallback=move || view! {
+                <p class="ok" role="status" data-testid="accepted">{t(T::AcceptDone)}</p>
+                <p><a href="/wallet">{t(T::GoToWallet)}</a></p>
+            }
+        >
+            <form class="stack panel" on:submit=submit>
+                <label>{t(T::PersonName)}<input name="name" required maxlength="30" bind:value=(name, set_name) /></label>
+                <label>{t(T::IdNumber)}<input name="id_number" required maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
+                <label>{t(T::CertificatePassword)}<input name="password" type="password" required minlength="6" maxlength="64" autocomplete="new-password" bind:value=(password, set_password) /></label>
+                <label>{t(T::RepeatPassword)}<input name="password2" type="password" required autocomplete="new-password" bind:value=(password2, set_password2) /></label>
+                <p class="statement">{t(T::DownloadStatement)}</p>
+                <label class="inline"><input type="checkbox" name="agree" bind:checked=(agreed, set_agreed) />{t(T::AgreeStatement)}</label>
+                <p class="error" role="alert">{move || error.get()}</p>
+                <button type="submit" disabled=move || busy.get()>{t(if kind == "claim" { T::ClaimButton } else { T::AcceptButton })}</button>
+            </form>
+        </Show>
+    }
+}
+
+/// What the holder typed.
+struct Filled {
+    name: String,
+    id_number: String,
+    password: String,
+}
+
+/// Makes this phone's key for the role, has the platform bind it, and keeps the card; the key
+/// goes again if any step fails.
+async fn take_up(lang: Lang, kind: &'static str, code: String, form: Filled) -> Result<Binding, String> {
+    let act = if kind == "claim" { action::CLAIM } else { action::ACCEPT };
+    let (slot, public_key) = device::create_key().await.map_err(|e| device::key_error(lang, &e))?;
+    let signature = match device::sign(&slot, act, &code).await {
+        Ok(s) => s,
+        Err(e) => {
+            device::delete_key(&slot).await;
+            return Err(device::key_error(lang, &e));
+        }
+    };
+    let accepted =
+        wallet_accept(kind.to_owned(), code, form.name, form.id_number, form.password, public_key, signature).await;
+    match accepted {
+        Ok(b) => {
+            device::save_card(Card {
+                slot,
+                device_id: b.device_id.clone(),
+                certificate_id: b.certificate_id.clone(),
+                role: b.role,
+                institution_name: b.institution_name.clone(),
+                credit_code: b.credit_code.clone(),
+                serial: b.serial.clone(),
+                holder_name: b.holder_name.clone(),
+            });
+            Ok(b)
+        }
+        Err(e) => {
+            device::delete_key(&slot).await;
+            Err(e.message(lang))
+        }
+    }
+}
+
+/// What the code offers: which institution, which role, for whom, until when.
+#[component]
+fn OfferSummary(offer: Resource<Result<Offer, AppError>>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match offer.await {
@@ -120,23 +152,5 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
                 }
             })}
         </Suspense>
-        <Show
-            when=move || done.get().is_none()
-            fallback=move || view! {
-                <p class="ok" role="status" data-testid="accepted">{t(T::AcceptDone)}</p>
-                <p><a href="/wallet">{t(T::GoToWallet)}</a></p>
-            }
-        >
-            <form class="stack panel" on:submit=submit>
-                <label>{t(T::PersonName)}<input name="name" required maxlength="30" bind:value=(name, set_name) /></label>
-                <label>{t(T::IdNumber)}<input name="id_number" required maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
-                <label>{t(T::CertificatePassword)}<input name="password" type="password" required minlength="6" maxlength="64" autocomplete="new-password" bind:value=(password, set_password) /></label>
-                <label>{t(T::RepeatPassword)}<input name="password2" type="password" required autocomplete="new-password" bind:value=(password2, set_password2) /></label>
-                <p class="statement">{t(T::DownloadStatement)}</p>
-                <label class="inline"><input type="checkbox" name="agree" bind:checked=(agreed, set_agreed) />{t(T::AgreeStatement)}</label>
-                <p class="error" role="alert">{move || error.get()}</p>
-                <button type="submit" disabled=move || busy.get()>{t(if kind == "claim" { T::ClaimButton } else { T::AcceptButton })}</button>
-            </form>
-        </Show>
     }
 }

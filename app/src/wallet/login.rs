@@ -4,9 +4,9 @@
 use ecert_core::device::action;
 use ecert_core::login::LoginPrompt;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
+use super::answer::Answer;
 use super::device::{self, Card};
 use super::picker::CardPicker;
 use super::{wallet_login_answer, wallet_login_scan};
@@ -19,51 +19,32 @@ pub fn LoginApprovePage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
     let code = move || query.read().get("code").unwrap_or_default();
-    let (chosen, set_chosen) = signal(None::<Card>);
-    let (prompt, set_prompt) = signal(None::<LoginPrompt>);
-    let (password, set_password) = signal(String::new());
-    let (error, set_error) = signal(None::<String>);
-    let (outcome, set_outcome) = signal(None::<bool>);
-    let (busy, set_busy) = signal(false);
+    let state = Answer::<LoginPrompt>::default();
 
     let scan = move |card: Card| {
-        set_chosen.set(Some(card.clone()));
-        set_error.set(None);
         let code = code();
-        spawn_local(async move {
-            let result = device::signed_call(lang, device::sign(&card.slot, action::LOGIN_SCAN, &code).await, |sig| {
-                wallet_login_scan(code, card.device_id.clone(), sig)
+        state.pick(card, move |card| async move {
+            device::signed_call(lang, device::sign(&card.slot, action::LOGIN_SCAN, &code).await, |sig| {
+                wallet_login_scan(code, card.device_id, sig)
             })
-            .await;
-            match result {
-                Ok(p) => set_prompt.set(Some(p)),
-                Err(e) => set_error.set(Some(e)),
-            }
+            .await
         });
     };
     let answer = move |approve: bool| {
-        let Some(card) = chosen.get_untracked() else { return };
         let code = code();
-        set_busy.set(true);
-        spawn_local(async move {
+        state.answer(approve, move |card, _, password| async move {
             let act = if approve { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
-            let result = device::signed_call(lang, device::sign(&card.slot, act, &code).await, |sig| {
-                let pw = approve.then(|| password.get_untracked());
-                wallet_login_answer(code, card.device_id.clone(), sig, approve, pw)
+            device::signed_call(lang, device::sign(&card.slot, act, &code).await, |sig| {
+                wallet_login_answer(code, card.device_id, sig, approve, approve.then_some(password))
             })
-            .await;
-            set_busy.set(false);
-            match result {
-                Ok(()) => set_outcome.set(Some(approve)),
-                Err(e) => set_error.set(Some(e)),
-            }
+            .await
         });
     };
 
     view! {
         <h1>{t(T::ScanLoginTitle)}</h1>
-        <CardPicker choose=T::ChooseCertificate done=Signal::derive(move || prompt.get().is_some()) pick=scan />
-        {move || prompt.get().map(|p| {
+        <CardPicker choose=T::ChooseCertificate done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
+        {move || state.prompt.get().map(|p| {
             let system = if p.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { p.system.clone() };
             view! {
                 <section class="panel">
@@ -75,21 +56,10 @@ pub fn LoginApprovePage() -> impl IntoView {
                     </dl>
                     <p>{t(T::MatchCodeCompare)}</p>
                     <p class="match-code" data-testid="match-code">{p.match_code.clone()}</p>
-                    <Show when=move || outcome.get().is_none()>
-                        <label>{t(T::CertificatePassword)}<input type="password" name="password" autocomplete="current-password" bind:value=(password, set_password) /></label>
-                        <div class="row">
-                            <button type="button" disabled=move || busy.get() on:click=move |_| answer(true)>{t(T::ConfirmLogin)}</button>
-                            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| answer(false)>{t(T::RejectLogin)}</button>
-                        </div>
-                    </Show>
+                    {state.controls(T::ConfirmLogin, T::RejectLogin, answer)}
                 </section>
             }
         })}
-        {move || outcome.get().map(|ok| view! {
-            <p class=if ok { "ok" } else { "notice" } role="status" data-testid="login-outcome">
-                {t(if ok { T::LoginConfirmed } else { T::LoginRejected })}
-            </p>
-        })}
-        <p class="error" role="alert">{move || error.get()}</p>
+        {state.ending("login-outcome", T::LoginConfirmed, T::LoginRejected)}
     }
 }

@@ -12,6 +12,7 @@ use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
 
 mod accept;
+mod answer;
 mod card;
 pub mod device;
 mod login;

@@ -3,6 +3,7 @@
 //! what is shown is `crate::verify`.
 
 use ecert_core::device::action;
+use ecert_core::holder::GrantView;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -69,13 +70,12 @@ pub fn PresentPage() -> impl IntoView {
     let wanted = move || query.read().get("device").unwrap_or_default();
     let (card, set_card) = signal(None::<Card>);
     let (loaded, set_loaded) = signal(false);
-    let (grants, set_grants) = signal(Vec::<ecert_core::holder::GrantView>::new());
+    let (grants, set_grants) = signal(Vec::<GrantView>::new());
     let (grant, set_grant) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let (shown, set_shown) = signal(None::<PresentView>);
     let (error, set_error) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
-    let (now, set_now) = signal(0_i64);
 
     Effect::new(move |_| {
         let all = device::cards();
@@ -87,30 +87,15 @@ pub fn PresentPage() -> impl IntoView {
         set_card.set(Some(c.clone()));
         if c.role == ecert_core::holder::Role::User {
             spawn_local(async move {
-                if let Ok(sig) = device::sign(&c.slot, action::STATUS, &c.device_id).await
-                    && let Ok(me) = super::wallet_status(c.device_id.clone(), sig).await
-                {
-                    let live: Vec<_> = me.grants.into_iter().filter(|g| g.effective).collect();
-                    if let Some(first) = live.first() {
-                        set_grant.set(first.id.clone());
-                    }
-                    set_grants.set(live);
+                let live = grants_in_force(c).await;
+                if let Some(first) = live.first() {
+                    set_grant.set(first.id.clone());
                 }
+                set_grants.set(live);
             });
         }
     });
-    // The countdown ticks once a second while the page is open.
-    #[cfg(feature = "hydrate")]
-    {
-        set_now.set(js_sys::Date::now() as i64);
-        if let Ok(handle) =
-            set_interval_with_handle(move || set_now.set(js_sys::Date::now() as i64), std::time::Duration::from_secs(1))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = set_now;
+    let now = ticking_clock();
 
     let present = move || {
         let Some(c) = card.get_untracked() else { return };
@@ -148,45 +133,92 @@ pub fn PresentPage() -> impl IntoView {
                 })}
                 <Show when=move || shown.get().is_none()>
                     <form class="stack panel" on:submit=submit>
-                        <Show when=move || { grants.get().len() > 1 }>
-                            <label>{t(T::ChooseGrant)}
-                                <select on:change=move |ev| set_grant.set(event_target_value(&ev)) prop:value=move || grant.get()>
-                                    <For each=move || grants.get() key=|g| g.id.clone() let:g>
-                                        <option value=g.id.clone()>
-                                            {g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect::<Vec<_>>().join("、")}
-                                            " · " {g.start_day.clone()} " ~ " {g.end_day.clone()}
-                                        </option>
-                                    </For>
-                                </select>
-                            </label>
-                        </Show>
+                        <GrantChoice grants grant set_grant />
                         <label>{t(T::CertificatePassword)}<input type="password" name="password" autocomplete="current-password" bind:value=(password, set_password) /></label>
                         <button type="submit" disabled=move || busy.get()>{t(T::PresentButton)}</button>
                     </form>
                 </Show>
-                {move || shown.get().map(|s| {
-                    if expired.get() {
-                        return view! {
-                            <p class="notice" role="status" data-testid="present-expired">{t(T::PresentExpired)}</p>
-                            <button type="button" on:click=move |_| present()>{t(T::Refresh)}</button>
-                        }
-                        .into_any();
-                    }
-                    view! {
-                        <section class="panel present" data-testid="present">
-                            <p class="hint">{t(T::PresentHint)}</p>
-                            <a class="qr" href=s.url.clone() data-testid="present-link" inner_html=s.qr_svg.clone()></a>
-                            <div class="barcode" data-testid="present-barcode" inner_html=s.barcode_svg.clone()></div>
-                            <p class="number"><span class="muted">{t(T::NumericCode)}</span> " "
-                                <strong data-testid="present-number">{s.number.clone()}</strong></p>
-                            <p data-testid="present-countdown">{t(T::PresentValidFor)} " " {remaining} " " {t(T::SecondsUnit)}</p>
-                            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| present()>{t(T::Refresh)}</button>
-                        </section>
-                    }
-                    .into_any()
-                })}
+                {move || shown.get().map(|s| shown_codes(s, expired.get(), remaining, busy, present))}
             </Show>
         </Show>
         <p class="error" role="alert">{move || error.get()}</p>
     }
+}
+
+/// The grants of a user's card in force today (R6), for the choice of what to present; none when
+/// the phone cannot ask.
+async fn grants_in_force(card: Card) -> Vec<GrantView> {
+    let Ok(sig) = device::sign(&card.slot, action::STATUS, &card.device_id).await else { return Vec::new() };
+    match super::wallet_status(card.device_id.clone(), sig).await {
+        Ok(me) => me.grants.into_iter().filter(|g| g.effective).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The phone's clock in milliseconds, ticking once a second while the page is open (0 on the
+/// server and until hydration), for the countdown.
+fn ticking_clock() -> ReadSignal<i64> {
+    let (now, set_now) = signal(0_i64);
+    #[cfg(feature = "hydrate")]
+    {
+        set_now.set(js_sys::Date::now() as i64);
+        if let Ok(handle) =
+            set_interval_with_handle(move || set_now.set(js_sys::Date::now() as i64), std::time::Duration::from_secs(1))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_now;
+    now
+}
+
+/// Which of a user's grants in force to present, when there are several.
+#[component]
+fn GrantChoice(grants: ReadSignal<Vec<GrantView>>, grant: ReadSignal<String>, set_grant: WriteSignal<String>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <Show when=move || { grants.get().len() > 1 }>
+            <label>{t(T::ChooseGrant)}
+                <select on:change=move |ev| set_grant.set(event_target_value(&ev)) prop:value=move || grant.get()>
+                    <For each=move || grants.get() key=|g| g.id.clone() let:g>
+                        <option value=g.id.clone()>
+                            {g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect::<Vec<_>>().join("、")}
+                            " · " {g.start_day.clone()} " ~ " {g.end_day.clone()}
+                        </option>
+                    </For>
+                </select>
+            </label>
+        </Show>
+    }
+}
+
+/// The three codes of a presented set with their countdown, or, once it ran out, the way to a
+/// new set.
+fn shown_codes(
+    s: PresentView,
+    expired: bool,
+    remaining: impl Fn() -> Option<i64> + Send + Sync + 'static,
+    busy: ReadSignal<bool>,
+    present: impl Fn() + Copy + Send + Sync + 'static,
+) -> AnyView {
+    if expired {
+        return view! {
+            <p class="notice" role="status" data-testid="present-expired">{t(T::PresentExpired)}</p>
+            <button type="button" on:click=move |_| present()>{t(T::Refresh)}</button>
+        }
+        .into_any();
+    }
+    view! {
+        <section class="panel present" data-testid="present">
+            <p class="hint">{t(T::PresentHint)}</p>
+            <a class="qr" href=s.url.clone() data-testid="present-link" inner_html=s.qr_svg.clone()></a>
+            <div class="barcode" data-testid="present-barcode" inner_html=s.barcode_svg.clone()></div>
+            <p class="number"><span class="muted">{t(T::NumericCode)}</span> " "
+                <strong data-testid="present-number">{s.number.clone()}</strong></p>
+            <p data-testid="present-countdown">{t(T::PresentValidFor)} " " {remaining} " " {t(T::SecondsUnit)}</p>
+            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| present()>{t(T::Refresh)}</button>
+        </section>
+    }
+    .into_any()
 }

@@ -6,9 +6,9 @@ use ecert_core::device::action;
 use ecert_core::signing::SignPrompt;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
+use super::answer::Answer;
 use super::device::{self, Card};
 use super::picker::CardPicker;
 use crate::error::AppError;
@@ -59,59 +59,40 @@ pub fn SignPage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
     let code = move || query.read().get("code").unwrap_or_default();
-    let (chosen, set_chosen) = signal(None::<Card>);
-    let (prompt, set_prompt) = signal(None::<SignPrompt>);
-    let (password, set_password) = signal(String::new());
-    let (error, set_error) = signal(None::<String>);
-    let (outcome, set_outcome) = signal(None::<bool>);
-    let (busy, set_busy) = signal(false);
+    let state = Answer::<SignPrompt>::default();
 
     let scan = move |card: Card| {
-        set_chosen.set(Some(card.clone()));
-        set_error.set(None);
         let code = code();
-        spawn_local(async move {
-            let result = device::signed_call(lang, device::sign(&card.slot, action::SIGN_SCAN, &code).await, |sig| {
-                wallet_sign_scan(code, card.device_id.clone(), sig)
+        state.pick(card, move |card| async move {
+            device::signed_call(lang, device::sign(&card.slot, action::SIGN_SCAN, &code).await, |sig| {
+                wallet_sign_scan(code, card.device_id, sig)
             })
-            .await;
-            match result {
-                Ok(p) => set_prompt.set(Some(p)),
-                Err(e) => set_error.set(Some(e)),
-            }
+            .await
         });
     };
     let answer = move |approve: bool| {
-        let (Some(card), Some(p)) = (chosen.get_untracked(), prompt.get_untracked()) else { return };
         let code = code();
-        set_busy.set(true);
-        set_error.set(None);
-        spawn_local(async move {
-            let result = if approve {
+        state.answer(approve, move |card, p, password| async move {
+            if approve {
                 let signed_at = device::now_millis();
                 let text = ecert_core::signing::payload(&p.request_id, &p.party_id, &p.digest, signed_at);
                 device::signed_call(lang, device::sign_text(&card.slot, &text).await, |sig| {
-                    wallet_sign_confirm(code, card.device_id.clone(), signed_at, sig, password.get_untracked())
+                    wallet_sign_confirm(code, card.device_id, signed_at, sig, password)
                 })
                 .await
             } else {
                 device::signed_call(lang, device::sign(&card.slot, action::SIGN_REJECT, &code).await, |sig| {
-                    wallet_sign_reject(code, card.device_id.clone(), sig)
+                    wallet_sign_reject(code, card.device_id, sig)
                 })
                 .await
-            };
-            set_busy.set(false);
-            match result {
-                Ok(()) => set_outcome.set(Some(approve)),
-                Err(e) => set_error.set(Some(e)),
             }
         });
     };
 
     view! {
         <h1>{t(T::SignTitle)}</h1>
-        <CardPicker choose=T::ChooseSignCertificate done=Signal::derive(move || prompt.get().is_some()) pick=scan />
-        {move || prompt.get().map(|p| {
+        <CardPicker choose=T::ChooseSignCertificate done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
+        {move || state.prompt.get().map(|p| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(p.expires_at));
             view! {
                 <section class="panel">
@@ -128,21 +109,10 @@ pub fn SignPage() -> impl IntoView {
                         <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
                     </dl>
                     <p class="hint">{t(T::DigestCompare)}</p>
-                    <Show when=move || outcome.get().is_none()>
-                        <label>{t(T::CertificatePassword)}<input type="password" name="password" autocomplete="current-password" bind:value=(password, set_password) /></label>
-                        <div class="row">
-                            <button type="button" disabled=move || busy.get() on:click=move |_| answer(true)>{t(T::ConfirmSign)}</button>
-                            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| answer(false)>{t(T::RejectSign)}</button>
-                        </div>
-                    </Show>
+                    {state.controls(T::ConfirmSign, T::RejectSign, answer)}
                 </section>
             }
         })}
-        {move || outcome.get().map(|ok| view! {
-            <p class=if ok { "ok" } else { "notice" } role="status" data-testid="sign-outcome">
-                {t(if ok { T::SignDone } else { T::SignRejected })}
-            </p>
-        })}
-        <p class="error" role="alert">{move || error.get()}</p>
+        {state.ending("sign-outcome", T::SignDone, T::SignRejected)}
     }
 }
