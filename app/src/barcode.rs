@@ -7,7 +7,7 @@ const HEIGHT: usize = 60;
 
 /// An SVG Code 128-C barcode of an even number of digits; empty if `digits` is not that.
 pub fn svg(digits: &str) -> String {
-    if digits.is_empty() || digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return String::new();
     }
     let Ok(code) = barcoders::sym::code128::Code128::new(format!("\u{0106}{digits}")) else {

@@ -127,7 +127,7 @@ where
                     let result = poll().await;
                     polling.set_value(false);
                     let Ok(polled) = result else { return };
-                    set_state.set(polled.state.clone());
+                    set_state.set(polled.state);
                     if polled.state == Some(LoginState::Expired) {
                         start.dispatch_local(());
                         return;

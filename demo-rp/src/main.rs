@@ -22,8 +22,11 @@ use serde::Deserialize;
 #[derive(Clone)]
 struct App {
     config: Config,
-    pending: Arc<Mutex<HashMap<String, (String, Nonce, PkceCodeVerifier)>>>,
+    pending: Arc<Mutex<HashMap<String, Started>>>,
 }
+
+/// A login this party started: the browser cookie, the nonce and the PKCE verifier.
+type Started = (String, Nonce, PkceCodeVerifier);
 
 const COOKIE: &str = "demo_rp_login";
 

@@ -1,5 +1,7 @@
 //! Console: register an institution and issue its certificate with a claim QR code and a
 //! printable claim slip; list the authority's certificates and refresh unclaimed claim codes.
+// A server function takes the form's fields one by one (the browser posts them as a form).
+#![allow(clippy::too_many_arguments)]
 
 use ecert_core::certificate::{CertificateStatus, CertificateView};
 use ecert_core::holder::HolderStatus;
@@ -10,7 +12,6 @@ use crate::i18n::{T, t, use_lang};
 
 use super::selection::{ClaimSlip, ConsoleCtx, Slip};
 
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "issue_certificate")]
 pub async fn issue_certificate(
     credit_code: String,
@@ -90,7 +91,9 @@ pub fn IssuePanel() -> impl IntoView {
     // Loaded in the browser: a resource created under the console's Suspense can lose the
     // request context during server rendering (leptos-rs/leptos#3024-like), so it is not rendered there.
     let certificates = LocalResource::new(move || {
-        (issue.version().track(), refresh.version().track(), changes.bump.track());
+        issue.version().track();
+        refresh.version().track();
+        changes.bump.track();
         list_certificates(String::new())
     });
     let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));

@@ -38,7 +38,8 @@ pub fn PartiesPanel() -> impl IntoView {
     let add_counter = ServerAction::<PartyAddCounter>::new();
     // Loaded after hydration, like the console's other lists (see issue.rs).
     let parties = LocalResource::new(move || {
-        (register.version().track(), add_counter.version().track());
+        register.version().track();
+        add_counter.version().track();
         parties_list()
     });
     let register_result = move || {

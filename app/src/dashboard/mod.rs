@@ -58,12 +58,12 @@ pub async fn login_status() -> Result<ecert_core::login::LoginState, AppError> {
     };
     let now = ecert_core::Millis::now();
     let login_state = ecert_core::login::poll(&state.db, &browser, now).await?;
-    if login_state == ecert_core::login::LoginState::Confirmed {
-        if let Some(session) = ecert_core::login::consume(&state.db, &browser, now, &state.random).await? {
-            use crate::session::{HOLDER_COOKIE, LOGIN_COOKIE, set_session_cookie};
-            set_session_cookie(HOLDER_COOKIE, session.token.expose(), Some(session.expires_at), now);
-            set_session_cookie(LOGIN_COOKIE, "", None, now);
-        }
+    if login_state == ecert_core::login::LoginState::Confirmed
+        && let Some(session) = ecert_core::login::consume(&state.db, &browser, now, &state.random).await?
+    {
+        use crate::session::{HOLDER_COOKIE, LOGIN_COOKIE, set_session_cookie};
+        set_session_cookie(HOLDER_COOKIE, session.token.expose(), Some(session.expires_at), now);
+        set_session_cookie(LOGIN_COOKIE, "", None, now);
     }
     Ok(login_state)
 }

@@ -2,8 +2,8 @@
 //! offer the code makes, the holder's name and ID, the statement, and the certificate password.
 //! A new device key is made for it and deleted again if the server refuses.
 
-use ecert_core::device::action;
 use ecert_core::Lang;
+use ecert_core::device::action;
 use ecert_core::holder::{Binding, Offer};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -49,7 +49,11 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
         set_busy.set(true);
         set_error.set(None);
         let code = code();
-        let form = Filled { name: name.get_untracked(), id_number: id_number.get_untracked(), password: password.get_untracked() };
+        let form = Filled {
+            name: name.get_untracked(),
+            id_number: id_number.get_untracked(),
+            password: password.get_untracked(),
+        };
         spawn_local(async move {
             let result = take_up(lang, kind, code, form).await;
             set_busy.set(false);

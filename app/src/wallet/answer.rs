@@ -82,7 +82,12 @@ impl<P: Clone + Send + Sync + 'static> Answer<P> {
     }
 
     /// The password and the two answers, until one of them went through.
-    pub fn controls(self, confirm: T, reject: T, answer: impl Fn(bool) + Copy + Send + Sync + 'static) -> impl IntoView {
+    pub fn controls(
+        self,
+        confirm: T,
+        reject: T,
+        answer: impl Fn(bool) + Copy + Send + Sync + 'static,
+    ) -> impl IntoView {
         let Answer { password, busy, outcome, .. } = self;
         view! {
             <Show when=move || outcome.get().is_none()>

@@ -175,7 +175,11 @@ fn ticking_clock() -> ReadSignal<i64> {
 
 /// Which of a user's grants in force to present, when there are several.
 #[component]
-fn GrantChoice(grants: ReadSignal<Vec<GrantView>>, grant: ReadSignal<String>, set_grant: WriteSignal<String>) -> impl IntoView {
+fn GrantChoice(
+    grants: ReadSignal<Vec<GrantView>>,
+    grant: ReadSignal<String>,
+    set_grant: WriteSignal<String>,
+) -> impl IntoView {
     let lang = use_lang();
     view! {
         <Show when=move || { grants.get().len() > 1 }>

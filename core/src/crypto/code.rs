@@ -52,11 +52,14 @@ pub struct Redeemed {
     pub holder_id: Option<String>,
 }
 
+/// A code's row: certificate, holder, expiry, and when it was used or voided.
+type CodeRow = (String, Option<String>, i64, Option<i64>, Option<i64>);
+
 /// Checks a code and marks it used, inside the caller's write transaction. A code works once:
 /// of concurrent redemptions exactly one succeeds.
 pub async fn redeem(tx: &mut Tx, kind: CodeKind, code: &str, now: Millis) -> Result<Redeemed> {
     let hash = token_hash(code.trim());
-    let row: Option<(String, Option<String>, i64, Option<i64>, Option<i64>)> = tx.fetch_optional(query("SELECT certificate_id, holder_id, expires_at, used_at, voided_at FROM one_time_code WHERE code_hash = $1 AND kind = $2").bind(&hash).bind(kind.as_str())).await?;
+    let row: Option<CodeRow> = tx.fetch_optional(query("SELECT certificate_id, holder_id, expires_at, used_at, voided_at FROM one_time_code WHERE code_hash = $1 AND kind = $2").bind(&hash).bind(kind.as_str())).await?;
     let Some((certificate_id, holder_id, expires_at, used_at, voided_at)) = row else {
         return Err(DomainError::CodeInvalid.into());
     };

@@ -242,6 +242,9 @@ pub fn check_period(start: &str, end: &str, today: i64) -> Result<(i64, i64), Ve
     if errors.is_empty() { Ok((s, e)) } else { Err(errors) }
 }
 
+#[cfg(feature = "server")]
+pub use super::{grants::*, roles::*, views::*};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +265,3 @@ mod tests {
         assert!(check_period("", "", today).unwrap_err().len() == 2);
     }
 }
-
-#[cfg(feature = "server")]
-pub use super::{grants::*, roles::*, views::*};

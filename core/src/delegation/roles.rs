@@ -29,6 +29,7 @@ pub struct AuthorizeCode {
 /// R3/R4/R6: adds a manager (first manager only; at most 3, also under concurrent requests)
 /// or a user with a first grant (first manager or manager). The identity is checked before
 /// anything is saved; the role stays pending until the person accepts it face to face.
+#[allow(clippy::too_many_arguments)]
 pub async fn add(
     db: &Db,
     caller: &Caller,
@@ -149,8 +150,10 @@ pub async fn authorize_code(
 
 /// Looks at a claim or authorization code without using it.
 pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
+    /// Institution, credit code, role, holder, expiry, used, voided, holder status.
+    type OfferRow = (String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus);
     let hash = crate::secret::token_hash(code.trim());
-    let row: Option<(String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus)> = db
+    let row: Option<OfferRow> = db
         .fetch_optional(
             query(
                 "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status \

@@ -53,7 +53,9 @@ pub(super) async fn views(db: &Db, rows: Vec<HolderRow>, now: Millis) -> Result<
 /// R7: the first manager sees every change record; a manager those about itself and the users
 /// it authorized; a user those about itself. Newest first.
 pub async fn changes(db: &Db, caller: &Caller, limit: i64) -> Result<Vec<ChangeView>> {
-    let rows: Vec<(ChangeKind, String, Option<String>, i64, Option<Role>, Option<String>)> = db
+    /// Kind, actor, subject, time, the subject's role and name.
+    type ChangeRow = (ChangeKind, String, Option<String>, i64, Option<Role>, Option<String>);
+    let rows: Vec<ChangeRow> = db
         .fetch_all(
             query(
                 "SELECT r.kind, r.actor_kind, r.subject_id, r.at, h.role, h.granted_by FROM change_record r \
@@ -84,7 +86,7 @@ pub async fn caller_of(db: &Db, bound: &device::Bound) -> Result<Caller> {
     Ok(Caller {
         holder_id: bound.holder_id.clone(),
         certificate_id: bound.certificate_id.clone(),
-        role: bound.role.clone(),
+        role: bound.role,
         authority_id,
     })
 }

@@ -199,7 +199,9 @@ mod server {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
                 tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Field::IdNumber, &rep.id_number)).bind(vault.seal(Field::Mobile, &rep.mobile)).bind(&institution_id)).await?;
-                let claim = replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random).await?;
+                let claim =
+                    replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random)
+                        .await?;
                 records::change(&mut tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
                 Some(claim)
             }
@@ -209,9 +211,16 @@ mod server {
                     id_number: vault.open(Field::IdNumber, &rep_id)?,
                     mobile: vault.open(Field::Mobile, &rep_mobile)?,
                 };
-                let claim =
-                    replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &current_rep, policy, now, random)
-                        .await?;
+                let claim = replace_first_manager(
+                    &mut tx,
+                    certificate_id,
+                    delegate.as_ref(),
+                    &current_rep,
+                    policy,
+                    now,
+                    random,
+                )
+                .await?;
                 records::change(&mut tx, certificate_id, ChangeKind::FirstManagerChanged, actor, None, now, random)
                     .await?;
                 Some(claim)

@@ -168,7 +168,7 @@ pub async fn confirm(db: &Db, request: SignConfirm<'_>, issuer: &str, now: Milli
     };
     let signer = SignerView {
         name: mask::person_name(&live.holder_name),
-        role: live.role.clone(),
+        role: live.role,
         institution_name: live.institution_name.clone(),
         credit_code: live.credit_code.clone(),
         certificate_serial: live.serial.clone(),

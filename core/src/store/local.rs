@@ -256,7 +256,7 @@ impl Local {
         if idle.len() < IDLE_READERS {
             idle.push(conn);
         }
-        Ok(result?)
+        result
     }
 
     /// Queues a unit for the writer and waits for the commit of its group.

@@ -186,7 +186,7 @@ impl<'r> Row<'r> {
     }
 
     /// The next column, by position.
-    pub fn next<T: Column>(&mut self) -> Result<T, sqlx::Error> {
+    pub fn next_column<T: Column>(&mut self) -> Result<T, sqlx::Error> {
         let index = self.next;
         self.next += 1;
         match &self.source {
@@ -253,7 +253,7 @@ macro_rules! column {
 
         impl $crate::store::FromRow for $t {
             fn from_row(row: &mut $crate::store::Row<'_>) -> Result<Self, sqlx::Error> {
-                row.next()
+                row.next_column()
             }
         }
     )+};
@@ -266,7 +266,7 @@ macro_rules! tuple_rows {
     ($($t:ident),+) => {
         impl<$($t: Column),+> FromRow for ($($t,)+) {
             fn from_row(row: &mut Row<'_>) -> Result<Self, sqlx::Error> {
-                Ok(($(row.next::<$t>()?,)+))
+                Ok(($(row.next_column::<$t>()?,)+))
             }
         }
     };

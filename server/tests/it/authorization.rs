@@ -448,10 +448,10 @@ impl World {
         let mut problem = None;
         if status != c.status {
             problem = Some(format!("expected {}, got {status}", c.status));
-        } else if let Some((what, check)) = &c.check {
-            if !check(&got) {
-                problem = Some(format!("status {status} as expected, but the body does not show: {what}"));
-            }
+        } else if let Some((what, check)) = &c.check
+            && !check(&got)
+        {
+            problem = Some(format!("status {status} as expected, but the body does not show: {what}"));
         }
         let origin = match c.origin {
             Some(SAME_ORIGIN) => " [same origin]",

@@ -191,7 +191,10 @@ impl<'a> Exchange<'a> {
         Ok(Exchange {
             code: code.ok_or(OidcError::InvalidRequest("code is required"))?,
             verifier: params.code_verifier.as_deref().ok_or(OidcError::InvalidRequest("code_verifier is required"))?,
-            redirect_uri: params.redirect_uri.as_deref().ok_or(OidcError::InvalidRequest("redirect_uri is required"))?,
+            redirect_uri: params
+                .redirect_uri
+                .as_deref()
+                .ok_or(OidcError::InvalidRequest("redirect_uri is required"))?,
         })
     }
 }
