@@ -8,7 +8,7 @@ use crate::error::AppError;
 /// The signed-in staff member, if any.
 #[cfg(feature = "ssr")]
 pub async fn staff_if_signed_in() -> Result<Option<ecert_core::staff::StaffView>, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let Some(token) = crate::session::cookie(crate::session::STAFF_COOKIE) else {
         return Ok(None);
     };
@@ -25,7 +25,7 @@ pub async fn staff() -> Result<ecert_core::staff::StaffView, AppError> {
 /// certificate all live: R8, R15).
 #[cfg(feature = "ssr")]
 pub async fn holder_if_signed_in() -> Result<Option<ecert_core::holder::Caller>, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let Some(token) = crate::session::cookie(crate::session::HOLDER_COOKIE) else {
         return Ok(None);
     };
@@ -41,7 +41,7 @@ pub async fn holder() -> Result<ecert_core::holder::Caller, AppError> {
 /// The counter signed in to the verifier page, if any (counter and relying party active).
 #[cfg(feature = "ssr")]
 pub async fn counter_if_signed_in() -> Result<Option<ecert_core::party::CounterCaller>, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let Some(token) = crate::session::cookie(crate::session::COUNTER_COOKIE) else {
         return Ok(None);
     };

@@ -35,7 +35,7 @@ fn app_error(e: ecert_core::oidc::OidcError) -> AppError {
 #[server(endpoint = "oidc_login_party")]
 pub async fn oidc_login_party(request: String) -> Result<Option<String>, AppError> {
     use ecert_core::oidc::{self, OidcError};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     match oidc::request_view(&state.db, &request, ecert_core::Millis::now()).await {
         Ok(view) => Ok(Some(view.party_name)),
         Err(OidcError::RequestGone) => Ok(None),
@@ -47,21 +47,21 @@ pub async fn oidc_login_party(request: String) -> Result<Option<String>, AppErro
 #[server(endpoint = "oidc_login_start")]
 pub async fn oidc_login_start(request: String) -> Result<Option<OidcLoginQr>, AppError> {
     use ecert_core::oidc::{self, OidcError};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let (view, started) = match oidc::start_login(&state.db, &request, now, &state.random).await {
         Ok(v) => v,
         Err(OidcError::RequestGone) => return Ok(None),
         Err(e) => return Err(app_error(e)),
     };
-    Ok(Some(OidcLoginQr { party_name: view.party_name, qr: LoginQr::for_browser(&started, now) }))
+    Ok(Some(OidcLoginQr { party_name: view.party_name, qr: LoginQr::for_browser(&started, now)? }))
 }
 
 /// The hot path the page polls; on `confirmed` the code is issued (once) and `redirect` set.
 #[server(endpoint = "oidc_login_status")]
 pub async fn oidc_login_status(request: String) -> Result<OidcProgress, AppError> {
     use ecert_core::oidc::{self, OidcError};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let unknown = || OidcProgress { state: Some(ecert_core::login::LoginState::Unknown), redirect: None };
     let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else { return Ok(unknown()) };
     let now = ecert_core::Millis::now();

@@ -28,8 +28,8 @@ pub struct LoginQr {
 impl LoginQr {
     /// The QR of a scan login just started for this browser, whose secret goes into the login
     /// cookie it polls with (`crate::session::LOGIN_COOKIE`).
-    pub fn for_browser(started: &ecert_core::login::Started, now: ecert_core::Millis) -> LoginQr {
-        let state = crate::state::app_state();
+    pub fn for_browser(started: &ecert_core::login::Started, now: ecert_core::Millis) -> Result<LoginQr, AppError> {
+        let state = crate::state::app_state()?;
         crate::session::set_session_cookie(
             crate::session::LOGIN_COOKIE,
             started.browser.expose(),
@@ -37,12 +37,12 @@ impl LoginQr {
             now,
         );
         let url = format!("{}/wallet/login?code={}", state.public_url, started.code.expose());
-        LoginQr {
+        Ok(LoginQr {
             qr_svg: crate::qr::svg(&url),
             url,
             match_code: started.match_code.clone(),
             expires_at: started.expires_at.0,
-        }
+        })
     }
 }
 

@@ -28,7 +28,7 @@ pub fn cookie(name: &str) -> Option<String> {
 
 /// Sets a session cookie that expires at `expires_at` (or removes it when `None`).
 pub fn set_session_cookie(name: &str, value: &str, expires_at: Option<Millis>, now: Millis) {
-    let secure = crate::state::app_state().public_url.starts_with("https://");
+    let secure = use_context::<crate::state::AppState>().is_some_and(|s| s.public_url.starts_with("https://"));
     let max_age = expires_at.map_or(0, |e| ((e.0 - now.0) / 1000).max(0));
     let cookie = format!(
         "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",

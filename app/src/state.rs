@@ -24,9 +24,14 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The state, inside a server function.
-pub fn app_state() -> AppState {
-    expect_context::<AppState>()
+/// The state, inside a server function. Its absence is a failure of the server (logged, with
+/// the request id): an answer, never a panic, which would leave a page being rendered waiting.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        let request_id = request_id();
+        tracing::error!(%request_id, "server function without the application state in its context");
+        crate::error::AppError::Internal { request_id }
+    })
 }
 
 /// The id the server gave this request (header `x-request-id`), for logs and error messages.

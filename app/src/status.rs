@@ -15,7 +15,7 @@ pub struct StatusView {
 
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<StatusView, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     state.db.ping().await.map_err(ecert_core::Error::from)?;
     Ok(StatusView { database: state.db.backend().name().to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() })
 }

@@ -17,7 +17,7 @@ use crate::i18n::{T, t, use_lang};
 #[server(endpoint = "apply_change", input = Json)]
 pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Result<Option<ClaimSlip>, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let claim = ecert_core::changes::apply(
         &state.db,
         &staff,
@@ -38,7 +38,7 @@ pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Res
 #[server(endpoint = "sms_outbox")]
 pub async fn sms_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::sms::outbox(&state.db, &staff, 20).await?)
 }
 

@@ -27,7 +27,7 @@ pub async fn issue_certificate(
 ) -> Result<ClaimSlip, AppError> {
     use ecert_core::certificate::{FirstManagerChoice, IssueRequest, PersonInput};
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let request = IssueRequest {
         credit_code,
         name,
@@ -60,7 +60,7 @@ pub async fn issue_certificate(
 #[server(endpoint = "refresh_claim_code")]
 pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let claim = ecert_core::certificate::refresh_claim(
         &state.db,
         &staff,
@@ -76,7 +76,7 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
 #[server(endpoint = "list_certificates")]
 pub async fn list_certificates(search: String) -> Result<Vec<CertificateView>, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::certificate::list(&state.db, &staff, &search, 50).await?)
 }
 

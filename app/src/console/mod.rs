@@ -17,7 +17,7 @@ use crate::i18n::{T, t, use_lang};
 #[server(endpoint = "staff_sign_in")]
 pub async fn staff_sign_in(username: String, password: String) -> Result<(), AppError> {
     use crate::session::{STAFF_COOKIE, set_session_cookie};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let secret = ecert_core::secret::Secret::new(password);
     let session = ecert_core::staff::sign_in(&state.db, &username, secret, now, &state.random).await?;
@@ -29,7 +29,7 @@ pub async fn staff_sign_in(username: String, password: String) -> Result<(), App
 #[server(endpoint = "staff_sign_out")]
 pub async fn staff_sign_out() -> Result<(), AppError> {
     use crate::session::{STAFF_COOKIE, cookie, set_session_cookie};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     if let Some(token) = cookie(STAFF_COOKIE) {
         ecert_core::staff::sign_out(&state.db, &token).await?;
     }

@@ -11,14 +11,14 @@ use crate::i18n::{T, t, use_lang};
 #[server(endpoint = "parties_list")]
 pub async fn parties_list() -> Result<Vec<PartyView>, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::party::list(&state.db, &staff).await?)
 }
 
 #[server(endpoint = "party_register")]
 pub async fn party_register(name: String, redirect_uris: String) -> Result<ShownOnce, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let input = ecert_core::party::PartyInput { name, redirect_uris };
     Ok(ecert_core::party::register(&state.db, &staff, &input, ecert_core::Millis::now(), &state.random).await?)
 }
@@ -26,7 +26,7 @@ pub async fn party_register(name: String, redirect_uris: String) -> Result<Shown
 #[server(endpoint = "party_add_counter")]
 pub async fn party_add_counter(party_id: String, name: String) -> Result<ShownOnce, AppError> {
     let staff = crate::guard::staff().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     Ok(ecert_core::party::add_counter(&state.db, &staff, &party_id, &name, now, &state.random).await?)
 }

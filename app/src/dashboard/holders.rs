@@ -22,30 +22,30 @@ pub struct FaceToFace {
 }
 
 #[cfg(feature = "ssr")]
-fn face_to_face(code: ecert_core::holder::AuthorizeCode) -> FaceToFace {
-    let state = crate::state::app_state();
+fn face_to_face(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, AppError> {
+    let state = crate::state::app_state()?;
     let url = format!("{}/wallet/accept?code={}", state.public_url, code.code.expose());
-    FaceToFace { holder_id: code.holder_id, qr_svg: crate::qr::svg(&url), url, expires_at: code.expires_at.0 }
+    Ok(FaceToFace { holder_id: code.holder_id, qr_svg: crate::qr::svg(&url), url, expires_at: code.expires_at.0 })
 }
 
 #[server(endpoint = "dashboard_holders")]
 pub async fn dashboard_holders() -> Result<Vec<HolderView>, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::list(&state.db, &caller, ecert_core::Millis::now()).await?)
 }
 
 #[server(endpoint = "dashboard_catalogue")]
 pub async fn dashboard_catalogue() -> Result<Vec<MatterView>, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::catalogue(&state.db, &caller.authority_id).await?)
 }
 
 #[server(endpoint = "dashboard_changes")]
 pub async fn dashboard_changes() -> Result<Vec<ChangeView>, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::changes(&state.db, &caller, 100).await?)
 }
 
@@ -66,7 +66,7 @@ pub async fn add_holder(
     use ecert_core::holder::GrantInput;
     let caller = crate::guard::holder().await?;
     let role = Role::parse(&role).map_err(|e| ecert_core::DomainError::Validation(vec![e]))?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let grant = GrantInput { matter_ids, start_day, end_day };
     let code = ecert_core::holder::add(
         &state.db,
@@ -79,24 +79,24 @@ pub async fn add_holder(
         &state.random,
     )
     .await?;
-    Ok(face_to_face(code))
+    face_to_face(code)
 }
 
 /// R5: a fresh face-to-face QR for a pending manager or user.
 #[server(endpoint = "dashboard_authorize_code")]
 pub async fn authorize_code(holder_id: String) -> Result<FaceToFace, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let code =
         ecert_core::holder::authorize_code(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random)
             .await?;
-    Ok(face_to_face(code))
+    face_to_face(code)
 }
 
 #[server(endpoint = "dashboard_remove_holder")]
 pub async fn remove_holder(holder_id: String) -> Result<(), AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::remove(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random).await?)
 }
 
@@ -108,7 +108,7 @@ pub async fn add_grant(
     end_day: String,
 ) -> Result<(), AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let grant = ecert_core::holder::GrantInput { matter_ids, start_day, end_day };
     ecert_core::holder::add_grant(&state.db, &caller, &holder_id, &grant, ecert_core::Millis::now(), &state.random)
         .await?;
@@ -118,7 +118,7 @@ pub async fn add_grant(
 #[server(endpoint = "dashboard_cancel_grant")]
 pub async fn cancel_grant(grant_id: String) -> Result<(), AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::cancel_grant(&state.db, &caller, &grant_id, ecert_core::Millis::now(), &state.random)
         .await?)
 }

@@ -34,7 +34,7 @@ pub struct Me {
 #[server(endpoint = "dashboard_me")]
 pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
     let Some(caller) = crate::guard::holder_if_signed_in().await? else { return Ok(None) };
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let (institution_name, credit_code, serial) = ecert_core::holder::certificate_summary(&state.db, &caller).await?;
     Ok(Some(Me { holder_id: caller.holder_id, role: caller.role, institution_name, credit_code, serial }))
 }
@@ -42,17 +42,17 @@ pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
 /// Starts a scan login for this browser: the QR for the phone, and a cookie to poll with.
 #[server(endpoint = "dashboard_login_start")]
 pub async fn login_start() -> Result<LoginQr, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let started = ecert_core::login::start(&state.db, ecert_core::login::DASHBOARD, now, &state.random).await?;
-    Ok(LoginQr::for_browser(&started, now))
+    LoginQr::for_browser(&started, now)
 }
 
 /// The hot path the login page polls: `waiting`, `scanned`, `confirmed` (this call then opens
 /// the session, once), `rejected`, `expired` or `unknown`.
 #[server(endpoint = "dashboard_login_status")]
 pub async fn login_status() -> Result<ecert_core::login::LoginState, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else {
         return Ok(ecert_core::login::LoginState::Unknown);
     };
@@ -71,7 +71,7 @@ pub async fn login_status() -> Result<ecert_core::login::LoginState, AppError> {
 #[server(endpoint = "dashboard_sign_out")]
 pub async fn dashboard_sign_out() -> Result<(), AppError> {
     use crate::session::{HOLDER_COOKIE, cookie, set_session_cookie};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     if let Some(token) = cookie(HOLDER_COOKIE) {
         ecert_core::login::end_session(&state.db, &token, now).await?;

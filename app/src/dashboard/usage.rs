@@ -13,7 +13,7 @@ use crate::i18n::{T, role_text, t, use_lang};
 #[server(endpoint = "dashboard_usage", input = Json)]
 pub async fn dashboard_usage(filter: UsageFilter) -> Result<UsagePage, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::usage::list(&state.db, &caller, &filter).await?)
 }
 
@@ -21,7 +21,7 @@ pub async fn dashboard_usage(filter: UsageFilter) -> Result<UsagePage, AppError>
 #[server(endpoint = "dashboard_usage_csv", input = Json)]
 pub async fn dashboard_usage_csv(filter: UsageFilter) -> Result<String, AppError> {
     let caller = crate::guard::holder().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::usage::csv(&state.db, &caller, &filter).await?)
 }
 

@@ -16,14 +16,14 @@ use crate::i18n::{T, role_text, t, use_lang};
 /// 410 "invalid or expired" and nothing else (R9).
 #[server(prefix = "/api/v1", endpoint = "check", input = Json)]
 pub async fn public_check(token: String) -> Result<VerifiedView, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::presentation::verify_qr(&state.db, &token, ecert_core::Millis::now(), &state.random).await?)
 }
 
 #[server(endpoint = "counter_sign_in")]
 pub async fn counter_sign_in(username: String, password: String) -> Result<(), AppError> {
     use crate::session::{COUNTER_COOKIE, set_session_cookie};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let secret = ecert_core::secret::Secret::new(password);
     let session = ecert_core::party::sign_in(&state.db, &username, secret, now, &state.random).await?;
@@ -35,7 +35,7 @@ pub async fn counter_sign_in(username: String, password: String) -> Result<(), A
 #[server(endpoint = "counter_sign_out")]
 pub async fn counter_sign_out() -> Result<(), AppError> {
     use crate::session::{COUNTER_COOKIE, cookie, set_session_cookie};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     if let Some(token) = cookie(COUNTER_COOKIE) {
         ecert_core::party::sign_out(&state.db, &token, now).await?;
@@ -54,7 +54,7 @@ pub async fn counter_me() -> Result<Option<ecert_core::party::CounterCaller>, Ap
 #[server(endpoint = "counter_verify")]
 pub async fn counter_verify(code: String) -> Result<VerifiedView, AppError> {
     let counter = crate::guard::counter().await?;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     Ok(ecert_core::presentation::verify_number(&state.db, &counter, &code, now, &state.random).await?)
 }

@@ -40,7 +40,7 @@ fn code_kind(kind: &str) -> Result<ecert_core::code::CodeKind, AppError> {
 /// What a claim (`kind` = `claim`) or face-to-face (`authorize`) code offers, without using it.
 #[server(prefix = "/api/v1/wallet", endpoint = "offer", input = Json)]
 pub async fn wallet_offer(kind: String, code: String) -> Result<Offer, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::holder::offer(&state.db, code_kind(&kind)?, &code, ecert_core::Millis::now()).await?)
 }
 
@@ -56,7 +56,7 @@ pub async fn wallet_accept(
     public_key: String,
     signature: String,
 ) -> Result<Binding, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let input = ecert_core::holder::Acceptance {
         name,
         id_number,
@@ -71,7 +71,7 @@ pub async fn wallet_accept(
 /// R11: the device scanned a login QR; answers which system asks and the match code.
 #[server(prefix = "/api/v1/wallet", endpoint = "login_scan", input = Json)]
 pub async fn wallet_login_scan(code: String, device_id: String, signature: String) -> Result<LoginPrompt, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::login::scan(&state.db, &code, &device_id, &signature, ecert_core::Millis::now()).await?)
 }
 
@@ -84,7 +84,7 @@ pub async fn wallet_login_answer(
     approve: bool,
     password: Option<String>,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let password = approve.then(|| ecert_core::secret::Secret::new(password.unwrap_or_default()));
     let now = ecert_core::Millis::now();
     Ok(ecert_core::login::answer(&state.db, &code, &device_id, &signature, password, now, &state.random).await?)
@@ -99,7 +99,7 @@ pub async fn wallet_change_password(
     new_password: String,
 ) -> Result<(), AppError> {
     use ecert_core::secret::Secret;
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::device::change_password(
         &state.db,
         &device_id,
@@ -115,7 +115,7 @@ pub async fn wallet_change_password(
 /// answers the masked mobile. Rate-limited: one a minute, five an hour.
 #[server(prefix = "/api/v1/wallet", endpoint = "sms_request", input = Json)]
 pub async fn wallet_sms_request(device_id: String, signature: String) -> Result<String, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     Ok(ecert_core::sms::request_reset(&state.db, &state.sms, &device_id, &signature, now, &state.random).await?)
 }
@@ -128,7 +128,7 @@ pub async fn wallet_password_reset(
     sms_code: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let password = ecert_core::secret::Secret::new(new_password);
     Ok(ecert_core::sms::reset_password(&state.db, &device_id, &signature, &sms_code, password, now, &state.random)
@@ -140,7 +140,7 @@ pub async fn wallet_password_reset(
 #[server(prefix = "/api/v1/wallet", endpoint = "status", input = Json)]
 pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert_core::holder::HolderView, AppError> {
     use ecert_core::device::{self, action};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let bound = device::signed(&state.db, &device_id, &device::message(action::STATUS, &device_id), &signature).await?;
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
     Ok(ecert_core::holder::me(&state.db, &caller, ecert_core::Millis::now()).await?)
@@ -156,7 +156,7 @@ pub async fn wallet_records(
     page: i64,
 ) -> Result<ecert_core::usage::UsagePage, AppError> {
     use ecert_core::device::{self, action};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let bound = device::signed_fresh(&state.db, &device_id, action::RECORDS, signed_at, &signature, now).await?;
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;

@@ -40,7 +40,7 @@ pub async fn wallet_present(
     grant_id: Option<String>,
 ) -> Result<PresentView, AppError> {
     use ecert_core::presentation::{self, PresentRequest};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let request = PresentRequest {
         device_id: &device_id,
         signed_at,

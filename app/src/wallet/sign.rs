@@ -17,7 +17,7 @@ use crate::i18n::{T, role_text, t, use_lang};
 /// The device scanned a sign QR; answers who asks, what for, and the digest to compare.
 #[server(prefix = "/api/v1/wallet", endpoint = "sign_scan", input = Json)]
 pub async fn wallet_sign_scan(code: String, device_id: String, signature: String) -> Result<SignPrompt, AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     Ok(ecert_core::signing::scan(&state.db, &code, &device_id, &signature, ecert_core::Millis::now()).await?)
 }
 
@@ -32,7 +32,7 @@ pub async fn wallet_sign_confirm(
     password: String,
 ) -> Result<(), AppError> {
     use ecert_core::signing::{self, SignConfirm};
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let request = SignConfirm {
         code: &code,
         device_id: &device_id,
@@ -47,7 +47,7 @@ pub async fn wallet_sign_confirm(
 /// Rejects a scanned request.
 #[server(prefix = "/api/v1/wallet", endpoint = "sign_reject", input = Json)]
 pub async fn wallet_sign_reject(code: String, device_id: String, signature: String) -> Result<(), AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     Ok(ecert_core::signing::reject(&state.db, &code, &device_id, &signature, now, &state.random).await?)
 }
