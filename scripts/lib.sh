@@ -103,19 +103,20 @@ ensure_build_tools() {
 site_build() {
   step "Building the site and server ($*)"
   (
-    # The browser's components type-erased (Leptos's `erase_components`): each component's
-    # view is one `AnyView` instead of a nested type whose rendering and hydration code is
-    # generated anew for every page. 28% less brotli for the whole app (docs/performance.md).
-    # The WASM build only, debug (which the browser tests run) and release alike: the HTML the
-    # server renders is the same either way, and the server keeps its build shared with tests.
-    local wasm_flags="--cfg erase_components"
-    # Release WASM on the build-std route: no panic messages, no source paths in the bundle (a
-    # panic aborts at once). 7% less brotli for every surface (docs/performance.md); debug
-    # builds keep their panic messages for the browser console.
-    if [[ " $* " == *" --release "* ]] && [ ${#LIB_CARGO_ARGS[@]} -gt 0 ]; then
-      wasm_flags="$wasm_flags -Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort"
+    # Release WASM: the components type-erased (Leptos's `erase_components`: each component's
+    # view is one `AnyView`, not a nested type whose render and hydrate code is generated anew
+    # for every page; 28% less brotli for the whole app, docs/performance.md). cargo-leptos
+    # passes it to debug WASM builds itself, so the browser tests have always hydrated erased
+    # components over the server's HTML, which is the same either way.
+    # On the build-std route also no panic messages and no source paths (a panic aborts at
+    # once): 7% less brotli for every surface; debug builds keep their panic messages.
+    if [[ " $* " == *" --release "* ]]; then
+      local wasm_flags="--cfg erase_components"
+      if [ ${#LIB_CARGO_ARGS[@]} -gt 0 ]; then
+        wasm_flags="$wasm_flags -Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort"
+      fi
+      export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags"
     fi
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags"
     cd "$ROOT" && cargo leptos build --split "$@" "${LIB_CARGO_ARGS[@]}"
   )
 }
