@@ -105,7 +105,8 @@ site_build() {
   (
     # Release WASM: the components type-erased (Leptos's `erase_components`: each component's
     # view is one `AnyView`, not a nested type whose render and hydrate code is generated anew
-    # for every page; 28% less brotli for the whole app, docs/performance.md). cargo-leptos
+    # for every page: 28% less brotli for the whole app unsplit, 2 to 7% per split surface but
+    # for the wallet's, docs/performance.md). cargo-leptos
     # passes it to debug WASM builds itself, so the browser tests have always hydrated erased
     # components over the server's HTML, which is the same either way.
     # On the build-std route also no panic messages and no source paths (a panic aborts at
