@@ -5,7 +5,7 @@
 //! ECERT_BENCH_SECONDS=1 ECERT_BENCH_CLAIMS=500 cargo bench -p ecert-core --bench hot_paths
 //! ```
 //!
-//! Each part runs on its own fresh temp-file SQLite database from `store::testing::open_test_db`
+//! Each part runs on its own fresh temp-file SQLite database from `ecert_testing::open_test_db`
 //! (WAL, a pool of 16 connections), on a multi-thread tokio runtime with one worker per core:
 //!
 //! 1. `login::poll`, which every PC login page calls while it waits for a scan: one indexed read
@@ -41,8 +41,9 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::login::{self, LoginState};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::StaffView;
-use ecert_core::store::{Db, PoolOptions, testing::open_test_db};
+use ecert_core::store::{Db, PoolOptions};
 use ecert_core::{Millis, store::query};
+use ecert_testing::open_test_db;
 
 /// Concurrency levels of each measurement.
 const POLL_TASKS: [usize; 3] = [1, 8, 64];
@@ -385,7 +386,7 @@ fn resident_id() -> String {
 }
 
 /// A phone's device key, as the wallet's WebCrypto key would be.
-use ecert_core::device::testing::TestKey as Phone;
+use ecert_testing::Phone;
 
 /// One line describing the database, e.g. `SQLite /tmp/ecert-tests/….db`.
 async fn describe(db: &Db) -> String {

@@ -35,8 +35,6 @@ pub mod usage;
 pub mod crypto;
 #[cfg(feature = "server")]
 pub mod store;
-#[cfg(feature = "server")]
-pub mod testing;
 
 #[cfg(feature = "server")]
 pub use crypto::{code, jws, seal, secret};

@@ -34,7 +34,7 @@ use axum::Router;
 use axum::routing::post;
 use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
 use ecert_core::code::CodeKind;
-use ecert_core::device::{action, testing::TestKey};
+use ecert_core::device::action;
 use ecert_core::holder::{self, Acceptance};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, PartyInput};
@@ -45,6 +45,7 @@ use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions};
 use ecert_core::{Millis, store::query};
 use ecert_server::{Config, app_state, http::router};
+use ecert_testing::Phone;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::net::TcpListener;
@@ -89,7 +90,7 @@ async fn run(settings: Settings) {
     let dir = std::env::temp_dir().join(format!("ecert-bench-{}", Random::os().id()));
     let url = format!("sqlite:{}", dir.join("bench.db").display());
     let options = PoolOptions { max_connections: 16, ..PoolOptions::default() };
-    let db = match Db::open(&url, &options, ecert_core::store::testing::test_vault()).await {
+    let db = match Db::open(&url, &options, ecert_testing::test_vault()).await {
         Ok(db) => db,
         Err(e) => panic!("cannot open {url}: {e}"),
     };
@@ -192,7 +193,7 @@ struct World {
 async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> World {
     let random = Random::os();
     let now = Millis::now();
-    let (staff, _) = ecert_core::testing::staff(db, now).await;
+    let (staff, _) = ecert_testing::staff(db, now).await;
     let live_until = now.plus_minutes(60).0;
     let mut qr_tokens = Vec::with_capacity(institutions);
     let mut number_list = Vec::with_capacity(numbers);
@@ -300,7 +301,7 @@ async fn real_set(db: &Db, staff: &StaffView, now: Millis, random: &Random) -> S
         certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, random)
             .await
             .unwrap_or_else(|e| panic!("issue: {e:?}"));
-    let phone = TestKey::new();
+    let phone = Phone::new();
     let code = claim.code.expose();
     let acceptance = Acceptance {
         name: "张三".into(),

@@ -96,56 +96,6 @@ mod server {
         key.verify(message.as_bytes(), &sig).map_err(|_| DomainError::BadSignature)
     }
 
-    /// A device key for tests, benchmarks and tools: it signs exactly as the wallet's
-    /// WebCrypto key does (SEC1 public key and `r‖s` signatures, base64url).
-    pub mod testing {
-        use base64::Engine;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        use p256::ecdsa::signature::Signer;
-        use p256::ecdsa::{Signature, SigningKey};
-
-        pub struct TestKey {
-            key: SigningKey,
-            pub public_key: String,
-        }
-
-        impl TestKey {
-            /// A fresh random key.
-            pub fn new() -> TestKey {
-                loop {
-                    let mut bytes = [0u8; 32];
-                    crate::secret::Random::os().fill(&mut bytes);
-                    if let Ok(key) = SigningKey::from_slice(&bytes) {
-                        let public_key = URL_SAFE_NO_PAD.encode(key.verifying_key().to_encoded_point(false).as_bytes());
-                        return TestKey { key, public_key };
-                    }
-                }
-            }
-
-            /// The signature of an action on the device itself, made at `signed_at`.
-            pub fn sign_timed(&self, action: &str, device_id: &str, signed_at: i64) -> String {
-                self.sign(action, &super::timed_subject(device_id, signed_at))
-            }
-
-            /// The signature of [`super::message`]`(action, subject)`.
-            pub fn sign(&self, action: &str, subject: &str) -> String {
-                self.sign_text(&super::message(action, subject))
-            }
-
-            /// The signature of exactly `text` (a sign request's payload, `signing::payload`).
-            pub fn sign_text(&self, text: &str) -> String {
-                let sig: Signature = self.key.sign(text.as_bytes());
-                URL_SAFE_NO_PAD.encode(sig.to_bytes())
-            }
-        }
-
-        impl Default for TestKey {
-            fn default() -> Self {
-                TestKey::new()
-            }
-        }
-    }
-
     /// Checks a new certificate password's length.
     pub fn check_new_password(field: &str, password: &str) -> Result<(), FieldError> {
         let n = password.chars().count();

@@ -10,8 +10,8 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::secret::Random;
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
-use ecert_core::store::testing::open_test_db;
 use ecert_core::{DomainError, Error};
+use ecert_testing::open_test_db;
 
 use crate::support::{T0, count, credit_code, domain, resident_id, staff_view};
 

@@ -9,8 +9,8 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::login::{self, LoginState};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
-use ecert_core::store::testing::open_test_db;
 use ecert_core::{DomainError, Error, Millis, store::query};
+use ecert_testing::open_test_db;
 
 use crate::support::{Phone, T0, count, credit_code, domain, resident_id, staff_view};
 

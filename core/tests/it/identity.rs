@@ -6,8 +6,8 @@ use std::time::Duration;
 use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
 use ecert_core::identity::{HttpVerifier, IdentityVerifier};
 use ecert_core::secret::Random;
-use ecert_core::store::testing::open_test_db;
 use ecert_core::{DomainError, Error, store::query};
+use ecert_testing::open_test_db;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{T0, credit_code, resident_id, staff_view};

@@ -9,10 +9,10 @@ use ecert_core::party::{self, CounterCaller, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
-use ecert_core::store::testing::open_test_db;
 use ecert_core::usage::UsageKind;
 use ecert_core::usage::{self, UsageFilter};
 use ecert_core::{DomainError, Millis, certificate::IssuePolicy};
+use ecert_testing::open_test_db;
 
 use crate::delegation::{Member, PASSWORD, claim_with_phone, issue_as, member};
 use crate::support::{T0, count, domain, staff_view};

@@ -5,10 +5,10 @@ use ecert_core::certificate;
 use ecert_core::holder::{self, Role};
 use ecert_core::seal::Vault;
 use ecert_core::secret::Random;
-use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{ConnectError, Db, PoolOptions};
-use ecert_core::testing;
 use ecert_core::{sms, store::query};
+use ecert_testing as testing;
+use ecert_testing::{open_test_db, test_vault};
 
 use crate::support::T0;
 

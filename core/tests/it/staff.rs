@@ -3,7 +3,7 @@
 use ecert_core::DomainError;
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::{self, LOCKOUT_MINUTES, MAX_FAILED_ATTEMPTS};
-use ecert_core::store::testing::open_test_db;
+use ecert_testing::open_test_db;
 
 use crate::support::{T0, domain, staff_member};
 

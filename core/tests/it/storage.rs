@@ -3,9 +3,9 @@
 
 use ecert_core::bootstrap::{FirstStart, ensure_first_authority};
 use ecert_core::secret::{Random, Secret, verify_password};
-use ecert_core::store::testing::{open_test_db, test_vault};
 use ecert_core::store::{Applied, Backend, ConnectError, Db, PoolOptions, Statement, Unit, is_unique_violation};
 use ecert_core::{DomainError, Error, store::query};
+use ecert_testing::{open_test_db, test_vault};
 
 use crate::support::T0;
 

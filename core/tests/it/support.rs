@@ -1,21 +1,21 @@
 //! Helpers shared by the suite: explicit instants and fresh rows per test. The rows themselves
-//! come from `ecert_core::testing`, which the server's tests and the benchmarks share.
+//! come from `ecert_testing`, which the server's tests and the benchmarks share.
 
 use ecert_core::store::Db;
 use ecert_core::{DomainError, Error, Millis, store::query};
 
-pub use ecert_core::testing::{Phone, credit_code, resident_id};
+pub use ecert_testing::{Phone, credit_code, resident_id};
 
 pub const T0: Millis = Millis(1_767_225_600_000); // 2026-01-01T00:00:00Z
 
 /// A new authority with one staff member; returns the staff user name.
 pub async fn staff_member(db: &Db, password: &str) -> String {
-    ecert_core::testing::staff_member(db, password, T0).await
+    ecert_testing::staff_member(db, password, T0).await
 }
 
 /// A signed-in staff member of a new authority of their own.
 pub async fn staff_view(db: &Db) -> ecert_core::staff::StaffView {
-    ecert_core::testing::staff(db, T0).await.0
+    ecert_testing::staff(db, T0).await.0
 }
 
 /// The domain error of a refused call (panics on success or on a backend failure).

@@ -7,8 +7,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ecert_core::party::ShownOnce;
-use ecert_core::store::testing::open_test_db;
-use ecert_core::{DomainError, Lang, Millis, testing};
+use ecert_core::{DomainError, Lang, Millis};
+use ecert_testing as testing;
+use ecert_testing::open_test_db;
 
 use crate::support::{self, HOST, Reply, app_on, basic, party};
 

@@ -29,10 +29,10 @@ use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::signing::{self, NewSignRequest};
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
-use ecert_core::store::testing::open_test_db;
-use ecert_core::testing::{self, Member, PASSWORD, Phone};
 use ecert_core::usage::UsageFilter;
 use ecert_core::{Millis, store::query, time};
+use ecert_testing::open_test_db;
+use ecert_testing::{self as testing, Member, PASSWORD, Phone};
 use serde_json::{Value, json};
 
 use crate::support::{self, HOST, app_on, form_encode, no_site};

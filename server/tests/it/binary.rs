@@ -187,7 +187,7 @@ fn r16_personal_data_is_absent_from_the_log() {
     let claim_code = code_of(slip["claim_url"].as_str().unwrap());
 
     // The first manager claims on a phone, signs in to the dashboard and adds a user (R2, R11, R6).
-    let phone = ecert_core::device::testing::TestKey::new();
+    let phone = ecert_testing::Phone::new();
     let cert_password = "cert-pass-log-1";
     let (status, _, body) = post_json(
         port,

@@ -4,8 +4,8 @@
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use ecert_core::secret::Random;
-use ecert_core::store::testing::open_test_db;
 use ecert_server::{Config, StartError, prepare};
+use ecert_testing::open_test_db;
 use tower::ServiceExt;
 
 use crate::support::{self, app_on, no_site, scratch_dir};

@@ -15,7 +15,7 @@ use ecert_app::wallet::{
     WalletAccept, WalletChangePassword, WalletLoginAnswer, WalletLoginScan, WalletOffer, WalletPasswordReset,
     WalletSmsRequest, WalletStatus,
 };
-use ecert_core::store::testing::open_test_db;
+use ecert_testing::open_test_db;
 use leptos::server_fn::ServerFn;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

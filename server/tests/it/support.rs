@@ -1,6 +1,6 @@
 //! Helpers shared by the suite: the app over a test database, one request read whole, form
 //! encoding, a registered relying party, and scratch directories. The rows themselves come from
-//! `ecert_core::testing`, which core's suite and the benchmarks share.
+//! `ecert_testing`, which core's suite and the benchmarks share.
 //!
 //! Every test runs in this one process: a scratch directory is named by a random id, never by
 //! the process id, so two tests never share one.

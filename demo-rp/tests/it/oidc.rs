@@ -4,7 +4,6 @@
 //! verification against JWKS). The PC browser is played through the scan-login page's server
 //! functions with its `ecert_login` cookie, the phone through the wallet JSON API with a test
 //! device key. Fixtures are made with ecert-core at the real clock.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use ecert_core::certificate::IssuePolicy;
 use ecert_core::changes::{self, ChangeRequest};
@@ -17,12 +16,12 @@ use ecert_core::party::{self, PartyInput};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::StaffView;
 use ecert_core::store::Db;
-use ecert_core::store::testing::open_test_db;
-use ecert_core::testing::{self, Member, PASSWORD};
 use ecert_core::{Millis, store::query, time};
 use ecert_demo_rp::openidconnect::PkceCodeVerifier;
 use ecert_demo_rp::{Config as RpConfig, DemoError, EcertTokenResponse, HttpClient, RelyingParty};
 use ecert_server::{Config, app_state, http::router};
+use ecert_testing::open_test_db;
+use ecert_testing::{self as testing, Member, PASSWORD};
 use serde_json::{Value, json};
 
 const PARTY_NAME: &str = "北京市政务服务网（测试）";

@@ -1,7 +1,6 @@
 //! The demo relying party as a person runs it (its binary): it says which setting is missing,
 //! serves its start page, and explains on the page when the platform cannot be reached. Building
 //! this test also builds the binary the browser tests run (`ECERT_E2E_DEMO_RP_BIN`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,22 +1,28 @@
-//! Ready-made rows and people for tests, benchmarks and tools, made through the real use-cases
-//! (only the authority and its staff row, which the product makes at first start or by an
-//! administrator, are written directly). Nothing in the product calls this module.
+//! Ready-made databases, rows and people for tests, benchmarks and tools, made through the real
+//! use-cases (only the authority and its staff row, which the product makes at first start or by
+//! an administrator, are written directly), and a phone's device key.
+//!
+//! A crate of its own so that no fixture is compiled into the product: only dev-dependencies
+//! name it. It must not hold a rule: it calls `ecert-core` as the server does.
 
 // Fixtures: a fixture that cannot be made stops the test that asked for it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
-use crate::code::CodeKind;
-use crate::device::{self, action};
-use crate::holder::{self, Acceptance, Binding, Caller, GrantInput};
-use crate::identity::IdentityVerifier;
-use crate::secret::{Random, Secret, hash_password};
-use crate::staff::{self, StaffView};
-use crate::store::Db;
-use crate::{Millis, store::query};
+use ecert_core::certificate::{self, FirstManagerChoice, IssuePolicy, IssueRequest, PersonInput};
+use ecert_core::code::CodeKind;
+use ecert_core::device::{self, action};
+use ecert_core::holder::{self, Acceptance, Binding, Caller, GrantInput};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::secret::{Random, Secret, hash_password};
+use ecert_core::staff::{self, StaffView};
+use ecert_core::store::Db;
+use ecert_core::{Millis, store::query};
 
-/// A phone's device key, signing as the wallet's WebCrypto key does.
-pub use crate::device::testing::TestKey as Phone;
+mod db;
+mod phone;
+
+pub use db::{open_test_db, test_vault};
+pub use phone::Phone;
 
 /// The certificate password every fixture holder chooses.
 pub const PASSWORD: &str = "cert-pass-1";
@@ -30,13 +36,13 @@ pub fn credit_code() -> String {
     Random::os().fill(&mut buf);
     let body: String = buf.iter().map(|b| CHARSET[*b as usize % CHARSET.len()] as char).collect();
     let prefix = format!("12110105{body}");
-    format!("{prefix}{}", crate::validate::credit_code_check_char(&prefix).unwrap_or('0'))
+    format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap_or('0'))
 }
 
 /// A valid resident ID number born on 1990-01-01 with the given 3-digit sequence.
 pub fn resident_id(seq: u16) -> String {
     let prefix = format!("11010519900101{:03}", seq % 1000);
-    format!("{prefix}{}", crate::validate::resident_id_check_char(&prefix).unwrap_or('0'))
+    format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap_or('0'))
 }
 
 /// A new county authority with its matter catalogue and one staff member with `password`;
@@ -146,7 +152,7 @@ pub async fn caller(db: &Db, m: &Member) -> Caller {
 pub async fn member(
     db: &Db,
     by: &Member,
-    role: crate::holder::Role,
+    role: ecert_core::holder::Role,
     name: &str,
     seq: u16,
     grant: Option<&GrantInput>,
