@@ -78,7 +78,7 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
     match e {
         DomainError::Validation(_) => S::UNPROCESSABLE_ENTITY,
         DomainError::InvalidCredentials | DomainError::Unauthenticated => S::UNAUTHORIZED,
-        DomainError::AccountLocked { .. } => S::TOO_MANY_REQUESTS,
+        DomainError::AccountLocked => S::TOO_MANY_REQUESTS,
         DomainError::Forbidden => S::FORBIDDEN,
         DomainError::NotFound => S::NOT_FOUND,
         DomainError::AlreadyExists { .. } => S::CONFLICT,

@@ -12,8 +12,21 @@ pub const COUNTER_COOKIE: &str = "ecert_counter";
 /// The browser secret of a pending scan login (R11: the QR is bound to the browser that asked).
 pub const LOGIN_COOKIE: &str = "ecert_login";
 
+/// A cookie's name on the wire: with an `https://` public address, `__Host-` first, so that the
+/// browser keeps it only when set over HTTPS by this host for the whole site (no `Domain`), and
+/// a cookie of the same name planted by a sibling domain or over plain HTTP is not read.
+fn wire_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if secure() { format!("__Host-{name}").into() } else { name.into() }
+}
+
+fn secure() -> bool {
+    use_context::<crate::state::AppState>().is_some_and(|s| s.public_url.starts_with("https://"))
+}
+
 /// The value of a request cookie.
 pub fn cookie(name: &str) -> Option<String> {
+    let name = wire_name(name);
+    let name = name.as_ref();
     let parts = use_context::<http::request::Parts>()?;
     parts
         .headers
@@ -28,7 +41,8 @@ pub fn cookie(name: &str) -> Option<String> {
 
 /// Sets a session cookie that expires at `expires_at` (or removes it when `None`).
 pub fn set_session_cookie(name: &str, value: &str, expires_at: Option<Millis>, now: Millis) {
-    let secure = use_context::<crate::state::AppState>().is_some_and(|s| s.public_url.starts_with("https://"));
+    let secure = secure();
+    let name = wire_name(name);
     let max_age = expires_at.map_or(0, |e| ((e.0 - now.0) / 1000).max(0));
     let cookie = format!(
         "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",

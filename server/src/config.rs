@@ -104,6 +104,12 @@ pub struct Config {
     /// Seconds to let running requests finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "ECERT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+
+    /// Unlocks the staff member or counter with this user name after too many wrong passwords
+    /// (their count starts again), then exits without serving: the way back for a locked-out
+    /// administrator, who cannot sign in to unlock anyone.
+    #[arg(long, value_name = "USERNAME")]
+    pub unlock: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,8 +177,18 @@ impl Config {
             random.fill(&mut key);
             return Ok(Vault::from_key(&key));
         }
-        let dir = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(""));
-        Ok(Vault::from_file(&dir.join("ecert-data.key"), random)?)
+        Ok(Vault::from_file(&self.state_dir().join("ecert-data.key"), random)?)
+    }
+
+    /// Where the server keeps files of its own: beside a SQLite database file, else the
+    /// working directory.
+    pub fn state_dir(&self) -> PathBuf {
+        let file = self.database_url.strip_prefix("sqlite:").map(|rest| rest.trim_start_matches("//"));
+        let file = file.and_then(|f| f.split('?').next()).unwrap_or_default();
+        match std::path::Path::new(file).parent() {
+            Some(dir) if !file.is_empty() && file != ":memory:" => dir.to_path_buf(),
+            _ => PathBuf::new(),
+        }
     }
 
     /// The certificate chain and key files when the server serves HTTPS itself.

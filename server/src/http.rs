@@ -28,6 +28,10 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// The largest request body the platform reads (64 KiB): its largest requests, a certificate
+/// change or a signed wallet message, are a few kilobytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
@@ -64,11 +68,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::oidc::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
-        .layer(middleware::from_fn(reject_cross_origin_writes));
+        .layer(middleware::from_fn_with_state(origin_of(&state.public_url).to_owned(), reject_cross_origin_writes))
+        // Issue 14 §3: no request of the platform carries more than a form or a signed JSON
+        // message; a larger body is refused (413).
+        .layer(middleware::from_fn(limit_body));
     with_security_headers(router, https)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_malformed_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(
                     |res: &Response, latency: Duration, _span: &tracing::Span| {
@@ -89,6 +97,20 @@ pub fn router(state: AppState) -> Router {
 fn request_span(req: &Request<Body>) -> tracing::Span {
     let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+}
+
+/// A client's `x-request-id` is kept (a proxy's id ties its log to ours) only when it is an id:
+/// 1 to 64 letters, digits, `-`, `_` or `.`. Anything else is dropped and a fresh id given, so
+/// that a client cannot write what it likes into every log line of its request.
+async fn drop_malformed_request_id(mut req: Request) -> Request {
+    let well_formed = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=64).contains(&b.len()) && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    if req.headers().get(REQUEST_ID).is_some_and(|v| !well_formed(v)) {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
 }
 
 #[derive(Clone, Copy)]
@@ -124,24 +146,89 @@ fn csp_without_nonce() -> HeaderValue {
     HeaderValue::from_str(&ecert_app::content_security_policy(None)).expect("an ASCII policy")
 }
 
-/// CSRF defence in depth: a browser always sends `Origin` on a cross-site POST, so any write whose
-/// `Origin` is not this host is refused. (Session cookies are also `SameSite=Strict`.)
-async fn reject_cross_origin_writes(req: Request, next: Next) -> Response {
+/// CSRF defence in depth (sessions are also `SameSite=Strict` cookies). A write is refused
+/// - when the browser says it comes from another site (`Sec-Fetch-Site` other than `same-origin`);
+/// - when its `Origin` is not the public address's origin: not the `Host` header's, which a page
+///   of another name that resolves to this server (DNS rebinding) would pass;
+/// - when it carries a cookie but no `Origin`: browsers send `Origin` on every POST, so such a
+///   write does not come from one of our pages.
+///
+/// Relying parties' back-channel calls (OIDC token, the sign API) send neither a cookie nor an
+/// `Origin` and pass.
+async fn reject_cross_origin_writes(State(public_origin): State<String>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let origin_host = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(|o| o.split_once("://").map_or(o, |(_, rest)| rest).to_owned());
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin_host, host) {
-        (Some(origin), Some(host)) if origin != host => {
-            tracing::warn!("refused a cross-origin write");
-            (StatusCode::FORBIDDEN, "cross-origin request refused").into_response()
-        }
-        _ => next.run(req).await,
+    // In a block of its own: the headers are borrowed from the request, which is not `Sync`,
+    // and no borrow of it may live across the `await` below.
+    let allowed = {
+        let headers = req.headers();
+        let text = |name: HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let fetch_site = text(HeaderName::from_static("sec-fetch-site"));
+        write_allowed(&public_origin, text(header::ORIGIN), fetch_site, headers.contains_key(header::COOKIE))
+    };
+    if allowed {
+        next.run(req).await
+    } else {
+        tracing::warn!("refused a cross-origin write");
+        (StatusCode::FORBIDDEN, "cross-origin request refused").into_response()
+    }
+}
+
+/// The rule of [`reject_cross_origin_writes`], on the request's headers.
+fn write_allowed(public_origin: &str, origin: Option<&str>, fetch_site: Option<&str>, has_cookie: bool) -> bool {
+    if fetch_site.is_some_and(|site| site != "same-origin") {
+        return false;
+    }
+    match origin {
+        Some(origin) => same_origin(origin, public_origin),
+        None => !has_cookie,
+    }
+}
+
+/// `scheme://host[:port]` of a URL (the public address may have a path).
+fn origin_of(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    url[start..].find('/').map_or(url, |end| &url[..start + end])
+}
+
+/// Whether a request's `Origin` is the public origin. On a loopback public address (a developer's
+/// machine) `localhost`, `127.0.0.1` and `[::1]` are the same host: no other site can be them.
+fn same_origin(origin: &str, public_origin: &str) -> bool {
+    if origin.eq_ignore_ascii_case(public_origin) {
+        return true;
+    }
+    let split = |o: &str| -> Option<(String, String, String)> {
+        let (scheme, rest) = o.split_once("://")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, p),
+            _ => (rest, ""),
+        };
+        Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), port.to_owned()))
+    };
+    let loopback = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "[::1]");
+    match (split(origin), split(public_origin)) {
+        (Some((s1, h1, p1)), Some((s2, h2, p2))) => s1 == s2 && p1 == p2 && loopback(&h1) && loopback(&h2),
+        _ => false,
+    }
+}
+
+/// Reads a write's body whole, up to [`MAX_BODY_BYTES`], before any handler sees it: a larger
+/// one is answered 413 whether it said its length or not (chunked). A handler that read a
+/// limited body itself would report the limit as its own error, each in its own way.
+async fn limit_body(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(_) => too_large(),
     }
 }
 
@@ -163,20 +250,71 @@ struct LangQuery {
     next: Option<String>,
 }
 
+/// True for a path of this site and nothing else, so that `next` is no open redirect: one `/`
+/// first, then no space, control character or `\` anywhere. Browsers drop tabs and line breaks
+/// from a URL and read `\` as `/`, so `/\t/evil.example` or `/\evil.example` would be
+/// `//evil.example`, another site.
+fn is_local_path(next: &str) -> bool {
+    let bytes = next.as_bytes();
+    bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/'))
+        && bytes.iter().all(|b| !b.is_ascii() || (b.is_ascii_graphic() && *b != b'\\'))
+}
+
 /// `GET /lang/{zh-CN|en}?next=/path`: remembers the language for a year and goes back.
 async fn set_lang(Path(lang): Path<String>, Query(query): Query<LangQuery>) -> Response {
     let lang = Lang::parse(&lang);
-    // Only same-site paths: no open redirect through `next`.
-    let next = query
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into());
+    let next = query.next.filter(|n| is_local_path(n)).unwrap_or_else(|| "/".into());
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.tag());
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SEE_OTHER;
+    // A query may hold non-ASCII text (a name searched for): percent-encoded, as the browser sent it.
+    let next = percent_encoding::utf8_percent_encode(&next, percent_encoding::CONTROLS).to_string();
     if let (Ok(location), Ok(cookie)) = (HeaderValue::from_str(&next), HeaderValue::from_str(&cookie)) {
         response.headers_mut().insert(header::LOCATION, location);
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUBLIC: &str = "https://ecert.example.cn";
+
+    #[test]
+    fn the_public_origin_is_scheme_host_and_port() {
+        assert_eq!(origin_of("https://ecert.example.cn"), "https://ecert.example.cn");
+        assert_eq!(origin_of("https://ecert.example.cn:8443/platform"), "https://ecert.example.cn:8443");
+        assert_eq!(origin_of("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn writes_pass_from_the_public_origin_and_from_back_channels_only() {
+        // Issue 14 §6.
+        assert!(write_allowed(PUBLIC, Some(PUBLIC), Some("same-origin"), true), "our page");
+        assert!(write_allowed(PUBLIC, Some(PUBLIC), None, true), "an older browser");
+        assert!(write_allowed(PUBLIC, None, None, false), "a relying party's back channel");
+        assert!(!write_allowed(PUBLIC, Some("https://evil.example"), None, true), "another site");
+        assert!(!write_allowed(PUBLIC, Some("https://evil.example"), None, false));
+        assert!(!write_allowed(PUBLIC, Some("http://ecert.example.cn"), None, true), "plain HTTP");
+        assert!(!write_allowed(PUBLIC, Some("null"), None, true), "a sandboxed frame");
+        assert!(!write_allowed(PUBLIC, Some(PUBLIC), Some("cross-site"), true), "the browser says cross-site");
+        assert!(!write_allowed(PUBLIC, Some(PUBLIC), Some("same-site"), true), "a sibling domain");
+        assert!(!write_allowed(PUBLIC, None, None, true), "a cookie without an Origin");
+        assert!(!write_allowed(PUBLIC, None, Some("cross-site"), false));
+    }
+
+    #[test]
+    fn a_rebound_name_is_not_the_public_origin_but_loopback_names_are_one_host() {
+        // DNS rebinding: evil.example resolves to this server, so Host and Origin agree.
+        assert!(!write_allowed("http://10.0.0.5:3000", Some("http://evil.example:3000"), None, true));
+        let local = "http://127.0.0.1:3000";
+        assert!(write_allowed(local, Some("http://localhost:3000"), None, true));
+        assert!(write_allowed(local, Some("http://[::1]:3000"), None, true));
+        assert!(!write_allowed(local, Some("http://localhost:3001"), None, true), "another port");
+        assert!(!write_allowed(local, Some("https://localhost:3000"), None, true), "another scheme");
+        assert!(!write_allowed("http://ecert.lan:3000", Some("http://localhost:3000"), None, true));
+    }
 }

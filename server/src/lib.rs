@@ -41,6 +41,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Unlock(String),
 }
 
 /// Builds the shared state from an open database.
@@ -105,12 +107,33 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     Ok(Prepared { state: app_state(config, db, random)?, listener, tls, report })
 }
 
+/// `--unlock USERNAME`: unlocks that staff member or counter in the configured database and
+/// answers what it did; serves nothing.
+pub async fn unlock(config: &Config, username: &str) -> Result<String, StartError> {
+    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
+    let random = Random::os();
+    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
+    let failed = |e: ecert_core::Error| StartError::Unlock(format!("cannot unlock `{username}`: {e}"));
+    let staff = ecert_core::staff::unlock(&db, username).await.map_err(failed)?;
+    let counters = ecert_core::party::unlock_counter(&db, username).await.map_err(failed)?;
+    db.close().await;
+    match (staff, counters) {
+        (true, _) => Ok(format!("unlocked staff member `{username}`")),
+        (false, true) => Ok(format!("unlocked counter `{username}`")),
+        (false, false) => Err(StartError::Unlock(format!("no staff member or counter is named `{username}`"))),
+    }
+}
+
 /// Runs the server until SIGTERM or Ctrl-C, then lets running requests finish.
 pub async fn run(config: Config) -> Result<(), StartError> {
+    if let Some(username) = &config.unlock {
+        println!("{}", unlock(&config, username).await?);
+        return Ok(());
+    }
     let Prepared { state, listener, tls, report } = prepare(&config).await?;
     let db = state.db.clone();
     if let Some(report) = &report {
-        print_first_start(report);
+        print_first_start(report, &config.state_dir());
     }
     print_urls(&config);
     tracing::info!(backend = db.backend().name(), addr = %config.listen, "serving");
@@ -169,18 +192,50 @@ async fn shutdown_signal() {
 }
 
 /// Printed to the terminal, not to the log: the generated password must not land in log files.
-fn print_first_start(report: &FirstStartReport) {
+/// The first start's credentials. A generated password is printed only to a terminal, where a
+/// person reads it; when stdout is a pipe or a file (a service manager, a container's log
+/// collector), it goes into a file only this user may read, and stdout names the file.
+fn print_first_start(report: &FirstStartReport, state_dir: &std::path::Path) {
     println!(
         "\n  首次启动：已创建第一个登记管理机关和工作人员管理员账号 / First start: created the first registration authority and its staff administrator"
     );
     println!("    user name / 用户名: {}", report.admin_username);
     match &report.generated_password {
-        Some(password) => {
+        Some(password) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             println!("    password  / 密码:   {}", password.expose());
             println!("    This password is shown only once. 此密码仅显示一次，请妥善保存。");
         }
+        Some(password) => {
+            let path = state_dir.join(FIRST_START_PASSWORD_FILE);
+            match write_private(&path, password.expose()) {
+                Ok(()) => println!(
+                    "    password  / 密码:   in {} (readable by this user only; delete it once read / 阅后请删除)",
+                    path.display()
+                ),
+                Err(e) => {
+                    // The account exists now and a later start makes no new password: without
+                    // this line nobody could sign in.
+                    eprintln!("warning: cannot write {}: {e}; printing the password instead", path.display());
+                    println!("    password  / 密码:   {}", password.expose());
+                }
+            }
+        }
         None => println!("    password  / 密码:   (from ECERT_ADMIN_PASSWORD)"),
     }
+}
+
+/// The file a generated first-start password goes to when nobody watches stdout.
+pub const FIRST_START_PASSWORD_FILE: &str = "first-start-admin-password.txt";
+
+/// Writes `text` to a new file that only this user may read (0600 on Unix).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{text}")
 }
 
 fn print_urls(config: &Config) {

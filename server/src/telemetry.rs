@@ -7,7 +7,8 @@ pub fn init(filter: &str, format: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
     let _ = if format == "json" {
-        builder.json().flatten_event(true).with_current_span(true).try_init()
+        // stderr, as the text logs and as README says: stdout is the start-up banner's.
+        builder.json().flatten_event(true).with_current_span(true).with_writer(std::io::stderr).try_init()
     } else {
         builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init()
     };

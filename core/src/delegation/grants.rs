@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::holder::*;
-use super::rows::{holder_row, lock_certificate, may_manage, may_see};
+use super::rows::{holder_row, lock_for, may_manage, may_see};
 use crate::error::{DomainError, FieldError, Problem, Result};
 use crate::records::{self, Actor, ChangeKind};
 use crate::secret::Random;
@@ -150,7 +150,7 @@ pub async fn add_grant(
     random: &Random,
 ) -> Result<String> {
     let mut tx = db.begin_write().await?;
-    let authority_id = lock_certificate(&mut tx, &caller.certificate_id).await?;
+    let authority_id = lock_for(&mut tx, caller).await?;
     let target = holder_row(&mut tx, holder_id).await?;
     if !may_see(caller, &target) || target.status == HolderStatus::Removed {
         return Err(DomainError::NotFound.into());
@@ -177,7 +177,7 @@ pub async fn add_grant(
 /// Cancels a grant of a user the caller manages.
 pub async fn cancel_grant(db: &Db, caller: &Caller, grant_id: &str, now: Millis, random: &Random) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    lock_certificate(&mut tx, &caller.certificate_id).await?;
+    lock_for(&mut tx, caller).await?;
     let holder_id: Option<String> = tx
         .fetch_optional(query("SELECT holder_id FROM holder_grant WHERE id = $1 AND status = 'active'").bind(grant_id))
         .await?;

@@ -4,7 +4,7 @@
 
 use super::grants::{check_grant, insert_grant};
 use super::holder::*;
-use super::rows::{holder_row, lock_certificate, may_manage, may_see};
+use super::rows::{holder_row, lock_certificate, lock_for, may_manage, may_see};
 use crate::certificate::PersonInput;
 use crate::code::{self, CodeKind};
 use crate::device;
@@ -54,7 +54,7 @@ pub async fn add(
     identity.verify("id_number", &name, &id_number).await?;
 
     let mut tx = db.begin_write().await?;
-    let authority_id = lock_certificate(&mut tx, &caller.certificate_id).await?;
+    let authority_id = lock_for(&mut tx, caller).await?;
     let grant = match (role, grant) {
         (Role::User, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
         (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
@@ -122,7 +122,7 @@ pub async fn authorize_code(
     random: &Random,
 ) -> Result<AuthorizeCode> {
     let mut tx = db.begin_write().await?;
-    lock_certificate(&mut tx, &caller.certificate_id).await?;
+    lock_for(&mut tx, caller).await?;
     let target = holder_row(&mut tx, holder_id).await?;
     if !may_see(caller, &target) {
         return Err(DomainError::NotFound.into());
@@ -295,7 +295,7 @@ pub(crate) async fn remove_one(tx: &mut Tx, holder_id: &str, now: Millis) -> Res
 /// sessions of everyone removed stop working at once.
 pub async fn remove(db: &Db, caller: &Caller, holder_id: &str, now: Millis, random: &Random) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    lock_certificate(&mut tx, &caller.certificate_id).await?;
+    lock_for(&mut tx, caller).await?;
     let target = holder_row(&mut tx, holder_id).await?;
     if !may_see(caller, &target) || target.status == HolderStatus::Removed {
         return Err(DomainError::NotFound.into());

@@ -1,7 +1,7 @@
 //! The `holder` rows as the delegation use-cases read them (personal fields opened, R16), the
 //! R7/R8 checks on a row, and the lock of a live certificate that read-then-write rules take
-//! first (R3). Private to `delegation`; the rules themselves are `Caller::sees` and
-//! `Caller::manages` in `holder`.
+//! first (R3), with the caller read again under it (`lock_for`). Private to `delegation`; the
+//! rules themselves are `Caller::sees` and `Caller::manages` in `holder`.
 
 use super::holder::*;
 use crate::error::{DomainError, Result};
@@ -65,6 +65,23 @@ pub(super) async fn holder_row(tx: &mut Tx, holder_id: &str) -> Result<HolderRow
     let sql = format!("SELECT {HOLDER_COLUMNS} FROM holder WHERE id = $1");
     let row: Option<HolderRow> = tx.fetch_optional(query(&sql).bind(holder_id)).await?;
     row.ok_or(DomainError::NotFound)?.opened(tx.vault())
+}
+
+/// Locks the caller's live certificate and reads the caller again under that lock, for every
+/// decision a holder makes: the caller was found before the use-case began, perhaps before a
+/// slow step (the identity service takes up to 3 s), and since then it may have been removed
+/// (R8), had every role of its certificate voided (R14) or lost its device. Removals and changes
+/// take the same lock first, so nothing can change the caller between this check and the
+/// commit. Returns the certificate's authority.
+pub(super) async fn lock_for(tx: &mut Tx, caller: &Caller) -> Result<String> {
+    let authority_id = lock_certificate(tx, &caller.certificate_id).await?;
+    let sql = "SELECT h.role FROM holder h JOIN device d ON d.holder_id = h.id \
+         WHERE h.id = $1 AND h.certificate_id = $2 AND h.status = 'active' AND d.status = 'active'";
+    let role: Option<Role> = tx.fetch_optional(query(sql).bind(&caller.holder_id).bind(&caller.certificate_id)).await?;
+    if role != Some(caller.role) {
+        return Err(DomainError::Revoked.into());
+    }
+    Ok(authority_id)
 }
 
 /// Locks the live certificate for a read-then-write rule (R3) and returns its authority.

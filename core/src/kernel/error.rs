@@ -98,8 +98,10 @@ pub enum DomainError {
     Validation(Vec<FieldError>),
     #[error("wrong user name or password")]
     InvalidCredentials,
+    /// Too many wrong passwords in a row. It does not say until when: that would tell an
+    /// attacker when to try again (issue 14 §4).
     #[error("account locked")]
-    AccountLocked { until: i64 },
+    AccountLocked,
     #[error("not signed in")]
     Unauthenticated,
     #[error("forbidden")]
@@ -170,7 +172,7 @@ impl DomainError {
                 parts.join(lang.pick("；", "; "))
             }
             DomainError::InvalidCredentials => lang.pick("用户名或密码错误", "Wrong user name or password").into(),
-            DomainError::AccountLocked { .. } => lang
+            DomainError::AccountLocked => lang
                 .pick(
                     "连续输错次数过多，账户已临时锁定，请稍后再试",
                     "Too many failed attempts: the account is locked for a while, try again later",

@@ -235,6 +235,13 @@ mod server {
         pub expires_at: Millis,
     }
 
+    /// Unlocks a counter after too many wrong passwords (`ecert-server --unlock`): the count
+    /// starts again. False when no counter has that name.
+    pub async fn unlock_counter(db: &Db, username: &str) -> Result<bool> {
+        let sql = "UPDATE counter SET failed_logins = 0, locked_until = NULL WHERE username = $1";
+        Ok(db.execute(query(sql).bind(username.trim().to_lowercase())).await? > 0)
+    }
+
     /// Signs a counter in to the verifier page. Five wrong passwords in a row lock it for 15
     /// minutes; an unknown user name costs as much time as a wrong password.
     pub async fn sign_in(
@@ -250,18 +257,13 @@ mod server {
             secret::verify_password(password, secret::dummy_hash(random).await).await;
             return Err(DomainError::InvalidCredentials.into());
         };
-        if let Some(until) = locked_until.filter(|&u| u > now.0) {
-            return Err(DomainError::AccountLocked { until }.into());
+        if locked_until.is_some_and(|u| u > now.0) {
+            return Err(DomainError::AccountLocked.into());
         }
         if !secret::verify_password(password, hash).await {
+            let sql = crate::staff::count_failure_sql("counter", "failed_logins");
             db.execute(
-                query(
-                    "UPDATE counter SET failed_logins = failed_logins + 1, \
-                 locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
-                )
-                .bind(&id)
-                .bind(MAX_FAILED_LOGINS)
-                .bind(now.plus_minutes(LOCKOUT_MINUTES).0),
+                query(&sql).bind(&id).bind(MAX_FAILED_LOGINS).bind(now.0).bind(now.plus_minutes(LOCKOUT_MINUTES).0),
             )
             .await?;
             return Err(DomainError::InvalidCredentials.into());

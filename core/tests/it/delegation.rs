@@ -869,3 +869,128 @@ async fn r11_an_approval_without_password_or_on_a_dead_login_costs_no_password_t
     let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0, &random).await;
     assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 }, "the first try spent is this one");
 }
+
+/// An identity service that answers "match" to each request only when the test lets it: the
+/// slow step between reading a caller and writing its decision, held open at will.
+async fn gated_identity_service() -> (IdentityVerifier, tokio::sync::mpsc::UnboundedSender<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/verify", listener.local_addr().unwrap());
+    let (open, mut gate) = tokio::sync::mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let mut got = Vec::new();
+            // The whole request (it is small): headers, then as many body bytes as announced.
+            loop {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                let done = text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    body.len() >= len
+                });
+                if done || n == 0 {
+                    break;
+                }
+            }
+            if gate.recv().await.is_none() {
+                return;
+            }
+            let body = r#"{"match": true}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    let verifier =
+        IdentityVerifier::Http(ecert_core::identity::HttpVerifier { url, timeout: std::time::Duration::from_secs(10) });
+    (verifier, open)
+}
+
+async fn holders_of(db: &Db, certificate_id: &str) -> i64 {
+    count(db, "SELECT COUNT(*) FROM holder WHERE certificate_id = $1", certificate_id).await
+}
+
+#[tokio::test]
+async fn r8_r14_a_caller_read_before_its_removal_decides_nothing_after_it() {
+    // Issue 14 §2: each decision re-reads its caller inside the transaction that writes it.
+    let db = open_test_db().await;
+    let random = Random::os();
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市复核测试研究院").await).await;
+    let cert = fm.binding.certificate_id.clone();
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
+    let stale = m1.caller(&db).await;
+    let matter = first_matter(&db, &stale).await;
+    let grants: Vec<String> = db
+        .fetch_all(query("SELECT id FROM holder_grant WHERE holder_id = $1").bind(&u1.binding.holder_id))
+        .await
+        .unwrap();
+
+    // R8: the first manager removes the manager; the manager's caller, read before, is dead.
+    holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &random).await.unwrap();
+    let before = holders_of(&db, &cert).await;
+    let g = grant(&matter, "2026-01-01", "2026-06-30");
+    let who = person("孙八", 21);
+    let e = holder::add(&db, &stale, Role::User, &who, Some(&g), &IdentityVerifier::Local, T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked, "a removed manager adds nobody");
+    let e = holder::add_grant(&db, &stale, &u1.binding.holder_id, &g, T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked);
+    let e = holder::cancel_grant(&db, &stale, &grants[0], T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked);
+    let e = holder::remove(&db, &stale, &u1.binding.holder_id, T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked);
+    let e = holder::authorize_code(&db, &stale, &u1.binding.holder_id, T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked);
+    assert_eq!(holders_of(&db, &cert).await, before, "nothing was written");
+
+    // R14: staff change the first manager; the old first manager's caller, read before, is dead
+    // although the certificate stays active.
+    use ecert_core::changes::{self, ChangeRequest};
+    let stale_fm = fm.caller(&db).await;
+    let change = ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(person("周九", 30)) };
+    changes::apply(&db, &staff, &cert, &change, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
+        .await
+        .unwrap();
+    let before = holders_of(&db, &cert).await;
+    let who = person("吴十", 31);
+    let e = holder::add(&db, &stale_fm, Role::Manager, &who, None, &IdentityVerifier::Local, T0, &random).await;
+    assert_eq!(domain(e), DomainError::Revoked, "a replaced first manager adds nobody");
+    assert_eq!(holders_of(&db, &cert).await, before);
+}
+
+#[tokio::test]
+async fn r8_a_manager_removed_while_the_identity_service_answers_adds_nobody() {
+    // Issue 14 §2, the race: the manager's addition is past its checks and waits for the identity
+    // service when the first manager removes it. When the answer comes, nothing is added.
+    let db = open_test_db().await;
+    let random = Random::os();
+    let fm = claimed(&db).await;
+    let cert = fm.binding.certificate_id.clone();
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let caller = m1.caller(&db).await;
+    let g = grant(&first_matter(&db, &caller).await, "2026-01-01", "2026-06-30");
+    let (identity, open) = gated_identity_service().await;
+    let adding = {
+        let (db, caller, g, random) = (db.clone(), caller.clone(), g.clone(), random.clone());
+        tokio::spawn(async move {
+            holder::add(&db, &caller, Role::User, &person("孙八", 21), Some(&g), &identity, T0, &random).await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &random).await.unwrap();
+    let before = holders_of(&db, &cert).await;
+    open.send(()).unwrap();
+    assert_eq!(domain(adding.await.unwrap()), DomainError::Revoked);
+    assert_eq!(holders_of(&db, &cert).await, before, "the removed manager's addition left no row");
+}

@@ -368,9 +368,24 @@ async fn parties_need_valid_redirects_and_unique_names_and_counters_sign_in_with
     let desk = party::add_counter(&db, &staff, &shown.login, "窗口", T0, &random).await.unwrap();
     let wrong = party::sign_in(&db, &desk.login, Secret::new("wrong password"), T0, &random).await;
     assert_eq!(domain(wrong), DomainError::InvalidCredentials);
-    let ok = party::sign_in(&db, &desk.login.to_uppercase(), Secret::new(desk.secret), T0, &random).await.unwrap();
+    let ok =
+        party::sign_in(&db, &desk.login.to_uppercase(), Secret::new(desk.secret.as_str()), T0, &random).await.unwrap();
     let caller = party::current(&db, ok.token.expose(), T0).await.unwrap().unwrap();
     assert_eq!(caller.party_name, "某系统");
+
+    // Five wrong passwords lock the counter for fifteen minutes; when the lock runs out, one
+    // wrong try is one try again (issue 14 §4), not a new lockout.
+    for _ in 0..party::MAX_FAILED_LOGINS {
+        let _ = party::sign_in(&db, &desk.login, Secret::new("wrong password"), T0, &random).await;
+    }
+    let locked = party::sign_in(&db, &desk.login, Secret::new(desk.secret.as_str()), T0, &random).await;
+    assert_eq!(domain(locked), DomainError::AccountLocked);
+    let after = T0.plus_minutes(party::LOCKOUT_MINUTES).plus_millis(1);
+    let wrong = party::sign_in(&db, &desk.login, Secret::new("wrong password"), after, &random).await;
+    assert_eq!(domain(wrong), DomainError::InvalidCredentials);
+    party::sign_in(&db, &desk.login, Secret::new(desk.secret.as_str()), after, &random)
+        .await
+        .expect("not locked again");
     assert_eq!(party::list(&db, &staff).await.unwrap()[0].counters.len(), 1);
 }
 

@@ -45,15 +45,9 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() {
         let _ = staff::sign_in(&db, &user, Secret::new("wrong"), T0, &random).await;
     }
     let right = || Secret::new("correct password 1");
-    assert!(matches!(
-        domain(staff::sign_in(&db, &user, right(), T0, &random).await),
-        DomainError::AccountLocked { .. }
-    ));
+    assert!(matches!(domain(staff::sign_in(&db, &user, right(), T0, &random).await), DomainError::AccountLocked));
     let later = T0.plus_minutes(LOCKOUT_MINUTES - 1);
-    assert!(matches!(
-        domain(staff::sign_in(&db, &user, right(), later, &random).await),
-        DomainError::AccountLocked { .. }
-    ));
+    assert!(matches!(domain(staff::sign_in(&db, &user, right(), later, &random).await), DomainError::AccountLocked));
     let unlocked = T0.plus_minutes(LOCKOUT_MINUTES).plus_millis(1);
     staff::sign_in(&db, &user, right(), unlocked, &random).await.expect("unlocked after the lockout");
 }
@@ -73,7 +67,7 @@ async fn concurrent_wrong_passwords_are_all_counted() {
         assert!(t.await.unwrap().is_err());
     }
     let locked = staff::sign_in(&db, &user, Secret::new("correct password 1"), T0.plus_millis(1), &random).await;
-    assert!(matches!(domain(locked), DomainError::AccountLocked { .. }));
+    assert!(matches!(domain(locked), DomainError::AccountLocked));
 }
 
 #[tokio::test]
@@ -84,4 +78,32 @@ async fn signing_out_ends_the_session() {
     staff::sign_out(&db, session.token.expose()).await.unwrap();
     assert!(staff::current(&db, session.token.expose(), T0).await.unwrap().is_none());
     staff::sign_out(&db, session.token.expose()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_password_after_a_lockout_ran_out_is_one_try_not_a_new_lockout() {
+    // Issue 14 §4: the count started again when the lock ran out; before, one wrong try after
+    // the fifteen minutes locked the account again, and so on for ever.
+    let db = open_test_db().await;
+    let user = staff_member(&db, "correct password 1").await;
+    let random = Random::os();
+    for _ in 0..MAX_FAILED_ATTEMPTS {
+        let _ = staff::sign_in(&db, &user, Secret::new("wrong"), T0, &random).await;
+    }
+    let after = T0.plus_minutes(LOCKOUT_MINUTES).plus_millis(1);
+    let wrong = staff::sign_in(&db, &user, Secret::new("wrong"), after, &random).await;
+    assert_eq!(domain(wrong), DomainError::InvalidCredentials);
+    staff::sign_in(&db, &user, Secret::new("correct password 1"), after.plus_millis(1), &random)
+        .await
+        .expect("one wrong try after the lockout does not lock again");
+    // And the count is a fresh one: it takes all five tries again to lock.
+    for _ in 0..MAX_FAILED_ATTEMPTS - 1 {
+        let _ = staff::sign_in(&db, &user, Secret::new("wrong"), after, &random).await;
+    }
+    staff::sign_in(&db, &user, Secret::new("correct password 1"), after, &random).await.expect("four are not five");
+    for _ in 0..MAX_FAILED_ATTEMPTS {
+        let _ = staff::sign_in(&db, &user, Secret::new("wrong"), after, &random).await;
+    }
+    let locked = staff::sign_in(&db, &user, Secret::new("correct password 1"), after, &random).await;
+    assert_eq!(domain(locked), DomainError::AccountLocked);
 }

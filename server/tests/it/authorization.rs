@@ -419,7 +419,8 @@ impl World {
         if !cookies.is_empty() {
             req = req.header(header::COOKIE, cookies.join("; "));
         }
-        if let Some(origin) = c.origin {
+        // A browser sends `Origin` with every POST: an actor with a session is a browser.
+        if let Some(origin) = c.origin.or((!cookies.is_empty()).then_some(SAME_ORIGIN)) {
             req = req.header(header::ORIGIN, origin);
         }
         let body = match &c.call.payload {

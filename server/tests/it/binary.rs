@@ -88,7 +88,15 @@ fn first_start_prints_generated_credentials_once_and_sigterm_stops_cleanly() {
     let (first, ok) = start_and_stop(&db);
     assert!(ok, "clean exit on SIGTERM");
     assert!(first.contains("user name / 用户名: admin"), "{first}");
-    assert!(first.contains("password  / 密码:"));
+    // Issue 14 §6: stdout is a pipe here (a log collector's), so the generated password is not
+    // on it but in a file only this user may read, which stdout names.
+    let file = dir.join("nested").join(ecert_server::FIRST_START_PASSWORD_FILE);
+    assert!(first.contains(&format!("password  / 密码:   in {}", file.display())), "{first}");
+    let password = std::fs::read_to_string(&file).unwrap();
+    assert!(password.trim().len() >= 16, "a generated password: {password:?}");
+    assert!(!first.contains(password.trim()), "the password is not on stdout");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(first.contains("/console") && first.contains("/dashboard") && first.contains("/verify"));
 
     let (second, ok) = start_and_stop(&db);
@@ -97,14 +105,15 @@ fn first_start_prints_generated_credentials_once_and_sigterm_stops_cleanly() {
     assert!(second.contains("/console"));
 }
 
-/// A minimal HTTP/1.1 POST, so the tests need no HTTP client crate (and so share the server's
+/// A minimal HTTP/1.1 POST as a page of the platform sends it (with its `Origin`), so the tests need no HTTP client crate (and so share the server's
 /// dependency features with `cargo leptos build`). Returns status, headers and body.
 fn post(port: u16, path: &str, cookie: &str, content_type: &str, body: &str) -> (u16, String, String) {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nCookie: {cookie}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Accept: application/json\r\nCookie: {cookie}\r\n\
          Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -325,8 +334,12 @@ fn the_server_serves_https_itself_with_a_configured_certificate() {
         body.len()
     );
     let answer = https(port, &ca, &sign_in).unwrap();
-    let cookie = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie: ecert_staff="));
-    assert!(cookie.is_some_and(|c| c.contains("; Secure")), "{answer}");
+    // Issue 14 §6: and the `__Host-` prefix, so that no sibling domain can plant one.
+    let cookie = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie: __host-ecert_staff="));
+    assert!(
+        cookie.is_some_and(|c| c.contains("; Secure") && c.contains("; Path=/") && !c.contains("Domain")),
+        "{answer}"
+    );
 
     // A client that trusts another certificate is refused, and plain HTTP gets no page.
     let (_, _, stranger) = self_signed(&dir.join("other"));
@@ -381,4 +394,85 @@ fn unusable_tls_settings_stop_the_start_with_what_to_fix() {
     let e = start(&[("ECERT_TLS_CERT", &cert), ("ECERT_TLS_KEY", &other_key)]);
     assert!(e.contains("cannot be used together"), "{e}");
     assert!(!dir.join("ecert.db").exists(), "nothing was opened or written");
+}
+
+/// Issue 14 §4: an administrator locked out by wrong passwords has a way back that needs no
+/// console and no SQL: `ecert-server --unlock USERNAME`, against the same database, while the
+/// server runs.
+#[test]
+fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
+    let dir = scratch_dir("ecert-unlock");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite:{}", dir.join("ecert.db").display());
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &db)
+        .env("ECERT_ADMIN_PASSWORD", "unlock-test-password")
+        .env("ECERT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    let sign_in =
+        |password: &str| post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", password)]);
+    for _ in 0..5 {
+        let (status, _, _) = sign_in("wrong password");
+        assert_eq!(status, 401);
+    }
+    let (status, _, body) = sign_in("unlock-test-password");
+    assert_eq!(status, 429, "locked: {body}");
+    assert!(!body.contains("until"), "the answer does not say until when: {body}");
+
+    let unlock = |name: &str| {
+        Command::new(BIN)
+            .env_clear()
+            .env("DATABASE_URL", &db)
+            .env("ECERT_LOG", "warn")
+            .args(["--unlock", name])
+            .output()
+            .unwrap()
+    };
+    let nobody = unlock("nobody");
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no staff member or counter is named `nobody`"));
+    let out = unlock("admin");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unlocked staff member `admin`"));
+
+    let (status, head, _) = sign_in("unlock-test-password");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert!((200..400).contains(&status), "signed in after the unlock: {head}");
+}
+
+/// Issue 14 §6: JSON logs go to stderr, as the README says; stdout holds the start-up banner only.
+#[test]
+fn json_logs_go_to_stderr() {
+    let dir = scratch_dir("ecert-json-log");
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
+        .env("ECERT_ADMIN_PASSWORD", "json-log-password")
+        .env("ECERT_LOG", "info")
+        .env("ECERT_LOG_FORMAT", "json")
+        .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let stdout = std::fs::read_to_string(dir.join("stdout")).unwrap();
+    let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap();
+    assert!(stdout.contains("/console"), "the banner: {stdout}");
+    assert!(!stdout.contains("{\""), "no log line on stdout: {stdout}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.starts_with('{')), "JSON lines on stderr: {stderr}");
+    assert!(stderr.contains("\"message\":\"serving\""), "{stderr}");
 }

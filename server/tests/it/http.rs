@@ -38,6 +38,27 @@ async fn health_reports_the_database() {
 }
 
 #[tokio::test]
+async fn a_clients_request_id_is_kept_only_when_it_is_an_id() {
+    // Issue 14 §6: a client could write what it liked into every log line of its request.
+    let app = app().await;
+    let with_id = |id: &str| Request::get("/healthz").header("x-request-id", id).body(Body::empty()).unwrap();
+    let reply = support::send(&app, with_id("proxy-7f3a.9_b")).await;
+    assert_eq!(reply.headers["x-request-id"], "proxy-7f3a.9_b", "a proxy's id ties its log to ours");
+    let long = "a".repeat(65);
+    for bad in ["x\" status=500 forged=\"1", "id with spaces", long.as_str(), ""] {
+        let reply = support::send(&app, with_id(bad)).await;
+        let given = reply.headers["x-request-id"].to_str().unwrap();
+        assert_ne!(given, bad);
+        assert!(
+            !given.is_empty()
+                && given.len() <= 64
+                && given.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{given}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn pages_render_on_the_server_in_chinese_by_default_and_english_on_request() {
     let app = app().await;
     let (status, headers, body) = get(&app, "/", None).await;
@@ -67,11 +88,26 @@ async fn the_language_switch_sets_a_cookie_and_goes_back_without_open_redirects(
     let (status, headers, _) = get(&app, "/lang/en?next=/verify", None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/verify");
+    let (_, headers, _) = get(&app, "/lang/en?next=%2Fcheck%3Fq%3D%E5%BC%A0", None).await;
+    assert_eq!(headers[header::LOCATION], "/check?q=%E5%BC%A0", "non-ASCII goes back percent-encoded");
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("ecert_lang=en;") && cookie.contains("Max-Age=31536000"), "{cookie}");
 
-    for evil in ["//evil.example/x", "https://evil.example/", "/\\evil.example"] {
-        let uri = format!("/lang/zh-CN?next={}", evil.replace('/', "%2F").replace('\\', "%5C").replace(':', "%3A"));
+    // Issue 14 §6: a tab or a line break that the browser drops turns `/\t/x` into `//x`.
+    let evil = [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil",
+        "/ /evil",
+    ];
+    for evil in evil {
+        let uri = format!(
+            "/lang/zh-CN?next={}",
+            percent_encoding::utf8_percent_encode(evil, percent_encoding::NON_ALPHANUMERIC)
+        );
         let (_, headers, _) = get(&app, &uri, None).await;
         assert_eq!(headers[header::LOCATION], "/", "{evil}");
     }
@@ -127,6 +163,60 @@ async fn the_system_status_server_function_answers_and_cross_origin_posts_are_re
 
     let res = call(Some("https://evil.example")).await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Issue 14 §6: a name that resolves here (DNS rebinding) passes a Host check, not this one;
+    // a write with a cookie but no Origin comes from no page of ours; and the browser's own word.
+    let write = |host: &str, origin: Option<&str>, cookie: bool, fetch_site: Option<&str>| {
+        let mut req = Request::post("/api/system_status")
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        if cookie {
+            req = req.header(header::COOKIE, "ecert_staff=x");
+        }
+        if let Some(site) = fetch_site {
+            req = req.header("sec-fetch-site", site);
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let status = |r: Result<axum::response::Response, std::convert::Infallible>| r.unwrap().status();
+    assert_eq!(
+        status(write("evil.example:3000", Some("http://evil.example:3000"), false, None).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status(write("127.0.0.1:3000", None, true, None).await), StatusCode::FORBIDDEN);
+    assert_eq!(status(write("127.0.0.1:3000", None, false, None).await), StatusCode::OK, "a back channel");
+    let same = Some("http://127.0.0.1:3000");
+    assert_eq!(status(write("127.0.0.1:3000", same, true, Some("cross-site")).await), StatusCode::FORBIDDEN);
+    assert_eq!(status(write("127.0.0.1:3000", same, true, Some("same-origin")).await), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_limit_is_refused_before_it_is_read() {
+    // Issue 14 §3: request bodies are capped.
+    let app = app().await;
+    let post = |body: Vec<u8>, declared: bool| {
+        let mut req = Request::post("/api/system_status")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::ORIGIN, "http://127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if declared {
+            req = req.header(header::CONTENT_LENGTH, body.len());
+        }
+        req.body(Body::from(body)).unwrap()
+    };
+    let limit = ecert_server::http::MAX_BODY_BYTES;
+    // A body that says how long it is, and one that does not (chunked): the limit holds for both.
+    for declared in [true, false] {
+        let at_limit = support::send(&app, post(vec![b'a'; limit], declared)).await;
+        assert_eq!(at_limit.status, StatusCode::OK, "declared: {declared}");
+        let over = support::send(&app, post(vec![b'a'; limit + 1], declared)).await;
+        assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE, "declared: {declared}: {}", over.body);
+    }
 }
 
 #[tokio::test]
