@@ -22,6 +22,9 @@ pub enum Problem {
     BadCheckCharacter,
     /// A number or date outside what the rule allows (e.g. a grant period, R6).
     OutOfRange,
+    /// A name that looks like one of the platform's own (issue 14 §1: a relying party's name
+    /// is what the phone shows when it asks to log in).
+    Reserved,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,8 @@ impl FieldError {
             (Problem::BadCheckCharacter, Lang::En) => format!("{field} has a wrong check character"),
             (Problem::OutOfRange, Lang::Zh) => format!("{field}超出允许范围"),
             (Problem::OutOfRange, Lang::En) => format!("{field} is out of the allowed range"),
+            (Problem::Reserved, Lang::Zh) => format!("{field}不能使用与本平台相似的名称"),
+            (Problem::Reserved, Lang::En) => format!("{field} must not look like the platform's own names"),
         }
     }
 }

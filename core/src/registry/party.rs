@@ -88,6 +88,58 @@ pub fn redirect_lines(text: &str) -> Vec<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
+/// What the platform calls itself and its certificate, folded as [`imitation_key`] folds a
+/// name. A relying party's name is what the phone shows when the party asks for a login, so a
+/// party may not be named like the platform (issue 14 §1): "管理人后台 (登录)" would read as
+/// the platform's own dashboard.
+const PLATFORM_NAMES: &[&str] =
+    &["管理人后台", "法人电子证书", "电子证书", "证书钱包", "dashboard", "ecert", "electroniccertificate"];
+
+/// A name folded for comparison: full-width letters and digits as ASCII, lower case, and
+/// nothing but letters and digits, so that "管理人 后台", "Ｄａｓｈｂｏａｒｄ" and "dash-board"
+/// fold alike.
+pub fn imitation_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            c => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether a relying party's name looks like one of the platform's own.
+pub fn imitates_platform(name: &str) -> bool {
+    let key = imitation_key(name);
+    PLATFORM_NAMES.iter().any(|own| key.contains(own))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn party_names_that_imitate_the_platform_are_recognised_however_written() {
+        for name in [
+            "管理人后台",
+            "管理人 后台（登录）",
+            "法人电子证书平台",
+            "Manager Dashboard",
+            "Ｄａｓｈｂｏａｒｄ",
+            "dash-board",
+            "ECERT login",
+            "e-cert",
+        ] {
+            assert!(imitates_platform(name), "{name}");
+        }
+        for name in ["北京市政务服务网", "不动产登记管理系统", "某系统", "Beijing Government Services"]
+        {
+            assert!(!imitates_platform(name), "{name}");
+        }
+    }
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -135,6 +187,9 @@ mod server {
         random: &Random,
     ) -> Result<ShownOnce> {
         let name = check_name("name", &input.name)?;
+        if imitates_platform(&name) {
+            return Err(DomainError::field("name", Problem::Reserved).into());
+        }
         let redirects = check_redirects(&input.redirect_uris)?;
         let id = random.id();
         let secret = random.token();

@@ -84,7 +84,7 @@ mod server {
         if !secret::verify_password(password, row.password_hash).await {
             // One statement, so concurrent wrong attempts are all counted.
             db.execute(
-                query(&count_failure_sql("staff", "failed_attempts"))
+                query(count_failure_sql("staff", "failed_attempts"))
                     .bind(&row.id)
                     .bind(MAX_FAILED_ATTEMPTS)
                     .bind(now.0)

@@ -1,6 +1,7 @@
 //! Issue 4, journeys 1–3 and 7: presenting (R9), counter and public checks (R10), usage records
 //! (R12) and immediate revocation (R15); relying parties and their counters.
 
+use ecert_core::Problem;
 use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
 use ecert_core::holder::{self, Role};
@@ -352,6 +353,13 @@ async fn parties_need_valid_redirects_and_unique_names_and_counters_sign_in_with
     let bad = PartyInput { name: "某系统".into(), redirect_uris: "http://rp.example.cn/cb".into() };
     assert!(matches!(domain(party::register(&db, &staff, &bad, T0, &random).await), DomainError::Validation(_)));
     let input = PartyInput { name: "某系统".into(), redirect_uris: "https://rp.example.cn/cb\n".into() };
+    // Issue 14 §1: the phone shows a party's name when it asks for a login; a name like the
+    // platform's own is refused.
+    for name in ["管理人后台", "法人电子证书 登录", "Manager Dashboard"] {
+        let imitation = PartyInput { name: name.into(), ..input.clone() };
+        let e = party::register(&db, &staff, &imitation, T0, &random).await;
+        assert!(matches!(domain(e), DomainError::Validation(v) if v[0].problem == Problem::Reserved), "{name}");
+    }
     let shown = party::register(&db, &staff, &input, T0, &random).await.unwrap();
     let again = party::register(&db, &staff, &input, T0, &random).await;
     assert!(matches!(domain(again), DomainError::AlreadyExists { .. }));
