@@ -11,8 +11,9 @@ use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_core::{DomainError, Error, Millis, store::query};
 use ecert_testing::open_test_db;
+use tokio::sync::mpsc::{UnboundedReceiver as Receiver, UnboundedSender as Sender};
 
-use crate::support::{Phone, T0, count, credit_code, domain, resident_id, staff_view};
+use crate::support::{Phone, T0, count, credit_code, domain, read_request, resident_id, staff_view};
 
 pub(crate) const PASSWORD: &str = "cert-pass-1";
 
@@ -871,35 +872,20 @@ async fn r11_an_approval_without_password_or_on_a_dead_login_costs_no_password_t
 }
 
 /// An identity service that answers "match" to each request only when the test lets it: the
-/// slow step between reading a caller and writing its decision, held open at will.
-async fn gated_identity_service() -> (IdentityVerifier, tokio::sync::mpsc::UnboundedSender<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// slow step between reading a caller and writing its decision, held open at will. Answers the
+/// verifier, the channel that says a request has arrived, and the gate to open.
+async fn gated_identity_service() -> (IdentityVerifier, Receiver<()>, Sender<()>) {
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/verify", listener.local_addr().unwrap());
     let (open, mut gate) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (arrive, arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = vec![0u8; 8192];
-            let mut got = Vec::new();
-            // The whole request (it is small): headers, then as many body bytes as announced.
-            loop {
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                got.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&got).to_string();
-                let done = text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    body.len() >= len
-                });
-                if done || n == 0 {
-                    break;
-                }
+            if read_request(&mut socket).await.is_none() {
+                continue;
             }
+            let _ = arrive.send(());
             if gate.recv().await.is_none() {
                 return;
             }
@@ -913,7 +899,7 @@ async fn gated_identity_service() -> (IdentityVerifier, tokio::sync::mpsc::Unbou
     });
     let verifier =
         IdentityVerifier::Http(ecert_core::identity::HttpVerifier { url, timeout: std::time::Duration::from_secs(10) });
-    (verifier, open)
+    (verifier, arrived, open)
 }
 
 async fn holders_of(db: &Db, certificate_id: &str) -> i64 {
@@ -980,14 +966,14 @@ async fn r8_a_manager_removed_while_the_identity_service_answers_adds_nobody() {
     let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let caller = m1.caller(&db).await;
     let g = grant(&first_matter(&db, &caller).await, "2026-01-01", "2026-06-30");
-    let (identity, open) = gated_identity_service().await;
+    let (identity, mut arrived, open) = gated_identity_service().await;
     let adding = {
         let (db, caller, g, random) = (db.clone(), caller.clone(), g.clone(), random.clone());
         tokio::spawn(async move {
             holder::add(&db, &caller, Role::User, &person("孙八", 21), Some(&g), &identity, T0, &random).await
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    arrived.recv().await.expect("the addition asks the identity service");
     holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &random).await.unwrap();
     let before = holders_of(&db, &cert).await;
     open.send(()).unwrap();

@@ -8,9 +8,9 @@ use ecert_core::identity::{HttpVerifier, IdentityVerifier};
 use ecert_core::secret::Random;
 use ecert_core::{DomainError, Error, store::query};
 use ecert_testing::open_test_db;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use crate::support::{T0, credit_code, resident_id, staff_view};
+use crate::support::{T0, credit_code, read_request, resident_id, staff_view};
 
 /// A one-connection-at-a-time fake service: answers every request with `status` and `body`
 /// (or never answers when `status` is 0) and sends the request bodies it saw to the channel.
@@ -23,30 +23,8 @@ async fn fake_service(status: u16, body: &'static str) -> (String, tokio::sync::
             let Ok((mut socket, _)) = listener.accept().await else { return };
             let seen = seen.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut got = Vec::new();
-                loop {
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    got.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&got).to_string();
-                    if let Some((head, rest)) = text.split_once("\r\n\r\n") {
-                        let len: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if rest.len() >= len {
-                            let _ = seen.send(rest.to_owned());
-                            break;
-                        }
-                    }
-                    if n == 0 {
-                        return;
-                    }
-                }
+                let Some(request) = read_request(&mut socket).await else { return };
+                let _ = seen.send(request);
                 if status == 0 {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     return;

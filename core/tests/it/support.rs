@@ -30,3 +30,29 @@ pub fn domain<T: std::fmt::Debug>(r: Result<T, Error>) -> DomainError {
 pub async fn count(db: &Db, sql: &str, arg: &str) -> i64 {
     db.fetch_one(query(sql).bind(arg)).await.unwrap()
 }
+
+/// Reads one HTTP request (head, then as many body bytes as it announces) from a fake
+/// service's connection; answers its body, or `None` when the client went away first.
+pub async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 8192];
+    let mut got = Vec::new();
+    loop {
+        let n = socket.read(&mut buf).await.unwrap_or(0);
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let announced = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if body.len() >= announced {
+                return Some(body.to_owned());
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+    }
+}

@@ -150,18 +150,29 @@ fn code_of(url: &str) -> String {
     url.split_once("code=").map(|(_, c)| c.to_owned()).expect("a code in the link")
 }
 
+/// The server on a free port with a SQLite database in `dir` (made if missing), its
+/// administrator's password `admin_password`, no other environment; the caller adds settings
+/// and where its output goes, then spawns it and waits with `wait_healthy(port)`.
+fn server_in(dir: &std::path::Path, admin_password: &str) -> (Command, u16) {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = free_port();
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
+        .env("ECERT_ADMIN_PASSWORD", admin_password)
+        .env("ECERT_LOG", "warn");
+    (command, port)
+}
+
 /// R16: personal data never reaches the log, even at the most verbose level.
 #[test]
 fn r16_personal_data_is_absent_from_the_log() {
     let dir = scratch_dir("ecert-log");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (mut server, port) = server_in(&dir, "log-test-password");
     let log_path = dir.join("server.log");
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
-        .env("ECERT_ADMIN_PASSWORD", "log-test-password")
+    let mut child = server
         .env("ECERT_LOG", "trace")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
@@ -402,19 +413,9 @@ fn unusable_tls_settings_stop_the_start_with_what_to_fix() {
 #[test]
 fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     let dir = scratch_dir("ecert-unlock");
-    std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite:{}", dir.join("ecert.db").display());
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &db)
-        .env("ECERT_ADMIN_PASSWORD", "unlock-test-password")
-        .env("ECERT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let (mut server, port) = server_in(&dir, "unlock-test-password");
+    let mut child = server.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
     wait_healthy(port);
     let sign_in =
         |password: &str| post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", password)]);
@@ -452,13 +453,8 @@ fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
 #[test]
 fn json_logs_go_to_stderr() {
     let dir = scratch_dir("ecert-json-log");
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("ECERT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", format!("sqlite:{}", dir.join("ecert.db").display()))
-        .env("ECERT_ADMIN_PASSWORD", "json-log-password")
+    let (mut server, port) = server_in(&dir, "json-log-password");
+    let mut child = server
         .env("ECERT_LOG", "info")
         .env("ECERT_LOG_FORMAT", "json")
         .stdout(std::fs::File::create(dir.join("stdout")).unwrap())
