@@ -168,9 +168,7 @@ impl Config {
         if self.database_url.starts_with("postgres") {
             return Err(ConfigError::DataKeyRequired);
         }
-        let file = self.database_url.strip_prefix("sqlite:").map(|rest| rest.trim_start_matches("//"));
-        let file = file.and_then(|f| f.split('?').next()).unwrap_or_default();
-        if file.is_empty() || file == ":memory:" {
+        if self.sqlite_file().is_none() {
             // A database that ends with the process (or a URL that will be refused when opened)
             // may use a key that ends with it too.
             let mut key = [0u8; 32];
@@ -180,15 +178,18 @@ impl Config {
         Ok(Vault::from_file(&self.state_dir().join("ecert-data.key"), random)?)
     }
 
+    /// The file of a SQLite database URL; `None` for another database or one in memory.
+    fn sqlite_file(&self) -> Option<&str> {
+        let rest = self.database_url.strip_prefix("sqlite:")?.trim_start_matches("//");
+        let file = rest.split('?').next().unwrap_or_default();
+        (!file.is_empty() && file != ":memory:").then_some(file)
+    }
+
     /// Where the server keeps files of its own: beside a SQLite database file, else the
     /// working directory.
     pub fn state_dir(&self) -> PathBuf {
-        let file = self.database_url.strip_prefix("sqlite:").map(|rest| rest.trim_start_matches("//"));
-        let file = file.and_then(|f| f.split('?').next()).unwrap_or_default();
-        match std::path::Path::new(file).parent() {
-            Some(dir) if !file.is_empty() && file != ":memory:" => dir.to_path_buf(),
-            _ => PathBuf::new(),
-        }
+        let dir = self.sqlite_file().and_then(|file| std::path::Path::new(file).parent());
+        dir.map(std::path::Path::to_path_buf).unwrap_or_default()
     }
 
     /// The certificate chain and key files when the server serves HTTPS itself.

@@ -37,12 +37,11 @@ mod server {
     /// lock that has run out (before `$3`, now) starts the count again, so one wrong try after
     /// a lockout is one try, not a lockout again (issue 14 §4). Staff and counters share it.
     pub(crate) fn count_failure_sql(table: &str, column: &str) -> String {
+        let ran_out = "locked_until IS NOT NULL AND locked_until <= $3";
+        let count = format!("CASE WHEN {ran_out} THEN 1 ELSE {column} + 1 END");
         format!(
-            "UPDATE {table} SET \
-             {column} = CASE WHEN locked_until IS NOT NULL AND locked_until <= $3 THEN 1 ELSE {column} + 1 END, \
-             locked_until = CASE \
-                 WHEN locked_until IS NOT NULL AND locked_until <= $3 THEN (CASE WHEN 1 >= $2 THEN $4 ELSE NULL END) \
-                 WHEN {column} + 1 >= $2 THEN $4 ELSE locked_until END \
+            "UPDATE {table} SET {column} = {count}, \
+             locked_until = CASE WHEN {count} >= $2 THEN $4 WHEN {ran_out} THEN NULL ELSE locked_until END \
              WHERE id = $1"
         )
     }
