@@ -72,6 +72,26 @@ export function ecertSaveCards(json) {
   localStorage.setItem(CARDS, json);
 }
 
+// Issue 14 §1: a login or sign page that the wallet's own scanner opened may go on by itself;
+// one opened from a link (a message, another site, the phone's camera app) waits for the
+// holder's tap. The scanner leaves the path it opens in this tab's sessionStorage, which no
+// other site can write; the page takes it once.
+const SCANNED = "ecert.scanned";
+
+export function ecertMarkScanned(path) {
+  try { sessionStorage.setItem(SCANNED, path); } catch (_) { /* storage off: the page asks */ }
+}
+
+export function ecertTakeScanned(path) {
+  try {
+    const marked = sessionStorage.getItem(SCANNED);
+    sessionStorage.removeItem(SCANNED);
+    return marked !== null && marked === path;
+  } catch (_) {
+    return false;
+  }
+}
+
 // Camera scanning, where the browser has a camera and the BarcodeDetector API (most phone
 // browsers); elsewhere the phone's own camera app opens the QR code's link.
 let scanning = null;

@@ -93,6 +93,8 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::RateLimited => S::TOO_MANY_REQUESTS,
         DomainError::PresentationInvalid => S::GONE,
         DomainError::StaleSignature => S::UNAUTHORIZED,
+        DomainError::MatchCodeWrong => S::GONE,
+        DomainError::ApprovalRequired => S::FORBIDDEN,
         DomainError::IdentityUnavailable => S::SERVICE_UNAVAILABLE,
     }
 }

@@ -38,6 +38,17 @@ pub async fn holder() -> Result<ecert_core::holder::Caller, AppError> {
     holder_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
 }
 
+/// The dashboard caller of a write that gives, shows or takes a power, carrying the phone
+/// approval the page brings (issue 14 §1); the write takes it inside its transaction.
+#[cfg(feature = "ssr")]
+pub async fn holder_approving(approval: Option<String>) -> Result<ecert_core::holder::Caller, AppError> {
+    let mut caller = holder().await?;
+    if let Some(step_up) = caller.step_up.as_mut() {
+        step_up.approval_id = approval.filter(|a| !a.trim().is_empty() && a.len() <= 64);
+    }
+    Ok(caller)
+}
+
 /// The counter signed in to the verifier page, if any (counter and relying party active).
 #[cfg(feature = "ssr")]
 pub async fn counter_if_signed_in() -> Result<Option<ecert_core::party::CounterCaller>, AppError> {

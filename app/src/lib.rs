@@ -26,6 +26,8 @@ mod qr;
 #[cfg(feature = "ssr")]
 mod session;
 #[cfg(feature = "ssr")]
+pub use session::ClientIp;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;
@@ -100,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />
                     <Route path=path!("/wallet/accept") view={Lazy::<routes::AcceptRoute>::new()} />
                     <Route path=path!("/wallet/login") view={Lazy::<routes::LoginApproveRoute>::new()} />
+                    <Route path=path!("/wallet/approve") view={Lazy::<routes::ApproveRoute>::new()} />
                     <Route path=path!("/wallet/sign") view={Lazy::<routes::SignRoute>::new()} />
                     // Issue 4: OpenID Connect scan login for relying parties.
                     <Route path=path!("/oidc/login") view={Lazy::<routes::OidcLoginRoute>::new()} />

@@ -49,11 +49,12 @@ pub async fn oidc_login_start(request: String) -> Result<Option<OidcLoginQr>, Ap
     use ecert_core::oidc::{self, OidcError};
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
-    let (view, started) = match oidc::start_login(&state.db, &request, now, &state.random).await {
-        Ok(v) => v,
-        Err(OidcError::RequestGone) => return Ok(None),
-        Err(e) => return Err(app_error(e)),
-    };
+    let (view, started) =
+        match oidc::start_login(&state.db, &request, &crate::session::requester(), now, &state.random).await {
+            Ok(v) => v,
+            Err(OidcError::RequestGone) => return Ok(None),
+            Err(e) => return Err(app_error(e)),
+        };
     Ok(Some(OidcLoginQr { party_name: view.party_name, qr: LoginQr::for_browser(&started, now)? }))
 }
 

@@ -139,6 +139,20 @@ impl LazyRoute for LoginApproveRoute {
     }
 }
 
+/// Approving a dashboard write on the phone (`/wallet/approve`, issue 14 §1).
+pub struct ApproveRoute;
+
+#[lazy_route]
+impl LazyRoute for ApproveRoute {
+    fn data() -> Self {
+        ApproveRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <wallet::approve::ApprovePage /> }.into_any()
+    }
+}
+
 /// Scan to sign on the phone (`/wallet/sign`).
 pub struct SignRoute;
 

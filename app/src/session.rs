@@ -54,3 +54,20 @@ pub fn set_session_cookie(name: &str, value: &str, expires_at: Option<Millis>, n
         response.append_header(http::header::SET_COOKIE, value);
     }
 }
+
+/// The client's address as the server's edge made it out (the connection's peer, or the
+/// address a trusted proxy forwarded); the server puts it into every request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// This request's client address, if the edge knew it.
+pub fn client_ip() -> Option<std::net::IpAddr> {
+    use_context::<http::request::Parts>()?.extensions.get::<ClientIp>().map(|c| c.0.to_canonical())
+}
+
+/// The browser making this request, as a scan login records it for the phone to show.
+pub fn requester() -> ecert_core::login::Requester {
+    let agent = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    ecert_core::login::Requester::new(client_ip().map(|ip| ip.to_string()), agent.as_deref())
+}

@@ -16,6 +16,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The address people reach this server at; QR codes encode links under it.
     pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the peer is the client).
+    pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
+    /// Scales the limits on anonymous requests (issue 14 §3); 0 turns them off.
+    pub rate_limit_scale: f64,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

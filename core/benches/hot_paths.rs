@@ -117,7 +117,7 @@ async fn poll_logins(config: &Config, report: &mut Report) {
     let seeding = Instant::now();
     let mut browsers = Vec::with_capacity(config.logins);
     for _ in 0..config.logins {
-        let started = login::start(&db, login::DASHBOARD, Millis::now(), &random).await;
+        let started = login::start(&db, login::DASHBOARD, &login::Requester::default(), Millis::now(), &random).await;
         let started = started.unwrap_or_else(|e| panic!("cannot start a login request: {e}"));
         browsers.push(started.browser.expose().to_owned());
     }

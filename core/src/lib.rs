@@ -26,6 +26,8 @@ pub mod kernel;
 pub mod login;
 pub mod presentation;
 #[cfg(feature = "server")]
+pub mod purge;
+#[cfg(feature = "server")]
 pub mod records;
 pub mod registry;
 pub mod signing;

@@ -3,7 +3,7 @@
 // (R6), and removes them (R8). A PC context and phone contexts run side by side; each phone
 // opens the link its QR code encodes.
 import { expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, cstDay, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+import { acceptOnPhone, approveOnPhone, continueFromLink, cstDay, hydrated, issueCertificate, phone, pickMatch, residentId, scanLogin, staffSignIn } from './helpers';
 
 /** Staff issue a certificate; returns the claim link. */
 async function issue(pc: Page, name: string): Promise<string> {
@@ -12,7 +12,8 @@ async function issue(pc: Page, name: string): Promise<string> {
   return (await pc.getByTestId('claim-link').getAttribute('href'))!;
 }
 
-async function addPerson(pc: Page, role: 'manager' | 'user', name: string, seq: number) {
+/** Fills the add form and submits; `approver`, the signed-in holder's phone, approves it. */
+async function addPerson(pc: Page, role: 'manager' | 'user', name: string, seq: number, approver?: Page) {
   const form = pc.getByTestId(`add-${role}`);
   await form.getByLabel('姓名').fill(name);
   await form.getByLabel('身份证号码').fill(residentId(seq));
@@ -23,6 +24,7 @@ async function addPerson(pc: Page, role: 'manager' | 'user', name: string, seq: 
     await form.getByLabel('结束日期').fill(cstDay(30));
   }
   await form.locator('button[type=submit]').click();
+  if (approver) await approveOnPhone(pc, approver, `${name[0]}*`);
 }
 
 test('R2 R11: the first manager claims on a phone and signs in to the dashboard by scanning', async ({ page, browser, baseURL }) => {
@@ -59,7 +61,9 @@ test('R11: a rejected scan login leaves the PC signed out', async ({ page, brows
   await hydrated(page);
   const link = await page.getByTestId('login-link').getAttribute('href');
   await fm.goto(link!);
-  await expect(fm.getByTestId('match-code')).toBeVisible();
+  await hydrated(fm);
+  await continueFromLink(fm);
+  await expect(fm.getByTestId('match-choice')).toHaveCount(3);
   await fm.getByRole('button', { name: '拒绝' }).click();
   await expect(fm.getByTestId('login-outcome')).toContainText('已拒绝');
   await expect(page.getByTestId('login-state')).toHaveAttribute('data-state', 'rejected');
@@ -75,12 +79,14 @@ test('R3 R4 R5 R8: managers are authorized face to face, a 4th is refused, remov
   const names = ['王五', '钱七', '孙八'];
   let firstLink = '';
   for (const [i, name] of names.entries()) {
-    await addPerson(page, 'manager', name, 10 + i);
+    await addPerson(page, 'manager', name, 10 + i, fm);
     await expect(page.getByRole('heading', { name: `管理人 (${i + 1}/3)` })).toBeVisible();
     if (i === 0) firstLink = (await page.getByTestId('accept-link').getAttribute('href'))!;
   }
+  // The 4th is refused before the phone is asked for anything.
   await addPerson(page, 'manager', '周九', 20);
   await expect(page.getByTestId('dashboard-error')).toContainText('最多授权3名管理人');
+  await expect(page.getByTestId('approval-panel')).toHaveCount(0);
 
   // The first manager accepts on their own phone; the role is then active.
   const m1 = await phone(browser, baseURL!);
@@ -94,6 +100,7 @@ test('R3 R4 R5 R8: managers are authorized face to face, a 4th is refused, remov
   await expect(pc2.getByTestId('my-role')).toHaveText('管理人');
   await expect(pc2.getByTestId('add-manager')).toHaveCount(0);
   await page.getByTestId('holder-row').filter({ hasText: '王*' }).getByTestId('remove').click();
+  await approveOnPhone(page, fm, '移除管理人 王*');
   await expect(page.getByRole('heading', { name: '管理人 (2/3)' })).toBeVisible();
   await pc2.reload();
   await expect(pc2.getByTestId('login-link')).toBeVisible();
@@ -117,8 +124,9 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   await form.locator('button[type=submit]').click();
   await expect(page.getByTestId('dashboard-error')).toContainText('授权期限（1天至1年）超出允许范围');
   await expect(page.getByTestId('holder-row')).toHaveCount(0);
+  await expect(page.getByTestId('approval-panel')).toHaveCount(0);
 
-  await addPerson(page, 'user', '赵六', 40);
+  await addPerson(page, 'user', '赵六', 40, fm);
   const link = (await page.getByTestId('accept-link').getAttribute('href'))!;
   const user = await phone(browser, baseURL!);
   await acceptOnPhone(user, link, '赵六', residentId(40));
@@ -138,11 +146,15 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   await hydrated(pc2);
   const login = await pc2.getByTestId('login-link').getAttribute('href');
   await user.goto(login!);
-  await expect(user.getByRole('alert')).toContainText('只有第一管理责任人和管理人可以登录管理后台');
+  await hydrated(user);
+  await continueFromLink(user);
+  await expect(user.getByRole('alert').filter({ hasText: '只有第一管理责任人和管理人可以登录管理后台' })).toBeVisible();
 
   await row.getByRole('button', { name: '取消授权' }).click();
+  await approveOnPhone(page, fm, '取消使用人 赵*');
   await expect(row.getByTestId('grant')).toContainText('已取消');
   await row.getByTestId('remove').click();
+  await approveOnPhone(page, fm, '移除使用人 赵*');
   await expect(page.getByTestId('holder-row')).toHaveCount(0);
   await expect(page.getByTestId('changes')).toContainText('移除使用人');
   // R8: the removed user's phone no longer holds a valid role.
@@ -183,5 +195,8 @@ test('R11: where the browser has a camera and BarcodeDetector, the wallet scans 
   await fm.evaluate((l) => ((window as any).__qr = l), link);
   await fm.getByRole('button', { name: '扫一扫' }).click();
   await expect(fm).toHaveURL(/\/wallet\/login\?code=/);
-  await expect(fm.getByTestId('match-code')).toHaveText((await page.getByTestId('pc-match-code').textContent())!.trim());
+  // Opened by the wallet's own scanner: no link warning, straight to the prompt (issue 14 §1).
+  await hydrated(fm);
+  await pickMatch(fm, (await page.getByTestId('pc-match-code').textContent())!.trim());
+  await expect(fm.getByTestId('link-warning')).toHaveCount(0);
 });

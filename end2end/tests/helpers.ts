@@ -71,8 +71,23 @@ export async function acceptOnPhone(p: Page, link: string, name: string, idNumbe
   await expect(p.getByTestId('accepted')).toBeVisible();
 }
 
-/** Scan login: the PC opens the dashboard, the phone opens the QR's link, compares the match
- *  code and confirms with the certificate password; the PC is then signed in. */
+/** A login or sign page opened from a link waits behind a warning and scans nothing until the
+ *  holder taps on (issue 14 §1). */
+export async function continueFromLink(p: Page) {
+  await expect(p.getByTestId('link-warning')).toContainText('不要继续');
+  await p.getByTestId('link-continue').click();
+}
+
+/** Taps, among the phone's three match codes, the one the PC shows (issue 14 §1). */
+export async function pickMatch(p: Page, pcMatch: string) {
+  const choices = p.getByTestId('match-choice');
+  await expect(choices).toHaveCount(3);
+  await choices.filter({ hasText: new RegExp(`^${pcMatch}$`) }).click();
+}
+
+/** Scan login: the PC opens the dashboard, the phone opens the QR's link, taps on past the
+ *  warning, picks the PC's match code and confirms with the certificate password; the PC is
+ *  then signed in. */
 export async function scanLogin(pc: Page, p: Page, password = CERT_PASSWORD) {
   await pc.goto('/dashboard');
   await hydrated(pc);
@@ -81,12 +96,31 @@ export async function scanLogin(pc: Page, p: Page, password = CERT_PASSWORD) {
   expect(pcMatch).toMatch(/^\d{2}$/);
   await p.goto(link!);
   await hydrated(p);
-  await expect(p.getByTestId('match-code')).toHaveText(pcMatch);
+  await continueFromLink(p);
+  await pickMatch(p, pcMatch);
   await expect(pc.getByTestId('login-state')).toHaveAttribute('data-state', 'scanned');
   await p.getByLabel('证书密码（6位以上）').fill(password);
   await p.getByRole('button', { name: '确认登录' }).click();
   await expect(p.getByTestId('login-outcome')).toContainText('已确认登录');
   await expect(pc.getByTestId('dashboard-institution')).toBeVisible();
+}
+
+/** A dashboard write waits for the signed-in holder's own phone (issue 14 §1): the phone opens
+ *  the approval link, taps on past the warning, reads the action and approves it with the
+ *  certificate password; the dashboard then does it. */
+export async function approveOnPhone(pc: Page, p: Page, summary?: string, password = CERT_PASSWORD) {
+  const panel = pc.getByTestId('approval-panel');
+  await expect(panel).toBeVisible();
+  const link = (await panel.getByTestId('approval-link').getAttribute('href'))!;
+  await p.goto(link);
+  await hydrated(p);
+  await continueFromLink(p);
+  if (summary) await expect(p.getByTestId('approval-summary')).toContainText(summary);
+  else await expect(p.getByTestId('approval-summary')).toBeVisible();
+  await p.getByLabel('证书密码（6位以上）').fill(password);
+  await p.getByRole('button', { name: '确认执行' }).click();
+  await expect(p.getByTestId('approval-outcome')).toContainText('已确认');
+  await expect(panel).toHaveCount(0);
 }
 
 /** Today in China Standard Time, `YYYY-MM-DD`, plus `days`. */
@@ -111,6 +145,7 @@ export async function userWithGrant(pc: Page, browser: Browser, baseURL: string,
   await form.getByLabel('开始日期').fill(cstDay());
   await form.getByLabel('结束日期').fill(cstDay(30));
   await form.locator('button[type=submit]').click();
+  await approveOnPhone(dash, fm, '添加使用人：赵*');
   const link = (await dash.getByTestId('accept-link').getAttribute('href'))!;
   const user = await phone(browser, baseURL);
   await acceptOnPhone(user, link, '赵六', residentId(40));

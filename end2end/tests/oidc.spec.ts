@@ -5,7 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { expect, Page, test } from '@playwright/test';
-import { CERT_PASSWORD, hydrated, userWithGrant } from './helpers';
+import { CERT_PASSWORD, continueFromLink, hydrated, pickMatch, userWithGrant } from './helpers';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -80,8 +80,10 @@ test('R11 R12: the demo application system logs a user in by OpenID Connect thro
 
   await user.goto(link);
   await hydrated(user);
+  await continueFromLink(user);
   await expect(user.getByTestId('login-system')).toHaveText('示例应用系统');
-  await expect(user.getByTestId('match-code')).toHaveText(pcMatch);
+  await expect(user.getByTestId('login-domain')).toHaveText(/^127\.0\.0\.1:\d+$/);
+  await pickMatch(user, pcMatch);
   await user.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
   await user.getByRole('button', { name: '确认登录' }).click();
   await expect(user.getByTestId('login-outcome')).toContainText('已确认登录');
@@ -110,6 +112,7 @@ test('R11: a holder who rejects on the phone sends the browser back to the party
   const link = (await pc.getByTestId('login-link').getAttribute('href'))!;
   await user.goto(link);
   await hydrated(user);
+  await continueFromLink(user);
   await expect(user.getByTestId('login-system')).toHaveText('拒绝测试系统');
   await user.getByRole('button', { name: '拒绝' }).click();
   await expect(pc.getByText('access_denied')).toBeVisible();

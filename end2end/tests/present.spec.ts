@@ -2,7 +2,7 @@
 // registered relying party checks the number or the barcode (R10, R12), any phone opens the QR's
 // public check page, and removal makes every code fail at once (R15).
 import { Browser, expect, Page, test } from '@playwright/test';
-import { CERT_PASSWORD, cstDay, hydrated, phone, residentId, staffSignIn, userWithGrant } from './helpers';
+import { approveOnPhone, CERT_PASSWORD, cstDay, hydrated, phone, residentId, staffSignIn, userWithGrant } from './helpers';
 
 /** Staff register a relying party with one counter in the console; returns its sign-in. */
 async function registerCounter(pc: Page, party: string): Promise<{ username: string; password: string }> {
@@ -106,7 +106,7 @@ test('R9 R10 R12: a user shows the certificate, a counter checks the number once
 });
 
 test('R15: removing the user fails its live codes at once', async ({ page, browser, baseURL }) => {
-  const { dash, user } = await userWithGrant(page, browser, baseURL!, '北京市吊销测试研究院');
+  const { fm, dash, user } = await userWithGrant(page, browser, baseURL!, '北京市吊销测试研究院');
   const counter = await counterPage(browser, baseURL!, await registerCounter(page, '政务服务中心'));
   const { number, link } = await present(user);
   const passerby = await phone(browser, baseURL!);
@@ -115,6 +115,7 @@ test('R15: removing the user fails its live codes at once', async ({ page, brows
 
   await dash.reload();
   await dash.getByTestId('holder-row').filter({ hasText: '赵*' }).getByTestId('remove').click();
+  await approveOnPhone(dash, fm, '移除使用人 赵*');
   await expect(dash.getByTestId('holder-row').filter({ hasText: '赵*' })).toHaveCount(0);
   await passerby.reload();
   await expect(passerby.getByTestId('check-invalid')).toBeVisible();

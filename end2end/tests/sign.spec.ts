@@ -3,7 +3,7 @@
 // the device signature and the platform's attestation with Node's crypto, as docs/signing.md says.
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, CERT_PASSWORD, hydrated, issueCertificate, phone, residentId, staffSignIn } from './helpers';
+import { acceptOnPhone, CERT_PASSWORD, continueFromLink, hydrated, issueCertificate, phone, residentId, staffSignIn } from './helpers';
 
 type Party = { clientId: string; secret: string; name: string };
 
@@ -69,6 +69,10 @@ test('R12: a party asks, the holder signs on the phone, the party verifies both 
   // The phone opens the QR's link: who asks, what for, and the digest to compare.
   await fm.goto(asked.json.wallet_url);
   await hydrated(fm);
+  // Opened from a link: nothing is scanned until the holder taps on (issue 14 §1).
+  await expect(fm.getByTestId('sign-party')).toHaveCount(0);
+  expect((await rp(baseURL!, party, `/api/v1/sign/requests/${id}`)).json.status).toBe('waiting');
+  await continueFromLink(fm);
   await expect(fm.getByTestId('sign-party')).toHaveText('公共资源交易平台');
   await expect(fm.getByTestId('sign-description')).toHaveText('签署《项目合作协议》');
   await expect(fm.getByTestId('sign-document')).toHaveText('项目合作协议.pdf');
@@ -108,12 +112,14 @@ test('R12: a party asks, the holder signs on the phone, the party verifies both 
   // The code was used once: opening the link again is refused.
   await fm.goto(asked.json.wallet_url);
   await hydrated(fm);
-  await expect(fm.getByRole('alert')).toContainText('二维码已被使用');
+  await continueFromLink(fm);
+  await expect(fm.getByRole('alert').filter({ hasText: '二维码已被使用' })).toBeVisible();
 
   // A second request, rejected on the phone.
   const second = await rp(baseURL!, party, '/api/v1/sign/requests', { digest: digestOf('另一份文件').b64, description: '签署补充协议' });
   await fm.goto(second.json.wallet_url);
   await hydrated(fm);
+  await continueFromLink(fm);
   await expect(fm.getByTestId('sign-description')).toHaveText('签署补充协议');
   await fm.getByRole('button', { name: '拒绝' }).click();
   await expect(fm.getByTestId('sign-outcome')).toContainText('已拒绝');

@@ -109,7 +109,8 @@ async fn run(settings: Settings) {
         t.elapsed().as_secs_f64()
     );
 
-    let config = match Config::load_from(["ecert-server", "--site-root", "/nonexistent"]) {
+    // Limits off: the bench measures the paths, not the ceiling on one client.
+    let config = match Config::load_from(["ecert-server", "--site-root", "/nonexistent", "--rate-limit-scale", "0"]) {
         Ok(c) => c,
         Err(e) => panic!("config: {e}"),
     };
@@ -272,9 +273,15 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
     // Login requests for the poll (waiting, as a PC page waits for a scan).
     let mut browsers = Vec::new();
     for _ in 0..institutions.min(10_000) {
-        let started = ecert_core::login::start(db, ecert_core::login::DASHBOARD, now, &random)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let started = ecert_core::login::start(
+            db,
+            ecert_core::login::DASHBOARD,
+            &ecert_core::login::Requester::default(),
+            now,
+            &random,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
         browsers.push(started.browser.expose().to_owned());
     }
 

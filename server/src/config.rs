@@ -93,6 +93,17 @@ pub struct Config {
     #[arg(long, env = "ECERT_IDENTITY_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub identity_timeout_ms: u64,
 
+    /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` header names the
+    /// client; from any other peer the header is ignored. The client address is what the phone
+    /// shows of a browser asking for a scan login [default: none].
+    #[arg(long = "trusted-proxy", env = "ECERT_TRUSTED_PROXIES", value_delimiter = ',', value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Multiplies the per-minute limits on anonymous requests (login starts, sign-ins, wallet
+    /// claims, public checks, SMS), per client address and in all; 0 turns them off.
+    #[arg(long, env = "ECERT_RATE_LIMIT_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
+    pub rate_limit_scale: f64,
+
     /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `ecert_server=debug,info`).
     #[arg(long, env = "ECERT_LOG", default_value = "info")]
     pub log: String,
@@ -110,6 +121,12 @@ pub struct Config {
     /// administrator, who cannot sign in to unlock anyone.
     #[arg(long, value_name = "USERNAME")]
     pub unlock: Option<String>,
+
+    /// Deletes the login, OIDC, sign and approval requests, presentations, SMS codes and
+    /// sessions that expired over two hours ago, prints how many, and exits without serving. A
+    /// running server does the same every 10 minutes by itself.
+    #[arg(long)]
+    pub purge: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

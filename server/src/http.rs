@@ -71,7 +71,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(origin_of(&state.public_url).to_owned(), reject_cross_origin_writes))
         // Issue 14 §3: no request of the platform carries more than a form or a signed JSON
         // message; a larger body is refused (413).
-        .layer(middleware::from_fn(limit_body));
+        .layer(middleware::from_fn(limit_body))
+        // Issue 14 §3: anonymous requests that write, hash or call out are limited per client
+        // and in all (after the client is known, below).
+        .layer(middleware::from_fn_with_state(
+            std::sync::Arc::new(crate::limits::Limiter::new(state.rate_limit_scale)),
+            crate::limits::limit,
+        ))
+        // Issue 14 §1: who the client is, for what the phone shows of a scan login.
+        .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), mark_client_ip));
     with_security_headers(router, https)
         .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(
@@ -213,6 +221,62 @@ fn same_origin(origin: &str, public_origin: &str) -> bool {
     }
 }
 
+/// The address of a connection's peer, as `axum::serve` hands it to every request of the
+/// connection (`ConnectInfo<Peer>`), over plain TCP and over TLS alike.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// Puts the client's address into the request ([`ecert_app::ClientIp`]): the connection's peer,
+/// or, when the peer is a trusted proxy, the nearest address in `X-Forwarded-For` that is not
+/// one of them. From anyone else the header is ignored: a client cannot choose what it is shown as.
+async fn mark_client_ip(
+    State(trusted): State<std::sync::Arc<[std::net::IpAddr]>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    use axum::extract::ConnectInfo;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.0.ip())
+        .or_else(|| req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()));
+    let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+    if let Some(ip) = peer.map(|peer| client_ip(peer, &forwarded, &trusted)) {
+        req.extensions_mut().insert(ecert_app::ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// The client behind `peer`: walking `X-Forwarded-For` (all its headers, in order) from the
+/// right while the hop that added an entry is trusted.
+fn client_ip(peer: std::net::IpAddr, forwarded: &[&str], trusted: &[std::net::IpAddr]) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let mut client = peer;
+    let hops = forwarded.iter().flat_map(|h| h.split(',')).map(str::trim).collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client.to_canonical()
+}
+
 /// Reads a write's body whole, up to [`MAX_BODY_BYTES`], before any handler sees it: a larger
 /// one is answered 413 whether it said its length or not (chunked). A handler that read a
 /// limited body itself would report the limit as its own error, each in its own way.
@@ -280,6 +344,25 @@ async fn set_lang(Path(lang): Path<String>, Query(query): Query<LangQuery>) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_ip_trusts_only_configured_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxy = ip("10.0.0.2");
+        // No trusted proxy: the header is the client's own say, and ignored.
+        assert_eq!(client_ip(ip("203.0.113.7"), &["198.51.100.1"], &[]), ip("203.0.113.7"));
+        // The proxy's entry (the rightmost) names the client; what the client wrote to its left
+        // is not believed.
+        assert_eq!(client_ip(proxy, &["1.2.3.4, 203.0.113.7"], &[proxy]), ip("203.0.113.7"));
+        // Two trusted hops, over two headers.
+        let inner = ip("10.0.0.3");
+        assert_eq!(client_ip(inner, &["1.2.3.4, 203.0.113.7", "10.0.0.2"], &[proxy, inner]), ip("203.0.113.7"));
+        // A trusted proxy without the header, or with garbage: the proxy itself.
+        assert_eq!(client_ip(proxy, &[], &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, &["not-an-ip"], &[proxy]), proxy);
+        // IPv4-mapped IPv6 peers are the IPv4 address.
+        assert_eq!(client_ip(ip("::ffff:203.0.113.7"), &[], &[]), ip("203.0.113.7"));
+    }
 
     const PUBLIC: &str = "https://ecert.example.cn";
 

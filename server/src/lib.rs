@@ -7,6 +7,7 @@ pub mod api_error;
 pub mod client_auth;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod oidc;
 pub mod sign;
 pub mod telemetry;
@@ -42,7 +43,7 @@ pub enum StartError {
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("{0}")]
-    Unlock(String),
+    Command(String),
 }
 
 /// Builds the shared state from an open database.
@@ -62,6 +63,8 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         sms: ecert_core::sms::SmsGateway::Outbox,
         leptos_options,
         public_url: config.public_url(),
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        rate_limit_scale: config.rate_limit_scale,
     })
 }
 
@@ -113,15 +116,45 @@ pub async fn unlock(config: &Config, username: &str) -> Result<String, StartErro
     let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
     let random = Random::os();
     let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
-    let failed = |e: ecert_core::Error| StartError::Unlock(format!("cannot unlock `{username}`: {e}"));
+    let failed = |e: ecert_core::Error| StartError::Command(format!("cannot unlock `{username}`: {e}"));
     let staff = ecert_core::staff::unlock(&db, username).await.map_err(failed)?;
     let counters = ecert_core::party::unlock_counter(&db, username).await.map_err(failed)?;
     db.close().await;
     match (staff, counters) {
         (true, _) => Ok(format!("unlocked staff member `{username}`")),
         (false, true) => Ok(format!("unlocked counter `{username}`")),
-        (false, false) => Err(StartError::Unlock(format!("no staff member or counter is named `{username}`"))),
+        (false, false) => Err(StartError::Command(format!("no staff member or counter is named `{username}`"))),
     }
+}
+
+/// `--purge`: deletes the rows that expired a while ago (`ecert_core::purge`) in the configured
+/// database once and answers how many, per table; serves nothing.
+pub async fn purge_once(config: &Config) -> Result<String, StartError> {
+    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
+    let random = Random::os();
+    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
+    let purged = ecert_core::purge::purge(&db, ecert_core::Millis::now())
+        .await
+        .map_err(|e| StartError::Command(format!("cannot purge: {e}")))?;
+    db.close().await;
+    let lines: Vec<String> = purged.tables.iter().map(|(table, n)| format!("  {table}: {n}")).collect();
+    Ok(format!("purged {} expired rows\n{}", purged.total(), lines.join("\n")))
+}
+
+/// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
+/// each app server purges (the deletes are idempotent, so several at once do no harm).
+fn spawn_purge(db: Db) {
+    tokio::spawn(async move {
+        let every = Duration::from_secs(ecert_core::purge::PURGE_EVERY_MINUTES * 60);
+        loop {
+            match ecert_core::purge::purge(&db, ecert_core::Millis::now()).await {
+                Ok(purged) if purged.total() > 0 => tracing::info!(rows = purged.total(), "purged expired rows"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge failed; trying again later"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then lets running requests finish.
@@ -130,12 +163,17 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         println!("{}", unlock(&config, username).await?);
         return Ok(());
     }
+    if config.purge {
+        println!("{}", purge_once(&config).await?);
+        return Ok(());
+    }
     let Prepared { state, listener, tls, report } = prepare(&config).await?;
     let db = state.db.clone();
     if let Some(report) = &report {
         print_first_start(report, &config.state_dir());
     }
     print_urls(&config);
+    spawn_purge(db.clone());
     tracing::info!(backend = db.backend().name(), addr = %config.listen, "serving");
 
     let app = http::router(state);
@@ -157,8 +195,10 @@ async fn serve_until_stopped<L>(listener: L, app: axum::Router, grace: Duration)
 where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
+    http::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<http::Peer>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing running requests");

@@ -1,12 +1,13 @@
 //! The dashboard's people: managers (first manager only, R3) and users with their grants (R6),
 //! added with a face-to-face QR (R5), removed (R8) or their grants cancelled. Every action is
-//! re-checked by `ecert_core::holder` against the session's caller inside its transaction.
+//! re-checked by `ecert_core::holder` against the session's caller inside its transaction, and
+//! takes the phone approval it brings (`approval`, issue 14 §1) there too.
 
-use ecert_core::holder::{ChangeView, GrantStatus, HolderStatus, HolderView, MatterView, Role};
+use ecert_core::holder::{ChangeView, GrantInput, GrantStatus, HolderStatus, HolderView, MatterView, Role};
+use ecert_core::login::approval::Action;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -61,10 +62,11 @@ pub async fn add_holder(
     matter_ids: Vec<String>,
     start_day: String,
     end_day: String,
+    approval: Option<String>,
 ) -> Result<FaceToFace, AppError> {
     use ecert_core::certificate::PersonInput;
     use ecert_core::holder::GrantInput;
-    let caller = crate::guard::holder().await?;
+    let caller = crate::guard::holder_approving(approval).await?;
     let role = Role::parse(&role).map_err(|e| ecert_core::DomainError::Validation(vec![e]))?;
     let state = crate::state::app_state()?;
     let grant = GrantInput { matter_ids, start_day, end_day };
@@ -84,8 +86,8 @@ pub async fn add_holder(
 
 /// R5: a fresh face-to-face QR for a pending manager or user.
 #[server(endpoint = "dashboard_authorize_code")]
-pub async fn authorize_code(holder_id: String) -> Result<FaceToFace, AppError> {
-    let caller = crate::guard::holder().await?;
+pub async fn authorize_code(holder_id: String, approval: Option<String>) -> Result<FaceToFace, AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
     let state = crate::state::app_state()?;
     let code =
         ecert_core::holder::authorize_code(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random)
@@ -94,8 +96,8 @@ pub async fn authorize_code(holder_id: String) -> Result<FaceToFace, AppError> {
 }
 
 #[server(endpoint = "dashboard_remove_holder")]
-pub async fn remove_holder(holder_id: String) -> Result<(), AppError> {
-    let caller = crate::guard::holder().await?;
+pub async fn remove_holder(holder_id: String, approval: Option<String>) -> Result<(), AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
     let state = crate::state::app_state()?;
     Ok(ecert_core::holder::remove(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random).await?)
 }
@@ -106,8 +108,9 @@ pub async fn add_grant(
     matter_ids: Vec<String>,
     start_day: String,
     end_day: String,
+    approval: Option<String>,
 ) -> Result<(), AppError> {
-    let caller = crate::guard::holder().await?;
+    let caller = crate::guard::holder_approving(approval).await?;
     let state = crate::state::app_state()?;
     let grant = ecert_core::holder::GrantInput { matter_ids, start_day, end_day };
     ecert_core::holder::add_grant(&state.db, &caller, &holder_id, &grant, ecert_core::Millis::now(), &state.random)
@@ -116,8 +119,8 @@ pub async fn add_grant(
 }
 
 #[server(endpoint = "dashboard_cancel_grant")]
-pub async fn cancel_grant(grant_id: String) -> Result<(), AppError> {
-    let caller = crate::guard::holder().await?;
+pub async fn cancel_grant(grant_id: String, approval: Option<String>) -> Result<(), AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
     let state = crate::state::app_state()?;
     Ok(ecert_core::holder::cancel_grant(&state.db, &caller, &grant_id, ecert_core::Millis::now(), &state.random)
         .await?)
@@ -128,26 +131,9 @@ pub(super) struct DashCtx {
     pub(super) changed: RwSignal<u32>,
     pub(super) qr: RwSignal<Option<FaceToFace>>,
     pub(super) error: RwSignal<Option<String>>,
-}
-
-impl DashCtx {
-    fn run<F>(self, lang: ecert_core::Lang, fut: F)
-    where
-        F: std::future::Future<Output = Result<Option<FaceToFace>, AppError>> + 'static,
-    {
-        spawn_local(async move {
-            match fut.await {
-                Ok(qr) => {
-                    self.error.set(None);
-                    if qr.is_some() {
-                        self.qr.set(qr);
-                    }
-                    self.changed.update(|n| *n += 1);
-                }
-                Err(e) => self.error.set(Some(e.message(lang))),
-            }
-        });
-    }
+    /// The phone approval the dashboard waits for (issue 14 §1), and where it stands.
+    pub(super) approval: RwSignal<Option<super::approval::Pending>>,
+    pub(super) approval_state: RwSignal<ecert_core::login::approval::ApprovalState>,
 }
 
 #[component]
@@ -182,8 +168,7 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                             {names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()} " · " {t(state)}
                             {active.then(|| view! {
                                 <button type="button" class="small secondary" on:click=move |_| {
-                                    let gid = gid.clone();
-                                    ctx.run(lang, async move { cancel_grant(gid).await.map(|_| None) });
+                                    ctx.approve(lang, Action::CancelGrant { grant_id: gid.clone() });
                                 }>{t(T::CancelGrant)}</button>
                             })}
                         </li>
@@ -200,13 +185,11 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                     <td class="actions">
                         {pending.then(|| view! {
                             <button type="button" class="small" on:click=move |_| {
-                                let id = id_qr.clone();
-                                ctx.run(lang, async move { authorize_code(id).await.map(Some) });
+                                ctx.approve(lang, Action::AuthorizeCode { holder_id: id_qr.clone() });
                             }>{t(T::ShowFaceToFace)}</button>
                         })}
                         <button type="button" class="small danger" data-testid="remove" on:click=move |_| {
-                            let id = id_rm.clone();
-                            ctx.run(lang, async move { remove_holder(id).await.map(|_| None) });
+                            ctx.approve(lang, Action::RemoveHolder { holder_id: id_rm.clone() });
                         }>{t(T::Remove)}</button>
                     </td>
                 </tr>
@@ -255,7 +238,8 @@ pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
             end.get_untracked(),
             chosen.get_untracked(),
         );
-        ctx.run(lang, async move { add_holder(role.as_sql().to_owned(), n, i, m, ids, s, e).await.map(Some) });
+        let grant = (role == Role::User).then_some(GrantInput { matter_ids: ids, start_day: s, end_day: e });
+        ctx.approve(lang, Action::AddHolder { role, name: n, id_number: i, mobile: m, grant });
     };
     let boxes = matters
         .into_iter()

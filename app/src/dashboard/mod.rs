@@ -4,6 +4,7 @@
 //! again (`crate::guard::holder`, R8: removal takes effect at once); the page never decides who
 //! may do what.
 
+mod approval;
 mod holders;
 mod usage;
 
@@ -44,7 +45,14 @@ pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
 pub async fn login_start() -> Result<LoginQr, AppError> {
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
-    let started = ecert_core::login::start(&state.db, ecert_core::login::DASHBOARD, now, &state.random).await?;
+    let started = ecert_core::login::start(
+        &state.db,
+        ecert_core::login::DASHBOARD,
+        &crate::session::requester(),
+        now,
+        &state.random,
+    )
+    .await?;
     LoginQr::for_browser(&started, now)
 }
 
@@ -148,7 +156,9 @@ fn Dashboard(me: Me) -> impl IntoView {
             reload();
         });
     };
-    let ctx = DashCtx { changed, qr, error };
+    let approval = RwSignal::new(None);
+    let approval_state = RwSignal::new(ecert_core::login::approval::ApprovalState::Waiting);
+    let ctx = DashCtx { changed, qr, error, approval, approval_state };
     provide_context(ctx);
     view! {
         <section class="panel" aria-labelledby="me-title">
@@ -160,6 +170,7 @@ fn Dashboard(me: Me) -> impl IntoView {
             <button type="button" class="small secondary" on:click=sign_out>{t(T::SignOut)}</button>
         </section>
         <p class="error" role="alert" data-testid="dashboard-error">{move || error.get()}</p>
+        <approval::ApprovalPanel />
         {move || qr.get().map(|f| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
             view! {

@@ -10,8 +10,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::device::{self, Card};
-use super::{wallet_change_password, wallet_password_reset, wallet_records, wallet_sms_request, wallet_status};
-use crate::i18n::{T, role_text, t, usage_kind_text, use_lang};
+use super::{
+    wallet_activity, wallet_change_password, wallet_end_session, wallet_password_reset, wallet_records,
+    wallet_sms_request, wallet_status,
+};
+use crate::i18n::{T, change_text, role_text, t, usage_kind_text, use_lang};
 
 #[component]
 pub fn CardItem(card: Card) -> impl IntoView {
@@ -24,6 +27,7 @@ pub fn CardItem(card: Card) -> impl IntoView {
             <CardGrants card=card.clone() />
             <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
             <CardRecords card=card.clone() />
+            <CardActivity card=card.clone() />
             <CardPassword card />
         </li>
     }
@@ -97,6 +101,85 @@ fn CardRecords(card: Card) -> impl IntoView {
             .into_any(),
             Err(e) => view! { <p class="error" data-testid="card-records">{e}</p> }.into_any(),
         })}
+    }
+}
+
+/// Issue 14 §1: the holder's live sessions, each with the browser that opened it and a way to
+/// end it, and the roles added lately, on demand.
+#[component]
+fn CardActivity(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let (activity, set_activity) = signal(None::<Result<ecert_core::login::Activity, String>>);
+    let (message, set_message) = signal(None::<String>);
+    let c = card.clone();
+    let load = move || {
+        let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
+        spawn_local(async move {
+            let signed_at = device::now_millis();
+            let subject = ecert_core::device::timed_subject(&device_id, signed_at);
+            let result = device::signed_call(lang, device::sign(&slot, action::ACTIVITY, &subject).await, |sig| {
+                wallet_activity(device_id, signed_at, sig)
+            })
+            .await;
+            set_activity.set(Some(result));
+        });
+    };
+    let show = load.clone();
+    let end = move |kind: String, handle: String| {
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        let load = load.clone();
+        spawn_local(async move {
+            let subject = format!("{kind}\n{handle}");
+            let result = device::signed_call(lang, device::sign(&slot, action::END_SESSION, &subject).await, |sig| {
+                wallet_end_session(device_id, kind, handle, sig)
+            })
+            .await;
+            set_message.set(Some(match result {
+                Ok(()) => T::SessionEnded.get(lang).to_owned(),
+                Err(e) => e,
+            }));
+            load();
+        });
+    };
+    view! {
+        <button type="button" class="small secondary" data-testid="activity-button" on:click=move |_| show()>{t(T::SessionsAndNotices)}</button>
+        {move || activity.get().map(|a| match a {
+            Ok(a) => {
+                let end = end.clone();
+                view! {
+                    <div class="stack" data-testid="card-activity">
+                        <h3>{t(T::Sessions)}</h3>
+                        {a.sessions.is_empty().then(|| view! { <p class="muted">{t(T::NoSessions)}</p> })}
+                        <ul class="records">
+                            {a.sessions.into_iter().map(|s| {
+                                let system = if s.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { s.system.clone() };
+                                let context = [s.requested_from.clone(), s.requested_with.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                                let (kind, handle) = (s.kind.clone(), s.handle.clone());
+                                let end = end.clone();
+                                view! {
+                                    <li data-testid="session">
+                                        {ecert_core::time::format_cst(ecert_core::Millis(s.created_at))} " · " {system}
+                                        {(!context.is_empty()).then(|| format!(" · {context}"))}
+                                        " "
+                                        <button type="button" class="small danger" data-testid="end-session" on:click=move |_| end(kind.clone(), handle.clone())>{t(T::EndSession)}</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <h3>{t(T::Notices)}</h3>
+                        {a.notices.is_empty().then(|| view! { <p class="muted">{t(T::NoRecords)}</p> })}
+                        <ul class="records" data-testid="notices">
+                            {a.notices.into_iter().map(|n| view! {
+                                <li>{ecert_core::time::format_cst(ecert_core::Millis(n.at))} " · " {change_text(n.kind, lang)}</li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                }
+                .into_any()
+            }
+            Err(e) => view! { <p class="error" data-testid="card-activity">{e}</p> }.into_any(),
+        })}
+        {move || message.get().map(|m| view! { <p class="hint" role="status" data-testid="activity-message">{m}</p> })}
     }
 }
 

@@ -52,6 +52,10 @@ mod js {
         pub async fn scan(video_id: &str) -> Result<JsValue, JsValue>;
         #[wasm_bindgen(js_name = ecertStopScan)]
         pub fn stop_scan();
+        #[wasm_bindgen(js_name = ecertMarkScanned)]
+        pub fn mark_scanned(path: &str);
+        #[wasm_bindgen(js_name = ecertTakeScanned)]
+        pub fn take_scanned(path: &str) -> bool;
     }
 
     pub fn text(v: JsValue) -> String {
@@ -89,6 +93,26 @@ pub async fn scan(video_id: &str) -> Result<String, String> {
 pub fn stop_scan() {
     #[cfg(feature = "hydrate")]
     js::stop_scan();
+}
+
+/// The wallet's scanner is about to open `path` (a path and query of this site) in this tab.
+pub fn mark_scanned(path: &str) {
+    #[cfg(feature = "hydrate")]
+    js::mark_scanned(path);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// Whether the wallet's own scanner opened this page (once: a reload asks again).
+pub fn opened_by_scanner() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(location) = web_sys::window().map(|w| w.location()) else { return false };
+        let path = format!("{}{}", location.pathname().unwrap_or_default(), location.search().unwrap_or_default());
+        js::take_scanned(&path)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 /// Creates a key pair in a new slot; returns `(slot, public key)`.

@@ -1,5 +1,7 @@
-//! Scan login on the phone (R11): the login QR opened this page; pick the certificate, compare
-//! the match code with the PC, then confirm with the certificate password or reject.
+//! Scan login on the phone (R11): the login QR opened this page. After the link warning (issue
+//! 14 §1), pick the certificate; read who asks and from where; tap the match code the PC shows
+//! among three; then confirm with the certificate password or reject. A wrong code ends the
+//! login on the server.
 
 use ecert_core::device::action;
 use ecert_core::login::LoginPrompt;
@@ -12,14 +14,15 @@ use super::picker::CardPicker;
 use super::{wallet_login_answer, wallet_login_scan};
 use crate::i18n::{T, role_text, t, use_lang};
 
-/// R11 on the phone: the login QR opened this page. Pick the certificate, compare the match code
-/// with the PC, then confirm with the certificate password or reject.
+/// R11 on the phone: the login QR opened this page. Pick the certificate, tap the PC's match
+/// code, then confirm with the certificate password or reject.
 #[component]
 pub fn LoginApprovePage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
     let code = move || query.read().get("code").unwrap_or_default();
     let state = Answer::<LoginPrompt>::default();
+    let picked = RwSignal::new(None::<String>);
 
     let scan = move |card: Card| {
         let code = code();
@@ -32,10 +35,11 @@ pub fn LoginApprovePage() -> impl IntoView {
     };
     let answer = move |approve: bool| {
         let code = code();
+        let match_code = picked.get_untracked();
         state.answer(approve, move |card, _, password| async move {
             let act = if approve { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
             device::signed_call(lang, device::sign(&card.slot, act, &code).await, |sig| {
-                wallet_login_answer(code, card.device_id, sig, approve, approve.then_some(password))
+                wallet_login_answer(code, card.device_id, sig, approve, approve.then_some(password), match_code)
             })
             .await
         });
@@ -43,19 +47,47 @@ pub fn LoginApprovePage() -> impl IntoView {
 
     view! {
         <h1>{t(T::ScanLoginTitle)}</h1>
-        <CardPicker choose=T::ChooseCertificate done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
+        <CardPicker choose=T::ChooseCertificate warning=T::LinkWarningLogin done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
         {move || state.prompt.get().map(|p| {
             let system = if p.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { p.system.clone() };
+            let asked_at = ecert_core::time::format_cst(ecert_core::Millis(p.requested_at));
             view! {
                 <section class="panel">
                     <p>{t(T::LoginAsks)}</p>
                     <p class="system" data-testid="login-system">{system}</p>
                     <dl class="offer">
+                        {p.party_domain.clone().map(|d| view! {
+                            <dt>{t(T::PartyDomain)}</dt><dd data-testid="login-domain">{d}</dd>
+                        })}
                         <dt>{t(T::InstitutionName)}</dt><dd>{p.institution_name.clone()}</dd>
                         <dt>{t(T::Role)}</dt><dd>{role_text(p.role, lang)}</dd>
+                        {p.requested_from.clone().map(|ip| view! {
+                            <dt>{t(T::RequestedFrom)}</dt><dd data-testid="login-from">{ip}</dd>
+                        })}
+                        {p.requested_with.clone().map(|b| view! {
+                            <dt>{t(T::RequestedWith)}</dt><dd data-testid="login-browser">{b}</dd>
+                        })}
+                        <dt>{t(T::RequestedAt)}</dt><dd>{asked_at} " (CST)"</dd>
                     </dl>
+                    {p.network_differs.then(|| view! {
+                        <p class="warning" role="alert" data-testid="login-network-differs">{t(T::NetworkDiffers)}</p>
+                    })}
                     <p>{t(T::MatchCodeCompare)}</p>
-                    <p class="match-code" data-testid="match-code">{p.match_code.clone()}</p>
+                    <div class="row match-choices" role="group">
+                        {p.match_choices.iter().map(|c| {
+                            let choice = c.clone();
+                            let is_picked = {
+                                let choice = choice.clone();
+                                move || picked.get().as_deref() == Some(choice.as_str())
+                            };
+                            let mark = choice.clone();
+                            view! {
+                                <button type="button" class="match-code" data-testid="match-choice"
+                                    class:picked=is_picked.clone() aria-pressed=move || is_picked().to_string()
+                                    on:click=move |_| picked.set(Some(mark.clone()))>{choice}</button>
+                            }
+                        }).collect_view()}
+                    </div>
                     {state.controls(T::ConfirmLogin, T::RejectLogin, answer)}
                 </section>
             }

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 
 mod accept;
 mod answer;
+pub mod approve;
 mod card;
 pub mod device;
 mod login;
@@ -68,14 +69,18 @@ pub async fn wallet_accept(
     Ok(ecert_core::holder::accept(&state.db, code_kind(&kind)?, &code, &input, now, &state.random).await?)
 }
 
-/// R11: the device scanned a login QR; answers which system asks and the match code.
+/// R11: the device scanned a login QR; answers which system asks, from where, and the three
+/// match codes to pick the PC's from.
 #[server(prefix = "/api/v1/wallet", endpoint = "login_scan", input = Json)]
 pub async fn wallet_login_scan(code: String, device_id: String, signature: String) -> Result<LoginPrompt, AppError> {
     let state = crate::state::app_state()?;
-    Ok(ecert_core::login::scan(&state.db, &code, &device_id, &signature, ecert_core::Millis::now()).await?)
+    let phone = crate::session::client_ip().map(|ip| ip.to_string());
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::login::scan(&state.db, &code, &device_id, &signature, phone.as_deref(), now).await?)
 }
 
-/// R11: confirms (`approve`, with the certificate password) or rejects a scanned login.
+/// R11: confirms (`approve`, with the certificate password and the match code the holder
+/// picked) or rejects a scanned login. A wrong match code ends the request (`MatchCodeWrong`).
 #[server(prefix = "/api/v1/wallet", endpoint = "login_answer", input = Json)]
 pub async fn wallet_login_answer(
     code: String,
@@ -83,11 +88,15 @@ pub async fn wallet_login_answer(
     signature: String,
     approve: bool,
     password: Option<String>,
+    match_code: Option<String>,
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let password = approve.then(|| ecert_core::secret::Secret::new(password.unwrap_or_default()));
+    let approval = approve.then(|| ecert_core::login::Approval {
+        password: ecert_core::secret::Secret::new(password.unwrap_or_default()),
+        match_code: match_code.unwrap_or_default(),
+    });
     let now = ecert_core::Millis::now();
-    Ok(ecert_core::login::answer(&state.db, &code, &device_id, &signature, password, now, &state.random).await?)
+    Ok(ecert_core::login::answer(&state.db, &code, &device_id, &signature, approval, now, &state.random).await?)
 }
 
 /// R13: changes the certificate password of this device, given the old one.
@@ -164,6 +173,42 @@ pub async fn wallet_records(
     Ok(ecert_core::usage::list_own(&state.db, &caller, &filter).await?)
 }
 
+/// Issue 14 §1: the holder's live sessions (the manager dashboard, relying parties) with the
+/// browser that opened them, and the manager and user roles added lately that it may see (R7).
+/// Signed over the device id and the time of signing.
+#[server(prefix = "/api/v1/wallet", endpoint = "activity", input = Json)]
+pub async fn wallet_activity(
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+) -> Result<ecert_core::login::Activity, AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    let bound = device::signed_fresh(&state.db, &device_id, action::ACTIVITY, signed_at, &signature, now).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    Ok(ecert_core::login::activity(&state.db, &caller, now).await?)
+}
+
+/// Issue 14 §1: ends one of the holder's own sessions (`kind` and `handle` of `activity`),
+/// signed over the kind and the handle, one a line.
+#[server(prefix = "/api/v1/wallet", endpoint = "end_session", input = Json)]
+pub async fn wallet_end_session(
+    device_id: String,
+    kind: String,
+    handle: String,
+    signature: String,
+) -> Result<(), AppError> {
+    use ecert_core::device::{self, action};
+    let state = crate::state::app_state()?;
+    let subject = format!("{kind}\n{handle}");
+    let bound =
+        device::signed(&state.db, &device_id, &device::message(action::END_SESSION, &subject), &signature).await?;
+    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::login::end_own_session(&state.db, &caller, &kind, &handle, now).await?)
+}
+
 /// The wallet's home: the certificates this phone holds.
 #[component]
 pub fn WalletHome() -> impl IntoView {
@@ -210,6 +255,7 @@ fn Scanner() -> impl IntoView {
                     Some(path) => {
                         #[cfg(feature = "hydrate")]
                         if let Some(w) = web_sys::window() {
+                            device::mark_scanned(&path);
                             let _ = w.location().assign(&path);
                         }
                         #[cfg(not(feature = "hydrate"))]
@@ -245,7 +291,7 @@ fn wallet_link(text: &str) -> Option<String> {
     #[cfg(not(feature = "hydrate"))]
     let origin = String::new();
     let rest = text.trim().strip_prefix(&origin)?;
-    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/wallet/sign?", "/check?"]
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/wallet/sign?", "/wallet/approve?", "/check?"]
         .iter()
         .any(|p| rest.starts_with(p))
         .then(|| rest.to_owned())

@@ -91,7 +91,7 @@ pub fn SignPage() -> impl IntoView {
 
     view! {
         <h1>{t(T::SignTitle)}</h1>
-        <CardPicker choose=T::ChooseSignCertificate done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
+        <CardPicker choose=T::ChooseSignCertificate warning=T::LinkWarningSign done=Signal::derive(move || state.prompt.get().is_some()) pick=scan />
         {move || state.prompt.get().map(|p| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(p.expires_at));
             view! {

@@ -51,6 +51,15 @@ pub mod action {
     /// document itself over `signing::payload`, not over a device message.
     pub const SIGN_SCAN: &str = "sign-scan";
     pub const SIGN_REJECT: &str = "sign-reject";
+    /// Issue 14 §1: approving a dashboard write on the phone. The approval signs
+    /// `login::approval::approve_subject` (the code and the action's digest).
+    pub const APPROVAL_SCAN: &str = "approval-scan";
+    pub const APPROVAL_APPROVE: &str = "approval-approve";
+    pub const APPROVAL_REJECT: &str = "approval-reject";
+    /// Issue 14 §1: the wallet lists the holder's sessions (timed, like `RECORDS`) and ends one
+    /// (over its kind and handle, one a line).
+    pub const ACTIVITY: &str = "activity";
+    pub const END_SESSION: &str = "end-session";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::holder::*;
 use super::rows::{holder_row, lock_for, may_manage, may_see};
 use crate::error::{DomainError, FieldError, Problem, Result};
+use crate::login::approval::{self, Action};
 use crate::records::{self, Actor, ChangeKind};
 use crate::secret::Random;
 use crate::store::{Db, Tx, query};
@@ -40,12 +41,25 @@ pub(super) struct CheckedGrant {
     pub(super) end_day: String,
 }
 
+/// The authority's active matters, which a grant may name.
+pub(super) const ACTIVE_MATTERS: &str = "SELECT id FROM matter WHERE authority_id = $1 AND status = 'active'";
+
 pub(super) async fn check_grant(
     tx: &mut Tx,
     authority_id: &str,
     grant: &GrantInput,
     now: Millis,
 ) -> Result<CheckedGrant, DomainError> {
+    let active: Vec<String> = tx
+        .fetch_all(query(ACTIVE_MATTERS).bind(authority_id))
+        .await
+        .map_err(|_| DomainError::field("matters", Problem::BadFormat))?;
+    check_grant_in(&active, grant, now)
+}
+
+/// R6 over the authority's `active` matters: at least one (at most 50) of them, and a period of
+/// a day to a year that has not ended.
+pub(super) fn check_grant_in(active: &[String], grant: &GrantInput, now: Millis) -> Result<CheckedGrant, DomainError> {
     let mut errors = Vec::new();
     let mut ids: Vec<String> = grant.matter_ids.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     ids.sort();
@@ -55,19 +69,8 @@ pub(super) async fn check_grant(
     } else if ids.len() > 50 {
         errors.push(FieldError::new("matters", Problem::TooLong { max: 50 }));
     } else {
-        for id in &ids {
-            let known: Option<String> = tx
-                .fetch_optional(
-                    query("SELECT id FROM matter WHERE id = $1 AND authority_id = $2 AND status = 'active'")
-                        .bind(id)
-                        .bind(authority_id),
-                )
-                .await
-                .map_err(|_| DomainError::field("matters", Problem::BadFormat))?;
-            if known.is_none() {
-                errors.push(FieldError::new("matters", Problem::BadFormat));
-                break;
-            }
+        if ids.iter().any(|id| !active.contains(id)) {
+            errors.push(FieldError::new("matters", Problem::BadFormat));
         }
     }
     if let Err(e) = check_period(&grant.start_day, &grant.end_day, time::today_cst(now)) {
@@ -159,6 +162,8 @@ pub async fn add_grant(
         return Err(DomainError::Forbidden.into());
     }
     let checked = check_grant(&mut tx, &authority_id, grant, now).await?;
+    let act = Action::AddGrant { holder_id: holder_id.to_owned(), grant: grant.clone() };
+    approval::take_in(&mut tx, caller, &act, now).await?;
     let id = insert_grant(&mut tx, holder_id, &caller.holder_id, &checked, now, random).await?;
     records::change(
         &mut tx,
@@ -189,6 +194,7 @@ pub async fn cancel_grant(db: &Db, caller: &Caller, grant_id: &str, now: Millis,
     if !may_manage(caller, &target) {
         return Err(DomainError::Forbidden.into());
     }
+    approval::take_in(&mut tx, caller, &Action::CancelGrant { grant_id: grant_id.to_owned() }, now).await?;
     tx.execute(
         query("UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE id = $2").bind(now).bind(grant_id),
     )

@@ -164,6 +164,18 @@ pub struct Caller {
     pub certificate_id: String,
     pub role: Role,
     pub authority_id: String,
+    /// Set for a dashboard session (issue 14 §1): its writes that give, show or take a power
+    /// each take a phone approval of that action (`login::approval`). `None` for a device's own
+    /// signed call, which is the holder's phone already.
+    pub step_up: Option<StepUp>,
+}
+
+/// The dashboard session a caller came through, and the approval its current write brings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepUp {
+    /// SHA-256 of the session token.
+    pub session_hash: String,
+    pub approval_id: Option<String>,
 }
 
 /// A holder of the caller's certificate as the R7 and R8 rules see it. `role` is `None` for

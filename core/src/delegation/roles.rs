@@ -2,7 +2,7 @@
 //! person's own device, removed with everything that hangs on it. Each use-case checks its
 //! caller and writes its change record in the same transaction.
 
-use super::grants::{check_grant, insert_grant};
+use super::grants::{ACTIVE_MATTERS, check_grant, check_grant_in, insert_grant};
 use super::holder::*;
 use super::rows::{holder_row, lock_certificate, lock_for, may_manage, may_see};
 use crate::certificate::PersonInput;
@@ -10,6 +10,7 @@ use crate::code::{self, CodeKind};
 use crate::device;
 use crate::error::{DomainError, FieldError, Problem, Result};
 use crate::identity::IdentityVerifier;
+use crate::login::approval::{self, Action};
 use crate::mask;
 use crate::records::{self, Actor, ChangeKind};
 use crate::seal::Field;
@@ -40,13 +41,7 @@ pub async fn add(
     now: Millis,
     random: &Random,
 ) -> Result<AuthorizeCode> {
-    match role {
-        Role::Manager if caller.is_first_manager() => {}
-        Role::User if caller.role != Role::User => {}
-        Role::Manager | Role::User => return Err(DomainError::Forbidden.into()),
-        // The first manager is named by staff when they issue the certificate (R1).
-        Role::FirstManager => return Err(DomainError::field("role", Problem::BadFormat).into()),
-    }
+    may_add(caller, role)?;
     let mut checks = Checks::new();
     let crate::certificate::Person { name, id_number, mobile } =
         crate::certificate::check_person(&mut checks, "", person);
@@ -55,6 +50,7 @@ pub async fn add(
 
     let mut tx = db.begin_write().await?;
     let authority_id = lock_for(&mut tx, caller).await?;
+    let grant_input = grant;
     let grant = match (role, grant) {
         (Role::User, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
         (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
@@ -80,6 +76,14 @@ pub async fn add(
             return Err(DomainError::TooManyManagers.into());
         }
     }
+    let act = Action::AddHolder {
+        role,
+        name: person.name.clone(),
+        id_number: person.id_number.clone(),
+        mobile: person.mobile.clone(),
+        grant: grant_input.filter(|_| role == Role::User).cloned(),
+    };
+    approval::take_in(&mut tx, caller, &act, now).await?;
     let holder_id = random.id();
     let sealed_id_number = tx.vault().seal(Field::IdNumber, &id_number);
     let sealed_mobile = tx.vault().seal(Field::Mobile, &mobile);
@@ -113,6 +117,52 @@ pub async fn add(
     Ok(AuthorizeCode { holder_id, code, expires_at })
 }
 
+/// R3, R6: who may add whom. The first manager adds managers; the first manager and managers
+/// add users.
+fn may_add(caller: &Caller, role: Role) -> Result<(), DomainError> {
+    match role {
+        Role::Manager if caller.is_first_manager() => Ok(()),
+        Role::User if caller.role != Role::User => Ok(()),
+        Role::Manager | Role::User => Err(DomainError::Forbidden),
+        // The first manager is named by staff when they issue the certificate (R1).
+        Role::FirstManager => Err(DomainError::field("role", Problem::BadFormat)),
+    }
+}
+
+/// What a dashboard write of `act` would refuse for its input alone, checked before the
+/// holder's phone is asked to approve it (issue 14 §1), so that nobody approves a write that
+/// cannot happen: who may add whom, the person's fields, the matters and period of a grant, the
+/// number of managers (R3). The write checks everything again, under lock.
+pub async fn preflight(db: &Db, caller: &Caller, act: &Action, now: Millis) -> Result<()> {
+    let grant = match act {
+        Action::AddHolder { role, name, id_number, mobile, grant } => {
+            may_add(caller, *role)?;
+            let mut checks = Checks::new();
+            let person = PersonInput { name: name.clone(), id_number: id_number.clone(), mobile: mobile.clone() };
+            crate::certificate::check_person(&mut checks, "", &person);
+            checks.finish()?;
+            if *role == Role::Manager {
+                let managers: i64 = db.fetch_one(query("SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'manager' AND status <> 'removed'").bind(&caller.certificate_id)).await?;
+                if managers >= MAX_MANAGERS {
+                    return Err(DomainError::TooManyManagers.into());
+                }
+            }
+            match (role, grant) {
+                (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
+                (Role::User, Some(g)) => Some(g),
+                _ => None,
+            }
+        }
+        Action::AddGrant { grant, .. } => Some(grant),
+        _ => None,
+    };
+    if let Some(g) = grant {
+        let active: Vec<String> = db.fetch_all(query(ACTIVE_MATTERS).bind(&caller.authority_id)).await?;
+        check_grant_in(&active, g, now)?;
+    }
+    Ok(())
+}
+
 /// R5: a fresh face-to-face code for a pending role; earlier ones stop working.
 pub async fn authorize_code(
     db: &Db,
@@ -133,6 +183,7 @@ pub async fn authorize_code(
     if target.status != HolderStatus::Pending {
         return Err(DomainError::InvalidState.into());
     }
+    approval::take_in(&mut tx, caller, &Action::AuthorizeCode { holder_id: holder_id.to_owned() }, now).await?;
     code::void_unused(&mut tx, CodeKind::Authorize, holder_id, now).await?;
     let (code, expires_at) = code::create(
         &mut tx,
@@ -303,6 +354,7 @@ pub async fn remove(db: &Db, caller: &Caller, holder_id: &str, now: Millis, rand
     if !may_manage(caller, &target) {
         return Err(DomainError::Forbidden.into());
     }
+    approval::take_in(&mut tx, caller, &Action::RemoveHolder { holder_id: holder_id.to_owned() }, now).await?;
     remove_one(&mut tx, holder_id, now).await?;
     let kind = if target.role == Role::Manager { ChangeKind::ManagerRemoved } else { ChangeKind::UserRemoved };
     records::change(

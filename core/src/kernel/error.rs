@@ -79,6 +79,7 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "authority_name" => ("登记管理机关名称", "Authority name"),
         "region_code" => ("行政区划代码", "Region code"),
         "certificate_password" => ("证书密码", "Certificate password"),
+        "match_code" => ("匹配数字", "Match code"),
         "public_key" => ("设备公钥", "Device public key"),
         "matters" => ("授权事项", "Authorized matters"),
         "start_day" => ("授权开始日期", "Grant start date"),
@@ -162,6 +163,15 @@ pub enum DomainError {
     /// one: a delayed or replayed request.
     #[error("stale signature")]
     StaleSignature,
+    /// Issue 14 §1: the match code picked on the phone is not the one the PC shows; the login
+    /// request has ended.
+    #[error("wrong match code")]
+    MatchCodeWrong,
+    /// Issue 14 §1: a dashboard write that gives, shows or takes a power needs a fresh approval
+    /// of that very action on the holder's phone; none was given (or it was used, expired, or
+    /// for another action).
+    #[error("approval required")]
+    ApprovalRequired,
 }
 
 impl DomainError {
@@ -246,6 +256,19 @@ impl DomainError {
                 .pick(
                     "请求已过期或重复，请检查手机时间后重试",
                     "The request is outdated or repeated; check the phone's clock and try again",
+                )
+                .into(),
+            DomainError::MatchCodeWrong => lang
+                .pick(
+                    "所选数字与电脑上显示的不一致，本次登录已终止。如果这个二维码或链接是别人发给您的，对方正在试图冒用您单位的身份，请勿再按其要求操作",
+                    "The number you picked is not the one the computer shows, so this login has been ended. \
+                     If someone sent you this code or link, they are trying to act as your institution: do not follow their instructions",
+                )
+                .into(),
+            DomainError::ApprovalRequired => lang
+                .pick(
+                    "此操作需要在手机证书钱包中扫码确认，请重新提交并在手机上确认",
+                    "This needs your approval in the phone wallet: submit it again and approve it on the phone",
                 )
                 .into(),
             DomainError::AlreadyExists { field } => match lang {

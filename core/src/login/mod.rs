@@ -1,17 +1,23 @@
-//! R11 scan login. A PC page asks for a login request and shows its QR; the browser that asked
-//! keeps a second secret in a cookie and polls with it. A holder's wallet scans the QR (signed by
-//! the device key), sees which system asks and a match code that the PC page shows too, and
-//! confirms with the certificate password (signed again) or rejects. A confirmed login is
-//! consumed once, by the browser that asked, and becomes a session.
+//! R11 scan login. A PC page asks for a login request and shows its QR and a match code; the
+//! browser that asked keeps a second secret in a cookie and polls with it. A holder's wallet scans
+//! the QR (signed by the device key) and sees which system asks, from which browser and network
+//! address, and three match codes: the holder picks the one the PC shows and confirms with the
+//! certificate password (signed again), or rejects. A wrong pick ends the request: whoever sent
+//! the holder a login link cannot make it pass without the holder seeing the PC (issue 14 §1).
+//! A confirmed login is consumed once, by the browser that asked, and becomes a session.
 //!
 //! States: waiting → scanned → confirmed | rejected, and expired after 5 minutes unless confirmed.
 //!
 //! A login must not become a session but once, for the browser that started it, and a relying
 //! party's login must never become a dashboard session.
 
+pub mod approval;
 pub mod oidc;
+pub mod requester;
 #[cfg(feature = "server")]
 pub(crate) mod scanning;
+
+pub use requester::Requester;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,15 +55,61 @@ impl LoginState {
     }
 }
 
-/// What the wallet shows after scanning: who asks, and the match code to compare with the PC.
+/// How many match codes the phone offers; one of them is the PC's.
+pub const MATCH_CHOICES: usize = 3;
+
+/// What the wallet shows after scanning: who asks, from where, and the match codes to pick the
+/// PC's from. The PC's code itself is never sent to the phone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginPrompt {
     pub system: String,
-    pub match_code: String,
+    /// A relying party's registered domain: the host (and port) of the registered redirect URL
+    /// this login returns to. `None` for the manager dashboard.
+    pub party_domain: Option<String>,
+    /// [`MATCH_CHOICES`] two-digit codes in the order to show them.
+    pub match_choices: Vec<String>,
     pub institution_name: String,
     pub role: crate::holder::Role,
+    /// The requesting browser's network address, as the server saw it.
+    pub requested_from: Option<String>,
+    /// Its browser and system ("Chrome 131 · Windows"), when recognised.
+    pub requested_with: Option<String>,
+    /// When it asked (milliseconds since the epoch).
+    pub requested_at: i64,
+    /// The phone and the requesting browser are on different networks: the phone warns.
+    pub network_differs: bool,
     pub expires_at: i64,
 }
+
+/// A live session of a holder, as the wallet lists it (issue 14 §1): the manager dashboard
+/// opened by a scan login, or a relying party's access after one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// `dashboard` or `party`.
+    pub kind: String,
+    /// What names it to [`end_own_session`]: the first 16 hex digits of the token's hash.
+    pub handle: String,
+    /// The dashboard, or the relying party's registered name.
+    pub system: String,
+    pub requested_from: Option<String>,
+    pub requested_with: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the wallet shows of its holder's account: live sessions, and the roles added lately
+/// that the holder may see (R7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub sessions: Vec<SessionView>,
+    pub notices: Vec<crate::holder::ChangeView>,
+}
+
+/// Session kinds of [`SessionView::kind`].
+pub const DASHBOARD_SESSION: &str = "dashboard";
+pub const PARTY_SESSION: &str = "party";
+/// How far back the wallet's notices of new roles go, in days.
+pub const NOTICE_DAYS: i64 = 30;
 
 #[cfg(feature = "server")]
 pub use server::*;
@@ -84,9 +136,9 @@ mod server {
         pub expires_at: Millis,
     }
 
-    /// A login for the manager dashboard.
-    pub async fn start(db: &Db, system: &str, now: Millis, random: &Random) -> Result<Started> {
-        start_with(db, system, None, now, random).await
+    /// A login for the manager dashboard, asked for by `requester`.
+    pub async fn start(db: &Db, system: &str, requester: &Requester, now: Millis, random: &Random) -> Result<Started> {
+        start_with(db, system, None, requester, now, random).await
     }
 
     /// A login for a relying party (OpenID Connect): the wallet shows `system`, the party's
@@ -96,6 +148,7 @@ mod server {
         db: &Db,
         system: &str,
         party_id: &str,
+        requester: &Requester,
         now: Millis,
         random: &Random,
     ) -> Result<Started> {
@@ -103,24 +156,61 @@ mod server {
         if system.trim().eq_ignore_ascii_case(DASHBOARD) {
             return Err(DomainError::Forbidden.into());
         }
-        start_with(db, system, Some(party_id), now, random).await
+        start_with(db, system, Some(party_id), requester, now, random).await
     }
 
     async fn start_with(
         db: &Db,
         system: &str,
         party_id: Option<&str>,
+        requester: &Requester,
         now: Millis,
         random: &Random,
     ) -> Result<Started> {
         let id = random.id();
         let code = random.token();
         let browser = random.token();
-        let match_code = random.digits(2).expose().to_owned();
+        let (match_code, choices) = match_codes(random);
         let expires_at = now.plus_minutes(LOGIN_MINUTES);
-        db.execute(query("INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, status, created_at, expires_at, updated_at, party_id) \
-             VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $6, $8)").bind(&id).bind(token_hash(code.expose())).bind(token_hash(browser.expose())).bind(system).bind(&match_code).bind(now.0).bind(expires_at.0).bind(party_id)).await?;
+        db.execute(
+            query(
+                "INSERT INTO login_request (id, code_hash, browser_hash, system, match_code, match_choices, status, \
+                 created_at, expires_at, updated_at, party_id, requester_ip, requester_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'waiting', $7, $8, $7, $9, $10, $11)",
+            )
+            .bind(&id)
+            .bind(token_hash(code.expose()))
+            .bind(token_hash(browser.expose()))
+            .bind(system)
+            .bind(&match_code)
+            .bind(choices.join(" "))
+            .bind(now.0)
+            .bind(expires_at.0)
+            .bind(party_id)
+            .bind(&requester.ip)
+            .bind(&requester.user_agent),
+        )
+        .await?;
         Ok(Started { id, code, browser, match_code, expires_at })
+    }
+
+    /// The PC's two-digit match code and the [`MATCH_CHOICES`] codes the phone offers: the PC's
+    /// and distinct decoys, the PC's at a random place. Chosen once, when the login starts, so
+    /// that scanning again shows the same three.
+    fn match_codes(random: &Random) -> (String, Vec<String>) {
+        let mut choices: Vec<String> = Vec::with_capacity(MATCH_CHOICES);
+        while choices.len() < MATCH_CHOICES {
+            let code = random.digits(2).expose().to_owned();
+            if !choices.contains(&code) {
+                choices.push(code);
+            }
+        }
+        let mut byte = [255u8; 1];
+        while byte[0] >= 255 {
+            random.fill(&mut byte); // 255 = 3 × 85: no place is likelier than another
+        }
+        let real = choices[usize::from(byte[0]) % MATCH_CHOICES].clone();
+        (real, choices)
     }
 
     pub(crate) fn state_of(status: &str, expires_at: i64, now: Millis) -> LoginState {
@@ -157,20 +247,35 @@ mod server {
     /// session. A relying party's login never becomes a dashboard session.
     pub async fn consume(db: &Db, browser: &str, now: Millis, random: &Random) -> Result<Option<Session>> {
         let mut tx = db.begin_write().await?;
-        let row: Option<(String, String)> = tx
+        type Consumed = (String, String, Option<String>, Option<String>);
+        let row: Option<Consumed> = tx
             .fetch_optional(
                 query(
                     "UPDATE login_request SET status = 'consumed', updated_at = $1 \
-             WHERE browser_hash = $2 AND status = 'confirmed' AND party_id IS NULL RETURNING holder_id, device_id",
+             WHERE browser_hash = $2 AND status = 'confirmed' AND party_id IS NULL \
+             RETURNING holder_id, device_id, requester_ip, requester_agent",
                 )
                 .bind(now.0)
                 .bind(token_hash(browser)),
             )
             .await?;
-        let Some((holder_id, device_id)) = row else { return Ok(None) };
+        let Some((holder_id, device_id, ip, agent)) = row else { return Ok(None) };
         let token = random.token();
         let expires_at = Millis(now.0 + SESSION_HOURS * Millis::HOUR);
-        tx.execute(query("INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)").bind(token_hash(token.expose())).bind(&holder_id).bind(&device_id).bind(now.0).bind(expires_at.0)).await?;
+        tx.execute(
+            query(
+                "INSERT INTO holder_session (token_hash, holder_id, device_id, created_at, expires_at, requester_ip, \
+                 requester_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(token_hash(token.expose()))
+            .bind(&holder_id)
+            .bind(&device_id)
+            .bind(now.0)
+            .bind(expires_at.0)
+            .bind(ip)
+            .bind(agent),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Session { token, expires_at }))
     }
@@ -224,6 +329,7 @@ mod server {
             certificate_id,
             role,
             authority_id,
+            step_up: Some(crate::holder::StepUp { session_hash: token_hash(token), approval_id: None }),
         }))
     }
 
@@ -237,23 +343,144 @@ mod server {
         Ok(())
     }
 
+    /// The holder's live sessions (dashboard sessions and relying parties' access tokens) and
+    /// the roles added in the last [`NOTICE_DAYS`] days that the holder may see (R7).
+    pub async fn activity(db: &Db, caller: &Caller, now: Millis) -> Result<Activity> {
+        type Row = (String, Option<String>, Option<String>, i64, i64);
+        let dashboard: Vec<Row> = db
+            .fetch_all(
+                query(
+                    "SELECT token_hash, requester_ip, requester_agent, created_at, expires_at FROM holder_session \
+                     WHERE holder_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 50",
+                )
+                .bind(&caller.holder_id)
+                .bind(now.0),
+            )
+            .await?;
+        let parties: Vec<(String, String, i64, i64)> = db
+            .fetch_all(
+                query(
+                    "SELECT t.token_hash, p.name, t.created_at, t.expires_at FROM oidc_token t \
+                     JOIN relying_party p ON p.id = t.party_id WHERE t.holder_id = $1 AND t.revoked_at IS NULL \
+                     AND t.expires_at > $2 ORDER BY t.created_at DESC LIMIT 50",
+                )
+                .bind(&caller.holder_id)
+                .bind(now.0),
+            )
+            .await?;
+        let handle = |hash: &str| hash.chars().take(16).collect::<String>();
+        let mut sessions: Vec<SessionView> = dashboard
+            .into_iter()
+            .map(|(hash, ip, agent, created_at, expires_at)| SessionView {
+                kind: DASHBOARD_SESSION.into(),
+                handle: handle(&hash),
+                system: DASHBOARD.into(),
+                requested_with: agent.as_deref().and_then(requester::browser_label),
+                requested_from: ip,
+                created_at,
+                expires_at,
+            })
+            .collect();
+        sessions.extend(parties.into_iter().map(|(hash, name, created_at, expires_at)| SessionView {
+            kind: PARTY_SESSION.into(),
+            handle: handle(&hash),
+            system: name,
+            requested_from: None,
+            requested_with: None,
+            created_at,
+            expires_at,
+        }));
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let since = now.0 - NOTICE_DAYS * Millis::DAY;
+        let notices = crate::holder::changes(db, caller, 100)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.at >= since
+                    && matches!(
+                        c.kind,
+                        crate::changes::ChangeKind::ManagerAdded | crate::changes::ChangeKind::UserAdded
+                    )
+            })
+            .collect();
+        Ok(Activity { sessions, notices })
+    }
+
+    /// Ends one of the holder's own sessions, named by its kind and handle; another holder's,
+    /// or one already over, is `NotFound`.
+    pub async fn end_own_session(db: &Db, caller: &Caller, kind: &str, handle: &str, now: Millis) -> Result<()> {
+        let handle = handle.trim();
+        if handle.len() != 16 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DomainError::NotFound.into());
+        }
+        let prefix = format!("{}%", handle.to_ascii_lowercase());
+        let sql = match kind {
+            DASHBOARD_SESSION => {
+                "UPDATE holder_session SET ended_at = $1 WHERE holder_id = $2 AND token_hash LIKE $3 \
+                 AND ended_at IS NULL AND expires_at > $1"
+            }
+            PARTY_SESSION => {
+                "UPDATE oidc_token SET revoked_at = $1 WHERE holder_id = $2 AND token_hash LIKE $3 \
+                 AND revoked_at IS NULL AND expires_at > $1"
+            }
+            _ => return Err(DomainError::NotFound.into()),
+        };
+        let n = db.execute(query(sql).bind(now.0).bind(&caller.holder_id).bind(prefix)).await?;
+        if n >= 1 { Ok(()) } else { Err(DomainError::NotFound.into()) }
+    }
+
     struct RequestRow {
         id: String,
         system: String,
         match_code: String,
+        match_choices: Option<String>,
         progress: scanning::Progress,
         party_id: Option<String>,
+        requester_ip: Option<String>,
+        requester_agent: Option<String>,
+        created_at: i64,
     }
-    crate::store::from_row!(RequestRow { id, system, match_code, party_id  } flatten { progress });
+    crate::store::from_row!(RequestRow { id, system, match_code, match_choices, party_id, requester_ip, requester_agent, created_at } flatten { progress });
 
-    const REQUEST_SELECT: &str = "SELECT id, system, match_code, status, device_id, expires_at, party_id FROM login_request WHERE code_hash = $1";
+    const REQUEST_SELECT: &str = "SELECT id, system, match_code, match_choices, status, device_id, expires_at, party_id, \
+         requester_ip, requester_agent, created_at FROM login_request WHERE code_hash = $1";
 
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
         scanning::by_code(tx, REQUEST_SELECT, "login_request", code).await
     }
 
+    /// The domain the phone names for a relying party's login: the host (and port) of the
+    /// registered redirect URL this very authorization request sends the browser back to, or of
+    /// the party's first one.
+    async fn party_domain(tx: &mut crate::store::Tx, login_id: &str, party_id: &str) -> Result<Option<String>> {
+        let asked: Option<(String,)> = tx
+            .fetch_optional(query("SELECT redirect_uri FROM oidc_request WHERE login_id = $1").bind(login_id))
+            .await?;
+        let url = match asked {
+            Some((url,)) => Some(url),
+            None => tx
+                .fetch_optional(query("SELECT redirect_uris FROM relying_party WHERE id = $1").bind(party_id))
+                .await?
+                .and_then(|(uris,): (String,)| uris.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned)),
+        };
+        Ok(url.and_then(|url| {
+            let rest = url.split_once("://")?.1;
+            let host = rest.split(['/', '?', '#']).next()?;
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            (!host.is_empty()).then(|| host.to_owned())
+        }))
+    }
+
     /// The wallet scanned a login QR: marks it scanned by this device and returns what to show.
-    pub async fn scan(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis) -> Result<LoginPrompt> {
+    /// `phone_ip` is the phone's own address, to tell the holder when the PC is elsewhere.
+    pub async fn scan(
+        db: &Db,
+        code: &str,
+        device_id: &str,
+        signature: &str,
+        phone_ip: Option<&str>,
+        now: Millis,
+    ) -> Result<LoginPrompt> {
         let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
@@ -264,43 +491,85 @@ mod server {
         }
         scanning::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
         let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
+        let party_domain = match &row.party_id {
+            Some(party) => party_domain(&mut tx, &row.id, party).await?,
+            None => None,
+        };
         tx.commit().await?;
+        let match_choices = match &row.match_choices {
+            Some(choices) => choices.split(' ').map(str::to_owned).collect(),
+            // A login started before the choices were kept: the PC's code alone.
+            None => vec![row.match_code.clone()],
+        };
         Ok(LoginPrompt {
             system: row.system,
-            match_code: row.match_code,
+            party_domain,
+            match_choices,
             institution_name,
             role: bound.role,
+            network_differs: requester::networks_differ(row.requester_ip.as_deref(), phone_ip),
+            requested_with: row.requester_agent.as_deref().and_then(requester::browser_label),
+            requested_from: row.requester_ip,
+            requested_at: row.created_at,
             expires_at: row.progress.expires_at,
         })
     }
 
-    /// The holder confirms (with the certificate password) or rejects a scanned login on the
-    /// device that scanned it. Either way a usage record is written (R12).
+    /// The holder's yes: the certificate password and the match code picked on the phone.
+    #[derive(Debug)]
+    pub struct Approval {
+        pub password: Secret,
+        pub match_code: String,
+    }
+
+    /// The holder confirms (an [`Approval`]) or rejects a scanned login on the device that
+    /// scanned it. A picked match code that is not the PC's ends the request like a rejection,
+    /// before any password is tried, and answers `MatchCodeWrong`. Either way a usage record is
+    /// written (R12).
     pub async fn answer(
         db: &Db,
         code: &str,
         device_id: &str,
         signature: &str,
-        approve: Option<Secret>,
+        approve: Option<Approval>,
         now: Millis,
         random: &Random,
     ) -> Result<()> {
         let act = if approve.is_some() { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
-        if approve.as_ref().is_some_and(|p| p.expose().is_empty()) {
-            return Err(DomainError::field("certificate_password", crate::error::Problem::Required).into());
+        if let Some(a) = &approve {
+            let mut missing = Vec::new();
+            if a.match_code.trim().is_empty() {
+                missing.push(crate::error::FieldError::new("match_code", crate::error::Problem::Required));
+            }
+            if a.password.expose().is_empty() {
+                missing.push(crate::error::FieldError::new("certificate_password", crate::error::Problem::Required));
+            }
+            if !missing.is_empty() {
+                return Err(DomainError::Validation(missing).into());
+            }
         }
         let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
-        if let Some(password) = approve.clone() {
-            // The request must be answerable before a password try is spent on it.
+        let mut matched = true;
+        if let Some(a) = &approve {
+            // The request must be answerable before a password try is spent on it, and the
+            // holder must have seen the PC.
             let row: Option<RequestRow> =
                 db.fetch_optional(query(REQUEST_SELECT).bind(token_hash(code.trim()))).await?;
-            scanning::answerable(&row.ok_or(DomainError::CodeInvalid)?.progress, device_id, now)?;
-            device::check_password(db, device_id, password).await?;
+            let row = row.ok_or(DomainError::CodeInvalid)?;
+            scanning::answerable(&row.progress, device_id, now)?;
+            matched = crate::secret::constant_time_eq(a.match_code.trim(), &row.match_code);
+            if matched {
+                device::check_password(db, device_id, a.password.clone()).await?;
+            }
         }
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::answerable(&row.progress, device_id, now)?;
-        let (status, result) = if approve.is_some() { ("confirmed", "confirmed") } else { ("rejected", "rejected") };
+        let (status, result) = match (&approve, matched) {
+            (Some(_), true) => ("confirmed", "confirmed"),
+            (Some(_), false) => ("rejected", MATCH_FAILED),
+            (None, _) => ("rejected", "rejected"),
+        };
         scanning::answer(&mut tx, "login_request", &row.id, device_id, status, now).await?;
         // R12: the record names the relying party that asked, if any.
         let usage = crate::records::Usage {
@@ -314,6 +583,9 @@ mod server {
         };
         crate::records::record_usage(&mut tx, &usage, now, random).await?;
         tx.commit().await?;
-        Ok(())
+        if matched { Ok(()) } else { Err(DomainError::MatchCodeWrong.into()) }
     }
+
+    /// The usage record's result of a login ended by a wrong match code.
+    pub const MATCH_FAILED: &str = "match_failed";
 }

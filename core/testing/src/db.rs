@@ -26,3 +26,24 @@ pub async fn open_test_db() -> Db {
         Err(e) => panic!("cannot open the test database: {e}"),
     }
 }
+
+/// A database no other test touches, for a test whose statements reach beyond its own rows (a
+/// purge of everything expired). With SQLite that is any test database; with PostgreSQL a new
+/// database `ecert_private_…` on the same server (scripts/test drops them before a run).
+pub async fn open_private_test_db() -> Db {
+    let url = match std::env::var("ECERT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => return open_test_db().await,
+    };
+    let name = format!("ecert_private_{}", Random::os().id().to_ascii_lowercase().replace('-', "_"));
+    let shared = open_test_db().await;
+    if let Err(e) = shared.execute(ecert_core::store::query(&format!("CREATE DATABASE {name}"))).await {
+        panic!("cannot create the private test database {name}: {e}");
+    }
+    shared.close().await;
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    match Db::open(&format!("{base}/{name}"), &PoolOptions::default(), test_vault()).await {
+        Ok(db) => db,
+        Err(e) => panic!("cannot open the private test database {name}: {e}"),
+    }
+}

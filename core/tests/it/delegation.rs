@@ -6,7 +6,8 @@ use ecert_core::code::CodeKind;
 use ecert_core::device::{self, action};
 use ecert_core::holder::{self, Acceptance, Caller, GrantInput, HolderStatus, Role};
 use ecert_core::identity::IdentityVerifier;
-use ecert_core::login::{self, LoginState};
+use ecert_core::login::approval::{self, Action, ApprovalState};
+use ecert_core::login::{self, Approval, LoginState, Requester};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_core::{DomainError, Error, Millis, store::query};
@@ -503,24 +504,32 @@ async fn r11_scan_login_goes_waiting_scanned_confirmed_and_is_consumed_once() {
     let db = open_test_db().await;
     let fm = claimed(&db).await;
     let random = Random::os();
-    let started = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let started = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let (code, browser) = (started.code.expose(), started.browser.expose());
     assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Waiting);
     assert_eq!(login::poll(&db, "not-a-browser", T0).await.unwrap(), LoginState::Unknown);
 
     let device_id = &fm.binding.device_id;
     let forged = Phone::new().sign(action::LOGIN_SCAN, code);
-    assert_eq!(domain(login::scan(&db, code, device_id, &forged, T0).await), DomainError::BadSignature);
-    let prompt = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
-    assert_eq!(prompt.match_code, started.match_code, "the phone shows the PC's match code");
+    assert_eq!(domain(login::scan(&db, code, device_id, &forged, None, T0).await), DomainError::BadSignature);
+    let prompt = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
+    let choices = &prompt.match_choices;
+    assert_eq!(choices.len(), login::MATCH_CHOICES, "the phone offers three codes");
+    assert_eq!(choices.iter().filter(|c| **c == started.match_code).count(), 1, "the PC's among them, once");
+    assert!(choices.iter().all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit())), "{choices:?}");
+    let mut distinct = choices.clone();
+    distinct.dedup();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), choices.len(), "no code twice: {choices:?}");
     assert_eq!(prompt.system, login::DASHBOARD);
     assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Scanned);
     assert_eq!(login::consume(&db, browser, T0, &random).await.unwrap().map(|_| ()), None, "not before confirmation");
 
     let approve = fm.phone.sign(action::LOGIN_APPROVE, code);
-    let wrong = login::answer(&db, code, device_id, &approve, Some(Secret::new("wrong-pass")), T0, &random).await;
+    let wrong = login::answer(&db, code, device_id, &approve, approval_of("wrong-pass", &started), T0, &random).await;
     assert_eq!(domain(wrong), DomainError::WrongPassword { remaining: 5 });
-    login::answer(&db, code, device_id, &approve, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    login::answer(&db, code, device_id, &approve, approval_of(PASSWORD, &started), T0, &random).await.unwrap();
     assert_eq!(login::poll(&db, browser, T0).await.unwrap(), LoginState::Confirmed);
     let session = login::consume(&db, browser, T0, &random).await.unwrap().expect("a session");
     assert!(login::consume(&db, browser, T0, &random).await.unwrap().is_none(), "consumed once");
@@ -529,8 +538,88 @@ async fn r11_scan_login_goes_waiting_scanned_confirmed_and_is_consumed_once() {
     let sql = "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'confirmed'";
     assert_eq!(count(&db, sql, &fm.binding.holder_id).await, 1, "R12: a usage record");
     // The QR is single-use.
-    let again = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    let again = login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, T0).await;
     assert_eq!(domain(again), DomainError::CodeUsed);
+}
+
+/// The holder's yes to login `s`: `password`, and the PC's match code.
+fn approval_of(password: &str, s: &login::Started) -> Option<Approval> {
+    Some(Approval { password: Secret::new(password), match_code: s.match_code.clone() })
+}
+
+/// A login started and scanned by `fm`'s phone: its code, the PC's match code and a decoy.
+async fn scanned_login(
+    db: &Db,
+    fm: &Member,
+    requester: &Requester,
+    phone_ip: Option<&str>,
+) -> (login::Started, login::LoginPrompt) {
+    let started = login::start(db, login::DASHBOARD, requester, T0, &Random::os()).await.unwrap();
+    let code = started.code.expose();
+    let sig = fm.phone.sign(action::LOGIN_SCAN, code);
+    let prompt = login::scan(db, code, &fm.binding.device_id, &sig, phone_ip, T0).await.unwrap();
+    (started, prompt)
+}
+
+#[tokio::test]
+async fn r21_a_wrong_match_code_ends_the_login_before_any_password_is_tried() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let (s, prompt) = scanned_login(&db, &fm, &Requester::default(), None).await;
+    let code = s.code.expose();
+    let decoy = prompt.match_choices.iter().find(|c| **c != s.match_code).unwrap().clone();
+    let approve = fm.phone.sign(action::LOGIN_APPROVE, code);
+    let id = &fm.binding.device_id;
+
+    // No code picked at all: refused, and the request still stands.
+    let none = Approval { password: Secret::new(PASSWORD), match_code: " ".into() };
+    let e = login::answer(&db, code, id, &approve, Some(none), T0, &random).await;
+    assert!(matches!(domain(e), DomainError::Validation(ref f) if f[0].field == "match_code"));
+    assert_eq!(login::poll(&db, s.browser.expose(), T0).await.unwrap(), LoginState::Scanned);
+
+    // A decoy, even with the right password: the login ends, the PC sees it rejected.
+    let wrong = Approval { password: Secret::new(PASSWORD), match_code: decoy };
+    let e = login::answer(&db, code, id, &approve, Some(wrong), T0, &random).await;
+    assert_eq!(domain(e), DomainError::MatchCodeWrong);
+    assert_eq!(login::poll(&db, s.browser.expose(), T0).await.unwrap(), LoginState::Rejected);
+    assert!(login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().is_none(), "no session");
+    let sql = "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'login' AND result = 'match_failed'";
+    assert_eq!(count(&db, sql, &fm.binding.holder_id).await, 1, "R12: the failed match is on record");
+
+    // The right code afterwards is too late: the request is over.
+    let right = Approval { password: Secret::new(PASSWORD), match_code: s.match_code.clone() };
+    let e = domain(login::answer(&db, code, id, &approve, Some(right), T0, &random).await);
+    assert!(matches!(e, DomainError::CodeUsed | DomainError::InvalidState), "{e:?}");
+
+    // No password try was spent on the decoy (R13 counts only real tries): five remain after one
+    // wrong password on a fresh login.
+    let (s2, _) = scanned_login(&db, &fm, &Requester::default(), None).await;
+    let code2 = s2.code.expose();
+    let bad = Approval { password: Secret::new("wrong-pass"), match_code: s2.match_code.clone() };
+    let e = login::answer(&db, code2, id, &fm.phone.sign(action::LOGIN_APPROVE, code2), Some(bad), T0, &random).await;
+    assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 });
+}
+
+#[tokio::test]
+async fn r21_the_phone_sees_the_requesting_browser_and_a_warning_across_networks() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let pc = Requester::new(Some("198.51.100.7".into()), Some(chrome));
+
+    let (_, prompt) = scanned_login(&db, &fm, &pc, Some("203.0.113.9")).await;
+    assert_eq!(prompt.requested_from.as_deref(), Some("198.51.100.7"));
+    assert_eq!(prompt.requested_with.as_deref(), Some("Chrome 131 · Windows"));
+    assert_eq!(prompt.requested_at, T0.0);
+    assert!(prompt.network_differs, "a PC on another network than the phone is flagged");
+    assert_eq!(prompt.party_domain, None, "the dashboard has no party domain");
+
+    let (_, prompt) = scanned_login(&db, &fm, &pc, Some("198.51.100.200")).await;
+    assert!(!prompt.network_differs, "same network, no warning");
+    let (_, prompt) = scanned_login(&db, &fm, &Requester::default(), Some("203.0.113.9")).await;
+    assert!(!prompt.network_differs, "an unknown address never warns");
+    assert_eq!(prompt.requested_from, None);
 }
 
 #[tokio::test]
@@ -538,21 +627,22 @@ async fn r11_login_requests_expire_after_five_minutes_can_be_rejected_and_are_re
     let db = open_test_db().await;
     let fm = claimed(&db).await;
     let random = Random::os();
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     assert_eq!(login::poll(&db, s.browser.expose(), T0.plus_minutes(5)).await.unwrap(), LoginState::Expired);
     let late = login::scan(
         &db,
         s.code.expose(),
         &fm.binding.device_id,
         &fm.phone.sign(action::LOGIN_SCAN, s.code.expose()),
+        None,
         T0.plus_minutes(5),
     )
     .await;
     assert_eq!(domain(late), DomainError::CodeExpired);
 
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
-    login::scan(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    login::scan(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
     login::answer(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_REJECT, code), None, T0, &random)
         .await
         .unwrap();
@@ -560,9 +650,9 @@ async fn r11_login_requests_expire_after_five_minutes_can_be_rejected_and_are_re
     assert!(login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().is_none());
 
     let user = member(&db, &fm, Role::User, "赵六", 11).await;
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
-    let e = login::scan(&db, code, &user.binding.device_id, &user.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    let e = login::scan(&db, code, &user.binding.device_id, &user.phone.sign(action::LOGIN_SCAN, code), None, T0).await;
     assert_eq!(domain(e), DomainError::NotAManager);
 }
 
@@ -572,11 +662,11 @@ async fn r8_an_open_dashboard_session_stops_working_when_its_holder_is_removed()
     let fm = claimed(&db).await;
     let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let random = Random::os();
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
-    login::scan(&db, code, &m1.binding.device_id, &m1.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    login::scan(&db, code, &m1.binding.device_id, &m1.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
     let sig = m1.phone.sign(action::LOGIN_APPROVE, code);
-    login::answer(&db, code, &m1.binding.device_id, &sig, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    login::answer(&db, code, &m1.binding.device_id, &sig, approval_of(PASSWORD, &s), T0, &random).await.unwrap();
     let session = login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
     assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_some());
     holder::remove(&db, &fm.caller(&db).await, &m1.binding.holder_id, T0, &random).await.unwrap();
@@ -779,11 +869,11 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     let fm2 = Member { phone, binding };
 
     // A dashboard session is open and a face-to-face code is pending when the certificate is cancelled.
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
-    login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
+    login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
     let sig = fm2.phone.sign(action::LOGIN_APPROVE, code);
-    login::answer(&db, code, &fm2.binding.device_id, &sig, Some(Secret::new(PASSWORD)), T0, &random).await.unwrap();
+    login::answer(&db, code, &fm2.binding.device_id, &sig, approval_of(PASSWORD, &s), T0, &random).await.unwrap();
     let session = login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
     let pending = holder::add(
         &db,
@@ -816,9 +906,9 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
         holder::accept(&db, CodeKind::Authorize, pending.code.expose(), &a, T0, &random).await.is_err(),
         "R15: codes fail"
     );
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
-    let e = login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), T0).await;
+    let e = login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), None, T0).await;
     assert_eq!(domain(e), DomainError::Revoked, "R15: logins fail");
     assert_eq!(certificate::view(&db, &staff, &cert).await.unwrap().status, CertificateStatus::Cancelled);
     let again = changes::apply(
@@ -855,19 +945,19 @@ async fn r11_an_approval_without_password_or_on_a_dead_login_costs_no_password_t
     let db = open_test_db().await;
     let fm = claimed(&db).await;
     let random = Random::os();
-    let s = login::start(&db, login::DASHBOARD, T0, &random).await.unwrap();
+    let s = login::start(&db, login::DASHBOARD, &login::Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();
     let id = &fm.binding.device_id;
     let sig = fm.phone.sign(action::LOGIN_APPROVE, code);
     // Not scanned yet, then expired: refused before the password is looked at.
-    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0, &random).await;
+    let e = login::answer(&db, code, id, &sig, approval_of("wrong-pass", &s), T0, &random).await;
     assert_eq!(domain(e), DomainError::InvalidState);
-    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0.plus_minutes(6), &random).await;
+    let e = login::answer(&db, code, id, &sig, approval_of("wrong-pass", &s), T0.plus_minutes(6), &random).await;
     assert_eq!(domain(e), DomainError::CodeExpired);
-    login::scan(&db, code, id, &fm.phone.sign(action::LOGIN_SCAN, code), T0).await.unwrap();
-    let e = login::answer(&db, code, id, &sig, Some(Secret::new("")), T0, &random).await;
+    login::scan(&db, code, id, &fm.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
+    let e = login::answer(&db, code, id, &sig, approval_of("", &s), T0, &random).await;
     assert!(matches!(domain(e), DomainError::Validation(_)));
-    let e = login::answer(&db, code, id, &sig, Some(Secret::new("wrong-pass")), T0, &random).await;
+    let e = login::answer(&db, code, id, &sig, approval_of("wrong-pass", &s), T0, &random).await;
     assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 }, "the first try spent is this one");
 }
 
@@ -979,4 +1069,214 @@ async fn r8_a_manager_removed_while_the_identity_service_answers_adds_nobody() {
     open.send(()).unwrap();
     assert_eq!(domain(adding.await.unwrap()), DomainError::Revoked);
     assert_eq!(holders_of(&db, &cert).await, before, "the removed manager's addition left no row");
+}
+
+// ---- issue 14 §1: a dashboard session needs the phone for every power-granting write ----
+
+/// A dashboard session of `m` through scan login, as the dashboard's guard sees its caller.
+async fn session_caller(db: &Db, m: &Member) -> (String, Caller) {
+    let random = Random::os();
+    let s = login::start(db, login::DASHBOARD, &Requester::default(), T0, &random).await.unwrap();
+    let code = s.code.expose();
+    login::scan(db, code, &m.binding.device_id, &m.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
+    let sig = m.phone.sign(action::LOGIN_APPROVE, code);
+    let approval = Approval { password: Secret::new(PASSWORD), match_code: s.match_code.clone() };
+    login::answer(db, code, &m.binding.device_id, &sig, Some(approval), T0, &random).await.unwrap();
+    let session = login::consume(db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
+    let token = session.token.expose().to_owned();
+    let caller = login::current(db, &token, T0).await.unwrap().unwrap();
+    (token, caller)
+}
+
+/// `m`'s phone scans and approves (or rejects) the approval whose QR code is `code`.
+async fn phone_approves(db: &Db, m: &Member, code: &str, approve: bool) -> Result<(), Error> {
+    let prompt =
+        approval::scan(db, code, &m.binding.device_id, &m.phone.sign(action::APPROVAL_SCAN, code), None, T0).await?;
+    let act = if approve { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
+    let subject = approval::approve_subject(code, &prompt.digest);
+    let password = approve.then(|| Secret::new(PASSWORD));
+    approval::answer(db, code, &m.binding.device_id, &m.phone.sign(act, &subject), password, T0).await
+}
+
+fn with_approval(caller: &Caller, id: &str) -> Caller {
+    let mut c = caller.clone();
+    c.step_up.as_mut().unwrap().approval_id = Some(id.to_owned());
+    c
+}
+
+#[tokio::test]
+async fn r21_a_dashboard_session_alone_cannot_add_remove_or_grant() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let (_, session) = session_caller(&db, &fm).await;
+    let add = |c: Caller, seq: u16| {
+        let db = db.clone();
+        async move {
+            holder::add(&db, &c, Role::Manager, &person("王五", seq), None, &IdentityVerifier::Local, T0, &Random::os())
+                .await
+        }
+    };
+    let holders = "SELECT COUNT(*) FROM holder WHERE certificate_id = $1";
+    let before = count(&db, holders, &session.certificate_id).await;
+
+    // No approval: refused, nothing written.
+    assert_eq!(domain(add(session.clone(), 1).await), DomainError::ApprovalRequired);
+    assert_eq!(count(&db, holders, &session.certificate_id).await, before);
+
+    // Asked, but not approved on the phone yet: still refused.
+    let act = Action::AddHolder {
+        role: Role::Manager,
+        name: "王五".into(),
+        id_number: resident_id(1),
+        mobile: "13912345678".into(),
+        grant: None,
+    };
+    let asked = approval::ask(&db, &session, &act, &Requester::default(), T0, &random).await.unwrap();
+    assert!(asked.summary_zh.contains("添加管理人") && asked.summary_zh.contains("王*"), "{}", asked.summary_zh);
+    assert!(!asked.summary_zh.contains(&resident_id(1)), "the summary masks the ID number");
+    assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Waiting);
+    assert_eq!(domain(add(with_approval(&session, &asked.id), 1).await), DomainError::ApprovalRequired);
+
+    // Another holder's phone cannot open it (not even a manager of the same certificate).
+    let m1 = member(&db, &fm, Role::Manager, "李四", 2).await;
+    let e = phone_approves(&db, &m1, asked.code.expose(), true).await;
+    assert_eq!(domain(e), DomainError::Forbidden);
+
+    // The session's own phone approves; the approval covers that action only.
+    phone_approves(&db, &fm, asked.code.expose(), true).await.unwrap();
+    assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Approved);
+    let other = holder::add(
+        &db,
+        &with_approval(&session, &asked.id),
+        Role::Manager,
+        &person("王五", 3), // another ID number than the phone approved
+        None,
+        &IdentityVerifier::Local,
+        T0,
+        &random,
+    )
+    .await;
+    assert_eq!(domain(other), DomainError::ApprovalRequired, "another person than approved");
+    add(with_approval(&session, &asked.id), 1).await.unwrap();
+    assert_eq!(count(&db, holders, &session.certificate_id).await, before + 2, "M1 (by the phone) and 王五");
+    assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Unknown, "taken");
+    // Once: the same approval does not add a second person.
+    assert_eq!(domain(add(with_approval(&session, &asked.id), 4).await), DomainError::ApprovalRequired);
+
+    // A second session of the same holder cannot use the first one's approval.
+    let (_, other_session) = session_caller(&db, &fm).await;
+    let act = Action::RemoveHolder { holder_id: m1.binding.holder_id.clone() };
+    let asked = approval::ask(&db, &session, &act, &Requester::default(), T0, &random).await.unwrap();
+    assert!(asked.summary_zh.starts_with("移除管理人 李*"), "{}", asked.summary_zh);
+    phone_approves(&db, &fm, asked.code.expose(), true).await.unwrap();
+    let e = holder::remove(&db, &with_approval(&other_session, &asked.id), &m1.binding.holder_id, T0, &random).await;
+    assert_eq!(domain(e), DomainError::ApprovalRequired, "bound to the session that asked");
+    // Nor after it expired.
+    let late = T0.plus_minutes(approval::APPROVAL_MINUTES);
+    let e = holder::remove(&db, &with_approval(&session, &asked.id), &m1.binding.holder_id, late, &random).await;
+    assert_eq!(domain(e), DomainError::ApprovalRequired, "expired");
+    holder::remove(&db, &with_approval(&session, &asked.id), &m1.binding.holder_id, T0, &random).await.unwrap();
+
+    // A rejected approval stays refused.
+    let user = member(&db, &fm, Role::User, "赵六", 5).await;
+    let grant_id: String = db
+        .fetch_one(query("SELECT id FROM holder_grant WHERE holder_id = $1").bind(&user.binding.holder_id))
+        .await
+        .unwrap();
+    let asked = approval::ask(
+        &db,
+        &session,
+        &Action::CancelGrant { grant_id: grant_id.clone() },
+        &Requester::default(),
+        T0,
+        &random,
+    )
+    .await
+    .unwrap();
+    assert!(asked.summary_zh.contains("取消使用人 赵*"), "{}", asked.summary_zh);
+    phone_approves(&db, &fm, asked.code.expose(), false).await.unwrap();
+    assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Rejected);
+    let e = holder::cancel_grant(&db, &with_approval(&session, &asked.id), &grant_id, T0, &random).await;
+    assert_eq!(domain(e), DomainError::ApprovalRequired);
+
+    // Someone the caller may not see is not found already when asking (R7).
+    let foreign = Action::RemoveHolder { holder_id: "no-such-holder".into() };
+    let e = approval::ask(&db, &session, &foreign, &Requester::default(), T0, &random).await;
+    assert_eq!(domain(e), DomainError::NotFound);
+    // The phone's own calls (no session) need no approval: the phone is the approval.
+    holder::cancel_grant(&db, &fm.caller(&db).await, &grant_id, T0, &random).await.unwrap();
+}
+
+#[tokio::test]
+async fn r21_the_wallet_lists_the_holders_sessions_and_new_roles_and_ends_a_session() {
+    let db = open_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let s =
+        login::start(&db, login::DASHBOARD, &Requester::new(Some("198.51.100.7".into()), Some(chrome)), T0, &random)
+            .await
+            .unwrap();
+    let code = s.code.expose();
+    login::scan(&db, code, &fm.binding.device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, T0).await.unwrap();
+    let approve = Approval { password: Secret::new(PASSWORD), match_code: s.match_code.clone() };
+    let sig = fm.phone.sign(action::LOGIN_APPROVE, code);
+    login::answer(&db, code, &fm.binding.device_id, &sig, Some(approve), T0, &random).await.unwrap();
+    let session = login::consume(&db, s.browser.expose(), T0, &random).await.unwrap().unwrap();
+    member(&db, &fm, Role::Manager, "王五", 1).await;
+
+    let phone = fm.caller(&db).await;
+    let a = login::activity(&db, &phone, T0).await.unwrap();
+    assert_eq!(a.sessions.len(), 1, "{a:?}");
+    let live = &a.sessions[0];
+    assert_eq!((live.kind.as_str(), live.system.as_str()), (login::DASHBOARD_SESSION, login::DASHBOARD));
+    assert_eq!(live.requested_from.as_deref(), Some("198.51.100.7"));
+    assert_eq!(live.requested_with.as_deref(), Some("Chrome 131 · Windows"));
+    assert!(
+        a.notices.iter().any(|n| n.kind == ecert_core::changes::ChangeKind::ManagerAdded),
+        "a new manager is a notice: {:?}",
+        a.notices
+    );
+
+    // Another holder cannot end it, even knowing the handle.
+    let m2 = member(&db, &fm, Role::Manager, "李四", 2).await;
+    let e = login::end_own_session(&db, &m2.caller(&db).await, &live.kind, &live.handle, T0).await;
+    assert_eq!(domain(e), DomainError::NotFound);
+    assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_some());
+    let e = login::end_own_session(&db, &phone, &live.kind, "%", T0).await;
+    assert_eq!(domain(e), DomainError::NotFound, "no wildcard");
+    // Its holder ends it from the phone: the dashboard session stops at once.
+    login::end_own_session(&db, &phone, &live.kind, &live.handle, T0).await.unwrap();
+    assert!(login::current(&db, session.token.expose(), T0).await.unwrap().is_none());
+    assert!(login::activity(&db, &phone, T0).await.unwrap().sessions.is_empty());
+}
+
+#[tokio::test]
+async fn issue14_ten_thousand_anonymous_login_starts_leave_no_rows_after_the_purge_window() {
+    // The purge deletes everything expired, other tests' rows too: a database of its own.
+    let db = ecert_testing::open_private_test_db().await;
+    let fm = claimed(&db).await;
+    let random = Random::os();
+    let (token, _) = session_caller(&db, &fm).await;
+    let rows = "SELECT COUNT(*) FROM login_request WHERE system = $1";
+    let before = count(&db, rows, login::DASHBOARD).await;
+    for _ in 0..10_000 {
+        login::start(&db, login::DASHBOARD, &Requester::default(), T0, &random).await.unwrap();
+    }
+    assert_eq!(count(&db, rows, login::DASHBOARD).await, before + 10_000);
+
+    // Within the window nothing goes: an expired login still answers "expired" for a while.
+    let early = T0.plus_minutes(login::LOGIN_MINUTES + 10);
+    ecert_core::purge::purge(&db, early).await.unwrap();
+    assert_eq!(count(&db, rows, login::DASHBOARD).await, before + 10_000);
+
+    let late = T0.plus_minutes(login::LOGIN_MINUTES + ecert_core::purge::PURGE_AFTER_MINUTES + 1);
+    let purged = ecert_core::purge::purge(&db, late).await.unwrap();
+    assert_eq!(count(&db, rows, login::DASHBOARD).await, 0, "{purged:?}");
+    assert!(purged.total() >= 10_000);
+    // A live dashboard session (8 hours) is kept, and so are the records.
+    assert!(login::current(&db, &token, late).await.unwrap().is_some());
+    let usage = "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1";
+    assert_eq!(count(&db, usage, &fm.binding.holder_id).await, 1, "R12: usage records stay");
 }

@@ -201,8 +201,9 @@ async fn pc_start(base: &str, authorization_url: &str) -> PcLogin {
     PcLogin { handle, cookie, code, match_code: qr["match_code"].as_str().unwrap().to_owned() }
 }
 
-/// The phone scans (and sees the party's registered name and the PC's match code) and confirms
-/// with the certificate password, or rejects.
+/// The phone scans (and sees the party's registered name and domain, and three match codes
+/// with the PC's among them), taps the PC's and confirms with the certificate password, or
+/// rejects.
 async fn phone_answers(base: &str, who: &Member, pc: &PcLogin, party_name: &str, approve: bool) {
     let device_id = &who.binding.device_id;
     let (status, prompt) = wallet(
@@ -213,12 +214,16 @@ async fn phone_answers(base: &str, who: &Member, pc: &PcLogin, party_name: &str,
     .await;
     assert_eq!(status, 200, "{prompt}");
     assert_eq!(prompt["system"], party_name, "R11: the phone shows the registered name of the party asking");
-    assert_eq!(prompt["match_code"], pc.match_code.as_str(), "and the match code shown on the PC");
+    let choices = prompt["match_choices"].as_array().unwrap();
+    assert!(choices.iter().any(|c| *c == pc.match_code.as_str()), "the PC's match code is offered: {prompt}");
+    assert_eq!(choices.len(), 3, "among three: {prompt}");
+    assert_eq!(prompt["party_domain"], "127.0.0.1:9", "issue 14 §1: the party's registered domain: {prompt}");
     let act = if approve { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
     let mut body = json!({"code": pc.code, "device_id": device_id, "approve": approve,
         "signature": who.phone.sign(act, &pc.code)});
     if approve {
         body["password"] = json!(PASSWORD);
+        body["match_code"] = json!(pc.match_code);
     }
     let (status, answer) = wallet(base, "login_answer", body).await;
     assert_eq!(status, 200, "{answer}");

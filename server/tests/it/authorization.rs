@@ -23,7 +23,8 @@ use ecert_core::code::CodeKind;
 use ecert_core::device::{self, action};
 use ecert_core::holder::{self, GrantInput, Role};
 use ecert_core::identity::IdentityVerifier;
-use ecert_core::login;
+use ecert_core::login::approval::{self, Action};
+use ecert_core::login::{self, Approval};
 use ecert_core::party;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::signing::{self, NewSignRequest};
@@ -163,12 +164,22 @@ async fn add(
 /// A dashboard session through scan login (R11): start, scan, approve with the password, consume.
 async fn open_session(db: &Db, m: &Member, now: Millis) -> String {
     let random = Random::os();
-    let started = login::start(db, login::DASHBOARD, now, &random).await.unwrap();
+    let started = login::start(db, login::DASHBOARD, &login::Requester::default(), now, &random).await.unwrap();
     let code = started.code.expose();
     let device_id = &m.binding.device_id;
-    login::scan(db, code, device_id, &m.phone.sign(action::LOGIN_SCAN, code), now).await.unwrap();
+    login::scan(db, code, device_id, &m.phone.sign(action::LOGIN_SCAN, code), None, now).await.unwrap();
     let approve = m.phone.sign(action::LOGIN_APPROVE, code);
-    login::answer(db, code, device_id, &approve, Some(Secret::new(PASSWORD)), now, &random).await.unwrap();
+    login::answer(
+        db,
+        code,
+        device_id,
+        &approve,
+        Some(Approval { password: Secret::new(PASSWORD), match_code: started.match_code.clone() }),
+        now,
+        &random,
+    )
+    .await
+    .unwrap();
     let session = login::consume(db, started.browser.expose(), now, &random).await.unwrap().unwrap();
     session.token.expose().to_owned()
 }
@@ -354,10 +365,55 @@ struct Cell {
     check: Option<(String, Check)>,
     origin: Option<&'static str>,
     extra_cookie: Option<String>,
+    /// Send a dashboard write without the phone approval the harness otherwise gets for it.
+    unapproved: bool,
 }
 
 fn cell(rule: &'static str, actor: Actor, call: Call, status: u16) -> Cell {
-    Cell { rule, actor, call, status, check: None, origin: None, extra_cookie: None }
+    Cell { rule, actor, call, status, check: None, origin: None, extra_cookie: None, unapproved: false }
+}
+
+/// The dashboard writes that give, show or take a power: each takes a phone approval of its
+/// action (issue 14 §1).
+const APPROVED_WRITES: [&str; 5] = [
+    "dashboard_add_holder",
+    "dashboard_authorize_code",
+    "dashboard_remove_holder",
+    "dashboard_add_grant",
+    "dashboard_cancel_grant",
+];
+
+/// The action a dashboard write's arguments describe, as the page asks the phone to approve it.
+fn action_of(call: &Call) -> Option<Action> {
+    let arg = |k: &str| -> String {
+        match &call.payload {
+            Payload::Form(args) => args.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default(),
+            Payload::Json(v) => v[k].as_str().unwrap_or_default().to_owned(),
+        }
+    };
+    let grant = || {
+        let ids = match &call.payload {
+            Payload::Json(v) => v["matter_ids"].as_array().cloned().unwrap_or_default(),
+            Payload::Form(_) => Vec::new(),
+        };
+        GrantInput {
+            matter_ids: ids.iter().filter_map(|m| m.as_str().map(str::to_owned)).collect(),
+            start_day: arg("start_day"),
+            end_day: arg("end_day"),
+        }
+    };
+    Some(match call.endpoint {
+        "dashboard_add_holder" => {
+            let role = Role::parse(&arg("role")).ok()?;
+            let grant = (role == Role::User).then(grant);
+            Action::AddHolder { role, name: arg("name"), id_number: arg("id_number"), mobile: arg("mobile"), grant }
+        }
+        "dashboard_authorize_code" => Action::AuthorizeCode { holder_id: arg("holder_id") },
+        "dashboard_remove_holder" => Action::RemoveHolder { holder_id: arg("holder_id") },
+        "dashboard_add_grant" => Action::AddGrant { holder_id: arg("holder_id"), grant: grant() },
+        "dashboard_cancel_grant" => Action::CancelGrant { grant_id: arg("grant_id") },
+        _ => return None,
+    })
 }
 
 impl Cell {
@@ -379,6 +435,11 @@ impl Cell {
 
     fn cookie(mut self, cookie: String) -> Cell {
         self.extra_cookie = Some(cookie);
+        self
+    }
+
+    fn unapproved(mut self) -> Cell {
+        self.unapproved = true;
         self
     }
 }
@@ -423,13 +484,20 @@ impl World {
         if let Some(origin) = c.origin.or((!cookies.is_empty()).then_some(SAME_ORIGIN)) {
             req = req.header(header::ORIGIN, origin);
         }
+        let approval = if c.unapproved { None } else { self.approval_for(c).await };
         let body = match &c.call.payload {
             Payload::Form(args) => {
                 req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                form_encode(args)
+                let mut args = args.clone();
+                args.extend(approval.map(|id| ("approval".to_owned(), id)));
+                form_encode(&args)
             }
             Payload::Json(v) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
+                let mut v = v.clone();
+                if let Some(id) = approval {
+                    v["approval"] = json!(id);
+                }
                 v.to_string()
             }
         };
@@ -441,6 +509,33 @@ impl World {
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
         (reply.status.as_u16(), Got { json: reply.json(), set_cookies }, reply.body)
+    }
+
+    /// For a dashboard write by an actor with a session and a phone: the phone approves the
+    /// write's action as the page would ask it (issue 14 §1), so that the cell tests who may do
+    /// what. `None` when the approval cannot even be asked (a holder the actor may not see:
+    /// the write then answers for itself) or the actor has no session or phone.
+    async fn approval_for(&self, c: &Cell) -> Option<String> {
+        if !APPROVED_WRITES.contains(&c.call.endpoint) {
+            return None;
+        }
+        let token = self.cookies.get(&c.actor)?.strip_prefix("ecert_holder=")?.to_owned();
+        let phone = self.people.get(&c.actor)?;
+        let now = Millis::now();
+        let caller = login::current(&self.db, &token, now).await.ok()??;
+        let act = action_of(&c.call)?;
+        let random = Random::os();
+        let asked = approval::ask(&self.db, &caller, &act, &login::Requester::default(), now, &random).await.ok()?;
+        let code = asked.code.expose();
+        let device_id = &phone.binding.device_id;
+        let prompt =
+            approval::scan(&self.db, code, device_id, &phone.phone.sign(action::APPROVAL_SCAN, code), None, now)
+                .await
+                .ok()?;
+        let subject = approval::approve_subject(code, &prompt.digest);
+        let sig = phone.phone.sign(action::APPROVAL_APPROVE, &subject);
+        approval::answer(&self.db, code, device_id, &sig, Some(Secret::new(PASSWORD)), now).await.ok()?;
+        Some(asked.id)
     }
 
     /// Runs one cell and records it; answers the status and whether the cell held.
@@ -578,8 +673,9 @@ async fn grid(w: &World) -> Vec<Row> {
     let random = Random::os();
     let mut logins = HashMap::new();
     for a in COLUMNS {
-        let started = login::start(&w.db, login::DASHBOARD, Millis::now(), &random).await.unwrap();
-        logins.insert(a, started.code.expose().to_owned());
+        let started =
+            login::start(&w.db, login::DASHBOARD, &login::Requester::default(), Millis::now(), &random).await.unwrap();
+        logins.insert(a, (started.code.expose().to_owned(), started.match_code.clone()));
     }
     // Callers without a phone try M1's device with a signature that is not M1's.
     let own = |a: Actor| if w.people.contains_key(&a) { a } else { M1 };
@@ -688,7 +784,7 @@ async fn grid(w: &World) -> Vec<Row> {
             wallet("offer", "wallet/offer", json!({ "kind": "authorize", "code": w.p2_code }))
         }),
         row("R11", "wallet/login_scan(a fresh login QR, own device)", [401, 401, 401, 200, 200, 200, 403, 200], |a| {
-            let code = &logins[&a];
+            let (code, _) = &logins[&a];
             let device = w.dev(own(a));
             let body = json!({ "code": code, "device_id": device, "signature": w.sig(a, action::LOGIN_SCAN, code) });
             wallet("login_scan", "wallet/login_scan", body)
@@ -698,10 +794,10 @@ async fn grid(w: &World) -> Vec<Row> {
             "wallet/login_answer(that QR, own device, approve)",
             [401, 401, 401, 200, 200, 200, 409, 200],
             |a| {
-                let code = &logins[&a];
+                let (code, match_code) = &logins[&a];
                 let body = json!({
                     "code": code, "device_id": w.dev(own(a)), "signature": w.sig(a, action::LOGIN_APPROVE, code),
-                    "approve": true, "password": PASSWORD,
+                    "approve": true, "password": PASSWORD, "match_code": match_code,
                 });
                 wallet("login_answer", "wallet/login_answer", body)
             },
@@ -1068,6 +1164,60 @@ fn dashboard_writes(w: &World) -> Vec<Cell> {
     let p1 = w.p1.clone();
     let mut t = vec![];
 
+    // Issue 14 §1: a session alone reads; its writes need the phone's approval of that action.
+    let ask = |body: Value, label: &str| {
+        api_json("dashboard_approval_ask", format!("dashboard_approval_ask({label})"), json!({ "action": body }))
+    };
+    let remove_m1 = json!({ "kind": "remove_holder", "holder_id": w.id(M1) });
+    t.extend([
+        cell("§1", Fm, add_holder(Role::User, 119, m), 403)
+            .unapproved()
+            .shows("ApprovalRequired", |v| v.to_string().contains("ApprovalRequired")),
+        cell("§1", M1, authorize(&p1, "P1, M1's pending user"), 403).unapproved(),
+        cell("§1", Anonymous, ask(remove_m1.clone(), "remove M1"), 401),
+        cell("§1", Staff, ask(remove_m1.clone(), "remove M1"), 401),
+        cell("§1", X, ask(remove_m1.clone(), "remove M1 of another institution"), 404),
+        cell("§1", M2, ask(remove_m1.clone(), "remove sibling M1"), 404),
+        cell("§1", Fm, ask(remove_m1, "remove M1"), 200)
+            .shows("a masked summary and a QR link, no personal data", |v| {
+                v["summary_zh"].as_str().is_some_and(|s| s.starts_with("移除管理人") && s.contains('*'))
+                    && v["url"].as_str().is_some_and(|u| u.contains("/wallet/approve?code="))
+            }),
+        cell("§1", Fm, api("dashboard_approval_status", "dashboard_approval_status(unknown id)", &[("id", "nope")]), 200)
+            .shows("unknown", |v| *v == json!("unknown")),
+        cell("§1", Anonymous, api("dashboard_approval_status", "dashboard_approval_status", &[("id", "nope")]), 401),
+        cell(
+            "§1",
+            Fm,
+            wallet(
+                "approval_scan",
+                "wallet/approval_scan(an unknown code)",
+                json!({ "code": "no-such-code", "device_id": w.dev(Fm), "signature": w.sig(Fm, action::APPROVAL_SCAN, "no-such-code") }),
+            ),
+            410,
+        ),
+        cell(
+            "§1",
+            X,
+            wallet(
+                "approval_scan",
+                "wallet/approval_scan(FM's device id, X's signature)",
+                json!({ "code": "no-such-code", "device_id": w.dev(Fm), "signature": w.sig(X, action::APPROVAL_SCAN, "no-such-code") }),
+            ),
+            401,
+        ),
+        cell(
+            "§1",
+            Fm,
+            wallet(
+                "approval_answer",
+                "wallet/approval_answer(an unknown code)",
+                json!({ "code": "no-such-code", "device_id": w.dev(Fm), "signature": w.sig(Fm, action::APPROVAL_REJECT, "no-such-code\nno-digest"), "approve": false }),
+            ),
+            410,
+        ),
+    ]);
+
     // Adding people.
     for a in [Anonymous, Staff, OtherStaff] {
         t.push(cell("R4", a, add_holder(Role::User, 120, m), 401));
@@ -1165,7 +1315,7 @@ fn dashboard_writes(w: &World) -> Vec<Cell> {
 async fn wallet_calls(w: &World) -> Vec<Cell> {
     let random = Random::os();
     let now = Millis::now();
-    let started = login::start(&w.db, login::DASHBOARD, now, &random).await.unwrap();
+    let started = login::start(&w.db, login::DASHBOARD, &login::Requester::default(), now, &random).await.unwrap();
     let (code, browser, match_code) =
         (started.code.expose().to_owned(), started.browser.expose().to_owned(), started.match_code.clone());
     let p2_code = w.p2_code.clone();
@@ -1198,7 +1348,7 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
             format!("wallet/login_answer({label})"),
             json!({
                 "code": code, "device_id": w.dev(device_of), "signature": w.sig(signer, act, &code),
-                "approve": true, "password": password,
+                "approve": true, "password": password, "match_code": match_code,
             }),
         )
     };
@@ -1240,9 +1390,15 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
         cell("R11", X, scan(X, Some(M1), "M1's device id, X's signature"), 401),
         cell("R11", Anonymous, scan(Anonymous, Some(M1), "M1's device id, no key"), 401),
         cell("R11", Anonymous, scan(Anonymous, None, "an unknown device"), 403),
-        cell("R11", Fm, scan(Fm, Some(Fm), "own device"), 200).shows("the same match code as the PC", {
+        cell("R11", Fm, scan(Fm, Some(Fm), "own device"), 200).shows("three codes, the PC's among them, not alone", {
             let match_code = match_code.clone();
-            move |v| v["match_code"] == match_code.as_str() && v["role"] == "first_manager"
+            move |v| {
+                let choices = v["match_choices"].as_array().map(Vec::as_slice).unwrap_or_default();
+                choices.len() == 3
+                    && choices.iter().any(|c| *c == match_code.as_str())
+                    && v.get("match_code").is_none()
+                    && v["role"] == "first_manager"
+            }
         }),
         cell("R11", M1, scan(M1, Some(M1), "own device, a code FM scanned"), 410),
         cell("R11", M1, answer(M1, M1, action::LOGIN_APPROVE, PASSWORD, "own device, FM's scan"), 410),
@@ -1306,7 +1462,43 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
             .shows("nothing of this authority", |v| v.as_array().is_some_and(Vec::is_empty)),
     );
     t.extend(sign_calls(w).await);
+    // Issue 14 §1: the holder's sessions and new roles, and ending one, from its own phone only.
+    let activity = |signer: Actor, device_of: Actor, label: &str| {
+        let device_id = w.dev(device_of);
+        let signed_at = Millis::now().0 + i64::from(seq_activity());
+        let subject = ecert_core::device::timed_subject(&device_id, signed_at);
+        let body = json!({ "device_id": device_id, "signed_at": signed_at, "signature": w.sig(signer, action::ACTIVITY, &subject) });
+        wallet("activity", format!("wallet/activity({label})"), body)
+    };
+    let fm_handle: String = token_hash(w.cookies[&Fm].trim_start_matches("ecert_holder=")).chars().take(16).collect();
+    let end = |signer: Actor, handle: &str, label: &str| {
+        let subject = format!("dashboard\n{handle}");
+        let body = json!({ "device_id": w.dev(signer), "kind": "dashboard", "handle": handle, "signature": w.sig(signer, action::END_SESSION, &subject) });
+        wallet("end_session", format!("wallet/end_session({label})"), body)
+    };
+    t.extend([
+        cell("§1", Fm, activity(Fm, Fm, "own device"), 200).shows("FM's dashboard session, with its handle", {
+            let fm_handle = fm_handle.clone();
+            move |v| v["sessions"].as_array().is_some_and(|s| s.iter().any(|s| s["handle"] == fm_handle.as_str()))
+        }),
+        cell("§1", X, activity(X, Fm, "FM's device id, X's signature"), 401),
+        cell("§1", X, activity(X, X, "own device"), 200).shows("not FM's session", {
+            let fm_handle = fm_handle.clone();
+            move |v| v["sessions"].as_array().is_some_and(|s| s.iter().all(|s| s["handle"] != fm_handle.as_str()))
+        }),
+        cell("§1", X, end(X, &fm_handle, "FM's session, from X's phone"), 404),
+        cell("§1", M1, end(M1, &fm_handle, "FM's session, from M1's phone"), 404),
+        cell("§1", Fm, end(Fm, "0000000000000000", "an unknown handle"), 404),
+    ]);
     t
+}
+
+/// Ever larger offsets for `signed_at`, so that each timed wallet call of the matrix is later
+/// than the device's last.
+fn seq_activity() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Scan to sign (R6, R8, R12, R13): each device scans, signs and rejects for itself; a request

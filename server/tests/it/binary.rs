@@ -221,11 +221,13 @@ fn r16_personal_data_is_absent_from_the_log() {
     let (status, head, body) = post_form(port, "/api/dashboard_login_start", "", &[]);
     assert_eq!(status, 200, "{body}");
     let login_cookie = set_cookie(&head, "ecert_login");
-    let login_code = code_of(serde_json::from_str::<serde_json::Value>(&body).unwrap()["url"].as_str().unwrap());
+    let login_qr = serde_json::from_str::<serde_json::Value>(&body).unwrap();
+    let login_code = code_of(login_qr["url"].as_str().unwrap());
     let scan = serde_json::json!({"code": login_code, "device_id": device_id, "signature": phone.sign("login-scan", &login_code)});
     assert_eq!(post_json(port, "/api/v1/wallet/login_scan", "", &scan).0, 200);
     let answer = serde_json::json!({"code": login_code, "device_id": device_id, "approve": true,
-        "password": cert_password, "signature": phone.sign("login-approve", &login_code)});
+        "password": cert_password, "signature": phone.sign("login-approve", &login_code),
+        "match_code": login_qr["match_code"]});
     assert_eq!(post_json(port, "/api/v1/wallet/login_answer", "", &answer).0, 200);
     let (status, head, body) = post_form(port, "/api/dashboard_login_status", &login_cookie, &[]);
     assert_eq!((status, body.as_str()), (200, "\"confirmed\""));
@@ -240,6 +242,27 @@ fn r16_personal_data_is_absent_from_the_log() {
     let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);
     assert_eq!(status, 422, "no matter: refused (and the refusal is not logged with the data): {body}");
     user["matter_ids"] = serde_json::json!([matter]);
+    let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);
+    assert_eq!(status, 403, "issue 14 §1: the session alone does not add people: {body}");
+    // The phone approves that very action; then the write goes through.
+    let action = serde_json::json!({"kind": "add_holder", "role": "user", "name": "赵六", "id_number": user_id,
+        "mobile": user_mobile, "grant": {"matter_ids": [matter], "start_day": today, "end_day": today}});
+    let (status, _, body) =
+        post_json(port, "/api/dashboard_approval_ask", &holder_cookie, &serde_json::json!({"action": action}));
+    assert_eq!(status, 200, "{body}");
+    let asked = serde_json::from_str::<serde_json::Value>(&body).unwrap();
+    let approval_code = code_of(asked["url"].as_str().unwrap());
+    let scan = serde_json::json!({"code": approval_code, "device_id": device_id,
+        "signature": phone.sign("approval-scan", &approval_code)});
+    let (status, _, body) = post_json(port, "/api/v1/wallet/approval_scan", "", &scan);
+    assert_eq!(status, 200, "{body}");
+    let prompt = serde_json::from_str::<serde_json::Value>(&body).unwrap();
+    assert!(prompt["summary_zh"].as_str().unwrap().contains("赵*"), "the phone names the person, masked: {prompt}");
+    let subject = ecert_core::login::approval::approve_subject(&approval_code, prompt["digest"].as_str().unwrap());
+    let answer = serde_json::json!({"code": approval_code, "device_id": device_id, "approve": true,
+        "password": cert_password, "signature": phone.sign("approval-approve", &subject)});
+    assert_eq!(post_json(port, "/api/v1/wallet/approval_answer", "", &answer).0, 200);
+    user["approval"] = asked["id"].clone();
     let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);
     assert_eq!(status, 200, "{body}");
 
@@ -444,9 +467,20 @@ fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("unlocked staff member `admin`"));
 
     let (status, head, _) = sign_in("unlock-test-password");
+    // Issue 14 §3: the purge runs from the command line too, beside the running server.
+    let purge = Command::new(BIN)
+        .env_clear()
+        .env("DATABASE_URL", &db)
+        .env("ECERT_LOG", "warn")
+        .arg("--purge")
+        .output()
+        .unwrap();
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
     assert!((200..400).contains(&status), "signed in after the unlock: {head}");
+    assert!(purge.status.success(), "{}", String::from_utf8_lossy(&purge.stderr));
+    let said = String::from_utf8_lossy(&purge.stdout);
+    assert!(said.contains("purged 0 expired rows") && said.contains("login_request: 0"), "{said}");
 }
 
 /// Issue 14 §6: JSON logs go to stderr, as the README says; stdout holds the start-up banner only.

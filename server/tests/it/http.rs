@@ -295,3 +295,41 @@ async fn health_is_unavailable_when_the_database_is_gone() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("unavailable"), "{body}");
 }
+
+/// Issue 14 §3: an anonymous endpoint that hashes a password is limited per client address,
+/// with `Retry-After`; another address is not held up, and a client cannot pick its address by
+/// `X-Forwarded-For` unless it comes through a trusted proxy.
+#[tokio::test]
+async fn anonymous_sign_ins_are_limited_per_client_with_retry_after() {
+    let db = open_test_db().await;
+    // Scaled down: one staff sign-in a minute per client, 60 in all.
+    let app = app_on(&db, &["--site-root", &no_site(), "--rate-limit-scale", "0.05", "--trusted-proxy", "10.0.0.2"]);
+    let sign_in = |peer: &str, forwarded: Option<&str>| {
+        let mut req = Request::post("/api/staff_sign_in")
+            .header(header::HOST, support::HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        let mut req = req.body(Body::from("username=admin&password=wrong")).unwrap();
+        let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        let app = app.clone();
+        async move { support::send(&app, req).await }
+    };
+    assert_eq!(sign_in("203.0.113.7", None).await.status, StatusCode::UNAUTHORIZED);
+    let limited = sign_in("203.0.113.7", Some("198.51.100.1")).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "a forged X-Forwarded-For changes nothing");
+    let wait: u64 = limited.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(limited.body.contains("RateLimited"), "{}", limited.body);
+    assert_eq!(sign_in("203.0.113.8", None).await.status, StatusCode::UNAUTHORIZED, "another client");
+    // Through the trusted proxy, each forwarded client counts for itself.
+    assert_eq!(sign_in("10.0.0.2", Some("198.51.100.1")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in("10.0.0.2", Some("198.51.100.2")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in("10.0.0.2", Some("198.51.100.1")).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Polling is not limited.
+    let poll =
+        Request::post("/api/dashboard_login_status").header(header::HOST, support::HOST).body(Body::empty()).unwrap();
+    assert_eq!(support::send(&app, poll).await.status, StatusCode::OK);
+}

@@ -214,6 +214,10 @@ fn check_types_of(op: &Operation) {
         Some("sign_scan") => check_types::<ecert_app::wallet::sign::WalletSignScan>(op),
         Some("sign_confirm") => check_types::<ecert_app::wallet::sign::WalletSignConfirm>(op),
         Some("sign_reject") => check_types::<ecert_app::wallet::sign::WalletSignReject>(op),
+        Some("activity") => check_types::<ecert_app::wallet::WalletActivity>(op),
+        Some("end_session") => check_types::<ecert_app::wallet::WalletEndSession>(op),
+        Some("approval_scan") => check_types::<ecert_app::wallet::approve::WalletApprovalScan>(op),
+        Some("approval_answer") => check_types::<ecert_app::wallet::approve::WalletApprovalAnswer>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
     }
 }
@@ -344,6 +348,11 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::RECORDS,
         action::SIGN_SCAN,
         action::SIGN_REJECT,
+        action::APPROVAL_SCAN,
+        action::APPROVAL_APPROVE,
+        action::APPROVAL_REJECT,
+        action::ACTIVITY,
+        action::END_SESSION,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
@@ -414,9 +423,22 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         }
         assert!(known.contains(&act.as_str()), "{}: `{act}` is not an action the server knows", op.path);
         // The subject is one key of the request, or several joined by newlines (a device id and
-        // the time of signing).
+        // the time of signing); with `from`, a key the request lacks is that operation's answer's
+        // (an approval's digest).
+        let answer = spec.get("from").map(|from| {
+            let from = ops.iter().find(|o| o.path == from.as_str().expect("`from`")).expect("`from` documented");
+            json(
+                at(from.body, &["responses", "200", "content", "application/json", "example"]).unwrap().value,
+                &from.path,
+            )
+        });
         let text = |key: &Value| {
-            let v = &example[key.as_str().expect("a key name")];
+            let key = key.as_str().expect("a key name");
+            let v = match (&example.get(key), &answer) {
+                (Some(v), _) => v,
+                (None, Some(answer)) => &answer[key],
+                (None, None) => &Value::Null,
+            };
             v.as_str().map_or_else(|| v.to_string(), str::to_owned)
         };
         let subject = match &spec["subject"] {

@@ -128,11 +128,12 @@ pub async fn request_view(db: &Db, handle: &str, now: Millis) -> Result<RequestV
 pub async fn start_login(
     db: &Db,
     handle: &str,
+    requester: &login::Requester,
     now: Millis,
     random: &Random,
 ) -> Result<(RequestView, login::Started), OidcError> {
     let row = live_request(db, handle, now).await?;
-    let started = login::start_for_party(db, &row.party_name, &row.party_id, now, random).await?;
+    let started = login::start_for_party(db, &row.party_name, &row.party_id, requester, now, random).await?;
     db.execute(
         query("UPDATE oidc_request SET login_id = $1 WHERE id = $2 AND done_at IS NULL")
             .bind(&started.id)

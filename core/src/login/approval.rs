@@ -1,0 +1,429 @@
+//! Issue 14 §1: a stolen dashboard session reads, it cannot grant powers. Every dashboard write
+//! that gives, shows or takes a power (adding a manager or user, showing a face-to-face code,
+//! removing a holder, adding or cancelling a grant) needs a fresh approval on the signed-in
+//! holder's own phone, naming that exact action.
+//!
+//! The dashboard asks for an approval of an [`Action`]: the platform keeps the action's digest
+//! and a masked summary (never the personal data in clear), bound to the dashboard session, and
+//! shows a QR. The holder's wallet scans it (only the session's own holder may), shows the
+//! summary, and approves with the certificate password and a device signature over the code and
+//! the digest. The dashboard, polling, then sends the write with the approval's id; the write
+//! takes the approval once, for that session and that very action (the digest of what it is
+//! asked to do now), before anything is written.
+//!
+//! States: waiting → scanned → approved → taken, or rejected; expired after 5 minutes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::holder::{GrantInput, Role};
+
+/// Life of an approval request, in minutes: from asking to taking.
+pub const APPROVAL_MINUTES: i64 = 5;
+
+/// A dashboard write that needs the holder's phone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// R3, R6: a new manager, or a new user with a first grant.
+    AddHolder {
+        role: Role,
+        name: String,
+        id_number: String,
+        mobile: String,
+        grant: Option<GrantInput>,
+    },
+    /// R4: the face-to-face code of a pending holder.
+    AuthorizeCode {
+        holder_id: String,
+    },
+    /// R8.
+    RemoveHolder {
+        holder_id: String,
+    },
+    /// R6.
+    AddGrant {
+        holder_id: String,
+        grant: GrantInput,
+    },
+    CancelGrant {
+        grant_id: String,
+    },
+}
+
+#[cfg(feature = "server")]
+impl Action {
+    /// The action with its text fields as the write reads them (trimmed), so that the digest
+    /// does not depend on stray spaces.
+    fn normalized(&self) -> Action {
+        let grant = |g: &GrantInput| GrantInput {
+            matter_ids: {
+                let mut ids: Vec<String> = g.matter_ids.iter().map(|m| m.trim().to_owned()).collect();
+                ids.sort();
+                ids.dedup();
+                ids
+            },
+            start_day: g.start_day.trim().to_owned(),
+            end_day: g.end_day.trim().to_owned(),
+        };
+        match self {
+            Action::AddHolder { role, name, id_number, mobile, grant: g } => Action::AddHolder {
+                role: *role,
+                name: name.trim().to_owned(),
+                id_number: id_number.trim().to_uppercase(),
+                mobile: mobile.trim().to_owned(),
+                // Only a user is added with a grant; the write ignores any other's.
+                grant: g.as_ref().filter(|_| *role == Role::User).map(grant),
+            },
+            Action::AuthorizeCode { holder_id } => Action::AuthorizeCode { holder_id: holder_id.trim().to_owned() },
+            Action::RemoveHolder { holder_id } => Action::RemoveHolder { holder_id: holder_id.trim().to_owned() },
+            Action::AddGrant { holder_id, grant: g } => {
+                Action::AddGrant { holder_id: holder_id.trim().to_owned(), grant: grant(g) }
+            }
+            Action::CancelGrant { grant_id } => Action::CancelGrant { grant_id: grant_id.trim().to_owned() },
+        }
+    }
+
+    /// SHA-256 of the normalized action's JSON, base64url: what the phone signs.
+    pub fn digest(&self) -> String {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(&self.normalized()).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&json))
+    }
+}
+
+/// The subject a device signs to approve or reject: the approval's code and the action's digest.
+pub fn approve_subject(code: &str, digest: &str) -> String {
+    format!("{}\n{digest}", code.trim())
+}
+
+/// Where an approval stands, as the dashboard polls it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    Waiting,
+    Scanned,
+    Approved,
+    Rejected,
+    Expired,
+    /// Taken by its write, or not this session's.
+    Unknown,
+}
+
+/// What the phone shows of an approval: what the dashboard asks to do, in both languages, and
+/// the digest the device signs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalPrompt {
+    pub summary_zh: String,
+    pub summary_en: String,
+    pub digest: String,
+    pub institution_name: String,
+    pub requested_from: Option<String>,
+    pub requested_at: i64,
+    /// The dashboard's browser and the phone are on different networks: the phone warns.
+    pub network_differs: bool,
+    pub expires_at: i64,
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use super::*;
+    use crate::device::{self, action};
+    use crate::error::{DomainError, Result};
+    use crate::holder::{self, Caller, HolderView};
+    use crate::login::{Requester, scanning};
+    use crate::secret::{Random, Secret, token_hash};
+    use crate::store::{Db, Tx, query};
+    use crate::time::Millis;
+
+    /// A new approval request: its id (the dashboard polls and writes with it), the code for
+    /// the QR (shown once) and the summary the phone will show.
+    #[derive(Debug)]
+    pub struct Asked {
+        pub id: String,
+        pub code: Secret,
+        pub summary_zh: String,
+        pub summary_en: String,
+        pub expires_at: Millis,
+    }
+
+    /// The dashboard session of `caller` asks to do `act`. The summary names the people and
+    /// matters the action is about, masked (R16); a holder or grant the caller may not see (R7)
+    /// is `NotFound` here already. Only a session asks: the phone itself needs no approval.
+    pub async fn ask(
+        db: &Db,
+        caller: &Caller,
+        act: &Action,
+        requester: &Requester,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Asked> {
+        let step_up = caller.step_up.as_ref().ok_or(DomainError::Forbidden)?;
+        let act = act.normalized();
+        holder::preflight(db, caller, &act, now).await?;
+        let (summary_zh, summary_en) = summary(db, caller, &act, now).await?;
+        let id = random.id();
+        let code = random.token();
+        let expires_at = now.plus_minutes(APPROVAL_MINUTES);
+        db.execute(
+            query(
+                "INSERT INTO approval_request (id, code_hash, session_hash, holder_id, digest, summary_zh, summary_en, \
+                 status, requester_ip, created_at, expires_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10, $9)",
+            )
+            .bind(&id)
+            .bind(token_hash(code.expose()))
+            .bind(&step_up.session_hash)
+            .bind(&caller.holder_id)
+            .bind(act.digest())
+            .bind(&summary_zh)
+            .bind(&summary_en)
+            .bind(&requester.ip)
+            .bind(now.0)
+            .bind(expires_at.0),
+        )
+        .await?;
+        Ok(Asked { id, code, summary_zh, summary_en, expires_at })
+    }
+
+    /// The masked, human summary of an action, in Chinese and English.
+    async fn summary(db: &Db, caller: &Caller, act: &Action, now: Millis) -> Result<(String, String)> {
+        let role_names = |role: Role| match role {
+            Role::FirstManager => ("第一管理责任人", "first manager"),
+            Role::Manager => ("管理人", "manager"),
+            Role::User => ("使用人", "user"),
+        };
+        let catalogue = holder::catalogue(db, &caller.authority_id).await?;
+        let matters = |g: &GrantInput| {
+            let names: Vec<(&str, &str)> = g
+                .matter_ids
+                .iter()
+                .map(|id| {
+                    catalogue
+                        .iter()
+                        .find(|m| m.id == *id)
+                        .map_or((id.as_str(), id.as_str()), |m| (m.name_zh.as_str(), m.name_en.as_str()))
+                })
+                .collect();
+            let zh = names.iter().map(|n| n.0).collect::<Vec<_>>().join("、");
+            let en = names.iter().map(|n| n.1).collect::<Vec<_>>().join(", ");
+            (format!("{zh}（{} 至 {}）", g.start_day, g.end_day), format!("{en} ({} to {})", g.start_day, g.end_day))
+        };
+        let visible = || async { holder::list(db, caller, now).await };
+        let find_holder = |list: &[HolderView], id: &str| -> Result<HolderView> {
+            list.iter().find(|h| h.id == id).cloned().ok_or_else(|| DomainError::NotFound.into())
+        };
+        Ok(match act {
+            Action::AddHolder { role, name, id_number, mobile, grant } => {
+                let (zh_role, en_role) = role_names(*role);
+                let who = format!(
+                    "{}（{}，{}）",
+                    crate::mask::person_name(name),
+                    crate::mask::id_number(id_number),
+                    crate::mask::mobile(mobile)
+                );
+                let (mut zh, mut en) = (format!("添加{zh_role}：{who}"), format!("Add a {en_role}: {who}"));
+                if let Some(g) = grant {
+                    let (gz, ge) = matters(g);
+                    zh.push_str(&format!("，授权事项：{gz}"));
+                    en.push_str(&format!("; matters: {ge}"));
+                }
+                (zh, en)
+            }
+            Action::AuthorizeCode { holder_id } => {
+                let h = find_holder(&visible().await?, holder_id)?;
+                let (zh_role, en_role) = role_names(h.role);
+                (
+                    format!("显示{zh_role} {} 的当面授权二维码", h.name),
+                    format!("Show the face-to-face code of {en_role} {}", h.name),
+                )
+            }
+            Action::RemoveHolder { holder_id } => {
+                let h = find_holder(&visible().await?, holder_id)?;
+                let (zh_role, en_role) = role_names(h.role);
+                (
+                    format!("移除{zh_role} {}（{}）", h.name, h.id_number),
+                    format!("Remove {en_role} {} ({})", h.name, h.id_number),
+                )
+            }
+            Action::AddGrant { holder_id, grant } => {
+                let h = find_holder(&visible().await?, holder_id)?;
+                let (gz, ge) = matters(grant);
+                (format!("为使用人 {} 新增授权：{gz}", h.name), format!("Grant user {}: {ge}", h.name))
+            }
+            Action::CancelGrant { grant_id } => {
+                let list = visible().await?;
+                let (h, g) = list
+                    .iter()
+                    .find_map(|h| h.grants.iter().find(|g| g.id == *grant_id).map(|g| (h, g)))
+                    .ok_or(DomainError::NotFound)?;
+                let zh = g.matters.iter().map(|m| m.name_zh.as_str()).collect::<Vec<_>>().join("、");
+                let en = g.matters.iter().map(|m| m.name_en.as_str()).collect::<Vec<_>>().join(", ");
+                (
+                    format!("取消使用人 {} 的授权：{zh}（{} 至 {}）", h.name, g.start_day, g.end_day),
+                    format!("Cancel user {}'s grant: {en} ({} to {})", h.name, g.start_day, g.end_day),
+                )
+            }
+        })
+    }
+
+    struct Row {
+        id: String,
+        holder_id: String,
+        digest: String,
+        summary_zh: String,
+        summary_en: String,
+        requester_ip: Option<String>,
+        created_at: i64,
+        progress: scanning::Progress,
+    }
+    crate::store::from_row!(Row { id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at } flatten { progress });
+
+    const SELECT: &str = "SELECT id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at, status, device_id, \
+         expires_at FROM approval_request WHERE code_hash = $1";
+
+    /// The dashboard polls its approval: one read by primary key, for the session that asked only.
+    pub async fn poll(db: &Db, caller: &Caller, id: &str, now: Millis) -> Result<ApprovalState> {
+        let Some(step_up) = &caller.step_up else { return Ok(ApprovalState::Unknown) };
+        let row: Option<(String, i64)> = db
+            .fetch_optional(
+                query("SELECT status, expires_at FROM approval_request WHERE id = $1 AND session_hash = $2")
+                    .bind(id)
+                    .bind(&step_up.session_hash),
+            )
+            .await?;
+        Ok(match row {
+            None => ApprovalState::Unknown,
+            Some((status, expires_at)) => match status.as_str() {
+                "taken" => ApprovalState::Unknown,
+                "rejected" => ApprovalState::Rejected,
+                _ if expires_at <= now.0 => ApprovalState::Expired,
+                "approved" => ApprovalState::Approved,
+                "scanned" => ApprovalState::Scanned,
+                _ => ApprovalState::Waiting,
+            },
+        })
+    }
+
+    /// The wallet scanned an approval QR. Only the phone of the holder signed in to that
+    /// dashboard session may: anyone else's is `Forbidden`, and the request stays waiting.
+    /// `phone_ip` is the phone's own address, to warn when the dashboard is elsewhere.
+    pub async fn scan(
+        db: &Db,
+        code: &str,
+        device_id: &str,
+        signature: &str,
+        phone_ip: Option<&str>,
+        now: Millis,
+    ) -> Result<ApprovalPrompt> {
+        let bound =
+            device::signed(db, device_id, &device::message(action::APPROVAL_SCAN, code.trim()), signature).await?;
+        let mut tx = db.begin_write().await?;
+        let row: Row = scanning::by_code(&mut tx, SELECT, "approval_request", code).await?;
+        scanning::open_for(&row.progress, device_id, now)?;
+        if row.holder_id != bound.holder_id {
+            return Err(DomainError::Forbidden.into());
+        }
+        scanning::mark_scanned(&mut tx, "approval_request", &row.id, &bound.holder_id, device_id, now).await?;
+        let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
+        tx.commit().await?;
+        Ok(ApprovalPrompt {
+            summary_zh: row.summary_zh,
+            summary_en: row.summary_en,
+            digest: row.digest,
+            institution_name,
+            network_differs: crate::login::requester::networks_differ(row.requester_ip.as_deref(), phone_ip),
+            requested_from: row.requester_ip,
+            requested_at: row.created_at,
+            expires_at: row.progress.expires_at,
+        })
+    }
+
+    /// The holder approves (with the certificate password) or rejects an approval its phone
+    /// scanned; either way the device signs [`approve_subject`], the code and the digest.
+    pub async fn answer(
+        db: &Db,
+        code: &str,
+        device_id: &str,
+        signature: &str,
+        approve: Option<Secret>,
+        now: Millis,
+    ) -> Result<()> {
+        if approve.as_ref().is_some_and(|p| p.expose().is_empty()) {
+            return Err(DomainError::field("certificate_password", crate::error::Problem::Required).into());
+        }
+        let row: Option<Row> = db.fetch_optional(query(SELECT).bind(token_hash(code.trim()))).await?;
+        let row = row.ok_or(DomainError::CodeInvalid)?;
+        let act = if approve.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
+        device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature).await?;
+        scanning::answerable(&row.progress, device_id, now)?;
+        if let Some(password) = approve.clone() {
+            device::check_password(db, device_id, password).await?;
+        }
+        let mut tx = db.begin_write().await?;
+        let row: Row = scanning::by_code(&mut tx, SELECT, "approval_request", code).await?;
+        scanning::answerable(&row.progress, device_id, now)?;
+        let status = if approve.is_some() { "approved" } else { "rejected" };
+        scanning::answer(&mut tx, "approval_request", &row.id, device_id, status, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inside the write of `act`, after the caller and the target were checked: a dashboard
+    /// session's caller takes the approval it brings, once, only if approved, unexpired, asked
+    /// by this very session and for this very action; else `ApprovalRequired` and the write
+    /// rolls back. A caller that is no session (the holder's own phone) needs none.
+    pub(crate) async fn take_in(tx: &mut Tx, caller: &Caller, act: &Action, now: Millis) -> Result<()> {
+        let Some(step_up) = &caller.step_up else { return Ok(()) };
+        let id = step_up.approval_id.as_deref().ok_or(DomainError::ApprovalRequired)?;
+        // The session must still be live now, inside the write: ended from the wallet or signed
+        // out a moment ago, it takes nothing.
+        let n = tx
+            .execute(
+                query(
+                    "UPDATE approval_request SET status = 'taken', updated_at = $1 WHERE id = $2 AND session_hash = $3 \
+                     AND holder_id = $4 AND digest = $5 AND status = 'approved' AND expires_at > $1 \
+                     AND EXISTS (SELECT 1 FROM holder_session s WHERE s.token_hash = $3 AND s.ended_at IS NULL \
+                     AND s.expires_at > $1)",
+                )
+                .bind(now.0)
+                .bind(id.trim())
+                .bind(&step_up.session_hash)
+                .bind(&caller.holder_id)
+                .bind(act.digest()),
+            )
+            .await?;
+        if n == 1 { Ok(()) } else { Err(DomainError::ApprovalRequired.into()) }
+    }
+}
+
+#[cfg(all(test, feature = "server"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_names_the_exact_action() {
+        let grant = GrantInput {
+            matter_ids: vec!["b".into(), "a".into()],
+            start_day: "2026-12-01".into(),
+            end_day: "2026-12-31".into(),
+        };
+        let a = Action::AddGrant { holder_id: "h1".into(), grant: grant.clone() };
+        let spaced = Action::AddGrant {
+            holder_id: " h1 ".into(),
+            grant: GrantInput { matter_ids: vec!["a".into(), "b".into(), "a".into()], ..grant.clone() },
+        };
+        assert_eq!(a.digest(), spaced.digest(), "order, repeats and spaces do not matter");
+        let longer =
+            Action::AddGrant { holder_id: "h1".into(), grant: GrantInput { end_day: "2027-12-31".into(), ..grant } };
+        assert_ne!(a.digest(), longer.digest(), "a longer period is another action");
+        assert_ne!(
+            Action::RemoveHolder { holder_id: "h1".into() }.digest(),
+            Action::AuthorizeCode { holder_id: "h1".into() }.digest()
+        );
+        assert_eq!(a.digest().len(), 43);
+    }
+}

@@ -1,0 +1,77 @@
+//! Issue 14 §3: rows that anonymous callers can make — login, OIDC, sign and approval requests,
+//! presentations, SMS codes, sessions — are deleted once they have been over for a while, so
+//! that a flood of requests leaves no lasting trace in the database. Every app server runs it
+//! on a schedule (`ecert-server`), and `ecert-server --purge` runs it once.
+//!
+//! Nothing a record or a rule still needs is deleted: change and usage records stay for ever, a
+//! sign request that was signed stays for its party for [`SIGNED_KEEP_DAYS`], and an SMS code
+//! stays past the hour its sending limit counts. Rows are deleted children first, so that the
+//! foreign keys of both databases hold throughout.
+
+use crate::store::{Db, query};
+use crate::{Millis, Result};
+
+/// How long a row stays after it expired (or ended), in minutes.
+pub const PURGE_AFTER_MINUTES: i64 = 120;
+/// How long a signed sign request stays, in days: its party fetches the result.
+pub const SIGNED_KEEP_DAYS: i64 = 30;
+/// How often every app server purges, in minutes.
+pub const PURGE_EVERY_MINUTES: u64 = 10;
+
+/// How many rows one purge deleted, per table, in the order of [`purge`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub tables: Vec<(&'static str, u64)>,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.tables.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Deletes what expired (or ended) more than [`PURGE_AFTER_MINUTES`] before `now`.
+pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
+    let cutoff = now.0 - PURGE_AFTER_MINUTES * Millis::MINUTE;
+    let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
+    let steps: [(&'static str, &str, i64); 12] = [
+        // OIDC, children first: tokens, then codes no token names, then requests no code names.
+        ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
+        (
+            "oidc_code",
+            "DELETE FROM oidc_code WHERE expires_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM oidc_token t WHERE t.code_hash = oidc_code.code_hash)",
+            cutoff,
+        ),
+        (
+            "oidc_request",
+            "DELETE FROM oidc_request WHERE expires_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM oidc_code c WHERE c.request_id = oidc_request.id)",
+            cutoff,
+        ),
+        (
+            "login_request",
+            "DELETE FROM login_request WHERE expires_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM oidc_request r WHERE r.login_id = login_request.id)",
+            cutoff,
+        ),
+        ("approval_request", "DELETE FROM approval_request WHERE expires_at < $1", cutoff),
+        ("sign_request", "DELETE FROM sign_request WHERE expires_at < $1 AND status <> 'signed'", cutoff),
+        (
+            "sign_request (signed)",
+            "DELETE FROM sign_request WHERE expires_at < $1 AND status = 'signed'",
+            signed_cutoff,
+        ),
+        ("presentation", "DELETE FROM presentation WHERE expires_at < $1", cutoff),
+        ("sms_code", "DELETE FROM sms_code WHERE expires_at < $1", cutoff),
+        ("holder_session", "DELETE FROM holder_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
+        ("staff_session", "DELETE FROM staff_session WHERE expires_at < $1", cutoff),
+        ("counter_session", "DELETE FROM counter_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
+    ];
+    let mut purged = Purged::default();
+    for (table, sql, before) in steps {
+        let n = db.execute(query(sql).bind(before)).await?;
+        purged.tables.push((table, n));
+    }
+    Ok(purged)
+}
