@@ -206,7 +206,7 @@ mod server {
             }
         }
         let mut byte = [255u8; 1];
-        while byte[0] >= 255 {
+        while byte[0] == u8::MAX {
             random.fill(&mut byte); // 255 = 3 × 85: no place is likelier than another
         }
         let real = choices[usize::from(byte[0]) % MATCH_CHOICES].clone();
@@ -390,7 +390,7 @@ mod server {
             created_at,
             expires_at,
         }));
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         let since = now.0 - NOTICE_DAYS * Millis::DAY;
         let notices = crate::holder::changes(db, caller, 100)
             .await?

@@ -37,7 +37,7 @@ pub async fn open_private_test_db() -> Db {
     };
     let name = format!("ecert_private_{}", Random::os().id().to_ascii_lowercase().replace('-', "_"));
     let shared = open_test_db().await;
-    if let Err(e) = shared.execute(ecert_core::store::query(&format!("CREATE DATABASE {name}"))).await {
+    if let Err(e) = shared.execute(ecert_core::store::query(format!("CREATE DATABASE {name}"))).await {
         panic!("cannot create the private test database {name}: {e}");
     }
     shared.close().await;
