@@ -202,6 +202,7 @@ mod server {
         role: crate::holder::Role,
         start_day: Option<String>,
         end_day: Option<String>,
+        public_checked_at: Option<i64>,
     }
     crate::store::from_row!(Row {
         id,
@@ -217,7 +218,8 @@ mod server {
         holder_id_number,
         role,
         start_day,
-        end_day
+        end_day,
+        public_checked_at
     });
 
     /// A live set by its QR or number hash: unexpired, not voided, and its certificate, holder,
@@ -226,7 +228,7 @@ mod server {
         format!(
             "SELECT p.id, p.certificate_id, p.holder_id, p.grant_id, p.expires_at, i.name AS institution_name, \
              i.credit_code, c.serial, i.legal_rep_name, h.name AS holder_name, h.id_number AS holder_id_number, h.role, \
-             g.start_day, g.end_day \
+             g.start_day, g.end_day, p.public_checked_at \
              FROM presentation p JOIN certificate c ON c.id = p.certificate_id JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.id = p.holder_id JOIN device d ON d.id = p.device_id \
              LEFT JOIN holder_grant g ON g.id = p.grant_id \
@@ -285,8 +287,14 @@ mod server {
         Ok(db.fetch_optional(query(live_select(key, unused)).bind(hash).bind(now.0).bind(today).point_read()).await?)
     }
 
+    /// The public checks of one presented set make at most one usage record a minute (issue 14
+    /// §3): a QR photographed and opened a thousand times is a few records, not a thousand.
+    pub const PUBLIC_RECORD_EVERY_MS: i64 = Millis::MINUTE;
+
     /// R10: the public check of a presented QR: anyone, no sign-in. The token has 256 bits, so
-    /// it needs no rate limit; the page may be opened again while the set lives.
+    /// it needs no rate limit; the page may be opened again while the set lives. R12: the first
+    /// check of each minute is recorded, and every check answers only once that record is
+    /// committed.
     pub async fn verify_qr(db: &Db, token: &str, now: Millis, random: &Random) -> Result<VerifiedView> {
         let token = token.trim();
         if token.is_empty() || token.len() > 64 {
@@ -297,8 +305,21 @@ mod server {
             Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
-        // R12: the check answers only once its record is committed (grouped with others').
-        db.write(Unit::new([verified_record(&row, None, now, random).into()])).await?;
+        // R12: the check answers only once its minute's record is committed (grouped with
+        // others'). The mark is a compare-and-set: of concurrent first checks one records, the
+        // others find it done (the unit stops) and answer after it.
+        let recorded = row.public_checked_at.is_some_and(|t| t > now.0 - PUBLIC_RECORD_EVERY_MS);
+        if !recorded {
+            let mark = query(
+                "UPDATE presentation SET public_checked_at = $1 WHERE id = $2 \
+                 AND (public_checked_at IS NULL OR public_checked_at <= $3)",
+            )
+            .bind(now.0)
+            .bind(&row.id)
+            .bind(now.0 - PUBLIC_RECORD_EVERY_MS)
+            .must_change();
+            db.write(Unit::new([mark, verified_record(&row, None, now, random).into()])).await?;
+        }
         view(row, matters, db.vault())
     }
 

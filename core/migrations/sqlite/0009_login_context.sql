@@ -45,3 +45,6 @@ CREATE INDEX sms_code_expiry ON sms_code (expires_at);
 CREATE INDEX holder_session_expiry ON holder_session (expires_at);
 CREATE INDEX staff_session_expiry ON staff_session (expires_at);
 CREATE INDEX counter_session_expiry ON counter_session (expires_at);
+
+-- Issue 14 §3: a presented set's public checks are recorded at most once a minute.
+ALTER TABLE presentation ADD COLUMN public_checked_at BIGINT;

@@ -138,7 +138,7 @@ pub struct CheckedRequest {
     pub code_challenge: String,
 }
 
-/// Longest `state` or `nonce` accepted (they are stored and echoed).
+/// Longest `state`, `nonce` or `scope` accepted (they are stored, and the first two echoed).
 pub const PASS_THROUGH_MAX: usize = 512;
 
 /// Checks an authorization request against the client's registered redirect URIs (`None`: no
@@ -168,6 +168,10 @@ pub fn check_authorize(params: &AuthorizeParams, registered: Option<&[String]>) 
         Some(_) => return Err(refuse("unsupported_response_type", "only response_type=code is supported")),
     }
     let scope = params.scope.clone().unwrap_or_default();
+    // Issue 14 §3: every stored field is bounded.
+    if scope.len() > PASS_THROUGH_MAX {
+        return Err(refuse("invalid_scope", "scope is too long"));
+    }
     if !scope.split(' ').any(|s| s == "openid") {
         return Err(refuse("invalid_scope", "scope must contain openid"));
     }
@@ -284,6 +288,23 @@ mod tests {
 
     fn registered() -> Vec<String> {
         vec!["https://rp.example.cn/callback".to_owned()]
+    }
+
+    #[test]
+    fn stored_parameters_are_bounded() {
+        let long = "x".repeat(PASS_THROUGH_MAX + 1);
+        for (field, p) in [
+            ("state", AuthorizeParams { state: Some(long.clone()), ..params() }),
+            ("nonce", AuthorizeParams { nonce: Some(long.clone()), ..params() }),
+            ("scope", AuthorizeParams { scope: Some(format!("openid {long}")), ..params() }),
+        ] {
+            match check_authorize(&p, Some(&registered())) {
+                Err(OidcError::Redirect { description, .. }) => assert!(description.contains("too long"), "{field}"),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let at_most = AuthorizeParams { state: Some("s".repeat(PASS_THROUGH_MAX)), ..params() };
+        assert!(check_authorize(&at_most, Some(&registered())).is_ok());
     }
 
     #[test]
