@@ -39,7 +39,9 @@ pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Res
 pub async fn sms_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::sms::outbox(&state.db, &staff, 20).await?)
+    // Issue 14 §6: a deployment reached over HTTPS is production: its staff see no live codes.
+    let codes = !state.public_url.starts_with("https://");
+    Ok(ecert_core::sms::outbox(&state.db, &staff, 20, codes).await?)
 }
 
 /// A person's three fields in the form.

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 pub const CODE_MINUTES: i64 = 5;
+/// Digits of an SMS code.
+pub const CODE_DIGITS: usize = 6;
 pub const CODE_TRIES: i64 = 5;
 pub const MIN_INTERVAL_SECONDS: i64 = 60;
 pub const PER_HOUR: i64 = 5;
@@ -16,6 +18,31 @@ pub struct OutboxMessage {
     pub mobile: String,
     pub body: String,
     pub created_at: i64,
+}
+
+/// A message with every run of digits as long as an SMS code (or longer) masked: what staff may
+/// read of the development outbox in production.
+pub fn mask_codes(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= CODE_DIGITS {
+            out.extend(std::iter::repeat_n('*', run.chars().count()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in body.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 #[cfg(feature = "server")]
@@ -101,7 +128,7 @@ mod server {
                 .bind(&bound.holder_id),
         )
         .await?;
-        let code = random.digits(6);
+        let code = random.digits(CODE_DIGITS);
         tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(random.id()).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
         let body = format!(
             "【事业单位法人电子证书】您正在重置证书密码，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
@@ -170,13 +197,28 @@ mod server {
         Ok(())
     }
 
-    /// The development gateway's latest messages for the staff member's authority.
-    pub async fn outbox(db: &Db, staff: &StaffView, limit: i64) -> Result<Vec<OutboxMessage>> {
+    /// The development gateway's latest messages for the staff member's authority. With
+    /// `codes` off (a production deployment, issue 14 §6) every code in them is masked: staff
+    /// must never read a code that unlocks someone's certificate password.
+    pub async fn outbox(db: &Db, staff: &StaffView, limit: i64, codes: bool) -> Result<Vec<OutboxMessage>> {
         let rows: Vec<(String, String, i64)> = db.fetch_all(query("SELECT mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2").bind(&staff.authority_id).bind(limit.clamp(1, 100))).await?;
         rows.into_iter()
             .map(|(mobile, body, created_at)| {
+                let body = if codes { body } else { super::mask_codes(&body) };
                 Ok(OutboxMessage { mobile: mask::mobile(&db.vault().open(Field::Mobile, &mobile)?), body, created_at })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_masked_and_other_numbers_kept() {
+        assert_eq!(mask_codes("您的验证码为 483920，5分钟内有效"), "您的验证码为 ******，5分钟内有效");
+        assert_eq!(mask_codes("code 12345 and 1234567"), "code 12345 and *******");
+        assert_eq!(mask_codes("483920"), "******");
     }
 }

@@ -82,8 +82,12 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
         .await
         .unwrap();
     assert!(!outbox.is_empty() && outbox.iter().all(|m| m.starts_with("v1.") && !m.contains("13812345678")));
-    let messages = sms::outbox(&db, &staff, 10).await.unwrap();
+    let messages = sms::outbox(&db, &staff, 10, true).await.unwrap();
     assert_eq!(messages[0].mobile, ecert_core::mask::mobile("13812345678"));
+    assert!(!messages[0].body.contains("******"), "development: the code shows: {}", messages[0].body);
+    // Issue 14 §6: in production the outbox never shows the code.
+    let production = sms::outbox(&db, &staff, 10, false).await.unwrap();
+    assert!(production[0].body.contains("验证码******，"), "{}", production[0].body);
 }
 
 #[tokio::test]
