@@ -46,6 +46,7 @@ test('R13: a wrong old password is counted, six lock it, and an SMS code resets 
   await expect(outbox).toContainText('138****5678');
   const code = (await outbox.locator('li').first().textContent())!.match(/验证码(\d{6})/)![1];
   await card.getByLabel('短信验证码').fill(code);
+  await card.locator('form').filter({ hasText: '短信验证码' }).getByLabel('身份证号码').fill(residentId(123));
   await card.locator('form').filter({ hasText: '短信验证码' }).getByLabel('新证书密码').fill('reset-pass-2');
   await card.getByRole('button', { name: '重置证书密码' }).click();
   await expect(card.getByTestId('card-message')).toHaveText('证书密码已重置并解锁');

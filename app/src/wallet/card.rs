@@ -193,6 +193,7 @@ fn CardPassword(card: Card) -> impl IntoView {
     let (message, set_message) = signal(None::<(bool, String)>);
     let (reset_open, set_reset_open) = signal(false);
     let (sms_code, set_sms_code) = signal(String::new());
+    let (id_number, set_id_number) = signal(String::new());
     let (reset_pw, set_reset_pw) = signal(String::new());
     // Each answer is shown the same way: a success text or the error.
     let show = move |result: Result<String, String>| {
@@ -219,7 +220,8 @@ fn CardPassword(card: Card) -> impl IntoView {
         spawn_local(async move {
             let result =
                 device::signed_call(lang, device::sign(&slot, action::PASSWORD_RESET, &device_id).await, |sig| {
-                    wallet_password_reset(device_id, sig, sms_code.get_untracked(), reset_pw.get_untracked())
+                    let (code, id) = (sms_code.get_untracked(), id_number.get_untracked());
+                    wallet_password_reset(device_id, sig, code, id, reset_pw.get_untracked())
                 })
                 .await;
             show(result.map(|()| T::PasswordReset.get(lang).to_owned()));
@@ -249,6 +251,7 @@ fn CardPassword(card: Card) -> impl IntoView {
                 <button type="button" class="small" on:click=send_sms.clone()>{t(T::SendSmsCode)}</button>
                 <form class="stack" on:submit=reset.clone()>
                     <label>{t(T::SmsCode)}<input inputmode="numeric" maxlength="6" autocomplete="one-time-code" bind:value=(sms_code, set_sms_code) /></label>
+                    <label>{t(T::IdNumber)}<input maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
                     <label>{t(T::NewPassword)}<input type="password" autocomplete="new-password" bind:value=(reset_pw, set_reset_pw) /></label>
                     <button type="submit">{t(T::ResetPassword)}</button>
                 </form>

@@ -129,18 +129,21 @@ pub async fn wallet_sms_request(device_id: String, signature: String) -> Result<
     Ok(ecert_core::sms::request_reset(&state.db, &state.sms, &device_id, &signature, now, &state.random).await?)
 }
 
-/// R13: sets a new certificate password with the SMS code, which also unlocks it.
+/// R13: sets a new certificate password with the SMS code and the holder's ID number, which
+/// also unlocks it.
 #[server(prefix = "/api/v1/wallet", endpoint = "password_reset", input = Json)]
 pub async fn wallet_password_reset(
     device_id: String,
     signature: String,
     sms_code: String,
+    id_number: String,
     new_password: String,
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
     let password = ecert_core::secret::Secret::new(new_password);
-    Ok(ecert_core::sms::reset_password(&state.db, &device_id, &signature, &sms_code, password, now, &state.random)
+    let db = &state.db;
+    Ok(ecert_core::sms::reset_password(db, &device_id, &signature, &sms_code, &id_number, password, now, &state.random)
         .await?)
 }
 

@@ -140,13 +140,18 @@ mod server {
         Ok(mask::mobile(&mobile))
     }
 
-    /// Checks the SMS code (each try is counted and committed first; 5 tries per code), then
-    /// sets the new certificate password, which also unlocks it, and writes a change record.
+    /// Checks the SMS code and the holder's ID number (a real-name check, SPEC §5, issue 14
+    /// §5: a phone's SMS alone must not reset the certificate password) — each try is counted
+    /// and committed first, 5 tries per code, and a wrong code and a wrong ID number answer
+    /// alike — then sets the new certificate password, which also unlocks it, and writes a
+    /// change record.
+    #[allow(clippy::too_many_arguments)]
     pub async fn reset_password(
         db: &Db,
         device_id: &str,
         signature: &str,
         sms_code: &str,
+        id_number: &str,
         new_password: Secret,
         now: Millis,
         random: &Random,
@@ -161,7 +166,10 @@ mod server {
         let Some((id, hash, attempts)) = taken else {
             return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
         };
-        if !constant_time_eq(&hash, &code_hash(&bound.holder_id, sms_code)) {
+        let (sealed,): (String,) =
+            db.fetch_one(query("SELECT id_number FROM holder WHERE id = $1").bind(&bound.holder_id)).await?;
+        let same_person = db.vault().matches(Field::IdNumber, &sealed, &id_number.trim().to_ascii_uppercase())?;
+        if !constant_time_eq(&hash, &code_hash(&bound.holder_id, sms_code)) || !same_person {
             return Err(DomainError::SmsCodeWrong { remaining: CODE_TRIES - attempts }.into());
         }
         // The code is used, the password set (and unlocked) and the record written together.

@@ -745,30 +745,51 @@ async fn r13_an_sms_code_unlocks_and_resets_the_password_with_five_tries_and_rat
 
     let reset = fm.phone.sign(action::PASSWORD_RESET, &id);
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let e = sms::reset_password(&db, &id, &reset, wrong, Secret::new("new-pass-9"), T0, &random).await;
-    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 4 });
+    let fm_id = resident_id(123);
+    // Issue 14 §5: the right code with another person's ID number is a wrong try too, and says
+    // no more than a wrong code would.
+    let e =
+        sms::reset_password(&db, &id, &reset, &code, &resident_id(124), Secret::new("new-pass-9"), T0, &random).await;
+    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 4 }, "the ID number is checked too");
+    let e = sms::reset_password(&db, &id, &reset, wrong, &fm_id, Secret::new("new-pass-9"), T0, &random).await;
+    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 3 });
     let late =
-        sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-9"), T0.plus_minutes(5), &random).await;
+        sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-9"), T0.plus_minutes(5), &random)
+            .await;
     assert_eq!(domain(late), DomainError::SmsCodeWrong { remaining: 0 }, "5 minutes");
-    sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-9"), T0.plus_minutes(1), &random).await.unwrap();
+    sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-9"), T0.plus_minutes(1), &random)
+        .await
+        .unwrap();
     assert!(
         device::check_password(&db, &id, Secret::new("new-pass-9")).await.is_ok(),
         "unlocked with the new password"
     );
     let reused =
-        sms::reset_password(&db, &id, &reset, &code, Secret::new("new-pass-8"), T0.plus_minutes(1), &random).await;
+        sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-8"), T0.plus_minutes(1), &random)
+            .await;
     assert_eq!(domain(reused), DomainError::SmsCodeWrong { remaining: 0 }, "single-use");
 
     // Five tries per code, then none.
     let ask2 = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(2), &random).await;
     assert!(ask2.is_ok());
     for remaining in (0..5).rev() {
-        let e =
-            sms::reset_password(&db, &id, &reset, wrong, Secret::new("new-pass-7"), T0.plus_minutes(2), &random).await;
+        let e = sms::reset_password(
+            &db,
+            &id,
+            &reset,
+            wrong,
+            &fm_id,
+            Secret::new("new-pass-7"),
+            T0.plus_minutes(2),
+            &random,
+        )
+        .await;
         assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining });
     }
     let code2 = outbox_code(&db).await;
-    let e = sms::reset_password(&db, &id, &reset, &code2, Secret::new("new-pass-7"), T0.plus_minutes(2), &random).await;
+    let e =
+        sms::reset_password(&db, &id, &reset, &code2, &fm_id, Secret::new("new-pass-7"), T0.plus_minutes(2), &random)
+            .await;
     assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 0 }, "even the right code after 5 wrong tries");
     // Five sends an hour.
     for m in 3..6 {

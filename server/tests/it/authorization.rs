@@ -1581,9 +1581,24 @@ fn reset(w: &World, signer: Actor, device_of: Actor, sms_code: &str, label: &str
         format!("wallet/password_reset({label})"),
         json!({
             "device_id": device_id, "signature": w.sig(signer, action::PASSWORD_RESET, &device_id),
-            "sms_code": sms_code, "new_password": PASSWORD,
+            "sms_code": sms_code, "id_number": testing::resident_id(seq_of(device_of)), "new_password": PASSWORD,
         }),
     )
+}
+
+/// The sequence number of each person's ID number in [`world`].
+fn seq_of(a: Actor) -> u16 {
+    match a {
+        Fm => 101,
+        M1 => 102,
+        M2 => 103,
+        U0 => 104,
+        U1 => 105,
+        U1b => 106,
+        U2 => 107,
+        X => 202,
+        Anonymous | Staff | OtherStaff => 0,
+    }
 }
 
 /// R13: resetting the password with the SMS codes sent above (FM's in the grid, M1's in the
