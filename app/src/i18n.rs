@@ -168,6 +168,7 @@ texts! {
     ChooseCertificate => "请选择用于登录的证书：", "Choose the certificate to sign in with:";
     LoginAsks => "以下系统请求使用您的证书登录：", "This system asks to sign you in with your certificate:";
     MatchCodeCompare => "请点选电脑页面上显示的匹配码（选错将终止本次登录）：", "Tap the match code the PC page shows (a wrong one ends this sign-in):";
+    MatchCodeCompareApprove => "请点选管理人后台页面上显示的匹配码（选错将终止本次操作）：", "Tap the match code the dashboard shows (a wrong one ends this request):";
     LinkWarningLogin => "只有当您本人就在要登录的电脑前、并用手机扫描了它屏幕上的二维码时，才能继续。如果有人通过短信、微信、电话或邮件把链接或数字发给您并要求您确认，对方正在冒用您单位的身份：请不要继续。", "Go on only if you are at the computer you want to sign in on and scanned the QR code on its screen. If someone sent you this link or a number (by SMS, WeChat, phone or email) and asks you to confirm, they are trying to act as your institution: do not go on.";
     LinkWarningSign => "只有当您本人正在该应用系统中办理业务、并扫描了它页面上的二维码时，才能继续签名。如果有人把链接发给您并要求您签名，对方正在冒用您单位的身份：请不要继续。", "Go on only if you are doing business in that system yourself and scanned the QR code on its page. If someone sent you this link and asks you to sign, they are trying to act as your institution: do not go on.";
     LinkWarningApprove => "只有当您本人正在电脑上操作管理人后台、并扫描了它屏幕上的二维码时，才能继续确认。如果有人把链接发给您并要求您确认，对方正在冒用您单位的身份：请不要继续。", "Go on only if you are using the manager dashboard on a computer yourself and scanned the QR code on its screen. If someone sent you this link and asks you to approve, they are trying to act as your institution: do not go on.";

@@ -77,7 +77,7 @@ mod server {
     use crate::mask;
     use crate::party::CounterCaller;
     use crate::records::{self, Usage};
-    use crate::seal::{Field, Vault};
+    use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Applied, Db, Query, Tx, Unit, query};
     use crate::time::{self, Millis};
@@ -256,7 +256,9 @@ mod server {
             certificate_status: "active".into(),
             legal_rep_name: mask::person_name(&row.legal_rep_name),
             holder_name: mask::person_name(&row.holder_name),
-            holder_id_number: mask::id_number(&vault.open(Field::IdNumber, &row.holder_id_number)?),
+            holder_id_number: mask::id_number(
+                &vault.open(Column::HolderIdNumber.at(&row.holder_id), &row.holder_id_number)?,
+            ),
             role: row.role,
             matters,
             start_day: row.start_day,

@@ -106,17 +106,20 @@ export async function scanLogin(pc: Page, p: Page, password = CERT_PASSWORD) {
 }
 
 /** A dashboard write waits for the signed-in holder's own phone (issue 14 §1): the phone opens
- *  the approval link, taps on past the warning, reads the action and approves it with the
- *  certificate password; the dashboard then does it. */
+ *  the approval link, taps on past the warning, reads the action, picks the dashboard's match
+ *  code and approves it with the certificate password; the dashboard then does it. */
 export async function approveOnPhone(pc: Page, p: Page, summary?: string, password = CERT_PASSWORD) {
   const panel = pc.getByTestId('approval-panel');
   await expect(panel).toBeVisible();
   const link = (await panel.getByTestId('approval-link').getAttribute('href'))!;
+  const dashMatch = (await panel.getByTestId('approval-match-code').textContent())!.trim();
+  expect(dashMatch).toMatch(/^\d{2}$/);
   await p.goto(link);
   await hydrated(p);
   await continueFromLink(p);
   if (summary) await expect(p.getByTestId('approval-summary')).toContainText(summary);
   else await expect(p.getByTestId('approval-summary')).toBeVisible();
+  await pickMatch(p, dashMatch);
   await p.getByLabel('证书密码（6位以上）').fill(password);
   await p.getByRole('button', { name: '确认执行' }).click();
   await expect(p.getByTestId('approval-outcome')).toContainText('已确认');

@@ -39,7 +39,7 @@ use ecert_core::holder::{self, Acceptance};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, PartyInput};
 use ecert_core::presentation::{self, PresentRequest};
-use ecert_core::seal::Field;
+use ecert_core::seal::Column;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions};
@@ -203,8 +203,7 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
         let (inst, cert, holder, device) = (random.id(), random.id(), random.id(), random.id());
         // R16: personal fields sealed, as the real path writes them.
         let vault = db.vault();
-        let id_number = || vault.seal(Field::IdNumber, "110105199001011234");
-        let mobile = || vault.seal(Field::Mobile, "13812345678");
+        let (id_number, mobile) = ("110105199001011234", "13812345678");
         let exec = |sql: &'static str, args: Vec<String>| (sql, args);
         let rows = [
             exec(
@@ -215,8 +214,8 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
                     staff.authority_id.clone(),
                     format!("12BENCH{i:011}"),
                     format!("压测事业单位{i}"),
-                    id_number(),
-                    mobile(),
+                    vault.seal(Column::RepIdNumber.at(&inst), id_number),
+                    vault.seal(Column::RepMobile.at(&inst), mobile),
                 ],
             ),
             exec(
@@ -226,7 +225,12 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
             exec(
                 "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, status, created_at) \
                  VALUES ($1, $2, 'first_manager', '张三', $3, $4, TRUE, 'active', 0)",
-                vec![holder.clone(), cert.clone(), id_number(), mobile()],
+                vec![
+                    holder.clone(),
+                    cert.clone(),
+                    vault.seal(Column::HolderIdNumber.at(&holder), id_number),
+                    vault.seal(Column::HolderMobile.at(&holder), mobile),
+                ],
             ),
             exec(
                 "INSERT INTO device (id, holder_id, public_key, password_hash, status, created_at) VALUES ($1, $2, 'bench', 'bench', 'active', 0)",

@@ -127,6 +127,12 @@ pub struct Config {
     /// running server does the same every 10 minutes by itself.
     #[arg(long)]
     pub purge: bool,
+
+    /// Retires the platform's signing keys (ID tokens, sign attestations) and makes new ones,
+    /// prints their key ids, and exits without serving. Retired keys stay in the JWKS, so what
+    /// they signed still verifies; every app server signs with the new keys at once.
+    #[arg(long)]
+    pub rotate_keys: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

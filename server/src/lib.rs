@@ -141,6 +141,20 @@ pub async fn purge_once(config: &Config) -> Result<String, StartError> {
     Ok(format!("purged {} expired rows\n{}", purged.total(), lines.join("\n")))
 }
 
+/// `--rotate-keys`: retires the platform's signing keys and makes new ones
+/// (`ecert_core::jws::rotate`); answers the new key ids; serves nothing.
+pub async fn rotate_keys(config: &Config) -> Result<String, StartError> {
+    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
+    let random = Random::os();
+    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
+    let made = ecert_core::jws::rotate(&db, ecert_core::Millis::now(), &random)
+        .await
+        .map_err(|e| StartError::Command(format!("cannot rotate the signing keys: {e}")))?;
+    db.close().await;
+    let lines: Vec<String> = made.iter().map(|(purpose, kid)| format!("  {}: {kid}", purpose.name())).collect();
+    Ok(format!("new signing keys (the old ones stay published)\n{}", lines.join("\n")))
+}
+
 /// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
 /// each app server purges (the deletes are idempotent, so several at once do no harm).
 fn spawn_purge(db: Db) {
@@ -165,6 +179,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
     if config.purge {
         println!("{}", purge_once(&config).await?);
+        return Ok(());
+    }
+    if config.rotate_keys {
+        println!("{}", rotate_keys(&config).await?);
         return Ok(());
     }
     let Prepared { state, listener, tls, report } = prepare(&config).await?;

@@ -19,6 +19,8 @@ pub struct ApprovalQr {
     pub id: String,
     pub qr_svg: String,
     pub url: String,
+    /// The code the holder picks on the phone among decoys (issue 14 §1).
+    pub match_code: String,
     pub summary_zh: String,
     pub summary_en: String,
     pub expires_at: i64,
@@ -37,6 +39,7 @@ pub async fn approval_ask(action: Action) -> Result<ApprovalQr, AppError> {
         id: asked.id,
         qr_svg: crate::qr::svg(&url),
         url,
+        match_code: asked.match_code,
         summary_zh: asked.summary_zh,
         summary_en: asked.summary_en,
         expires_at: asked.expires_at.0,
@@ -173,6 +176,7 @@ pub(super) fn ApprovalPanel() -> impl IntoView {
                 <h2 id="approval-title">{t(T::ApprovalQr)}</h2>
                 <p class="system" data-testid="approval-pc-summary">{lang.pick(&p.qr.summary_zh, &p.qr.summary_en).to_owned()}</p>
                 <div class="qr" role="img" aria-label=T::ApprovalQr.get(lang) inner_html=p.qr.qr_svg.clone()></div>
+                <p>{t(T::MatchCode)} " " <strong class="match-code" data-testid="approval-match-code">{p.qr.match_code.clone()}</strong></p>
                 <p class="hint">{t(T::ApprovalHint)}</p>
                 <p class="no-print"><a href=p.qr.url.clone() rel="external" target="_blank" data-testid="approval-link">{t(T::ApprovalLink)}</a></p>
                 <p class="status" role="status" data-testid="approval-state" data-state=state_name>{status_text}</p>

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::answer::Answer;
 use super::device::{self, Card};
-use super::picker::CardPicker;
+use super::picker::{CardPicker, MatchChoices};
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
@@ -38,11 +38,15 @@ pub async fn wallet_approval_answer(
     signature: String,
     approve: bool,
     password: Option<String>,
+    match_code: Option<String>,
 ) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let password = approve.then(|| ecert_core::secret::Secret::new(password.unwrap_or_default()));
+    let approval = approve.then(|| ecert_core::login::Approval {
+        password: ecert_core::secret::Secret::new(password.unwrap_or_default()),
+        match_code: match_code.unwrap_or_default(),
+    });
     let now = ecert_core::Millis::now();
-    Ok(ecert_core::login::approval::answer(&state.db, &code, &device_id, &signature, password, now).await?)
+    Ok(ecert_core::login::approval::answer(&state.db, &code, &device_id, &signature, approval, now).await?)
 }
 
 /// The approval QR opened this page: after the link warning, pick the certificate, read what
@@ -53,6 +57,7 @@ pub fn ApprovePage() -> impl IntoView {
     let query = use_query_map();
     let code = move || query.read().get("code").unwrap_or_default();
     let state = Answer::<ApprovalPrompt>::default();
+    let picked = RwSignal::new(None::<String>);
 
     let scan = move |card: Card| {
         let code = code();
@@ -65,11 +70,12 @@ pub fn ApprovePage() -> impl IntoView {
     };
     let answer = move |approve: bool| {
         let code = code();
+        let match_code = picked.get_untracked();
         state.answer(approve, move |card, p, password| async move {
             let act = if approve { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
             let subject = approve_subject(&code, &p.digest);
             device::signed_call(lang, device::sign(&card.slot, act, &subject).await, |sig| {
-                wallet_approval_answer(code, card.device_id, sig, approve, approve.then_some(password))
+                wallet_approval_answer(code, card.device_id, sig, approve, approve.then_some(password), match_code)
             })
             .await
         });
@@ -93,6 +99,9 @@ pub fn ApprovePage() -> impl IntoView {
                     </dl>
                     {p.network_differs.then(|| view! {
                         <p class="warning" role="alert" data-testid="approval-network-differs">{t(T::NetworkDiffersApprove)}</p>
+                    })}
+                    {(!p.match_choices.is_empty()).then(|| view! {
+                        <MatchChoices choices=p.match_choices.clone() picked compare=T::MatchCodeCompareApprove />
                     })}
                     {state.controls(T::ConfirmApprove, T::RejectLogin, answer)}
                 </section>

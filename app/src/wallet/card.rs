@@ -41,10 +41,8 @@ fn CardGrants(card: Card) -> impl IntoView {
     Effect::new(move |_| {
         let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
         spawn_local(async move {
-            let result = device::signed_call(lang, device::sign(&slot, action::STATUS, &device_id).await, |sig| {
-                wallet_status(device_id, sig)
-            })
-            .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::STATUS, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| wallet_status(device_id, signed_at, sig)).await;
             set_status.set(Some(result));
         });
     });
@@ -77,12 +75,8 @@ fn CardRecords(card: Card) -> impl IntoView {
     let load_records = move |_| {
         let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
         spawn_local(async move {
-            let signed_at = device::now_millis();
-            let subject = ecert_core::device::timed_subject(&device_id, signed_at);
-            let result = device::signed_call(lang, device::sign(&slot, action::RECORDS, &subject).await, |sig| {
-                wallet_records(device_id, signed_at, sig, 0)
-            })
-            .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::RECORDS, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| wallet_records(device_id, signed_at, sig, 0)).await;
             set_records.set(Some(result));
         });
     };
@@ -115,12 +109,8 @@ fn CardActivity(card: Card) -> impl IntoView {
     let load = move || {
         let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
         spawn_local(async move {
-            let signed_at = device::now_millis();
-            let subject = ecert_core::device::timed_subject(&device_id, signed_at);
-            let result = device::signed_call(lang, device::sign(&slot, action::ACTIVITY, &subject).await, |sig| {
-                wallet_activity(device_id, signed_at, sig)
-            })
-            .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::ACTIVITY, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| wallet_activity(device_id, signed_at, sig)).await;
             set_activity.set(Some(result));
         });
     };
@@ -130,10 +120,10 @@ fn CardActivity(card: Card) -> impl IntoView {
         let load = load.clone();
         spawn_local(async move {
             let subject = format!("{kind}\n{handle}");
-            let result = device::signed_call(lang, device::sign(&slot, action::END_SESSION, &subject).await, |sig| {
-                wallet_end_session(device_id, kind, handle, sig)
-            })
-            .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::END_SESSION, &subject).await;
+            let result =
+                device::signed_call(lang, signature, |sig| wallet_end_session(device_id, kind, handle, signed_at, sig))
+                    .await;
             set_message.set(Some(match result {
                 Ok(()) => T::SessionEnded.get(lang).to_owned(),
                 Err(e) => e,
@@ -206,10 +196,9 @@ fn CardPassword(card: Card) -> impl IntoView {
     let send_sms = move |_| {
         let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
         spawn_local(async move {
-            let result = device::signed_call(lang, device::sign(&slot, action::SMS_REQUEST, &device_id).await, |sig| {
-                wallet_sms_request(device_id, sig)
-            })
-            .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::SMS_REQUEST, &device_id).await;
+            let result =
+                device::signed_call(lang, signature, |sig| wallet_sms_request(device_id, signed_at, sig)).await;
             show(result.map(|mobile| format!("{}{mobile}", T::SmsSent.get(lang))));
         });
     };
@@ -218,12 +207,12 @@ fn CardPassword(card: Card) -> impl IntoView {
         ev.prevent_default();
         let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
         spawn_local(async move {
-            let result =
-                device::signed_call(lang, device::sign(&slot, action::PASSWORD_RESET, &device_id).await, |sig| {
-                    let (code, id) = (sms_code.get_untracked(), id_number.get_untracked());
-                    wallet_password_reset(device_id, sig, code, id, reset_pw.get_untracked())
-                })
-                .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::PASSWORD_RESET, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| {
+                let (code, id) = (sms_code.get_untracked(), id_number.get_untracked());
+                wallet_password_reset(device_id, signed_at, sig, code, id, reset_pw.get_untracked())
+            })
+            .await;
             show(result.map(|()| T::PasswordReset.get(lang).to_owned()));
         });
     };
@@ -231,11 +220,11 @@ fn CardPassword(card: Card) -> impl IntoView {
         ev.prevent_default();
         let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
         spawn_local(async move {
-            let result =
-                device::signed_call(lang, device::sign(&slot, action::PASSWORD_CHANGE, &device_id).await, |sig| {
-                    wallet_change_password(device_id, sig, old.get_untracked(), new.get_untracked())
-                })
-                .await;
+            let (signed_at, signature) = device::sign_timed(&slot, action::PASSWORD_CHANGE, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| {
+                wallet_change_password(device_id, signed_at, sig, old.get_untracked(), new.get_untracked())
+            })
+            .await;
             show(result.map(|()| T::PasswordChanged.get(lang).to_owned()));
         });
     };

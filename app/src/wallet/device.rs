@@ -159,13 +159,29 @@ pub fn key_error(lang: Lang, detail: &str) -> String {
     format!("{}{detail}", T::DeviceError.get(lang))
 }
 
-/// The phone's clock in milliseconds, for a timed signature (`ecert_core::device::timed_subject`);
-/// 0 on the server, which never signs.
+/// The phone's clock in milliseconds, for a timed signature (`ecert_core::device::timed_subject`),
+/// never the same twice on one page: the server takes each signing time of a device once, so two
+/// signatures made in one millisecond would refuse each other. 0 on the server, which never signs.
 pub fn now_millis() -> i64 {
     #[cfg(feature = "hydrate")]
-    return js_sys::Date::now() as i64;
+    {
+        thread_local! { static LAST: std::cell::Cell<i64> = const { std::cell::Cell::new(0) }; }
+        LAST.with(|last| {
+            let t = (js_sys::Date::now() as i64).max(last.get() + 1);
+            last.set(t);
+            t
+        })
+    }
     #[cfg(not(feature = "hydrate"))]
     0
+}
+
+/// Signs `action` over [`timed_subject`](ecert_core::device::timed_subject)`(subject, now)`:
+/// every message a device signs on itself carries its time (issue 14 §5). Answers the time with
+/// the signature.
+pub async fn sign_timed(slot: &str, action: &str, subject: &str) -> (i64, Result<String, String>) {
+    let signed_at = now_millis();
+    (signed_at, sign(slot, action, &ecert_core::device::timed_subject(subject, signed_at)).await)
 }
 
 /// Signs exactly `text` with the key of `slot` (a document's payload, `ecert_core::signing::payload`,

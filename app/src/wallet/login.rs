@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::answer::Answer;
 use super::device::{self, Card};
-use super::picker::CardPicker;
+use super::picker::{CardPicker, MatchChoices};
 use super::{wallet_login_answer, wallet_login_scan};
 use crate::i18n::{T, role_text, t, use_lang};
 
@@ -72,22 +72,7 @@ pub fn LoginApprovePage() -> impl IntoView {
                     {p.network_differs.then(|| view! {
                         <p class="warning" role="alert" data-testid="login-network-differs">{t(T::NetworkDiffers)}</p>
                     })}
-                    <p>{t(T::MatchCodeCompare)}</p>
-                    <div class="row match-choices" role="group">
-                        {p.match_choices.iter().map(|c| {
-                            let choice = c.clone();
-                            let is_picked = {
-                                let choice = choice.clone();
-                                move || picked.get().as_deref() == Some(choice.as_str())
-                            };
-                            let mark = choice.clone();
-                            view! {
-                                <button type="button" class="match-code" data-testid="match-choice"
-                                    class:picked=is_picked.clone() aria-pressed=move || is_picked().to_string()
-                                    on:click=move |_| picked.set(Some(mark.clone()))>{choice}</button>
-                            }
-                        }).collect_view()}
-                    </div>
+                    <MatchChoices choices=p.match_choices.clone() picked compare=T::MatchCodeCompare />
                     {state.controls(T::ConfirmLogin, T::RejectLogin, answer)}
                 </section>
             }

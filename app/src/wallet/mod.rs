@@ -103,6 +103,7 @@ pub async fn wallet_login_answer(
 #[server(prefix = "/api/v1/wallet", endpoint = "password", input = Json)]
 pub async fn wallet_change_password(
     device_id: String,
+    signed_at: i64,
     signature: String,
     old_password: String,
     new_password: String,
@@ -112,9 +113,10 @@ pub async fn wallet_change_password(
     Ok(ecert_core::device::change_password(
         &state.db,
         &device_id,
-        &signature,
+        (signed_at, &signature),
         Secret::new(old_password),
         Secret::new(new_password),
+        ecert_core::Millis::now(),
         &state.random,
     )
     .await?)
@@ -123,10 +125,11 @@ pub async fn wallet_change_password(
 /// R13: sends an SMS code to the holder's registered mobile to unlock and reset the password;
 /// answers the masked mobile. Rate-limited: one a minute, five an hour.
 #[server(prefix = "/api/v1/wallet", endpoint = "sms_request", input = Json)]
-pub async fn wallet_sms_request(device_id: String, signature: String) -> Result<String, AppError> {
+pub async fn wallet_sms_request(device_id: String, signed_at: i64, signature: String) -> Result<String, AppError> {
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
-    Ok(ecert_core::sms::request_reset(&state.db, &state.sms, &device_id, &signature, now, &state.random).await?)
+    let signed = (signed_at, signature.as_str());
+    Ok(ecert_core::sms::request_reset(&state.db, &state.sms, &device_id, signed, now, &state.random).await?)
 }
 
 /// R13: sets a new certificate password with the SMS code and the holder's ID number, which
@@ -134,6 +137,7 @@ pub async fn wallet_sms_request(device_id: String, signature: String) -> Result<
 #[server(prefix = "/api/v1/wallet", endpoint = "password_reset", input = Json)]
 pub async fn wallet_password_reset(
     device_id: String,
+    signed_at: i64,
     signature: String,
     sms_code: String,
     id_number: String,
@@ -143,19 +147,34 @@ pub async fn wallet_password_reset(
     let now = ecert_core::Millis::now();
     let password = ecert_core::secret::Secret::new(new_password);
     let db = &state.db;
-    Ok(ecert_core::sms::reset_password(db, &device_id, &signature, &sms_code, &id_number, password, now, &state.random)
-        .await?)
+    Ok(ecert_core::sms::reset_password(
+        db,
+        &device_id,
+        (signed_at, &signature),
+        &sms_code,
+        &id_number,
+        password,
+        now,
+        &state.random,
+    )
+    .await?)
 }
 
 /// R7: what the holder of this device may see of itself: its role, status and grants. A device
 /// whose binding, role or certificate is no longer valid answers 403 `Revoked` (R8, R14, R15).
+/// Signed over the device id and the time of signing.
 #[server(prefix = "/api/v1/wallet", endpoint = "status", input = Json)]
-pub async fn wallet_status(device_id: String, signature: String) -> Result<ecert_core::holder::HolderView, AppError> {
+pub async fn wallet_status(
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+) -> Result<ecert_core::holder::HolderView, AppError> {
     use ecert_core::device::{self, action};
     let state = crate::state::app_state()?;
-    let bound = device::signed(&state.db, &device_id, &device::message(action::STATUS, &device_id), &signature).await?;
+    let now = ecert_core::Millis::now();
+    let bound = device::signed_fresh(&state.db, &device_id, action::STATUS, signed_at, &signature, now).await?;
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
-    Ok(ecert_core::holder::me(&state.db, &caller, ecert_core::Millis::now()).await?)
+    Ok(ecert_core::holder::me(&state.db, &caller, now).await?)
 }
 
 /// R12: the holder's own usage records (logins, signatures, verified presentations), newest
@@ -194,21 +213,23 @@ pub async fn wallet_activity(
 }
 
 /// Issue 14 §1: ends one of the holder's own sessions (`kind` and `handle` of `activity`),
-/// signed over the kind and the handle, one a line.
+/// signed over the kind, the handle and the time of signing, one a line.
 #[server(prefix = "/api/v1/wallet", endpoint = "end_session", input = Json)]
 pub async fn wallet_end_session(
     device_id: String,
     kind: String,
     handle: String,
+    signed_at: i64,
     signature: String,
 ) -> Result<(), AppError> {
     use ecert_core::device::{self, action};
     let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
     let subject = format!("{kind}\n{handle}");
     let bound =
-        device::signed(&state.db, &device_id, &device::message(action::END_SESSION, &subject), &signature).await?;
+        device::signed_fresh_over(&state.db, &device_id, action::END_SESSION, &subject, signed_at, &signature, now)
+            .await?;
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
-    let now = ecert_core::Millis::now();
     Ok(ecert_core::login::end_own_session(&state.db, &caller, &kind, &handle, now).await?)
 }
 

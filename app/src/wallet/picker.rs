@@ -1,5 +1,5 @@
 //! Which of this phone's cards answers a scanned code: the only one at once, or the one the
-//! holder taps. Used by the scan-login and the sign pages.
+//! holder taps, and the match codes to pick from. Used by the scan-login, sign and approval pages.
 //!
 //! A page opened from a link never scans by itself (issue 14 §1): a stranger who sends a holder
 //! a login or sign link must not get as far as the holder's prompt without the holder reading
@@ -63,5 +63,28 @@ where
                 </Show>
             </Show>
         </Show>
+    }
+}
+
+/// Issue 14 §1: the match codes the phone offers, the PC's (or the dashboard's) among decoys;
+/// the holder taps the one the other screen shows, after reading `compare`.
+#[component]
+pub fn MatchChoices(choices: Vec<String>, picked: RwSignal<Option<String>>, compare: T) -> impl IntoView {
+    view! {
+        <p>{t(compare)}</p>
+        <div class="row match-choices" role="group">
+            {choices.into_iter().map(|choice| {
+                let is_picked = {
+                    let choice = choice.clone();
+                    move || picked.get().as_deref() == Some(choice.as_str())
+                };
+                let mark = choice.clone();
+                view! {
+                    <button type="button" class="match-code" data-testid="match-choice"
+                        class:picked=is_picked.clone() aria-pressed=move || is_picked().to_string()
+                        on:click=move |_| picked.set(Some(mark.clone()))>{choice}</button>
+                }
+            }).collect_view()}
+        </div>
     }
 }

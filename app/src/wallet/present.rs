@@ -102,9 +102,8 @@ pub fn PresentPage() -> impl IntoView {
         set_busy.set(true);
         set_error.set(None);
         spawn_local(async move {
-            let signed_at = device::now_millis();
-            let subject = ecert_core::device::timed_subject(&c.device_id, signed_at);
-            let result = device::signed_call(lang, device::sign(&c.slot, action::PRESENT, &subject).await, |sig| {
+            let (signed_at, signature) = device::sign_timed(&c.slot, action::PRESENT, &c.device_id).await;
+            let result = device::signed_call(lang, signature, |sig| {
                 let g = Some(grant.get_untracked()).filter(|g| !g.is_empty());
                 wallet_present(c.device_id.clone(), signed_at, sig, password.get_untracked(), g)
             })
@@ -148,8 +147,10 @@ pub fn PresentPage() -> impl IntoView {
 /// The grants of a user's card in force today (R6), for the choice of what to present; none when
 /// the phone cannot ask.
 async fn grants_in_force(card: Card) -> Vec<GrantView> {
-    let Ok(sig) = device::sign(&card.slot, action::STATUS, &card.device_id).await else { return Vec::new() };
-    match super::wallet_status(card.device_id.clone(), sig).await {
+    let (signed_at, Ok(sig)) = device::sign_timed(&card.slot, action::STATUS, &card.device_id).await else {
+        return Vec::new();
+    };
+    match super::wallet_status(card.device_id.clone(), signed_at, sig).await {
         Ok(me) => me.grants.into_iter().filter(|g| g.effective).collect(),
         Err(_) => Vec::new(),
     }

@@ -1,16 +1,22 @@
 //! The platform's own signing keys and compact JWS (RFC 7515), ES256 only.
 //!
 //! One P-256 key per purpose — ID tokens for relying parties (OpenID Connect) and attestations of
-//! scan-to-sign signatures — kept in the database (`platform_key`) so that every app server signs
+//! scan-to-sign signatures — kept in the database (`signing_key`) so that every app server signs
 //! with the same key and the JWKS endpoints publish it. Keys are separate by purpose, and each
 //! JWS names its kind in `typ`, so that one kind can never be taken for the other.
-
+//!
+//! Issue 14 §5: a private key is stored sealed under the data key (like personal fields, bound
+//! to its row), so a copy of the database signs nothing. [`rotate`] (`ecert-server
+//! --rotate-keys`) retires each current key and makes a new one; a retired key stays in the JWKS
+//! for as long as what it signed can still be verified ([`Purpose::published_after_retirement`]),
+//! so tokens signed before a rotation verify until they expire.
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 
 use crate::error::{DomainError, Result};
+use crate::seal::Column;
 use crate::secret::Random;
 use crate::store::{Db, query};
 use crate::time::Millis;
@@ -28,10 +34,23 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn slot(self) -> &'static str {
+    pub const ALL: [Purpose; 2] = [Purpose::IdToken, Purpose::SignAttestation];
+
+    /// The purpose's name in `signing_key.purpose`.
+    pub fn name(self) -> &'static str {
         match self {
             Purpose::IdToken => "oidc-id-token",
             Purpose::SignAttestation => "sign-attestation",
+        }
+    }
+
+    /// How long a retired key stays published, in milliseconds; `None`: for ever. An ID token
+    /// lives minutes, so a day covers every one signed before a rotation; an attestation is
+    /// evidence that a relying party may check years later, so its keys stay published.
+    pub fn published_after_retirement(self) -> Option<i64> {
+        match self {
+            Purpose::IdToken => Some(Millis::DAY),
+            Purpose::SignAttestation => None,
         }
     }
 }
@@ -59,11 +78,6 @@ impl PlatformKey {
         })
     }
 
-    /// The JWK Set that publishes this key.
-    pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [self.jwk()] })
-    }
-
     /// A compact JWS of `claims` with header `typ`, signed ES256 (deterministic ECDSA, RFC 6979).
     pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> String {
         let header = serde_json::json!({ "alg": ES256, "typ": typ, "kid": self.kid });
@@ -86,28 +100,91 @@ fn new_signing_key(random: &Random) -> SigningKey {
     }
 }
 
+/// The current key of `purpose`, opened with the data key.
 async fn read(db: &Db, purpose: Purpose) -> Result<Option<PlatformKey>> {
     let row: Option<(String, String)> = db
-        .fetch_optional(query("SELECT id, private_key FROM platform_key WHERE slot = $1").bind(purpose.slot()))
+        .fetch_optional(
+            query("SELECT id, private_key FROM signing_key WHERE purpose = $1 AND retired_at IS NULL")
+                .bind(purpose.name()),
+        )
         .await?;
-    let Some((kid, private)) = row else { return Ok(None) };
+    row.map(|(kid, sealed)| opened(db, kid, &sealed)).transpose()
+}
+
+fn opened(db: &Db, kid: String, sealed: &str) -> Result<PlatformKey> {
+    let private = db.vault().open(Column::SigningKey.at(&kid), sealed)?;
     let signing = URL_SAFE_NO_PAD
         .decode(private)
         .ok()
         .and_then(|b| SigningKey::from_slice(&b).ok())
         .ok_or(DomainError::InvalidState)?;
-    Ok(Some(PlatformKey { kid, signing }))
+    Ok(PlatformKey { kid, signing })
 }
 
-/// The key of `purpose`, made on first use. Concurrent first uses (on any number of app
-/// servers) race on the unique slot: one insert wins and every caller reads the winner.
+/// A new key of `purpose`, sealed, unless one is current already (then nothing is written).
+async fn insert(tx: &mut crate::store::Tx, purpose: Purpose, now: Millis, random: &Random) -> Result<String> {
+    let (kid, signing) = (random.id(), new_signing_key(random));
+    let sealed = tx.vault().seal(Column::SigningKey.at(&kid), &URL_SAFE_NO_PAD.encode(signing.to_bytes()));
+    tx.execute(
+        query("INSERT INTO signing_key (id, purpose, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(&kid)
+            .bind(purpose.name())
+            .bind(&sealed)
+            .bind(now.0),
+    )
+    .await?;
+    Ok(kid)
+}
+
+/// The current key of `purpose`, made on first use. Concurrent first uses (on any number of app
+/// servers) race on the one current key a purpose may have: one insert wins and every caller
+/// reads the winner.
 pub async fn key(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Result<PlatformKey> {
     if let Some(key) = read(db, purpose).await? {
         return Ok(key);
     }
-    let signing = new_signing_key(random);
-    db.execute(query("INSERT INTO platform_key (id, slot, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slot) DO NOTHING").bind(random.id()).bind(purpose.slot()).bind(URL_SAFE_NO_PAD.encode(signing.to_bytes())).bind(now.0)).await?;
+    let mut tx = db.begin_write().await?;
+    insert(&mut tx, purpose, now, random).await?;
+    tx.commit().await?;
     read(db, purpose).await?.ok_or_else(|| DomainError::InvalidState.into())
+}
+
+/// The JWK Set of `purpose`: its current key (made on first use) first, then the retired keys
+/// still published, newest first.
+pub async fn jwks(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Result<serde_json::Value> {
+    let current = key(db, purpose, now, random).await?;
+    let since = purpose.published_after_retirement().map_or(i64::MIN, |keep| now.0 - keep);
+    let retired: Vec<(String, String)> = db
+        .fetch_all(
+            query("SELECT id, private_key FROM signing_key WHERE purpose = $1 AND retired_at IS NOT NULL AND retired_at > $2 ORDER BY retired_at DESC, id")
+                .bind(purpose.name())
+                .bind(since),
+        )
+        .await?;
+    let mut keys = vec![current.jwk()];
+    for (kid, sealed) in retired {
+        keys.push(opened(db, kid, &sealed)?.jwk());
+    }
+    Ok(serde_json::json!({ "keys": keys }))
+}
+
+/// Issue 14 §5: retires the current key of every purpose and makes a new one, in one
+/// transaction; answers the new key ids. Tokens and attestations signed before verify with the
+/// retired keys, which stay published (see [`jwks`]).
+pub async fn rotate(db: &Db, now: Millis, random: &Random) -> Result<Vec<(Purpose, String)>> {
+    let mut tx = db.begin_write().await?;
+    let mut made = Vec::new();
+    for purpose in Purpose::ALL {
+        tx.execute(
+            query("UPDATE signing_key SET retired_at = $1 WHERE purpose = $2 AND retired_at IS NULL")
+                .bind(now.0)
+                .bind(purpose.name()),
+        )
+        .await?;
+        made.push((purpose, insert(&mut tx, purpose, now, random).await?));
+    }
+    tx.commit().await?;
+    Ok(made)
 }
 
 #[cfg(test)]
@@ -127,7 +204,7 @@ mod tests {
             (header["alg"].as_str(), header["typ"].as_str(), header["kid"].as_str()),
             (Some("ES256"), Some("JWT"), Some("k1"))
         );
-        let jwk = key.jwks()["keys"][0].clone();
+        let jwk = key.jwk();
         let mut sec1 = vec![4u8];
         sec1.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
         sec1.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());

@@ -25,10 +25,11 @@ pub fn message(action: &str, subject: &str) -> String {
     format!("ecert/v1\n{action}\n{subject}")
 }
 
-/// The subject of an action a device signs on itself rather than on a code: its id and the
-/// time of signing (epoch ms), so that a captured request cannot be sent again.
-pub fn timed_subject(device_id: &str, signed_at: i64) -> String {
-    format!("{device_id}\n{signed_at}")
+/// The subject of an action a device signs on itself rather than on a code: its id (or what the
+/// action names, one a line) and the time of signing (epoch ms), so that a captured request
+/// cannot be sent again (issue 14 §5: every such message is timed).
+pub fn timed_subject(subject: &str, signed_at: i64) -> String {
+    format!("{subject}\n{signed_at}")
 }
 
 /// How far a signing time may be from the server's clock, either way.
@@ -159,10 +160,25 @@ mod server {
         signature: &str,
         now: Millis,
     ) -> Result<Bound> {
-        if (now.0 - signed_at).abs() > SIGNED_AT_SKEW_MINUTES * Millis::MINUTE {
+        signed_fresh_over(db, device_id, act, device_id, signed_at, signature, now).await
+    }
+
+    /// [`signed_fresh`] for an action whose subject names more than the device (ending a
+    /// session names the session): the message is [`timed_subject`]`(subject, signed_at)`.
+    pub async fn signed_fresh_over(
+        db: &Db,
+        device_id: &str,
+        act: &str,
+        subject: &str,
+        signed_at: i64,
+        signature: &str,
+        now: Millis,
+    ) -> Result<Bound> {
+        // `abs_diff`: a signing time at either end of i64 is stale, never an overflow.
+        if now.0.abs_diff(signed_at) > (SIGNED_AT_SKEW_MINUTES * Millis::MINUTE).unsigned_abs() {
             return Err(DomainError::StaleSignature.into());
         }
-        let bound = signed(db, device_id, &message(act, &timed_subject(device_id, signed_at)), signature).await?;
+        let bound = signed(db, device_id, &message(act, &timed_subject(subject, signed_at)), signature).await?;
         let moved = db
             .execute(
                 query("UPDATE device SET last_signed_at = $1 WHERE id = $2 AND last_signed_at < $1")
@@ -268,17 +284,19 @@ mod server {
         if n == 1 { Ok(()) } else { Err(DomainError::Revoked.into()) }
     }
 
-    /// R13: changes the certificate password, given the old one and the device's signature.
+    /// R13: changes the certificate password, given the old one and the device's timed
+    /// signature (a captured request cannot be sent again to guess the old password).
     pub async fn change_password(
         db: &Db,
         device_id: &str,
-        signature: &str,
+        (signed_at, signature): (i64, &str),
         old: Secret,
         new: Secret,
+        now: Millis,
         random: &Random,
     ) -> Result<()> {
         check_new_password("certificate_password", new.expose()).map_err(|e| DomainError::Validation(vec![e]))?;
-        signed(db, device_id, &message(action::PASSWORD_CHANGE, device_id), signature).await?;
+        signed_fresh(db, device_id, action::PASSWORD_CHANGE, signed_at, signature, now).await?;
         check_password(db, device_id, old).await?;
         set_password(db, device_id, new, random).await
     }

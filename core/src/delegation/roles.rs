@@ -13,7 +13,7 @@ use crate::identity::IdentityVerifier;
 use crate::login::approval::{self, Action};
 use crate::mask;
 use crate::records::{self, Actor, ChangeKind};
-use crate::seal::Field;
+use crate::seal::Column;
 use crate::secret::{Random, Secret};
 use crate::store::{Db, Tx, query};
 use crate::time::Millis;
@@ -46,7 +46,8 @@ pub async fn add(
     let crate::certificate::Person { name, id_number, mobile } =
         crate::certificate::check_person(&mut checks, "", person);
     checks.finish()?;
-    identity.verify("id_number", &name, &id_number).await?;
+    let asker = crate::identity::Asker::Holder(&caller.holder_id);
+    identity.verify_for(db, asker, "id_number", &name, &id_number, now, random).await?;
 
     let mut tx = db.begin_write().await?;
     let authority_id = lock_for(&mut tx, caller).await?;
@@ -57,15 +58,15 @@ pub async fn add(
         _ => None,
     };
     // Sealed values differ each time, so the certificate's holders are opened and compared.
-    let sealed: Vec<String> = tx
+    let sealed: Vec<(String, String)> = tx
         .fetch_all(
-            query("SELECT id_number FROM holder WHERE certificate_id = $1 AND status <> 'removed'")
+            query("SELECT id, id_number FROM holder WHERE certificate_id = $1 AND status <> 'removed'")
                 .bind(&caller.certificate_id),
         )
         .await?;
     let mut same_person = false;
-    for s in &sealed {
-        same_person |= tx.vault().matches(Field::IdNumber, s, &id_number)?;
+    for (id, s) in &sealed {
+        same_person |= tx.vault().matches(Column::HolderIdNumber.at(id), s, &id_number)?;
     }
     if same_person {
         return Err(DomainError::AlreadyExists { field: "id_number".into() }.into());
@@ -85,8 +86,8 @@ pub async fn add(
     };
     approval::take_in(&mut tx, caller, &act, now).await?;
     let holder_id = random.id();
-    let sealed_id_number = tx.vault().seal(Field::IdNumber, &id_number);
-    let sealed_mobile = tx.vault().seal(Field::Mobile, &mobile);
+    let sealed_id_number = tx.vault().seal(Column::HolderIdNumber.at(&holder_id), &id_number);
+    let sealed_mobile = tx.vault().seal(Column::HolderMobile.at(&holder_id), &mobile);
     tx.execute(query("INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)").bind(&holder_id).bind(&caller.certificate_id).bind(role).bind(&name).bind(&sealed_id_number).bind(&sealed_mobile).bind(false).bind(&caller.holder_id).bind(now.0)).await?;
     if let Some(g) = &grant {
@@ -266,6 +267,9 @@ pub async fn accept(
     checks.finish()?;
     let action = if kind == CodeKind::Claim { device::action::CLAIM } else { device::action::ACCEPT };
     device::verify(&input.public_key, &device::message(action, code.trim()), &input.signature)?;
+    // Issue 14 §3: the slow hash runs only for a live code. The caller brings the key that
+    // signs, so the signature alone keeps no stranger from making the server hash.
+    offer(db, kind, code, now).await?;
     // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
     let password_hash = crate::secret::hash_password(input.password.clone(), random).await?;
 

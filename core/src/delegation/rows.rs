@@ -5,7 +5,7 @@
 
 use super::holder::*;
 use crate::error::{DomainError, Result};
-use crate::seal::{Field, Vault};
+use crate::seal::{Column, Vault};
 use crate::store::{Tx, query};
 
 #[derive(Clone, Debug)]
@@ -39,8 +39,8 @@ pub(super) const HOLDER_COLUMNS: &str =
 impl HolderRow {
     /// The row with its sealed personal fields opened (R16).
     pub(super) fn opened(mut self, vault: &Vault) -> Result<HolderRow> {
-        self.id_number = vault.open(Field::IdNumber, &self.id_number)?;
-        self.mobile = vault.open(Field::Mobile, &self.mobile)?;
+        self.id_number = vault.open(Column::HolderIdNumber.at(&self.id), &self.id_number)?;
+        self.mobile = vault.open(Column::HolderMobile.at(&self.id), &self.mobile)?;
         Ok(self)
     }
 }

@@ -94,7 +94,9 @@ fn is_leap(y: i64) -> bool {
 pub fn parse_day(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    // Digits only: `str::parse` would also take a sign, so `2026-+1-01` would read as January.
+    let digits = b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if b.len() != 10 || !digits {
         return None;
     }
     let y: i64 = s[0..4].parse().ok()?;
@@ -133,7 +135,18 @@ mod day_tests {
         for s in ["1970-01-01", "2024-02-29", "2026-12-31", "2099-03-01"] {
             assert_eq!(format_day(parse_day(s).unwrap()), s);
         }
-        for s in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-1-1", "20260101", "", "2026-04-31"] {
+        for s in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-1",
+            "20260101",
+            "",
+            "2026-04-31",
+            "2026-+1-01",
+            "+202-01-01",
+            "2026-01-+1",
+        ] {
             assert_eq!(parse_day(s), None, "{s}");
         }
         assert_eq!(format_day(one_year_after(parse_day("2024-02-29").unwrap())), "2025-03-01");

@@ -83,12 +83,12 @@ impl Action {
         }
     }
 
-    /// SHA-256 of the normalized action's JSON, base64url: what the phone signs.
-    pub fn digest(&self) -> String {
-        use base64::Engine;
-        use sha2::{Digest, Sha256};
+    /// The normalized action's JSON under the data key's MAC, base64url: what the phone signs
+    /// and the row keeps. Keyed, so that someone who reads the database cannot test guesses of
+    /// the names and ID numbers an action carries against it.
+    pub fn digest(&self, vault: &crate::seal::Vault) -> String {
         let json = serde_json::to_vec(&self.normalized()).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&json))
+        vault.mac("ecert/approval", &json)
     }
 }
 
@@ -117,6 +117,10 @@ pub struct ApprovalPrompt {
     pub summary_zh: String,
     pub summary_en: String,
     pub digest: String,
+    /// The two-digit codes to offer, the dashboard's among them, in the order to show them
+    /// (issue 14 §1: the holder proves they see the dashboard). Empty for a request asked
+    /// before approvals had match codes.
+    pub match_choices: Vec<String>,
     pub institution_name: String,
     pub requested_from: Option<String>,
     pub requested_at: i64,
@@ -134,7 +138,7 @@ mod server {
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
     use crate::holder::{self, Caller, HolderView};
-    use crate::login::{Requester, scanning};
+    use crate::login::{Approval, Requester, scanning};
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Db, Tx, query};
     use crate::time::Millis;
@@ -145,6 +149,8 @@ mod server {
     pub struct Asked {
         pub id: String,
         pub code: Secret,
+        /// The match code the dashboard shows beside the QR.
+        pub match_code: String,
         pub summary_zh: String,
         pub summary_en: String,
         pub expires_at: Millis,
@@ -167,26 +173,29 @@ mod server {
         let (summary_zh, summary_en) = summary(db, caller, &act, now).await?;
         let id = random.id();
         let code = random.token();
+        let (match_code, choices) = crate::login::match_codes(random);
         let expires_at = now.plus_minutes(APPROVAL_MINUTES);
         db.execute(
             query(
                 "INSERT INTO approval_request (id, code_hash, session_hash, holder_id, digest, summary_zh, summary_en, \
-                 status, requester_ip, created_at, expires_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10, $9)",
+                 status, requester_ip, created_at, expires_at, updated_at, match_code, match_choices) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10, $9, $11, $12)",
             )
             .bind(&id)
             .bind(token_hash(code.expose()))
             .bind(&step_up.session_hash)
             .bind(&caller.holder_id)
-            .bind(act.digest())
+            .bind(act.digest(db.vault()))
             .bind(&summary_zh)
             .bind(&summary_en)
             .bind(&requester.ip)
             .bind(now.0)
-            .bind(expires_at.0),
+            .bind(expires_at.0)
+            .bind(&match_code)
+            .bind(choices.join(" ")),
         )
         .await?;
-        Ok(Asked { id, code, summary_zh, summary_en, expires_at })
+        Ok(Asked { id, code, match_code, summary_zh, summary_en, expires_at })
     }
 
     /// The masked, human summary of an action, in Chinese and English.
@@ -278,12 +287,14 @@ mod server {
         summary_en: String,
         requester_ip: Option<String>,
         created_at: i64,
+        match_code: Option<String>,
+        match_choices: Option<String>,
         progress: scanning::Progress,
     }
-    crate::store::from_row!(Row { id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at } flatten { progress });
+    crate::store::from_row!(Row { id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at, match_code, match_choices } flatten { progress });
 
-    const SELECT: &str = "SELECT id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at, status, device_id, \
-         expires_at FROM approval_request WHERE code_hash = $1";
+    const SELECT: &str = "SELECT id, holder_id, digest, summary_zh, summary_en, requester_ip, created_at, match_code, \
+         match_choices, status, device_id, expires_at FROM approval_request WHERE code_hash = $1";
 
     /// The dashboard polls its approval: one read by primary key, for the session that asked only.
     pub async fn poll(db: &Db, caller: &Caller, id: &str, now: Millis) -> Result<ApprovalState> {
@@ -334,6 +345,7 @@ mod server {
             summary_zh: row.summary_zh,
             summary_en: row.summary_en,
             digest: row.digest,
+            match_choices: row.match_choices.map(|c| c.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
             institution_name,
             network_differs: crate::login::requester::networks_differ(row.requester_ip.as_deref(), phone_ip),
             requested_from: row.requester_ip,
@@ -342,34 +354,50 @@ mod server {
         })
     }
 
-    /// The holder approves (with the certificate password) or rejects an approval its phone
-    /// scanned; either way the device signs [`approve_subject`], the code and the digest.
+    /// The holder approves (an [`Approval`]: the certificate password and the match code picked
+    /// on the phone) or rejects an approval its phone scanned; either way the device signs
+    /// [`approve_subject`], the code and the digest. A picked code that is not the dashboard's
+    /// ends the request like a rejection, before any password is tried: `MatchCodeWrong`.
     pub async fn answer(
         db: &Db,
         code: &str,
         device_id: &str,
         signature: &str,
-        approve: Option<Secret>,
+        approve: Option<Approval>,
         now: Millis,
     ) -> Result<()> {
-        if approve.as_ref().is_some_and(|p| p.expose().is_empty()) {
-            return Err(DomainError::field("certificate_password", crate::error::Problem::Required).into());
+        if let Some(a) = &approve {
+            let mut missing = Vec::new();
+            if a.password.expose().is_empty() {
+                missing.push(crate::error::FieldError::new("certificate_password", crate::error::Problem::Required));
+            }
+            if a.match_code.trim().is_empty() {
+                missing.push(crate::error::FieldError::new("match_code", crate::error::Problem::Required));
+            }
+            if !missing.is_empty() {
+                return Err(DomainError::Validation(missing).into());
+            }
         }
         let row: Option<Row> = db.fetch_optional(query(SELECT).bind(token_hash(code.trim()))).await?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
         let act = if approve.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
         device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature).await?;
         scanning::answerable(&row.progress, device_id, now)?;
-        if let Some(password) = approve.clone() {
-            device::check_password(db, device_id, password).await?;
+        // A request asked before approvals had match codes has none to compare.
+        let matched = match (&approve, &row.match_code) {
+            (Some(a), Some(expected)) => crate::secret::constant_time_eq(a.match_code.trim(), expected),
+            _ => true,
+        };
+        if let (Some(a), true) = (&approve, matched) {
+            device::check_password(db, device_id, a.password.clone()).await?;
         }
         let mut tx = db.begin_write().await?;
         let row: Row = scanning::by_code(&mut tx, SELECT, "approval_request", code).await?;
         scanning::answerable(&row.progress, device_id, now)?;
-        let status = if approve.is_some() { "approved" } else { "rejected" };
+        let status = if approve.is_some() && matched { "approved" } else { "rejected" };
         scanning::answer(&mut tx, "approval_request", &row.id, device_id, status, now).await?;
         tx.commit().await?;
-        Ok(())
+        if matched { Ok(()) } else { Err(DomainError::MatchCodeWrong.into()) }
     }
 
     /// Inside the write of `act`, after the caller and the target were checked: a dashboard
@@ -393,7 +421,7 @@ mod server {
                 .bind(id.trim())
                 .bind(&step_up.session_hash)
                 .bind(&caller.holder_id)
-                .bind(act.digest()),
+                .bind(act.digest(tx.vault())),
             )
             .await?;
         if n == 1 { Ok(()) } else { Err(DomainError::ApprovalRequired.into()) }
@@ -405,7 +433,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_digest_names_the_exact_action() {
+    fn the_digest_names_the_exact_action_under_the_data_key() {
+        let vault = crate::seal::Vault::from_key(&[5; 32]);
         let grant = GrantInput {
             matter_ids: vec!["b".into(), "a".into()],
             start_day: "2026-12-01".into(),
@@ -416,14 +445,16 @@ mod tests {
             holder_id: " h1 ".into(),
             grant: GrantInput { matter_ids: vec!["a".into(), "b".into(), "a".into()], ..grant.clone() },
         };
-        assert_eq!(a.digest(), spaced.digest(), "order, repeats and spaces do not matter");
+        assert_eq!(a.digest(&vault), spaced.digest(&vault), "order, repeats and spaces do not matter");
         let longer =
             Action::AddGrant { holder_id: "h1".into(), grant: GrantInput { end_day: "2027-12-31".into(), ..grant } };
-        assert_ne!(a.digest(), longer.digest(), "a longer period is another action");
+        assert_ne!(a.digest(&vault), longer.digest(&vault), "a longer period is another action");
         assert_ne!(
-            Action::RemoveHolder { holder_id: "h1".into() }.digest(),
-            Action::AuthorizeCode { holder_id: "h1".into() }.digest()
+            Action::RemoveHolder { holder_id: "h1".into() }.digest(&vault),
+            Action::AuthorizeCode { holder_id: "h1".into() }.digest(&vault)
         );
-        assert_eq!(a.digest().len(), 43);
+        assert_eq!(a.digest(&vault).len(), 43);
+        let other = crate::seal::Vault::from_key(&[6; 32]);
+        assert_ne!(a.digest(&vault), a.digest(&other), "only the data key's holder can compute it");
     }
 }

@@ -197,7 +197,7 @@ mod server {
     /// The PC's two-digit match code and the [`MATCH_CHOICES`] codes the phone offers: the PC's
     /// and distinct decoys, the PC's at a random place. Chosen once, when the login starts, so
     /// that scanning again shows the same three.
-    fn match_codes(random: &Random) -> (String, Vec<String>) {
+    pub(crate) fn match_codes(random: &Random) -> (String, Vec<String>) {
         let mut choices: Vec<String> = Vec::with_capacity(MATCH_CHOICES);
         while choices.len() < MATCH_CHOICES {
             let code = random.digits(2).expose().to_owned();

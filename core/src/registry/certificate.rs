@@ -65,10 +65,10 @@ mod server {
 
     use crate::code::{self, CodeKind};
     use crate::error::{DomainError, Result};
-    use crate::identity::IdentityVerifier;
+    use crate::identity::{Asker, IdentityVerifier};
     use crate::mask;
     use crate::records::{self, ChangeKind};
-    use crate::seal::{Field, Vault};
+    use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret};
     use crate::staff::StaffView;
     use crate::store::{Db, is_unique_violation, query};
@@ -138,9 +138,10 @@ mod server {
         };
         checks.finish()?;
 
-        identity.verify("legal_rep_id_number", &rep.name, &rep.id_number).await?;
+        let asker = Asker::Staff(&staff.id);
+        identity.verify_for(db, asker, "legal_rep_id_number", &rep.name, &rep.id_number, now, random).await?;
         if let Some(d) = &delegate {
-            identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
+            identity.verify_for(db, asker, "first_manager_id_number", &d.name, &d.id_number, now, random).await?;
         }
         let (manager, is_legal_rep) = match &delegate {
             Some(d) => (d, false),
@@ -152,7 +153,7 @@ mod server {
         let serial = new_serial(now, random);
         let mut tx = db.begin_write().await?;
         let inserted = tx.execute(query("INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
-             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Field::IdNumber, &rep.id_number)).bind(db.vault().seal(Field::Mobile, &rep.mobile)).bind(now.0)).await;
+             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(now.0)).await;
         match inserted {
             Err(e) if is_unique_violation(&e) => {
                 return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
@@ -196,7 +197,10 @@ mod server {
         random: &Random,
     ) -> Result<(String, ClaimCode)> {
         let holder_id = random.id();
-        let (id_number, mobile) = (tx.vault().seal(Field::IdNumber, id_number), tx.vault().seal(Field::Mobile, mobile));
+        let (id_number, mobile) = (
+            tx.vault().seal(Column::HolderIdNumber.at(&holder_id), id_number),
+            tx.vault().seal(Column::HolderMobile.at(&holder_id), mobile),
+        );
         tx.execute(query("INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
              VALUES ($1, $2, 'first_manager', $3, $4, $5, $6, NULL, 'pending', $7)").bind(&holder_id).bind(certificate_id).bind(name).bind(&id_number).bind(&mobile).bind(is_legal_rep).bind(now.0)).await?;
         let (code, expires_at) =
@@ -240,12 +244,14 @@ mod server {
         status: CertificateStatus,
         issued_at: i64,
         authority_id: String,
+        institution_id: String,
         institution_name: String,
         credit_code: String,
         address: String,
         legal_rep_name: String,
         legal_rep_id_number: String,
         legal_rep_mobile: String,
+        first_manager_id: Option<String>,
         first_manager_name: Option<String>,
         first_manager_id_number: Option<String>,
         first_manager_status: Option<crate::holder::HolderStatus>,
@@ -256,20 +262,22 @@ mod server {
         status,
         issued_at,
         authority_id,
+        institution_id,
         institution_name,
         credit_code,
         address,
         legal_rep_name,
         legal_rep_id_number,
         legal_rep_mobile,
+        first_manager_id,
         first_manager_name,
         first_manager_id_number,
         first_manager_status
     });
 
     const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, i.authority_id, \
-         i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
-         h.name AS first_manager_name, h.id_number AS first_manager_id_number, h.status AS first_manager_status \
+         i.id AS institution_id, i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
+         h.id AS first_manager_id, h.name AS first_manager_name, h.id_number AS first_manager_id_number, h.status AS first_manager_status \
          FROM certificate c JOIN institution i ON i.id = c.institution_id \
          LEFT JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status <> 'removed'";
 
@@ -277,9 +285,9 @@ mod server {
         /// The view, its personal fields opened and masked (R16).
         fn view(self, vault: &Vault) -> Result<CertificateView> {
             let r = self;
-            let first_manager_id_number = match r.first_manager_id_number.as_deref() {
-                Some(sealed) => mask::id_number(&vault.open(Field::IdNumber, sealed)?),
-                None => String::new(),
+            let first_manager_id_number = match (r.first_manager_id.as_deref(), r.first_manager_id_number.as_deref()) {
+                (Some(id), Some(sealed)) => mask::id_number(&vault.open(Column::HolderIdNumber.at(id), sealed)?),
+                _ => String::new(),
             };
             Ok(CertificateView {
                 certificate_id: r.certificate_id,
@@ -290,8 +298,12 @@ mod server {
                 credit_code: r.credit_code,
                 address: r.address,
                 legal_rep_name: mask::person_name(&r.legal_rep_name),
-                legal_rep_id_number: mask::id_number(&vault.open(Field::IdNumber, &r.legal_rep_id_number)?),
-                legal_rep_mobile: mask::mobile(&vault.open(Field::Mobile, &r.legal_rep_mobile)?),
+                legal_rep_id_number: mask::id_number(
+                    &vault.open(Column::RepIdNumber.at(&r.institution_id), &r.legal_rep_id_number)?,
+                ),
+                legal_rep_mobile: mask::mobile(
+                    &vault.open(Column::RepMobile.at(&r.institution_id), &r.legal_rep_mobile)?,
+                ),
                 first_manager_name: r.first_manager_name.as_deref().map(mask::person_name).unwrap_or_default(),
                 first_manager_id_number,
                 first_manager_status: r.first_manager_status,

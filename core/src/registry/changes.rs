@@ -60,9 +60,9 @@ mod server {
     use super::*;
     use crate::certificate::{CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, Person, check_person};
     use crate::error::{DomainError, Result};
-    use crate::identity::IdentityVerifier;
+    use crate::identity::{Asker, IdentityVerifier};
     use crate::records::{self, Actor};
-    use crate::seal::Field;
+    use crate::seal::Column;
     use crate::secret::Random;
     use crate::staff::StaffView;
     use crate::store::{Db, Tx, query};
@@ -134,7 +134,14 @@ mod server {
         mobile: Option<String>,
     }
 
-    async fn check(request: &ChangeRequest, identity: &IdentityVerifier) -> Result<Checked> {
+    async fn check(
+        db: &Db,
+        staff: &StaffView,
+        request: &ChangeRequest,
+        identity: &IdentityVerifier,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Checked> {
         let mut checks = Checks::new();
         let (rep, delegate) = match request {
             ChangeRequest::LegalRepresentative { legal_rep, first_manager } => {
@@ -160,10 +167,13 @@ mod server {
         };
         checks.finish()?;
         if let Some(r) = &rep {
-            identity.verify("legal_rep_id_number", &r.name, &r.id_number).await?;
+            identity
+                .verify_for(db, Asker::Staff(&staff.id), "legal_rep_id_number", &r.name, &r.id_number, now, random)
+                .await?;
         }
         if let Some(d) = &delegate {
-            identity.verify("first_manager_id_number", &d.name, &d.id_number).await?;
+            let field = "first_manager_id_number";
+            identity.verify_for(db, Asker::Staff(&staff.id), field, &d.name, &d.id_number, now, random).await?;
         }
         Ok(Checked { rep, delegate, name, mobile })
     }
@@ -180,7 +190,7 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<Option<ClaimCode>> {
-        let Checked { rep, delegate, name, mobile } = check(request, identity).await?;
+        let Checked { rep, delegate, name, mobile } = check(db, staff, request, identity, now, random).await?;
 
         let vault = db.vault();
         let mut tx = db.begin_write().await?;
@@ -198,7 +208,7 @@ mod server {
         let claim = match request {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
-                tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Field::IdNumber, &rep.id_number)).bind(vault.seal(Field::Mobile, &rep.mobile)).bind(&institution_id)).await?;
+                tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(vault.seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(&institution_id)).await?;
                 let claim =
                     replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random)
                         .await?;
@@ -208,8 +218,8 @@ mod server {
             ChangeRequest::FirstManager { .. } => {
                 let current_rep = Person {
                     name: rep_name,
-                    id_number: vault.open(Field::IdNumber, &rep_id)?,
-                    mobile: vault.open(Field::Mobile, &rep_mobile)?,
+                    id_number: vault.open(Column::RepIdNumber.at(&institution_id), &rep_id)?,
+                    mobile: vault.open(Column::RepMobile.at(&institution_id), &rep_mobile)?,
                 };
                 let claim = replace_first_manager(
                     &mut tx,
@@ -240,7 +250,7 @@ mod server {
                 let fm = fm.ok_or(DomainError::InvalidState)?;
                 tx.execute(
                     query("UPDATE holder SET mobile = $1 WHERE id = $2")
-                        .bind(vault.seal(Field::Mobile, mobile.as_deref().unwrap_or_default()))
+                        .bind(vault.seal(Column::HolderMobile.at(&fm), mobile.as_deref().unwrap_or_default()))
                         .bind(&fm),
                 )
                 .await?;

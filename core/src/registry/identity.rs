@@ -29,13 +29,25 @@ pub struct HttpVerifier {
     pub timeout: std::time::Duration,
 }
 
+/// Issue 14 §5: name / ID number pairs the identity service may refuse for one caller in a day;
+/// past them it is not asked again until the day is over (the service must not become an oracle
+/// that tells which ID number belongs to a name).
+pub const MISSES_PER_DAY: i64 = 10;
+
+/// The local form checks of a pair, before any service is asked.
+fn check_form(field: &str, name: &str, id_number: &str) -> Result<(), DomainError> {
+    crate::validate::resident_id(field, id_number).map_err(|e| DomainError::Validation(vec![e]))?;
+    if crate::validate::person_name("person_name", name).is_err() {
+        return Err(DomainError::Validation(vec![FieldError::new("person_name", Problem::BadFormat)]));
+    }
+    Ok(())
+}
+
 impl IdentityVerifier {
-    /// `Ok` when the service confirms that `id_number` belongs to `name`.
+    /// `Ok` when the service confirms that `id_number` belongs to `name`. Callers acting for
+    /// someone use [`IdentityVerifier::verify_for`], which limits and records refusals.
     pub async fn verify(&self, field: &str, name: &str, id_number: &str) -> Result<(), DomainError> {
-        crate::validate::resident_id(field, id_number).map_err(|e| DomainError::Validation(vec![e]))?;
-        if crate::validate::person_name("person_name", name).is_err() {
-            return Err(DomainError::Validation(vec![FieldError::new("person_name", Problem::BadFormat)]));
-        }
+        check_form(field, name, id_number)?;
         match self {
             IdentityVerifier::Local => Ok(()),
             #[cfg(feature = "server")]
@@ -48,6 +60,96 @@ impl IdentityVerifier {
                 }
             },
         }
+    }
+}
+
+/// Who asks the identity service: a staff member issuing or changing a certificate, or a manager
+/// adding someone. Each has its own daily budget of refused pairs.
+#[cfg(feature = "server")]
+#[derive(Clone, Copy, Debug)]
+pub enum Asker<'a> {
+    Staff(&'a str),
+    Holder(&'a str),
+}
+
+#[cfg(feature = "server")]
+impl Asker<'_> {
+    fn key(&self) -> String {
+        match self {
+            Asker::Staff(id) => format!("staff:{id}"),
+            Asker::Holder(id) => format!("holder:{id}"),
+        }
+    }
+}
+
+#[cfg(feature = "server")]
+impl IdentityVerifier {
+    /// [`IdentityVerifier::verify`] for `asker`, within its budget of [`MISSES_PER_DAY`] refused
+    /// pairs (issue 14 §5). A question takes one before the service is asked, so concurrent
+    /// questions cannot pass the budget, and gives it back unless the answer is a mismatch;
+    /// every mismatch is recorded (who, which field, when). Past the budget the answer is
+    /// `RateLimited` and the service is not asked. The local checker asks no one and counts nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn verify_for(
+        &self,
+        db: &crate::store::Db,
+        asker: Asker<'_>,
+        field: &str,
+        name: &str,
+        id_number: &str,
+        now: crate::Millis,
+        random: &crate::secret::Random,
+    ) -> crate::Result<()> {
+        use crate::store::query;
+        check_form(field, name, id_number)?;
+        if matches!(self, IdentityVerifier::Local) {
+            return Ok(());
+        }
+        let key = asker.key();
+        db.execute(
+            query("INSERT INTO identity_budget (asker, window_start, misses) VALUES ($1, $2, 0) ON CONFLICT (asker) DO NOTHING")
+                .bind(&key)
+                .bind(now.0),
+        )
+        .await?;
+        db.execute(
+            query("UPDATE identity_budget SET window_start = $2, misses = 0 WHERE asker = $1 AND window_start <= $3")
+                .bind(&key)
+                .bind(now.0)
+                .bind(now.0 - crate::Millis::DAY),
+        )
+        .await?;
+        let taken: Option<i64> = db
+            .fetch_optional(
+                query(
+                    "UPDATE identity_budget SET misses = misses + 1 WHERE asker = $1 AND misses < $2 RETURNING misses",
+                )
+                .bind(&key)
+                .bind(MISSES_PER_DAY),
+            )
+            .await?;
+        if taken.is_none() {
+            tracing::warn!(asker = %key, field, "identity checks refused: too many mismatches today");
+            return Err(DomainError::RateLimited.into());
+        }
+        let answer = self.verify(field, name, id_number).await;
+        if answer == Err(DomainError::IdentityMismatch) {
+            tracing::warn!(asker = %key, field, "identity mismatch");
+            db.execute(
+                query("INSERT INTO identity_mismatch (id, asker, field, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(random.id())
+                    .bind(&key)
+                    .bind(field)
+                    .bind(now.0),
+            )
+            .await?;
+        } else {
+            db.execute(
+                query("UPDATE identity_budget SET misses = misses - 1 WHERE asker = $1 AND misses > 0").bind(&key),
+            )
+            .await?;
+        }
+        Ok(answer?)
     }
 }
 

@@ -76,7 +76,7 @@ pub fn check_redirect_uri(uri: &str) -> bool {
         .rsplit_once(':')
         .map_or(authority, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    !authority.is_empty()
+    !host.is_empty()
         && !authority.contains('@')
         && !uri.contains('#')
         && !uri.chars().any(|c| c.is_whitespace() || c.is_control())

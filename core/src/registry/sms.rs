@@ -55,7 +55,7 @@ mod server {
     use crate::error::{DomainError, Result};
     use crate::mask;
     use crate::records::{self, Actor, ChangeKind};
-    use crate::seal::Field;
+    use crate::seal::Column;
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
     use crate::staff::StaffView;
     use crate::store::{Db, Tx, query};
@@ -81,8 +81,9 @@ mod server {
         ) -> Result<()> {
             match self {
                 SmsGateway::Outbox => {
-                    let mobile = tx.vault().seal(Field::Mobile, mobile);
-                    tx.execute(query("INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)").bind(random.id()).bind(authority_id).bind(&mobile).bind(body).bind(now.0)).await?;
+                    let id = random.id();
+                    let mobile = tx.vault().seal(Column::OutboxMobile.at(&id), mobile);
+                    tx.execute(query("INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)").bind(&id).bind(authority_id).bind(&mobile).bind(body).bind(now.0)).await?;
                     Ok(())
                 }
             }
@@ -94,23 +95,24 @@ mod server {
     }
 
     /// Sends a reset code to the registered mobile of the device's holder; answers the masked
-    /// mobile it went to. The device signs `sms-request` over its id, so only the phone holding
-    /// the binding can ask, also while its password is locked.
+    /// mobile it went to. The device signs `sms-request` over its id and the time of signing
+    /// (`signed`: the time and the signature), so only the phone holding the binding can ask,
+    /// also while its password is locked, and a captured request cannot be sent again.
     pub async fn request_reset(
         db: &Db,
         gateway: &SmsGateway,
         device_id: &str,
-        signature: &str,
+        (signed_at, signature): (i64, &str),
         now: Millis,
         random: &Random,
     ) -> Result<String> {
-        let bound = device::signed(db, device_id, &device::message(action::SMS_REQUEST, device_id), signature).await?;
+        let bound = device::signed_fresh(db, device_id, action::SMS_REQUEST, signed_at, signature, now).await?;
         let mut tx = db.begin_write().await?;
         let sql = "SELECT h.mobile, i.authority_id FROM holder h JOIN certificate c ON c.id = h.certificate_id \
              JOIN institution i ON i.id = c.institution_id WHERE h.id = $1";
         let (mobile, authority_id): (String, String) =
             tx.fetch_one(query(sql).lock_rows_of("h").bind(&bound.holder_id)).await?;
-        let mobile = tx.vault().open(Field::Mobile, &mobile)?;
+        let mobile = tx.vault().open(Column::HolderMobile.at(&bound.holder_id), &mobile)?;
         let (sent, last): (i64, Option<i64>) = tx
             .fetch_one(
                 query("SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2")
@@ -149,7 +151,7 @@ mod server {
     pub async fn reset_password(
         db: &Db,
         device_id: &str,
-        signature: &str,
+        (signed_at, signature): (i64, &str),
         sms_code: &str,
         id_number: &str,
         new_password: Secret,
@@ -158,8 +160,7 @@ mod server {
     ) -> Result<()> {
         device::check_new_password("certificate_password", new_password.expose())
             .map_err(|e| DomainError::Validation(vec![e]))?;
-        let bound =
-            device::signed(db, device_id, &device::message(action::PASSWORD_RESET, device_id), signature).await?;
+        let bound = device::signed_fresh(db, device_id, action::PASSWORD_RESET, signed_at, signature, now).await?;
         let taken: Option<(String, String, i64)> = db.fetch_optional(query("UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
              AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 \
              RETURNING id, code_hash, attempts").bind(&bound.holder_id).bind(now.0).bind(CODE_TRIES)).await?;
@@ -168,7 +169,11 @@ mod server {
         };
         let (sealed,): (String,) =
             db.fetch_one(query("SELECT id_number FROM holder WHERE id = $1").bind(&bound.holder_id)).await?;
-        let same_person = db.vault().matches(Field::IdNumber, &sealed, &id_number.trim().to_ascii_uppercase())?;
+        let same_person = db.vault().matches(
+            Column::HolderIdNumber.at(&bound.holder_id),
+            &sealed,
+            &id_number.trim().to_ascii_uppercase(),
+        )?;
         if !constant_time_eq(&hash, &code_hash(&bound.holder_id, sms_code)) || !same_person {
             return Err(DomainError::SmsCodeWrong { remaining: CODE_TRIES - attempts }.into());
         }
@@ -209,11 +214,15 @@ mod server {
     /// `codes` off (a production deployment, issue 14 §6) every code in them is masked: staff
     /// must never read a code that unlocks someone's certificate password.
     pub async fn outbox(db: &Db, staff: &StaffView, limit: i64, codes: bool) -> Result<Vec<OutboxMessage>> {
-        let rows: Vec<(String, String, i64)> = db.fetch_all(query("SELECT mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2").bind(&staff.authority_id).bind(limit.clamp(1, 100))).await?;
+        let rows: Vec<(String, String, String, i64)> = db.fetch_all(query("SELECT id, mobile, body, created_at FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2").bind(&staff.authority_id).bind(limit.clamp(1, 100))).await?;
         rows.into_iter()
-            .map(|(mobile, body, created_at)| {
+            .map(|(id, mobile, body, created_at)| {
                 let body = if codes { body } else { super::mask_codes(&body) };
-                Ok(OutboxMessage { mobile: mask::mobile(&db.vault().open(Field::Mobile, &mobile)?), body, created_at })
+                Ok(OutboxMessage {
+                    mobile: mask::mobile(&db.vault().open(Column::OutboxMobile.at(&id), &mobile)?),
+                    body,
+                    created_at,
+                })
             })
             .collect()
     }

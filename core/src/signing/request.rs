@@ -182,7 +182,7 @@ pub async fn fetch(db: &Db, client: &Client, id: &str, now: Millis) -> Result<Si
 
 /// The JWK set of the attestation key, for `GET /api/v1/sign/keys`.
 pub async fn keys(db: &Db, now: Millis, random: &Random) -> Result<serde_json::Value> {
-    Ok(jws::key(db, jws::Purpose::SignAttestation, now, random).await?.jwks())
+    jws::jwks(db, jws::Purpose::SignAttestation, now, random).await
 }
 
 /// A device key as (uncompressed SEC1 base64url, JWK).

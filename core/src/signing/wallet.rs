@@ -126,7 +126,7 @@ pub async fn confirm(db: &Db, request: SignConfirm<'_>, issuer: &str, now: Milli
     if request.password.expose().is_empty() {
         return Err(DomainError::field("certificate_password", Problem::Required).into());
     }
-    if (now.0 - request.signed_at).abs() > device::SIGNED_AT_SKEW_MINUTES * Millis::MINUTE {
+    if now.0.abs_diff(request.signed_at) > (device::SIGNED_AT_SKEW_MINUTES * Millis::MINUTE).unsigned_abs() {
         return Err(DomainError::StaleSignature.into());
     }
     // The request must be answerable before a password try is spent on it.

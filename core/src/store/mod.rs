@@ -138,6 +138,8 @@ pub enum ConnectError {
          every app server of one database needs the same key (ECERT_DATA_KEY or --data-key-file)"
     )]
     OtherDataKey { sealed_with: String, held: String },
+    #[error("a sealed personal field does not open under this server's data key: {0}")]
+    Unopenable(String),
 }
 
 /// Pool settings.

@@ -22,7 +22,7 @@ mod db;
 mod phone;
 
 pub use db::{open_private_test_db, open_test_db, test_vault};
-pub use phone::Phone;
+pub use phone::{Fresh, Phone};
 
 /// The certificate password every fixture holder chooses.
 pub const PASSWORD: &str = "cert-pass-1";

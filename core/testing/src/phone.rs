@@ -37,6 +37,15 @@ impl Phone {
         self.sign(action, &device::timed_subject(device_id, signed_at))
     }
 
+    /// A timed signature of `action` over `subject` made "now", as the wallet makes one for every
+    /// action on the device itself (issue 14 §5). Each call's time is a millisecond later than
+    /// the last one of this process, so that calls at the same test time are not replays.
+    pub fn fresh(&self, action: &str, subject: &str, now: ecert_core::Millis) -> Fresh {
+        static TICK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        let at = now.0 + TICK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Fresh(at, self.sign(action, &device::timed_subject(subject, at)))
+    }
+
     /// The signature of [`device::message`]`(action, subject)`.
     pub fn sign(&self, action: &str, subject: &str) -> String {
         self.sign_text(&device::message(action, subject))
@@ -46,5 +55,16 @@ impl Phone {
     pub fn sign_text(&self, text: &str) -> String {
         let sig: Signature = self.key.sign(text.as_bytes());
         URL_SAFE_NO_PAD.encode(sig.to_bytes())
+    }
+}
+
+/// A signing time and the signature made at it.
+#[derive(Clone, Debug)]
+pub struct Fresh(pub i64, pub String);
+
+impl Fresh {
+    /// As the use-cases take it.
+    pub fn arg(&self) -> (i64, &str) {
+        (self.0, &self.1)
     }
 }

@@ -700,14 +700,13 @@ async fn r13_six_wrong_passwords_lock_even_when_guessed_concurrently_and_a_chang
 
     let other = claimed(&db).await;
     let id = &other.binding.device_id;
-    let sig = other.phone.sign(action::PASSWORD_CHANGE, id);
-    let e =
-        device::change_password(&db, id, &sig, Secret::new("not-the-old"), Secret::new("new-pass-2"), &Random::os())
-            .await;
-    assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 });
-    device::change_password(&db, id, &sig, Secret::new(PASSWORD), Secret::new("new-pass-2"), &Random::os())
-        .await
-        .unwrap();
+    let change = |old: &str| {
+        let sig = other.phone.fresh(action::PASSWORD_CHANGE, id, T0);
+        let (old, db) = (Secret::new(old), db.clone());
+        async move { device::change_password(&db, id, sig.arg(), old, Secret::new("new-pass-2"), T0, &Random::os()).await }
+    };
+    assert_eq!(domain(change("not-the-old").await), DomainError::WrongPassword { remaining: 5 });
+    change(PASSWORD).await.unwrap();
     assert!(device::check_password(&db, id, Secret::new("new-pass-2")).await.is_ok());
     assert!(device::check_password(&db, id, Secret::new(PASSWORD)).await.is_err());
 }
@@ -730,53 +729,104 @@ async fn r13_an_sms_code_unlocks_and_resets_the_password_with_five_tries_and_rat
     assert_eq!(domain(device::check_password(&db, &id, Secret::new(PASSWORD)).await), DomainError::PasswordLocked);
 
     let random = Random::os();
-    let ask = fm.phone.sign(action::SMS_REQUEST, &id);
-    let forged = Phone::new().sign(action::SMS_REQUEST, &id);
+    let ask = |now: Millis| fm.phone.fresh(action::SMS_REQUEST, &id, now);
+    let forged = Phone::new().fresh(action::SMS_REQUEST, &id, T0);
     assert_eq!(
-        domain(sms::request_reset(&db, &SmsGateway::Outbox, &id, &forged, T0, &random).await),
+        domain(sms::request_reset(&db, &SmsGateway::Outbox, &id, forged.arg(), T0, &random).await),
         DomainError::BadSignature
     );
-    let masked = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0, &random).await.unwrap();
+    let first = ask(T0);
+    let masked = sms::request_reset(&db, &SmsGateway::Outbox, &id, first.arg(), T0, &random).await.unwrap();
     assert_eq!(masked, "138****5678", "to the registered mobile, masked (R16)");
-    let again = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_millis(30_000), &random).await;
+    // Issue 14 §5: the same request sent again is refused before anything is sent.
+    let replayed = sms::request_reset(&db, &SmsGateway::Outbox, &id, first.arg(), T0.plus_minutes(2), &random).await;
+    assert_eq!(domain(replayed), DomainError::StaleSignature);
+    let again = ask(T0.plus_millis(30_000));
+    let again = sms::request_reset(&db, &SmsGateway::Outbox, &id, again.arg(), T0.plus_millis(30_000), &random).await;
     assert_eq!(domain(again), DomainError::RateLimited, "one a minute");
     let code = outbox_code(&db).await;
     assert_eq!(code.len(), 6);
 
-    let reset = fm.phone.sign(action::PASSWORD_RESET, &id);
+    let reset = |now: Millis| fm.phone.fresh(action::PASSWORD_RESET, &id, now);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let fm_id = resident_id(123);
     // Issue 14 §5: the right code with another person's ID number is a wrong try too, and says
     // no more than a wrong code would.
-    let e =
-        sms::reset_password(&db, &id, &reset, &code, &resident_id(124), Secret::new("new-pass-9"), T0, &random).await;
+    let e = sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_millis(30_000)).arg(),
+        &code,
+        &resident_id(124),
+        Secret::new("new-pass-9"),
+        T0,
+        &random,
+    )
+    .await;
     assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 4 }, "the ID number is checked too");
-    let e = sms::reset_password(&db, &id, &reset, wrong, &fm_id, Secret::new("new-pass-9"), T0, &random).await;
+    let e = sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_millis(30_000)).arg(),
+        wrong,
+        &fm_id,
+        Secret::new("new-pass-9"),
+        T0,
+        &random,
+    )
+    .await;
     assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 3 });
-    let late =
-        sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-9"), T0.plus_minutes(5), &random)
-            .await;
+    let late = sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_millis(30_000)).arg(),
+        &code,
+        &fm_id,
+        Secret::new("new-pass-9"),
+        T0.plus_minutes(5),
+        &random,
+    )
+    .await;
     assert_eq!(domain(late), DomainError::SmsCodeWrong { remaining: 0 }, "5 minutes");
-    sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-9"), T0.plus_minutes(1), &random)
-        .await
-        .unwrap();
+    sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_minutes(1)).arg(),
+        &code,
+        &fm_id,
+        Secret::new("new-pass-9"),
+        T0.plus_minutes(1),
+        &random,
+    )
+    .await
+    .unwrap();
     assert!(
         device::check_password(&db, &id, Secret::new("new-pass-9")).await.is_ok(),
         "unlocked with the new password"
     );
-    let reused =
-        sms::reset_password(&db, &id, &reset, &code, &fm_id, Secret::new("new-pass-8"), T0.plus_minutes(1), &random)
-            .await;
+    let reused = sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_minutes(1)).arg(),
+        &code,
+        &fm_id,
+        Secret::new("new-pass-8"),
+        T0.plus_minutes(1),
+        &random,
+    )
+    .await;
     assert_eq!(domain(reused), DomainError::SmsCodeWrong { remaining: 0 }, "single-use");
 
     // Five tries per code, then none.
-    let ask2 = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(2), &random).await;
+    let ask2 =
+        sms::request_reset(&db, &SmsGateway::Outbox, &id, ask(T0.plus_minutes(2)).arg(), T0.plus_minutes(2), &random)
+            .await;
     assert!(ask2.is_ok());
     for remaining in (0..5).rev() {
         let e = sms::reset_password(
             &db,
             &id,
-            &reset,
+            reset(T0.plus_minutes(2)).arg(),
             wrong,
             &fm_id,
             Secret::new("new-pass-7"),
@@ -787,15 +837,34 @@ async fn r13_an_sms_code_unlocks_and_resets_the_password_with_five_tries_and_rat
         assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining });
     }
     let code2 = outbox_code(&db).await;
-    let e =
-        sms::reset_password(&db, &id, &reset, &code2, &fm_id, Secret::new("new-pass-7"), T0.plus_minutes(2), &random)
-            .await;
+    let e = sms::reset_password(
+        &db,
+        &id,
+        reset(T0.plus_minutes(2)).arg(),
+        &code2,
+        &fm_id,
+        Secret::new("new-pass-7"),
+        T0.plus_minutes(2),
+        &random,
+    )
+    .await;
     assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 0 }, "even the right code after 5 wrong tries");
     // Five sends an hour.
     for m in 3..6 {
-        sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(2 * m), &random).await.unwrap();
+        sms::request_reset(
+            &db,
+            &SmsGateway::Outbox,
+            &id,
+            ask(T0.plus_minutes(2 * m)).arg(),
+            T0.plus_minutes(2 * m),
+            &random,
+        )
+        .await
+        .unwrap();
     }
-    let sixth = sms::request_reset(&db, &SmsGateway::Outbox, &id, &ask, T0.plus_minutes(20), &random).await;
+    let sixth =
+        sms::request_reset(&db, &SmsGateway::Outbox, &id, ask(T0.plus_minutes(20)).arg(), T0.plus_minutes(20), &random)
+            .await;
     assert_eq!(domain(sixth), DomainError::RateLimited, "five an hour");
 }
 
@@ -1109,14 +1178,20 @@ async fn session_caller(db: &Db, m: &Member) -> (String, Caller) {
     (token, caller)
 }
 
-/// `m`'s phone scans and approves (or rejects) the approval whose QR code is `code`.
-async fn phone_approves(db: &Db, m: &Member, code: &str, approve: bool) -> Result<(), Error> {
+/// `m`'s phone scans and approves (picking `pick`, the match code the holder taps) or rejects
+/// (`pick` = None) the approval whose QR code is `code`.
+async fn phone_answers(db: &Db, m: &Member, code: &str, pick: Option<&str>) -> Result<(), Error> {
     let prompt =
         approval::scan(db, code, &m.binding.device_id, &m.phone.sign(action::APPROVAL_SCAN, code), None, T0).await?;
-    let act = if approve { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
+    let act = if pick.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
     let subject = approval::approve_subject(code, &prompt.digest);
-    let password = approve.then(|| Secret::new(PASSWORD));
-    approval::answer(db, code, &m.binding.device_id, &m.phone.sign(act, &subject), password, T0).await
+    let approval = pick.map(|p| Approval { password: Secret::new(PASSWORD), match_code: p.to_owned() });
+    approval::answer(db, code, &m.binding.device_id, &m.phone.sign(act, &subject), approval, T0).await
+}
+
+/// `m`'s phone scans and approves (picking the dashboard's match code) or rejects `asked`.
+async fn phone_approves(db: &Db, m: &Member, asked: &approval::Asked, approve: bool) -> Result<(), Error> {
+    phone_answers(db, m, asked.code.expose(), approve.then_some(asked.match_code.as_str())).await
 }
 
 fn with_approval(caller: &Caller, id: &str) -> Caller {
@@ -1161,11 +1236,25 @@ async fn r21_a_dashboard_session_alone_cannot_add_remove_or_grant() {
 
     // Another holder's phone cannot open it (not even a manager of the same certificate).
     let m1 = member(&db, &fm, Role::Manager, "李四", 2).await;
-    let e = phone_approves(&db, &m1, asked.code.expose(), true).await;
+    let e = phone_approves(&db, &m1, &asked, true).await;
     assert_eq!(domain(e), DomainError::Forbidden);
 
+    // Issue 14 §1: the phone offers the dashboard's match code among decoys.
+    let prompt = approval::scan(
+        &db,
+        asked.code.expose(),
+        &fm.binding.device_id,
+        &fm.phone.sign(action::APPROVAL_SCAN, asked.code.expose()),
+        None,
+        T0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(prompt.match_choices.len(), login::MATCH_CHOICES);
+    assert!(prompt.match_choices.contains(&asked.match_code), "{:?}", prompt.match_choices);
+
     // The session's own phone approves; the approval covers that action only.
-    phone_approves(&db, &fm, asked.code.expose(), true).await.unwrap();
+    phone_approves(&db, &fm, &asked, true).await.unwrap();
     assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Approved);
     let other = holder::add(
         &db,
@@ -1190,7 +1279,7 @@ async fn r21_a_dashboard_session_alone_cannot_add_remove_or_grant() {
     let act = Action::RemoveHolder { holder_id: m1.binding.holder_id.clone() };
     let asked = approval::ask(&db, &session, &act, &Requester::default(), T0, &random).await.unwrap();
     assert!(asked.summary_zh.starts_with("移除管理人 李*"), "{}", asked.summary_zh);
-    phone_approves(&db, &fm, asked.code.expose(), true).await.unwrap();
+    phone_approves(&db, &fm, &asked, true).await.unwrap();
     let e = holder::remove(&db, &with_approval(&other_session, &asked.id), &m1.binding.holder_id, T0, &random).await;
     assert_eq!(domain(e), DomainError::ApprovalRequired, "bound to the session that asked");
     // Nor after it expired.
@@ -1216,10 +1305,35 @@ async fn r21_a_dashboard_session_alone_cannot_add_remove_or_grant() {
     .await
     .unwrap();
     assert!(asked.summary_zh.contains("取消使用人 赵*"), "{}", asked.summary_zh);
-    phone_approves(&db, &fm, asked.code.expose(), false).await.unwrap();
+    phone_approves(&db, &fm, &asked, false).await.unwrap();
     assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Rejected);
     let e = holder::cancel_grant(&db, &with_approval(&session, &asked.id), &grant_id, T0, &random).await;
     assert_eq!(domain(e), DomainError::ApprovalRequired);
+
+    // Issue 14 §1: a holder who picks another code than the dashboard shows (a relayed request,
+    // or a blind tap) ends the request: refused before any password try, and rejected for good.
+    let asked = approval::ask(
+        &db,
+        &session,
+        &Action::CancelGrant { grant_id: grant_id.clone() },
+        &Requester::default(),
+        T0,
+        &random,
+    )
+    .await
+    .unwrap();
+    let wrong = if asked.match_code == "00" { "01" } else { "00" };
+    assert_eq!(domain(phone_answers(&db, &fm, asked.code.expose(), Some(wrong)).await), DomainError::MatchCodeWrong);
+    assert_eq!(approval::poll(&db, &session, &asked.id, T0).await.unwrap(), ApprovalState::Rejected);
+    let e = phone_answers(&db, &fm, asked.code.expose(), Some(&asked.match_code)).await;
+    assert!(e.is_err(), "the right code afterwards does not revive it");
+    let e = holder::cancel_grant(&db, &with_approval(&session, &asked.id), &grant_id, T0, &random).await;
+    assert_eq!(domain(e), DomainError::ApprovalRequired);
+    let tries: i64 = db
+        .fetch_one(query("SELECT failed_passwords FROM device WHERE id = $1").bind(&fm.binding.device_id))
+        .await
+        .unwrap();
+    assert_eq!(tries, 0, "no password try was spent on the wrong pick");
 
     // Someone the caller may not see is not found already when asking (R7).
     let foreign = Action::RemoveHolder { holder_id: "no-such-holder".into() };
@@ -1300,4 +1414,30 @@ async fn issue14_ten_thousand_anonymous_login_starts_leave_no_rows_after_the_pur
     assert!(login::current(&db, &token, late).await.unwrap().is_some());
     let usage = "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1";
     assert_eq!(count(&db, usage, &fm.binding.holder_id).await, 1, "R12: usage records stay");
+}
+
+/// Issue 14 §3: a stranger brings the key that signs an acceptance, so the signature keeps no
+/// one from making the server hash a password; the slow hash runs only once the code is known
+/// to be live. A seeded source of randomness shows it: hashing draws a salt from it.
+#[tokio::test]
+async fn r2_an_acceptance_with_a_dead_code_hashes_no_password() {
+    let db = open_test_db().await;
+    let (_, code) = issued(&db).await;
+    let phone = Phone::new();
+    for (kind, code, expected) in [
+        (CodeKind::Claim, "x".repeat(43), DomainError::CodeInvalid),
+        (CodeKind::Authorize, code.clone(), DomainError::CodeInvalid),
+        (CodeKind::Claim, code.clone(), DomainError::CodeExpired),
+    ] {
+        let input = acceptance(&phone, kind, &code, "张三", &resident_id(123));
+        let random = Random::seeded(9);
+        let at = if expected == DomainError::CodeExpired { T0.plus_minutes(60 * 24 * 30) } else { T0 };
+        assert_eq!(domain(holder::accept(&db, kind, &code, &input, at, &random).await), expected);
+        assert_eq!(random.id(), Random::seeded(9).id(), "{kind:?} {expected:?}: no salt was drawn, nothing hashed");
+    }
+    // A live code does hash (the check above can fail).
+    let input = acceptance(&phone, CodeKind::Claim, &code, "张三", &resident_id(123));
+    let random = Random::seeded(9);
+    holder::accept(&db, CodeKind::Claim, &code, &input, T0.plus_minutes(1), &random).await.unwrap();
+    assert_ne!(random.id(), Random::seeded(9).id());
 }

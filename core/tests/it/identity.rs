@@ -92,3 +92,71 @@ async fn r4_a_refused_identity_saves_nothing() {
         db.fetch_one(query("SELECT COUNT(*) FROM institution WHERE credit_code = $1").bind(&code)).await.unwrap();
     assert_eq!(n, 0);
 }
+
+/// Issue 14 §5: one caller cannot use the identity service as an oracle for ID numbers. Each
+/// has [`MISSES_PER_DAY`] refused pairs a day, taken before the service is asked (so concurrent
+/// questions cannot pass it) and given back by a match; every refusal is recorded; past the
+/// budget the answer is `RateLimited` and the service is not asked, until the day is over.
+#[tokio::test]
+async fn r4_identity_mismatches_of_one_caller_are_limited_recorded_and_not_asked_past_the_limit() {
+    use ecert_core::identity::{Asker, MISSES_PER_DAY};
+    let db = open_test_db().await;
+    let random = Random::os();
+    let (no_url, mut asked) = fake_service(200, r#"{"match": false}"#).await;
+    let (yes_url, _) = fake_service(200, r#"{"match": true}"#).await;
+    let (no, yes) = (http(no_url), http(yes_url));
+    let staff_id = random.id();
+    let ask = |verifier: &IdentityVerifier, at| {
+        let (db, verifier, random, id) = (db.clone(), verifier.clone(), random.clone(), staff_id.clone());
+        async move {
+            let asker = Asker::Staff(&id);
+            verifier.verify_for(&db, asker, "id_number", "张三", &resident_id(123), at, &random).await
+        }
+    };
+    let domain = |r: Result<(), Error>| match r {
+        Err(Error::Domain(d)) => Some(d),
+        Ok(()) => None,
+        Err(e) => panic!("{e}"),
+    };
+
+    // Matches cost nothing, however many.
+    for _ in 0..MISSES_PER_DAY + 2 {
+        assert_eq!(domain(ask(&yes, T0).await), None);
+    }
+    // Concurrent mismatches: exactly the budget is asked and refused; the rest are not asked.
+    let tasks: Vec<_> = (0..MISSES_PER_DAY + 15).map(|_| tokio::spawn(ask(&no, T0))).collect();
+    let (mut mismatches, mut limited) = (0, 0);
+    for t in tasks {
+        match domain(t.await.unwrap()) {
+            Some(DomainError::IdentityMismatch) => mismatches += 1,
+            Some(DomainError::RateLimited) => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((mismatches, limited), (MISSES_PER_DAY, 15));
+    let mut questions = 0;
+    while asked.try_recv().is_ok() {
+        questions += 1;
+    }
+    assert_eq!(questions, MISSES_PER_DAY, "the service was asked only within the budget");
+    // Now even a true pair is not asked: the caller waits for the day to end.
+    assert_eq!(domain(ask(&yes, T0.plus_minutes(60)).await), Some(DomainError::RateLimited));
+    let recorded: i64 = db
+        .fetch_one(query("SELECT COUNT(*) FROM identity_mismatch WHERE asker = $1").bind(format!("staff:{staff_id}")))
+        .await
+        .unwrap();
+    assert_eq!(recorded, MISSES_PER_DAY, "every refusal is recorded");
+    // Another caller has its own budget; a day later this one has a new one.
+    let other = random.id();
+    let r = yes.verify_for(&db, Asker::Holder(&other), "id_number", "张三", &resident_id(123), T0, &random).await;
+    assert!(r.is_ok());
+    assert_eq!(domain(ask(&no, T0.plus_minutes(24 * 60 + 1)).await), Some(DomainError::IdentityMismatch));
+    // The local checker asks no one and counts nothing.
+    let local = IdentityVerifier::Local;
+    assert!(
+        local
+            .verify_for(&db, Asker::Staff(&staff_id), "id_number", "张三", &resident_id(123), T0, &random)
+            .await
+            .is_ok()
+    );
+}

@@ -4,6 +4,7 @@
 
 mod certificate;
 mod delegation;
+mod fuzz;
 mod identity;
 mod presentation;
 mod seal;

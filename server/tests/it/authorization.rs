@@ -20,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ecert_core::certificate::PersonInput;
 use ecert_core::code::CodeKind;
-use ecert_core::device::{self, action};
+use ecert_core::device::action;
 use ecert_core::holder::{self, GrantInput, Role};
 use ecert_core::identity::IdentityVerifier;
 use ecert_core::login::approval::{self, Action};
@@ -298,6 +298,13 @@ impl World {
         }
     }
 
+    /// A timed signature (issue 14 §5): `signer` signs `act` over `subject` LF a signing time
+    /// later than any before it; answers the time and the signature.
+    fn timed(&self, signer: Actor, act: &str, subject: &str) -> (i64, String) {
+        let signed_at = Millis::now().0 + i64::from(seq_activity());
+        (signed_at, self.sig(signer, act, &ecert_core::device::timed_subject(subject, signed_at)))
+    }
+
     /// Every holder of the certificate under test (before the removal phase).
     fn everyone(&self) -> BTreeSet<String> {
         let mut all = self.ids(&[Fm, M1, M2, U0, U1, U1b, U2]);
@@ -534,7 +541,8 @@ impl World {
                 .ok()?;
         let subject = approval::approve_subject(code, &prompt.digest);
         let sig = phone.phone.sign(action::APPROVAL_APPROVE, &subject);
-        approval::answer(&self.db, code, device_id, &sig, Some(Secret::new(PASSWORD)), now).await.ok()?;
+        let yes = login::Approval { password: Secret::new(PASSWORD), match_code: asked.match_code.clone() };
+        approval::answer(&self.db, code, device_id, &sig, Some(yes), now).await.ok()?;
         Some(asked.id)
     }
 
@@ -642,7 +650,8 @@ fn remove(target: &str, who: &str) -> Call {
 
 fn sms_request(w: &World, signer: Actor, device_of: Actor, label: &str) -> Call {
     let device_id = w.dev(device_of);
-    let body = json!({ "device_id": device_id, "signature": w.sig(signer, action::SMS_REQUEST, &device_id) });
+    let (signed_at, signature) = w.timed(signer, action::SMS_REQUEST, &device_id);
+    let body = json!({ "device_id": device_id, "signed_at": signed_at, "signature": signature });
     wallet("sms_request", format!("wallet/sms_request({label})"), body)
 }
 
@@ -686,8 +695,6 @@ async fn grid(w: &World) -> Vec<Row> {
         seq.get()
     };
     let (u1, fm_dev) = (w.id(U1), w.dev(Fm));
-    // Timed signatures (R9, R12) must be later than the device's last one.
-    let signed_at = Millis::now().0;
     let by_column = |a: Actor, list: &[String; 3]| match a {
         Fm => list[0].clone(),
         M1 => list[1].clone(),
@@ -803,8 +810,9 @@ async fn grid(w: &World) -> Vec<Row> {
             },
         ),
         row("R13", "wallet/password(FM's device)", OWN_DEVICE_ONLY, |a| {
+            let (signed_at, signature) = w.timed(a, action::PASSWORD_CHANGE, &fm_dev);
             let body = json!({
-                "device_id": fm_dev, "signature": w.sig(a, action::PASSWORD_CHANGE, &fm_dev),
+                "device_id": fm_dev, "signed_at": signed_at, "signature": signature,
                 "old_password": PASSWORD, "new_password": PASSWORD,
             });
             wallet("password", "wallet/password(FM's device)", body)
@@ -842,17 +850,16 @@ async fn grid(w: &World) -> Vec<Row> {
             api("oidc_login_status", "oidc_login_status", &[("request", "no-such-request")])
         }),
         row("R12", "wallet/records(FM's device)", OWN_DEVICE_ONLY, |a| {
-            let subject = device::timed_subject(&fm_dev, signed_at);
+            let (signed_at, signature) = w.timed(a, action::RECORDS, &fm_dev);
             let body = json!({
-                "device_id": fm_dev, "signed_at": signed_at, "signature": w.sig(a, action::RECORDS, &subject), "page": 0,
+                "device_id": fm_dev, "signed_at": signed_at, "signature": signature, "page": 0,
             });
             wallet("records", "wallet/records(FM's device)", body)
         }),
         row("R9", "wallet/present(FM's device)", OWN_DEVICE_ONLY, |a| {
-            let at = signed_at + 1;
-            let subject = device::timed_subject(&fm_dev, at);
+            let (at, signature) = w.timed(a, action::PRESENT, &fm_dev);
             let body = json!({
-                "device_id": fm_dev, "signed_at": at, "signature": w.sig(a, action::PRESENT, &subject),
+                "device_id": fm_dev, "signed_at": at, "signature": signature,
                 "password": PASSWORD, "grant_id": null,
             });
             wallet("present", "wallet/present(FM's device)", body)
@@ -1353,11 +1360,12 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
         )
     };
     let password = |signer: Actor, device_of: Actor, subject_of: Actor, act: &str, old: &str, label: &str| {
+        let (signed_at, signature) = w.timed(signer, act, &w.dev(subject_of));
         wallet(
             "password",
             format!("wallet/password({label})"),
             json!({
-                "device_id": w.dev(device_of), "signature": w.sig(signer, act, &w.dev(subject_of)),
+                "device_id": w.dev(device_of), "signed_at": signed_at, "signature": signature,
                 "old_password": old, "new_password": "cert-pass-2",
             }),
         )
@@ -1442,7 +1450,8 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
     {
         // M1 signs its own key over X's device id but sends its own: the subject must match.
         let device_id = w.dev(M1);
-        let body = json!({ "device_id": device_id, "signature": w.sig(M1, action::SMS_REQUEST, &w.dev(X)) });
+        let (signed_at, signature) = w.timed(M1, action::SMS_REQUEST, &w.dev(X));
+        let body = json!({ "device_id": device_id, "signed_at": signed_at, "signature": signature });
         t.push(cell("R13", M1, wallet("sms_request", "wallet/sms_request(own device, X's id signed)", body), 401));
     }
     // The development SMS gateway's outbox: the authority's staff only.
@@ -1472,8 +1481,8 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
     };
     let fm_handle: String = token_hash(w.cookies[&Fm].trim_start_matches("ecert_holder=")).chars().take(16).collect();
     let end = |signer: Actor, handle: &str, label: &str| {
-        let subject = format!("dashboard\n{handle}");
-        let body = json!({ "device_id": w.dev(signer), "kind": "dashboard", "handle": handle, "signature": w.sig(signer, action::END_SESSION, &subject) });
+        let (signed_at, signature) = w.timed(signer, action::END_SESSION, &format!("dashboard\n{handle}"));
+        let body = json!({ "device_id": w.dev(signer), "kind": "dashboard", "handle": handle, "signed_at": signed_at, "signature": signature });
         wallet("end_session", format!("wallet/end_session({label})"), body)
     };
     t.extend([
@@ -1556,9 +1565,9 @@ async fn sign_calls(w: &World) -> Vec<Cell> {
 /// text; staff read it in the console).
 async fn sms_code_sent_to(w: &World, mobile: &str) -> String {
     // Mobiles are sealed (R16): the latest message whose mobile opens to this one.
-    let sent: Vec<(String, String)> =
+    let sent: Vec<(String, String, String)> =
         w.db.fetch_all(
-            query("SELECT mobile, body FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id DESC")
+            query("SELECT id, mobile, body FROM sms_outbox WHERE authority_id = $1 ORDER BY created_at DESC, id DESC")
                 .bind(&w.staff.authority_id),
         )
         .await
@@ -1566,8 +1575,8 @@ async fn sms_code_sent_to(w: &World, mobile: &str) -> String {
     let vault = w.db.vault();
     let body = sent
         .into_iter()
-        .find(|(sealed, _)| vault.matches(ecert_core::seal::Field::Mobile, sealed, mobile).unwrap())
-        .map(|(_, body)| body)
+        .find(|(id, sealed, _)| vault.matches(ecert_core::seal::Column::OutboxMobile.at(id), sealed, mobile).unwrap())
+        .map(|(_, _, body)| body)
         .unwrap_or_default();
     let code: String = body.split("验证码").nth(1).unwrap_or_default().chars().take(6).collect();
     assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()), "{body}");
@@ -1576,11 +1585,12 @@ async fn sms_code_sent_to(w: &World, mobile: &str) -> String {
 
 fn reset(w: &World, signer: Actor, device_of: Actor, sms_code: &str, label: &str) -> Call {
     let device_id = w.dev(device_of);
+    let (signed_at, signature) = w.timed(signer, action::PASSWORD_RESET, &device_id);
     wallet(
         "password_reset",
         format!("wallet/password_reset({label})"),
         json!({
-            "device_id": device_id, "signature": w.sig(signer, action::PASSWORD_RESET, &device_id),
+            "device_id": device_id, "signed_at": signed_at, "signature": signature,
             "sms_code": sms_code, "id_number": testing::resident_id(seq_of(device_of)), "new_password": PASSWORD,
         }),
     )

@@ -47,7 +47,7 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 
 /// The JSON Web Key Set of the issuer: the ID-token key, made on first use.
 pub async fn jwks(db: &Db, now: Millis, random: &Random) -> Result<serde_json::Value, OidcError> {
-    Ok(jws::key(db, jws::Purpose::IdToken, now, random).await?.jwks())
+    Ok(jws::jwks(db, jws::Purpose::IdToken, now, random).await?)
 }
 
 /// A stored authorization request: the handle for the scan-login page, shown once.
