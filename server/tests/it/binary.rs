@@ -35,7 +35,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_healthy(port: u16) {
+pub(crate) fn wait_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -126,17 +126,17 @@ fn post(port: u16, path: &str, cookie: &str, content_type: &str, body: &str) -> 
 }
 
 /// A form POST (the default encoding of server functions).
-fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+pub(crate) fn post_form(port: u16, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
     post(port, path, cookie, "application/x-www-form-urlencoded", &form_encode(fields))
 }
 
 /// A JSON POST (the wallet API and JSON-encoded server functions).
-fn post_json(port: u16, path: &str, cookie: &str, body: &serde_json::Value) -> (u16, String, String) {
+pub(crate) fn post_json(port: u16, path: &str, cookie: &str, body: &serde_json::Value) -> (u16, String, String) {
     post(port, path, cookie, "application/json", &body.to_string())
 }
 
 /// The `name=value` of a `Set-Cookie` header of a response head.
-fn set_cookie(head: &str, name: &str) -> String {
+pub(crate) fn set_cookie(head: &str, name: &str) -> String {
     head.lines()
         .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -146,14 +146,14 @@ fn set_cookie(head: &str, name: &str) -> String {
 }
 
 /// The `code` query parameter of a link.
-fn code_of(url: &str) -> String {
+pub(crate) fn code_of(url: &str) -> String {
     url.split_once("code=").map(|(_, c)| c.to_owned()).expect("a code in the link")
 }
 
 /// The server on a free port with a SQLite database in `dir` (made if missing), its
 /// administrator's password `admin_password`, no other environment; the caller adds settings
 /// and where its output goes, then spawns it and waits with `wait_healthy(port)`.
-fn server_in(dir: &std::path::Path, admin_password: &str) -> (Command, u16) {
+pub(crate) fn server_in(dir: &std::path::Path, admin_password: &str) -> (Command, u16) {
     std::fs::create_dir_all(dir).unwrap();
     let port = free_port();
     let mut command = Command::new(BIN);
@@ -260,7 +260,7 @@ fn r16_personal_data_is_absent_from_the_log() {
     assert!(prompt["summary_zh"].as_str().unwrap().contains("赵*"), "the phone names the person, masked: {prompt}");
     let subject = ecert_core::login::approval::approve_subject(&approval_code, prompt["digest"].as_str().unwrap());
     let answer = serde_json::json!({"code": approval_code, "device_id": device_id, "approve": true,
-        "password": cert_password, "signature": phone.sign("approval-approve", &subject)});
+        "password": cert_password, "match_code": asked["match_code"], "signature": phone.sign("approval-approve", &subject)});
     assert_eq!(post_json(port, "/api/v1/wallet/approval_answer", "", &answer).0, 200);
     user["approval"] = asked["id"].clone();
     let (status, _, body) = post_json(port, "/api/dashboard_add_holder", &holder_cookie, &user);

@@ -9,6 +9,7 @@
 mod api_errors;
 mod authorization;
 mod binary;
+mod crash;
 mod http;
 mod openapi;
 mod sign;
