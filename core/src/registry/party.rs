@@ -72,11 +72,14 @@ pub fn check_redirect_uri(uri: &str) -> bool {
         None => return false,
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { authority });
+    // An IPv6 literal ends with `]`; otherwise what follows the last `:` is a port, digits only.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !authority.ends_with(']') => (h, p),
+        _ => (authority, ""),
+    };
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     !host.is_empty()
+        && port.chars().all(|c| c.is_ascii_digit())
         && !authority.contains('@')
         && !uri.contains('#')
         && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
