@@ -43,9 +43,7 @@ pub async fn holder() -> Result<ecert_core::holder::Caller, AppError> {
 #[cfg(feature = "ssr")]
 pub async fn holder_approving(approval: Option<String>) -> Result<ecert_core::holder::Caller, AppError> {
     let mut caller = holder().await?;
-    if let Some(step_up) = caller.step_up.as_mut() {
-        step_up.approval_id = approval.filter(|a| !a.trim().is_empty() && a.len() <= 64);
-    }
+    caller.bring_approval(approval.filter(|a| !a.trim().is_empty() && a.len() <= 64));
     Ok(caller)
 }
 

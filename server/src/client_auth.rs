@@ -44,8 +44,12 @@ fn form_decode(s: &str) -> Option<String> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Exactly two hex digits: `from_str_radix` alone would take a sign (`%+f`).
+                let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 3;
             }
             b'+' => {
@@ -83,5 +87,8 @@ mod tests {
         assert_eq!(read("Basic !!!"), Err(Malformed));
         assert_eq!(read(&format!("Basic {}", STANDARD.encode("no-colon"))), Err(Malformed));
         assert_eq!(read(&format!("Basic {}", STANDARD.encode("id:%zz"))), Err(Malformed));
+        assert_eq!(read(&format!("Basic {}", STANDARD.encode("id:%+f"))), Err(Malformed), "a sign is no hex digit");
+        assert_eq!(read(&format!("Basic {}", STANDARD.encode("id:%-1"))), Err(Malformed));
+        assert_eq!(read(&format!("Basic {}", STANDARD.encode("id:%4"))), Err(Malformed), "one digit is too few");
     }
 }

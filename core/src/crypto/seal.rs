@@ -294,7 +294,8 @@ fn write_new(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// to their rows, in one write transaction. The first start after sealing came in records the
 /// key's id; every start compares it (refusing a server that holds another key) and seals what
 /// is not yet in this version: values written before sealing, and the first version's seals,
-/// which were bound to their field only.
+/// which were bound to their field only. It then records the version, and later starts skip
+/// the scan (upgrade every server of a database together across a seal version).
 pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
     let vault = db.vault().clone();
     let mut tx = db.begin_write().await.map_err(ConnectError::Connect)?;
@@ -313,10 +314,22 @@ pub async fn settle_key(db: &Db) -> Result<(), ConnectError> {
             return Err(ConnectError::OtherDataKey { sealed_with, held: vault.key_id().to_owned() });
         }
     }
+    // Every field was sealed in this version by an earlier start, and servers of this version
+    // write nothing else: no need to read every row again.
+    let settled: Option<String> = tx
+        .fetch_one(query("SELECT sealed_version FROM data_key WHERE slot = 1"))
+        .await
+        .map_err(ConnectError::Connect)?;
+    if settled.as_deref() == Some(VERSION) {
+        return tx.commit().await.map_err(ConnectError::Connect);
+    }
     let sealed = seal_old_rows(&mut tx, &vault).await?;
     if sealed > 0 {
         tracing::info!(sealed, key = vault.key_id(), "sealed personal fields and bound them to their rows (R16)");
     }
+    tx.execute(query("UPDATE data_key SET sealed_version = $1 WHERE slot = 1").bind(VERSION))
+        .await
+        .map_err(ConnectError::Connect)?;
     tx.commit().await.map_err(ConnectError::Connect)
 }
 

@@ -164,10 +164,30 @@ pub struct Caller {
     pub certificate_id: String,
     pub role: Role,
     pub authority_id: String,
-    /// Set for a dashboard session (issue 14 §1): its writes that give, show or take a power
-    /// each take a phone approval of that action (`login::approval`). `None` for a device's own
-    /// signed call, which is the holder's phone already.
-    pub step_up: Option<StepUp>,
+    /// How the caller came in; there is no third way, and no default that skips approvals.
+    pub via: Via,
+}
+
+/// Where a caller's authority comes from (issue 14 §1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A dashboard session: its writes that give, show or take a power each take a phone
+    /// approval of that action (`login::approval`).
+    Session(StepUp),
+    /// The holder's own phone, its signature checked: it is the approval already.
+    Phone(PhoneSigned),
+}
+
+/// Proof that a device signature was checked before a caller was made; only a live device
+/// binding makes one (`views::caller_of`), so no other code can make a caller that skips
+/// approvals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneSigned(());
+
+impl PhoneSigned {
+    pub(crate) fn checked() -> Self {
+        Self(())
+    }
 }
 
 /// The dashboard session a caller came through, and the approval its current write brings.
@@ -188,6 +208,22 @@ pub struct Subject<'a> {
 }
 
 impl Caller {
+    /// The dashboard session the caller came through, if it came through one.
+    pub fn step_up(&self) -> Option<&StepUp> {
+        match &self.via {
+            Via::Session(step_up) => Some(step_up),
+            Via::Phone(_) => None,
+        }
+    }
+
+    /// A session caller brings the phone approval `id` to its next write; a phone caller needs
+    /// none and keeps none.
+    pub fn bring_approval(&mut self, id: Option<String>) {
+        if let Via::Session(step_up) = &mut self.via {
+            step_up.approval_id = id;
+        }
+    }
+
     pub fn is_first_manager(&self) -> bool {
         self.role == Role::FirstManager
     }

@@ -88,6 +88,6 @@ pub async fn caller_of(db: &Db, bound: &device::Bound) -> Result<Caller> {
         certificate_id: bound.certificate_id.clone(),
         role: bound.role,
         authority_id,
-        step_up: None,
+        via: crate::holder::Via::Phone(crate::holder::PhoneSigned::checked()),
     })
 }

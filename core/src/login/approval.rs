@@ -167,7 +167,7 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<Asked> {
-        let step_up = caller.step_up.as_ref().ok_or(DomainError::Forbidden)?;
+        let step_up = caller.step_up().ok_or(DomainError::Forbidden)?;
         let act = act.normalized();
         holder::preflight(db, caller, &act, now).await?;
         let (summary_zh, summary_en) = summary(db, caller, &act, now).await?;
@@ -298,7 +298,7 @@ mod server {
 
     /// The dashboard polls its approval: one read by primary key, for the session that asked only.
     pub async fn poll(db: &Db, caller: &Caller, id: &str, now: Millis) -> Result<ApprovalState> {
-        let Some(step_up) = &caller.step_up else { return Ok(ApprovalState::Unknown) };
+        let Some(step_up) = caller.step_up() else { return Ok(ApprovalState::Unknown) };
         let row: Option<(String, i64)> = db
             .fetch_optional(
                 query("SELECT status, expires_at FROM approval_request WHERE id = $1 AND session_hash = $2")
@@ -367,16 +367,7 @@ mod server {
         now: Millis,
     ) -> Result<()> {
         if let Some(a) = &approve {
-            let mut missing = Vec::new();
-            if a.password.expose().is_empty() {
-                missing.push(crate::error::FieldError::new("certificate_password", crate::error::Problem::Required));
-            }
-            if a.match_code.trim().is_empty() {
-                missing.push(crate::error::FieldError::new("match_code", crate::error::Problem::Required));
-            }
-            if !missing.is_empty() {
-                return Err(DomainError::Validation(missing).into());
-            }
+            a.check_filled()?;
         }
         let row: Option<Row> = db.fetch_optional(query(SELECT).bind(token_hash(code.trim()))).await?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
@@ -405,7 +396,10 @@ mod server {
     /// by this very session and for this very action; else `ApprovalRequired` and the write
     /// rolls back. A caller that is no session (the holder's own phone) needs none.
     pub(crate) async fn take_in(tx: &mut Tx, caller: &Caller, act: &Action, now: Millis) -> Result<()> {
-        let Some(step_up) = &caller.step_up else { return Ok(()) };
+        let step_up = match &caller.via {
+            holder::Via::Phone(_) => return Ok(()),
+            holder::Via::Session(step_up) => step_up,
+        };
         let id = step_up.approval_id.as_deref().ok_or(DomainError::ApprovalRequired)?;
         // The session must still be live now, inside the write: ended from the wallet or signed
         // out a moment ago, it takes nothing.

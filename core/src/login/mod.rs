@@ -329,7 +329,10 @@ mod server {
             certificate_id,
             role,
             authority_id,
-            step_up: Some(crate::holder::StepUp { session_hash: token_hash(token), approval_id: None }),
+            via: crate::holder::Via::Session(crate::holder::StepUp {
+                session_hash: token_hash(token),
+                approval_id: None,
+            }),
         }))
     }
 
@@ -522,6 +525,20 @@ mod server {
         pub match_code: String,
     }
 
+    impl Approval {
+        /// Both parts present, or `Validation` naming each one missing.
+        pub(crate) fn check_filled(&self) -> Result<()> {
+            let mut missing = Vec::new();
+            if self.match_code.trim().is_empty() {
+                missing.push(crate::error::FieldError::new("match_code", crate::error::Problem::Required));
+            }
+            if self.password.expose().is_empty() {
+                missing.push(crate::error::FieldError::new("certificate_password", crate::error::Problem::Required));
+            }
+            if missing.is_empty() { Ok(()) } else { Err(DomainError::Validation(missing).into()) }
+        }
+    }
+
     /// The holder confirms (an [`Approval`]) or rejects a scanned login on the device that
     /// scanned it. A picked match code that is not the PC's ends the request like a rejection,
     /// before any password is tried, and answers `MatchCodeWrong`. Either way a usage record is
@@ -537,16 +554,7 @@ mod server {
     ) -> Result<()> {
         let act = if approve.is_some() { action::LOGIN_APPROVE } else { action::LOGIN_REJECT };
         if let Some(a) = &approve {
-            let mut missing = Vec::new();
-            if a.match_code.trim().is_empty() {
-                missing.push(crate::error::FieldError::new("match_code", crate::error::Problem::Required));
-            }
-            if a.password.expose().is_empty() {
-                missing.push(crate::error::FieldError::new("certificate_password", crate::error::Problem::Required));
-            }
-            if !missing.is_empty() {
-                return Err(DomainError::Validation(missing).into());
-            }
+            a.check_filled()?;
         }
         let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
         let mut matched = true;

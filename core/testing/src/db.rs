@@ -31,9 +31,22 @@ pub async fn open_test_db() -> Db {
 /// purge of everything expired). With SQLite that is any test database; with PostgreSQL a new
 /// database `ecert_private_…` on the same server (scripts/test drops them before a run).
 pub async fn open_private_test_db() -> Db {
+    let url = private_test_url().await;
+    match Db::open(&url, &PoolOptions::default(), test_vault()).await {
+        Ok(db) => db,
+        Err(e) => panic!("cannot open the private test database {url}: {e}"),
+    }
+}
+
+/// The address of a new database no other test touches (see [`open_private_test_db`]), for a
+/// test that opens it more than once, as servers restarting do.
+pub async fn private_test_url() -> String {
     let url = match std::env::var("ECERT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => return open_test_db().await,
+        _ => {
+            let dir = std::env::temp_dir().join("ecert-tests");
+            return format!("sqlite:{}", dir.join(format!("{}.db", Random::os().id())).display());
+        }
     };
     let name = format!("ecert_private_{}", Random::os().id().to_ascii_lowercase().replace('-', "_"));
     let shared = open_test_db().await;
@@ -42,8 +55,5 @@ pub async fn open_private_test_db() -> Db {
     }
     shared.close().await;
     let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
-    match Db::open(&format!("{base}/{name}"), &PoolOptions::default(), test_vault()).await {
-        Ok(db) => db,
-        Err(e) => panic!("cannot open the private test database {name}: {e}"),
-    }
+    format!("{base}/{name}")
 }

@@ -21,7 +21,7 @@ use ecert_core::{Millis, store::query};
 mod db;
 mod phone;
 
-pub use db::{open_private_test_db, open_test_db, test_vault};
+pub use db::{open_private_test_db, open_test_db, private_test_url, test_vault};
 pub use phone::{Fresh, Phone};
 
 /// The certificate password every fixture holder chooses.

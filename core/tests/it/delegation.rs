@@ -1196,7 +1196,7 @@ async fn phone_approves(db: &Db, m: &Member, asked: &approval::Asked, approve: b
 
 fn with_approval(caller: &Caller, id: &str) -> Caller {
     let mut c = caller.clone();
-    c.step_up.as_mut().unwrap().approval_id = Some(id.to_owned());
+    c.bring_approval(Some(id.to_owned()));
     c
 }
 

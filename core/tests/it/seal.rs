@@ -14,15 +14,6 @@ use ecert_testing::{open_test_db, test_vault};
 
 use crate::support::T0;
 
-/// The test database's URL, a SQLite file of this test's own when no server is configured, so
-/// that a second server can open the same database.
-fn reopenable_url() -> String {
-    match std::env::var("ECERT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => format!("sqlite:{}", std::env::temp_dir().join(format!("ecert-seal-{}.db", Random::os().id())).display()),
-    }
-}
-
 /// The raw stored values of a certificate's personal columns.
 async fn stored(db: &Db, certificate_id: &str) -> Vec<String> {
     let rep: (String, String) = db.fetch_one(query("SELECT i.legal_rep_id_number, i.legal_rep_mobile FROM certificate c JOIN institution i ON i.id = c.institution_id \
@@ -103,7 +94,7 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
 
 #[tokio::test]
 async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_sealed_on_the_first_start_with_a_key() {
-    let url = reopenable_url();
+    let url = testing::private_test_url().await;
     let db = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
     let (staff, _) = testing::staff(&db, T0).await;
     let fm = testing::first_manager(&db, &staff, "北京市旧数据测试研究院", "王五", 503, T0).await;
@@ -150,7 +141,7 @@ async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_seal
 /// to its kind of field only) is bound to its row at the next start.
 #[tokio::test]
 async fn r16_a_sealed_value_moved_to_another_row_or_written_in_the_clear_is_refused() {
-    let url = reopenable_url();
+    let url = testing::private_test_url().await;
     let db = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
     let (staff, _) = testing::staff(&db, T0).await;
     let fm = testing::first_manager(&db, &staff, "北京市换行测试研究院", "赵六", 504, T0).await;
@@ -183,9 +174,18 @@ async fn r16_a_sealed_value_moved_to_another_row_or_written_in_the_clear_is_refu
     let shown = listed.iter().find(|h| h.id == manager_id).unwrap();
     assert_eq!(shown.id_number, ecert_core::mask::id_number(&testing::resident_id(505)));
 
-    // A first-version seal is resealed, bound to its row, when a server starts.
+    // A store settled in this version is not scanned again at a start: a first-version seal
+    // written around the application stays refused.
     let v1 = test_vault().seal_v1_for_test(Column::HolderIdNumber, &testing::resident_id(505));
     db.execute(set_id_number(&manager_id, &v1)).await.unwrap();
+    let reopened = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
+    let (kept,): (String,) = reopened.fetch_one(id_number_of(&manager_id)).await.unwrap();
+    assert_eq!(kept, v1);
+    assert!(matches!(holder::list(&reopened, &caller, T0).await, Err(ecert_core::Error::Sealed(_))));
+
+    // A store of the first version (no settled version recorded): its first-version seals are
+    // resealed, bound to their rows, when a server starts.
+    db.execute(query("UPDATE data_key SET sealed_version = NULL")).await.unwrap();
     let reopened = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
     let (upgraded,): (String,) = reopened.fetch_one(id_number_of(&manager_id)).await.unwrap();
     assert!(upgraded.starts_with("v2."), "{upgraded}");
