@@ -341,9 +341,11 @@ async fn staff_member(db: &Db) -> StaffView {
         id: staff_id,
         username,
         display_name: "窗口一".into(),
-        is_admin: false,
+        duties: ecert_core::staff::Duties { administer: false, operate: true, audit: false },
         authority_id,
         authority_name: "基准测试局".into(),
+        authority_level: ecert_core::authority::Level::County,
+        authority_region: "110105".into(),
     }
 }
 

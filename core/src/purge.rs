@@ -1,7 +1,7 @@
 //! Issue 14 §3: rows that anonymous callers can make — login, OIDC, sign and approval requests,
 //! presentations, SMS codes, sessions — are deleted once they have been over for a while, so
 //! that a flood of requests leaves no lasting trace in the database. Every app server runs it
-//! on a schedule (`ecert-server`), and `ecert-server --purge` runs it once.
+//! on a schedule (`ecert-server`), and `ecert-server purge` runs it once.
 //!
 //! Nothing a record or a rule still needs is deleted: change and usage records stay for ever, a
 //! sign request that was signed stays for its party for [`SIGNED_KEEP_DAYS`], and an SMS code

@@ -7,11 +7,11 @@ export async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }
 
-export async function staffSignIn(page: Page) {
+export async function staffSignIn(page: Page, who: { username: string; password: string } = ADMIN) {
   await page.goto('/console');
   await hydrated(page);
-  await page.getByLabel('用户名').fill(ADMIN.username);
-  await page.getByLabel('密码').fill(ADMIN.password);
+  await page.getByLabel('用户名').fill(who.username);
+  await page.getByLabel('密码').fill(who.password);
   await page.getByRole('button', { name: '登录' }).click();
   await expect(page.getByText('已登录：')).toBeVisible();
 }
@@ -20,8 +20,8 @@ const CREDIT_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 const CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /** A fresh valid unified social credit code (GB 32100-2015) of a public institution. */
-export function creditCode(): string {
-  let prefix = '12110105';
+export function creditCode(division = '110105'): string {
+  let prefix = '12' + division;
   for (let i = 0; i < 9; i++) prefix += CREDIT_CHARS[Math.floor(Math.random() * 31)];
   const sum = [...prefix].reduce((s, c, i) => s + CREDIT_CHARS.indexOf(c) * CREDIT_WEIGHTS[i], 0);
   return prefix + CREDIT_CHARS[(31 - (sum % 31)) % 31];
@@ -35,9 +35,8 @@ export function residentId(seq: number): string {
   return prefix + '10X98765432'[sum % 11];
 }
 
-/** Issues a certificate from the console (staff signed in); returns its credit code. */
-export async function issueCertificate(page: Page, name = '北京市测试研究院'): Promise<string> {
-  const code = creditCode();
+/** Fills the console's issuing form and submits it (staff signed in). */
+export async function submitIssue(page: Page, name: string, code: string) {
   await page.getByLabel('统一社会信用代码').fill(code);
   await page.getByLabel('单位名称').fill(name);
   await page.getByLabel('住所').fill('北京市海淀区中关村大街1号');
@@ -45,6 +44,11 @@ export async function issueCertificate(page: Page, name = '北京市测试研究
   await page.getByLabel('身份证号码', { exact: true }).fill(residentId(123));
   await page.getByLabel('手机号码', { exact: true }).fill('13812345678');
   await page.getByRole('button', { name: '核验身份并签发' }).click();
+}
+
+/** Issues a certificate from the console (staff signed in); returns its credit code. */
+export async function issueCertificate(page: Page, name = '北京市测试研究院', code = creditCode()): Promise<string> {
+  await submitIssue(page, name, code);
   await expect(page.getByRole('heading', { name: '电子证书领取单' })).toBeVisible();
   return code;
 }

@@ -71,6 +71,10 @@ test('R14 R15: a legal-representative change voids the session and a new claim f
   await panel.getByLabel('身份证号码', { exact: true }).fill(residentId(200));
   await panel.getByLabel('手机号码', { exact: true }).fill('13700000000');
   await panel.getByRole('button', { name: '确认办理' }).click();
+  // Issue 15 §2: a change that voids people asks first and names them; nothing happened yet.
+  await expect(panel.getByTestId('change-confirm')).toContainText('第一管理责任人1名、管理人0名、使用人0名和0项授权立即失效');
+  await expect(panel.getByTestId('change-message')).toHaveCount(0);
+  await panel.getByTestId('change-confirm-yes').click();
   await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
   await expect(page.locator('.slip')).toContainText('李*');
   const newClaim = (await page.getByTestId('claim-link').getAttribute('href'))!;
@@ -90,6 +94,7 @@ test('R14 R15: a legal-representative change voids the session and a new claim f
   await row.getByRole('button', { name: '变更' }).click();
   await panel.getByLabel('变更事项').selectOption('cancel');
   await panel.getByRole('button', { name: '确认办理' }).click();
+  await panel.getByTestId('change-confirm-yes').click();
   await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
   await expect(page.getByRole('row').filter({ hasText: '北京市变更办理研究院' })).toContainText('已注销');
   await pc.reload();

@@ -116,23 +116,79 @@ pub struct Config {
     #[arg(long, env = "ECERT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
 
-    /// Unlocks the staff member or counter with this user name after too many wrong passwords
-    /// (their count starts again), then exits without serving: the way back for a locked-out
-    /// administrator, who cannot sign in to unlock anyone.
-    #[arg(long, value_name = "USERNAME")]
-    pub unlock: Option<String>,
+    /// What to do instead of serving (`ecert-server --help` lists them); nothing: serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
 
+/// Administration that must work without the web console, against the configured database;
+/// each prints what it did and exits without serving.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum Command {
+    /// Staff accounts: add one, reset a password, unlock after too many wrong passwords.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Registration authorities: add one below another.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Applies the database migrations (as every start does) and exits.
+    Migrate,
     /// Deletes the login, OIDC, sign and approval requests, presentations, SMS codes and
-    /// sessions that expired over two hours ago, prints how many, and exits without serving. A
-    /// running server does the same every 10 minutes by itself.
-    #[arg(long)]
-    pub purge: bool,
-
+    /// sessions that expired over two hours ago and prints how many. A running server does the
+    /// same every 10 minutes by itself.
+    Purge,
     /// Retires the platform's signing keys (ID tokens, sign attestations) and makes new ones,
-    /// prints their key ids, and exits without serving. Retired keys stay in the JWKS, so what
-    /// they signed still verifies; every app server signs with the new keys at once.
-    #[arg(long)]
-    pub rotate_keys: bool,
+    /// printing their key ids. Retired keys stay in the JWKS, so what they signed still
+    /// verifies; every app server signs with the new keys at once.
+    RotateKeys,
+    /// Writes a consistent copy of the database to FILE while servers keep running: SQLite's
+    /// `VACUUM INTO`, or `pg_dump --format=custom` for PostgreSQL (Debian's postgresql-client).
+    /// Keep the data key apart from it: the copy's ID numbers and mobiles are sealed under it.
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum StaffCommand {
+    /// Adds a staff member to the authority with this division code and prints a generated
+    /// password, shown once (e.g. the first administrator of an authority made by `authority add`).
+    Add {
+        /// The authority's division code (GB/T 2260).
+        #[arg(long, value_name = "CODE")]
+        authority: String,
+        #[arg(long)]
+        username: String,
+        /// The member's name as the console shows it.
+        #[arg(long)]
+        name: String,
+        /// `administrator`, `operator` and/or `auditor`, comma-separated; an auditor holds no
+        /// other duty.
+        #[arg(long, default_value = "operator")]
+        duties: String,
+    },
+    /// Gives the member a new generated password, printed once; unlocks them and ends their
+    /// sessions.
+    Reset { username: String },
+    /// Unlocks the staff member or counter with this user name after too many wrong passwords
+    /// (their count starts again): the way back for a locked-out administrator.
+    Unlock { username: String },
+}
+
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum AuthorityCommand {
+    /// Adds an authority below the one coded PARENT; then `staff add` gives it an administrator.
+    Add {
+        /// The parent authority's division code.
+        #[arg(long, value_name = "CODE")]
+        parent: String,
+        /// The new authority's division code: lower than the parent's and inside its area.
+        #[arg(long, value_name = "CODE")]
+        region: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

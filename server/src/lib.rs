@@ -24,6 +24,7 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
 pub use config::Config;
+use config::{AuthorityCommand, Command, StaffCommand};
 
 /// Why the server could not start; each says what to change.
 #[derive(Debug, thiserror::Error)]
@@ -110,49 +111,110 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     Ok(Prepared { state: app_state(config, db, random)?, listener, tls, report })
 }
 
-/// `--unlock USERNAME`: unlocks that staff member or counter in the configured database and
-/// answers what it did; serves nothing.
-pub async fn unlock(config: &Config, username: &str) -> Result<String, StartError> {
+/// The database a command works on: one connection, migrated and settled like a start.
+async fn open_for_command(config: &Config) -> Result<Db, StartError> {
     let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
     let random = Random::os();
-    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
-    let failed = |e: ecert_core::Error| StartError::Command(format!("cannot unlock `{username}`: {e}"));
-    let staff = ecert_core::staff::unlock(&db, username).await.map_err(failed)?;
-    let counters = ecert_core::party::unlock_counter(&db, username).await.map_err(failed)?;
+    Ok(Db::open(&config.database_url, &pool, config.vault(&random)?).await?)
+}
+
+/// Runs an administration command (`ecert-server staff|authority|migrate|purge|rotate-keys|
+/// backup`) against the configured database; answers what it did, to be printed.
+pub async fn command(config: &Config, command: &Command) -> Result<String, StartError> {
+    let db = open_for_command(config).await?;
+    let answered = run_command(&db, config, command).await;
     db.close().await;
-    match (staff, counters) {
-        (true, _) => Ok(format!("unlocked staff member `{username}`")),
-        (false, true) => Ok(format!("unlocked counter `{username}`")),
-        (false, false) => Err(StartError::Command(format!("no staff member or counter is named `{username}`"))),
+    answered
+}
+
+async fn run_command(db: &Db, config: &Config, command: &Command) -> Result<String, StartError> {
+    use ecert_core::{authority, jws, purge, staff};
+    let random = Random::os();
+    let now = Millis::now();
+    let failed = |what: String| move |e: ecert_core::Error| StartError::Command(format!("{what}: {e}"));
+    match command {
+        Command::Staff(StaffCommand::Add { authority, username, name, duties }) => {
+            let duties = staff::Duties::parse(duties).ok_or_else(|| {
+                StartError::Command(format!(
+                    "--duties `{duties}`: give administrator, operator and/or auditor (an auditor alone)"
+                ))
+            })?;
+            let member = staff::NewMember { username: username.clone(), display_name: name.clone(), duties };
+            let password = staff::add_from_command_line(db, authority, &member, now, &random)
+                .await
+                .map_err(failed(format!("cannot add `{username}` to the authority coded {authority}")))?;
+            Ok(format!("added staff member `{username}`; password (shown once): {}", password.expose()))
+        }
+        Command::Staff(StaffCommand::Reset { username }) => {
+            let password = staff::reset_from_command_line(db, username, now, &random)
+                .await
+                .map_err(failed(format!("cannot reset `{username}`")))?;
+            Ok(format!("new password of `{username}` (shown once): {}", password.expose()))
+        }
+        Command::Staff(StaffCommand::Unlock { username }) => {
+            let fail = failed(format!("cannot unlock `{username}`"));
+            let staff = staff::unlock(db, username).await.map_err(&fail)?;
+            let counters = ecert_core::party::unlock_counter(db, username).await.map_err(&fail)?;
+            match (staff, counters) {
+                (true, _) => Ok(format!("unlocked staff member `{username}`")),
+                (false, true) => Ok(format!("unlocked counter `{username}`")),
+                (false, false) => Err(StartError::Command(format!("no staff member or counter is named `{username}`"))),
+            }
+        }
+        Command::Authority(AuthorityCommand::Add { parent, region, name }) => {
+            let made = authority::add_from_command_line(db, parent, name, region, now, &random)
+                .await
+                .map_err(failed(format!("cannot add the authority {region} below {parent}")))?;
+            Ok(format!(
+                "added authority {} {} ({}); give it an administrator with `staff add --authority {}`",
+                made.region_code,
+                made.name,
+                made.level.as_str(),
+                made.region_code
+            ))
+        }
+        Command::Migrate => Ok(format!("the {} database is migrated", db.backend().name())),
+        Command::Purge => {
+            let purged = purge::purge(db, now).await.map_err(failed("cannot purge".into()))?;
+            let lines: Vec<String> = purged.tables.iter().map(|(table, n)| format!("  {table}: {n}")).collect();
+            Ok(format!("purged {} expired rows\n{}", purged.total(), lines.join("\n")))
+        }
+        Command::RotateKeys => {
+            let made = jws::rotate(db, now, &random).await.map_err(failed("cannot rotate the signing keys".into()))?;
+            let lines: Vec<String> = made.iter().map(|(purpose, kid)| format!("  {}: {kid}", purpose.name())).collect();
+            Ok(format!("new signing keys (the old ones stay published)\n{}", lines.join("\n")))
+        }
+        Command::Backup { file } => backup(db, config, file).await,
     }
 }
 
-/// `--purge`: deletes the rows that expired a while ago (`ecert_core::purge`) in the configured
-/// database once and answers how many, per table; serves nothing.
-pub async fn purge_once(config: &Config) -> Result<String, StartError> {
-    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
-    let random = Random::os();
-    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
-    let purged = ecert_core::purge::purge(&db, ecert_core::Millis::now())
-        .await
-        .map_err(|e| StartError::Command(format!("cannot purge: {e}")))?;
-    db.close().await;
-    let lines: Vec<String> = purged.tables.iter().map(|(table, n)| format!("  {table}: {n}")).collect();
-    Ok(format!("purged {} expired rows\n{}", purged.total(), lines.join("\n")))
-}
-
-/// `--rotate-keys`: retires the platform's signing keys and makes new ones
-/// (`ecert_core::jws::rotate`); answers the new key ids; serves nothing.
-pub async fn rotate_keys(config: &Config) -> Result<String, StartError> {
-    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
-    let random = Random::os();
-    let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
-    let made = ecert_core::jws::rotate(&db, ecert_core::Millis::now(), &random)
-        .await
-        .map_err(|e| StartError::Command(format!("cannot rotate the signing keys: {e}")))?;
-    db.close().await;
-    let lines: Vec<String> = made.iter().map(|(purpose, kid)| format!("  {}: {kid}", purpose.name())).collect();
-    Ok(format!("new signing keys (the old ones stay published)\n{}", lines.join("\n")))
+/// `backup FILE`: SQLite copies itself (`VACUUM INTO`, a consistent snapshot while writers
+/// go on); PostgreSQL is dumped by `pg_dump`. An existing file is never overwritten.
+async fn backup(db: &Db, config: &Config, file: &std::path::Path) -> Result<String, StartError> {
+    if file.exists() {
+        return Err(StartError::Command(format!("{} exists already: name a new file", file.display())));
+    }
+    let shown = file.display().to_string();
+    match db.backend() {
+        ecert_core::store::Backend::Sqlite => {
+            db.execute(ecert_core::store::query("VACUUM INTO $1").bind(shown.clone()))
+                .await
+                .map_err(|e| StartError::Command(format!("cannot write {shown}: {e}")))?;
+        }
+        ecert_core::store::Backend::Postgres => {
+            let status = std::process::Command::new("pg_dump")
+                .args(["--format=custom", "--file"])
+                .arg(file)
+                .arg(&config.database_url)
+                .status()
+                .map_err(|e| StartError::Command(format!("cannot run pg_dump (apt install postgresql-client): {e}")))?;
+            if !status.success() {
+                return Err(StartError::Command(format!("pg_dump failed ({status}); nothing is complete at {shown}")));
+            }
+        }
+    }
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or_default();
+    Ok(format!("backed up the {} database to {shown} ({bytes} bytes)", db.backend().name()))
 }
 
 /// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
@@ -173,16 +235,8 @@ fn spawn_purge(db: Db) {
 
 /// Runs the server until SIGTERM or Ctrl-C, then lets running requests finish.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    if let Some(username) = &config.unlock {
-        println!("{}", unlock(&config, username).await?);
-        return Ok(());
-    }
-    if config.purge {
-        println!("{}", purge_once(&config).await?);
-        return Ok(());
-    }
-    if config.rotate_keys {
-        println!("{}", rotate_keys(&config).await?);
+    if let Some(cmd) = &config.command {
+        println!("{}", command(&config, cmd).await?);
         return Ok(());
     }
     let Prepared { state, listener, tls, report } = prepare(&config).await?;

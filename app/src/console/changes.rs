@@ -3,7 +3,7 @@
 //! cancellation and deletion (R15). Also the development SMS gateway's outbox (R13).
 
 use ecert_core::certificate::{FirstManagerChoice, PersonInput};
-use ecert_core::changes::ChangeRequest;
+use ecert_core::changes::{ChangeRequest, Impact};
 use ecert_core::sms::OutboxMessage;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -32,6 +32,28 @@ pub async fn apply_change(certificate_id: String, request: ChangeRequest) -> Res
     match claim {
         Some(claim) => Ok(Some(super::selection::slip(&staff, claim).await?)),
         None => Ok(None),
+    }
+}
+
+/// What a destructive change of the certificate would void now, for the confirmation.
+#[server(endpoint = "change_impact")]
+pub async fn change_impact(certificate_id: String) -> Result<Impact, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    Ok(ecert_core::changes::impact(&state.db, &staff, &certificate_id, ecert_core::Millis::now()).await?)
+}
+
+/// The confirmation's words: who stops acting for the institution, in numbers.
+fn impact_text(i: Impact, lang: ecert_core::Lang) -> String {
+    match lang {
+        ecert_core::Lang::Zh => format!(
+            "此变更将使第一管理责任人{}名、管理人{}名、使用人{}名和{}项授权立即失效。",
+            i.first_managers, i.managers, i.users, i.grants
+        ),
+        ecert_core::Lang::En => format!(
+            "This change stops {} first manager(s), {} manager(s), {} user(s) and {} grant(s) at once.",
+            i.first_managers, i.managers, i.users, i.grants
+        ),
     }
 }
 
@@ -113,11 +135,11 @@ pub fn ChangePanel() -> impl IntoView {
     let ChangeForm { kind, name, mobile, rep, fm_delegate, fm } = form;
     let (message, set_message) = signal(None::<(bool, String)>);
     let (busy, set_busy) = signal(false);
+    // A destructive change waiting for the staff member's yes, with what it voids.
+    let (pending, set_pending) = signal(None::<(ChangeRequest, Impact)>);
 
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let apply = move |request: ChangeRequest| {
         let Some(cert) = ctx.selected.get_untracked() else { return };
-        let request = form.request();
         set_busy.set(true);
         spawn_local(async move {
             let result = apply_change(cert.certificate_id.clone(), request).await;
@@ -134,6 +156,24 @@ pub fn ChangePanel() -> impl IntoView {
             }
         });
     };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(cert) = ctx.selected.get_untracked() else { return };
+        let request = form.request();
+        if !request.is_destructive() {
+            apply(request);
+            return;
+        }
+        set_busy.set(true);
+        spawn_local(async move {
+            let impact = change_impact(cert.certificate_id.clone()).await;
+            set_busy.set(false);
+            match impact {
+                Ok(impact) => set_pending.set(Some((request, impact))),
+                Err(e) => set_message.set(Some((false, e.message(lang)))),
+            }
+        });
+    };
     let option = move |value: &'static str, label: T| {
         view! { <option value=value selected=move || kind.get() == value>{t(label)}</option> }
     };
@@ -143,7 +183,7 @@ pub fn ChangePanel() -> impl IntoView {
                 <h2 id="change-title">{t(T::ChangesTitle)} " · " {move || ctx.selected.get().map(|c| c.institution_name).unwrap_or_default()}</h2>
                 <form class="grid-form" on:submit=submit>
                     <label>{t(T::ChangeKind)}
-                        <select name="kind" on:change=move |ev| { kind.set(event_target_value(&ev)); set_message.set(None); }>
+                        <select name="kind" on:change=move |ev| { kind.set(event_target_value(&ev)); set_message.set(None); set_pending.set(None); }>
                             {option("rename", T::ChangeName)}
                             {option("mobile", T::ChangeMobile)}
                             {option("legal_rep", T::ChangeLegalRep)}
@@ -179,7 +219,17 @@ pub fn ChangePanel() -> impl IntoView {
                         </fieldset>
                     </Show>
                     {move || message.get().map(|(ok, m)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-testid="change-message">{m}</p> })}
-                    <button type="submit" disabled=move || busy.get()>{t(T::ApplyChange)}</button>
+                    {move || pending.get().map(|(request, impact)| view! {
+                        <div class="confirm" role="alertdialog" data-testid="change-confirm">
+                            <p>{impact_text(impact, lang)}</p>
+                            <button type="button" class="danger" data-testid="change-confirm-yes" on:click=move |_| {
+                                set_pending.set(None);
+                                apply(request.clone());
+                            }>{t(T::ConfirmChange)}</button>
+                            <button type="button" class="secondary" on:click=move |_| set_pending.set(None)>{t(T::Dismiss)}</button>
+                        </div>
+                    })}
+                    <button type="submit" disabled=move || busy.get() || pending.get().is_some()>{t(T::ApplyChange)}</button>
                 </form>
             </section>
         </Show>

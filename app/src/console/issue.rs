@@ -3,7 +3,7 @@
 // A server function takes the form's fields one by one (the browser posts them as a form).
 #![allow(clippy::too_many_arguments)]
 
-use ecert_core::certificate::{CertificateStatus, CertificateView};
+use ecert_core::certificate::{CertificateDetail, CertificatePage, CertificateStatus, CertificateView};
 use ecert_core::holder::HolderStatus;
 use leptos::prelude::*;
 
@@ -73,11 +73,21 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
     super::selection::slip(&staff, claim).await
 }
 
+/// A page of the authority's certificates found by name, credit code or serial and status.
 #[server(endpoint = "list_certificates")]
-pub async fn list_certificates(search: String) -> Result<Vec<CertificateView>, AppError> {
+pub async fn list_certificates(text: String, status: String, page: i64) -> Result<CertificatePage, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::certificate::list(&state.db, &staff, &search, 50).await?)
+    let query = ecert_core::certificate::CertificateQuery { text, status, page };
+    Ok(ecert_core::certificate::search(&state.db, &staff, &query).await?)
+}
+
+/// A certificate's page: registration data, holders (masked) and every change record.
+#[server(endpoint = "open_certificate")]
+pub async fn open_certificate(certificate_id: String) -> Result<CertificateDetail, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    Ok(ecert_core::certificate::detail(&state.db, &staff, &certificate_id).await?)
 }
 
 /// The issuing part of the console, shown to signed-in staff.
@@ -90,11 +100,14 @@ pub fn IssuePanel() -> impl IntoView {
     let changes = ConsoleCtx::provide();
     // Loaded in the browser: a resource created under the console's Suspense can lose the
     // request context during server rendering (leptos-rs/leptos#3024-like), so it is not rendered there.
+    let (text, set_text) = signal(String::new());
+    let (status, set_status) = signal(String::new());
+    let (page, set_page) = signal(0_i64);
     let certificates = LocalResource::new(move || {
         issue.version().track();
         refresh.version().track();
         changes.bump.track();
-        list_certificates(String::new())
+        list_certificates(text.get(), status.get(), page.get())
     });
     let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));
     // The newest slip, from issuing or refreshing, whichever came last.
@@ -153,12 +166,37 @@ pub fn IssuePanel() -> impl IntoView {
         </section>
         {move || current.get().map(|s| view! { <Slip slip=s /> })}
         <super::changes::ChangePanel />
+        <DetailPanel />
         <section class="panel" aria-labelledby="list-title">
             <h2 id="list-title">{t(T::CertificateList)}</h2>
+            <form class="row filters" role="search" on:submit=move |ev| ev.prevent_default()>
+                <label>{t(T::FindCertificate)}
+                    <input type="search" name="text" maxlength="100" data-testid="certificate-search"
+                        on:input=move |ev| { set_page.set(0); set_text.set(event_target_value(&ev)); } />
+                </label>
+                <label>{t(T::CertificateStatus)}
+                    <select on:change=move |ev| { set_page.set(0); set_status.set(event_target_value(&ev)); }>
+                        <option value="">{t(T::AnyStatus)}</option>
+                        <option value="active">{t(T::StatusActive)}</option>
+                        <option value="cancelled">{t(T::StatusCancelled)}</option>
+                        <option value="deleted">{t(T::StatusDeleted)}</option>
+                    </select>
+                </label>
+            </form>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match certificates.await {
-                        Ok(list) => view! { <CertificateTable list refresh /> }.into_any(),
+                        Ok(p) => {
+                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                            view! {
+                                <CertificateTable list=p.items refresh />
+                                <p class="row pager">
+                                    <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
+                                    <span data-testid="certificate-page">{p.page + 1} " / " {pages} " · " {p.total}</span>
+                                    <button type="button" class="small secondary" data-testid="certificate-next" disabled=move || page.get() + 1 >= pages on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
+                                </p>
+                            }.into_any()
+                        }
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
                     }
                 })}
@@ -189,6 +227,14 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
                     <td>{c.first_manager_name}</td>
                     <td>{if active { status_text(c.first_manager_status, lang) } else { cert_status_text(c.status, lang) }}</td>
                     <td>
+                        {
+                            let id = c.certificate_id.clone();
+                            view! {
+                                <button type="button" class="small secondary" data-testid="certificate-detail" on:click=move |_| {
+                                    ConsoleCtx::get().detail.set(Some(id.clone()));
+                                }>{T::Details.get(lang)}</button>
+                            }
+                        }
                         {active.then(|| {
                             view! {
                                 <button type="button" class="small secondary" on:click=move |_| {
@@ -238,5 +284,62 @@ fn status_text(status: Option<HolderStatus>, lang: ecert_core::Lang) -> &'static
         Some(HolderStatus::Pending) => T::NotClaimed.get(lang),
         Some(HolderStatus::Active) => T::Claimed.get(lang),
         Some(HolderStatus::Removed) | None => T::Removed.get(lang),
+    }
+}
+
+/// The chosen certificate's page (any status): who holds it and what happened to it.
+#[component]
+fn DetailPanel() -> impl IntoView {
+    let lang = use_lang();
+    let ctx = ConsoleCtx::get();
+    let detail = LocalResource::new(move || {
+        let id = ctx.detail.get();
+        ctx.bump.track();
+        async move {
+            match id {
+                Some(id) => open_certificate(id).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(None) => ().into_any(),
+                    Ok(Some(d)) => {
+                        let c = d.certificate;
+                        let holders = d.holders.into_iter().map(|h| view! {
+                            <tr><td>{crate::i18n::role_text(h.role, lang)}</td><td>{h.name}</td><td>{status_text(Some(h.status), lang)}</td></tr>
+                        }).collect_view();
+                        let changes = d.changes.into_iter().map(|r| view! {
+                            <tr>
+                                <td>{ecert_core::time::format_cst(ecert_core::Millis(r.at))}</td>
+                                <td>{crate::i18n::change_text(r.kind, lang)}</td>
+                                <td>{if r.by_staff { T::ByStaff.get(lang) } else { T::ByHolder.get(lang) }}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <section class="panel" aria-labelledby="detail-title" data-testid="certificate-detail-panel">
+                                <h2 id="detail-title">{t(T::CertificatePage)} " · " {c.institution_name.clone()}</h2>
+                                <dl>
+                                    <dt>{t(T::CreditCode)}</dt><dd><code>{c.credit_code}</code></dd>
+                                    <dt>{t(T::Serial)}</dt><dd><code>{c.serial}</code></dd>
+                                    <dt>{t(T::CertificateStatus)}</dt><dd data-testid="detail-status">{cert_status_text(c.status, lang)}</dd>
+                                    <dt>{t(T::Address)}</dt><dd>{c.address}</dd>
+                                    <dt>{t(T::LegalRep)}</dt><dd>{c.legal_rep_name} " " {c.legal_rep_id_number} " " {c.legal_rep_mobile}</dd>
+                                    <dt>{t(T::IssuedAt)}</dt><dd>{ecert_core::time::format_cst(ecert_core::Millis(c.issued_at))}</dd>
+                                </dl>
+                                <h3>{t(T::Holders)}</h3>
+                                <table class="records"><tbody>{holders}</tbody></table>
+                                <h3>{t(T::ChangeRecords)}</h3>
+                                <table class="records" data-testid="detail-changes"><tbody>{changes}</tbody></table>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

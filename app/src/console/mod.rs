@@ -7,6 +7,7 @@ mod changes;
 mod issue;
 mod parties;
 mod selection;
+mod staff;
 
 use ecert_core::staff::StaffView;
 use leptos::prelude::*;
@@ -84,14 +85,19 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
     view! {
         <section class="panel">
             <p>
-                {t(T::SignedInAs)} " " <strong>{me.display_name}</strong> " · " {me.authority_name}
+                {t(T::SignedInAs)} " " <strong>{me.display_name.clone()}</strong> " · " {me.authority_name.clone()}
+                " · " <span data-testid="staff-duties">{me.duties.label(use_lang())}</span>
             </p>
             <ActionForm action=sign_out>
                 <button type="submit">{t(T::SignOut)}</button>
             </ActionForm>
         </section>
-        <issue::IssuePanel />
-        <parties::PartiesPanel />
-        <changes::OutboxPanel />
+        {me.duties.operate.then(|| view! { <issue::IssuePanel /> })}
+        {me.duties.administer.then(|| view! { <parties::PartiesPanel /> })}
+        {me.duties.operate.then(|| view! { <changes::OutboxPanel /> })}
+        {(me.duties.administer && me.authority_level != ecert_core::authority::Level::County)
+            .then(|| view! { <staff::AuthoritiesPanel /> })}
+        {me.duties.administer.then(|| view! { <staff::StaffPanel me=me.id.clone() /> })}
+        {me.duties.audit.then(|| view! { <staff::AuditPanel /> })}
     }
 }

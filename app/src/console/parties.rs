@@ -31,17 +31,87 @@ pub async fn party_add_counter(party_id: String, name: String) -> Result<ShownOn
     Ok(ecert_core::party::add_counter(&state.db, &staff, &party_id, &name, now, &state.random).await?)
 }
 
+/// Suspends (`suspend`), resumes (`resume`) or re-addresses (`redirects`, with the URLs) a
+/// relying party of the authority.
+#[server(endpoint = "party_change")]
+pub async fn party_change(party_id: String, change: String, redirect_uris: Option<String>) -> Result<(), AppError> {
+    use ecert_core::party::PartyChange;
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let change = match change.as_str() {
+        "suspend" => PartyChange::Suspend,
+        "resume" => PartyChange::Resume,
+        "redirects" => PartyChange::Redirects(redirect_uris.unwrap_or_default()),
+        _ => return Err(ecert_core::DomainError::field("change", ecert_core::Problem::BadFormat).into()),
+    };
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::party::change_party(&state.db, &staff, &party_id, &change, now, &state.random).await?)
+}
+
+#[server(endpoint = "party_rotate_secret")]
+pub async fn party_rotate_secret(party_id: String) -> Result<ShownOnce, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::party::rotate_secret(&state.db, &staff, &party_id, now, &state.random).await?)
+}
+
+#[server(endpoint = "counter_reset_password")]
+pub async fn counter_reset_password(counter_id: String) -> Result<ShownOnce, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::party::reset_counter_password(&state.db, &staff, &counter_id, now, &state.random).await?)
+}
+
 #[component]
 pub fn PartiesPanel() -> impl IntoView {
     let lang = use_lang();
     let register = ServerAction::<PartyRegister>::new();
     let add_counter = ServerAction::<PartyAddCounter>::new();
     // Loaded after hydration, like the console's other lists (see issue.rs).
+    let change = ServerAction::<PartyChange>::new();
+    let rotate = ServerAction::<PartyRotateSecret>::new();
+    let reset = ServerAction::<CounterResetPassword>::new();
     let parties = LocalResource::new(move || {
         register.version().track();
         add_counter.version().track();
+        change.version().track();
+        rotate.version().track();
+        reset.version().track();
         parties_list()
     });
+    let changed = move || {
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="error" role="alert">{e.message(lang)}</p> })
+    };
+    let rotated = move || {
+        rotate.value().get().map(|r| match r {
+            Ok(s) => view! {
+                <dl class="shown-once" data-testid="party-new-secret">
+                    <dt>{t(T::ClientId)}</dt><dd><code>{s.login}</code></dd>
+                    <dt>{t(T::ClientSecret)}</dt><dd><code data-testid="party-new-secret-value">{s.secret}</code></dd>
+                </dl>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+        })
+    };
+    let reset_result = move || {
+        reset.value().get().map(|r| match r {
+            Ok(s) => view! {
+                <dl class="shown-once" data-testid="counter-new-password">
+                    <dt>{t(T::CounterUserName)}</dt><dd><code>{s.login}</code></dd>
+                    <dt>{t(T::CounterPassword)}</dt><dd><code data-testid="counter-new-password-value">{s.secret}</code></dd>
+                </dl>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+        })
+    };
     let register_result = move || {
         register.value().get().map(|r| match r {
             Ok(s) => view! {
@@ -76,11 +146,14 @@ pub fn PartiesPanel() -> impl IntoView {
             </ActionForm>
             {register_result}
             {counter_result}
+            {changed}
+            {rotated}
+            {reset_result}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match parties.await {
                         Ok(list) if list.is_empty() => view! { <p>{t(T::NoParties)}</p> }.into_any(),
-                        Ok(list) => view! { <PartyList list add_counter /> }.into_any(),
+                        Ok(list) => view! { <PartyList list add_counter change rotate reset /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
                     }
                 })}
@@ -90,16 +163,53 @@ pub fn PartiesPanel() -> impl IntoView {
 }
 
 #[component]
-fn PartyList(list: Vec<PartyView>, add_counter: ServerAction<PartyAddCounter>) -> impl IntoView {
+fn PartyList(
+    list: Vec<PartyView>,
+    add_counter: ServerAction<PartyAddCounter>,
+    change: ServerAction<PartyChange>,
+    rotate: ServerAction<PartyRotateSecret>,
+    reset: ServerAction<CounterResetPassword>,
+) -> impl IntoView {
     list.into_iter()
         .map(|p| {
-            let counters =
-                p.counters.iter().map(|k| format!("{} ({})", k.name, k.username)).collect::<Vec<_>>().join("、");
+            let counters = p
+                .counters
+                .iter()
+                .map(|k| {
+                    let id = k.id.clone();
+                    view! {
+                        <li data-testid="counter">
+                            {format!("{} ({})", k.name, k.username)}
+                            <button type="button" class="small secondary" on:click=move |_| {
+                                reset.dispatch(CounterResetPassword { counter_id: id.clone() });
+                            }>{t(T::ResetStaffPassword)}</button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let active = p.status == "active";
+            let (id1, id2, id3) = (p.id.clone(), p.id.clone(), p.id.clone());
+            let toggle = if active { ("suspend", T::SuspendParty) } else { ("resume", T::ResumeParty) };
             view! {
                 <article class="party" data-testid="party">
-                    <h3>{p.name.clone()}</h3>
+                    <h3>{p.name.clone()} {(!active).then(|| view! { " · " <span data-testid="party-suspended">{t(T::PartySuspended)}</span> })}</h3>
                     <p class="muted"><code>{p.id.clone()}</code> " · " {p.redirect_uris.join(" ")}</p>
-                    <p>{t(T::CountersOf)} ": " {counters}</p>
+                    <p class="row">
+                        <button type="button" class="small secondary" data-testid="party-toggle" on:click=move |_| {
+                            change.dispatch(PartyChange { party_id: id1.clone(), change: toggle.0.to_owned(), redirect_uris: None });
+                        }>{t(toggle.1)}</button>
+                        <button type="button" class="small secondary" data-testid="party-rotate" on:click=move |_| {
+                            rotate.dispatch(PartyRotateSecret { party_id: id2.clone() });
+                        }>{t(T::RotateSecret)}</button>
+                    </p>
+                    <ActionForm action=change attr:class="row">
+                        <input type="hidden" name="party_id" value=id3 />
+                        <input type="hidden" name="change" value="redirects" />
+                        <label>{t(T::EditRedirects)}<textarea name="redirect_uris" rows="2">{p.redirect_uris.join("\n")}</textarea></label>
+                        <button type="submit" class="small secondary">{t(T::SaveRedirects)}</button>
+                    </ActionForm>
+                    <p>{t(T::CountersOf)} ":"</p>
+                    <ul class="records">{counters}</ul>
                     <ActionForm action=add_counter attr:class="row">
                         <input type="hidden" name="party_id" value=p.id.clone() />
                         <label>{t(T::CounterName)}<input name="name" required maxlength="100" /></label>

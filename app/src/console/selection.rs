@@ -33,13 +33,20 @@ pub(super) async fn slip(
 #[derive(Clone, Copy)]
 pub struct ConsoleCtx {
     pub selected: RwSignal<Option<CertificateView>>,
+    /// The certificate whose page is open (any status), by id.
+    pub detail: RwSignal<Option<String>>,
     pub slip: RwSignal<Option<ClaimSlip>>,
     pub bump: RwSignal<u32>,
 }
 
 impl ConsoleCtx {
     pub fn provide() -> ConsoleCtx {
-        let ctx = ConsoleCtx { selected: RwSignal::new(None), slip: RwSignal::new(None), bump: RwSignal::new(0) };
+        let ctx = ConsoleCtx {
+            selected: RwSignal::new(None),
+            detail: RwSignal::new(None),
+            slip: RwSignal::new(None),
+            bump: RwSignal::new(0),
+        };
         provide_context(ctx);
         ctx
     }

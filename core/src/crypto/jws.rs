@@ -7,7 +7,7 @@
 //!
 //! Issue 14 §5: a private key is stored sealed under the data key (like personal fields, bound
 //! to its row), so a copy of the database signs nothing. [`rotate`] (`ecert-server
-//! --rotate-keys`) retires each current key and makes a new one; a retired key stays in the JWKS
+//! rotate-keys`) retires each current key and makes a new one; a retired key stays in the JWKS
 //! for as long as what it signed can still be verified ([`Purpose::published_after_retirement`]),
 //! so tokens signed before a rotation verify until they expire.
 use base64::Engine;

@@ -25,6 +25,11 @@ pub enum Problem {
     /// A name that looks like one of the platform's own (issue 14 §1: a relying party's name
     /// is what the phone shows when it asks to log in).
     Reserved,
+    /// A credit code that is not a public institution's (`12…`, issue 15 §1).
+    NotPublicInstitution,
+    /// A division code (of a credit code or a new authority) outside the staff member's
+    /// authority's area, or not below it.
+    OutsideDivision,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +61,12 @@ impl FieldError {
             (Problem::OutOfRange, Lang::En) => format!("{field} is out of the allowed range"),
             (Problem::Reserved, Lang::Zh) => format!("{field}不能使用与本平台相似的名称"),
             (Problem::Reserved, Lang::En) => format!("{field} must not look like the platform's own names"),
+            (Problem::NotPublicInstitution, Lang::Zh) => format!("{field}不是事业单位的代码（应以12开头）"),
+            (Problem::NotPublicInstitution, Lang::En) => {
+                format!("{field} is not a public institution's (it must start with 12)")
+            }
+            (Problem::OutsideDivision, Lang::Zh) => format!("{field}不在本登记管理机关的行政区划内"),
+            (Problem::OutsideDivision, Lang::En) => format!("{field} is outside this authority's area"),
         }
     }
 }
@@ -78,6 +89,7 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "address" => ("住所", "Address"),
         "authority_name" => ("登记管理机关名称", "Authority name"),
         "region_code" => ("行政区划代码", "Region code"),
+        "duties" => ("岗位", "Duties"),
         "certificate_password" => ("证书密码", "Certificate password"),
         "match_code" => ("匹配数字", "Match code"),
         "public_key" => ("设备公钥", "Device public key"),

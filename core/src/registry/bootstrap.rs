@@ -55,22 +55,16 @@ pub async fn ensure_first_authority(
         return Ok(None);
     }
     let authority_id = random.id();
-    tx.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, 'national', NULL, $3, $4)").bind(&authority_id).bind(&authority_name).bind(&region_code).bind(now.0)).await?;
-    tx.execute(
-        query(
-            "INSERT INTO staff (id, authority_id, username, display_name, password_hash, is_admin, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(random.id())
-        .bind(&authority_id)
-        .bind(&username)
-        .bind(&username)
-        .bind(&password_hash)
-        .bind(true)
-        .bind(now.0),
-    )
-    .await?;
+    // The level follows the code: a province may run its own installation (R22).
+    let level = crate::authority::Level::of_region(&region_code);
+    tx.execute(query("INSERT INTO authority (id, name, level, parent_id, region_code, created_at) VALUES ($1, $2, $3, NULL, $4, $5)").bind(&authority_id).bind(&authority_name).bind(level.as_str()).bind(&region_code).bind(now.0)).await?;
+    // The first administrator operates too, so that a new installation can issue at once.
+    let duties = crate::staff::Duties { administer: true, operate: true, audit: false };
+    let staff_id =
+        crate::staff::insert(&mut tx, &authority_id, &username, &username, &password_hash, duties, now, random).await?;
     crate::holder::seed_catalogue(&mut tx, &authority_id, now).await?;
+    crate::staff::record(&mut tx, None, &authority_id, "staff_add", ("staff", &staff_id), &username, now, random)
+        .await?;
     tx.commit().await?;
     Ok(Some(FirstStartReport {
         authority_id,

@@ -56,6 +56,52 @@ pub struct CertificateView {
     pub first_manager_status: Option<crate::holder::HolderStatus>,
 }
 
+/// What the console asks of its certificates: a part of the name, credit code or serial (any
+/// case), a status (`""` for any), and a page of [`PER_PAGE`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateQuery {
+    pub text: String,
+    pub status: String,
+    pub page: i64,
+}
+
+/// One page of certificates, newest first, and how many match in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificatePage {
+    pub items: Vec<CertificateView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Certificates per page of the console's list.
+pub const PER_PAGE: i64 = 50;
+
+/// A certificate's page in the console (issue 15 §2): the certificate, its holders (masked), and
+/// every change record, newest first; readable after cancellation and deletion, for the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateDetail {
+    pub certificate: CertificateView,
+    pub holders: Vec<HolderLine>,
+    pub changes: Vec<ChangeLine>,
+}
+
+/// A holder as the registration authority sees them: role, masked name, status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderLine {
+    pub role: crate::holder::Role,
+    pub name: String,
+    pub status: crate::holder::HolderStatus,
+}
+
+/// One change record: what, by staff or by a holder, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeLine {
+    pub kind: crate::changes::ChangeKind,
+    pub by_staff: bool,
+    pub at: i64,
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -70,7 +116,7 @@ mod server {
     use crate::records::{self, ChangeKind};
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret};
-    use crate::staff::StaffView;
+    use crate::staff::{self, Duty, StaffView};
     use crate::store::{Db, is_unique_violation, query};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
@@ -128,7 +174,10 @@ mod server {
         random: &Random,
     ) -> Result<(String, ClaimCode)> {
         let mut checks = Checks::new();
-        let credit_code = checks.take(validate::credit_code("credit_code", &request.credit_code));
+        // R22: a public institution's code (`12…`) of a division in the authority's area.
+        let credit_code = checks.take(validate::credit_code("credit_code", &request.credit_code).and_then(|code| {
+            crate::authority::institution_division("credit_code", &code, &staff.authority_region).map(|_| code)
+        }));
         let name = checks.take(validate::text("name", &request.name, 100));
         let address = checks.take(validate::text("address", &request.address, 200));
         let rep = check_person(&mut checks, "legal_rep_", &request.legal_rep);
@@ -152,13 +201,39 @@ mod server {
         let certificate_id = random.id();
         let serial = new_serial(now, random);
         let mut tx = db.begin_write().await?;
-        let inserted = tx.execute(query("INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
-             legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(now.0)).await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        // Issue 15 §2: an institution whose certificate was cancelled or deleted is issued a new
+        // one; its registration data is brought up to date. One with an active certificate is not.
+        let known: Option<(String, i64)> = tx
+            .fetch_optional(
+                query(
+                    "SELECT i.id, (SELECT COUNT(*) FROM certificate c WHERE c.institution_id = i.id AND c.status = 'active') \
+                     FROM institution i WHERE i.credit_code = $1",
+                )
+                .lock_rows()
+                .bind(&credit_code),
+            )
+            .await?;
+        let institution_id = match known {
+            Some((_, active)) if active > 0 => {
                 return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
             }
-            other => other?,
+            Some((id, _)) => {
+                tx.execute(query("UPDATE institution SET authority_id = $1, name = $2, address = $3, legal_rep_name = $4, legal_rep_id_number = $5, \
+                     legal_rep_mobile = $6 WHERE id = $7").bind(&staff.authority_id).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&id), &rep.mobile)).bind(&id)).await?;
+                id
+            }
+            None => {
+                let inserted = tx.execute(query("INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
+                     legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(now.0)).await;
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
+                    }
+                    other => other?,
+                };
+                institution_id
+            }
         };
         tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id)).await?;
         let (holder_id, claim) = pending_first_manager(
@@ -181,6 +256,10 @@ mod server {
             random,
         )
         .await?;
+        let detail = format!("{name} {credit_code} {serial}");
+        let target = ("certificate", certificate_id.as_str());
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "certificate_issue", target, &detail, now, random)
+            .await?;
         tx.commit().await?;
         Ok((serial, claim))
     }
@@ -230,10 +309,13 @@ mod server {
         if authority_id != staff.authority_id {
             return Err(DomainError::Forbidden.into());
         }
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
         code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;
         let (code, expires_at) =
             code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
                 .await?;
+        let target = ("certificate", certificate_id);
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "claim_refresh", target, "", now, random).await?;
         tx.commit().await?;
         Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
     }
@@ -322,20 +404,103 @@ mod server {
         }
     }
 
+    /// A certificate of the staff member's authority with its holders and change records.
+    pub async fn detail(db: &Db, staff: &StaffView, certificate_id: &str) -> Result<CertificateDetail> {
+        use crate::changes::ChangeKind;
+        use crate::holder::{HolderStatus, Role};
+        let certificate = view(db, staff, certificate_id).await?;
+        let holders: Vec<(String, String, String)> = db
+            .fetch_all(
+                query(
+                    "SELECT role, name, status FROM holder WHERE certificate_id = $1 \
+                     ORDER BY CASE role WHEN 'first_manager' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END, created_at, id",
+                )
+                .bind(certificate_id),
+            )
+            .await?;
+        let changes: Vec<(String, String, i64)> = db
+            .fetch_all(
+                query("SELECT kind, actor_kind, at FROM change_record WHERE certificate_id = $1 ORDER BY at DESC, id LIMIT 1000")
+                    .bind(certificate_id),
+            )
+            .await?;
+        Ok(CertificateDetail {
+            certificate,
+            holders: holders
+                .into_iter()
+                .filter_map(|(role, name, status)| {
+                    Some(HolderLine {
+                        role: Role::from_sql(&role)?,
+                        name: mask::person_name(&name),
+                        status: HolderStatus::from_sql(&status)?,
+                    })
+                })
+                .collect(),
+            changes: changes
+                .into_iter()
+                .filter_map(|(kind, actor, at)| {
+                    Some(ChangeLine { kind: ChangeKind::from_sql(&kind)?, by_staff: actor == "staff", at })
+                })
+                .collect(),
+        })
+    }
+
     /// The latest certificates of the staff member's authority, newest first, optionally filtered
     /// by a part of the name or the credit code.
     pub async fn list(db: &Db, staff: &StaffView, search: &str, limit: i64) -> Result<Vec<CertificateView>> {
-        let pattern = format!("%{}%", search.trim().replace(['%', '_'], ""));
-        let sql = format!(
-            "{VIEW_SELECT} WHERE i.authority_id = $1 AND (i.name LIKE $2 OR i.credit_code LIKE $2) ORDER BY c.issued_at DESC, c.id LIMIT $3"
-        );
-        let rows: Vec<ViewRow> =
-            db.fetch_all(query(&sql).bind(&staff.authority_id).bind(&pattern).bind(limit.clamp(1, 200))).await?;
+        let q = CertificateQuery { text: search.to_owned(), ..CertificateQuery::default() };
+        let (filter, values) = search_filter(staff, &q)?;
+        let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {}", limit.clamp(1, 200));
+        let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values)).await?;
         rows.into_iter().map(|r| r.view(db.vault())).collect()
     }
 
+    /// Any certificate of the staff member's authority, found by a part of its institution's
+    /// name, its credit code or its serial and by status, a page at a time (issue 15 §2).
+    pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery) -> Result<CertificatePage> {
+        let (filter, values) = search_filter(staff, q)?;
+        let page = q.page.max(0);
+        let sql = format!(
+            "{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}",
+            page.saturating_mul(PER_PAGE)
+        );
+        let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values.clone())).await?;
+        let count =
+            format!("SELECT COUNT(*) FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE {filter}");
+        let total: i64 = db.fetch_one(bind_all(query(&count), values)).await?;
+        let items = rows.into_iter().map(|r| r.view(db.vault())).collect::<Result<_>>()?;
+        Ok(CertificatePage { items, total, page, per_page: PER_PAGE })
+    }
+
+    /// The `WHERE` of a search and its parameters: the authority, then the text (substring of
+    /// the name; of the upper-cased credit code or serial), then the status.
+    fn search_filter(staff: &StaffView, q: &CertificateQuery) -> Result<(String, Vec<String>)> {
+        let text: String = q.text.trim().chars().filter(|c| !matches!(c, '%' | '_' | '\\')).take(100).collect();
+        let mut filter = String::from("i.authority_id = $1");
+        let mut values = vec![staff.authority_id.clone()];
+        if !text.is_empty() {
+            filter.push_str(" AND (i.name LIKE $2 OR i.credit_code LIKE $3 OR c.serial LIKE $3)");
+            values.push(format!("%{text}%"));
+            values.push(format!("%{}%", text.to_uppercase()));
+        }
+        if !q.status.is_empty() {
+            let status = CertificateStatus::from_sql(&q.status)
+                .ok_or_else(|| DomainError::field("status", crate::error::Problem::BadFormat))?;
+            filter.push_str(&format!(" AND c.status = ${}", values.len() + 1));
+            values.push(status.as_sql().to_owned());
+        }
+        Ok((filter, values))
+    }
+
+    fn bind_all(mut q: crate::store::Query, values: Vec<String>) -> crate::store::Query {
+        for v in values {
+            q = q.bind(v);
+        }
+        q
+    }
+
     /// A certificate serial: `EC` + issue date (UTC) + 10 random characters.
-    fn new_serial(now: Millis, random: &Random) -> String {
+    pub(crate) fn new_serial(now: Millis, random: &Random) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
         let mut buf = [0u8; 10];
         random.fill(&mut buf);

@@ -52,6 +52,31 @@ pub enum ChangeRequest {
     Delete,
 }
 
+impl ChangeRequest {
+    /// A change that stops people acting for the institution at once: a legal-representative
+    /// or first-manager change (R14), a cancellation or a deletion (R15). The console names what
+    /// it voids ([`Impact`]) and asks before it applies one.
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            ChangeRequest::LegalRepresentative { .. }
+                | ChangeRequest::FirstManager { .. }
+                | ChangeRequest::Cancel
+                | ChangeRequest::Delete
+        )
+    }
+}
+
+/// What a destructive change voids at once: the holders of each role who are not removed, and
+/// the grants in force today.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    pub first_managers: i64,
+    pub managers: i64,
+    pub users: i64,
+    pub grants: i64,
+}
+
 #[cfg(feature = "server")]
 pub use server::*;
 
@@ -64,7 +89,7 @@ mod server {
     use crate::records::{self, Actor};
     use crate::seal::Column;
     use crate::secret::Random;
-    use crate::staff::StaffView;
+    use crate::staff::{self, Duty, StaffView};
     use crate::store::{Db, Tx, query};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
@@ -178,6 +203,43 @@ mod server {
         Ok(Checked { rep, delegate, name, mobile })
     }
 
+    /// What a destructive change of a certificate of the staff member's authority would void
+    /// now (a read; the change itself checks everything again).
+    pub async fn impact(db: &Db, staff: &StaffView, certificate_id: &str, now: Millis) -> Result<Impact> {
+        let authority: Option<String> = db
+            .fetch_optional(
+                query("SELECT i.authority_id FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1")
+                    .bind(certificate_id),
+            )
+            .await?;
+        match authority {
+            None => return Err(DomainError::NotFound.into()),
+            Some(a) if a != staff.authority_id => return Err(DomainError::Forbidden.into()),
+            Some(_) => {}
+        }
+        let roles: Vec<(String, i64)> = db
+            .fetch_all(
+                query(
+                    "SELECT role, COUNT(*) FROM holder WHERE certificate_id = $1 AND status <> 'removed' GROUP BY role",
+                )
+                .bind(certificate_id),
+            )
+            .await?;
+        let count = |role: &str| roles.iter().find(|(r, _)| r == role).map_or(0, |(_, n)| *n);
+        let today = crate::time::format_day(crate::time::today_cst(now));
+        let grants: i64 = db
+            .fetch_one(
+                query(
+                    "SELECT COUNT(*) FROM holder_grant g JOIN holder h ON h.id = g.holder_id WHERE h.certificate_id = $1 \
+                     AND h.status <> 'removed' AND g.status = 'active' AND g.end_day >= $2",
+                )
+                .bind(certificate_id)
+                .bind(today),
+            )
+            .await?;
+        Ok(Impact { first_managers: count("first_manager"), managers: count("manager"), users: count("user"), grants })
+    }
+
     /// Applies a change; answers a new claim code for R14 changes.
     #[allow(clippy::too_many_arguments)]
     pub async fn apply(
@@ -204,6 +266,16 @@ mod server {
         if authority_id != staff.authority_id {
             return Err(DomainError::Forbidden.into());
         }
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        let action = match request {
+            ChangeRequest::LegalRepresentative { .. } => "change_legal_rep",
+            ChangeRequest::FirstManager { .. } => "change_first_manager",
+            ChangeRequest::Rename { .. } => "change_name",
+            ChangeRequest::Mobile { .. } => "change_mobile",
+            ChangeRequest::Cancel => "certificate_cancel",
+            ChangeRequest::Delete => "certificate_delete",
+        };
+        let mut detail = String::new();
         let actor = Actor::Staff(&staff.id);
         let claim = match request {
             ChangeRequest::LegalRepresentative { .. } => {
@@ -212,6 +284,16 @@ mod server {
                 let claim =
                     replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random)
                         .await?;
+                // Issue 15 §2 (Hainan's notice): a new legal representative, a new serial; the old
+                // one stays in the action log.
+                let old: String =
+                    tx.fetch_one(query("SELECT serial FROM certificate WHERE id = $1").bind(certificate_id)).await?;
+                let serial = crate::certificate::new_serial(now, random);
+                tx.execute(
+                    query("UPDATE certificate SET serial = $1 WHERE id = $2").bind(&serial).bind(certificate_id),
+                )
+                .await?;
+                detail = format!("{old} → {serial}");
                 records::change(&mut tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
                 Some(claim)
             }
@@ -269,6 +351,8 @@ mod server {
                 None
             }
         };
+        let target = ("certificate", certificate_id);
+        staff::record(&mut tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
         tx.commit().await?;
         Ok(claim)
     }

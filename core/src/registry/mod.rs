@@ -1,11 +1,12 @@
-//! The registration authority's side: the first start (`bootstrap`), staff and their sessions
-//! (`staff`), issuing a certificate to an institution (`certificate`, R1–R2) and recording its
+//! The registration authority's side: the first start (`bootstrap`), the tree of authorities
+//! (`authority`, R22), staff, their duties, sessions and action log (`staff`), issuing a certificate to an institution (`certificate`, R1–R2) and recording its
 //! changes (`changes`, R14–R15), the identity check of named persons (`identity`), relying
 //! parties and their counters (`party`), and the SMS gateway (`sms`, R13).
 //!
 //! Staff act only within their own authority: every use-case here must check the staff caller's
 //! authority inside the transaction that writes, and must not trust an id the page sent.
 
+pub mod authority;
 #[cfg(feature = "server")]
 pub mod bootstrap;
 pub mod certificate;

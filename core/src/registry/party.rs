@@ -151,7 +151,7 @@ mod server {
     use super::*;
     use crate::error::{DomainError, FieldError, Problem, Result};
     use crate::secret::{self, Random, Secret, constant_time_eq, token_hash};
-    use crate::staff::StaffView;
+    use crate::staff::{self, Duty, StaffView};
     use crate::store::{Db, is_unique_violation, query};
     use crate::time::Millis;
 
@@ -196,13 +196,20 @@ mod server {
         let redirects = check_redirects(&input.redirect_uris)?;
         let id = random.id();
         let secret = random.token();
-        let inserted = db.execute(query("INSERT INTO relying_party (id, authority_id, name, client_secret_hash, redirect_uris, status, created_by, created_at) \
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
+        let inserted = tx.execute(query("INSERT INTO relying_party (id, authority_id, name, client_secret_hash, redirect_uris, status, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)").bind(&id).bind(&staff.authority_id).bind(&name).bind(token_hash(secret.expose())).bind(redirects.join("\n")).bind(&staff.id).bind(now.0)).await;
         match inserted {
-            Ok(_) => Ok(ShownOnce { login: id, secret: secret.expose().to_owned() }),
-            Err(e) if is_unique_violation(&e) => Err(DomainError::AlreadyExists { field: "name".into() }.into()),
-            Err(e) => Err(e.into()),
-        }
+            Err(e) if is_unique_violation(&e) => {
+                return Err(DomainError::AlreadyExists { field: "name".into() }.into());
+            }
+            other => other?,
+        };
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "party_register", ("party", &id), &name, now, random)
+            .await?;
+        tx.commit().await?;
+        Ok(ShownOnce { login: id, secret: secret.expose().to_owned() })
     }
 
     /// The relying parties of the staff member's authority, with their counters.
@@ -258,23 +265,26 @@ mod server {
         random: &Random,
     ) -> Result<ShownOnce> {
         let name = check_name("name", name)?;
+        let password = random.password();
+        // User names are short enough to type: "k" and 10 characters of the alphabet (~55 bits).
+        let username = format!("k{}", &random.password().expose()[..10]).to_lowercase();
+        // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
+        let hash = secret::hash_password(password.clone(), random).await?;
         let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
         let sql = "SELECT id FROM relying_party WHERE id = $1 AND authority_id = $2 AND status = 'active'";
         let party: Option<String> =
             tx.fetch_optional(query(sql).lock_rows().bind(party_id).bind(&staff.authority_id)).await?;
         if party.is_none() {
             return Err(DomainError::NotFound.into());
         }
-        let password = random.password();
-        // User names are short enough to type: "k" and 10 characters of the alphabet (~55 bits).
-        let username = format!("k{}", &random.password().expose()[..10]).to_lowercase();
-        let hash = secret::hash_password(password.clone(), random).await?;
+        let counter_id = random.id();
         tx.execute(
             query(
                 "INSERT INTO counter (id, party_id, name, username, password_hash, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'active', $6)",
             )
-            .bind(random.id())
+            .bind(&counter_id)
             .bind(party_id)
             .bind(&name)
             .bind(&username)
@@ -282,8 +292,166 @@ mod server {
             .bind(now.0),
         )
         .await?;
+        let detail = format!("{name} {username}");
+        staff::record(
+            &mut tx,
+            Some(staff),
+            &staff.authority_id,
+            "counter_add",
+            ("counter", &counter_id),
+            &detail,
+            now,
+            random,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ShownOnce { login: username, secret: password.expose().to_owned() })
+    }
+
+    /// What an administrator changes of a relying party of their authority (issue 15 §2).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum PartyChange {
+        /// Suspended, it signs nobody in and its counters verify nothing; resumed, they do again.
+        Suspend,
+        Resume,
+        /// Its redirect URLs, one a line.
+        Redirects(String),
+    }
+
+    /// Suspends, resumes or re-addresses a relying party of the administrator's authority;
+    /// recorded in the action log.
+    pub async fn change_party(
+        db: &Db,
+        staff: &StaffView,
+        party_id: &str,
+        change: &PartyChange,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        let redirects = match change {
+            PartyChange::Redirects(text) => Some(check_redirects(text)?.join("\n")),
+            _ => None,
+        };
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
+        let (name, status, current) = own_party(&mut tx, staff, party_id).await?;
+        let (action, status, redirects) = match change {
+            PartyChange::Suspend => ("party_suspend", "suspended".to_owned(), current),
+            PartyChange::Resume => ("party_resume", "active".to_owned(), current),
+            PartyChange::Redirects(_) => ("party_redirects", status, redirects.unwrap_or_default()),
+        };
+        tx.execute(
+            query("UPDATE relying_party SET status = $1, redirect_uris = $2 WHERE id = $3")
+                .bind(status)
+                .bind(&redirects)
+                .bind(party_id),
+        )
+        .await?;
+        let detail = match change {
+            PartyChange::Redirects(_) => format!("{name}: {}", redirects.replace('\n', " ")),
+            _ => name,
+        };
+        staff::record(&mut tx, Some(staff), &staff.authority_id, action, ("party", party_id), &detail, now, random)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new client secret for a relying party of the administrator's authority, shown once;
+    /// the old one stops working at once.
+    pub async fn rotate_secret(
+        db: &Db,
+        staff: &StaffView,
+        party_id: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ShownOnce> {
+        let secret = random.token();
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
+        let (name, _, _) = own_party(&mut tx, staff, party_id).await?;
+        tx.execute(
+            query("UPDATE relying_party SET client_secret_hash = $1 WHERE id = $2")
+                .bind(token_hash(secret.expose()))
+                .bind(party_id),
+        )
+        .await?;
+        staff::record(
+            &mut tx,
+            Some(staff),
+            &staff.authority_id,
+            "party_rotate_secret",
+            ("party", party_id),
+            &name,
+            now,
+            random,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ShownOnce { login: party_id.to_owned(), secret: secret.expose().to_owned() })
+    }
+
+    /// A new generated password for a counter of the administrator's authority, shown once; it
+    /// unlocks the counter and ends its sessions.
+    pub async fn reset_counter_password(
+        db: &Db,
+        staff: &StaffView,
+        counter_id: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ShownOnce> {
+        let password = random.password();
+        // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
+        let hash = secret::hash_password(password.clone(), random).await?;
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
+        let username: Option<String> = tx
+            .fetch_optional(
+                query(
+                    "SELECT k.username FROM counter k JOIN relying_party p ON p.id = k.party_id \
+                     WHERE k.id = $1 AND p.authority_id = $2",
+                )
+                .lock_rows_of("k")
+                .bind(counter_id)
+                .bind(&staff.authority_id),
+            )
+            .await?;
+        let username = username.ok_or(DomainError::NotFound)?;
+        tx.execute(
+            query("UPDATE counter SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+                .bind(&hash)
+                .bind(counter_id),
+        )
+        .await?;
+        tx.execute(
+            query("UPDATE counter_session SET ended_at = $1 WHERE counter_id = $2 AND ended_at IS NULL")
+                .bind(now.0)
+                .bind(counter_id),
+        )
+        .await?;
+        let target = ("counter", counter_id);
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "counter_reset", target, &username, now, random)
+            .await?;
+        tx.commit().await?;
+        Ok(ShownOnce { login: username, secret: password.expose().to_owned() })
+    }
+
+    /// The name, status and redirect URLs of a relying party of the staff member's authority,
+    /// its row locked.
+    async fn own_party(
+        tx: &mut crate::store::Tx,
+        staff: &StaffView,
+        party_id: &str,
+    ) -> Result<(String, String, String)> {
+        let row: Option<(String, String, String)> = tx
+            .fetch_optional(
+                query("SELECT name, status, redirect_uris FROM relying_party WHERE id = $1 AND authority_id = $2")
+                    .lock_rows()
+                    .bind(party_id)
+                    .bind(&staff.authority_id),
+            )
+            .await?;
+        row.ok_or_else(|| DomainError::NotFound.into())
     }
 
     /// A new counter session; the token goes into a cookie and is stored nowhere.
@@ -293,7 +461,7 @@ mod server {
         pub expires_at: Millis,
     }
 
-    /// Unlocks a counter after too many wrong passwords (`ecert-server --unlock`): the count
+    /// Unlocks a counter after too many wrong passwords (`ecert-server staff unlock`): the count
     /// starts again. False when no counter has that name.
     pub async fn unlock_counter(db: &Db, username: &str) -> Result<bool> {
         let sql = "UPDATE counter SET failed_logins = 0, locked_until = NULL WHERE username = $1";

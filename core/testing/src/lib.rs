@@ -45,8 +45,8 @@ pub fn resident_id(seq: u16) -> String {
     format!("{prefix}{}", ecert_core::validate::resident_id_check_char(&prefix).unwrap_or('0'))
 }
 
-/// A new county authority with its matter catalogue and one staff member with `password`;
-/// answers the staff user name.
+/// A new county authority with its matter catalogue and one staff member with `password` who
+/// administers and operates (R22: the duties of a first administrator); answers the user name.
 pub async fn staff_member(db: &Db, password: &str, now: Millis) -> String {
     let random = Random::os();
     let authority = random.id();
@@ -66,7 +66,7 @@ pub async fn staff_member(db: &Db, password: &str, now: Millis) -> String {
         .bind(&authority)
         .bind(&username)
         .bind(hash)
-        .bind(false)
+        .bind(true)
         .bind(now.0),
     )
     .await

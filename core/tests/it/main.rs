@@ -2,6 +2,7 @@
 //! `ECERT_TEST_DATABASE_URL` names one (scripts/test does both).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
+mod authorities;
 mod certificate;
 mod delegation;
 mod fuzz;

@@ -464,7 +464,8 @@ fn subjects_of(v: &Value) -> BTreeSet<String> {
 }
 
 fn certificate_ids(v: &Value) -> BTreeSet<String> {
-    v.as_array()
+    v["items"]
+        .as_array()
         .map(|a| a.iter().filter_map(|c| c["certificate_id"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }
@@ -708,7 +709,7 @@ async fn grid(w: &World) -> Vec<Row> {
             api("staff_sign_in", "staff_sign_in", &[("username", "nobody"), ("password", "wrong")])
         }),
         row("§2", "list_certificates", STAFF_ONLY, |_| {
-            api("list_certificates", "list_certificates", &[("search", "")])
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")])
         }),
         row("§2", "issue_certificate(a new institution)", STAFF_ONLY, |_| {
             let code = testing::credit_code();
@@ -899,36 +900,55 @@ fn reads(w: &World) -> Vec<Cell> {
             .shows("null: a dashboard session is no staff session", Value::is_null),
     ];
     for a in [Anonymous, Fm, U1, X] {
-        t.push(cell("§2", a, api("list_certificates", "list_certificates", &[("search", "")]), 401));
+        t.push(cell(
+            "§2",
+            a,
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")]),
+            401,
+        ));
     }
-    t.push(cell("§2", Staff, api("list_certificates", "list_certificates", &[("search", "")]), 200).shows(
-        "this authority's certificates, not the other's",
-        {
+    t.push(
+        cell(
+            "§2",
+            Staff,
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")]),
+            200,
+        )
+        .shows("this authority's certificates, not the other's", {
             let (mine, foreign) = (mine.clone(), foreign.clone());
             move |v| {
                 let got = certificate_ids(v);
                 mine.is_subset(&got) && !got.contains(&foreign)
             }
-        },
-    ));
-    t.push(cell("§2", OtherStaff, api("list_certificates", "list_certificates", &[("search", "")]), 200).shows(
-        "none of this authority's certificates",
-        {
+        }),
+    );
+    t.push(
+        cell(
+            "§2",
+            OtherStaff,
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")]),
+            200,
+        )
+        .shows("none of this authority's certificates", {
             let (mine, foreign) = (mine.clone(), foreign.clone());
             move |v| {
                 let got = certificate_ids(v);
                 got.is_disjoint(&mine) && got.contains(&foreign)
             }
-        },
-    ));
+        }),
+    );
     t.push(
         cell(
             "§2",
             OtherStaff,
-            api("list_certificates", "list_certificates(search = credit code)", &[("search", &w.credit_code)]),
+            api(
+                "list_certificates",
+                "list_certificates(search = credit code)",
+                &[("text", &w.credit_code), ("status", ""), ("page", "0")],
+            ),
             200,
         )
-        .shows("an empty list", |v| v.as_array().is_some_and(Vec::is_empty)),
+        .shows("an empty list", |v| v["items"].as_array().is_some_and(Vec::is_empty) && v["total"] == 0),
     );
 
     // Dashboard: who is signed in.
@@ -1114,13 +1134,17 @@ fn console_writes(w: &World) -> Vec<Cell> {
         cell(
             "§2",
             Staff,
-            api("list_certificates", "list_certificates(after the refused writes)", &[("search", "")]),
+            api(
+                "list_certificates",
+                "list_certificates(after the refused writes)",
+                &[("text", ""), ("status", ""), ("page", "0")],
+            ),
             200,
         )
         .shows("the certificate still active, renamed once", {
             let cert = w.cert.clone();
             move |v| {
-                v.as_array().is_some_and(|a| {
+                v["items"].as_array().is_some_and(|a| {
                     a.iter().any(|c| {
                         c["certificate_id"] == cert.as_str()
                             && c["status"] == "active"
@@ -1694,8 +1718,18 @@ fn endings(w: &World) -> Vec<Cell> {
         cell("R11", X, api("dashboard_sign_out", "dashboard_sign_out", &[]), 200),
         cell("R11", X, holders(), 401),
         cell("-", Staff, api("staff_sign_out", "staff_sign_out", &[]), 200),
-        cell("-", Staff, api("list_certificates", "list_certificates", &[("search", "")]), 401),
-        cell("-", OtherStaff, api("list_certificates", "list_certificates", &[("search", "")]), 200),
+        cell(
+            "-",
+            Staff,
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")]),
+            401,
+        ),
+        cell(
+            "-",
+            OtherStaff,
+            api("list_certificates", "list_certificates", &[("text", ""), ("status", ""), ("page", "0")]),
+            200,
+        ),
     ]
 }
 

@@ -192,7 +192,7 @@ fn r16_personal_data_is_absent_from_the_log() {
         "/api/issue_certificate",
         &cookie,
         &[
-            ("credit_code", "91350100M000100Y43"),
+            ("credit_code", "12110000400001034P"),
             ("name", "日志测试单位"),
             ("address", "北京"),
             ("rep_name", "王五"),
@@ -431,8 +431,9 @@ fn unusable_tls_settings_stop_the_start_with_what_to_fix() {
 }
 
 /// Issue 14 §4: an administrator locked out by wrong passwords has a way back that needs no
-/// console and no SQL: `ecert-server --unlock USERNAME`, against the same database, while the
-/// server runs.
+/// console and no SQL: `ecert-server staff unlock USERNAME`, against the same database, while
+/// the server runs. Issue 15 §1: the other administration commands run beside it too: an
+/// authority and its administrator added, a password reset, a purge, a backup.
 #[test]
 fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     let dir = scratch_dir("ecert-unlock");
@@ -440,8 +441,10 @@ fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     let (mut server, port) = server_in(&dir, "unlock-test-password");
     let mut child = server.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
     wait_healthy(port);
-    let sign_in =
-        |password: &str| post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", password)]);
+    let sign_in_as = |username: &str, password: &str| {
+        post_form(port, "/api/staff_sign_in", "", &[("username", username), ("password", password)])
+    };
+    let sign_in = |password: &str| sign_in_as("admin", password);
     for _ in 0..5 {
         let (status, _, _) = sign_in("wrong password");
         assert_eq!(status, 401);
@@ -450,37 +453,96 @@ fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     assert_eq!(status, 429, "locked: {body}");
     assert!(!body.contains("until"), "the answer does not say until when: {body}");
 
-    let unlock = |name: &str| {
-        Command::new(BIN)
+    let admin = |args: &[&str]| {
+        let out = Command::new(BIN)
             .env_clear()
             .env("DATABASE_URL", &db)
             .env("ECERT_LOG", "warn")
-            .args(["--unlock", name])
+            .args(args)
             .output()
-            .unwrap()
+            .unwrap();
+        let said =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        (out.status.success(), said.0, said.1)
     };
-    let nobody = unlock("nobody");
-    assert!(!nobody.status.success());
-    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no staff member or counter is named `nobody`"));
-    let out = unlock("admin");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("unlocked staff member `admin`"));
-
+    let (ok, _, err) = admin(&["staff", "unlock", "nobody"]);
+    assert!(!ok && err.contains("no staff member or counter is named `nobody`"), "{err}");
+    let (ok, out, err) = admin(&["staff", "unlock", "admin"]);
+    assert!(ok && out.contains("unlocked staff member `admin`"), "{out} {err}");
     let (status, head, _) = sign_in("unlock-test-password");
+    assert!((200..400).contains(&status), "signed in after the unlock: {head}");
+
+    // Issue 15 §1: a province below the nation, its first administrator, a password reset.
+    let (ok, out, err) =
+        admin(&["authority", "add", "--parent", "100000", "--region", "440000", "--name", "广东省事业单位登记管理局"]);
+    assert!(ok && out.contains("added authority 440000"), "{out} {err}");
+    let (ok, _, err) = admin(&["authority", "add", "--parent", "440000", "--region", "450100", "--name", "别省的市"]);
+    assert!(!ok && err.contains("450100"), "another province's city is refused: {err}");
+    let (ok, _, err) = admin(&[
+        "staff",
+        "add",
+        "--authority",
+        "440000",
+        "--username",
+        "gd-admin",
+        "--name",
+        "张三",
+        "--duties",
+        "auditor,operator",
+    ]);
+    assert!(!ok && err.contains("--duties"), "an auditor holds no other duty: {err}");
+    let (ok, out, err) = admin(&[
+        "staff",
+        "add",
+        "--authority",
+        "440000",
+        "--username",
+        "gd-admin",
+        "--name",
+        "张三",
+        "--duties",
+        "administrator",
+    ]);
+    assert!(ok, "{err}");
+    let first = out.rsplit(": ").next().unwrap().trim().to_owned();
+    assert_eq!(first.len(), 16, "{out}");
+    let (status, _, body) = sign_in_as("gd-admin", &first);
+    assert!((200..400).contains(&status), "the new administrator signs in: {body}");
+    let (ok, out, err) = admin(&["staff", "reset", "gd-admin"]);
+    assert!(ok, "{err}");
+    let second = out.rsplit(": ").next().unwrap().trim().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(sign_in_as("gd-admin", &first).0, 401, "the old password is gone");
+    assert!((200..400).contains(&sign_in_as("gd-admin", &second).0));
+    let (ok, out, _) = admin(&["migrate"]);
+    assert!(ok && out.contains("migrated"), "{out}");
+
     // Issue 14 §3: the purge runs from the command line too, beside the running server.
-    let purge = Command::new(BIN)
-        .env_clear()
-        .env("DATABASE_URL", &db)
-        .env("ECERT_LOG", "warn")
-        .arg("--purge")
-        .output()
-        .unwrap();
+    let (purged, said, err) = admin(&["purge"]);
+    // A consistent copy while the server runs, never over an existing file.
+    let copy = dir.join("backup.db");
+    let (backed_up, backup_said, backup_err) = admin(&["backup", copy.to_str().unwrap()]);
+    let (again, _, again_err) = admin(&["backup", copy.to_str().unwrap()]);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
-    assert!((200..400).contains(&status), "signed in after the unlock: {head}");
-    assert!(purge.status.success(), "{}", String::from_utf8_lossy(&purge.stderr));
-    let said = String::from_utf8_lossy(&purge.stdout);
+    assert!(purged, "{err}");
     assert!(said.contains("purged 0 expired rows") && said.contains("login_request: 0"), "{said}");
+    assert!(backed_up && backup_said.contains("backed up the SQLite database"), "{backup_said} {backup_err}");
+    let header = std::fs::read(&copy).unwrap();
+    assert!(header.starts_with(b"SQLite format 3\0"), "a SQLite file");
+    assert!(!again && again_err.contains("exists already"), "{again_err}");
+    // The copy serves: a server started on it signs the new administrator in.
+    let copy_dir = scratch_dir("ecert-unlock-copy");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    std::fs::rename(&copy, copy_dir.join("ecert.db")).unwrap();
+    std::fs::copy(dir.join("ecert-data.key"), copy_dir.join("ecert-data.key")).unwrap();
+    let (mut restored, port) = server_in(&copy_dir, "unlock-test-password");
+    let mut child = restored.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+    wait_healthy(port);
+    let (status, _, _) = post_form(port, "/api/staff_sign_in", "", &[("username", "gd-admin"), ("password", &second)]);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert!((200..400).contains(&status), "the restored copy holds the new administrator");
 }
 
 /// Issue 14 §6: JSON logs go to stderr, as the README says; stdout holds the start-up banner only.

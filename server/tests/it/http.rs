@@ -280,7 +280,7 @@ async fn refused_server_function_calls_get_4xx_statuses_not_500() {
     };
     let res = post("/api/staff_sign_in", "username=nobody&password=wrong-password").await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = post("/api/list_certificates", "search=").await.unwrap();
+    let res = post("/api/list_certificates", "text=&status=&page=0").await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "not signed in");
     let res = post("/api/current_staff", "").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "asking who is signed in is not an error");
