@@ -5,7 +5,7 @@
 
 use ecert_core::authority::AuthorityView;
 use ecert_core::party::ShownOnce;
-use ecert_core::staff::{ActionView, Duties, MemberView};
+use ecert_core::staff::{ActionView, MemberView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -55,7 +55,11 @@ pub async fn staff_add(
 ) -> Result<ShownOnce, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    let duties = Duties { administer: administer.is_some(), operate: operate.is_some(), audit: audit.is_some() };
+    let duties = ecert_core::staff::Duties {
+        administer: administer.is_some(),
+        operate: operate.is_some(),
+        audit: audit.is_some(),
+    };
     let request = ecert_core::staff::NewMember { username: username.trim().to_owned(), display_name, duties };
     let password =
         ecert_core::staff::add(&state.db, &staff, &request, ecert_core::Millis::now(), &state.random).await?;

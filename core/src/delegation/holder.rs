@@ -185,6 +185,7 @@ pub enum Via {
 pub struct PhoneSigned(());
 
 impl PhoneSigned {
+    #[cfg(feature = "server")]
     pub(crate) fn checked() -> Self {
         Self(())
     }
