@@ -251,7 +251,7 @@ texts! {
     ChangeMobile => "第一管理责任人手机号码变更", "First manager's mobile change";
     ChangeCancel => "注销证书", "Cancel the certificate";
     AuthoritiesBelow => "下级登记管理机关", "Authorities below";
-    FindCertificate => "查找（名称、统一社会信用代码或证书编号）", "Find (name, credit code or serial)";
+    FindCertificate => "查找证书（名称、信用代码或编号）", "Find (name, credit code or serial)";
     AnyStatus => "全部", "Any";
     ConfirmChange => "确认，立即生效", "Yes, apply it now";
     Details => "详情", "Details";
