@@ -302,7 +302,10 @@ fn DetailPanel() -> impl IntoView {
             }
         }
     });
+    // Always one element here, whatever the resource holds: a bare Suspense between the panels
+    // left the server's markup and the browser's hydration out of step.
     view! {
+        <div class="detail-slot">
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -341,5 +344,6 @@ fn DetailPanel() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
     }
 }
