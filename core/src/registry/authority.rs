@@ -138,7 +138,7 @@ mod server {
     /// The authority made and its first administrator's password, shown once.
     #[derive(Debug)]
     pub struct Created {
-        pub authority: AuthorityView,
+        pub authority_id: String,
         pub admin_username: String,
         pub admin_password: Secret,
     }
@@ -189,17 +189,7 @@ mod server {
         .await?;
         staff::record(&mut tx, Some(admin), &id, "staff_add", ("staff", &admin_id), &username, now, random).await?;
         tx.commit().await?;
-        let authority = AuthorityView {
-            id,
-            name,
-            level,
-            region_code: region,
-            parent_id: Some(admin.authority_id.clone()),
-            staff: 1,
-            certificates: 0,
-            created_at: now.0,
-        };
-        Ok(Created { authority, admin_username: username, admin_password: password })
+        Ok(Created { authority_id: id, admin_username: username, admin_password: password })
     }
 
     /// Inserts an authority below `parent_id` with its matters catalogue. The parent's row is
