@@ -277,6 +277,7 @@ impl Issuer {
                     mobile: "13812345678".into(),
                 },
                 first_manager: FirstManagerChoice::LegalRepresentative,
+                checklist: ecert_core::certificate::Checklist::ALL,
             };
             let policy = IssuePolicy::default();
             let issued = certificate::issue(

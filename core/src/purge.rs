@@ -3,7 +3,8 @@
 //! that a flood of requests leaves no lasting trace in the database. Every app server runs it
 //! on a schedule (`ecert-server`), and `ecert-server purge` runs it once.
 //!
-//! Nothing a record or a rule still needs is deleted: change and usage records stay for ever, a
+//! Nothing a record or a rule still needs is deleted: change and usage records stay for ever, an
+//! archive package until its retention ends, a
 //! sign request that was signed stays for its party for [`SIGNED_KEEP_DAYS`], and an SMS code
 //! stays past the hour its sending limit counts. Rows are deleted children first, so that the
 //! foreign keys of both databases hold throughout.
@@ -34,7 +35,7 @@ impl Purged {
 pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
     let cutoff = now.0 - PURGE_AFTER_MINUTES * Millis::MINUTE;
     let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
-    let steps: [(&'static str, &str, i64); 12] = [
+    let steps: [(&'static str, &str, i64); 13] = [
         // OIDC, children first: tokens, then codes no token names, then requests no code names.
         ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
         (
@@ -67,6 +68,8 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
         ("holder_session", "DELETE FROM holder_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
         ("staff_session", "DELETE FROM staff_session WHERE expires_at < $1", cutoff),
         ("counter_session", "DELETE FROM counter_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
+        // Issue 15 §3: archive packages past their configured retention (30 years by default).
+        ("archive", "DELETE FROM archive WHERE keep_until < $1", now.0),
     ];
     let mut purged = Purged::default();
     for (table, sql, before) in steps {

@@ -50,8 +50,9 @@ pub struct Usage<'a> {
     pub counter_id: Option<&'a str>,
 }
 
-const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// The record carries its certificate's authority for the statistics (issue 15 §3).
+const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2))";
 
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {

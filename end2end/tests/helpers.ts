@@ -1,5 +1,5 @@
 // Reusable flows for the end-to-end suite.
-import { Browser, devices, expect, Page } from '@playwright/test';
+import { Browser, devices, expect, Locator, Page } from '@playwright/test';
 
 export const ADMIN = { username: 'admin', password: 'e2e-admin-password' };
 
@@ -35,6 +35,13 @@ export function residentId(seq: number): string {
   return prefix + '10X98765432'[sum % 11];
 }
 
+/** Ticks the papers checklist of an issue or a form-2 change (issue 15 §2). */
+export async function checkPapers(list: Locator) {
+  await list.getByLabel('申请表已签字盖章').check();
+  await list.getByLabel('事业单位法人证书副本原件已查验').check();
+  await list.getByLabel('第一管理责任人身份证原件及复印件已查验').check();
+}
+
 /** Fills the console's issuing form and submits it (staff signed in). */
 export async function submitIssue(page: Page, name: string, code: string) {
   await page.getByLabel('统一社会信用代码').fill(code);
@@ -43,6 +50,7 @@ export async function submitIssue(page: Page, name: string, code: string) {
   await page.getByLabel('姓名', { exact: true }).fill('张三');
   await page.getByLabel('身份证号码', { exact: true }).fill(residentId(123));
   await page.getByLabel('手机号码', { exact: true }).fill('13812345678');
+  await checkPapers(page.getByTestId('checklist').first());
   await page.getByRole('button', { name: '核验身份并签发' }).click();
 }
 

@@ -14,16 +14,27 @@ test('staff issue a certificate and get a claim QR code and slip', async ({ page
   const link = await slip.getByTestId('claim-link').getAttribute('href');
   expect(link).toMatch(/\/wallet\/claim\?code=[A-Za-z0-9_-]{43}$/);
   // The list shows it as not claimed, with personal data masked (R16).
-  const row = page.getByRole('row').filter({ hasText: code });
+  const row = page.getByTestId('certificate-list').getByRole('row').filter({ hasText: code });
   await expect(row).toContainText('待领取');
   await expect(page.locator('body')).not.toContainText(residentId(123));
+  // Form 1 (seed 000, 附件1), prefilled from what was typed, dated and named for this authority.
+  await page.getByTestId('printed-form-fold').first().locator('summary').click();
+  await page.getByLabel('备注').first().fill('窗口一号');
+  const form1 = page.getByTestId('printed-form').first();
+  await expect(form1).toContainText('事业单位法人电子证书申领表');
+  await expect(form1).toContainText(code);
+  await expect(form1).toContainText(residentId(123));
+  await expect(form1.getByTestId('form-date')).toHaveText(/^\d{4}年\d{1,2}月\d{1,2}日$/);
+  await expect(form1.getByTestId('form-authority')).not.toBeEmpty();
+  await expect(form1.getByTestId('form-remark')).toHaveText('窗口一号');
+  await expect(page.getByRole('button', { name: '打印表格' }).first()).toBeVisible();
 });
 
 test('a refreshed claim code replaces the previous one', async ({ page }) => {
   await staffSignIn(page);
   const code = await issueCertificate(page, '北京市刷新测试中心');
   const first = await page.getByTestId('claim-link').getAttribute('href');
-  await page.getByRole('row').filter({ hasText: code }).getByRole('button', { name: '重新生成领取码' }).click();
+  await page.getByTestId('certificate-list').getByRole('row').filter({ hasText: code }).getByRole('button', { name: '重新生成领取码' }).click();
   await expect(page.getByTestId('claim-link')).not.toHaveAttribute('href', first!);
 });
 
@@ -39,7 +50,9 @@ test('a wrong credit code is explained in Chinese and nothing is issued', async 
   await page.getByLabel('手机号码', { exact: true }).fill('13812345678');
   await page.getByRole('button', { name: '核验身份并签发' }).click();
   await expect(page.getByRole('alert')).toContainText('统一社会信用代码校验位不正确');
-  await expect(page.getByRole('row').filter({ hasText: bad })).toHaveCount(0);
+  // Issue 15 §2: the papers checklist was not ticked, and that is said too.
+  await expect(page.getByRole('alert')).toContainText('材料核验清单不能为空');
+  await expect(page.getByTestId('certificate-list').getByRole('row').filter({ hasText: bad })).toHaveCount(0);
 });
 
 test('a wrong staff password is refused', async ({ page }) => {

@@ -3,7 +3,7 @@
 // changes recorded in the console (R14: a legal-representative change voids every authorization
 // at once and gives a new claim QR; R15: a cancelled certificate signs nobody in).
 import { expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+import { acceptOnPhone, checkPapers, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
 
 async function claimed(page: Page, browser: any, baseURL: string, name: string) {
   await staffSignIn(page);
@@ -63,13 +63,25 @@ test('R14 R15: a legal-representative change voids the session and a new claim f
 
   await page.reload();
   await hydrated(page);
-  const row = page.getByRole('row').filter({ hasText: '北京市变更办理研究院' });
+  const row = page.getByTestId('certificate-list').getByRole('row').filter({ hasText: '北京市变更办理研究院' });
   await row.getByRole('button', { name: '变更' }).click();
   const panel = page.getByTestId('change-panel');
   await panel.getByLabel('变更事项').selectOption('legal_rep');
   await panel.getByLabel('姓名', { exact: true }).fill('李四');
   await panel.getByLabel('身份证号码', { exact: true }).fill(residentId(200));
   await panel.getByLabel('手机号码', { exact: true }).fill('13700000000');
+  // Form 2, prefilled and printable; the counter ticks the papers it checked.
+  await panel.getByTestId('printed-form-fold').locator('summary').click();
+  await panel.getByLabel('备注').fill('原法定代表人退休');
+  const form2 = panel.getByTestId('printed-form');
+  await expect(form2).toContainText('第一管理责任人变更申请表');
+  await expect(form2).toContainText('法定代表人变更');
+  await expect(form2).toContainText('李四');
+  await expect(form2.getByTestId('form-remark')).toHaveText('原法定代表人退休');
+  await panel.getByRole('button', { name: '确认办理' }).click();
+  await expect(panel.getByTestId('change-message')).toHaveText('材料核验清单不能为空');
+  await expect(panel.getByTestId('change-confirm')).toHaveCount(0);
+  await checkPapers(panel.getByTestId('checklist'));
   await panel.getByRole('button', { name: '确认办理' }).click();
   // Issue 15 §2: a change that voids people asks first and names them; nothing happened yet.
   await expect(panel.getByTestId('change-confirm')).toContainText('第一管理责任人1名、管理人0名、使用人0名和0项授权立即失效');
@@ -96,7 +108,7 @@ test('R14 R15: a legal-representative change voids the session and a new claim f
   await panel.getByRole('button', { name: '确认办理' }).click();
   await panel.getByTestId('change-confirm-yes').click();
   await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
-  await expect(page.getByRole('row').filter({ hasText: '北京市变更办理研究院' })).toContainText('已注销');
+  await expect(page.getByTestId('certificate-list').getByRole('row').filter({ hasText: '北京市变更办理研究院' })).toContainText('已注销');
   await pc.reload();
   await hydrated(pc);
   await expect(pc.getByTestId('dashboard-institution')).toHaveCount(0);

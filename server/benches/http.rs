@@ -219,8 +219,8 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
                 ],
             ),
             exec(
-                "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', 0, $4)",
-                vec![cert.clone(), inst, format!("BENCH{i:012}"), staff.id.clone()],
+                "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id) VALUES ($1, $2, $3, 'active', 0, $4, $5)",
+                vec![cert.clone(), inst, format!("BENCH{i:012}"), staff.id.clone(), staff.authority_id.clone()],
             ),
             exec(
                 "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, status, created_at) \
@@ -307,6 +307,7 @@ async fn real_set(db: &Db, staff: &StaffView, now: Millis, random: &Random) -> S
         address: "北京市海淀区".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let (_, claim) =
         certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, random)

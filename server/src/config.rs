@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long, env = "ECERT_CLAIM_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=1440))]
     pub claim_minutes: i64,
 
+    /// Years the archive package of every issue and change is kept before the purge deletes it
+    /// (seed 002's archive rules), 1 to 100.
+    #[arg(long, env = "ECERT_ARCHIVE_YEARS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub archive_years: i64,
+
     /// Identity service (R4) asked to confirm name and ID number pairs: `http://HOST[:PORT]/PATH`
     /// taking `{"name","id_number"}` and answering `{"match": bool}` [default: local form checks only].
     #[arg(long, env = "ECERT_IDENTITY_URL", value_name = "URL")]

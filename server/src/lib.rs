@@ -60,7 +60,10 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         db,
         random,
         identity: config.identity(),
-        issue_policy: ecert_core::certificate::IssuePolicy { claim_minutes: config.claim_minutes },
+        issue_policy: ecert_core::certificate::IssuePolicy {
+            claim_minutes: config.claim_minutes,
+            archive_years: config.archive_years,
+        },
         sms: ecert_core::sms::SmsGateway::Outbox,
         leptos_options,
         public_url: config.public_url(),

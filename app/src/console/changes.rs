@@ -90,9 +90,11 @@ struct ChangeForm {
     kind: RwSignal<String>,
     name: RwSignal<String>,
     mobile: RwSignal<String>,
+    address: RwSignal<String>,
     rep: PersonFields,
     fm_delegate: RwSignal<bool>,
     fm: PersonFields,
+    checks: super::forms::Checks,
 }
 
 impl Default for ChangeForm {
@@ -101,9 +103,11 @@ impl Default for ChangeForm {
             kind: RwSignal::new("rename".to_owned()),
             name: RwSignal::default(),
             mobile: RwSignal::default(),
+            address: RwSignal::default(),
             rep: PersonFields::default(),
             fm_delegate: RwSignal::new(false),
             fm: PersonFields::default(),
+            checks: super::forms::Checks::default(),
         }
     }
 }
@@ -117,9 +121,15 @@ impl ChangeForm {
             FirstManagerChoice::LegalRepresentative
         };
         match self.kind.get_untracked().as_str() {
-            "legal_rep" => ChangeRequest::LegalRepresentative { legal_rep: self.rep.input(), first_manager },
-            "first_manager" => ChangeRequest::FirstManager { first_manager },
+            "legal_rep" => ChangeRequest::LegalRepresentative {
+                legal_rep: self.rep.input(),
+                first_manager,
+                checklist: self.checks.value(),
+            },
+            "first_manager" => ChangeRequest::FirstManager { first_manager, checklist: self.checks.value() },
             "mobile" => ChangeRequest::Mobile { mobile: self.mobile.get_untracked() },
+            "rep_mobile" => ChangeRequest::RepMobile { mobile: self.mobile.get_untracked() },
+            "address" => ChangeRequest::Address { address: self.address.get_untracked() },
             "cancel" => ChangeRequest::Cancel,
             "delete" => ChangeRequest::Delete,
             _ => ChangeRequest::Rename { name: self.name.get_untracked() },
@@ -128,11 +138,30 @@ impl ChangeForm {
 }
 
 #[component]
-pub fn ChangePanel() -> impl IntoView {
+pub fn ChangePanel(authority: String) -> impl IntoView {
     let lang = use_lang();
     let ctx = ConsoleCtx::get();
     let form = ChangeForm::default();
-    let ChangeForm { kind, name, mobile, rep, fm_delegate, fm } = form;
+    let ChangeForm { kind, name, mobile, address, rep, fm_delegate, fm, checks } = form;
+    let authority = StoredValue::new(authority);
+    // Form 2, prefilled from the chosen certificate and the fields below.
+    let form2 = super::forms::FormFields {
+        rep_name: rep.name,
+        rep_id_number: rep.id_number,
+        rep_mobile: rep.mobile,
+        delegate: fm_delegate,
+        fm_name: fm.name,
+        fm_id_number: fm.id_number,
+        fm_mobile: fm.mobile,
+        ..super::forms::FormFields::default()
+    };
+    Effect::new(move |_| {
+        if let Some(c) = ctx.selected.get() {
+            form2.institution.set(c.institution_name);
+            form2.credit_code.set(c.credit_code);
+            form2.address.set(c.address);
+        }
+    });
     let (message, set_message) = signal(None::<(bool, String)>);
     let (busy, set_busy) = signal(false);
     // A destructive change waiting for the staff member's yes, with what it voids.
@@ -160,6 +189,15 @@ pub fn ChangePanel() -> impl IntoView {
         ev.prevent_default();
         let Some(cert) = ctx.selected.get_untracked() else { return };
         let request = form.request();
+        set_message.set(None);
+        // Form 2's papers are checked here first: no confirmation for a change that cannot apply.
+        if let ChangeRequest::LegalRepresentative { checklist, first_manager, .. }
+        | ChangeRequest::FirstManager { checklist, first_manager } = &request
+            && let Err(e) = checklist.check(matches!(first_manager, FirstManagerChoice::Delegate(_)))
+        {
+            set_message.set(Some((false, e.message(lang))));
+            return;
+        }
         if !request.is_destructive() {
             apply(request);
             return;
@@ -186,6 +224,8 @@ pub fn ChangePanel() -> impl IntoView {
                         <select name="kind" on:change=move |ev| { kind.set(event_target_value(&ev)); set_message.set(None); set_pending.set(None); }>
                             {option("rename", T::ChangeName)}
                             {option("mobile", T::ChangeMobile)}
+                            {option("address", T::ChangeAddress)}
+                            {option("rep_mobile", T::ChangeRepMobile)}
                             {option("legal_rep", T::ChangeLegalRep)}
                             {option("first_manager", T::ChangeFirstManager)}
                             {option("cancel", T::ChangeCancel)}
@@ -195,7 +235,10 @@ pub fn ChangePanel() -> impl IntoView {
                     <Show when=move || kind.get() == "rename">
                         <label>{t(T::NewName)}<input name="new_name" maxlength="100" bind:value=name /></label>
                     </Show>
-                    <Show when=move || kind.get() == "mobile">
+                    <Show when=move || kind.get() == "address">
+                        <label>{t(T::NewAddress)}<input name="new_address" maxlength="200" bind:value=address /></label>
+                    </Show>
+                    <Show when=move || kind.get() == "mobile" || kind.get() == "rep_mobile">
                         <label>{t(T::NewMobile)}<input name="new_mobile" maxlength="11" inputmode="numeric" bind:value=mobile /></label>
                     </Show>
                     <Show when=move || kind.get() == "legal_rep">
@@ -217,6 +260,11 @@ pub fn ChangePanel() -> impl IntoView {
                             </Show>
                             <p class="notice">{t(T::ChangeVoidsAll)}</p>
                         </fieldset>
+                        <super::forms::Checklist checks delegate=fm_delegate />
+                        {move || {
+                            let kind = super::forms::FormKind::Change { legal_rep: kind.get() == "legal_rep" };
+                            view! { <super::forms::PrintedForm kind fields=form2 authority=authority.get_value() /> }
+                        }}
                     </Show>
                     {move || message.get().map(|(ok, m)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-testid="change-message">{m}</p> })}
                     {move || pending.get().map(|(request, impact)| view! {

@@ -24,8 +24,12 @@ pub async fn issue_certificate(
     fm_name: Option<String>,
     fm_id_number: Option<String>,
     fm_mobile: Option<String>,
+    check_form: Option<String>,
+    check_licence: Option<String>,
+    check_identity_card: Option<String>,
+    check_authorization: Option<String>,
 ) -> Result<ClaimSlip, AppError> {
-    use ecert_core::certificate::{FirstManagerChoice, IssueRequest, PersonInput};
+    use ecert_core::certificate::{Checklist, FirstManagerChoice, IssueRequest, PersonInput};
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
     let request = IssueRequest {
@@ -41,6 +45,12 @@ pub async fn issue_certificate(
             })
         } else {
             FirstManagerChoice::LegalRepresentative
+        },
+        checklist: Checklist {
+            form: check_form.is_some(),
+            licence: check_licence.is_some(),
+            identity_card: check_identity_card.is_some(),
+            authorization: check_authorization.is_some(),
         },
     };
     let now = ecert_core::Millis::now();
@@ -78,7 +88,7 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
 pub async fn list_certificates(text: String, status: String, page: i64) -> Result<CertificatePage, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    let query = ecert_core::certificate::CertificateQuery { text, status, page };
+    let query = ecert_core::certificate::CertificateQuery { text, status, page, scope: String::new() };
     Ok(ecert_core::certificate::search(&state.db, &staff, &query).await?)
 }
 
@@ -90,13 +100,32 @@ pub async fn open_certificate(certificate_id: String) -> Result<CertificateDetai
     Ok(ecert_core::certificate::detail(&state.db, &staff, &certificate_id).await?)
 }
 
-/// The issuing part of the console, shown to signed-in staff.
+/// The archive packages of a certificate of the caller's authority (issue 15 §3).
+#[server(endpoint = "certificate_archives")]
+pub async fn certificate_archives(certificate_id: String) -> Result<Vec<ecert_core::archive::ArchiveLine>, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    Ok(ecert_core::archive::list(&state.db, &staff, &certificate_id).await?)
+}
+
+/// One archive package as a file (JSON with its SHA-256).
+#[server(endpoint = "archive_export")]
+pub async fn archive_export(archive_id: String) -> Result<ecert_core::archive::ArchiveFile, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    Ok(ecert_core::archive::export(&state.db, &staff, &archive_id).await?)
+}
+
+/// The issuing part of the console, shown to signed-in staff of `authority` (named on forms).
 #[component]
-pub fn IssuePanel() -> impl IntoView {
+pub fn IssuePanel(authority: String) -> impl IntoView {
     let lang = use_lang();
     let issue = ServerAction::<IssueCertificate>::new();
     let refresh = ServerAction::<RefreshClaimCode>::new();
-    let (delegate, set_delegate) = signal(false);
+    let form = super::forms::FormFields::default();
+    let form_authority = authority.clone();
+    let delegate = form.delegate;
+    let set_delegate = move |on: bool| delegate.set(on);
     let changes = ConsoleCtx::provide();
     // Loaded in the browser: a resource created under the console's Suspense can lose the
     // request context during server rendering (leptos-rs/leptos#3024-like), so it is not rendered there.
@@ -134,38 +163,40 @@ pub fn IssuePanel() -> impl IntoView {
             <ActionForm action=issue attr:class="grid-form">
                 <fieldset>
                     <legend>{t(T::Institution)}</legend>
-                    <label>{t(T::CreditCode)}<input name="credit_code" required maxlength="18" autocomplete="off" /></label>
-                    <label>{t(T::InstitutionName)}<input name="name" required maxlength="100" /></label>
-                    <label>{t(T::Address)}<input name="address" required maxlength="200" /></label>
+                    <label>{t(T::CreditCode)}<input name="credit_code" required maxlength="18" autocomplete="off" bind:value=form.credit_code /></label>
+                    <label>{t(T::InstitutionName)}<input name="name" required maxlength="100" bind:value=form.institution /></label>
+                    <label>{t(T::Address)}<input name="address" required maxlength="200" bind:value=form.address /></label>
                 </fieldset>
                 <fieldset>
                     <legend>{t(T::LegalRep)}</legend>
-                    <label>{t(T::PersonName)}<input name="rep_name" required maxlength="30" /></label>
-                    <label>{t(T::IdNumber)}<input name="rep_id_number" required maxlength="18" autocomplete="off" /></label>
-                    <label>{t(T::Mobile)}<input name="rep_mobile" required maxlength="11" inputmode="numeric" /></label>
+                    <label>{t(T::PersonName)}<input name="rep_name" required maxlength="30" bind:value=form.rep_name /></label>
+                    <label>{t(T::IdNumber)}<input name="rep_id_number" required maxlength="18" autocomplete="off" bind:value=form.rep_id_number /></label>
+                    <label>{t(T::Mobile)}<input name="rep_mobile" required maxlength="11" inputmode="numeric" bind:value=form.rep_mobile /></label>
                 </fieldset>
                 <fieldset>
                     <legend>{t(T::FirstManager)}</legend>
                     <label class="inline">
-                        <input type="radio" name="first_manager" value="legal_rep" checked on:change=move |_| set_delegate.set(false) />
+                        <input type="radio" name="first_manager" value="legal_rep" checked on:change=move |_| set_delegate(false) />
                         {t(T::FirstManagerIsLegalRep)}
                     </label>
                     <label class="inline">
-                        <input type="radio" name="first_manager" value="delegate" on:change=move |_| set_delegate.set(true) />
+                        <input type="radio" name="first_manager" value="delegate" on:change=move |_| set_delegate(true) />
                         {t(T::FirstManagerIsDelegate)}
                     </label>
                     <div class="delegate" class:hidden=move || !delegate.get()>
-                        <label>{t(T::DelegateName)}<input name="fm_name" maxlength="30" /></label>
-                        <label>{t(T::DelegateIdNumber)}<input name="fm_id_number" maxlength="18" autocomplete="off" /></label>
-                        <label>{t(T::DelegateMobile)}<input name="fm_mobile" maxlength="11" inputmode="numeric" /></label>
+                        <label>{t(T::DelegateName)}<input name="fm_name" maxlength="30" bind:value=form.fm_name /></label>
+                        <label>{t(T::DelegateIdNumber)}<input name="fm_id_number" maxlength="18" autocomplete="off" bind:value=form.fm_id_number /></label>
+                        <label>{t(T::DelegateMobile)}<input name="fm_mobile" maxlength="11" inputmode="numeric" bind:value=form.fm_mobile /></label>
                     </div>
                 </fieldset>
+                <super::forms::Checklist checks=super::forms::Checks::default() delegate />
+                <super::forms::PrintedForm kind=super::forms::FormKind::Apply fields=form authority=form_authority.clone() />
                 <p class="error" role="alert">{error}</p>
                 <button type="submit" disabled=move || issue.pending().get()>{t(T::IssueButton)}</button>
             </ActionForm>
         </section>
         {move || current.get().map(|s| view! { <Slip slip=s /> })}
-        <super::changes::ChangePanel />
+        <super::changes::ChangePanel authority />
         <DetailPanel />
         <section class="panel" aria-labelledby="list-title">
             <h2 id="list-title">{t(T::CertificateList)}</h2>
@@ -254,7 +285,7 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
         })
         .collect_view();
     view! {
-        <table class="list">
+        <table class="list" data-testid="certificate-list">
             <thead>
                 <tr>
                     <th>{t(T::InstitutionName)}</th>
@@ -337,6 +368,7 @@ fn DetailPanel() -> impl IntoView {
                                 <table class="records"><tbody>{holders}</tbody></table>
                                 <h3>{t(T::ChangeRecords)}</h3>
                                 <table class="records" data-testid="detail-changes"><tbody>{changes}</tbody></table>
+                                <Archives certificate_id=c.certificate_id.clone() />
                             </section>
                         }.into_any()
                     }
@@ -345,5 +377,52 @@ fn DetailPanel() -> impl IntoView {
             })}
         </Suspense>
         </div>
+    }
+}
+
+/// The archive packages of the chosen certificate, each exportable as a file.
+#[component]
+fn Archives(certificate_id: String) -> impl IntoView {
+    use leptos::task::spawn_local;
+    let lang = use_lang();
+    let lines = LocalResource::new(move || certificate_archives(certificate_id.clone()));
+    let (file, set_file) = signal(None::<ecert_core::archive::ArchiveFile>);
+    let export = move |id: String| {
+        spawn_local(async move {
+            if let Ok(f) = archive_export(id).await {
+                set_file.set(Some(f));
+            }
+        });
+    };
+    view! {
+        <h3>{t(T::Archives)}</h3>
+        <div class="list-slot">
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match lines.await {
+                    Ok(list) => {
+                        let rows = list.into_iter().map(|a| {
+                            let id = a.id.clone();
+                            view! {
+                                <tr data-testid="archive-row">
+                                    <td>{ecert_core::time::format_cst(ecert_core::Millis(a.created_at))}</td>
+                                    <td>{a.action}</td>
+                                    <td><code title=a.content_hash.clone()>{a.content_hash.chars().take(16).collect::<String>()} "…"</code></td>
+                                    <td>{T::KeptUntil.get(lang)} " " {ecert_core::time::format_day(ecert_core::time::today_cst(ecert_core::Millis(a.keep_until)))}</td>
+                                    <td><button type="button" class="small secondary" data-testid="archive-export" on:click=move |_| export(id.clone())>{T::ExportArchive.get(lang)}</button></td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! { <table class="records" data-testid="archives"><tbody>{rows}</tbody></table> }.into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        </div>
+        {move || file.get().map(|f| {
+            let href = format!("data:application/json;charset=utf-8,{}", ecert_core::oidc::percent_encode(&f.text));
+            view! { <p><a href=href download=f.file_name.clone() data-testid="archive-file">{t(T::DownloadFile)} " " {f.file_name.clone()}</a></p> }
+        })}
     }
 }

@@ -1,13 +1,18 @@
 //! The staff console of a registration authority: sign-in, then issuing (`issue`), changes and
-//! the development SMS outbox (`changes`), and relying parties (`parties`). The panels share the
+//! the development SMS outbox (`changes`), relying parties (`parties`), staff and authorities
+//! (`staff`), and statistics, lists and the subtree's certificates (`stats`). The panels share the
 //! chosen certificate and the last claim slip through `selection`. Each server function starts
 //! with `crate::guard::staff()`: the console never trusts what the page says about its caller.
 
+mod catalogue;
 mod changes;
+mod forms;
 mod issue;
 mod parties;
+mod roster;
 mod selection;
 mod staff;
+mod stats;
 
 use ecert_core::staff::StaffView;
 use leptos::prelude::*;
@@ -92,12 +97,17 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
                 <button type="submit">{t(T::SignOut)}</button>
             </ActionForm>
         </section>
-        {me.duties.operate.then(|| view! { <issue::IssuePanel /> })}
+        {me.duties.operate.then(|| view! { <issue::IssuePanel authority=me.authority_name.clone() /> })}
         {me.duties.administer.then(|| view! { <parties::PartiesPanel /> })}
         {me.duties.operate.then(|| view! { <changes::OutboxPanel /> })}
         {(me.duties.administer && me.authority_level != ecert_core::authority::Level::County)
             .then(|| view! { <staff::AuthoritiesPanel /> })}
         {me.duties.administer.then(|| view! { <staff::StaffPanel me=me.id.clone() /> })}
+        {me.duties.administer.then(|| view! { <catalogue::CataloguePanel /> })}
+        {(me.duties.operate || me.duties.administer).then(|| view! { <roster::RosterPanel operate=me.duties.operate /> })}
         {me.duties.audit.then(|| view! { <staff::AuditPanel /> })}
+        {(me.duties.audit || me.duties.administer).then(|| view! { <stats::StatisticsPanel /> })}
+        {((me.duties.audit || me.duties.administer) && me.authority_level != ecert_core::authority::Level::County)
+            .then(|| view! { <stats::SubtreePanel /> })}
     }
 }

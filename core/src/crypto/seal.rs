@@ -44,16 +44,25 @@ pub enum Column {
     /// `signing_key.private_key`: the platform's own signing keys (`jws`), not personal data
     /// but sealed the same way.
     SigningKey,
+    /// `archive.content`: an issue's or change's package, persons' data included (issue 15 §3).
+    ArchiveContent,
+    /// `roster.legal_rep_id_number`: the registration list (应发尽发, issue 15 §3).
+    RosterIdNumber,
+    /// `roster.legal_rep_mobile`
+    RosterMobile,
 }
 
 impl Column {
-    const ALL: [Column; 6] = [
+    const ALL: [Column; 9] = [
         Column::RepIdNumber,
         Column::RepMobile,
         Column::HolderIdNumber,
         Column::HolderMobile,
         Column::OutboxMobile,
         Column::SigningKey,
+        Column::ArchiveContent,
+        Column::RosterIdNumber,
+        Column::RosterMobile,
     ];
 
     /// The table and the column (every personal table's key column is `id`).
@@ -65,6 +74,9 @@ impl Column {
             Column::HolderMobile => ("holder", "mobile"),
             Column::OutboxMobile => ("sms_outbox", "mobile"),
             Column::SigningKey => ("signing_key", "private_key"),
+            Column::ArchiveContent => ("archive", "content"),
+            Column::RosterIdNumber => ("roster", "legal_rep_id_number"),
+            Column::RosterMobile => ("roster", "legal_rep_mobile"),
         }
     }
 
@@ -75,6 +87,9 @@ impl Column {
             Column::RepMobile | Column::HolderMobile | Column::OutboxMobile => b"ecert/mobile",
             // Never sealed by the first version.
             Column::SigningKey => b"ecert/signing_key",
+            Column::ArchiveContent => b"ecert/archive",
+            Column::RosterIdNumber => b"ecert/id_number",
+            Column::RosterMobile => b"ecert/mobile",
         }
     }
 

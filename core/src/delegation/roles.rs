@@ -294,6 +294,11 @@ pub async fn accept(
     }
     let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
     tx.execute(query("UPDATE holder SET status = 'active' WHERE id = $1").bind(&holder_id)).await?;
+    if holder.role == Role::FirstManager {
+        // Issue 15 §3: the statistics count a certificate claimed from its first claim on.
+        let first = "UPDATE certificate SET claimed_at = $1 WHERE id = $2 AND claimed_at IS NULL";
+        tx.execute(query(first).bind(now).bind(&holder.certificate_id)).await?;
+    }
     let change = match holder.role {
         Role::FirstManager => ChangeKind::Claimed,
         Role::Manager => ChangeKind::ManagerAccepted,

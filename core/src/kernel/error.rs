@@ -105,6 +105,17 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "digest" => ("文件摘要", "Document digest"),
         "description" => ("签名事由", "Description"),
         "document_name" => ("文件名称", "Document name"),
+        "stats_period" => ("统计周期", "Period"),
+        "from_day" => ("开始日期", "From"),
+        "to_day" => ("结束日期", "To"),
+        "page" => ("页码", "Page"),
+        "status" => ("状态", "Status"),
+        "list" => ("清单", "List"),
+        "matter_name" => ("事项名称", "Matter name"),
+        "matter_name_en" => ("英文名称", "English name"),
+        "checklist" => ("材料核验清单", "Papers checklist"),
+        "csv" => ("名单文件", "List file"),
+        "selection" => ("所选单位", "Selection"),
         other => (other, other),
     };
     lang.pick(zh, en)
@@ -304,6 +315,9 @@ pub enum Error {
     Password(#[from] crate::secret::PasswordError),
     #[error(transparent)]
     Sealed(#[from] crate::seal::OpenError),
+    /// An archive package that cannot be written or does not match its hash (issue 15 §3).
+    #[error("archive: {0}")]
+    Archive(String),
 }
 
 #[cfg(feature = "server")]

@@ -240,8 +240,7 @@ mod server {
 
     const SELECT: &str = "SELECT a.id, a.name, a.level, a.region_code, a.parent_id, \
          (SELECT COUNT(*) FROM staff s WHERE s.authority_id = a.id) AS staff, \
-         (SELECT COUNT(*) FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE i.authority_id = a.id) \
-         AS certificates, a.created_at FROM authority a";
+         (SELECT COUNT(*) FROM certificate c WHERE c.authority_id = a.id) AS certificates, a.created_at FROM authority a";
 
     impl Row {
         fn view(self) -> AuthorityView {
@@ -261,6 +260,18 @@ mod server {
     /// The authorities directly below the staff member's own, by division code.
     pub async fn children(db: &Db, staff: &StaffView) -> Result<Vec<AuthorityView>> {
         let sql = format!("{SELECT} WHERE a.parent_id = $1 ORDER BY a.region_code, a.id");
+        let rows: Vec<Row> = db.fetch_all(query(&sql).bind(&staff.authority_id)).await?;
+        Ok(rows.into_iter().map(Row::view).collect())
+    }
+
+    /// The staff member's authority and every one below it, own first, then by division code
+    /// (for choosing whose statistics to read; at most a few thousand nationwide).
+    pub async fn subtree(db: &Db, staff: &StaffView) -> Result<Vec<AuthorityView>> {
+        let sql = format!(
+            "{} {SELECT} WHERE a.id IN (SELECT id FROM sub) \
+             ORDER BY CASE WHEN a.id = $1 THEN 0 ELSE 1 END, a.region_code, a.id LIMIT 5000",
+            crate::stats::SUBTREE
+        );
         let rows: Vec<Row> = db.fetch_all(query(&sql).bind(&staff.authority_id)).await?;
         Ok(rows.into_iter().map(Row::view).collect())
     }

@@ -25,6 +25,37 @@ pub struct IssueRequest {
     pub address: String,
     pub legal_rep: PersonInput,
     pub first_manager: FirstManagerChoice,
+    /// The papers the counter checked (form 1).
+    #[serde(default)]
+    pub checklist: Checklist,
+}
+
+/// The papers a counter checks before it issues (form 1, 申领表) or records a change of the
+/// first manager (form 2): seed 000 asks the applicant to bring the signed and sealed form, the
+/// original of the institution's legal-person certificate (副本) and the first manager's
+/// identity card with a copy; a delegate also needs the legal representative's authorization
+/// (signed on the form). Saved in the archive of the issue or change (issue 15 §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checklist {
+    pub form: bool,
+    pub licence: bool,
+    pub identity_card: bool,
+    pub authorization: bool,
+}
+
+impl Checklist {
+    /// Everything checked.
+    pub const ALL: Checklist = Checklist { form: true, licence: true, identity_card: true, authorization: true };
+
+    /// The checklist complete for a first manager who is the legal representative or, with
+    /// `delegate`, someone they authorized; else the error to show.
+    pub fn check(self, delegate: bool) -> Result<(), crate::error::FieldError> {
+        if self.form && self.licence && self.identity_card && (self.authorization || !delegate) {
+            Ok(())
+        } else {
+            Err(crate::error::FieldError::new("checklist", crate::error::Problem::Required))
+        }
+    }
 }
 
 crate::text_enum! {
@@ -54,18 +85,33 @@ pub struct CertificateView {
     pub first_manager_id_number: String,
     /// `None` while the certificate has no first manager (between R14 changes, never for long).
     pub first_manager_status: Option<crate::holder::HolderStatus>,
+    /// The authority that issued it.
+    pub authority_name: String,
+    /// Issued by the viewer's own authority. A higher authority sees a lower one's certificates
+    /// in its search without any person's data (R22): those fields are empty.
+    pub own: bool,
 }
 
 /// What the console asks of its certificates: a part of the name, credit code or serial (any
-/// case), a status (`""` for any), and a page of [`PER_PAGE`].
+/// case), a status (`""` for any), whose ([`SCOPE_SUBTREE`], an authority below, or `""` for the
+/// viewer's own), and a page of [`PER_PAGE`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateQuery {
     pub text: String,
     pub status: String,
     pub page: i64,
+    #[serde(default)]
+    pub scope: String,
 }
 
-/// One page of certificates, newest first, and how many match in all.
+/// The scope of a search over the viewer's authority and every authority below it.
+pub const SCOPE_SUBTREE: &str = "subtree";
+
+/// Counting the matches of a search stops here: the page says "more than 10,000" rather than
+/// walk a million rows for a number nobody reads (issue 15 §2).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of certificates, newest first, and how many match in all (at most [`COUNT_CAP`] + 1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificatePage {
     pub items: Vec<CertificateView>,
@@ -129,11 +175,13 @@ mod server {
     pub struct IssuePolicy {
         /// R2: how long a claim code lives, in minutes (default 30).
         pub claim_minutes: i64,
+        /// How many years the archive package of an issue or change is kept (default 30).
+        pub archive_years: i64,
     }
 
     impl Default for IssuePolicy {
         fn default() -> Self {
-            IssuePolicy { claim_minutes: CLAIM_MINUTES }
+            IssuePolicy { claim_minutes: CLAIM_MINUTES, archive_years: crate::archive::DEFAULT_YEARS }
         }
     }
 
@@ -152,6 +200,13 @@ mod server {
         pub(crate) mobile: String,
     }
 
+    impl Person {
+        /// As a form names them (for an archive package).
+        pub(crate) fn input(&self) -> PersonInput {
+            PersonInput { name: self.name.clone(), id_number: self.id_number.clone(), mobile: self.mobile.clone() }
+        }
+    }
+
     /// Checks a person's fields into `checks`, naming them `{prefix}person_name`, `{prefix}id_number`
     /// and `{prefix}mobile`.
     pub(crate) fn check_person(checks: &mut Checks, prefix: &str, p: &PersonInput) -> Person {
@@ -162,8 +217,18 @@ mod server {
         }
     }
 
+    /// How an issue came to the authority.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Origin {
+        /// At the counter, with form 1 and the papers checked.
+        Counter,
+        /// From the registration list (应发尽发): the papers are seen when the legal
+        /// representative claims it.
+        Listed,
+    }
+
     /// Registers the institution, issues its certificate with a pending first manager, and returns
-    /// a claim code. Bad input changes nothing.
+    /// a claim code. The counter's papers checklist must be complete. Bad input changes nothing.
     pub async fn issue(
         db: &Db,
         staff: &StaffView,
@@ -172,6 +237,32 @@ mod server {
         policy: IssuePolicy,
         now: Millis,
         random: &Random,
+    ) -> Result<(String, ClaimCode)> {
+        issue_as(db, staff, request, identity, policy, (now, random), Origin::Counter).await
+    }
+
+    /// [`issue`] for an institution of the registration list (`roster::bulk_issue`): no papers
+    /// checklist; archived as a bulk issue.
+    pub(crate) async fn issue_listed(
+        db: &Db,
+        staff: &StaffView,
+        request: &IssueRequest,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<(String, ClaimCode)> {
+        issue_as(db, staff, request, identity, policy, (now, random), Origin::Listed).await
+    }
+
+    async fn issue_as(
+        db: &Db,
+        staff: &StaffView,
+        request: &IssueRequest,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        (now, random): (Millis, &Random),
+        origin: Origin,
     ) -> Result<(String, ClaimCode)> {
         let mut checks = Checks::new();
         // R22: a public institution's code (`12…`) of a division in the authority's area.
@@ -185,6 +276,9 @@ mod server {
             FirstManagerChoice::LegalRepresentative => None,
             FirstManagerChoice::Delegate(p) => Some(check_person(&mut checks, "first_manager_", p)),
         };
+        if origin == Origin::Counter {
+            checks.take(request.checklist.check(delegate.is_some()));
+        }
         checks.finish()?;
 
         let asker = Asker::Staff(&staff.id);
@@ -235,7 +329,7 @@ mod server {
                 institution_id
             }
         };
-        tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by) VALUES ($1, $2, $3, 'active', $4, $5)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id)).await?;
+        tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id) VALUES ($1, $2, $3, 'active', $4, $5, $6)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id).bind(&staff.authority_id)).await?;
         let (holder_id, claim) = pending_first_manager(
             &mut tx,
             &certificate_id,
@@ -258,8 +352,17 @@ mod server {
         .await?;
         let detail = format!("{name} {credit_code} {serial}");
         let target = ("certificate", certificate_id.as_str());
-        staff::record(&mut tx, Some(staff), &staff.authority_id, "certificate_issue", target, &detail, now, random)
-            .await?;
+        let action = if origin == Origin::Counter { "certificate_issue" } else { "certificate_bulk_issue" };
+        staff::record(&mut tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
+        let filed = crate::archive::Filed {
+            action,
+            legal_rep: Some(rep.input()),
+            first_manager: delegate.as_ref().map(Person::input),
+            identity_check: identity.passed(),
+            checklist: request.checklist,
+            detail: &detail,
+        };
+        crate::archive::write(&mut tx, staff, &certificate_id, filed, policy.archive_years, now, random).await?;
         tx.commit().await?;
         Ok((serial, claim))
     }
@@ -326,6 +429,7 @@ mod server {
         status: CertificateStatus,
         issued_at: i64,
         authority_id: String,
+        authority_name: String,
         institution_id: String,
         institution_name: String,
         credit_code: String,
@@ -344,6 +448,7 @@ mod server {
         status,
         issued_at,
         authority_id,
+        authority_name,
         institution_id,
         institution_name,
         credit_code,
@@ -357,16 +462,37 @@ mod server {
         first_manager_status
     });
 
-    const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, i.authority_id, \
+    const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, c.authority_id, \
+         (SELECT a.name FROM authority a WHERE a.id = c.authority_id) AS authority_name, \
          i.id AS institution_id, i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
          h.id AS first_manager_id, h.name AS first_manager_name, h.id_number AS first_manager_id_number, h.status AS first_manager_status \
          FROM certificate c JOIN institution i ON i.id = c.institution_id \
          LEFT JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status <> 'removed'";
 
     impl ViewRow {
-        /// The view, its personal fields opened and masked (R16).
-        fn view(self, vault: &Vault) -> Result<CertificateView> {
+        /// The view, its personal fields opened and masked (R16) for the issuing authority's
+        /// staff; left empty for a higher authority's (R22).
+        fn view(self, vault: &Vault, viewer: &StaffView) -> Result<CertificateView> {
             let r = self;
+            if r.authority_id != viewer.authority_id {
+                return Ok(CertificateView {
+                    certificate_id: r.certificate_id,
+                    serial: r.serial,
+                    status: r.status,
+                    issued_at: r.issued_at,
+                    institution_name: r.institution_name,
+                    credit_code: r.credit_code,
+                    address: r.address,
+                    legal_rep_name: String::new(),
+                    legal_rep_id_number: String::new(),
+                    legal_rep_mobile: String::new(),
+                    first_manager_name: String::new(),
+                    first_manager_id_number: String::new(),
+                    first_manager_status: r.first_manager_status,
+                    authority_name: r.authority_name,
+                    own: false,
+                });
+            }
             let first_manager_id_number = match (r.first_manager_id.as_deref(), r.first_manager_id_number.as_deref()) {
                 (Some(id), Some(sealed)) => mask::id_number(&vault.open(Column::HolderIdNumber.at(id), sealed)?),
                 _ => String::new(),
@@ -389,6 +515,8 @@ mod server {
                 first_manager_name: r.first_manager_name.as_deref().map(mask::person_name).unwrap_or_default(),
                 first_manager_id_number,
                 first_manager_status: r.first_manager_status,
+                authority_name: r.authority_name,
+                own: true,
             })
         }
     }
@@ -400,7 +528,7 @@ mod server {
         match row {
             None => Err(DomainError::NotFound.into()),
             Some(r) if r.authority_id != staff.authority_id => Err(DomainError::Forbidden.into()),
-            Some(r) => r.view(db.vault()),
+            Some(r) => r.view(db.vault(), staff),
         }
     }
 
@@ -452,34 +580,51 @@ mod server {
         let (filter, values) = search_filter(staff, &q)?;
         let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {}", limit.clamp(1, 200));
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values)).await?;
-        rows.into_iter().map(|r| r.view(db.vault())).collect()
+        rows.into_iter().map(|r| r.view(db.vault(), staff)).collect()
     }
 
-    /// Any certificate of the staff member's authority, found by a part of its institution's
-    /// name, its credit code or its serial and by status, a page at a time (issue 15 §2).
+    /// Any certificate of the staff member's authority — or, for a higher authority, of those
+    /// below it (R22, without persons' data) — found by a part of its institution's name, its
+    /// credit code or its serial and by status, a page at a time (issue 15 §2).
     pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery) -> Result<CertificatePage> {
         let (filter, values) = search_filter(staff, q)?;
-        let page = q.page.max(0);
+        let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
+        let page = q.page.clamp(0, 1_000_000);
         let sql = format!(
-            "{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}",
+            "{with} {VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}",
             page.saturating_mul(PER_PAGE)
         );
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values.clone())).await?;
-        let count =
-            format!("SELECT COUNT(*) FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE {filter}");
+        let count = format!(
+            "{with} SELECT COUNT(*) FROM (SELECT 1 FROM certificate c JOIN institution i ON i.id = c.institution_id \
+             WHERE {filter} LIMIT {}) AS matched",
+            COUNT_CAP + 1
+        );
         let total: i64 = db.fetch_one(bind_all(query(&count), values)).await?;
-        let items = rows.into_iter().map(|r| r.view(db.vault())).collect::<Result<_>>()?;
+        let items = rows.into_iter().map(|r| r.view(db.vault(), staff)).collect::<Result<_>>()?;
         Ok(CertificatePage { items, total, page, per_page: PER_PAGE })
     }
 
-    /// The `WHERE` of a search and its parameters: the authority, then the text (substring of
-    /// the name; of the upper-cased credit code or serial), then the status.
+    /// The `WHERE` of a search and its parameters: the authority (`$1`, the root of `sub` for a
+    /// wider scope), then the text (substring of the name; of the upper-cased credit code or
+    /// serial), then the status.
     fn search_filter(staff: &StaffView, q: &CertificateQuery) -> Result<(String, Vec<String>)> {
         let text: String = q.text.trim().chars().filter(|c| !matches!(c, '%' | '_' | '\\')).take(100).collect();
-        let mut filter = String::from("i.authority_id = $1");
         let mut values = vec![staff.authority_id.clone()];
+        let mut filter = match q.scope.trim() {
+            "" => String::from("c.authority_id = $1"),
+            SCOPE_SUBTREE => String::from("c.authority_id IN (SELECT id FROM sub)"),
+            // One authority below: it must lie in the viewer's subtree.
+            id => {
+                values.push(id.chars().take(64).collect());
+                String::from("c.authority_id = $2 AND c.authority_id IN (SELECT id FROM sub)")
+            }
+        };
         if !text.is_empty() {
-            filter.push_str(" AND (i.name LIKE $2 OR i.credit_code LIKE $3 OR c.serial LIKE $3)");
+            let (name, code) = (values.len() + 1, values.len() + 2);
+            filter.push_str(&format!(
+                " AND (i.name LIKE ${name} OR i.credit_code LIKE ${code} OR c.serial LIKE ${code})"
+            ));
             values.push(format!("%{text}%"));
             values.push(format!("%{}%", text.to_uppercase()));
         }

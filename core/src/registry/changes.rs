@@ -24,6 +24,8 @@ crate::text_enum! {
         FirstManagerChanged = "first_manager_changed",
         Renamed = "renamed",
         MobileChanged = "mobile_changed",
+        AddressChanged = "address_changed",
+        RepMobileChanged = "rep_mobile_changed",
         Cancelled = "cancelled",
         Deleted = "deleted",
     }
@@ -36,16 +38,29 @@ pub enum ChangeRequest {
     LegalRepresentative {
         legal_rep: crate::certificate::PersonInput,
         first_manager: crate::certificate::FirstManagerChoice,
+        /// The papers checked (form 2).
+        #[serde(default)]
+        checklist: crate::certificate::Checklist,
     },
     /// Form 2: a new first manager (the legal representative or a delegate).
     FirstManager {
         first_manager: crate::certificate::FirstManagerChoice,
+        #[serde(default)]
+        checklist: crate::certificate::Checklist,
     },
     Rename {
         name: String,
     },
     /// The first manager's registered mobile (where SMS codes go).
     Mobile {
+        mobile: String,
+    },
+    /// The institution's registered address (住所).
+    Address {
+        address: String,
+    },
+    /// The legal representative's mobile.
+    RepMobile {
         mobile: String,
     },
     Cancel,
@@ -128,7 +143,13 @@ mod server {
 
     /// Cancels or deletes the certificate; R15: every code of it fails from now on.
     async fn end_certificate(tx: &mut Tx, certificate_id: &str, status: CertificateStatus, now: Millis) -> Result<()> {
-        tx.execute(query("UPDATE certificate SET status = $1 WHERE id = $2").bind(status).bind(certificate_id)).await?;
+        tx.execute(
+            query("UPDATE certificate SET status = $1, ended_at = $2 WHERE id = $3")
+                .bind(status)
+                .bind(now)
+                .bind(certificate_id),
+        )
+        .await?;
         let void = "UPDATE one_time_code SET voided_at = $1 WHERE certificate_id = $2 AND used_at IS NULL AND voided_at IS NULL";
         tx.execute(query(void).bind(now).bind(certificate_id)).await?;
         Ok(())
@@ -157,6 +178,7 @@ mod server {
         delegate: Option<Person>,
         name: Option<String>,
         mobile: Option<String>,
+        address: Option<String>,
     }
 
     async fn check(
@@ -169,16 +191,22 @@ mod server {
     ) -> Result<Checked> {
         let mut checks = Checks::new();
         let (rep, delegate) = match request {
-            ChangeRequest::LegalRepresentative { legal_rep, first_manager } => {
+            ChangeRequest::LegalRepresentative { legal_rep, first_manager, checklist } => {
                 let rep = check_person(&mut checks, "legal_rep_", legal_rep);
                 let d = match first_manager {
                     FirstManagerChoice::Delegate(p) => Some(check_person(&mut checks, "first_manager_", p)),
                     FirstManagerChoice::LegalRepresentative => None,
                 };
+                checks.take(checklist.check(d.is_some()));
                 (Some(rep), d)
             }
-            ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(p) } => {
-                (None, Some(check_person(&mut checks, "first_manager_", p)))
+            ChangeRequest::FirstManager { first_manager, checklist } => {
+                let d = match first_manager {
+                    FirstManagerChoice::Delegate(p) => Some(check_person(&mut checks, "first_manager_", p)),
+                    FirstManagerChoice::LegalRepresentative => None,
+                };
+                checks.take(checklist.check(d.is_some()));
+                (None, d)
             }
             _ => (None, None),
         };
@@ -187,7 +215,13 @@ mod server {
             _ => None,
         };
         let mobile = match request {
-            ChangeRequest::Mobile { mobile } => Some(checks.take(validate::mobile("mobile", mobile))),
+            ChangeRequest::Mobile { mobile } | ChangeRequest::RepMobile { mobile } => {
+                Some(checks.take(validate::mobile("mobile", mobile)))
+            }
+            _ => None,
+        };
+        let address = match request {
+            ChangeRequest::Address { address } => Some(checks.take(validate::text("address", address, 200))),
             _ => None,
         };
         checks.finish()?;
@@ -200,7 +234,7 @@ mod server {
             let field = "first_manager_id_number";
             identity.verify_for(db, Asker::Staff(&staff.id), field, &d.name, &d.id_number, now, random).await?;
         }
-        Ok(Checked { rep, delegate, name, mobile })
+        Ok(Checked { rep, delegate, name, mobile, address })
     }
 
     /// What a destructive change of a certificate of the staff member's authority would void
@@ -252,7 +286,15 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<Option<ClaimCode>> {
-        let Checked { rep, delegate, name, mobile } = check(db, staff, request, identity, now, random).await?;
+        let Checked { rep, delegate, name, mobile, address } = check(db, staff, request, identity, now, random).await?;
+        // The archive package files the persons as the form named them (issue 15 §3).
+        let filed_persons = (rep.as_ref().map(Person::input), delegate.as_ref().map(Person::input));
+        let (checklist, identity_check) = match request {
+            ChangeRequest::LegalRepresentative { checklist, .. } | ChangeRequest::FirstManager { checklist, .. } => {
+                (*checklist, identity.passed())
+            }
+            _ => (crate::certificate::Checklist::default(), "not_needed"),
+        };
 
         let vault = db.vault();
         let mut tx = db.begin_write().await?;
@@ -272,6 +314,8 @@ mod server {
             ChangeRequest::FirstManager { .. } => "change_first_manager",
             ChangeRequest::Rename { .. } => "change_name",
             ChangeRequest::Mobile { .. } => "change_mobile",
+            ChangeRequest::Address { .. } => "change_address",
+            ChangeRequest::RepMobile { .. } => "change_rep_mobile",
             ChangeRequest::Cancel => "certificate_cancel",
             ChangeRequest::Delete => "certificate_delete",
         };
@@ -340,6 +384,25 @@ mod server {
                     .await?;
                 None
             }
+            ChangeRequest::Address { .. } => {
+                let address = address.unwrap_or_default();
+                let update =
+                    query("UPDATE institution SET address = $1 WHERE id = $2").bind(&address).bind(&institution_id);
+                tx.execute(update).await?;
+                records::change(&mut tx, certificate_id, ChangeKind::AddressChanged, actor, None, now, random).await?;
+                detail = address;
+                None
+            }
+            ChangeRequest::RepMobile { .. } => {
+                let sealed = vault.seal(Column::RepMobile.at(&institution_id), mobile.as_deref().unwrap_or_default());
+                let update = query("UPDATE institution SET legal_rep_mobile = $1 WHERE id = $2")
+                    .bind(sealed)
+                    .bind(&institution_id);
+                tx.execute(update).await?;
+                records::change(&mut tx, certificate_id, ChangeKind::RepMobileChanged, actor, None, now, random)
+                    .await?;
+                None
+            }
             ChangeRequest::Cancel | ChangeRequest::Delete => {
                 let (status, kind) = if *request == ChangeRequest::Cancel {
                     (CertificateStatus::Cancelled, ChangeKind::Cancelled)
@@ -353,6 +416,15 @@ mod server {
         };
         let target = ("certificate", certificate_id);
         staff::record(&mut tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
+        let filed = crate::archive::Filed {
+            action,
+            legal_rep: filed_persons.0,
+            first_manager: filed_persons.1,
+            identity_check,
+            checklist,
+            detail: &detail,
+        };
+        crate::archive::write(&mut tx, staff, certificate_id, filed, policy.archive_years, now, random).await?;
         tx.commit().await?;
         Ok(claim)
     }

@@ -21,6 +21,17 @@ pub enum IdentityVerifier {
     Http(HttpVerifier),
 }
 
+impl IdentityVerifier {
+    /// The result an archive records of a check this verifier passed (issue 15 §3).
+    pub fn passed(&self) -> &'static str {
+        match self {
+            IdentityVerifier::Local => "verified: local form checks",
+            #[cfg(feature = "server")]
+            IdentityVerifier::Http(_) => "verified: identity service",
+        }
+    }
+}
+
 /// Where and how long to ask.
 #[cfg(feature = "server")]
 #[derive(Clone, Debug)]

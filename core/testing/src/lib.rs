@@ -100,6 +100,7 @@ pub async fn issue(db: &Db, staff: &StaffView, institution: &str, rep: &str, seq
         address: "北京市海淀区中关村大街1号".into(),
         legal_rep: PersonInput { name: rep.into(), id_number: resident_id(seq), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let (_, claim) =
         certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), now, &Random::os())

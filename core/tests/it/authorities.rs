@@ -19,7 +19,7 @@ const ADMIN_PASSWORD: &str = "national admin password";
 
 /// A database of its own (authority codes are unique in it) with its national authority and
 /// that authority's first administrator, signed in.
-async fn nation() -> (Db, StaffView) {
+pub(crate) async fn nation() -> (Db, StaffView) {
     let db = open_private_test_db().await;
     let first = FirstStart {
         authority_name: "国家事业单位登记管理局".into(),
@@ -32,13 +32,13 @@ async fn nation() -> (Db, StaffView) {
     (db, admin)
 }
 
-async fn sign_in(db: &Db, username: &str, password: &str) -> StaffView {
+pub(crate) async fn sign_in(db: &Db, username: &str, password: &str) -> StaffView {
     let session = staff::sign_in(db, username, Secret::new(password), T0, &Random::os()).await.unwrap();
     staff::current(db, session.token.expose(), T0).await.unwrap().unwrap()
 }
 
 /// `admin` creates an authority below their own; answers its administrator, signed in.
-async fn below(db: &Db, admin: &StaffView, region: &str, name: &str, username: &str) -> StaffView {
+pub(crate) async fn below(db: &Db, admin: &StaffView, region: &str, name: &str, username: &str) -> StaffView {
     let request = NewAuthority {
         name: name.into(),
         region_code: region.into(),
@@ -51,17 +51,17 @@ async fn below(db: &Db, admin: &StaffView, region: &str, name: &str, username: &
 }
 
 /// `admin` adds a member with `duties`; answers them, signed in.
-async fn member(db: &Db, admin: &StaffView, username: &str, duties: Duties) -> StaffView {
+pub(crate) async fn member(db: &Db, admin: &StaffView, username: &str, duties: Duties) -> StaffView {
     let request = NewMember { username: username.into(), display_name: "赵六".into(), duties };
     let password = staff::add(db, admin, &request, T0, &Random::os()).await.unwrap();
     sign_in(db, username, password.expose()).await
 }
 
-const OPERATOR: Duties = Duties { administer: false, operate: true, audit: false };
-const AUDITOR: Duties = Duties { administer: false, operate: false, audit: true };
+pub(crate) const OPERATOR: Duties = Duties { administer: false, operate: true, audit: false };
+pub(crate) const AUDITOR: Duties = Duties { administer: false, operate: false, audit: true };
 
 /// A public institution's credit code registered in `division`.
-fn code_in(division: &str) -> String {
+pub(crate) fn code_in(division: &str) -> String {
     let mut digits = [0u8; 7];
     Random::os().fill(&mut digits);
     let tail: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
@@ -76,10 +76,11 @@ fn issue_request(credit_code: &str) -> IssueRequest {
         address: "深圳市南山区学府路1号".into(),
         legal_rep: PersonInput { name: "李四".into(), id_number: resident_id(151), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     }
 }
 
-async fn issue(db: &Db, staff: &StaffView, credit_code: &str) -> Result<String, ecert_core::Error> {
+pub(crate) async fn issue(db: &Db, staff: &StaffView, credit_code: &str) -> Result<String, ecert_core::Error> {
     let request = issue_request(credit_code);
     certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
         .await
@@ -367,6 +368,7 @@ async fn issue15_a_new_legal_representative_brings_a_new_serial_and_the_old_one_
     let request = ChangeRequest::LegalRepresentative {
         legal_rep: PersonInput { name: "周九".into(), id_number: resident_id(152), mobile: "13912345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let policy = IssuePolicy::default();
     changes::apply(&db, &national, &id, &request, &IdentityVerifier::Local, policy, T0, &Random::os()).await.unwrap();
@@ -438,4 +440,183 @@ async fn issue15_parties_and_counters_are_administered_and_recorded() {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
+}
+
+/// Issue 15 §2: an address change and a legal representative's mobile change are recorded and
+/// void no one; bad input is refused with the field named and changes nothing.
+#[tokio::test]
+async fn issue15_address_and_legal_rep_mobile_changes_are_recorded_and_void_no_one() {
+    use ecert_core::changes::{self, ChangeRequest};
+    use ecert_core::holder::HolderStatus;
+    let db = ecert_testing::open_test_db().await;
+    let (staff, _) = ecert_testing::staff(&db, T0).await;
+    ecert_testing::first_manager(&db, &staff, "北京市住所变更研究院", "张三", 181, T0).await;
+    let id = certificate::list(&db, &staff, "住所变更", 1).await.unwrap()[0].certificate_id.clone();
+    let apply_at = |request: ChangeRequest, minutes: i64| {
+        let (db, staff, id) = (db.clone(), staff.clone(), id.clone());
+        async move {
+            let (policy, at) = (IssuePolicy::default(), T0.plus_minutes(minutes));
+            changes::apply(&db, &staff, &id, &request, &IdentityVerifier::Local, policy, at, &Random::os()).await
+        }
+    };
+    let apply = |request: ChangeRequest| apply_at(request, 1);
+    let bad = domain(apply(ChangeRequest::RepMobile { mobile: "1234".into() }).await);
+    assert_eq!(bad, DomainError::field("mobile", Problem::BadFormat));
+    let empty = domain(apply(ChangeRequest::Address { address: "  ".into() }).await);
+    assert_eq!(empty, DomainError::field("address", Problem::Required));
+    let before = certificate::view(&db, &staff, &id).await.unwrap();
+    assert_eq!(before.address, "北京市海淀区中关村大街1号");
+
+    assert!(apply(ChangeRequest::Address { address: "北京市西城区新街口1号".into() }).await.unwrap().is_none());
+    assert!(apply_at(ChangeRequest::RepMobile { mobile: "13900001111".into() }, 2).await.unwrap().is_none());
+    let after = certificate::detail(&db, &staff, &id).await.unwrap();
+    assert_eq!(after.certificate.address, "北京市西城区新街口1号");
+    assert_eq!(after.certificate.legal_rep_mobile, "139****1111");
+    assert_eq!(after.certificate.serial, before.serial, "the same certificate");
+    assert_eq!(after.certificate.first_manager_status, Some(HolderStatus::Active), "no one voided");
+    let kinds: Vec<&str> = after.changes.iter().map(|c| c.kind.as_sql()).collect();
+    assert_eq!(&kinds[..2], ["rep_mobile_changed", "address_changed"]);
+}
+
+/// Issue 15 §2: an administrator keeps the authority's matters catalogue: adds a matter (its
+/// Chinese name unique), retires one; a retired matter is offered for no new grant and stays
+/// on the grants that name it. Operators and other authorities cannot touch it.
+#[tokio::test]
+async fn issue15_the_matters_catalogue_is_kept_per_authority() {
+    use ecert_core::catalogue;
+    use ecert_core::holder::{self, GrantInput, Role};
+    let (db, national) = nation().await;
+    let county = below(&db, &national, "110105", "朝阳区事业单位登记管理局", "cat-admin").await;
+    let operator = member(&db, &county, "cat-operator", OPERATOR).await;
+    let random = Random::os();
+    let id = catalogue::add(&db, &county, "公积金", "Housing fund", T0, &random).await.unwrap();
+    let again = domain(catalogue::add(&db, &county, " 公积金 ", "Again", T0, &random).await);
+    assert_eq!(again, DomainError::AlreadyExists { field: "matter_name".into() });
+    let empty = domain(catalogue::add(&db, &county, "", "x", T0, &random).await);
+    assert_eq!(empty, DomainError::field("matter_name", Problem::Required));
+    assert_eq!(domain(catalogue::add(&db, &operator, "医保", "x", T0, &random).await), DomainError::Forbidden);
+    let offered = holder::catalogue(&db, &county.authority_id).await.unwrap();
+    assert_eq!(offered.len(), 7, "the six common matters and the new one");
+
+    // A user is granted the new matter; then it is retired.
+    let fm = ecert_testing::first_manager(&db, &operator, "朝阳区事项测试院", "张三", 191, T0).await;
+    let today = ecert_core::time::today_cst(T0);
+    let grant = GrantInput {
+        matter_ids: vec![id.clone()],
+        start_day: ecert_core::time::format_day(today),
+        end_day: ecert_core::time::format_day(today + 30),
+    };
+    ecert_testing::member(&db, &fm, Role::User, "李四", 192, Some(&grant), T0).await;
+    assert_eq!(domain(catalogue::retire(&db, &national, &id, T0, &random).await), DomainError::NotFound);
+    assert_eq!(domain(catalogue::retire(&db, &operator, &id, T0, &random).await), DomainError::Forbidden);
+    catalogue::retire(&db, &county, &id, T0, &random).await.unwrap();
+    assert_eq!(domain(catalogue::retire(&db, &county, &id, T0, &random).await), DomainError::InvalidState);
+    let offered = holder::catalogue(&db, &county.authority_id).await.unwrap();
+    assert!(offered.iter().all(|m| m.id != id), "no new grant names a retired matter");
+    let lines = catalogue::lines(&db, &county, T0).await.unwrap();
+    let line = lines.iter().find(|l| l.id == id).unwrap();
+    assert!(line.retired);
+    assert_eq!(line.grants, 1, "the grant keeps it");
+    assert_eq!(lines.last().unwrap().id, id, "retired matters last");
+    let auditor = member(&db, &county, "cat-auditor", AUDITOR).await;
+    let log = staff::actions(&db, &auditor, (None, None), 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|l| l.action.as_str()).collect();
+    assert!(actions.contains(&"matter_add") && actions.contains(&"matter_retire"));
+}
+
+/// Issue 15 §2–3: the counter's papers checklist is required to issue, and every issue and
+/// change leaves an archive package (form data, identity check, staff, time, checklist) with
+/// the SHA-256 of its content, sealed at rest, exported as a file, purged after its retention.
+#[tokio::test]
+async fn issue15_every_issue_and_change_is_archived_with_its_hash() {
+    use ecert_core::archive::{self, ArchiveContent, Package};
+    use ecert_core::certificate::Checklist;
+    use ecert_core::changes::{self, ChangeRequest};
+    use ecert_core::store::query;
+    let (db, national) = nation().await;
+    let code = code_in("110105");
+    let unchecked = IssueRequest { checklist: Checklist { licence: false, ..Checklist::ALL }, ..issue_request(&code) };
+    let refused = certificate::issue(
+        &db,
+        &national,
+        &unchecked,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await;
+    assert_eq!(domain(refused), DomainError::field("checklist", Problem::Required));
+    let delegate = IssueRequest {
+        first_manager: FirstManagerChoice::Delegate(PersonInput {
+            name: "赵六".into(),
+            id_number: resident_id(153),
+            mobile: "13712345678".into(),
+        }),
+        checklist: Checklist { authorization: false, ..Checklist::ALL },
+        ..issue_request(&code)
+    };
+    let refused = certificate::issue(
+        &db,
+        &national,
+        &delegate,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        T0,
+        &Random::os(),
+    )
+    .await;
+    assert_eq!(
+        domain(refused),
+        DomainError::field("checklist", Problem::Required),
+        "a delegate needs the authorization"
+    );
+
+    issue(&db, &national, &code).await.unwrap();
+    let id = certificate::list(&db, &national, &code, 1).await.unwrap()[0].certificate_id.clone();
+    let policy = IssuePolicy::default();
+    let rename = ChangeRequest::Rename { name: "深圳市南山区第二实验学校".into() };
+    changes::apply(&db, &national, &id, &rename, &IdentityVerifier::Local, policy, T0.plus_minutes(1), &Random::os())
+        .await
+        .unwrap();
+    let lines = archive::list(&db, &national, &id).await.unwrap();
+    let actions: Vec<&str> = lines.iter().map(|l| l.action.as_str()).collect();
+    assert_eq!(actions, ["change_name", "certificate_issue"]);
+    let thirty_years = lines[1].keep_until - lines[1].created_at;
+    assert!(thirty_years >= 30 * 365 * ecert_core::Millis::DAY, "kept 30 years by default");
+
+    // The exported file: the content, its hash, and what the counter did.
+    let file = archive::export(&db, &national, &lines[1].id).await.unwrap();
+    assert!(file.file_name.ends_with(".json") && file.file_name.contains("certificate_issue"));
+    let package: Package = serde_json::from_str(&file.text).unwrap();
+    assert_eq!(package.sha256, archive::sha256_hex(&package.content));
+    assert_eq!(package.sha256, lines[1].content_hash);
+    let content: ArchiveContent = serde_json::from_str(&package.content).unwrap();
+    assert_eq!(content.action, "certificate_issue");
+    assert_eq!(content.credit_code, code);
+    assert_eq!(content.legal_rep.as_ref().unwrap().id_number, resident_id(151), "the form's data, in full");
+    assert_eq!(content.checklist, Checklist::ALL);
+    assert_eq!(content.identity_check, "verified: local form checks");
+    assert_eq!(content.staff_username, "admin");
+    assert_eq!(content.authority_region, "100000");
+
+    // Sealed at rest (R16); a record that no longer matches its hash is reported, not exported.
+    let stored: Vec<String> =
+        db.fetch_all(query("SELECT content FROM archive WHERE certificate_id = $1").bind(&id)).await.unwrap();
+    assert!(stored.iter().all(|c| !c.contains(&resident_id(151)) && !c.contains("certificate_issue")));
+    db.execute(query("UPDATE archive SET content_hash = 'x' WHERE id = $1").bind(&lines[0].id)).await.unwrap();
+    assert!(matches!(archive::export(&db, &national, &lines[0].id).await, Err(ecert_core::Error::Archive(_))));
+
+    // Another authority sees none of it; an administrator alone reads no archive.
+    let province = below(&db, &national, "440000", "广东省事业单位登记管理局", "gd-archive").await;
+    assert_eq!(domain(archive::list(&db, &province, &id).await), DomainError::Forbidden);
+    let auditor = member(&db, &province, "gd-archive-auditor", AUDITOR).await;
+    assert!(archive::list(&db, &auditor, &id).await.unwrap().is_empty());
+    assert_eq!(domain(archive::export(&db, &auditor, &lines[1].id).await), DomainError::NotFound);
+
+    // Kept until its retention ends, then purged.
+    ecert_core::purge::purge(&db, T0.plus_minutes(60 * 24 * 365)).await.unwrap();
+    assert_eq!(archive::list(&db, &national, &id).await.unwrap().len(), 2);
+    ecert_core::purge::purge(&db, ecert_core::Millis(lines[0].keep_until + 1)).await.unwrap();
+    assert!(archive::list(&db, &national, &id).await.unwrap().is_empty());
 }

@@ -22,6 +22,7 @@ fn request(code: &str) -> IssueRequest {
         address: "北京市海淀区中关村大街1号".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     }
 }
 
@@ -148,7 +149,7 @@ async fn r2_a_claim_code_works_once_and_not_after_thirty_minutes() {
 async fn r2_the_claim_code_life_is_configurable() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
-    let policy = IssuePolicy { claim_minutes: 10 };
+    let policy = IssuePolicy { claim_minutes: 10, ..IssuePolicy::default() };
     let (_, claim) =
         certificate::issue(&db, &staff, &request(&credit_code()), &IdentityVerifier::Local, policy, T0, &Random::os())
             .await

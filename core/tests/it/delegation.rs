@@ -43,6 +43,7 @@ pub(crate) async fn issue_as(db: &Db, staff: &ecert_core::staff::StaffView, name
         address: "北京市海淀区中关村大街1号".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let (_, claim) =
         certificate::issue(db, staff, &request, &IdentityVerifier::Local, IssuePolicy::default(), T0, &Random::os())
@@ -888,6 +889,7 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
             mobile: "1381234".into(),
         },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let e =
         changes::apply(&db, &staff, &cert, &bad, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random).await;
@@ -899,6 +901,7 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
     let change = ChangeRequest::LegalRepresentative {
         legal_rep: PersonInput { name: "李四".into(), id_number: resident_id(200), mobile: "13700000000".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let e = changes::apply(&db, &other, &cert, &change, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
         .await;
@@ -944,7 +947,10 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     let cert = claim.certificate_id.clone();
     let fm = claim_with_phone(&db, &claim).await;
 
-    let form2 = ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(person("王五", 50)) };
+    let form2 = ChangeRequest::FirstManager {
+        first_manager: FirstManagerChoice::Delegate(person("王五", 50)),
+        checklist: ecert_core::certificate::Checklist::ALL,
+    };
     let new_claim =
         changes::apply(&db, &staff, &cert, &form2, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
             .await
@@ -1124,7 +1130,10 @@ async fn r8_r14_a_caller_read_before_its_removal_decides_nothing_after_it() {
     // although the certificate stays active.
     use ecert_core::changes::{self, ChangeRequest};
     let stale_fm = fm.caller(&db).await;
-    let change = ChangeRequest::FirstManager { first_manager: FirstManagerChoice::Delegate(person("周九", 30)) };
+    let change = ChangeRequest::FirstManager {
+        first_manager: FirstManagerChoice::Delegate(person("周九", 30)),
+        checklist: ecert_core::certificate::Checklist::ALL,
+    };
     changes::apply(&db, &staff, &cert, &change, &IdentityVerifier::Local, IssuePolicy::default(), T0, &random)
         .await
         .unwrap();

@@ -85,6 +85,7 @@ async fn r4_a_refused_identity_saves_nothing() {
         address: "北京市".into(),
         legal_rep: PersonInput { name: "张三".into(), id_number: resident_id(123), mobile: "13812345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
+        checklist: ecert_core::certificate::Checklist::ALL,
     };
     let r = certificate::issue(&db, &staff, &request, &http(url), IssuePolicy::default(), T0, &Random::os()).await;
     assert!(matches!(r, Err(Error::Domain(DomainError::IdentityMismatch))));

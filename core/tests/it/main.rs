@@ -11,5 +11,6 @@ mod presentation;
 mod seal;
 mod signing;
 mod staff;
+mod statistics;
 mod storage;
 mod support;

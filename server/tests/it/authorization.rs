@@ -724,6 +724,9 @@ async fn grid(w: &World) -> Vec<Row> {
                     ("rep_id_number", &testing::resident_id(301)),
                     ("rep_mobile", "13812345679"),
                     ("first_manager", "legal_rep"),
+                    ("check_form", "on"),
+                    ("check_licence", "on"),
+                    ("check_identity_card", "on"),
                 ],
             )
         }),
@@ -1060,6 +1063,9 @@ fn console_writes(w: &World) -> Vec<Cell> {
                 ("rep_id_number", &testing::resident_id(301)),
                 ("rep_mobile", "13812345679"),
                 ("first_manager", "legal_rep"),
+                ("check_form", "on"),
+                ("check_licence", "on"),
+                ("check_identity_card", "on"),
             ],
         )
     };

@@ -24,6 +24,7 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "ECERT_ADMIN_PASSWORD",
         "ECERT_LOG",
         "ECERT_CLAIM_MINUTES",
+        "ECERT_ARCHIVE_YEARS",
         "ECERT_SHUTDOWN_GRACE_SECONDS",
     ] {
         assert!(help.contains(var), "--help lacks {var}:\n{help}");
@@ -199,6 +200,9 @@ fn r16_personal_data_is_absent_from_the_log() {
             ("rep_id_number", id_number),
             ("rep_mobile", mobile),
             ("first_manager", "legal_rep"),
+            ("check_form", "on"),
+            ("check_licence", "on"),
+            ("check_identity_card", "on"),
         ],
     );
     assert_eq!(status, 200, "{head}\n{body}");

@@ -369,6 +369,9 @@ fn sigkill_under_a_thousand_grant_and_usage_writes_loses_no_answered_write_and_s
             ("rep_id_number", &resident_id(fm_seq)),
             ("rep_mobile", "13812345678"),
             ("first_manager", "legal_rep"),
+            ("check_form", "on"),
+            ("check_licence", "on"),
+            ("check_identity_card", "on"),
         ],
     );
     assert_eq!(status, 200, "{body}");

@@ -29,6 +29,9 @@ struct World {
     county_member: String,
     party: String,
     counter: String,
+    /// The authorities: the nation's and the county's.
+    national_authority: String,
+    county_authority: String,
 }
 
 async fn signed_in(db: &Db, username: &str, password: &Secret) -> (String, staff::StaffView) {
@@ -89,6 +92,8 @@ async fn world() -> World {
         county_member,
         party,
         counter,
+        national_authority: root.authority_id.clone(),
+        county_authority: county.authority_id.clone(),
     }
 }
 
@@ -102,6 +107,19 @@ impl World {
             req = req.header(header::COOKIE, &self.cookies[column - 1]).header(header::ORIGIN, SAME_ORIGIN);
         }
         let reply = support::send(&self.app, req.body(Body::from(form_encode(args))).unwrap()).await;
+        reply.status.as_u16()
+    }
+
+    /// The same with a JSON body, for a server function that takes JSON.
+    async fn call_json(&self, column: usize, endpoint: &str, body: &serde_json::Value) -> u16 {
+        let mut req = Request::post(format!("/api/{endpoint}"))
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, "application/json");
+        if column > 0 {
+            req = req.header(header::COOKIE, &self.cookies[column - 1]).header(header::ORIGIN, SAME_ORIGIN);
+        }
+        let reply = support::send(&self.app, req.body(Body::from(body.to_string())).unwrap()).await;
         reply.status.as_u16()
     }
 }
@@ -125,7 +143,98 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
     let same = |args: Vec<(&'static str, String)>| -> Args { Box::new(move |_| args.clone()) as Args };
     let days = || vec![("from_day", String::new()), ("to_day", String::new())];
     let party = w.party.clone();
+    let stats = |authority: &str| {
+        vec![
+            ("authority_id", authority.to_owned()),
+            ("period", "month".into()),
+            ("from_day", String::new()),
+            ("to_day", String::new()),
+        ]
+    };
+    let list = |which: &str, authority: &str| [vec![("list", which.to_owned())], stats(authority)].concat();
+    let page = |authority: &str| [stats(authority), vec![("page", "0".into())]].concat();
+    let (nation, county) = (w.national_authority.clone(), w.county_authority.clone());
     let rows: Vec<(&str, &str, Args, [u16; 5])> = vec![
+        ("catalogue_lines (administrators)", "catalogue_lines", same(vec![]), [401, 200, 403, 403, 200]),
+        (
+            "catalogue_add (administrators)",
+            "catalogue_add",
+            Box::new(|col: usize| vec![("name_zh", format!("矩阵事项{col}")), ("name_en", format!("Matrix {col}"))])
+                as Args,
+            [401, 200, 403, 403, 200],
+        ),
+        (
+            "catalogue_retire(unknown) (administrators)",
+            "catalogue_retire",
+            same(vec![("matter_id", "no-such-matter".into())]),
+            [401, 404, 403, 403, 404],
+        ),
+        (
+            "certificate_archives(unknown) (operators, auditors)",
+            "certificate_archives",
+            same(vec![("certificate_id", "no-such-certificate".into())]),
+            [401, 403, 200, 200, 403],
+        ),
+        (
+            "archive_export(unknown) (operators, auditors)",
+            "archive_export",
+            same(vec![("archive_id", "no-such-archive".into())]),
+            [401, 403, 404, 404, 403],
+        ),
+        (
+            "roster_import(an empty list) (operators, administrators)",
+            "roster_import",
+            same(vec![("csv", String::new())]),
+            [401, 200, 200, 403, 200],
+        ),
+        (
+            "roster_list (any staff)",
+            "roster_list",
+            same(vec![("text", String::new()), ("without_only", "true".into()), ("page", "0".into())]),
+            [401, 200, 200, 200, 200],
+        ),
+        ("authority_subtree (any staff)", "authority_subtree", same(vec![]), [401, 200, 200, 200, 200]),
+        ("authority_statistics (own)", "authority_statistics", same(stats("")), [401, 200, 403, 200, 200]),
+        (
+            "authority_statistics(county): from above",
+            "authority_statistics",
+            same(stats(&county)),
+            [401, 200, 403, 200, 200],
+        ),
+        (
+            "authority_statistics(nation): never from below",
+            "authority_statistics",
+            same(stats(&nation)),
+            [401, 200, 403, 200, 404],
+        ),
+        (
+            "authority_statistics(bad period)",
+            "authority_statistics",
+            same(vec![
+                ("authority_id", String::new()),
+                ("period", "week".into()),
+                ("from_day", String::new()),
+                ("to_day", String::new()),
+            ]),
+            [401, 422, 422, 422, 422],
+        ),
+        ("statistics_csv(stats)", "statistics_csv", same(list("stats", "")), [401, 200, 403, 200, 200]),
+        ("statistics_csv(issued)", "statistics_csv", same(list("issued", "")), [401, 200, 403, 200, 200]),
+        ("statistics_csv(used, nation)", "statistics_csv", same(list("used", &nation)), [401, 200, 403, 200, 404]),
+        ("statistics_csv(unknown list)", "statistics_csv", same(list("people", "")), [401, 422, 422, 422, 422]),
+        ("issuance_list", "issuance_list", same(page("")), [401, 200, 403, 200, 200]),
+        ("usage_list(nation)", "usage_list", same(page(&nation)), [401, 200, 403, 200, 404]),
+        (
+            "subtree_certificates (any staff)",
+            "subtree_certificates",
+            same(vec![
+                ("text", String::new()),
+                ("status", String::new()),
+                ("scope", String::new()),
+                ("page", "0".into()),
+            ]),
+            [401, 200, 200, 200, 200],
+        ),
         ("authority_children", "authority_children", same(vec![]), [401, 200, 200, 200, 200]),
         ("staff_members (administrators)", "staff_members", same(vec![]), [401, 200, 403, 403, 200]),
         ("staff_actions (auditors)", "staff_actions", same(days()), [401, 403, 403, 200, 403]),
@@ -224,6 +333,9 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
                     ("rep_id_number", testing::resident_id(301)),
                     ("rep_mobile", "13812345679".into()),
                     ("first_manager", "legal_rep".into()),
+                    ("check_form", "on".into()),
+                    ("check_licence", "on".into()),
+                    ("check_identity_card", "on".into()),
                 ]
             }) as Args,
             [401, 403, 200, 403, 403],
@@ -237,6 +349,19 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
             let args = args(column);
             let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
             got[column] = w.call(column, endpoint, &args).await;
+            if got[column] != expected[column] {
+                failed.push(format!("{what} by {}: {} (expected {})", COLUMNS[column], got[column], expected[column]));
+            }
+        }
+        table.push_str(&format!("{what:<48} {got:?}\n"));
+    }
+    // Server functions that take JSON.
+    let unknown = serde_json::json!({ "credit_codes": ["12110105MB0000000X"] });
+    let json_rows = [("roster_bulk_issue (operators)", "roster_bulk_issue", unknown, [401, 403, 200, 403, 403])];
+    for (what, endpoint, body, expected) in &json_rows {
+        let mut got = [0u16; 5];
+        for column in 0..5 {
+            got[column] = w.call_json(column, endpoint, body).await;
             if got[column] != expected[column] {
                 failed.push(format!("{what} by {}: {} (expected {})", COLUMNS[column], got[column], expected[column]));
             }

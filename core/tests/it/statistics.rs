@@ -1,0 +1,235 @@
+//! Issue 15 §2–3, R22: a higher authority reads the statistics and lists of its subtree and
+//! finds its certificates, never a person's data; a county reads its own and not its sibling's;
+//! reading is an auditor's or an administrator's work. Figures are counted per CST day and
+//! folded into months and years.
+
+use ecert_core::certificate::{self, CertificateQuery, IssuePolicy, SCOPE_SUBTREE, search};
+use ecert_core::changes::{self, ChangeRequest};
+use ecert_core::identity::IdentityVerifier;
+use ecert_core::records::{self, UsageKind};
+use ecert_core::secret::Random;
+use ecert_core::stats::{self, StatsQuery};
+use ecert_core::{DomainError, Lang};
+
+use crate::authorities::{AUDITOR, OPERATOR, below, code_in, issue, member, nation};
+use crate::support::{T0, domain};
+
+fn ask(authority_id: &str, period: &str, from: &str, to: &str) -> StatsQuery {
+    StatsQuery { authority_id: authority_id.into(), period: period.into(), from_day: from.into(), to_day: to.into() }
+}
+
+#[tokio::test]
+async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
+    let (db, national) = nation().await;
+    let province = below(&db, &national, "110000", "北京市事业单位登记管理局", "bj-admin").await;
+    let county = below(&db, &province, "110105", "朝阳区事业单位登记管理局", "cy-admin").await;
+    let sibling = below(&db, &province, "110106", "丰台区事业单位登记管理局", "ft-admin").await;
+    let operator = member(&db, &county, "cy-operator", OPERATOR).await;
+    let sibling_operator = member(&db, &sibling, "ft-operator", OPERATOR).await;
+    let auditor = member(&db, &province, "bj-auditor", AUDITOR).await;
+
+    // Two certificates in the county on 2026-01-01 (one claimed), one in its sibling.
+    let claimed = ecert_testing::first_manager(&db, &operator, "朝阳区第一中学", "张三", 171, T0).await;
+    issue(&db, &operator, &code_in("110105")).await.unwrap();
+    issue(&db, &sibling_operator, &code_in("110106")).await.unwrap();
+    // The next day the claimed one is used twice and cancelled.
+    let day2 = T0.plus_minutes(24 * 60);
+    let cert = claimed.binding.certificate_id.clone();
+    let mut tx = db.begin_write().await.unwrap();
+    let holder = Some(claimed.binding.holder_id.as_str());
+    records::usage(&mut tx, &cert, holder, UsageKind::Login, "办事系统", "confirmed", day2, &Random::os())
+        .await
+        .unwrap();
+    records::usage(&mut tx, &cert, holder, UsageKind::Present, records::PUBLIC_CHECK, "verified", day2, &Random::os())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let policy = IssuePolicy::default();
+    let local = IdentityVerifier::Local;
+    changes::apply(&db, &operator, &cert, &ChangeRequest::Cancel, &local, policy, day2, &Random::os()).await.unwrap();
+
+    let now = T0.plus_minutes(3 * 24 * 60);
+    let by_day = ask("", "day", "2026-01-01", "2026-01-03");
+    let s = stats::statistics(&db, &auditor, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(s.authority_name, "北京市事业单位登记管理局");
+    let labels: Vec<&str> = s.rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["2026-01-01", "2026-01-02", "2026-01-03"]);
+    let day =
+        |i: usize| (s.rows[i].issued, s.rows[i].claimed, s.rows[i].ended, s.rows[i].logins, s.rows[i].public_checks);
+    assert_eq!(day(0), (3, 1, 0, 0, 0));
+    assert_eq!(day(1), (0, 0, 1, 1, 1));
+    assert_eq!((s.active, s.cancelled, s.deleted), (2, 1, 0));
+    let below_lines: Vec<(&str, i64, i64)> =
+        s.below.iter().map(|b| (b.region_code.as_str(), b.issued, b.active)).collect();
+    assert_eq!(below_lines, [("110105", 2, 1), ("110106", 1, 1)]);
+    assert!(s.chart_svg.starts_with("<svg") && s.chart_svg.contains("2026-01-02"));
+    assert_eq!(s.parties.iter().map(|p| p.count).sum::<i64>(), 2);
+
+    // Folded into a month and a year; the CSV has the table and its totals.
+    let month = stats::statistics(&db, &auditor, &ask("", "month", "2026-01-01", "2026-01-31"), Lang::En, now).await;
+    let month = month.unwrap();
+    assert_eq!(month.rows.len(), 1);
+    assert_eq!((month.rows[0].label.as_str(), month.rows[0].issued, month.rows[0].ended), ("2026-01", 3, 1));
+    assert!(month.csv().contains("\r\ntotal,3,1,1,1,0,1,0\r\n"), "{}", month.csv());
+
+    // The nation sees it all; the county only its own; the sibling is unknown to the county.
+    let nation_stats = stats::statistics(&db, &national, &ask("", "year", "", ""), Lang::Zh, now).await.unwrap();
+    assert_eq!(nation_stats.rows.iter().map(|r| r.issued).sum::<i64>(), 3);
+    assert_eq!(nation_stats.below.len(), 1, "the province, with its whole subtree");
+    assert_eq!((nation_stats.below[0].issued, nation_stats.below[0].active), (3, 2));
+    let own = stats::statistics(&db, &county, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(own.rows[0].issued, 2);
+    let county_id = county.authority_id.clone();
+    let of_county = ask(&county_id, "day", "2026-01-01", "2026-01-03");
+    let of_county = stats::statistics(&db, &auditor, &of_county, Lang::Zh, now).await.unwrap();
+    assert_eq!(of_county.rows[0].issued, 2, "a province reads one county");
+    let peek = ask(&sibling.authority_id, "day", "", "");
+    assert_eq!(domain(stats::statistics(&db, &county, &peek, Lang::Zh, now).await), DomainError::NotFound);
+    let up = ask(&province.authority_id, "day", "", "");
+    assert_eq!(domain(stats::statistics(&db, &county, &up, Lang::Zh, now).await), DomainError::NotFound);
+    // An operator issues; reading statistics is not their work.
+    assert_eq!(domain(stats::statistics(&db, &operator, &by_day, Lang::Zh, now).await), DomainError::Forbidden);
+    // Bad input: a clear error naming the field.
+    let bad = domain(stats::statistics(&db, &auditor, &ask("", "week", "", ""), Lang::Zh, now).await);
+    assert_eq!(bad, DomainError::field("stats_period", ecert_core::Problem::BadFormat));
+
+    // The lists: what was issued and used, with institutions and no persons.
+    let (issued, total) = stats::issued(&db, &auditor, &by_day, (0, 50), now).await.unwrap();
+    assert_eq!((issued.len(), total), (3, 3));
+    assert_eq!(issued.iter().filter(|l| l.claimed).count(), 1);
+    let (used, total) = stats::used(&db, &auditor, &by_day, (0, 50), now).await.unwrap();
+    assert_eq!((used.len(), total), (2, 2));
+    assert!(used.iter().all(|u| u.institution_name == "朝阳区第一中学"));
+    let csv = stats::used_csv(&db, &auditor, &by_day, now).await.unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    assert!(!csv.contains("张三"), "no person in the usage list");
+    let csv = stats::issued_csv(&db, &auditor, &by_day, now).await.unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    let (sibling_list, _) = stats::issued(&db, &sibling, &by_day, (0, 50), now).await.unwrap();
+    assert_eq!(sibling_list.len(), 1);
+    assert_eq!(domain(stats::issued(&db, &operator, &by_day, (0, 50), now).await), DomainError::Forbidden);
+}
+
+#[tokio::test]
+async fn r22_a_higher_authority_finds_its_subtrees_certificates_without_persons_data() {
+    let (db, national) = nation().await;
+    let province = below(&db, &national, "440000", "广东省事业单位登记管理局", "gd-admin-s").await;
+    let county = below(&db, &province, "440305", "南山区事业单位登记管理局", "ns-admin-s").await;
+    let sibling = below(&db, &province, "440306", "宝安区事业单位登记管理局", "ba-admin-s").await;
+    let operator = member(&db, &county, "ns-operator-s", OPERATOR).await;
+    let code = code_in("440305");
+    issue(&db, &operator, &code).await.unwrap();
+    let subtree =
+        |text: &str| CertificateQuery { text: text.into(), scope: SCOPE_SUBTREE.into(), ..Default::default() };
+
+    // The province finds it in its subtree, names the county, and sees no person.
+    let found = search(&db, &province, &subtree(&code[8..])).await.unwrap();
+    assert_eq!(found.total, 1);
+    let c = &found.items[0];
+    assert_eq!(
+        (c.credit_code.as_str(), c.authority_name.as_str(), c.own),
+        (code.as_str(), "南山区事业单位登记管理局", false)
+    );
+    assert_eq!(
+        (c.legal_rep_name.as_str(), c.legal_rep_id_number.as_str(), c.first_manager_name.as_str()),
+        ("", "", "")
+    );
+    // Its page is the county's: the province cannot open it.
+    assert_eq!(domain(certificate::detail(&db, &province, &c.certificate_id).await), DomainError::Forbidden);
+    // Without the scope a search stays in the province's own authority; the nation sees it too.
+    assert_eq!(
+        search(&db, &province, &CertificateQuery { text: code.clone(), ..Default::default() }).await.unwrap().total,
+        0
+    );
+    assert_eq!(search(&db, &national, &subtree(&code)).await.unwrap().total, 1);
+    // The county sees its own with the person masked; its sibling sees nothing of it, even by
+    // naming the county as its scope.
+    let own = search(&db, &operator, &subtree(&code)).await.unwrap();
+    assert!(own.items[0].own && own.items[0].legal_rep_name == "李*");
+    assert_eq!(search(&db, &sibling, &subtree(&code)).await.unwrap().total, 0);
+    let named = CertificateQuery { text: code.clone(), scope: county.authority_id.clone(), ..Default::default() };
+    assert_eq!(search(&db, &sibling, &named).await.unwrap().total, 0);
+    assert_eq!(search(&db, &province, &named).await.unwrap().total, 1);
+    // The authorities a province may choose from: itself first, then those below.
+    let tree = ecert_core::authority::subtree(&db, &province).await.unwrap();
+    let codes: Vec<&str> = tree.iter().map(|a| a.region_code.as_str()).collect();
+    assert_eq!(codes, ["440000", "440305", "440306"]);
+}
+
+/// Issue 15 §3, 应发尽发: a province imports the registration list of its subtree (bad rows
+/// reported by line, the others written), sees which institutions have a certificate, and a
+/// county's operator issues to its own listed institutions at once.
+#[tokio::test]
+async fn issue15_the_registration_list_shows_who_has_a_certificate_and_issues_to_a_selection() {
+    use ecert_core::roster;
+    let (db, national) = nation().await;
+    let province = below(&db, &national, "110000", "北京市事业单位登记管理局", "bj-roster").await;
+    let county = below(&db, &province, "110105", "朝阳区事业单位登记管理局", "cy-roster").await;
+    let operator = member(&db, &county, "cy-roster-op", OPERATOR).await;
+    let auditor = member(&db, &province, "bj-roster-auditor", AUDITOR).await;
+    let (a, b, c) = (code_in("110105"), code_in("110105"), code_in("110105"));
+    let id = ecert_testing::resident_id;
+    let bad = format!("{}{}", &a[..17], if a.ends_with('0') { '1' } else { '0' });
+    let csv = format!(
+        "统一社会信用代码,单位名称,住所,法定代表人,身份证号码,手机号码,登记管理机关\n\
+         {a},朝阳区甲中学,北京市朝阳区1号,张三,{},13800000001,110105\n\
+         {b},\"北京市乙研究所, 东院\",北京市朝阳区2号,李四,{},13800000002,\n\
+         {bad},丙单位,北京,王五,{},13800000003,110105\n\
+         {c},丁单位,天津,赵六,{},13800000004,120000\n",
+        id(201),
+        id(202),
+        id(203),
+        id(204),
+    );
+    let random = Random::os();
+    let report = roster::import(&db, &province, &csv, T0, &random).await.unwrap();
+    assert_eq!(report.imported, 2);
+    let errors: Vec<(usize, &str)> = report.errors.iter().map(|e| (e.line, e.error.field.as_str())).collect();
+    assert_eq!(errors, [(4, "credit_code"), (5, "region_code")]);
+    assert_eq!(domain(roster::import(&db, &auditor, &csv, T0, &random).await), DomainError::Forbidden);
+
+    let listed = roster::page(&db, &province, "", false, 0).await.unwrap();
+    assert_eq!((listed.total, listed.listed, listed.covered), (2, 2, 0));
+    let line_a = listed.items.iter().find(|l| l.credit_code == a).unwrap();
+    assert_eq!(
+        (line_a.own, line_a.legal_rep_name.as_str(), line_a.authority_name.as_str()),
+        (false, "张*", "朝阳区事业单位登记管理局")
+    );
+    assert!(listed.items.iter().any(|l| l.credit_code == b && l.own && l.name == "北京市乙研究所, 东院"));
+    let seen_by_county = roster::page(&db, &operator, "", false, 0).await.unwrap();
+    assert_eq!(seen_by_county.items.iter().map(|l| l.credit_code.as_str()).collect::<Vec<_>>(), [a.as_str()]);
+
+    // The county's operator issues to its own; the province's row is not theirs.
+    let policy = IssuePolicy::default();
+    let picked = [a.clone(), b.clone()];
+    let results =
+        roster::bulk_issue(&db, &operator, &picked, &IdentityVerifier::Local, policy, T0, &random).await.unwrap();
+    assert!(results[0].1.is_ok(), "{:?}", results[0]);
+    assert_eq!(results[1].1.as_ref().unwrap_err(), &DomainError::NotFound);
+    let again = roster::bulk_issue(&db, &operator, &picked[..1], &IdentityVerifier::Local, policy, T0, &random).await;
+    assert_eq!(again.unwrap()[0].1.as_ref().unwrap_err(), &DomainError::AlreadyExists { field: "credit_code".into() });
+    assert_eq!(
+        domain(roster::bulk_issue(&db, &county, &picked, &IdentityVerifier::Local, policy, T0, &random).await),
+        DomainError::Forbidden
+    );
+    assert_eq!(
+        domain(roster::bulk_issue(&db, &operator, &[], &IdentityVerifier::Local, policy, T0, &random).await),
+        DomainError::field("selection", ecert_core::Problem::OutOfRange)
+    );
+
+    let after = roster::page(&db, &province, "", false, 0).await.unwrap();
+    assert_eq!((after.listed, after.covered), (2, 1));
+    let without = roster::page(&db, &province, "", true, 0).await.unwrap();
+    assert_eq!(without.items.iter().map(|l| l.credit_code.as_str()).collect::<Vec<_>>(), [b.as_str()]);
+    let found = roster::page(&db, &province, "乙研究", false, 0).await.unwrap();
+    assert_eq!(found.total, 1);
+    // The certificate is the county's, issued from the list (no counter papers), and archived so.
+    let cert = certificate::list(&db, &operator, &a, 1).await.unwrap();
+    assert_eq!(cert[0].institution_name, "朝阳区甲中学");
+    let archives = ecert_core::archive::list(&db, &operator, &cert[0].certificate_id).await.unwrap();
+    assert_eq!(archives[0].action, "certificate_bulk_issue");
+    // A new import brings a row up to date, not a second one.
+    let update = format!("{a},朝阳区甲中学（新名）,北京市朝阳区1号,张三,{},13800000001,110105\n", id(201));
+    assert_eq!(roster::import(&db, &province, &update, T0, &random).await.unwrap().imported, 1);
+    assert_eq!(roster::page(&db, &province, "", false, 0).await.unwrap().listed, 2);
+}
