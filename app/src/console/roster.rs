@@ -54,7 +54,7 @@ pub async fn roster_bulk_issue(credit_codes: Vec<String>) -> Result<Vec<BulkLine
             Ok(claim) => {
                 BulkLine { credit_code, slip: Some(super::selection::slip(&staff, claim).await?), error: None }
             }
-            Err(e) => BulkLine { credit_code, slip: None, error: Some(AppError::from(e).message(lang)) },
+            Err(e) => BulkLine { credit_code, slip: None, error: Some(e.message(lang)) },
         });
     }
     Ok(lines)

@@ -386,7 +386,7 @@ mod server {
             }
         }
         let usage = format!(
-            "{SUBTREE} SELECT {day} AS day, u.kind, CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END AS at_counter, COUNT(*) \
+            "{SUBTREE} SELECT {day} AS day, u.kind, CAST(CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS at_counter, COUNT(*) \
              FROM usage_record u WHERE u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3 \
              GROUP BY {day}, u.kind, CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END",
             day = day_of("u.at")

@@ -1113,7 +1113,7 @@ fn console_writes(w: &World) -> Vec<Cell> {
             change(
                 &w.cert,
                 "certificate of this authority, LegalRepresentative",
-                json!({ "LegalRepresentative": { "legal_rep": person, "first_manager": "LegalRepresentative" } }),
+                json!({ "LegalRepresentative": { "legal_rep": person, "first_manager": "LegalRepresentative", "checklist": { "form": true, "licence": true, "identity_card": true, "authorization": true } } }),
             ),
             403,
         ),
@@ -1123,7 +1123,7 @@ fn console_writes(w: &World) -> Vec<Cell> {
             change(
                 &w.unclaimed,
                 "unclaimed certificate of this authority, FirstManager",
-                json!({ "FirstManager": { "first_manager": "LegalRepresentative" } }),
+                json!({ "FirstManager": { "first_manager": "LegalRepresentative", "checklist": { "form": true, "licence": true, "identity_card": true, "authorization": true } } }),
             ),
             403,
         ),
