@@ -369,7 +369,7 @@ texts! {
     IssuanceList => "发证清单", "Issuance list";
     UsageList => "用证清单", "Usage list";
     SubtreeCertificates => "本机关及下级机关的证书", "Certificates of this authority and those below";
-    FindInSubtree => "按单位名称、代码或编号查找", "Find by institution, code or serial";
+    FindInSubtree => "按名称、代码或编号查找", "Find by institution, code or serial";
     NewName => "新名称", "New name";
     NewMobile => "新手机号码", "New mobile number";
     ApplyChange => "确认办理", "Record the change";

@@ -132,6 +132,7 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
     let (text, set_text) = signal(String::new());
     let (status, set_status) = signal(String::new());
     let (page, set_page) = signal(0_i64);
+    let page_count = RwSignal::new(1_i64);
     let certificates = LocalResource::new(move || {
         issue.version().track();
         refresh.version().track();
@@ -219,12 +220,15 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
                     match certificates.await {
                         Ok(p) => {
                             let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                            // The buttons read the count from a signal: a closure over this
+                            // render's `pages` outlived it (the next button stayed disabled).
+                            page_count.set(pages);
                             view! {
                                 <CertificateTable list=p.items refresh />
                                 <p class="row pager">
                                     <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
                                     <span data-testid="certificate-page">{p.page + 1} " / " {pages} " · " {p.total}</span>
-                                    <button type="button" class="small secondary" data-testid="certificate-next" disabled=move || page.get() + 1 >= pages on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
+                                    <button type="button" class="small secondary" data-testid="certificate-next" disabled=move || page.get() + 1 >= page_count.get() on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
                                 </p>
                             }.into_any()
                         }
