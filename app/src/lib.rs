@@ -11,6 +11,7 @@ pub mod error;
 mod guard;
 pub mod i18n;
 mod layout;
+mod lists;
 pub mod oidc;
 mod pages;
 mod routes;

@@ -219,17 +219,12 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match certificates.await {
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
-                            // The buttons read the count from a signal: a closure over this
-                            // render's `pages` outlived it (the next button stayed disabled).
-                            page_count.set(pages);
+                            page_count.set(crate::lists::page_count(p.total, p.per_page));
+                            let pages = page_count.get_untracked();
                             view! {
                                 <CertificateTable list=p.items refresh />
-                                <p class="row pager">
-                                    <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
-                                    <span data-testid="certificate-page">{p.page + 1} " / " {pages} " · " {p.total}</span>
-                                    <button type="button" class="small secondary" data-testid="certificate-next" disabled=move || page.get() + 1 >= page_count.get() on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
-                                </p>
+                                <crate::lists::Pager page set_page pages=page_count summary=format!("{} / {pages} · {}", p.page + 1, p.total)
+                                    summary_testid="certificate-page" next_testid="certificate-next" />
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
@@ -425,7 +420,7 @@ fn Archives(certificate_id: String) -> impl IntoView {
         </Suspense>
         </div>
         {move || file.get().map(|f| {
-            let href = format!("data:application/json;charset=utf-8,{}", ecert_core::oidc::percent_encode(&f.text));
+            let href = crate::lists::data_href("application/json", &f.text);
             view! { <p><a href=href download=f.file_name.clone() data-testid="archive-file">{t(T::DownloadFile)} " " {f.file_name.clone()}</a></p> }
         })}
     }

@@ -76,6 +76,7 @@ pub fn RosterPanel(operate: bool) -> impl IntoView {
     let (text, set_text) = signal(String::new());
     let (without, set_without) = signal(false);
     let (page, set_page) = signal(0_i64);
+    let page_count = RwSignal::new(1_i64);
     let selected = RwSignal::new(Vec::<String>::new());
     let (issued, set_issued) = signal(Vec::<BulkLine>::new());
     let (busy, set_busy) = signal(false);
@@ -162,7 +163,8 @@ pub fn RosterPanel(operate: bool) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                            page_count.set(crate::lists::page_count(p.total, p.per_page));
+                            let summary = format!("{} / {} · {}", p.page + 1, page_count.get_untracked(), p.total);
                             let rows = p.items.into_iter().map(|r| {
                                 let code = r.credit_code.clone();
                                 let pick = (operate && r.own && !r.has_certificate).then(|| {
@@ -195,11 +197,7 @@ pub fn RosterPanel(operate: bool) -> impl IntoView {
                             view! {
                                 <p data-testid="roster-coverage">{T::RosterCoverage.get(lang)} " " {p.covered} " / " {p.listed}</p>
                                 <table class="list"><tbody>{rows}</tbody></table>
-                                <p class="row pager">
-                                    <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
-                                    <span>{p.page + 1} " / " {pages} " · " {p.total}</span>
-                                    <button type="button" class="small secondary" disabled=move || page.get() + 1 >= pages on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
-                                </p>
+                                <crate::lists::Pager page set_page pages=page_count summary />
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),

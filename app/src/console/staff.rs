@@ -336,7 +336,7 @@ pub fn AuditPanel() -> impl IntoView {
                 <button type="button" class="small secondary" on:click=export>{t(T::ExportCsv)}</button>
             </div>
             {move || csv.get().map(|text| {
-                let href = format!("data:text/csv;charset=utf-8,{}", ecert_core::oidc::percent_encode(&format!("\u{feff}{text}")));
+                let href = crate::lists::data_href("text/csv", &text);
                 view! { <p><a href=href download="staff-actions.csv" data-testid="actions-csv-link">{t(T::DownloadCsv)}</a></p> }
             })}
             <Suspense fallback=|| ()>

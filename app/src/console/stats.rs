@@ -117,7 +117,7 @@ pub async fn subtree_certificates(
 }
 
 fn csv_link(text: &str, file: &'static str, testid: &'static str) -> impl IntoView + use<> {
-    let href = format!("data:text/csv;charset=utf-8,{}", ecert_core::oidc::percent_encode(&format!("\u{feff}{text}")));
+    let href = crate::lists::data_href("text/csv", text);
     view! { <a href=href download=file data-testid=testid>{t(T::DownloadFile)} " " {file}</a> }
 }
 
@@ -303,15 +303,12 @@ fn Lists(ask: Ask) -> impl IntoView {
         let (a, p, f, to) = ask.get();
         usage_list(a, p, f, to, used_page.get())
     });
-    let pager = move |total: i64, page: ReadSignal<i64>, set: WriteSignal<i64>| {
-        let pages = ((total + ecert_core::stats::LIST_PAGE - 1) / ecert_core::stats::LIST_PAGE).max(1);
-        view! {
-            <p class="row pager">
-                <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
-                <span>{page.get_untracked() + 1} " / " {pages} " · " {total}</span>
-                <button type="button" class="small secondary" disabled=move || page.get() + 1 >= pages on:click=move |_| set.update(|p| *p += 1)>{t(T::NextPage)}</button>
-            </p>
-        }
+    let (issued_pages, used_pages) = (RwSignal::new(1_i64), RwSignal::new(1_i64));
+    // The pager of one list: its count set from this render's total.
+    let pager = move |total: i64, page: ReadSignal<i64>, set_page: WriteSignal<i64>, pages: RwSignal<i64>| {
+        pages.set(crate::lists::page_count(total, ecert_core::stats::LIST_PAGE));
+        let summary = format!("{} / {} · {total}", page.get_untracked() + 1, pages.get_untracked());
+        view! { <crate::lists::Pager page set_page pages summary /> }
     };
     view! {
         <h3>{t(T::IssuanceList)}</h3>
@@ -332,7 +329,7 @@ fn Lists(ask: Ask) -> impl IntoView {
                         }).collect_view();
                         view! {
                             <table class="records" data-testid="issued-table"><tbody>{rows}</tbody></table>
-                            {pager(total, issued_page, set_issued_page)}
+                            {pager(total, issued_page, set_issued_page, issued_pages)}
                         }.into_any()
                     }
                     Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
@@ -358,7 +355,7 @@ fn Lists(ask: Ask) -> impl IntoView {
                         }).collect_view();
                         view! {
                             <table class="records" data-testid="used-table"><tbody>{rows}</tbody></table>
-                            {pager(total, used_page, set_used_page)}
+                            {pager(total, used_page, set_used_page, used_pages)}
                         }.into_any()
                     }
                     Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
@@ -377,6 +374,7 @@ pub fn SubtreePanel() -> impl IntoView {
     let (text, set_text) = signal(String::new());
     let (status, set_status) = signal(String::new());
     let (page, set_page) = signal(0_i64);
+    let page_count = RwSignal::new(1_i64);
     let certificates =
         LocalResource::new(move || subtree_certificates(text.get(), status.get(), String::new(), page.get()));
     view! {
@@ -401,7 +399,7 @@ pub fn SubtreePanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match certificates.await {
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                            page_count.set(crate::lists::page_count(p.total, p.per_page));
                             let total = if p.total > ecert_core::certificate::COUNT_CAP {
                                 format!("{}+", ecert_core::certificate::COUNT_CAP)
                             } else {
@@ -424,11 +422,8 @@ pub fn SubtreePanel() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
-                                <p class="row pager">
-                                    <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
-                                    <span data-testid="subtree-page">{p.page + 1} " / " {pages} " · " {total}</span>
-                                    <button type="button" class="small secondary" disabled=move || page.get() + 1 >= pages on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
-                                </p>
+                                <crate::lists::Pager page set_page pages=page_count summary_testid="subtree-page"
+                                    summary=format!("{} / {} · {total}", p.page + 1, page_count.get_untracked()) />
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),

@@ -33,6 +33,7 @@ pub(super) fn UsagePanel(is_first: bool) -> impl IntoView {
     let (from_day, set_from_day) = signal(String::new());
     let (to_day, set_to_day) = signal(String::new());
     let (page, set_page) = signal(0_i64);
+    let page_count = RwSignal::new(1_i64);
     let (csv, set_csv) = signal(None::<String>);
     let filter =
         move || UsageFilter { kind: kind.get(), from_day: from_day.get(), to_day: to_day.get(), page: page.get() };
@@ -70,7 +71,8 @@ pub(super) fn UsagePanel(is_first: bool) -> impl IntoView {
                     match records.await {
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                            page_count.set(crate::lists::page_count(p.total, p.per_page));
+                            let summary = format!("{} / {} · {}", p.page + 1, page_count.get_untracked(), p.total);
                             let rows = p.items.into_iter().map(|r| view! {
                                 <tr data-testid="usage-row">
                                     <td>{ecert_core::time::format_cst(ecert_core::Millis(r.at))}</td>
@@ -85,11 +87,7 @@ pub(super) fn UsagePanel(is_first: bool) -> impl IntoView {
                                     <thead><tr><th>{t(T::UsageTime)}</th><th>{t(T::UsageKind)}</th><th>{t(T::UsageSystem)}</th><th>{t(T::Holder)}</th><th>{t(T::UsageResult)}</th></tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
-                                <p class="row pager">
-                                    <button type="button" class="small secondary" disabled=move || page.get() == 0 on:click=move |_| set_page.update(|p| *p -= 1)>{t(T::PrevPage)}</button>
-                                    <span data-testid="usage-page">{p.page + 1} " / " {pages} " · " {p.total}</span>
-                                    <button type="button" class="small secondary" disabled=move || page.get() + 1 >= pages on:click=move |_| set_page.update(|p| *p += 1)>{t(T::NextPage)}</button>
-                                </p>
+                                <crate::lists::Pager page set_page pages=page_count summary summary_testid="usage-page" />
                             }
                             .into_any()
                         }

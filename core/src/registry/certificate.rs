@@ -609,7 +609,7 @@ mod server {
     /// wider scope), then the text (substring of the name; of the upper-cased credit code or
     /// serial), then the status.
     fn search_filter(staff: &StaffView, q: &CertificateQuery) -> Result<(String, Vec<String>)> {
-        let text: String = q.text.trim().chars().filter(|c| !matches!(c, '%' | '_' | '\\')).take(100).collect();
+        let text = search_text(&q.text);
         let mut values = vec![staff.authority_id.clone()];
         let mut filter = match q.scope.trim() {
             "" => String::from("c.authority_id = $1"),
@@ -635,6 +635,12 @@ mod server {
             values.push(status.as_sql().to_owned());
         }
         Ok((filter, values))
+    }
+
+    /// What a console search looks for inside `LIKE '%…%'`: trimmed, at most 100 characters, the
+    /// pattern's own wildcards and escape taken out (they are plain text to the user).
+    pub(crate) fn search_text(text: &str) -> String {
+        text.trim().chars().filter(|c| !matches!(c, '%' | '_' | '\\')).take(100).collect()
     }
 
     fn bind_all(mut q: crate::store::Query, values: Vec<String>) -> crate::store::Query {

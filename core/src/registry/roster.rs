@@ -249,7 +249,7 @@ mod server {
     /// The list of the viewer's subtree, a page at a time, optionally only the institutions
     /// without an active certificate, found by a part of the name or credit code.
     pub async fn page(db: &Db, staff: &StaffView, text: &str, without_only: bool, page: i64) -> Result<RosterPage> {
-        let text: String = text.trim().chars().filter(|c| !matches!(c, '%' | '_' | '\\')).take(100).collect();
+        let text = certificate::search_text(text);
         let covered_sql = "EXISTS (SELECT 1 FROM institution i JOIN certificate c ON c.institution_id = i.id \
              WHERE i.credit_code = r.credit_code AND c.status = 'active')";
         let mut filter = String::from("r.authority_id IN (SELECT id FROM sub)");
@@ -279,12 +279,11 @@ mod server {
         };
         let rows: Vec<(String, String, String, String, String, String, bool)> = db.fetch_all(bind(&sql)).await?;
         let total: i64 = db.fetch_one(bind(&count)).await?;
-        let listed_sql = format!("{with} SELECT COUNT(*) FROM roster r WHERE r.authority_id IN (SELECT id FROM sub)");
-        let listed: i64 = db.fetch_one(query(&listed_sql).bind(&staff.authority_id)).await?;
-        let covered = format!(
-            "{with} SELECT COUNT(*) FROM roster r WHERE r.authority_id IN (SELECT id FROM sub) AND {covered_sql}"
+        let coverage = format!(
+            "{with} SELECT COUNT(*), COUNT(CASE WHEN {covered_sql} THEN 1 END) FROM roster r \
+             WHERE r.authority_id IN (SELECT id FROM sub)"
         );
-        let covered: i64 = db.fetch_one(query(&covered).bind(&staff.authority_id)).await?;
+        let (listed, covered): (i64, i64) = db.fetch_one(query(&coverage).bind(&staff.authority_id)).await?;
         let items = rows
             .into_iter()
             .map(|(credit_code, name, address, rep, authority_name, authority_id, has_certificate)| RosterLine {
