@@ -7,6 +7,9 @@ const server = process.env.ECERT_E2E_SERVER_BIN;
 const siteRoot = process.env.ECERT_E2E_SITE_ROOT;
 const workDir = process.env.ECERT_E2E_WORKDIR ?? '/tmp/ecert-e2e';
 const adminPassword = 'e2e-admin-password';
+// Issue 16 §6: every server sends its SMS through the fake HTTP gateway (fake-sms.mjs).
+const smsPort = process.env.ECERT_E2E_SMS_PORT ?? '3109';
+const smsSecret = 'e2e-sms-shared-secret-0001';
 
 type Backend = { name: string; port: string; databaseUrl: string };
 const backends: Backend[] = [
@@ -48,7 +51,15 @@ export default defineConfig({
     use: { ...devices['Desktop Chrome'], baseURL: `http://127.0.0.1:${b.port}` },
   })),
   webServer: server
-    ? backends.map((b) => ({
+    ? [
+        {
+          command: `${process.execPath} fake-sms.mjs`,
+          url: `http://127.0.0.1:${smsPort}/healthz`,
+          reuseExistingServer: false,
+          timeout: 20_000,
+          env: { ECERT_E2E_SMS_PORT: smsPort, ECERT_E2E_SMS_SECRET: smsSecret },
+        },
+        ...backends.map((b) => ({
         command: server,
         url: `http://127.0.0.1:${b.port}/healthz`,
         reuseExistingServer: false,
@@ -62,7 +73,11 @@ export default defineConfig({
           ECERT_SITE_ROOT: siteRoot ?? '../target/site',
           ECERT_ADMIN_PASSWORD: adminPassword,
           ECERT_LOG: 'warn',
+          ECERT_SMS_URL: `http://127.0.0.1:${smsPort}/send`,
+          ECERT_SMS_TEMPLATES: 'password_reset=SMS_E2E_RESET',
+          ECERT_SMS_SECRET: smsSecret,
         },
-      }))
+      })),
+      ]
     : undefined,
 });

@@ -89,7 +89,8 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
             S::UNAUTHORIZED
         }
         DomainError::PasswordLocked => S::LOCKED,
-        DomainError::Revoked | DomainError::NotAManager => S::FORBIDDEN,
+        DomainError::Revoked | DomainError::NotAManager | DomainError::Expired { .. } => S::FORBIDDEN,
+        DomainError::RenewalNotOpen { .. } => S::CONFLICT,
         DomainError::RateLimited => S::TOO_MANY_REQUESTS,
         DomainError::PresentationInvalid => S::GONE,
         DomainError::StaleSignature => S::UNAUTHORIZED,

@@ -242,6 +242,19 @@ texts! {
     ResetPassword => "重置证书密码", "Reset the password";
     PasswordReset => "证书密码已重置并解锁", "The certificate password is reset and unlocked";
     SmsOutbox => "短信发件箱（开发网关）", "SMS outbox (development gateway)";
+    SmsDeliveries => "短信发送记录", "SMS deliveries";
+    SmsDeliveriesHint => "本机关持证人的短信：已发送、等待重试或发送失败，以及短信网关的答复；不显示短信内容。",
+        "Messages to this authority's holders: delivered, waiting for another attempt, or given up, with the gateway's answer; never their content.";
+    NoSms => "暂无短信", "No messages yet";
+    SentAt => "时间", "Time";
+    SmsKindHeader => "短信类型", "Kind";
+    SmsState => "发送状态", "State";
+    SmsAttempts => "尝试次数", "Attempts";
+    SmsGatewayAnswer => "网关答复", "Gateway's answer";
+    SmsPasswordReset => "证书密码重置验证码", "Certificate password reset code";
+    SmsQueued => "等待重试", "Waiting to retry";
+    SmsDelivered => "已发送", "Delivered";
+    SmsFailed => "发送失败", "Failed";
     SmsOutboxHint => "开发环境下短信不真正发送，而是写入此发件箱。", "In development, SMS messages are not sent but kept in this outbox.";
     ChangesTitle => "办理变更", "Record a change";
     ChangeKind => "变更事项", "Change";
@@ -267,6 +280,9 @@ texts! {
     CertificatePage => "证书详情", "Certificate";
     Holders => "持有人", "Holders";
     IssuedAt => "签发时间", "Issued";
+    RenewalDue => "证书有效期将在三个月内届满，请第一管理责任人到登记管理机关办理续期；续期不影响管理人、使用人和授权。",
+        "The certificate's validity ends within three months: the first manager should renew it at the registration authority; renewal affects no manager, user or grant.";
+    ValidityRenewalOpen => "三个月内到期，可续期", "Expires within three months: renewal open";
     ByStaff => "登记管理机关", "Registration authority";
     ByHolder => "持有人", "Holder";
     AuthorityName => "登记管理机关名称", "Authority name";
@@ -301,6 +317,9 @@ texts! {
     Action => "操作", "Action";
     Detail => "内容", "Detail";
     ChangeDelete => "删除证书", "Delete the certificate";
+    ChangeRenew => "证书续期", "Renew the validity";
+    RenewNotice => "续期自有效期届满前三个月起办理；提前续期的，新有效期自原到期日起算；持证人、授权和设备均不受影响。",
+        "Renewal opens three months before expiry; renewing early adds the new period to the old end date; no holder, grant or device is affected.";
     Statistics => "统计", "Statistics";
     RosterTitle => "应发尽发：登记名单", "Registration list: every institution a certificate";
     RosterHint => "名单CSV每行：统一社会信用代码,单位名称,住所,法定代表人姓名,法定代表人身份证号码,法定代表人手机号码,登记管理机关行政区划代码（空为本机关）", "One institution per CSV line: credit code, name, address, legal representative's name, ID number and mobile, division code of the registering authority (empty: this one)";
@@ -383,6 +402,8 @@ texts! {
     CameraError => "无法使用摄像头：", "The camera cannot be used: ";
     StatusCancelled => "已注销", "Cancelled";
     StatusDeleted => "已删除", "Deleted";
+    StatusRenewalOpen => "三个月内到期", "Expiring within three months";
+    StatusExpired => "已过有效期", "Expired";
     SignTitle => "扫码签名", "Scan to sign";
     ChooseSignCertificate => "请选择用于签名的证书：", "Choose the certificate to sign with:";
     SignAsks => "以下应用系统请求您使用证书签署文件：", "This system asks you to sign a document with your certificate:";
@@ -480,6 +501,7 @@ pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
         ChangeKind::MobileChanged => ("手机号码变更", "Mobile changed"),
         ChangeKind::AddressChanged => ("住所变更", "Address changed"),
         ChangeKind::RepMobileChanged => ("法定代表人手机号码变更", "Legal representative's mobile changed"),
+        ChangeKind::Renewed => ("证书续期", "Validity renewed"),
         ChangeKind::Cancelled => ("证书注销", "Certificate cancelled"),
         ChangeKind::Deleted => ("证书删除", "Certificate deleted"),
     };

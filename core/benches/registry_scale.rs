@@ -66,7 +66,7 @@ async fn run() {
     let search = |staff: &StaffView, text: &str, scope: &str, page: i64| {
         let q = CertificateQuery { text: text.into(), status: String::new(), page, scope: scope.into() };
         let (db, staff) = (db.clone(), staff.clone());
-        async move { certificate::search(&db, &staff, &q).await.unwrap().items.len() }
+        async move { certificate::search(&db, &staff, &q, Millis::now()).await.unwrap().items.len() }
     };
     let month = |staff: &StaffView, period: &str| {
         let q = StatsQuery { period: period.into(), ..StatsQuery::default() };
@@ -225,11 +225,12 @@ async fn seed(db: &Db, certs: usize, usage: usize, now: Millis) {
              '张三', 'x', 'x', {t} - ({certs} - g) * {step} FROM generate_series(0, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}"
         ),
         format!(
-            "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, claimed_at, ended_at) \
+            "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, claimed_at, ended_at, expires_at) \
              SELECT 'c' || g, 'i' || g, 'EC' || lpad(g::text, 14, '0'), CASE WHEN g % 50 = 0 THEN 'cancelled' ELSE 'active' END, \
              {t} - ({certs} - g) * {step}, 's-bench', k.id, \
              CASE WHEN g % 10 = 0 THEN NULL ELSE {t} - ({certs} - g) * {step} + {day} END, \
-             CASE WHEN g % 50 = 0 THEN {t} - ({certs} - g) * {step} + 2 * {day} END \
+             CASE WHEN g % 50 = 0 THEN {t} - ({certs} - g) * {step} + 2 * {day} END, \
+             {t} - ({certs} - g) * {step} + 1826 * {day} \
              FROM generate_series(0, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}",
             day = Millis::DAY
         ),

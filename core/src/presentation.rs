@@ -143,9 +143,10 @@ mod server {
         let sql = concat!(
             "SELECT d.id FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
              WHERE d.id = $1 AND ",
-            crate::binding_live_sql!()
+            crate::binding_live_sql!("$2")
         );
-        let live: Option<String> = tx.fetch_optional(query(sql).lock_rows_of("d").bind(request.device_id)).await?;
+        let live: Option<String> =
+            tx.fetch_optional(query(sql).lock_rows_of("d").bind(request.device_id).bind(now.0)).await?;
         if live.is_none() {
             return Err(DomainError::Revoked.into());
         }
@@ -237,7 +238,7 @@ mod server {
              AND (p.grant_id IS NULL OR {})",
             if unused { " AND p.used_at IS NULL" } else { "" },
             crate::grant_in_force_sql!("g", "$3"),
-            live = crate::binding_live_sql!(),
+            live = crate::binding_live_sql!("$2"),
         )
     }
 

@@ -6,7 +6,8 @@
 //! Nothing a record or a rule still needs is deleted: change and usage records stay for ever, an
 //! archive package until its retention ends, a
 //! sign request that was signed stays for its party for [`SIGNED_KEEP_DAYS`], and an SMS code
-//! stays past the hour its sending limit counts. Rows are deleted children first, so that the
+//! stays past the hour its sending limit counts; a queued SMS stays [`SMS_KEEP_DAYS`] for staff
+//! to see whether it was delivered. Rows are deleted children first, so that the
 //! foreign keys of both databases hold throughout.
 
 use crate::store::{Db, query};
@@ -16,6 +17,8 @@ use crate::{Millis, Result};
 pub const PURGE_AFTER_MINUTES: i64 = 120;
 /// How long a signed sign request stays, in days: its party fetches the result.
 pub const SIGNED_KEEP_DAYS: i64 = 30;
+/// How long a queued SMS stays for staff to see whether it was delivered, in days.
+pub const SMS_KEEP_DAYS: i64 = 7;
 /// How often every app server purges, in minutes.
 pub const PURGE_EVERY_MINUTES: u64 = 10;
 
@@ -35,7 +38,7 @@ impl Purged {
 pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
     let cutoff = now.0 - PURGE_AFTER_MINUTES * Millis::MINUTE;
     let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
-    let steps: [(&'static str, &str, i64); 13] = [
+    let steps: [(&'static str, &str, i64); 14] = [
         // OIDC, children first: tokens, then codes no token names, then requests no code names.
         ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
         (
@@ -65,6 +68,7 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
         ),
         ("presentation", "DELETE FROM presentation WHERE expires_at < $1", cutoff),
         ("sms_code", "DELETE FROM sms_code WHERE expires_at < $1", cutoff),
+        ("sms_message", "DELETE FROM sms_message WHERE created_at < $1", now.0 - SMS_KEEP_DAYS * Millis::DAY),
         ("holder_session", "DELETE FROM holder_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
         ("staff_session", "DELETE FROM staff_session WHERE expires_at < $1", cutoff),
         ("counter_session", "DELETE FROM counter_session WHERE expires_at < $1 OR ended_at < $1", cutoff),

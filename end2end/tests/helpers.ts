@@ -1,5 +1,6 @@
 // Reusable flows for the end-to-end suite.
 import { Browser, devices, expect, Locator, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 export const ADMIN = { username: 'admin', password: 'e2e-admin-password' };
 
@@ -165,4 +166,15 @@ export async function userWithGrant(pc: Page, browser: Browser, baseURL: string,
   const user = await phone(browser, baseURL);
   await acceptOnPhone(user, link, '赵六', residentId(40));
   return { fm, dash, user };
+}
+
+/** Runs `ecert-server ARGS…` (a command of the admin command line) against the database of the
+ *  test's project, as an operator would on the server; answers what it printed. */
+export function serverCommand(project: string, args: string[]): string {
+  const workDir = process.env.ECERT_E2E_WORKDIR ?? '/tmp/ecert-e2e';
+  const databaseUrl = project === 'postgres' ? process.env.ECERT_E2E_POSTGRES_URL! : `sqlite:${workDir}/e2e.db`;
+  return execFileSync(process.env.ECERT_E2E_SERVER_BIN!, args, {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: databaseUrl, ECERT_DATA_KEY_FILE: `${workDir}/data-${project}.key`, ECERT_LOG: 'warn' },
+  });
 }

@@ -1,5 +1,6 @@
 // Delegation issue, journeys 6 and 7: the certificate password (R13: change with the old one,
-// 6 wrong entries lock it, an SMS code from the development outbox unlocks and resets it) and
+// 6 wrong entries lock it, an SMS code — through the fake HTTP gateway, retried after it failed
+// once (issue 16 §6) — unlocks and resets it) and
 // changes recorded in the console (R14: a legal-representative change voids every authorization
 // at once and gives a new claim QR; R15: a cancelled certificate signs nobody in).
 import { expect, Page, test } from '@playwright/test';
@@ -33,18 +34,33 @@ test('R13: a wrong old password is counted, six lock it, and an SMS code resets 
   await save.click();
   await expect(card.getByTestId('card-message')).toContainText('证书密码已锁定');
 
+  // The gateway is busy for the first attempt: the message waits and goes out on the retry.
+  const gateway = `http://127.0.0.1:${process.env.ECERT_E2E_SMS_PORT ?? '3109'}`;
+  const since = Date.now();
+  await fetch(`${gateway}/fail?n=1`, { method: 'POST' });
   await card.getByRole('button', { name: '忘记或锁定密码' }).click();
   await card.getByRole('button', { name: '发送短信验证码' }).click();
   await expect(card.getByTestId('card-message')).toHaveText('验证码已发送至 138****5678');
   await card.getByRole('button', { name: '发送短信验证码' }).click();
   await expect(card.getByTestId('card-message')).toContainText('操作过于频繁');
 
-  // Staff read the development gateway's outbox.
+  // Staff see the failed attempt and then the delivery, never the code.
   await page.reload();
   await hydrated(page);
-  const outbox = page.getByTestId('outbox');
-  await expect(outbox).toContainText('138****5678');
-  const code = (await outbox.locator('li').first().textContent())!.match(/验证码(\d{6})/)![1];
+  const deliveries = page.getByTestId('sms-deliveries');
+  await expect(deliveries.getByRole('row').nth(1)).toContainText('138****5678');
+  await expect(deliveries.getByRole('row').nth(1)).toContainText('等待重试');
+  await expect(deliveries.getByRole('row').nth(1)).toContainText('503');
+  type Sms = { mobile: string; template: string; params: { code: string }; at: number };
+  const taken = async () => ((await (await fetch(`${gateway}/messages`)).json()) as Sms[]).filter((m) => m.at >= since);
+  await expect.poll(async () => (await taken()).length, { timeout: 30_000 }).toBe(1);
+  const [sms] = await taken();
+  expect(sms.mobile).toBe('13812345678');
+  expect(sms.template).toBe('SMS_E2E_RESET');
+  const code = sms.params.code;
+  await page.locator('section[aria-labelledby=sms-title]').getByRole('button', { name: '刷新' }).click();
+  await expect(deliveries.getByRole('row').nth(1)).toContainText('已发送');
+  await expect(deliveries).not.toContainText(code);
   await card.getByLabel('短信验证码').fill(code);
   await card.locator('form').filter({ hasText: '短信验证码' }).getByLabel('身份证号码').fill(residentId(123));
   await card.locator('form').filter({ hasText: '短信验证码' }).getByLabel('新证书密码').fill('reset-pass-2');

@@ -219,7 +219,7 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
                 ],
             ),
             exec(
-                "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id) VALUES ($1, $2, $3, 'active', 0, $4, $5)",
+                "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, expires_at) VALUES ($1, $2, $3, 'active', 0, $4, $5, 4102444800000)",
                 vec![cert.clone(), inst, format!("BENCH{i:012}"), staff.id.clone(), staff.authority_id.clone()],
             ),
             exec(

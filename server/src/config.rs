@@ -89,6 +89,11 @@ pub struct Config {
     #[arg(long, env = "ECERT_ARCHIVE_YEARS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=100))]
     pub archive_years: i64,
 
+    /// Years a certificate is valid from its issue or renewal (R20), 1 to 30; renewal opens
+    /// three months before the end.
+    #[arg(long, env = "ECERT_VALIDITY_YEARS", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=30))]
+    pub validity_years: i64,
+
     /// Identity service (R4) asked to confirm name and ID number pairs: `http://HOST[:PORT]/PATH`
     /// taking `{"name","id_number"}` and answering `{"match": bool}` [default: local form checks only].
     #[arg(long, env = "ECERT_IDENTITY_URL", value_name = "URL")]
@@ -97,6 +102,26 @@ pub struct Config {
     /// Milliseconds to wait for the identity service before refusing with "unavailable".
     #[arg(long, env = "ECERT_IDENTITY_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub identity_timeout_ms: u64,
+
+    /// SMS gateway (R13) taking `{"id","mobile","template","params"}` signed with
+    /// ECERT_SMS_SECRET: `http://HOST[:PORT]/PATH` [default: the development outbox, read in
+    /// the console].
+    #[arg(long, env = "ECERT_SMS_URL", value_name = "URL")]
+    pub sms_url: Option<String>,
+
+    /// The gateway's template id of each kind of message, `KIND=ID` comma-separated; every kind
+    /// needs one (today: `password_reset`).
+    #[arg(long, env = "ECERT_SMS_TEMPLATES", value_name = "KIND=ID,…")]
+    pub sms_templates: Option<String>,
+
+    /// The secret shared with the SMS gateway (at least 16 characters): it checks the
+    /// `X-Ecert-Signature` of every request with it.
+    #[arg(long, env = "ECERT_SMS_SECRET", hide_env_values = true)]
+    pub sms_secret: Option<String>,
+
+    /// Milliseconds to wait for the SMS gateway before an attempt counts as failed.
+    #[arg(long, env = "ECERT_SMS_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub sms_timeout_ms: u64,
 
     /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` header names the
     /// client; from any other peer the header is ignored. The client address is what the phone
@@ -136,6 +161,9 @@ pub enum Command {
     /// Registration authorities: add one below another.
     #[command(subcommand)]
     Authority(AuthorityCommand),
+    /// Certificates: set the last day of validity (R20).
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
     /// Applies the database migrations (as every start does) and exits.
     Migrate,
     /// Deletes the login, OIDC, sign and approval requests, presentations, SMS codes and
@@ -196,6 +224,20 @@ pub enum AuthorityCommand {
     },
 }
 
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum CertificateCommand {
+    /// Sets the last day of validity of the active certificate SERIAL: for a certificate brought
+    /// over from paper, whose last day is printed on it, or to correct one. A day already past
+    /// makes it lapse at once; staff renew it in the console. Recorded in the action log.
+    Validity {
+        #[arg(value_name = "SERIAL")]
+        serial: String,
+        /// The last valid day, YYYY-MM-DD (China Standard Time).
+        #[arg(long, value_name = "DAY")]
+        until: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
@@ -217,6 +259,8 @@ pub enum ConfigError {
     DataKeyRequired,
     #[error("HTTPS needs both ECERT_TLS_CERT / --tls-cert and ECERT_TLS_KEY / --tls-key; only {0} is set")]
     TlsHalf(&'static str),
+    #[error("{0}\n  (see ECERT_SMS_URL, ECERT_SMS_TEMPLATES and ECERT_SMS_SECRET)")]
+    Sms(String),
 }
 
 impl Config {
@@ -302,6 +346,41 @@ impl Config {
         }
     }
 
+    /// The SMS gateway the settings choose: the HTTP gateway needs a template for every kind of
+    /// message and a secret of 16 characters or more.
+    pub fn sms(&self) -> Result<ecert_core::sms::SmsGateway, ConfigError> {
+        use ecert_core::sms::{HttpSms, SmsGateway, SmsKind};
+        let Some(url) = self.sms_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(SmsGateway::Outbox);
+        };
+        if !url.starts_with("http://") {
+            return Err(ConfigError::Sms(format!("the SMS gateway `{url}` must be an http:// URL")));
+        }
+        let mut templates = Vec::new();
+        for pair in self.sms_templates.as_deref().unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
+            let (kind, id) = pair.split_once('=').unwrap_or((pair, ""));
+            let kind = SmsKind::from_sql(kind.trim())
+                .ok_or_else(|| ConfigError::Sms(format!("`{}` is not a kind of message", kind.trim())))?;
+            if id.trim().is_empty() {
+                return Err(ConfigError::Sms(format!("the template of `{kind}` is empty")));
+            }
+            templates.push((kind, id.trim().to_owned()));
+        }
+        if let Some(missing) = SmsKind::ALL.iter().find(|k| !templates.iter().any(|(t, _)| t == *k)) {
+            return Err(ConfigError::Sms(format!("the SMS gateway needs a template for `{missing}`")));
+        }
+        let secret = self.sms_secret.clone().unwrap_or_default();
+        if secret.chars().count() < 16 {
+            return Err(ConfigError::Sms("the SMS gateway needs a shared secret of at least 16 characters".into()));
+        }
+        Ok(SmsGateway::Http(HttpSms {
+            url: url.to_owned(),
+            timeout: std::time::Duration::from_millis(self.sms_timeout_ms),
+            templates,
+            secret: ecert_core::secret::Secret::new(secret),
+        }))
+    }
+
     pub fn public_url(&self) -> String {
         let scheme = if self.tls_cert.is_some() { "https" } else { "http" };
         self.public_url
@@ -373,6 +452,30 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let err = Config::load_from(["ecert-server", "--config", path]).unwrap_err();
         assert!(err.to_string().contains("unknown setting `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn an_sms_gateway_needs_an_http_url_a_template_for_every_kind_and_a_long_secret() {
+        use ecert_core::sms::{SmsGateway, SmsKind};
+        let sms = |extra: &[&str]| {
+            let args = ["ecert-server", "--sms-url", "http://127.0.0.1:9/send"].iter().chain(extra).copied();
+            Config::load_from(args.collect::<Vec<_>>()).unwrap().sms()
+        };
+        assert!(matches!(Config::load_from(["ecert-server"]).unwrap().sms(), Ok(SmsGateway::Outbox)));
+        let said = |r: Result<SmsGateway, ConfigError>| r.map(|_| String::new()).unwrap_or_else(|e| e.to_string());
+        let secret = ["--sms-secret", "sixteen-chars-or-more"];
+        assert!(said(sms(&secret)).contains("needs a template for `password_reset`"));
+        let unknown = [&secret[..], &["--sms-templates", "welcome=SMS_1"]].concat();
+        assert!(said(sms(&unknown)).contains("`welcome` is not a kind of message"));
+        let short = ["--sms-templates", "password_reset=SMS_1", "--sms-secret", "short"];
+        assert!(said(sms(&short)).contains("at least 16 characters"));
+        let good = [&secret[..], &["--sms-templates", " password_reset = SMS_1 "]].concat();
+        match sms(&good) {
+            Ok(SmsGateway::Http(http)) => assert_eq!(http.template(SmsKind::PasswordReset), Some("SMS_1")),
+            other => panic!("{other:?}"),
+        }
+        let https = Config::load_from(["ecert-server", "--sms-url", "https://sms.example/send"]).unwrap();
+        assert!(said(https.sms()).contains("must be an http:// URL"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
 pub use config::Config;
-use config::{AuthorityCommand, Command, StaffCommand};
+use config::{AuthorityCommand, CertificateCommand, Command, StaffCommand};
 
 /// Why the server could not start; each says what to change.
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +63,9 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         issue_policy: ecert_core::certificate::IssuePolicy {
             claim_minutes: config.claim_minutes,
             archive_years: config.archive_years,
+            validity_years: config.validity_years,
         },
-        sms: ecert_core::sms::SmsGateway::Outbox,
+        sms: config.sms()?,
         leptos_options,
         public_url: config.public_url(),
         trusted_proxies: config.trusted_proxies.clone().into(),
@@ -176,6 +177,12 @@ async fn run_command(db: &Db, config: &Config, command: &Command) -> Result<Stri
                 made.region_code
             ))
         }
+        Command::Certificate(CertificateCommand::Validity { serial, until }) => {
+            let set = ecert_core::validity::set_from_command_line(db, serial, until, now, &random)
+                .await
+                .map_err(failed(format!("cannot set the validity of `{serial}`")))?;
+            Ok(format!("certificate {} of {} is valid until {}", set.serial, set.institution_name, set.last_day))
+        }
         Command::Migrate => Ok(format!("the {} database is migrated", db.backend().name())),
         Command::Purge => {
             let purged = purge::purge(db, now).await.map_err(failed("cannot purge".into()))?;
@@ -222,6 +229,20 @@ async fn backup(db: &Db, config: &Config, file: &std::path::Path) -> Result<Stri
 
 /// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
 /// each app server purges (the deletes are idempotent, so several at once do no harm).
+/// Issue 16 §6: every few seconds, the queued SMS messages whose next attempt is due (every app
+/// server does this; a lease keeps two from sending one message).
+fn spawn_sms_delivery(db: Db, gateway: ecert_core::sms::SmsGateway) {
+    tokio::spawn(async move {
+        let every = Duration::from_secs(ecert_core::sms::DELIVER_EVERY_SECONDS);
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = ecert_core::sms::deliver_due(&db, &gateway, 100, ecert_core::Millis::now()).await {
+                tracing::warn!(error = %e, "SMS delivery round failed; trying again later");
+            }
+        }
+    });
+}
+
 fn spawn_purge(db: Db) {
     tokio::spawn(async move {
         let every = Duration::from_secs(ecert_core::purge::PURGE_EVERY_MINUTES * 60);
@@ -249,6 +270,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
     print_urls(&config);
     spawn_purge(db.clone());
+    spawn_sms_delivery(db.clone(), state.sms.clone());
     tracing::info!(backend = db.backend().name(), addr = %config.listen, "serving");
 
     let app = http::router(state);

@@ -66,6 +66,15 @@ pub async fn sms_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     Ok(ecert_core::sms::outbox(&state.db, &staff, 20, codes).await?)
 }
 
+/// Issue 16 §6: the SMS queue of the staff member's authority — delivered, waiting for another
+/// attempt, or given up, with the gateway's last answer — without any message's content.
+#[server(endpoint = "sms_deliveries")]
+pub async fn sms_deliveries() -> Result<Vec<ecert_core::sms::Delivery>, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    Ok(ecert_core::sms::deliveries(&state.db, &staff, 50).await?)
+}
+
 /// A person's three fields in the form.
 #[derive(Clone, Copy, Default)]
 struct PersonFields {
@@ -130,6 +139,7 @@ impl ChangeForm {
             "mobile" => ChangeRequest::Mobile { mobile: self.mobile.get_untracked() },
             "rep_mobile" => ChangeRequest::RepMobile { mobile: self.mobile.get_untracked() },
             "address" => ChangeRequest::Address { address: self.address.get_untracked() },
+            "renew" => ChangeRequest::Renew,
             "cancel" => ChangeRequest::Cancel,
             "delete" => ChangeRequest::Delete,
             _ => ChangeRequest::Rename { name: self.name.get_untracked() },
@@ -228,6 +238,7 @@ pub fn ChangePanel(authority: String) -> impl IntoView {
                             {option("rep_mobile", T::ChangeRepMobile)}
                             {option("legal_rep", T::ChangeLegalRep)}
                             {option("first_manager", T::ChangeFirstManager)}
+                            {option("renew", T::ChangeRenew)}
                             {option("cancel", T::ChangeCancel)}
                             {option("delete", T::ChangeDelete)}
                         </select>
@@ -240,6 +251,13 @@ pub fn ChangePanel(authority: String) -> impl IntoView {
                     </Show>
                     <Show when=move || kind.get() == "mobile" || kind.get() == "rep_mobile">
                         <label>{t(T::NewMobile)}<input name="new_mobile" maxlength="11" inputmode="numeric" bind:value=mobile /></label>
+                    </Show>
+                    <Show when=move || kind.get() == "renew">
+                        <p class="notice" data-testid="renew-notice">
+                            {t(T::ValidUntil)} " "
+                            {move || ctx.selected.get().map(|c| ecert_core::validity::last_day(c.expires_at)).unwrap_or_default()}
+                            " · " {t(T::RenewNotice)}
+                        </p>
                     </Show>
                     <Show when=move || kind.get() == "legal_rep">
                         <fieldset>
@@ -294,11 +312,47 @@ pub fn OutboxPanel() -> impl IntoView {
         tick.track();
         sms_outbox()
     });
+    let deliveries = LocalResource::new(move || {
+        tick.track();
+        sms_deliveries()
+    });
     view! {
+        <section class="panel" aria-labelledby="sms-title">
+            <h2 id="sms-title">{t(T::SmsDeliveries)}</h2>
+            <p class="hint">{t(T::SmsDeliveriesHint)}</p>
+            <button type="button" class="small secondary" on:click=move |_| tick.update(|n| *n += 1)>{t(T::Refresh)}</button>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match deliveries.await {
+                        Ok(list) if list.is_empty() => view! { <p>{t(T::NoSms)}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="list" data-testid="sms-deliveries">
+                                <thead><tr>
+                                    <th>{t(T::SentAt)}</th><th>{t(T::Mobile)}</th><th>{t(T::SmsKindHeader)}</th>
+                                    <th>{t(T::SmsState)}</th><th>{t(T::SmsAttempts)}</th><th>{t(T::SmsGatewayAnswer)}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|d| view! {
+                                        <tr>
+                                            <td>{ecert_core::time::format_cst(ecert_core::Millis(d.created_at))}</td>
+                                            <td>{d.mobile}</td>
+                                            <td>{sms_kind_text(d.kind, lang)}</td>
+                                            <td data-testid="sms-state">{delivery_text(d.status, lang)}</td>
+                                            <td>{d.attempts}</td>
+                                            <td>{d.last_error.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
         <section class="panel" aria-labelledby="outbox-title">
             <h2 id="outbox-title">{t(T::SmsOutbox)}</h2>
             <p class="hint">{t(T::SmsOutboxHint)}</p>
-            <button type="button" class="small secondary" on:click=move |_| tick.update(|n| *n += 1)>{t(T::Refresh)}</button>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match messages.await {
@@ -314,5 +368,20 @@ pub fn OutboxPanel() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+fn sms_kind_text(kind: ecert_core::sms::SmsKind, lang: ecert_core::Lang) -> &'static str {
+    match kind {
+        ecert_core::sms::SmsKind::PasswordReset => T::SmsPasswordReset.get(lang),
+    }
+}
+
+fn delivery_text(status: ecert_core::sms::DeliveryStatus, lang: ecert_core::Lang) -> &'static str {
+    use ecert_core::sms::DeliveryStatus;
+    match status {
+        DeliveryStatus::Queued => T::SmsQueued.get(lang),
+        DeliveryStatus::Sent => T::SmsDelivered.get(lang),
+        DeliveryStatus::Failed => T::SmsFailed.get(lang),
     }
 }

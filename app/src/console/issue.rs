@@ -5,6 +5,7 @@
 
 use ecert_core::certificate::{CertificateDetail, CertificatePage, CertificateStatus, CertificateView};
 use ecert_core::holder::HolderStatus;
+use ecert_core::validity::Validity;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -89,7 +90,7 @@ pub async fn list_certificates(text: String, status: String, page: i64) -> Resul
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
     let query = ecert_core::certificate::CertificateQuery { text, status, page, scope: String::new() };
-    Ok(ecert_core::certificate::search(&state.db, &staff, &query).await?)
+    Ok(ecert_core::certificate::search(&state.db, &staff, &query, ecert_core::Millis::now()).await?)
 }
 
 /// A certificate's page: registration data, holders (masked) and every change record.
@@ -97,7 +98,7 @@ pub async fn list_certificates(text: String, status: String, page: i64) -> Resul
 pub async fn open_certificate(certificate_id: String) -> Result<CertificateDetail, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::certificate::detail(&state.db, &staff, &certificate_id).await?)
+    Ok(ecert_core::certificate::detail(&state.db, &staff, &certificate_id, ecert_core::Millis::now()).await?)
 }
 
 /// The archive packages of a certificate of the caller's authority (issue 15 §3).
@@ -212,6 +213,8 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
                         <option value="active">{t(T::StatusActive)}</option>
                         <option value="cancelled">{t(T::StatusCancelled)}</option>
                         <option value="deleted">{t(T::StatusDeleted)}</option>
+                        <option value=ecert_core::certificate::STATUS_RENEWAL_OPEN>{t(T::StatusRenewalOpen)}</option>
+                        <option value=ecert_core::certificate::STATUS_EXPIRED>{t(T::StatusExpired)}</option>
                     </select>
                 </label>
             </form>
@@ -255,6 +258,7 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
                     <td><code>{c.credit_code}</code></td>
                     <td><code>{c.serial}</code></td>
                     <td>{c.first_manager_name}</td>
+                    <td><ValidUntil expires_at=c.expires_at validity=c.validity active /></td>
                     <td>{if active { status_text(c.first_manager_status, lang) } else { cert_status_text(c.status, lang) }}</td>
                     <td>
                         {
@@ -291,6 +295,7 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
                     <th>{t(T::CreditCode)}</th>
                     <th>{t(T::Serial)}</th>
                     <th>{t(T::FirstManager)}</th>
+                    <th>{t(T::ValidUntil)}</th>
                     <th>{t(T::ClaimStatus)}</th>
                     <th></th>
                 </tr>
@@ -299,6 +304,22 @@ fn CertificateTable(list: Vec<CertificateView>, refresh: ServerAction<RefreshCla
         </table>
     }
     .into_any()
+}
+
+/// R20: the last day of validity, marked when renewal is open or the validity has ended (for
+/// an active certificate: a cancelled one's validity no longer matters).
+#[component]
+pub(super) fn ValidUntil(expires_at: i64, validity: Validity, active: bool) -> impl IntoView {
+    let lang = use_lang();
+    let mark = match (active, validity) {
+        (true, Validity::RenewalOpen) => Some(("badge warn", T::ValidityRenewalOpen.get(lang))),
+        (true, Validity::Expired) => Some(("badge danger", T::StatusExpired.get(lang))),
+        _ => None,
+    };
+    view! {
+        <span data-testid="valid-until">{ecert_core::validity::last_day(expires_at)}</span>
+        {mark.map(|(class, text)| view! { " " <span class=class data-testid="validity-mark">{text}</span> })}
+    }
 }
 
 fn cert_status_text(status: CertificateStatus, lang: ecert_core::Lang) -> &'static str {
@@ -342,6 +363,7 @@ fn DetailPanel() -> impl IntoView {
                     Ok(None) => ().into_any(),
                     Ok(Some(d)) => {
                         let c = d.certificate;
+                        let live = c.status == CertificateStatus::Active;
                         let holders = d.holders.into_iter().map(|h| view! {
                             <tr><td>{crate::i18n::role_text(h.role, lang)}</td><td>{h.name}</td><td>{status_text(Some(h.status), lang)}</td></tr>
                         }).collect_view();
@@ -362,6 +384,7 @@ fn DetailPanel() -> impl IntoView {
                                     <dt>{t(T::Address)}</dt><dd>{c.address}</dd>
                                     <dt>{t(T::LegalRep)}</dt><dd>{c.legal_rep_name} " " {c.legal_rep_id_number} " " {c.legal_rep_mobile}</dd>
                                     <dt>{t(T::IssuedAt)}</dt><dd>{ecert_core::time::format_cst(ecert_core::Millis(c.issued_at))}</dd>
+                                    <dt>{t(T::ValidUntil)}</dt><dd data-testid="detail-valid-until"><ValidUntil expires_at=c.expires_at validity=c.validity active=live /></dd>
                                 </dl>
                                 <h3>{t(T::Holders)}</h3>
                                 <table class="records"><tbody>{holders}</tbody></table>

@@ -24,7 +24,7 @@ pub(super) async fn slip(
     claim: ecert_core::certificate::ClaimCode,
 ) -> Result<ClaimSlip, AppError> {
     let state = crate::state::app_state()?;
-    let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id).await?;
+    let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id, ecert_core::Millis::now()).await?;
     let claim_url = format!("{}/wallet/claim?code={}", state.public_url, claim.code.expose());
     Ok(ClaimSlip { certificate, qr_svg: crate::qr::svg(&claim_url), claim_url, expires_at: claim.expires_at.0 })
 }

@@ -113,7 +113,7 @@ pub async fn subtree_certificates(
     let state = crate::state::app_state()?;
     let scope = if scope.is_empty() { ecert_core::certificate::SCOPE_SUBTREE.to_owned() } else { scope };
     let query = ecert_core::certificate::CertificateQuery { text, status, page, scope };
-    Ok(ecert_core::certificate::search(&state.db, &staff, &query).await?)
+    Ok(ecert_core::certificate::search(&state.db, &staff, &query, ecert_core::Millis::now()).await?)
 }
 
 fn csv_link(text: &str, file: &'static str, testid: &'static str) -> impl IntoView + use<> {

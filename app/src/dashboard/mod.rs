@@ -30,14 +30,19 @@ pub struct Me {
     pub institution_name: String,
     pub credit_code: String,
     pub serial: String,
+    /// R20: the end of validity and where the certificate stands in it now.
+    pub expires_at: i64,
+    pub validity: ecert_core::validity::Validity,
 }
 
 #[server(endpoint = "dashboard_me")]
 pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
     let Some(caller) = crate::guard::holder_if_signed_in().await? else { return Ok(None) };
     let state = crate::state::app_state()?;
-    let (institution_name, credit_code, serial) = ecert_core::holder::certificate_summary(&state.db, &caller).await?;
-    Ok(Some(Me { holder_id: caller.holder_id, role: caller.role, institution_name, credit_code, serial }))
+    let (institution_name, credit_code, serial, expires_at) =
+        ecert_core::holder::certificate_summary(&state.db, &caller).await?;
+    let validity = ecert_core::validity::validity_at(expires_at, ecert_core::Millis::now());
+    Ok(Some(Me { holder_id: caller.holder_id, role: caller.role, institution_name, credit_code, serial, expires_at, validity }))
 }
 
 /// Starts a scan login for this browser: the QR for the phone, and a cookie to poll with.
@@ -165,8 +170,12 @@ fn Dashboard(me: Me) -> impl IntoView {
             <h2 id="me-title" data-testid="dashboard-institution">{me.institution_name.clone()}</h2>
             <p>
                 <code>{me.credit_code.clone()}</code> " · " <code>{me.serial.clone()}</code> " · "
-                <span data-testid="my-role">{role_text(me.role, lang)}</span>
+                <span data-testid="my-role">{role_text(me.role, lang)}</span> " · "
+                {t(T::ValidUntil)} " " <span data-testid="dashboard-valid-until">{ecert_core::validity::last_day(me.expires_at)}</span>
             </p>
+            {(me.validity == ecert_core::validity::Validity::RenewalOpen).then(|| view! {
+                <p class="notice" data-testid="renewal-notice">{t(T::RenewalDue)}</p>
+            })}
             <button type="button" class="small secondary" on:click=sign_out>{t(T::SignOut)}</button>
         </section>
         <p class="error" role="alert" data-testid="dashboard-error">{move || error.get()}</p>

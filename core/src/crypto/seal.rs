@@ -50,10 +50,14 @@ pub enum Column {
     RosterIdNumber,
     /// `roster.legal_rep_mobile`
     RosterMobile,
+    /// `sms_message.mobile`: the queue of the SMS gateway (issue 16 §6).
+    SmsMobile,
+    /// `sms_message.params`: a message's template parameters, a live code among them.
+    SmsParams,
 }
 
 impl Column {
-    const ALL: [Column; 9] = [
+    const ALL: [Column; 11] = [
         Column::RepIdNumber,
         Column::RepMobile,
         Column::HolderIdNumber,
@@ -63,6 +67,8 @@ impl Column {
         Column::ArchiveContent,
         Column::RosterIdNumber,
         Column::RosterMobile,
+        Column::SmsMobile,
+        Column::SmsParams,
     ];
 
     /// The table and the column (every personal table's key column is `id`).
@@ -77,6 +83,8 @@ impl Column {
             Column::ArchiveContent => ("archive", "content"),
             Column::RosterIdNumber => ("roster", "legal_rep_id_number"),
             Column::RosterMobile => ("roster", "legal_rep_mobile"),
+            Column::SmsMobile => ("sms_message", "mobile"),
+            Column::SmsParams => ("sms_message", "params"),
         }
     }
 
@@ -90,6 +98,7 @@ impl Column {
             Column::ArchiveContent => b"ecert/archive",
             Column::RosterIdNumber => b"ecert/id_number",
             Column::RosterMobile => b"ecert/mobile",
+            Column::SmsMobile | Column::SmsParams => b"ecert/sms_message",
         }
     }
 

@@ -9,14 +9,20 @@
 //! * signature: ECDSA P-256 over SHA-256 of the UTF-8 [`message`], as `r‖s` (64 bytes), base64url;
 //!   that is WebCrypto's `sign({name: "ECDSA", hash: "SHA-256"}, …)`.
 
-/// The live-binding rule in SQL (R8, R14, R15): the device `d`, its holder `h` and the holder's
-/// certificate `c` are all still active — removing a holder, voiding its device, or changing
-/// or cancelling the certificate ends the binding at once. Every query that acts through a
-/// device joins those three aliases and adds this. A string literal, for `concat!`.
+/// The live-binding rule in SQL (R8, R14, R15, R20): the device `d`, its holder `h` and the
+/// holder's certificate `c` are all still active and the certificate has not lapsed at the
+/// time bound to the placeholder `$now` (epoch ms) — removing a holder, voiding its device,
+/// changing or cancelling the certificate, or its validity ending ends the binding at once.
+/// Every query that acts through a device joins those three aliases and adds this. A string
+/// literal, for `concat!`.
 #[macro_export]
 macro_rules! binding_live_sql {
-    () => {
-        "(d.status = 'active' AND h.status = 'active' AND c.status = 'active')"
+    ($now:literal) => {
+        concat!(
+            "(d.status = 'active' AND h.status = 'active' AND c.status = 'active' AND c.expires_at > ",
+            $now,
+            ")"
+        )
     };
 }
 
@@ -135,14 +141,32 @@ mod server {
         "SELECT d.id AS device_id, h.id AS holder_id, h.certificate_id, h.role, d.public_key \
          FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
          WHERE d.id = $1 AND ",
-        crate::binding_live_sql!()
+        crate::binding_live_sql!("$2")
     );
 
-    /// The binding `device_id` if the device, its holder and its certificate are all live
-    /// (R8, R14, R15), and the device signed `message` with its key.
-    pub async fn signed(db: &Db, device_id: &str, message: &str, signature: &str) -> Result<Bound> {
-        let bound: Option<Bound> = db.fetch_optional(query(BOUND_SELECT).bind(device_id)).await?;
-        let bound = bound.ok_or(DomainError::Revoked)?;
+    /// The binding `device_id` if the device, its holder and its certificate are all live at
+    /// `now` (R8, R14, R15, R20), and the device signed `message` with its key. A binding whose
+    /// only fault is the certificate's lapsed validity is told so (`Expired`), so the holder
+    /// knows renewal is the way back.
+    pub async fn signed(db: &Db, device_id: &str, message: &str, signature: &str, now: Millis) -> Result<Bound> {
+        let bound: Option<Bound> = db.fetch_optional(query(BOUND_SELECT).bind(device_id).bind(now.0)).await?;
+        let Some(bound) = bound else {
+            let lapsed: Option<i64> = db
+                .fetch_optional(
+                    query(
+                        "SELECT c.expires_at FROM device d JOIN holder h ON h.id = d.holder_id \
+                         JOIN certificate c ON c.id = h.certificate_id \
+                         WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'",
+                    )
+                    .bind(device_id),
+                )
+                .await?;
+            return Err(match lapsed {
+                Some(expires_at) => DomainError::Expired { last_day: crate::validity::last_day(expires_at) },
+                None => DomainError::Revoked,
+            }
+            .into());
+        };
         verify(&bound.public_key, message, signature)?;
         Ok(bound)
     }
@@ -178,7 +202,7 @@ mod server {
         if now.0.abs_diff(signed_at) > (SIGNED_AT_SKEW_MINUTES * Millis::MINUTE).unsigned_abs() {
             return Err(DomainError::StaleSignature.into());
         }
-        let bound = signed(db, device_id, &message(act, &timed_subject(subject, signed_at)), signature).await?;
+        let bound = signed(db, device_id, &message(act, &timed_subject(subject, signed_at)), signature, now).await?;
         let moved = db
             .execute(
                 query("UPDATE device SET last_signed_at = $1 WHERE id = $2 AND last_signed_at < $1")

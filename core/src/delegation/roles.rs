@@ -202,13 +202,14 @@ pub async fn authorize_code(
 
 /// Looks at a claim or authorization code without using it.
 pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
-    /// Institution, credit code, role, holder, expiry, used, voided, holder status.
-    type OfferRow = (String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus);
+    /// Institution, credit code, role, holder, expiry, used, voided, holder status, the
+    /// certificate's expiry.
+    type OfferRow = (String, String, Role, String, i64, Option<i64>, Option<i64>, HolderStatus, i64);
     let hash = crate::secret::token_hash(code.trim());
     let row: Option<OfferRow> = db
         .fetch_optional(
             query(
-                "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status \
+                "SELECT i.name, i.credit_code, h.role, h.name, o.expires_at, o.used_at, o.voided_at, h.status, c.expires_at \
          FROM one_time_code o JOIN holder h ON h.id = o.holder_id JOIN certificate c ON c.id = o.certificate_id \
          JOIN institution i ON i.id = c.institution_id WHERE o.code_hash = $1 AND o.kind = $2 AND c.status = 'active'",
             )
@@ -216,9 +217,14 @@ pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<O
             .bind(kind.as_str()),
         )
         .await?;
-    let Some((institution_name, credit_code, role, name, expires_at, used_at, voided_at, status)) = row else {
+    let Some((institution_name, credit_code, role, name, expires_at, used_at, voided_at, status, lapses_at)) = row
+    else {
         return Err(DomainError::CodeInvalid.into());
     };
+    // R20: a lapsed certificate is taken up by no one until it is renewed.
+    if lapses_at <= now.0 {
+        return Err(DomainError::Expired { last_day: crate::validity::last_day(lapses_at) }.into());
+    }
     if used_at.is_some() {
         return Err(DomainError::CodeUsed.into());
     }

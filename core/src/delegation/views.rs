@@ -76,8 +76,8 @@ pub async fn changes(db: &Db, caller: &Caller, limit: i64) -> Result<Vec<ChangeV
 }
 
 /// The institution name, credit code and certificate serial of the caller's certificate.
-pub async fn certificate_summary(db: &Db, caller: &Caller) -> Result<(String, String, String)> {
-    Ok(db.fetch_one(query("SELECT i.name, i.credit_code, c.serial FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1").bind(&caller.certificate_id)).await?)
+pub async fn certificate_summary(db: &Db, caller: &Caller) -> Result<(String, String, String, i64)> {
+    Ok(db.fetch_one(query("SELECT i.name, i.credit_code, c.serial, c.expires_at FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1").bind(&caller.certificate_id)).await?)
 }
 
 /// A device's caller identity, from a live binding.

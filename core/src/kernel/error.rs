@@ -166,6 +166,13 @@ pub enum DomainError {
     /// The device binding, role or certificate is no longer valid (R8, R14, R15).
     #[error("revoked")]
     Revoked,
+    /// R20: the certificate's validity ended on `last_day` (`YYYY-MM-DD`); it works again once
+    /// the registration authority renews it.
+    #[error("certificate expired")]
+    Expired { last_day: String },
+    /// R20: renewal is offered from three months before expiry, from `opens` (`YYYY-MM-DD`).
+    #[error("renewal not open yet")]
+    RenewalNotOpen { opens: String },
     /// Only the first manager and managers use the manager dashboard.
     #[error("not a manager")]
     NotAManager,
@@ -255,6 +262,16 @@ impl DomainError {
             DomainError::Revoked => {
                 lang.pick("该证书或授权已失效", "This certificate or authorization is no longer valid").into()
             }
+            DomainError::Expired { last_day } => match lang {
+                Lang::Zh => format!("证书有效期已于{last_day}届满，请到登记管理机关办理续期"),
+                Lang::En => {
+                    format!("The certificate's validity ended on {last_day}; renew it at the registration authority")
+                }
+            },
+            DomainError::RenewalNotOpen { opens } => match lang {
+                Lang::Zh => format!("有效期届满前三个月内方可续期，本证书自{opens}起可以续期"),
+                Lang::En => format!("Renewal opens three months before expiry: for this certificate on {opens}"),
+            },
             DomainError::NotAManager => lang
                 .pick(
                     "只有第一管理责任人和管理人可以登录管理后台",

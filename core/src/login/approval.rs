@@ -331,7 +331,7 @@ mod server {
         now: Millis,
     ) -> Result<ApprovalPrompt> {
         let bound =
-            device::signed(db, device_id, &device::message(action::APPROVAL_SCAN, code.trim()), signature).await?;
+            device::signed(db, device_id, &device::message(action::APPROVAL_SCAN, code.trim()), signature, now).await?;
         let mut tx = db.begin_write().await?;
         let row: Row = scanning::by_code(&mut tx, SELECT, "approval_request", code).await?;
         scanning::open_for(&row.progress, device_id, now)?;
@@ -372,7 +372,7 @@ mod server {
         let row: Option<Row> = db.fetch_optional(query(SELECT).bind(token_hash(code.trim()))).await?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
         let act = if approve.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
-        device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature).await?;
+        device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature, now).await?;
         scanning::answerable(&row.progress, device_id, now)?;
         // A request asked before approvals had match codes has none to compare.
         let matched = match (&approve, &row.match_code) {

@@ -318,7 +318,7 @@ mod server {
              JOIN certificate c ON c.id = h.certificate_id JOIN institution i ON i.id = c.institution_id \
              WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
              AND ",
-                    crate::binding_live_sql!()
+                    crate::binding_live_sql!("$2")
                 ))
                 .bind(token_hash(token))
                 .bind(now.0),
@@ -484,7 +484,7 @@ mod server {
         phone_ip: Option<&str>,
         now: Millis,
     ) -> Result<LoginPrompt> {
-        let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature).await?;
+        let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature, now).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::open_for(&row.progress, device_id, now)?;
@@ -556,7 +556,7 @@ mod server {
         if let Some(a) = &approve {
             a.check_filled()?;
         }
-        let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature).await?;
+        let bound = device::signed(db, device_id, &device::message(act, code.trim()), signature, now).await?;
         let mut matched = true;
         if let Some(a) = &approve {
             // The request must be answerable before a password try is spent on it, and the

@@ -87,13 +87,17 @@ pub struct CertificateView {
     pub first_manager_status: Option<crate::holder::HolderStatus>,
     /// The authority that issued it.
     pub authority_name: String,
+    /// R20: when its validity ends (epoch ms, 00:00 CST of the first day without) and where it
+    /// stands at the time of the view.
+    pub expires_at: i64,
+    pub validity: crate::validity::Validity,
     /// Issued by the viewer's own authority. A higher authority sees a lower one's certificates
     /// in its search without any person's data (R22): those fields are empty.
     pub own: bool,
 }
 
 /// What the console asks of its certificates: a part of the name, credit code or serial (any
-/// case), a status (`""` for any), whose ([`SCOPE_SUBTREE`], an authority below, or `""` for the
+/// case), a status (`""` for any, or [`STATUS_RENEWAL_OPEN`] / [`STATUS_EXPIRED`]), whose ([`SCOPE_SUBTREE`], an authority below, or `""` for the
 /// viewer's own), and a page of [`PER_PAGE`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateQuery {
@@ -103,6 +107,11 @@ pub struct CertificateQuery {
     #[serde(default)]
     pub scope: String,
 }
+
+/// The status of a search for active certificates inside their last three months (R20).
+pub const STATUS_RENEWAL_OPEN: &str = "renewal_open";
+/// The status of a search for active certificates past their validity (R20).
+pub const STATUS_EXPIRED: &str = "expired";
 
 /// The scope of a search over the viewer's authority and every authority below it.
 pub const SCOPE_SUBTREE: &str = "subtree";
@@ -177,11 +186,17 @@ mod server {
         pub claim_minutes: i64,
         /// How many years the archive package of an issue or change is kept (default 30).
         pub archive_years: i64,
+        /// R20: years a certificate is valid from its issue or renewal (default 5).
+        pub validity_years: i64,
     }
 
     impl Default for IssuePolicy {
         fn default() -> Self {
-            IssuePolicy { claim_minutes: CLAIM_MINUTES, archive_years: crate::archive::DEFAULT_YEARS }
+            IssuePolicy {
+                claim_minutes: CLAIM_MINUTES,
+                archive_years: crate::archive::DEFAULT_YEARS,
+                validity_years: crate::validity::DEFAULT_YEARS,
+            }
         }
     }
 
@@ -329,7 +344,8 @@ mod server {
                 institution_id
             }
         };
-        tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id) VALUES ($1, $2, $3, 'active', $4, $5, $6)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id).bind(&staff.authority_id)).await?;
+        let expires_at = crate::validity::expiry_of_issue(now, policy.validity_years);
+        tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, expires_at) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id).bind(&staff.authority_id).bind(expires_at.0)).await?;
         let (holder_id, claim) = pending_first_manager(
             &mut tx,
             &certificate_id,
@@ -428,6 +444,7 @@ mod server {
         serial: String,
         status: CertificateStatus,
         issued_at: i64,
+        expires_at: i64,
         authority_id: String,
         authority_name: String,
         institution_id: String,
@@ -447,6 +464,7 @@ mod server {
         serial,
         status,
         issued_at,
+        expires_at,
         authority_id,
         authority_name,
         institution_id,
@@ -462,7 +480,7 @@ mod server {
         first_manager_status
     });
 
-    const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, c.authority_id, \
+    const VIEW_SELECT: &str = "SELECT c.id AS certificate_id, c.serial, c.status, c.issued_at, c.expires_at, c.authority_id, \
          (SELECT a.name FROM authority a WHERE a.id = c.authority_id) AS authority_name, \
          i.id AS institution_id, i.name AS institution_name, i.credit_code, i.address, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, \
          h.id AS first_manager_id, h.name AS first_manager_name, h.id_number AS first_manager_id_number, h.status AS first_manager_status \
@@ -472,8 +490,9 @@ mod server {
     impl ViewRow {
         /// The view, its personal fields opened and masked (R16) for the issuing authority's
         /// staff; left empty for a higher authority's (R22).
-        fn view(self, vault: &Vault, viewer: &StaffView) -> Result<CertificateView> {
+        fn view(self, vault: &Vault, viewer: &StaffView, now: Millis) -> Result<CertificateView> {
             let r = self;
+            let validity = crate::validity::validity_at(r.expires_at, now);
             if r.authority_id != viewer.authority_id {
                 return Ok(CertificateView {
                     certificate_id: r.certificate_id,
@@ -490,6 +509,8 @@ mod server {
                     first_manager_id_number: String::new(),
                     first_manager_status: r.first_manager_status,
                     authority_name: r.authority_name,
+                    expires_at: r.expires_at,
+                    validity,
                     own: false,
                 });
             }
@@ -516,27 +537,29 @@ mod server {
                 first_manager_id_number,
                 first_manager_status: r.first_manager_status,
                 authority_name: r.authority_name,
+                expires_at: r.expires_at,
+                validity,
                 own: true,
             })
         }
     }
 
     /// One certificate of the staff member's own authority.
-    pub async fn view(db: &Db, staff: &StaffView, certificate_id: &str) -> Result<CertificateView> {
+    pub async fn view(db: &Db, staff: &StaffView, certificate_id: &str, now: Millis) -> Result<CertificateView> {
         let sql = format!("{VIEW_SELECT} WHERE c.id = $1");
         let row: Option<ViewRow> = db.fetch_optional(query(&sql).bind(certificate_id)).await?;
         match row {
             None => Err(DomainError::NotFound.into()),
             Some(r) if r.authority_id != staff.authority_id => Err(DomainError::Forbidden.into()),
-            Some(r) => r.view(db.vault(), staff),
+            Some(r) => r.view(db.vault(), staff, now),
         }
     }
 
     /// A certificate of the staff member's authority with its holders and change records.
-    pub async fn detail(db: &Db, staff: &StaffView, certificate_id: &str) -> Result<CertificateDetail> {
+    pub async fn detail(db: &Db, staff: &StaffView, certificate_id: &str, now: Millis) -> Result<CertificateDetail> {
         use crate::changes::ChangeKind;
         use crate::holder::{HolderStatus, Role};
-        let certificate = view(db, staff, certificate_id).await?;
+        let certificate = view(db, staff, certificate_id, now).await?;
         let holders: Vec<(String, String, String)> = db
             .fetch_all(
                 query(
@@ -575,19 +598,25 @@ mod server {
 
     /// The latest certificates of the staff member's authority, newest first, optionally filtered
     /// by a part of the name or the credit code.
-    pub async fn list(db: &Db, staff: &StaffView, search: &str, limit: i64) -> Result<Vec<CertificateView>> {
+    pub async fn list(
+        db: &Db,
+        staff: &StaffView,
+        search: &str,
+        limit: i64,
+        now: Millis,
+    ) -> Result<Vec<CertificateView>> {
         let q = CertificateQuery { text: search.to_owned(), ..CertificateQuery::default() };
-        let (filter, values) = search_filter(staff, &q)?;
+        let (filter, values) = search_filter(staff, &q, now)?;
         let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {}", limit.clamp(1, 200));
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values)).await?;
-        rows.into_iter().map(|r| r.view(db.vault(), staff)).collect()
+        rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect()
     }
 
     /// Any certificate of the staff member's authority — or, for a higher authority, of those
     /// below it (R22, without persons' data) — found by a part of its institution's name, its
     /// credit code or its serial and by status, a page at a time (issue 15 §2).
-    pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery) -> Result<CertificatePage> {
-        let (filter, values) = search_filter(staff, q)?;
+    pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<CertificatePage> {
+        let (filter, values) = search_filter(staff, q, now)?;
         let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
         let page = q.page.clamp(0, 1_000_000);
         let sql = format!(
@@ -601,14 +630,14 @@ mod server {
             COUNT_CAP + 1
         );
         let total: i64 = db.fetch_one(bind_all(query(&count), values)).await?;
-        let items = rows.into_iter().map(|r| r.view(db.vault(), staff)).collect::<Result<_>>()?;
+        let items = rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect::<Result<_>>()?;
         Ok(CertificatePage { items, total, page, per_page: PER_PAGE })
     }
 
     /// The `WHERE` of a search and its parameters: the authority (`$1`, the root of `sub` for a
     /// wider scope), then the text (substring of the name; of the upper-cased credit code or
-    /// serial), then the status.
-    fn search_filter(staff: &StaffView, q: &CertificateQuery) -> Result<(String, Vec<String>)> {
+    /// serial), then the status (R20's lapse bounds are numbers, written into the text).
+    fn search_filter(staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<(String, Vec<String>)> {
         let text = search_text(&q.text);
         let mut values = vec![staff.authority_id.clone()];
         let mut filter = match q.scope.trim() {
@@ -628,7 +657,12 @@ mod server {
             values.push(format!("%{text}%"));
             values.push(format!("%{}%", text.to_uppercase()));
         }
-        if !q.status.is_empty() {
+        if q.status == STATUS_EXPIRED {
+            filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at <= {}", now.0));
+        } else if q.status == STATUS_RENEWAL_OPEN {
+            let until = crate::validity::renewal_open_until(now).0;
+            filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at > {} AND c.expires_at <= {until}", now.0));
+        } else if !q.status.is_empty() {
             let status = CertificateStatus::from_sql(&q.status)
                 .ok_or_else(|| DomainError::field("status", crate::error::Problem::BadFormat))?;
             filter.push_str(&format!(" AND c.status = ${}", values.len() + 1));

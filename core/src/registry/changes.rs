@@ -26,6 +26,8 @@ crate::text_enum! {
         MobileChanged = "mobile_changed",
         AddressChanged = "address_changed",
         RepMobileChanged = "rep_mobile_changed",
+        /// R20: the validity runs on; no holder is disturbed.
+        Renewed = "renewed",
         Cancelled = "cancelled",
         Deleted = "deleted",
     }
@@ -63,6 +65,8 @@ pub enum ChangeRequest {
     RepMobile {
         mobile: String,
     },
+    /// R20: renew the validity, from three months before it ends (or after it ended).
+    Renew,
     Cancel,
     Delete,
 }
@@ -298,11 +302,11 @@ mod server {
 
         let vault = db.vault();
         let mut tx = db.begin_write().await?;
-        let sql = "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile \
+        let sql = "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, c.expires_at \
              FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1 AND c.status = 'active'";
-        let row: Option<(String, String, String, String, String)> =
+        let row: Option<(String, String, String, String, String, i64)> =
             tx.fetch_optional(query(sql).lock_rows_of("c").bind(certificate_id)).await?;
-        let Some((institution_id, authority_id, rep_name, rep_id, rep_mobile)) = row else {
+        let Some((institution_id, authority_id, rep_name, rep_id, rep_mobile, expires_at)) = row else {
             return Err(DomainError::NotFound.into());
         };
         if authority_id != staff.authority_id {
@@ -316,6 +320,7 @@ mod server {
             ChangeRequest::Mobile { .. } => "change_mobile",
             ChangeRequest::Address { .. } => "change_address",
             ChangeRequest::RepMobile { .. } => "change_rep_mobile",
+            ChangeRequest::Renew => "certificate_renew",
             ChangeRequest::Cancel => "certificate_cancel",
             ChangeRequest::Delete => "certificate_delete",
         };
@@ -401,6 +406,22 @@ mod server {
                 tx.execute(update).await?;
                 records::change(&mut tx, certificate_id, ChangeKind::RepMobileChanged, actor, None, now, random)
                     .await?;
+                None
+            }
+            ChangeRequest::Renew => {
+                use crate::validity::{self, Validity};
+                if validity::validity_at(expires_at, now) == Validity::Valid {
+                    let opens = crate::time::format_day(validity::renewal_opens(expires_at));
+                    return Err(DomainError::RenewalNotOpen { opens }.into());
+                }
+                let renewed = validity::renewed_expiry(expires_at, now, policy.validity_years);
+                let update = query("UPDATE certificate SET expires_at = $1 WHERE id = $2 AND expires_at = $3")
+                    .bind(renewed.0)
+                    .bind(certificate_id)
+                    .bind(expires_at);
+                tx.execute(update).await?;
+                records::change(&mut tx, certificate_id, ChangeKind::Renewed, actor, None, now, random).await?;
+                detail = format!("{} → {}", validity::last_day(expires_at), validity::last_day(renewed.0));
                 None
             }
             ChangeRequest::Cancel | ChangeRequest::Delete => {

@@ -168,40 +168,12 @@ impl IdentityVerifier {
 impl HttpVerifier {
     /// Asks the service; `Err` carries a reason for the log (never personal data).
     async fn ask(&self, name: &str, id_number: &str) -> Result<bool, String> {
-        tokio::time::timeout(self.timeout, self.exchange(name, id_number))
-            .await
-            .map_err(|_| format!("no answer within {} ms", self.timeout.as_millis()))?
-    }
-
-    async fn exchange(&self, name: &str, id_number: &str) -> Result<bool, String> {
-        use http_body_util::{BodyExt, Full};
-        use hyper::body::Bytes;
-
-        let uri: hyper::Uri = self.url.parse().map_err(|e| format!("bad identity URL: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err("the identity URL must start with http://".into());
-        }
-        let host = uri.host().ok_or("the identity URL has no host")?.to_owned();
-        let port = uri.port_u16().unwrap_or(80);
-        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
         let body = serde_json::json!({ "name": name, "id_number": id_number }).to_string();
-        let authority = uri.authority().map(|a| a.to_string()).unwrap_or(host);
-        let request = hyper::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header(hyper::header::HOST, authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        if response.status() != hyper::StatusCode::OK {
-            return Err(format!("identity service answered {}", response.status()));
-        }
-        let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        if bytes.len() > 64 * 1024 {
-            return Err("identity service answer too large".into());
+        let (status, bytes) = super::outbound::post_json(&self.url, &[], body, self.timeout)
+            .await
+            .map_err(|reason| format!("identity service: {reason}"))?;
+        if status != hyper::StatusCode::OK {
+            return Err(format!("identity service answered {status}"));
         }
         let answer: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         answer.get("match").and_then(|m| m.as_bool()).ok_or_else(|| "answer has no boolean \"match\"".to_owned())

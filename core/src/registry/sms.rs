@@ -1,7 +1,8 @@
 //! R13: unlocking and resetting a certificate password with an SMS code sent to the holder's
 //! registered mobile. Codes are 6 digits, live 5 minutes, allow 5 tries, and sending is
-//! rate-limited (one a minute, five an hour per holder). Messages go through an SMS-gateway
-//! adapter; the development gateway writes them to an outbox that staff read in the console.
+//! rate-limited (one a minute, five an hour per holder). Messages are queued with the code and
+//! delivered through an SMS-gateway adapter — an operator's HTTP gateway, retried with backoff,
+//! or in development an outbox that staff read in the console (issue 16 §6).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,38 @@ pub const CODE_DIGITS: usize = 6;
 pub const CODE_TRIES: i64 = 5;
 pub const MIN_INTERVAL_SECONDS: i64 = 60;
 pub const PER_HOUR: i64 = 5;
+
+crate::text_enum! {
+    /// The kinds of message the platform sends, each with a template at an HTTP gateway.
+    pub enum SmsKind {
+        /// R13: the code that resets a certificate password.
+        PasswordReset = "password_reset",
+    }
+}
+
+crate::text_enum! {
+    /// Where a queued message stands.
+    pub enum DeliveryStatus {
+        /// Waiting for its first or next attempt.
+        Queued = "queued",
+        Sent = "sent",
+        /// Given up: every attempt failed or its content expired.
+        Failed = "failed",
+    }
+}
+
+/// A message of the queue as staff see it: no content (it holds a live code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub mobile: String,
+    pub kind: SmsKind,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    /// The gateway's last answer or the transport's error, code-like numbers masked.
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
 
 /// A message of the development gateway's outbox, as staff see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,33 +94,237 @@ mod server {
     use crate::store::{Db, Tx, query};
     use crate::time::Millis;
 
-    /// Where SMS messages go.
+    /// Where SMS messages go. Every message is first written to the queue (`sms_message`) in the
+    /// transaction that makes its content, then delivered after the commit: at once, and again
+    /// with backoff by [`deliver_due`] until the gateway takes it, [`MAX_ATTEMPTS`] are spent
+    /// or its content expires. Staff read the queue without the content ([`deliveries`]).
     #[derive(Clone, Debug, Default)]
     pub enum SmsGateway {
-        /// Development: the `sms_outbox` table, readable by the authority's staff.
+        /// Development: delivered into the `sms_outbox` table, readable by the authority's staff.
         #[default]
         Outbox,
+        /// An operator's SMS gateway over HTTP (issue 16 §6).
+        Http(HttpSms),
+    }
+
+    /// The HTTP adapter's settings: `POST {url}` with the JSON body
+    /// `{"id": "…", "mobile": "138…", "template": "<template id of the kind>", "params": {…}}`,
+    /// signed in the header `X-Ecert-Signature: t=<epoch ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+    /// A `2xx` answer is delivery; anything else, or no answer within `timeout`, is a failure
+    /// tried again later.
+    #[derive(Clone, Debug)]
+    pub struct HttpSms {
+        pub url: String,
+        pub timeout: std::time::Duration,
+        /// The gateway's template id of each kind of message.
+        pub templates: Vec<(SmsKind, String)>,
+        pub secret: Secret,
+    }
+
+    impl HttpSms {
+        /// The template of `kind`, or `None` when the settings name none.
+        pub fn template(&self, kind: SmsKind) -> Option<&str> {
+            self.templates.iter().find(|(k, _)| *k == kind).map(|(_, t)| t.as_str())
+        }
+
+        /// The signature header's value for `body` sent at `now`.
+        pub fn signature(&self, body: &str, now: Millis) -> String {
+            signature_header(self.secret.expose(), body, now)
+        }
+    }
+
+    /// `t=<now>,v1=<hex HMAC-SHA256(secret, "<now>.<body>")>`: what a gateway checks to know the
+    /// message is the platform's and fresh.
+    pub fn signature_header(secret: &str, body: &str, now: Millis) -> String {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(format!("{}.{body}", now.0).as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        format!("t={},v1={hex}", now.0)
+    }
+
+    /// How often a running server delivers the queued messages that are due.
+    pub const DELIVER_EVERY_SECONDS: u64 = 5;
+    /// Attempts of one message before it is given up.
+    pub const MAX_ATTEMPTS: i64 = 5;
+    /// How long an attempt holds a message (another app server leaves it alone meanwhile).
+    const LEASE_SECONDS: i64 = 30;
+
+    /// The wait before attempt `n + 1` after `n` failed ones: 5 s, 15 s, 45 s, 135 s.
+    pub fn backoff(attempts: i64) -> i64 {
+        5 * Millis::SECOND * 3_i64.pow(u32::try_from(attempts.clamp(1, 6) - 1).unwrap_or(0))
+    }
+
+    /// Queues a message to `mobile` inside the caller's transaction; answers its id, for
+    /// [`SmsGateway::deliver`] after the commit. `params` hold what the template fills in.
+    #[allow(clippy::too_many_arguments)]
+    async fn enqueue(
+        tx: &mut Tx,
+        authority_id: &str,
+        kind: SmsKind,
+        mobile: &str,
+        params: &serde_json::Value,
+        expires_at: Millis,
+        now: Millis,
+        random: &Random,
+    ) -> Result<String> {
+        let id = random.id();
+        let mobile = tx.vault().seal(Column::SmsMobile.at(&id), mobile);
+        let params = tx.vault().seal(Column::SmsParams.at(&id), &params.to_string());
+        tx.execute(query("INSERT INTO sms_message (id, authority_id, kind, mobile, params, status, attempts, next_attempt_at, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $7)").bind(&id).bind(authority_id).bind(kind).bind(&mobile).bind(&params).bind(now.0).bind(expires_at.0)).await?;
+        Ok(id)
+    }
+
+    /// The text of a message as the development outbox shows it (an HTTP gateway fills its own
+    /// template instead).
+    fn body_of(kind: SmsKind, params: &serde_json::Value) -> String {
+        let get = |key: &str| params.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        match kind {
+            SmsKind::PasswordReset => format!(
+                "【事业单位法人电子证书】您正在重置证书密码，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
+                get("code"),
+                get("minutes")
+            ),
+        }
     }
 
     impl SmsGateway {
-        async fn send(
-            &self,
-            tx: &mut Tx,
-            authority_id: &str,
-            mobile: &str,
-            body: &str,
-            now: Millis,
-            random: &Random,
-        ) -> Result<()> {
-            match self {
+        /// One attempt at the message `id` if it is queued and due (a lease is taken first, so
+        /// two app servers never send it at once). Failures are recorded for the next attempt;
+        /// only the database's own errors are returned.
+        pub async fn deliver(&self, db: &Db, id: &str, now: Millis) -> Result<()> {
+            let lease = now.0 + LEASE_SECONDS * Millis::SECOND;
+            let taken: Option<(String, String, SmsKind, String, String, i64, i64)> = db
+                .fetch_optional(
+                    query(
+                        "UPDATE sms_message SET attempts = attempts + 1, next_attempt_at = $3 \
+                         WHERE id = $1 AND status = 'queued' AND next_attempt_at <= $2 \
+                         RETURNING id, authority_id, kind, mobile, params, attempts, expires_at",
+                    )
+                    .bind(id)
+                    .bind(now.0)
+                    .bind(lease),
+                )
+                .await?;
+            let Some((id, authority_id, kind, mobile, params, attempts, expires_at)) = taken else { return Ok(()) };
+            if now.0 >= expires_at {
+                // A code past its life helps no one: it is not sent late.
+                let late = "UPDATE sms_message SET status = 'failed', last_error = 'expired before delivery' WHERE id = $1";
+                db.execute(query(late).bind(&id)).await?;
+                return Ok(());
+            }
+            let vault = db.vault();
+            let mobile = vault.open(Column::SmsMobile.at(&id), &mobile)?;
+            let params: serde_json::Value =
+                serde_json::from_str(&vault.open(Column::SmsParams.at(&id), &params)?).unwrap_or_default();
+            let outcome = match self {
                 SmsGateway::Outbox => {
-                    let id = random.id();
-                    let mobile = tx.vault().seal(Column::OutboxMobile.at(&id), mobile);
-                    tx.execute(query("INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5)").bind(&id).bind(authority_id).bind(&mobile).bind(body).bind(now.0)).await?;
+                    let row = db.vault().seal(Column::OutboxMobile.at(&id), &mobile);
+                    db.execute(query("INSERT INTO sms_outbox (id, authority_id, mobile, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING").bind(&id).bind(&authority_id).bind(&row).bind(body_of(kind, &params)).bind(now.0)).await?;
                     Ok(())
                 }
+                SmsGateway::Http(http) => http.post(&id, kind, &mobile, &params, now).await,
+            };
+            match outcome {
+                Ok(()) => {
+                    let sent = "UPDATE sms_message SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1";
+                    db.execute(query(sent).bind(&id).bind(now.0)).await?;
+                }
+                Err(reason) => {
+                    // The gateway's words are kept for staff, any code-like number in them masked.
+                    let reason: String = mask_codes(&reason).chars().take(300).collect();
+                    tracing::warn!(message = %id, attempts, %reason, "SMS not delivered");
+                    let next = now.0 + backoff(attempts);
+                    let give_up = attempts >= MAX_ATTEMPTS || next >= expires_at;
+                    let status = if give_up { "failed" } else { "queued" };
+                    db.execute(
+                        query("UPDATE sms_message SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1")
+                            .bind(&id)
+                            .bind(status)
+                            .bind(next)
+                            .bind(&reason),
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Delivers every queued message that is due, at most `limit` of them; answers how many were
+    /// attempted. A running server calls it every few seconds (every app server may: the
+    /// lease keeps them apart).
+    pub async fn deliver_due(db: &Db, gateway: &SmsGateway, limit: i64, now: Millis) -> Result<usize> {
+        let due: Vec<String> = db
+            .fetch_all(
+                query(
+                    "SELECT id FROM sms_message WHERE status = 'queued' AND next_attempt_at <= $1 \
+                     ORDER BY next_attempt_at, id LIMIT $2",
+                )
+                .bind(now.0)
+                .bind(limit.clamp(1, 1000)),
+            )
+            .await?;
+        for id in &due {
+            gateway.deliver(db, id, now).await?;
+        }
+        Ok(due.len())
+    }
+
+    impl HttpSms {
+        async fn post(
+            &self,
+            id: &str,
+            kind: SmsKind,
+            mobile: &str,
+            params: &serde_json::Value,
+            now: Millis,
+        ) -> std::result::Result<(), String> {
+            let template = self.template(kind).ok_or_else(|| format!("no template configured for {kind}"))?;
+            let body = serde_json::json!({ "id": id, "mobile": mobile, "template": template, "params": params }).to_string();
+            let signature = self.signature(&body, now);
+            let headers = [("x-ecert-signature", signature.as_str())];
+            let (status, answer) =
+                crate::registry::outbound::post_json(&self.url, &headers, body, self.timeout).await?;
+            if status.is_success() {
+                Ok(())
+            } else {
+                let answer = String::from_utf8_lossy(&answer);
+                Err(format!("gateway answered {status}: {}", answer.trim()))
             }
         }
+    }
+
+    /// The latest messages of the staff member's authority as the delivery list shows them:
+    /// masked mobile, kind, state, attempts and the gateway's last words; never the content.
+    pub async fn deliveries(db: &Db, staff: &StaffView, limit: i64) -> Result<Vec<Delivery>> {
+        type Row = (String, String, String, String, i64, Option<String>, i64, Option<i64>);
+        let rows: Vec<Row> = db
+            .fetch_all(
+                query(
+                    "SELECT id, kind, mobile, status, attempts, last_error, created_at, sent_at FROM sms_message \
+                     WHERE authority_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+                )
+                .bind(&staff.authority_id)
+                .bind(limit.clamp(1, 100)),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, kind, mobile, status, attempts, last_error, created_at, sent_at)| {
+                Ok(Delivery {
+                    mobile: mask::mobile(&db.vault().open(Column::SmsMobile.at(&id), &mobile)?),
+                    kind: SmsKind::from_sql(&kind).unwrap_or(SmsKind::PasswordReset),
+                    status: DeliveryStatus::from_sql(&status).unwrap_or(DeliveryStatus::Failed),
+                    attempts,
+                    last_error,
+                    created_at,
+                    sent_at,
+                })
+            })
+            .collect()
     }
 
     fn code_hash(holder_id: &str, code: &str) -> String {
@@ -132,13 +369,13 @@ mod server {
         .await?;
         let code = random.digits(CODE_DIGITS);
         tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(random.id()).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
-        let body = format!(
-            "【事业单位法人电子证书】您正在重置证书密码，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
-            code.expose(),
-            CODE_MINUTES
-        );
-        gateway.send(&mut tx, &authority_id, &mobile, &body, now, random).await?;
+        let params = serde_json::json!({ "code": code.expose(), "minutes": CODE_MINUTES.to_string() });
+        let expires_at = now.plus_minutes(CODE_MINUTES);
+        let message =
+            enqueue(&mut tx, &authority_id, SmsKind::PasswordReset, &mobile, &params, expires_at, now, random).await?;
         tx.commit().await?;
+        // The first attempt now; a failure waits in the queue for `deliver_due`.
+        gateway.deliver(db, &message, now).await?;
         Ok(mask::mobile(&mobile))
     }
 

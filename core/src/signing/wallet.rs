@@ -59,7 +59,7 @@ pub(super) async fn matters_in_force(tx: &mut Tx, holder_id: &str, now: Millis) 
 /// The wallet scanned a sign QR: marks it scanned by this device and returns what to show.
 /// A user without a grant in force is refused here already (`Revoked`), and again at signing.
 pub async fn scan(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis) -> Result<SignPrompt> {
-    let bound = device::signed(db, device_id, &device::message(action::SIGN_SCAN, code.trim()), signature).await?;
+    let bound = device::signed(db, device_id, &device::message(action::SIGN_SCAN, code.trim()), signature, now).await?;
     let mut tx = db.begin_write().await?;
     let row = request_by_code(&mut tx, code).await?;
     scanning::open_for(&row.progress, device_id, now)?;
@@ -135,7 +135,7 @@ pub async fn confirm(db: &Db, request: SignConfirm<'_>, issuer: &str, now: Milli
     let row = row.ok_or(DomainError::CodeInvalid)?;
     scanning::answerable(&row.progress, request.device_id, now)?;
     let signed = payload(&row.id, &row.party_id, &row.digest, request.signed_at);
-    device::signed(db, request.device_id, &signed, request.signature).await?;
+    device::signed(db, request.device_id, &signed, request.signature, now).await?;
     device::check_password(db, request.device_id, request.password).await?;
     // Made (on first use) outside the write transaction, which must not wait on another writer.
     let key = jws::key(db, jws::Purpose::SignAttestation, now, random).await?;
@@ -150,9 +150,10 @@ pub async fn confirm(db: &Db, request: SignConfirm<'_>, issuer: &str, now: Milli
          FROM device d JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id \
          JOIN institution i ON i.id = c.institution_id \
          WHERE d.id = $1 AND ",
-        crate::binding_live_sql!()
+        crate::binding_live_sql!("$2")
     );
-    let live: Option<SignerRow> = tx.fetch_optional(query(sql).lock_rows_of("d").bind(request.device_id)).await?;
+    let live: Option<SignerRow> =
+        tx.fetch_optional(query(sql).lock_rows_of("d").bind(request.device_id).bind(now.0)).await?;
     let live = live.ok_or(DomainError::Revoked)?;
     // The key that signed must still be the bound one (it cannot change, but say so).
     device::verify(&live.public_key, &signed, request.signature)?;
@@ -225,7 +226,7 @@ pub(super) async fn record(
 
 /// The holder rejects a scanned request on the device that scanned it (R12: recorded).
 pub async fn reject(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis, random: &Random) -> Result<()> {
-    let bound = device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature).await?;
+    let bound = device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature, now).await?;
     let mut tx = db.begin_write().await?;
     let row = request_by_code(&mut tx, code).await?;
     scanning::answerable(&row.progress, device_id, now)?;

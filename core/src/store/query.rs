@@ -279,6 +279,7 @@ tuple_rows!(A, B, C, D, E);
 tuple_rows!(A, B, C, D, E, F);
 tuple_rows!(A, B, C, D, E, F, G);
 tuple_rows!(A, B, C, D, E, F, G, H);
+tuple_rows!(A, B, C, D, E, F, G, H, I);
 
 /// [`FromRow`] for a struct whose fields are columns of the same names (a `SELECT` that joins
 /// must alias a repeated name: the drivers do not agree on which of two equal names wins):

@@ -74,4 +74,6 @@ stored_as_text!(
     crate::certificate::CertificateStatus,
     crate::changes::ChangeKind,
     crate::usage::UsageKind,
+    crate::sms::SmsKind,
+    crate::sms::DeliveryStatus,
 );

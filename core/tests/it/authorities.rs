@@ -118,7 +118,7 @@ async fn r22_a_province_creates_a_county_whose_operator_issues_within_its_area_o
     let children = authority::children(&db, &province).await.unwrap();
     assert_eq!(children.len(), 1);
     assert_eq!((children[0].region_code.as_str(), children[0].certificates, children[0].staff), ("440305", 1, 2));
-    let listed = certificate::list(&db, &province, "", 50).await.unwrap();
+    let listed = certificate::list(&db, &province, "", 50, ecert_core::Millis::now()).await.unwrap();
     assert!(listed.is_empty(), "no personal data of the county reaches the province");
 }
 
@@ -267,24 +267,24 @@ async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and
     }
     let (code, serial) = first.unwrap();
     let all = |page| CertificateQuery { page, ..CertificateQuery::default() };
-    let front = search(&db, &national, &all(0)).await.unwrap();
+    let front = search(&db, &national, &all(0), ecert_core::Millis::now()).await.unwrap();
     assert_eq!((front.total, front.items.len() as i64), (PER_PAGE + 1, PER_PAGE));
     assert_eq!(front.items[0].institution_name, format!("北京市第{PER_PAGE}研究所"), "newest first");
-    let second = search(&db, &national, &all(1)).await.unwrap();
+    let second = search(&db, &national, &all(1), ecert_core::Millis::now()).await.unwrap();
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.items[0].credit_code, code, "the oldest is on the second page");
     let find = |text: &str| CertificateQuery { text: text.into(), ..CertificateQuery::default() };
     for text in ["第0研究所", &code[10..], &code[10..17].to_lowercase(), &serial, &serial[10..].to_lowercase()] {
-        let found = search(&db, &national, &find(text)).await.unwrap();
+        let found = search(&db, &national, &find(text), ecert_core::Millis::now()).await.unwrap();
         assert!(found.items.iter().any(|c| c.credit_code == code), "{text}");
         assert!(found.total >= 1 && found.total <= PER_PAGE + 1);
     }
-    assert_eq!(search(&db, &national, &find("第0研究所")).await.unwrap().total, 1);
-    assert_eq!(search(&db, &national, &find("%")).await.unwrap().total, PER_PAGE + 1, "wildcards are plain text");
+    assert_eq!(search(&db, &national, &find("第0研究所"), ecert_core::Millis::now()).await.unwrap().total, 1);
+    assert_eq!(search(&db, &national, &find("%"), ecert_core::Millis::now()).await.unwrap().total, PER_PAGE + 1, "wildcards are plain text");
     let cancelled = CertificateQuery { status: "cancelled".into(), ..CertificateQuery::default() };
-    assert_eq!(search(&db, &national, &cancelled).await.unwrap().total, 0);
+    assert_eq!(search(&db, &national, &cancelled, ecert_core::Millis::now()).await.unwrap().total, 0);
     let bad = CertificateQuery { status: "lost".into(), ..CertificateQuery::default() };
-    assert_eq!(domain(search(&db, &national, &bad).await), DomainError::field("status", Problem::BadFormat));
+    assert_eq!(domain(search(&db, &national, &bad, ecert_core::Millis::now()).await), DomainError::field("status", Problem::BadFormat));
 }
 
 /// Issue 15 §2: before a destructive change the console names what it voids.
@@ -327,7 +327,7 @@ async fn issue15_a_cancelled_institution_is_issued_a_new_certificate() {
     let first = issue(&db, &national, &code).await.unwrap();
     let again = domain(issue(&db, &national, &code).await);
     assert_eq!(again, DomainError::AlreadyExists { field: "credit_code".into() });
-    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }).await.unwrap();
+    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap();
     let id = found.items[0].certificate_id.clone();
     let policy = IssuePolicy::default();
     let later = T0.plus_minutes(1);
@@ -335,7 +335,7 @@ async fn issue15_a_cancelled_institution_is_issued_a_new_certificate() {
         .await
         .unwrap();
     // The cancelled certificate's page stays readable, with its history.
-    let page = certificate::detail(&db, &national, &id).await.unwrap();
+    let page = certificate::detail(&db, &national, &id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(page.certificate.status.as_sql(), "cancelled");
     let kinds: Vec<&str> = page.changes.iter().map(|c| c.kind.as_sql()).collect();
     assert_eq!(kinds, ["cancelled", "issued"]);
@@ -344,7 +344,7 @@ async fn issue15_a_cancelled_institution_is_issued_a_new_certificate() {
     assert_eq!(page.holders[0].name, "李*", "masked");
     let second = issue(&db, &national, &code).await.unwrap();
     assert_ne!(first, second, "a new serial");
-    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }).await.unwrap();
+    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap();
     let mut statuses: Vec<(String, &str)> = found.items.iter().map(|c| (c.serial.clone(), c.status.as_sql())).collect();
     statuses.sort();
     let mut expected = vec![(first, "cancelled"), (second, "active")];
@@ -364,7 +364,7 @@ async fn issue15_a_new_legal_representative_brings_a_new_serial_and_the_old_one_
     let code = code_in("110105");
     let old = issue(&db, &national, &code).await.unwrap();
     let query = CertificateQuery { text: code.clone(), ..Default::default() };
-    let id = search(&db, &national, &query).await.unwrap().items[0].certificate_id.clone();
+    let id = search(&db, &national, &query, ecert_core::Millis::now()).await.unwrap().items[0].certificate_id.clone();
     let request = ChangeRequest::LegalRepresentative {
         legal_rep: PersonInput { name: "周九".into(), id_number: resident_id(152), mobile: "13912345678".into() },
         first_manager: FirstManagerChoice::LegalRepresentative,
@@ -372,7 +372,7 @@ async fn issue15_a_new_legal_representative_brings_a_new_serial_and_the_old_one_
     };
     let policy = IssuePolicy::default();
     changes::apply(&db, &national, &id, &request, &IdentityVerifier::Local, policy, T0, &Random::os()).await.unwrap();
-    let now = search(&db, &national, &query).await.unwrap().items[0].serial.clone();
+    let now = search(&db, &national, &query, ecert_core::Millis::now()).await.unwrap().items[0].serial.clone();
     assert_ne!(now, old);
     let log = staff::actions(&db, &auditor, (None, None), 10).await.unwrap();
     let line = log.iter().find(|l| l.action == "change_legal_rep").unwrap();
@@ -451,7 +451,7 @@ async fn issue15_address_and_legal_rep_mobile_changes_are_recorded_and_void_no_o
     let db = ecert_testing::open_test_db().await;
     let (staff, _) = ecert_testing::staff(&db, T0).await;
     ecert_testing::first_manager(&db, &staff, "北京市住所变更研究院", "张三", 181, T0).await;
-    let id = certificate::list(&db, &staff, "住所变更", 1).await.unwrap()[0].certificate_id.clone();
+    let id = certificate::list(&db, &staff, "住所变更", 1, ecert_core::Millis::now()).await.unwrap()[0].certificate_id.clone();
     let apply_at = |request: ChangeRequest, minutes: i64| {
         let (db, staff, id) = (db.clone(), staff.clone(), id.clone());
         async move {
@@ -464,12 +464,12 @@ async fn issue15_address_and_legal_rep_mobile_changes_are_recorded_and_void_no_o
     assert_eq!(bad, DomainError::field("mobile", Problem::BadFormat));
     let empty = domain(apply(ChangeRequest::Address { address: "  ".into() }).await);
     assert_eq!(empty, DomainError::field("address", Problem::Required));
-    let before = certificate::view(&db, &staff, &id).await.unwrap();
+    let before = certificate::view(&db, &staff, &id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(before.address, "北京市海淀区中关村大街1号");
 
     assert!(apply(ChangeRequest::Address { address: "北京市西城区新街口1号".into() }).await.unwrap().is_none());
     assert!(apply_at(ChangeRequest::RepMobile { mobile: "13900001111".into() }, 2).await.unwrap().is_none());
-    let after = certificate::detail(&db, &staff, &id).await.unwrap();
+    let after = certificate::detail(&db, &staff, &id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(after.certificate.address, "北京市西城区新街口1号");
     assert_eq!(after.certificate.legal_rep_mobile, "139****1111");
     assert_eq!(after.certificate.serial, before.serial, "the same certificate");
@@ -573,7 +573,7 @@ async fn issue15_every_issue_and_change_is_archived_with_its_hash() {
     );
 
     issue(&db, &national, &code).await.unwrap();
-    let id = certificate::list(&db, &national, &code, 1).await.unwrap()[0].certificate_id.clone();
+    let id = certificate::list(&db, &national, &code, 1, ecert_core::Millis::now()).await.unwrap()[0].certificate_id.clone();
     let policy = IssuePolicy::default();
     let rename = ChangeRequest::Rename { name: "深圳市南山区第二实验学校".into() };
     changes::apply(&db, &national, &id, &rename, &IdentityVerifier::Local, policy, T0.plus_minutes(1), &Random::os())

@@ -46,7 +46,7 @@ async fn r1_issuing_makes_the_legal_representative_the_pending_first_manager_wit
     let (serial, claim) = issue(&db, &staff, &request(&code)).await.unwrap();
     assert!(serial.starts_with("EC20260101"), "{serial}");
     assert_eq!(claim.expires_at, T0.plus_minutes(30), "R2: 30 minutes by default");
-    let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
+    let view = certificate::view(&db, &staff, &claim.certificate_id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(view.credit_code, code);
     assert_eq!(view.status, CertificateStatus::Active);
     assert_eq!(view.first_manager_status, Some(HolderStatus::Pending));
@@ -79,7 +79,7 @@ async fn r1_a_delegate_authorized_in_writing_can_be_the_first_manager() {
         mobile: "13900001111".into(),
     });
     let (_, claim) = issue(&db, &staff, &req).await.unwrap();
-    let view = certificate::view(&db, &staff, &claim.certificate_id).await.unwrap();
+    let view = certificate::view(&db, &staff, &claim.certificate_id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(view.first_manager_name, "李*");
     assert_eq!(view.legal_rep_name, "张*");
 }
@@ -120,7 +120,7 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
     let theirs = staff_view(&db).await;
     let code = credit_code();
     let (_, claim) = issue(&db, &ours, &request(&code)).await.unwrap();
-    assert_eq!(domain(certificate::view(&db, &theirs, &claim.certificate_id).await), DomainError::Forbidden);
+    assert_eq!(domain(certificate::view(&db, &theirs, &claim.certificate_id, ecert_core::Millis::now()).await), DomainError::Forbidden);
     assert_eq!(
         domain(
             certificate::refresh_claim(&db, &theirs, &claim.certificate_id, IssuePolicy::default(), T0, &Random::os())
@@ -128,8 +128,8 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
         ),
         DomainError::Forbidden
     );
-    assert!(certificate::list(&db, &theirs, "", 50).await.unwrap().iter().all(|c| c.credit_code != code));
-    assert!(certificate::list(&db, &ours, &code, 50).await.unwrap().iter().any(|c| c.credit_code == code));
+    assert!(certificate::list(&db, &theirs, "", 50, ecert_core::Millis::now()).await.unwrap().iter().all(|c| c.credit_code != code));
+    assert!(certificate::list(&db, &ours, &code, 50, ecert_core::Millis::now()).await.unwrap().iter().any(|c| c.credit_code == code));
 }
 
 #[tokio::test]

@@ -74,6 +74,7 @@ impl Member {
             &self.binding.device_id,
             &device::message(action::STATUS, &self.binding.device_id),
             &sig,
+            T0,
         )
         .await
         .unwrap();
@@ -187,10 +188,10 @@ async fn r2_the_first_manager_claims_on_a_device_after_confirming_name_and_id() 
     // The device key now signs for the holder; another key does not.
     let msg = device::message(action::STATUS, &binding.device_id);
     assert!(
-        device::signed(&db, &binding.device_id, &msg, &phone.sign(action::STATUS, &binding.device_id)).await.is_ok()
+        device::signed(&db, &binding.device_id, &msg, &phone.sign(action::STATUS, &binding.device_id), T0).await.is_ok()
     );
     let other = Phone::new().sign(action::STATUS, &binding.device_id);
-    assert_eq!(domain(device::signed(&db, &binding.device_id, &msg, &other).await), DomainError::BadSignature);
+    assert_eq!(domain(device::signed(&db, &binding.device_id, &msg, &other, T0).await), DomainError::BadSignature);
 }
 
 #[tokio::test]
@@ -489,7 +490,7 @@ async fn r8_removing_a_manager_removes_its_users_and_voids_their_devices_at_once
     for gone in [&m1, &u1] {
         let sig = gone.phone.sign(action::STATUS, &gone.binding.device_id);
         let msg = device::message(action::STATUS, &gone.binding.device_id);
-        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig, T0).await), DomainError::Revoked);
     }
     let sql = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
     assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 0, "their grants are cancelled");
@@ -544,7 +545,7 @@ async fn r11_scan_login_goes_waiting_scanned_confirmed_and_is_consumed_once() {
 }
 
 /// The holder's yes to login `s`: `password`, and the PC's match code.
-fn approval_of(password: &str, s: &login::Started) -> Option<Approval> {
+pub(crate) fn approval_of(password: &str, s: &login::Started) -> Option<Approval> {
     Some(Approval { password: Secret::new(password), match_code: s.match_code.clone() })
 }
 
@@ -915,11 +916,11 @@ async fn r14_a_legal_representative_change_voids_every_authorization_and_issues_
     for gone in [&fm, &m1, &u1] {
         let sig = gone.phone.sign(action::STATUS, &gone.binding.device_id);
         let msg = device::message(action::STATUS, &gone.binding.device_id);
-        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+        assert_eq!(domain(device::signed(&db, &gone.binding.device_id, &msg, &sig, T0).await), DomainError::Revoked);
     }
     let sql = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
     assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 0);
-    let view = certificate::view(&db, &staff, &cert).await.unwrap();
+    let view = certificate::view(&db, &staff, &cert, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(view.legal_rep_name, "李*");
     assert_eq!(view.first_manager_status, Some(HolderStatus::Pending));
     // The new legal representative claims with the new code.
@@ -958,7 +959,7 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
             .unwrap();
     let sig = fm.phone.sign(action::STATUS, &fm.binding.device_id);
     let msg = device::message(action::STATUS, &fm.binding.device_id);
-    assert_eq!(domain(device::signed(&db, &fm.binding.device_id, &msg, &sig).await), DomainError::Revoked);
+    assert_eq!(domain(device::signed(&db, &fm.binding.device_id, &msg, &sig, T0).await), DomainError::Revoked);
     let phone = Phone::new();
     let a = acceptance(&phone, CodeKind::Claim, new_claim.code.expose(), "王五", &resident_id(50));
     let binding = holder::accept(&db, CodeKind::Claim, new_claim.code.expose(), &a, T0, &random).await.unwrap();
@@ -1006,7 +1007,7 @@ async fn r14_r15_a_first_manager_change_voids_all_and_a_cancellation_stops_every
     let code = s.code.expose();
     let e = login::scan(&db, code, &fm2.binding.device_id, &fm2.phone.sign(action::LOGIN_SCAN, code), None, T0).await;
     assert_eq!(domain(e), DomainError::Revoked, "R15: logins fail");
-    assert_eq!(certificate::view(&db, &staff, &cert).await.unwrap().status, CertificateStatus::Cancelled);
+    assert_eq!(certificate::view(&db, &staff, &cert, ecert_core::Millis::now()).await.unwrap().status, CertificateStatus::Cancelled);
     let again = changes::apply(
         &db,
         &staff,

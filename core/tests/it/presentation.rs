@@ -19,7 +19,7 @@ use crate::delegation::{Member, PASSWORD, claim_with_phone, issue_as, member};
 use crate::support::{T0, count, domain, staff_view};
 
 /// A registered party with one signed-in counter.
-async fn counter(db: &Db) -> CounterCaller {
+pub(crate) async fn counter(db: &Db) -> CounterCaller {
     let staff = staff_view(db).await;
     let random = Random::os();
     let input = PartyInput { name: format!("柜台银行{}", &random.id()[..6]), redirect_uris: String::new() };
@@ -30,7 +30,7 @@ async fn counter(db: &Db) -> CounterCaller {
 }
 
 /// `m` presents at `at` (signed at `at`).
-async fn present(db: &Db, m: &Member, at: Millis) -> Result<Presented, ecert_core::Error> {
+pub(crate) async fn present(db: &Db, m: &Member, at: Millis) -> Result<Presented, ecert_core::Error> {
     let device_id = &m.binding.device_id;
     let request = PresentRequest {
         device_id,

@@ -48,7 +48,7 @@ async fn r16_id_numbers_and_mobiles_are_stored_sealed_and_shown_masked() {
     assert!(values.iter().all(|v| v.starts_with(&format!("v2.{}.", key.key_id()))), "{values:?}");
 
     // Opened where shown, and masked there.
-    let view = certificate::view(&db, &staff, &certificate_id).await.unwrap();
+    let view = certificate::view(&db, &staff, &certificate_id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(view.legal_rep_id_number, ecert_core::mask::id_number(&testing::resident_id(501)));
     assert_eq!(view.legal_rep_mobile, ecert_core::mask::mobile("13812345678"));
     let listed = holder::list(&db, &testing::caller(&db, &fm).await, T0).await.unwrap();
@@ -129,7 +129,7 @@ async fn r16_a_server_with_another_data_key_is_refused_and_plain_values_are_seal
     let reopened = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
     let values = stored(&reopened, &certificate_id).await;
     assert!(values.iter().all(|v| v.starts_with("v2.")), "{values:?}");
-    let view = certificate::view(&reopened, &staff, &certificate_id).await.unwrap();
+    let view = certificate::view(&reopened, &staff, &certificate_id, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(view.first_manager_id_number, ecert_core::mask::id_number(&testing::resident_id(503)));
     let key: String = reopened.fetch_one(query("SELECT id FROM data_key")).await.unwrap();
     assert_eq!(key, test_vault().key_id(), "the key is recorded again");
@@ -161,7 +161,7 @@ async fn r16_a_sealed_value_moved_to_another_row_or_written_in_the_clear_is_refu
     db.execute(set_id_number(&manager_id, &other)).await.unwrap();
     let swapped = holder::list(&db, &caller, T0).await;
     assert!(matches!(swapped, Err(ecert_core::Error::Sealed(_))), "{swapped:?}");
-    let view = certificate::view(&db, &staff, &certificate_id).await;
+    let view = certificate::view(&db, &staff, &certificate_id, ecert_core::Millis::now()).await;
     assert!(view.is_ok(), "the certificate's own fields are untouched: {view:?}");
 
     // Written in the clear, around the application.

@@ -123,7 +123,7 @@ async fn r22_a_higher_authority_finds_its_subtrees_certificates_without_persons_
         |text: &str| CertificateQuery { text: text.into(), scope: SCOPE_SUBTREE.into(), ..Default::default() };
 
     // The province finds it in its subtree, names the county, and sees no person.
-    let found = search(&db, &province, &subtree(&code[8..])).await.unwrap();
+    let found = search(&db, &province, &subtree(&code[8..]), ecert_core::Millis::now()).await.unwrap();
     assert_eq!(found.total, 1);
     let c = &found.items[0];
     assert_eq!(
@@ -135,21 +135,21 @@ async fn r22_a_higher_authority_finds_its_subtrees_certificates_without_persons_
         ("", "", "")
     );
     // Its page is the county's: the province cannot open it.
-    assert_eq!(domain(certificate::detail(&db, &province, &c.certificate_id).await), DomainError::Forbidden);
+    assert_eq!(domain(certificate::detail(&db, &province, &c.certificate_id, ecert_core::Millis::now()).await), DomainError::Forbidden);
     // Without the scope a search stays in the province's own authority; the nation sees it too.
     assert_eq!(
-        search(&db, &province, &CertificateQuery { text: code.clone(), ..Default::default() }).await.unwrap().total,
+        search(&db, &province, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap().total,
         0
     );
-    assert_eq!(search(&db, &national, &subtree(&code)).await.unwrap().total, 1);
+    assert_eq!(search(&db, &national, &subtree(&code), ecert_core::Millis::now()).await.unwrap().total, 1);
     // The county sees its own with the person masked; its sibling sees nothing of it, even by
     // naming the county as its scope.
-    let own = search(&db, &operator, &subtree(&code)).await.unwrap();
+    let own = search(&db, &operator, &subtree(&code), ecert_core::Millis::now()).await.unwrap();
     assert!(own.items[0].own && own.items[0].legal_rep_name == "李*");
-    assert_eq!(search(&db, &sibling, &subtree(&code)).await.unwrap().total, 0);
+    assert_eq!(search(&db, &sibling, &subtree(&code), ecert_core::Millis::now()).await.unwrap().total, 0);
     let named = CertificateQuery { text: code.clone(), scope: county.authority_id.clone(), ..Default::default() };
-    assert_eq!(search(&db, &sibling, &named).await.unwrap().total, 0);
-    assert_eq!(search(&db, &province, &named).await.unwrap().total, 1);
+    assert_eq!(search(&db, &sibling, &named, ecert_core::Millis::now()).await.unwrap().total, 0);
+    assert_eq!(search(&db, &province, &named, ecert_core::Millis::now()).await.unwrap().total, 1);
     // The authorities a province may choose from: itself first, then those below.
     let tree = ecert_core::authority::subtree(&db, &province).await.unwrap();
     let codes: Vec<&str> = tree.iter().map(|a| a.region_code.as_str()).collect();
@@ -224,7 +224,7 @@ async fn issue15_the_registration_list_shows_who_has_a_certificate_and_issues_to
     let found = roster::page(&db, &province, "乙研究", false, 0).await.unwrap();
     assert_eq!(found.total, 1);
     // The certificate is the county's, issued from the list (no counter papers), and archived so.
-    let cert = certificate::list(&db, &operator, &a, 1).await.unwrap();
+    let cert = certificate::list(&db, &operator, &a, 1, ecert_core::Millis::now()).await.unwrap();
     assert_eq!(cert[0].institution_name, "朝阳区甲中学");
     let archives = ecert_core::archive::list(&db, &operator, &cert[0].certificate_id).await.unwrap();
     assert_eq!(archives[0].action, "certificate_bulk_issue");

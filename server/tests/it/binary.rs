@@ -25,6 +25,9 @@ fn help_lists_every_setting_with_its_environment_variable() {
         "ECERT_LOG",
         "ECERT_CLAIM_MINUTES",
         "ECERT_ARCHIVE_YEARS",
+        "ECERT_VALIDITY_YEARS",
+        "ECERT_SMS_URL",
+        "ECERT_SMS_TEMPLATES",
         "ECERT_SHUTDOWN_GRACE_SECONDS",
     ] {
         assert!(help.contains(var), "--help lacks {var}:\n{help}");
@@ -520,6 +523,11 @@ fn a_locked_out_administrator_is_unlocked_from_the_command_line() {
     assert!((200..400).contains(&sign_in_as("gd-admin", &second).0));
     let (ok, out, _) = admin(&["migrate"]);
     assert!(ok && out.contains("migrated"), "{out}");
+    // R20: the last day of validity is set by serial (the e2e suite sets a real one).
+    let (ok, _, err) = admin(&["certificate", "validity", "EC20260101NOSUCH", "--until", "2030-01-01"]);
+    assert!(!ok && err.contains("cannot set the validity of `EC20260101NOSUCH`"), "{err}");
+    let (ok, _, err) = admin(&["certificate", "validity", "EC20260101NOSUCH", "--until", "2030-02-30"]);
+    assert!(!ok && err.contains("cannot set the validity"), "a day that does not exist: {err}");
 
     // Issue 14 §3: the purge runs from the command line too, beside the running server.
     let (purged, said, err) = admin(&["purge"]);

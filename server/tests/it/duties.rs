@@ -236,6 +236,8 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
             [401, 200, 200, 200, 200],
         ),
         ("authority_children", "authority_children", same(vec![]), [401, 200, 200, 200, 200]),
+        ("sms_outbox (any staff)", "sms_outbox", same(vec![]), [401, 200, 200, 200, 200]),
+        ("sms_deliveries (any staff)", "sms_deliveries", same(vec![]), [401, 200, 200, 200, 200]),
         ("staff_members (administrators)", "staff_members", same(vec![]), [401, 200, 403, 403, 200]),
         ("staff_actions (auditors)", "staff_actions", same(days()), [401, 403, 403, 200, 403]),
         ("staff_actions_csv (auditors)", "staff_actions_csv", same(days()), [401, 403, 403, 200, 403]),

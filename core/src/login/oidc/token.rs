@@ -292,10 +292,11 @@ pub(super) async fn holder_claims(
          JOIN device d ON d.holder_id = h.id JOIN certificate c ON c.id = h.certificate_id \
          JOIN institution i ON i.id = c.institution_id \
          WHERE h.id = $1 AND d.id = $2 AND ",
-                crate::binding_live_sql!()
+                crate::binding_live_sql!("$3")
             ))
             .bind(holder_id)
-            .bind(device_id),
+            .bind(device_id)
+            .bind(now.0),
         )
         .await?;
     let Some((role, name, institution, credit_code, serial)) = row else { return Ok(None) };
