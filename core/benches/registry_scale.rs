@@ -83,6 +83,14 @@ async fn run() {
         let (db, staff) = (db.clone(), staff.clone());
         async move { stats::used(&db, &staff, &q, (0, 50), Millis::now()).await.unwrap().0.len() }
     };
+    // The floor of every row: one round trip to the database through the same pool.
+    let bare = || {
+        let db = db.clone();
+        async move {
+            let one: i64 = db.fetch_one(query("SELECT 1")).await.unwrap();
+            usize::try_from(one).unwrap()
+        }
+    };
     let target = certs / 2;
     let name_part = format!("{target}号");
     let code_part = format!("{target:010}");
@@ -90,6 +98,7 @@ async fn run() {
 
     println!("\n{certs} certificates, {usage} usage records; {reps} runs each after a warm-up; milliseconds");
     println!("{:<58} {:>8} {:>8} {:>6}", "query", "p50", "p99", "rows");
+    measure("bare: SELECT 1 (one round trip)", reps, bare).await;
     measure("county: its own list, page 1", reps, || search(&county, "", "", 0)).await;
     measure("county: its own list, page 5", reps, || search(&county, "", "", 4)).await;
     measure("nation: whole subtree, page 1", reps, || search(&national, "", SCOPE_SUBTREE, 0)).await;

@@ -353,8 +353,14 @@ impl Config {
         let Some(url) = self.sms_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
             return Ok(SmsGateway::Outbox);
         };
-        if !url.starts_with("http://") {
-            return Err(ConfigError::Sms(format!("the SMS gateway `{url}` must be an http:// URL")));
+        let parsed: Option<axum::http::Uri> = url.parse().ok();
+        let plain = parsed.as_ref().is_some_and(|u| {
+            u.scheme_str() == Some("http") && u.host().is_some() && !u.authority().is_some_and(|a| a.as_str().contains('@'))
+        });
+        if !plain {
+            return Err(ConfigError::Sms(format!(
+                "the SMS gateway `{url}` must be an http:// URL with a host and no user name or password"
+            )));
         }
         let mut templates = Vec::new();
         for pair in self.sms_templates.as_deref().unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
@@ -476,6 +482,8 @@ mod tests {
         }
         let https = Config::load_from(["ecert-server", "--sms-url", "https://sms.example/send"]).unwrap();
         assert!(said(https.sms()).contains("must be an http:// URL"));
+        let with_user = Config::load_from(["ecert-server", "--sms-url", "http://u:p@sms.example/send"]).unwrap();
+        assert!(said(with_user.sms()).contains("no user name or password"));
     }
 
     #[test]

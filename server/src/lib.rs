@@ -227,8 +227,6 @@ async fn backup(db: &Db, config: &Config, file: &std::path::Path) -> Result<Stri
     Ok(format!("backed up the {} database to {shown} ({bytes} bytes)", db.backend().name()))
 }
 
-/// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
-/// each app server purges (the deletes are idempotent, so several at once do no harm).
 /// Issue 16 §6: every few seconds, the queued SMS messages whose next attempt is due (every app
 /// server does this; a lease keeps two from sending one message).
 fn spawn_sms_delivery(db: Db, gateway: ecert_core::sms::SmsGateway) {
@@ -236,13 +234,15 @@ fn spawn_sms_delivery(db: Db, gateway: ecert_core::sms::SmsGateway) {
         let every = Duration::from_secs(ecert_core::sms::DELIVER_EVERY_SECONDS);
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = ecert_core::sms::deliver_due(&db, &gateway, 100, ecert_core::Millis::now()).await {
+            if let Err(e) = ecert_core::sms::deliver_due(&db, &gateway, 100, ecert_core::Millis::now).await {
                 tracing::warn!(error = %e, "SMS delivery round failed; trying again later");
             }
         }
     });
 }
 
+/// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
+/// each app server purges (the deletes are idempotent, so several at once do no harm).
 fn spawn_purge(db: Db) {
     tokio::spawn(async move {
         let every = Duration::from_secs(ecert_core::purge::PURGE_EVERY_MINUTES * 60);

@@ -151,10 +151,11 @@ mod server {
     pub async fn signed(db: &Db, device_id: &str, message: &str, signature: &str, now: Millis) -> Result<Bound> {
         let bound: Option<Bound> = db.fetch_optional(query(BOUND_SELECT).bind(device_id).bind(now.0)).await?;
         let Some(bound) = bound else {
-            let lapsed: Option<i64> = db
+            // Only the device's own key learns the last day (it is the holder's to know).
+            let lapsed: Option<(i64, String)> = db
                 .fetch_optional(
                     query(
-                        "SELECT c.expires_at FROM device d JOIN holder h ON h.id = d.holder_id \
+                        "SELECT c.expires_at, d.public_key FROM device d JOIN holder h ON h.id = d.holder_id \
                          JOIN certificate c ON c.id = h.certificate_id \
                          WHERE d.id = $1 AND d.status = 'active' AND h.status = 'active' AND c.status = 'active'",
                     )
@@ -162,8 +163,10 @@ mod server {
                 )
                 .await?;
             return Err(match lapsed {
-                Some(expires_at) => DomainError::Expired { last_day: crate::validity::last_day(expires_at) },
-                None => DomainError::Revoked,
+                Some((expires_at, key)) if verify(&key, message, signature).is_ok() => {
+                    DomainError::Expired { last_day: crate::validity::last_day(expires_at) }
+                }
+                _ => DomainError::Revoked,
             }
             .into());
         };

@@ -418,15 +418,19 @@ mod server {
         random: &Random,
     ) -> Result<ClaimCode> {
         let mut tx = db.begin_write().await?;
-        let sql = "SELECT i.authority_id, h.id FROM certificate c JOIN institution i ON i.id = c.institution_id \
+        let sql = "SELECT i.authority_id, h.id, c.expires_at FROM certificate c JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status = 'pending' \
              WHERE c.id = $1 AND c.status = 'active'";
-        let row: Option<(String, String)> = tx.fetch_optional(query(sql).lock_rows().bind(certificate_id)).await?;
-        let Some((authority_id, holder_id)) = row else {
+        let row: Option<(String, String, i64)> = tx.fetch_optional(query(sql).lock_rows().bind(certificate_id)).await?;
+        let Some((authority_id, holder_id, expires_at)) = row else {
             return Err(DomainError::NotFound.into());
         };
         if authority_id != staff.authority_id {
             return Err(DomainError::Forbidden.into());
+        }
+        // R20: a claim code of a lapsed certificate would be refused: renew it first.
+        if expires_at <= now.0 {
+            return Err(DomainError::Expired { last_day: crate::validity::last_day(expires_at) }.into());
         }
         staff::on_duty(&mut tx, staff, Duty::Operate).await?;
         code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;

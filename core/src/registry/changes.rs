@@ -419,7 +419,9 @@ mod server {
                     .bind(renewed.0)
                     .bind(certificate_id)
                     .bind(expires_at);
-                tx.execute(update).await?;
+                if tx.execute(update).await? != 1 {
+                    return Err(DomainError::InvalidState.into());
+                }
                 records::change(&mut tx, certificate_id, ChangeKind::Renewed, actor, None, now, random).await?;
                 detail = format!("{} → {}", validity::last_day(expires_at), validity::last_day(renewed.0));
                 None

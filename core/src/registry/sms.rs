@@ -53,6 +53,12 @@ pub struct OutboxMessage {
     pub created_at: i64,
 }
 
+/// A text with every digit masked (ASCII, full-width or any other): what staff may read of an SMS
+/// gateway's answer, which may echo a mobile or a code in any form (R16).
+pub fn mask_digits(text: &str) -> String {
+    text.chars().map(|c| if c.is_numeric() { '*' } else { c }).collect()
+}
+
 /// A message with every run of digits as long as an SMS code (or longer) masked: what staff may
 /// read of the development outbox in production.
 pub fn mask_codes(body: &str) -> String {
@@ -149,21 +155,31 @@ mod server {
     pub const DELIVER_EVERY_SECONDS: u64 = 5;
     /// Attempts of one message before it is given up.
     pub const MAX_ATTEMPTS: i64 = 5;
-    /// How long an attempt holds a message (another app server leaves it alone meanwhile).
-    const LEASE_SECONDS: i64 = 30;
+    /// How long an attempt holds a message beyond the gateway's timeout (another app server
+    /// leaves it alone meanwhile).
+    const LEASE_MARGIN_SECONDS: i64 = 15;
 
     /// The wait before attempt `n + 1` after `n` failed ones: 5 s, 15 s, 45 s, 135 s.
     pub fn backoff(attempts: i64) -> i64 {
         5 * Millis::SECOND * 3_i64.pow(u32::try_from(attempts.clamp(1, 6) - 1).unwrap_or(0))
     }
 
+    /// After the `attempts`-th attempt failed at `now`: when to try next, or `None` to give up —
+    /// after [`MAX_ATTEMPTS`], or when the next try would come after the content expired.
+    pub fn after_failure(attempts: i64, now: Millis, expires_at: i64) -> Option<i64> {
+        let next = now.0.saturating_add(backoff(attempts));
+        (attempts < MAX_ATTEMPTS && next < expires_at).then_some(next)
+    }
+
     /// Queues a message to `mobile` inside the caller's transaction; answers its id, for
     /// [`SmsGateway::deliver`] after the commit. `params` hold what the template fills in.
+    /// `code_id` names the `sms_code` the message carries: once that code is replaced or used,
+    /// the message is not sent any more.
     #[allow(clippy::too_many_arguments)]
     async fn enqueue(
         tx: &mut Tx,
         authority_id: &str,
-        kind: SmsKind,
+        (kind, code_id): (SmsKind, Option<&str>),
         mobile: &str,
         params: &serde_json::Value,
         expires_at: Millis,
@@ -173,8 +189,8 @@ mod server {
         let id = random.id();
         let mobile = tx.vault().seal(Column::SmsMobile.at(&id), mobile);
         let params = tx.vault().seal(Column::SmsParams.at(&id), &params.to_string());
-        tx.execute(query("INSERT INTO sms_message (id, authority_id, kind, mobile, params, status, attempts, next_attempt_at, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $7)").bind(&id).bind(authority_id).bind(kind).bind(&mobile).bind(&params).bind(now.0).bind(expires_at.0)).await?;
+        tx.execute(query("INSERT INTO sms_message (id, authority_id, kind, code_id, mobile, params, status, attempts, next_attempt_at, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $8)").bind(&id).bind(authority_id).bind(kind).bind(code_id).bind(&mobile).bind(&params).bind(now.0).bind(expires_at.0)).await?;
         Ok(id)
     }
 
@@ -192,29 +208,71 @@ mod server {
     }
 
     impl SmsGateway {
+        /// How long an attempt holds its message: the gateway's timeout and a margin, so no
+        /// other app server takes it while this one may still be waiting for an answer.
+        fn lease(&self) -> i64 {
+            let waits = match self {
+                SmsGateway::Outbox => 0,
+                SmsGateway::Http(http) => i64::try_from(http.timeout.as_millis()).unwrap_or(i64::MAX / 2),
+            };
+            waits.saturating_add(LEASE_MARGIN_SECONDS * Millis::SECOND)
+        }
+
         /// One attempt at the message `id` if it is queued and due (a lease is taken first, so
-        /// two app servers never send it at once). Failures are recorded for the next attempt;
-        /// only the database's own errors are returned.
+        /// two app servers never send it at once; what the attempt writes afterwards applies only
+        /// while it still holds that lease). A message whose code expired, was replaced by a newer
+        /// one or was used is given up without being sent. Failures are recorded for the next
+        /// attempt; only the database's own errors are returned.
         pub async fn deliver(&self, db: &Db, id: &str, now: Millis) -> Result<()> {
-            let lease = now.0 + LEASE_SECONDS * Millis::SECOND;
-            let taken: Option<(String, String, SmsKind, String, String, i64, i64)> = db
+            type Taken = (String, String, SmsKind, Option<String>, String, String, i64, i64);
+            let taken: Option<Taken> = db
                 .fetch_optional(
                     query(
                         "UPDATE sms_message SET attempts = attempts + 1, next_attempt_at = $3 \
                          WHERE id = $1 AND status = 'queued' AND next_attempt_at <= $2 \
-                         RETURNING id, authority_id, kind, mobile, params, attempts, expires_at",
+                         RETURNING id, authority_id, kind, code_id, mobile, params, attempts, expires_at",
                     )
                     .bind(id)
                     .bind(now.0)
-                    .bind(lease),
+                    .bind(now.0.saturating_add(self.lease())),
                 )
                 .await?;
-            let Some((id, authority_id, kind, mobile, params, attempts, expires_at)) = taken else { return Ok(()) };
+            let Some((id, authority_id, kind, code_id, mobile, params, attempts, expires_at)) = taken else {
+                return Ok(());
+            };
+            // Every write below holds only while this attempt still holds the message.
+            let finish = |status: &'static str, next: i64, reason: Option<String>, sent_at: Option<i64>| {
+                let (db, id) = (db.clone(), id.clone());
+                async move {
+                    // A message that ends keeps no content (its code) for the days staff see it.
+                    db.execute(
+                        query(
+                            "UPDATE sms_message SET status = $3, next_attempt_at = $4, last_error = $5, sent_at = $6, \
+                             params = CASE WHEN $3 = 'queued' THEN params ELSE '' END \
+                             WHERE id = $1 AND status = 'queued' AND attempts = $2",
+                        )
+                        .bind(&id)
+                        .bind(attempts)
+                        .bind(status)
+                        .bind(next)
+                        .bind(reason)
+                        .bind(sent_at),
+                    )
+                    .await
+                }
+            };
             if now.0 >= expires_at {
                 // A code past its life helps no one: it is not sent late.
-                let late = "UPDATE sms_message SET status = 'failed', last_error = 'expired before delivery' WHERE id = $1";
-                db.execute(query(late).bind(&id)).await?;
+                finish("failed", now.0, Some("expired before delivery".into()), None).await?;
                 return Ok(());
+            }
+            if let Some(code_id) = &code_id {
+                let live: Option<Option<i64>> =
+                    db.fetch_optional(query("SELECT used_at FROM sms_code WHERE id = $1").bind(code_id)).await?;
+                if !matches!(live, Some(None)) {
+                    finish("failed", now.0, Some("replaced by a newer code or used".into()), None).await?;
+                    return Ok(());
+                }
             }
             let vault = db.vault();
             let mobile = vault.open(Column::SmsMobile.at(&id), &mobile)?;
@@ -229,47 +287,36 @@ mod server {
                 SmsGateway::Http(http) => http.post(&id, kind, &mobile, &params, now).await,
             };
             match outcome {
-                Ok(()) => {
-                    let sent = "UPDATE sms_message SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1";
-                    db.execute(query(sent).bind(&id).bind(now.0)).await?;
-                }
+                Ok(()) => finish("sent", now.0, None, Some(now.0)).await?,
                 Err(reason) => {
-                    // The gateway's words are kept for staff, any code-like number in them masked.
-                    let reason: String = mask_codes(&reason).chars().take(300).collect();
-                    tracing::warn!(message = %id, attempts, %reason, "SMS not delivered");
-                    let next = now.0 + backoff(attempts);
-                    let give_up = attempts >= MAX_ATTEMPTS || next >= expires_at;
-                    let status = if give_up { "failed" } else { "queued" };
-                    db.execute(
-                        query("UPDATE sms_message SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1")
-                            .bind(&id)
-                            .bind(status)
-                            .bind(next)
-                            .bind(&reason),
-                    )
-                    .await?;
+                    let reason: String = reason.chars().take(300).collect();
+                    tracing::warn!(sms = %id, attempts, %reason, "SMS not delivered");
+                    let next = after_failure(attempts, now, expires_at);
+                    let status = if next.is_some() { "queued" } else { "failed" };
+                    finish(status, next.unwrap_or(now.0), Some(reason), None).await?
                 }
-            }
+            };
             Ok(())
         }
     }
 
-    /// Delivers every queued message that is due, at most `limit` of them; answers how many were
-    /// attempted. A running server calls it every few seconds (every app server may: the
+    /// Delivers every queued message that is due, at most `limit` of them, each at the time
+    /// `clock` reads when its turn comes (a round may wait on a slow gateway); answers how many
+    /// were attempted. A running server calls it every few seconds (every app server may: the
     /// lease keeps them apart).
-    pub async fn deliver_due(db: &Db, gateway: &SmsGateway, limit: i64, now: Millis) -> Result<usize> {
+    pub async fn deliver_due(db: &Db, gateway: &SmsGateway, limit: i64, clock: impl Fn() -> Millis) -> Result<usize> {
         let due: Vec<String> = db
             .fetch_all(
                 query(
                     "SELECT id FROM sms_message WHERE status = 'queued' AND next_attempt_at <= $1 \
                      ORDER BY next_attempt_at, id LIMIT $2",
                 )
-                .bind(now.0)
+                .bind(clock().0)
                 .bind(limit.clamp(1, 1000)),
             )
             .await?;
         for id in &due {
-            gateway.deliver(db, id, now).await?;
+            gateway.deliver(db, id, clock()).await?;
         }
         Ok(due.len())
     }
@@ -292,8 +339,10 @@ mod server {
             if status.is_success() {
                 Ok(())
             } else {
-                let answer = String::from_utf8_lossy(&answer);
-                Err(format!("gateway answered {status}: {}", answer.trim()))
+                // The gateway's own words are kept for staff with every digit masked: they may
+                // echo the mobile or the code in any form.
+                let answer = mask_digits(String::from_utf8_lossy(&answer).trim());
+                Err(format!("gateway answered {}: {answer}", status.as_u16()))
             }
         }
     }
@@ -368,11 +417,13 @@ mod server {
         )
         .await?;
         let code = random.digits(CODE_DIGITS);
-        tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(random.id()).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
+        let code_id = random.id();
+        tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(&code_id).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
         let params = serde_json::json!({ "code": code.expose(), "minutes": CODE_MINUTES.to_string() });
         let expires_at = now.plus_minutes(CODE_MINUTES);
         let message =
-            enqueue(&mut tx, &authority_id, SmsKind::PasswordReset, &mobile, &params, expires_at, now, random).await?;
+            enqueue(&mut tx, &authority_id, (SmsKind::PasswordReset, Some(&code_id)), &mobile, &params, expires_at, now, random)
+                .await?;
         tx.commit().await?;
         // The first attempt now; a failure waits in the queue for `deliver_due`.
         gateway.deliver(db, &message, now).await?;
@@ -474,5 +525,18 @@ mod tests {
         assert_eq!(mask_codes("您的验证码为 483920，5分钟内有效"), "您的验证码为 ******，5分钟内有效");
         assert_eq!(mask_codes("code 12345 and 1234567"), "code 12345 and *******");
         assert_eq!(mask_codes("483920"), "******");
+        assert_eq!(mask_digits("发往 +86 138-1234-5678，码１２３"), "发往 +** ***-****-****，码***");
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_message_is_given_up_after_five_attempts_or_before_its_content_expires() {
+        let now = crate::Millis(1_000_000);
+        let far = i64::MAX;
+        assert_eq!(after_failure(1, now, far), Some(1_005_000));
+        assert_eq!(after_failure(4, now, far), Some(1_135_000));
+        assert_eq!(after_failure(MAX_ATTEMPTS, now, far), None, "five attempts at most");
+        assert_eq!(after_failure(1, now, 1_005_000), None, "the next try would come as the code expires");
+        assert_eq!(after_failure(1, now, 1_005_001), Some(1_005_000));
     }
 }

@@ -48,7 +48,9 @@ pub fn last_day(expires_at: i64) -> String {
 
 /// The same date `years` later; 29 February becomes 1 March in a common year.
 pub fn years_after(day: i64, years: i64) -> i64 {
-    (0..years).fold(day, |d, _| time::one_year_after(d))
+    let (y, m, d) = time::civil_from_days(day);
+    let date = format!("{:04}-{m:02}-{d:02}", y + years);
+    time::parse_day(&date).unwrap_or_else(|| time::days_from_civil(y + years, 3, 1))
 }
 
 /// The same date `months` earlier, clamped to the month's last day (31 May → 28 February).
@@ -129,7 +131,11 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<Set> {
-        let day = time::parse_day(last_day).ok_or_else(|| DomainError::field("last_day", Problem::BadFormat))?;
+        // A real day, and not further than the longest validity from today.
+        let latest = super::years_after(time::today_cst(now), super::MAX_YEARS);
+        let day = time::parse_day(last_day)
+            .filter(|d| *d <= latest)
+            .ok_or_else(|| DomainError::field("last_day", Problem::BadFormat))?;
         let expires_at = super::lapses_at(day + 1);
         let mut tx = db.begin_write().await?;
         let row: Option<(String, String, String)> = tx
@@ -204,5 +210,6 @@ mod tests {
         assert_eq!(last_day(late.0), "2037-03-09");
         // 29 February becomes 1 March.
         assert_eq!(time::format_day(years_after(day("2028-02-29"), 1)), "2029-03-01");
+        assert_eq!(time::format_day(years_after(day("2028-02-29"), 4)), "2032-02-29");
     }
 }

@@ -11,7 +11,7 @@ use ecert_core::secret::{Random, Secret};
 use ecert_core::sms::{self, DeliveryStatus, HttpSms, SmsGateway, SmsKind};
 use ecert_core::store::Db;
 use ecert_core::Millis;
-use ecert_testing::open_test_db;
+use ecert_testing::open_private_test_db;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::delegation::{Member, claim_with_phone, issue_as};
@@ -87,7 +87,7 @@ async fn ask(db: &Db, gw: &SmsGateway, fm: &Member, at: Millis) -> Result<String
 
 #[tokio::test]
 async fn issue16_an_sms_is_sent_signed_with_its_template_and_retried_with_backoff_until_delivered() {
-    let db = open_test_db().await;
+    let db = open_private_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市短信网关测试研究院").await).await;
     let (url, taken) = fake_gateway(vec![503, 200]).await;
@@ -103,8 +103,8 @@ async fn issue16_an_sms_is_sent_signed_with_its_template_and_retried_with_backof
     assert!(said.contains("503") && said.contains("******") && !said.contains("483920"), "{said}");
 
     // Not due before the backoff (5 s); delivered after it.
-    assert_eq!(sms::deliver_due(&db, &gw, 100, T0.plus_millis(4_000)).await.unwrap(), 0);
-    assert_eq!(sms::deliver_due(&db, &gw, 100, T0.plus_millis(5_000)).await.unwrap(), 1);
+    assert_eq!(sms::deliver_due(&db, &gw, 100, || T0.plus_millis(4_000)).await.unwrap(), 0);
+    assert_eq!(sms::deliver_due(&db, &gw, 100, || T0.plus_millis(5_000)).await.unwrap(), 1);
     let list = sms::deliveries(&db, &staff, 10).await.unwrap();
     assert_eq!((list[0].status, list[0].attempts), (DeliveryStatus::Sent, 2));
     assert_eq!(list[0].sent_at, Some(T0.0 + 5_000));
@@ -143,7 +143,7 @@ async fn issue16_an_sms_is_sent_signed_with_its_template_and_retried_with_backof
 
 #[tokio::test]
 async fn issue16_a_message_is_given_up_after_five_attempts_or_once_its_code_expired_and_never_sent_late() {
-    let db = open_test_db().await;
+    let db = open_private_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市短信失败测试研究院").await).await;
     let (url, taken) = fake_gateway(vec![500]).await;
@@ -152,11 +152,11 @@ async fn issue16_a_message_is_given_up_after_five_attempts_or_once_its_code_expi
     let mut at = T0;
     for attempts in 1..sms::MAX_ATTEMPTS {
         at = at.plus_millis(sms::backoff(attempts));
-        assert_eq!(sms::deliver_due(&db, &gw, 100, at).await.unwrap(), 1, "attempt {}", attempts + 1);
+        assert_eq!(sms::deliver_due(&db, &gw, 100, || at).await.unwrap(), 1, "attempt {}", attempts + 1);
     }
     let list = sms::deliveries(&db, &staff, 10).await.unwrap();
     assert_eq!((list[0].status, list[0].attempts), (DeliveryStatus::Failed, sms::MAX_ATTEMPTS));
-    assert_eq!(sms::deliver_due(&db, &gw, 100, at.plus_minutes(10)).await.unwrap(), 0, "given up");
+    assert_eq!(sms::deliver_due(&db, &gw, 100, || at.plus_minutes(10)).await.unwrap(), 0, "given up");
     assert_eq!(taken.lock().unwrap().len(), 5);
 
     // A message still queued when its code expires is not sent late (a server was down).
@@ -164,7 +164,7 @@ async fn issue16_a_message_is_given_up_after_five_attempts_or_once_its_code_expi
     let gw = gateway(&url);
     let later = T0.plus_minutes(20);
     ask(&db, &gw, &fm, later).await.unwrap();
-    assert_eq!(sms::deliver_due(&db, &gw, 100, later.plus_minutes(6)).await.unwrap(), 1);
+    assert_eq!(sms::deliver_due(&db, &gw, 100, || later.plus_minutes(6)).await.unwrap(), 1);
     let list = sms::deliveries(&db, &staff, 10).await.unwrap();
     assert_eq!(list[0].status, DeliveryStatus::Failed);
     assert_eq!(list[0].last_error.as_deref(), Some("expired before delivery"));

@@ -18,7 +18,7 @@ use ecert_core::{DomainError, Millis, Problem};
 use ecert_testing::open_test_db;
 
 use crate::delegation::{PASSWORD, approval_of, claim_with_phone, issue_as, member};
-use crate::presentation::present;
+use crate::presentation::{counter, present};
 use crate::support::{T0, count, domain, staff_view};
 
 /// T0 is 2026-01-01 08:00 CST: five years of validity end with 2030-12-31.
@@ -54,6 +54,9 @@ async fn r20_a_lapsed_certificate_fails_every_verification_and_login_until_renew
     let lapsed = DomainError::Expired { last_day: "2030-12-31".into() };
     let e = presentation::verify_qr(&db, late_set.qr_token.expose(), after, &Random::os()).await;
     assert_eq!(domain(e), DomainError::PresentationInvalid, "R20: a live set fails once the validity ends");
+    let desk = counter(&db).await;
+    let e = presentation::verify_number(&db, &desk, late_set.number.expose(), after, &Random::os()).await;
+    assert_eq!(domain(e), DomainError::PresentationInvalid, "at the counter too");
     assert_eq!(domain(present(&db, &fm, after).await), lapsed, "R20: no new set; the holder is told why");
     let sig = fm.phone.sign_timed(action::STATUS, &fm.binding.device_id, after.0);
     let status = device::signed_fresh(&db, &fm.binding.device_id, action::STATUS, after.0, &sig, after).await;
@@ -95,7 +98,11 @@ async fn r20_a_lapsed_certificate_fails_every_verification_and_login_until_renew
     let set = present(&db, &fm, renewed_at).await.unwrap();
     let seen = presentation::verify_qr(&db, set.qr_token.expose(), renewed_at, &Random::os()).await.unwrap();
     assert_eq!(seen.institution_name, "北京市有效期测试研究院");
-    assert!(user.binding.device_id != fm.binding.device_id);
+    let grants = "SELECT COUNT(*) FROM holder_grant g JOIN holder h ON h.id = g.holder_id \
+                  WHERE h.certificate_id = $1 AND g.status = 'active'";
+    assert_eq!(count(&db, grants, &cert).await, 1, "the user's grant stays");
+    let user_status = "SELECT COUNT(*) FROM holder WHERE id = $1 AND status = 'active'";
+    assert_eq!(count(&db, user_status, &user.binding.holder_id).await, 1);
     let renewed = "SELECT COUNT(*) FROM change_record WHERE certificate_id = $1 AND kind = 'renewed'";
     assert_eq!(count(&db, renewed, &cert).await, 1, "R12: a change record");
     let logged = "SELECT COUNT(*) FROM staff_action WHERE target_id = $1 AND action = 'certificate_renew'";
