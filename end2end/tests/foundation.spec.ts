@@ -44,3 +44,21 @@ test('an unknown path gets a real 404 page', async ({ page }) => {
   await page.getByRole('link', { name: '返回首页' }).click();
   await expect(page.getByRole('heading', { level: 1, name: '事业单位法人电子证书' })).toBeVisible();
 });
+
+test('issue 16 §7: the wallet can be added to the home screen (manifest, icons, theme colour)', async ({ page, request }) => {
+  await page.goto('/wallet');
+  await expect(page.locator('link[rel=manifest]')).toHaveAttribute('href', '/manifest.webmanifest');
+  await expect(page.locator('meta[name=theme-color]')).toHaveAttribute('content', '#b3261e');
+  const manifest = await request.get('/manifest.webmanifest');
+  expect(manifest.ok()).toBe(true);
+  const m = await manifest.json();
+  expect(m.start_url).toBe('/wallet');
+  expect(m.display).toBe('standalone');
+  for (const icon of m.icons) {
+    const res = await request.get(icon.src);
+    expect(res.ok(), icon.src).toBe(true);
+    expect(res.headers()['content-type']).toContain(icon.type);
+  }
+  const touch = await request.get((await page.locator('link[rel=apple-touch-icon]').getAttribute('href'))!);
+  expect(touch.headers()['content-type']).toContain('image/png');
+});

@@ -192,15 +192,31 @@ fn CardPassword(card: Card) -> impl IntoView {
             Err(e) => (false, e),
         }))
     };
+    // Issue 16 §7: one code a minute (R13); the button says how long until the next.
+    let (sending, set_sending) = signal(false);
+    let (resend_in, set_resend_in) = signal(0_i64);
     let c = card.clone();
     let send_sms = move |_| {
         let (slot, device_id) = (c.slot.clone(), c.device_id.clone());
+        set_sending.set(true);
         spawn_local(async move {
             let (signed_at, signature) = device::sign_timed(&slot, action::SMS_REQUEST, &device_id).await;
             let result =
                 device::signed_call(lang, signature, |sig| wallet_sms_request(device_id, signed_at, sig)).await;
+            set_sending.set(false);
+            if result.is_ok() {
+                count_down(set_resend_in, ecert_core::sms::MIN_INTERVAL_SECONDS);
+            }
             show(result.map(|mobile| format!("{}{mobile}", T::SmsSent.get(lang))));
         });
+    };
+    let send_blocked = move || sending.get() || resend_in.get() != 0;
+    let send_label = move || match resend_in.get() {
+        0 => T::SendSmsCode.get(lang).to_owned(),
+        n => match lang {
+            ecert_core::Lang::Zh => format!("{}秒后可重新发送", n),
+            ecert_core::Lang::En => format!("Send again in {n} s"),
+        },
     };
     let c = card.clone();
     let reset = move |ev: SubmitEvent| {
@@ -237,7 +253,8 @@ fn CardPassword(card: Card) -> impl IntoView {
         </button>
         <Show when=move || reset_open.get()>
             <div class="stack">
-                <button type="button" class="small" on:click=send_sms.clone()>{t(T::SendSmsCode)}</button>
+                <button type="button" class="small" data-testid="send-sms" disabled=send_blocked
+                    on:click=send_sms.clone()>{send_label}</button>
                 <form class="stack" on:submit=reset.clone()>
                     <label>{t(T::SmsCode)}<input inputmode="numeric" maxlength="6" autocomplete="one-time-code" bind:value=(sms_code, set_sms_code) /></label>
                     <label>{t(T::IdNumber)}<input maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
@@ -254,5 +271,34 @@ fn CardPassword(card: Card) -> impl IntoView {
             </form>
         </Show>
         {move || message.get().map(|(ok, m)| view! { <p class=if ok { "ok" } else { "error" } role="alert" data-testid="card-message">{m}</p> })}
+    }
+}
+
+/// Counts `seconds` down to 0 in `left`, once a second (in the browser; nothing on the server).
+fn count_down(left: WriteSignal<i64>, seconds: i64) {
+    left.set(seconds);
+    #[cfg(feature = "hydrate")]
+    {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        let handle = Rc::new(Cell::new(None::<IntervalHandle>));
+        let own = handle.clone();
+        let remaining = Cell::new(seconds);
+        let started = set_interval_with_handle(
+            move || {
+                let n = (remaining.get() - 1).max(0);
+                remaining.set(n);
+                left.set(n);
+                if n == 0
+                    && let Some(h) = own.take()
+                {
+                    h.clear();
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+        if let Ok(h) = started {
+            handle.set(Some(h));
+        }
     }
 }

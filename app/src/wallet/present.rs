@@ -110,7 +110,11 @@ pub fn PresentPage() -> impl IntoView {
             .await;
             set_busy.set(false);
             match result {
-                Ok(v) => set_shown.set(Some(v)),
+                Ok(v) => {
+                    // Issue 16 §7: the screen stays on while the codes are shown.
+                    keep_screen_awake();
+                    set_shown.set(Some(v));
+                }
                 Err(e) => set_error.set(Some(e)),
             }
         });
@@ -153,6 +157,33 @@ async fn grants_in_force(card: Card) -> Vec<GrantView> {
     match super::wallet_status(card.device_id.clone(), signed_at, sig).await {
         Ok(me) => me.grants.into_iter().filter(|g| g.effective).collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+/// Asks the browser to keep the screen on (the Screen Wake Lock API) where it has one; the lock
+/// ends by itself when the page is hidden or closed. Called through `Reflect`, so a browser
+/// without the API (or an older one) simply does nothing.
+fn keep_screen_awake() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(window) = web_sys::window() else { return };
+        let Ok(navigator) = js_sys::Reflect::get(&window, &"navigator".into()) else { return };
+        let Ok(lock) = js_sys::Reflect::get(&navigator, &"wakeLock".into()) else { return };
+        if lock.is_undefined() || lock.is_null() {
+            return;
+        }
+        let request = js_sys::Reflect::get(&lock, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(request) = request
+            && let Ok(promise) = request.call1(&lock, &"screen".into())
+            && let Ok(promise) = promise.dyn_into::<js_sys::Promise>()
+        {
+            // Refused (a hidden page, a battery saver): the codes still show. The handler is
+            // a few bytes, kept for the page's life.
+            let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|_| {});
+            let _ = promise.catch(&ignore);
+            ignore.forget();
+        }
     }
 }
 
