@@ -100,12 +100,16 @@ export function ecertCanScan() {
   return !!(globalThis.BarcodeDetector && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
 }
 
-// Shows the back camera in the <video> with id `videoId` and resolves with the first QR code's text.
+// Shows the back camera in the <video> with id `videoId` and resolves with the first code's text.
 export async function ecertScan(videoId) {
   ecertStopScan();
   const video = document.getElementById(videoId);
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  const detector = new BarcodeDetector({ formats: ["qr_code"] });
+  // QR codes, and the Code 128 barcode of a presented number (issue 16 §8) where the browser reads it.
+  const wanted = ["qr_code", "code_128"];
+  const supported = BarcodeDetector.getSupportedFormats ? await BarcodeDetector.getSupportedFormats() : wanted;
+  const formats = wanted.filter((f) => supported.includes(f));
+  const detector = new BarcodeDetector({ formats: formats.length > 0 ? formats : ["qr_code"] });
   const state = { stream, stopped: false };
   scanning = state;
   video.srcObject = stream;

@@ -77,6 +77,10 @@ texts! {
     VerifyCode => "核验码", "Code";
     VerifyCodeHint => "扫码枪扫描条码，或手工输入16位数字码后按回车", "Scan the barcode with a scanner, or type the 16-digit number and press Enter";
     VerifyButton => "核验", "Verify";
+    CheckOthers => "核验他人出示的证书", "Check someone else's certificate";
+    CheckOthersHint => "扫描对方出示的条形码，或输入其下方的16位数字码，查看证书是否真实有效。", "Scan the barcode they show, or type the 16-digit number under it, to see whether the certificate is genuine and valid.";
+    PresentedNumber => "对方的数字码", "Their number";
+    NumberFormat => "数字码应为16位数字", "The number has 16 digits";
     PartiesTitle => "应用系统与柜台", "Relying parties and counters";
     PartyName => "系统名称", "System name";
     RedirectUris => "回调地址（每行一个，可为空）", "Redirect URLs (one per line, may be empty)";

@@ -326,18 +326,82 @@ mod server {
         view(row, matters, db.vault())
     }
 
-    /// Spends one try of a counter's window, starting a new window when the last one ended;
-    /// changes nothing when the window's tries are spent. `$1` window length, `$2` now, `$3`
-    /// counter, `$4` tries per window.
-    const SPEND_TRY: &str = "UPDATE counter SET \
-         window_failures = CASE WHEN window_start + $1 > $2 THEN window_failures + 1 ELSE 1 END, \
-         window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
-         WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)";
+    macro_rules! spend_try {
+        () => {
+            "window_failures = CASE WHEN window_start + $1 > $2 THEN window_failures + 1 ELSE 1 END, \
+             window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
+             WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)"
+        };
+    }
 
-    /// Matches the counter row, changing nothing, while its window has a try left (a verified
-    /// check spends none); the same parameters as [`SPEND_TRY`].
-    const HAS_TRY: &str = "UPDATE counter SET window_failures = window_failures \
-         WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)";
+    macro_rules! has_try {
+        () => {
+            "window_failures = window_failures WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)"
+        };
+    }
+
+    /// Who checks numbers under a window of failed tries: a counter, or (issue 16 §8) a bound
+    /// wallet. Both tables carry `window_start` and `window_failures`.
+    #[derive(Clone, Copy)]
+    enum Checker {
+        Counter,
+        Wallet,
+    }
+
+    impl Checker {
+        /// Spends one try of the checker's window, starting a new window when the last one
+        /// ended; changes nothing when the window's tries are spent. `$1` window length, `$2`
+        /// now, `$3` the checker's id, `$4` tries per window.
+        fn spend_try(self) -> &'static str {
+            match self {
+                Checker::Counter => concat!("UPDATE counter SET ", spend_try!()),
+                Checker::Wallet => concat!("UPDATE device SET ", spend_try!()),
+            }
+        }
+
+        /// Matches the checker's row, changing nothing, while its window has a try left (a
+        /// verified check spends none); the same parameters as [`Checker::spend_try`].
+        fn has_try(self) -> &'static str {
+            match self {
+                Checker::Counter => concat!("UPDATE counter SET ", has_try!()),
+                Checker::Wallet => concat!("UPDATE device SET ", has_try!()),
+            }
+        }
+
+        fn table(self) -> &'static str {
+            match self {
+                Checker::Counter => "SELECT window_start, window_failures FROM counter WHERE id = $1",
+                Checker::Wallet => "SELECT window_start, window_failures FROM device WHERE id = $1",
+            }
+        }
+    }
+
+
+    /// The window of `checker` `id` before anything is looked up: a shortcut that spares a spent
+    /// checker the lookup and the write (the compare-and-sets decide, in the writer's order).
+    async fn window_open(db: &Db, checker: Checker, id: &str, now: Millis) -> Result<()> {
+        let limit: Option<(i64, i64)> = db.fetch_optional(query(checker.table()).bind(id).point_read()).await?;
+        let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
+        if window_start + NUMBER_WINDOW_MINUTES * Millis::MINUTE > now.0 && failures >= NUMBER_FAILURES {
+            return Err(DomainError::RateLimited.into());
+        }
+        Ok(())
+    }
+
+    /// A failed check: one try spent, or "rate limited" when the window had none left.
+    async fn failed_check(db: &Db, checker: Checker, id: &str, now: Millis) -> Result<VerifiedView> {
+        let spend = in_window(checker.spend_try(), id, now).must_change();
+        match db.write(Unit::new([spend])).await? {
+            Applied::Stopped(_) => Err(DomainError::RateLimited.into()),
+            Applied::Done(_) => Err(DomainError::PresentationInvalid.into()),
+        }
+    }
+
+    /// `sql` with its window parameters bound: `$1` the window's length, `$2` now, `$3` the
+    /// checker, `$4` the tries a window allows.
+    fn in_window(sql: &str, id: &str, now: Millis) -> Query {
+        query(sql).bind(NUMBER_WINDOW_MINUTES * Millis::MINUTE).bind(now).bind(id).bind(NUMBER_FAILURES)
+    }
 
     /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
     /// code works once. Failed checks count against the counter: after [`NUMBER_FAILURES`] in
@@ -359,32 +423,13 @@ mod server {
             // A typing slip, not a guess: nothing is looked up and no try is spent.
             return Err(DomainError::field("code", Problem::BadFormat).into());
         };
-        let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
         let counter_id = counter.counter_id.as_str();
-        let limit: Option<(i64, i64)> = db
-            .fetch_optional(
-                query("SELECT window_start, window_failures FROM counter WHERE id = $1").bind(counter_id).point_read(),
-            )
-            .await?;
-        let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
-        // A shortcut that spares a spent counter the lookup and the write; the compare-and-sets
-        // below decide, in the writer's order.
-        if window_start + window > now.0 && failures >= NUMBER_FAILURES {
-            return Err(DomainError::RateLimited.into());
-        }
-        // `$1` the window's length, `$2` now, `$3` the counter, `$4` the tries a window allows.
-        let in_window = |sql: &str| query(sql).bind(window).bind(now).bind(counter_id).bind(NUMBER_FAILURES);
-        let failed = || async {
-            match db.write(Unit::new([in_window(SPEND_TRY).must_change()])).await? {
-                Applied::Stopped(_) => Err(DomainError::RateLimited.into()),
-                Applied::Done(_) => Err(DomainError::PresentationInvalid.into()),
-            }
-        };
+        window_open(db, Checker::Counter, counter_id, now).await?;
         let Some(row) = live(db, "number_hash", true, token_hash(&number), now).await? else {
-            return failed().await;
+            return failed_check(db, Checker::Counter, counter_id, now).await;
         };
         let unit = Unit::new([
-            in_window(HAS_TRY).must_change(),
+            in_window(Checker::Counter.has_try(), counter_id, now).must_change(),
             // Single use, and still live (a refresh may have voided it since the read).
             query(
                 "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
@@ -399,7 +444,58 @@ mod server {
             // Statement 0, `HAS_TRY`: concurrent failures spent the window's last tries first.
             Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
             // Another check used it first, or it was voided: this check failed.
-            Applied::Stopped(_) => return failed().await,
+            Applied::Stopped(_) => return failed_check(db, Checker::Counter, counter_id, now).await,
+        }
+        let matters = match &row.grant_id {
+            Some(g) => matters(db, g).await?,
+            None => Vec::new(),
+        };
+        view(row, matters, db.vault())
+    }
+
+    /// Issue 16 §8 (seed 000: 扫一扫 checks a presented QR or barcode without logging in): a
+    /// bound wallet checks a number scanned from a barcode (or typed) and sees what the public
+    /// page shows of its set (R10). The device signs the number and the time
+    /// (`action::CHECK_NUMBER`); failed checks count against the device like a counter's
+    /// ([`NUMBER_FAILURES`] per [`NUMBER_WINDOW_MINUTES`] minutes, decided in the writer's
+    /// order). Like the public QR check it does not use the number up — the counter it was
+    /// presented to still checks it — and it records at most one public check a minute (R12).
+    pub async fn check_number_by_wallet(
+        db: &Db,
+        device_id: &str,
+        (signed_at, signature): (i64, &str),
+        input: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<VerifiedView> {
+        let Some(number) = normalize_number(input) else {
+            return Err(DomainError::field("code", Problem::BadFormat).into());
+        };
+        device::signed_fresh_over(db, device_id, action::CHECK_NUMBER, &number, signed_at, signature, now).await?;
+        window_open(db, Checker::Wallet, device_id, now).await?;
+        let Some(row) = live(db, "number_hash", false, token_hash(&number), now).await? else {
+            return failed_check(db, Checker::Wallet, device_id, now).await;
+        };
+        let mut statements = vec![in_window(Checker::Wallet.has_try(), device_id, now).must_change()];
+        let recorded = row.public_checked_at.is_some_and(|t| t > now.0 - PUBLIC_RECORD_EVERY_MS);
+        if !recorded {
+            statements.push(
+                query(
+                    "UPDATE presentation SET public_checked_at = $1 WHERE id = $2 \
+                     AND (public_checked_at IS NULL OR public_checked_at <= $3)",
+                )
+                .bind(now.0)
+                .bind(&row.id)
+                .bind(now.0 - PUBLIC_RECORD_EVERY_MS)
+                .must_change(),
+            );
+            statements.push(verified_record(&row, None, now, random).into());
+        }
+        match db.write(Unit::new(statements)).await? {
+            Applied::Done(_) => {}
+            Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
+            // Another check recorded this minute first: this one answers after it.
+            Applied::Stopped(_) => {}
         }
         let matters = match &row.grant_id {
             Some(g) => matters(db, g).await?,

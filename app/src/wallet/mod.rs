@@ -15,6 +15,7 @@ mod accept;
 mod answer;
 pub mod approve;
 mod card;
+mod check;
 pub mod device;
 mod login;
 mod picker;
@@ -238,6 +239,8 @@ pub async fn wallet_end_session(
 pub fn WalletHome() -> impl IntoView {
     let (cards, set_cards) = signal(Vec::<Card>::new());
     let (loaded, set_loaded) = signal(false);
+    // A presented number the camera read from a barcode, for the check below the cards.
+    let scanned = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         set_cards.set(device::cards());
         set_loaded.set(true);
@@ -254,15 +257,16 @@ pub fn WalletHome() -> impl IntoView {
                 </ul>
             </Show>
         </Show>
-        <Scanner />
+        <Scanner scanned />
         <p class="hint">{t(T::WalletScanHint)}</p>
+        <check::CheckOthers cards scanned />
     }
 }
 
 /// "Scan" with the camera where the browser allows it. Only links into this wallet are
 /// followed; anything else is shown as not an e-certificate code.
 #[component]
-fn Scanner() -> impl IntoView {
+fn Scanner(scanned: RwSignal<Option<String>>) -> impl IntoView {
     let lang = use_lang();
     let (available, set_available) = signal(false);
     let (active, set_active) = signal(false);
@@ -285,6 +289,8 @@ fn Scanner() -> impl IntoView {
                         #[cfg(not(feature = "hydrate"))]
                         let _ = path;
                     }
+                    // Issue 16 §8: another holder's barcode carries their presented number.
+                    None if ecert_core::presentation::normalize_number(&text).is_some() => scanned.set(Some(text)),
                     None => set_error.set(Some(T::NotOurCode.get(lang).to_owned())),
                 },
                 Err(e) if e == "stopped" => {}

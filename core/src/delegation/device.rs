@@ -66,6 +66,9 @@ pub mod action {
     /// Issue 14 §1: the wallet lists the holder's sessions (timed, like `RECORDS`) and ends one
     /// (over its kind and handle, one a line).
     pub const ACTIVITY: &str = "activity";
+    /// Issue 16 §8: the wallet checks a presented number (scanned from a barcode), signed over
+    /// the number and the time of signing.
+    pub const CHECK_NUMBER: &str = "check-number";
     pub const END_SESSION: &str = "end-session";
 }
 

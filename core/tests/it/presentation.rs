@@ -450,3 +450,57 @@ async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_
     assert!(!csv.contains(&crate::support::resident_id(52)), "R16: no ID numbers");
     assert_eq!(domain(usage::csv(&db, &manager.caller(&db).await, &all).await), DomainError::Forbidden);
 }
+
+/// `checker`'s wallet checks `number` at `at` (signed over the number as normalized).
+async fn wallet_check(db: &Db, checker: &Member, number: &str, at: Millis) -> Result<presentation::VerifiedView, ecert_core::Error> {
+    let id = &checker.binding.device_id;
+    let normal = presentation::normalize_number(number).unwrap_or_default();
+    let signature = checker.phone.sign_timed(action::CHECK_NUMBER, &normal, at.0);
+    presentation::check_number_by_wallet(db, id, (at.0, &signature), number, at, &Random::os()).await
+}
+
+#[tokio::test]
+async fn issue16_a_wallet_checks_a_scanned_number_without_using_it_up_under_a_window_of_failures() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市条码出示研究院").await).await;
+    let other = claim_with_phone(&db, &issue_as(&db, &staff, "北京市条码核验研究院").await).await;
+    let at = T0.plus_minutes(2);
+    let set = present(&db, &fm, at).await.unwrap();
+    let number = presentation::format_number(set.number.expose());
+
+    let seen = wallet_check(&db, &other, &number, at.plus_millis(1_000)).await.unwrap();
+    assert_eq!((seen.institution_name.as_str(), seen.holder_name.as_str()), ("北京市条码出示研究院", "张*"));
+    let public = "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND system = 'public'";
+    assert_eq!(count(&db, public, &fm.binding.certificate_id).await, 1, "R12: recorded as a public check");
+    wallet_check(&db, &other, &number, at.plus_millis(2_000)).await.unwrap();
+    assert_eq!(count(&db, public, &fm.binding.certificate_id).await, 1, "one record a minute");
+    // Not used up: the counter it was shown to still checks it, once.
+    let desk = counter(&db).await;
+    presentation::verify_number(&db, &desk, set.number.expose(), at.plus_millis(3_000), &Random::os()).await.unwrap();
+
+    // Someone else's signature, a typing slip: refused, no try spent.
+    let forged = ecert_testing::Phone::new().sign_timed(action::CHECK_NUMBER, "x", at.0);
+    let e = presentation::check_number_by_wallet(&db, &other.binding.device_id, (at.0 + 4_000, &forged), &number, at.plus_millis(4_000), &Random::os()).await;
+    assert_eq!(domain(e), DomainError::BadSignature);
+    let slip = wallet_check(&db, &other, "1234", at.plus_millis(5_000)).await;
+    assert!(matches!(domain(slip), DomainError::Validation(ref f) if f[0].field == "code"));
+
+    // R10: ten wrong numbers, then even the right one waits out the window; another phone does not.
+    for i in 0..presentation::NUMBER_FAILURES {
+        let wrong = format!("{:016}", 9_000_000_000_000_000_i64 + i);
+        let e = wallet_check(&db, &other, &wrong, at.plus_millis(10_000 + i * 1_000)).await;
+        assert_eq!(domain(e), DomainError::PresentationInvalid, "try {i}");
+    }
+    let e = wallet_check(&db, &other, &number, at.plus_millis(30_000)).await;
+    assert_eq!(domain(e), DomainError::RateLimited);
+    let later = at.plus_minutes(presentation::NUMBER_WINDOW_MINUTES).plus_millis(31_000);
+    let fresh = present(&db, &fm, later).await.unwrap();
+    wallet_check(&db, &other, fresh.number.expose(), later.plus_millis(1_000)).await.unwrap();
+    assert_eq!(domain(wallet_check(&db, &fm, "0000 0000 0000 0000", later.plus_millis(2_000)).await), DomainError::PresentationInvalid);
+
+    // A removed or lapsed binding checks nothing.
+    changes::apply(&db, &staff, &other.binding.certificate_id, &ChangeRequest::Cancel, &IdentityVerifier::Local, IssuePolicy::default(), later, &Random::os()).await.unwrap();
+    let e = wallet_check(&db, &other, fresh.number.expose(), later.plus_millis(3_000)).await;
+    assert_eq!(domain(e), DomainError::Revoked);
+}
