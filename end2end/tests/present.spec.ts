@@ -141,3 +141,26 @@ test('a counter that signs in before the page hydrates is let in (a plain form p
   await expect(counter.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
   await context.close();
 });
+
+test('issue 16 §8: a wallet checks another holder\'s presented number without using it up', async ({ page, browser, baseURL }) => {
+  const { fm, user } = await userWithGrant(page, browser, baseURL!, '北京市条码核验研究院');
+  const { number } = await present(user);
+  // The first manager's phone reads the user's barcode (here: types the digits under it).
+  await fm.goto('/wallet');
+  await hydrated(fm);
+  const check = fm.getByTestId('check-others');
+  await check.getByLabel('对方的数字码').fill(number);
+  await check.getByRole('button', { name: '核验' }).click();
+  await expect(check.getByTestId('verified-institution')).toHaveText('北京市条码核验研究院');
+  await expect(check.getByTestId('verified-role')).toHaveText('使用人');
+  await expect(check.getByTestId('verified-holder')).toContainText('赵*');
+  // Still good for the counter it was shown to: checking again in the wallet works too.
+  await check.getByRole('button', { name: '核验' }).click();
+  await expect(check.getByTestId('verified-institution')).toHaveText('北京市条码核验研究院');
+  await check.getByLabel('对方的数字码').fill('0000 0000 0000 0000');
+  await check.getByRole('button', { name: '核验' }).click();
+  await expect(check.getByTestId('check-others-error')).toHaveText('无效或已过期');
+  await check.getByLabel('对方的数字码').fill('1234');
+  await check.getByRole('button', { name: '核验' }).click();
+  await expect(check.getByTestId('check-others-error')).toHaveText('数字码应为16位数字');
+});

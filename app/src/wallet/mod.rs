@@ -15,7 +15,7 @@ mod accept;
 mod answer;
 pub mod approve;
 mod card;
-mod check;
+pub mod check;
 pub mod device;
 mod login;
 mod picker;

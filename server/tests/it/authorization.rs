@@ -868,6 +868,13 @@ async fn grid(w: &World) -> Vec<Row> {
             });
             wallet("present", "wallet/present(FM's device)", body)
         }),
+        // Issue 16 §8: any bound phone checks a presented number, signing for itself only.
+        row("R10", "wallet/check_number(FM's device, a number nobody presented)", [401, 401, 401, 410, 401, 401, 401, 401], |a| {
+            let number = "9000000000000001";
+            let (at, signature) = w.timed(a, action::CHECK_NUMBER, number);
+            let body = json!({ "device_id": fm_dev, "number": number, "signed_at": at, "signature": signature });
+            wallet("check_number", "wallet/check_number(FM's device)", body)
+        }),
     ]
 }
 

@@ -211,6 +211,7 @@ fn check_types_of(op: &Operation) {
         Some("status") => check_types::<WalletStatus>(op),
         Some("present") => check_types::<ecert_app::wallet::present::WalletPresent>(op),
         Some("records") => check_types::<ecert_app::wallet::WalletRecords>(op),
+        Some("check_number") => check_types::<ecert_app::wallet::check::WalletCheckNumber>(op),
         Some("sign_scan") => check_types::<ecert_app::wallet::sign::WalletSignScan>(op),
         Some("sign_confirm") => check_types::<ecert_app::wallet::sign::WalletSignConfirm>(op),
         Some("sign_reject") => check_types::<ecert_app::wallet::sign::WalletSignReject>(op),
@@ -353,6 +354,7 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::APPROVAL_REJECT,
         action::ACTIVITY,
         action::END_SESSION,
+        action::CHECK_NUMBER,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
