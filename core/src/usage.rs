@@ -23,6 +23,40 @@ crate::text_enum! {
     }
 }
 
+impl UsageKind {
+    /// The kind as people read it.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match self {
+            UsageKind::Login => lang.pick("扫码登录", "Scan login"),
+            UsageKind::Present => lang.pick("出示核验", "Verified presentation"),
+            UsageKind::Sign => lang.pick("扫码签名", "Scan signing"),
+        }
+    }
+}
+
+/// A record's result as people read it (issue 16 §7); an unknown one as it is stored.
+pub fn result_text(result: &str, lang: crate::Lang) -> String {
+    let (zh, en) = match result {
+        "verified" => ("核验通过", "Verified"),
+        "confirmed" => ("已确认", "Confirmed"),
+        "rejected" => ("已拒绝", "Rejected"),
+        "signed" => ("已签名", "Signed"),
+        "match_failed" => ("所选数字不符，已终止", "Wrong number picked; ended"),
+        other => return other.to_owned(),
+    };
+    lang.pick(zh, en).to_owned()
+}
+
+/// A record's system as people read it: the public check page and the manager dashboard by
+/// name, a relying party or counter as it is called.
+pub fn system_text(system: &str, lang: crate::Lang) -> String {
+    match system {
+        "public" => lang.pick("公开核验页", "Public check page").to_owned(),
+        "dashboard" => lang.pick("管理人后台", "Manager dashboard").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 /// What the dashboard asks for. Empty strings mean "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageFilter {
@@ -184,17 +218,23 @@ mod server {
         Ok(UsagePage { items: rows.into_iter().map(view).collect(), total, page: filter.page, per_page: PER_PAGE })
     }
 
-    /// The first manager's CSV export of the filtered records (all pages, at most [`CSV_MAX`]).
-    pub async fn csv(db: &Db, caller: &Caller, filter: &UsageFilter) -> Result<String> {
+    /// The first manager's CSV export of the filtered records (all pages, at most [`CSV_MAX`]),
+    /// headers and values in the reader's language (issue 16 §7).
+    pub async fn csv(db: &Db, caller: &Caller, filter: &UsageFilter, lang: crate::Lang) -> Result<String> {
         if !caller.is_first_manager() {
             return Err(DomainError::Forbidden.into());
         }
         let (rows, _) = rows(db, caller, false, filter, CSV_MAX, 0).await?;
-        let mut out = String::from("time_cst,kind,system,result,holder,role\r\n");
+        let header = lang.pick(
+            "时间（北京时间）,类型,应用系统,结果,持证人,角色",
+            "Time (China Standard Time),Kind,System,Result,Holder,Role",
+        );
+        let mut out = format!("{header}\r\n");
         for r in rows.into_iter().map(view) {
             let at = time::format_cst(time::Millis(r.at));
-            let role = r.role.map_or("", |role| role.as_sql());
-            let fields = [at.as_str(), r.kind.as_sql(), &r.system, &r.result, &r.holder_name, role];
+            let role = r.role.map_or("", |role| role.label(lang));
+            let (system, result) = (system_text(&r.system, lang), result_text(&r.result, lang));
+            let fields = [at.as_str(), r.kind.label(lang), &system, &result, &r.holder_name, role];
             out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }

@@ -101,7 +101,9 @@ test('R9 R10 R12: a user shows the certificate, a counter checks the number once
   await expect(rows).toContainText('扫码登录');
   await dash.getByRole('button', { name: '导出CSV' }).click();
   const csv = decodeURIComponent((await dash.getByTestId('csv-link').getAttribute('href'))!.split(',')[1]);
-  expect(csv).toContain('time_cst,kind,system,result,holder,role');
+  // Issue 16 §7: headers and values in the reader's language.
+  expect(csv).toContain('时间（北京时间）,类型,应用系统,结果,持证人,角色');
+  expect(csv).toContain(',扫码登录,管理人后台,已确认,');
   expect(csv.trim().split('\n')).toHaveLength(2);
 });
 

@@ -60,9 +60,9 @@ pub async fn statistics_csv(
     let now = ecert_core::Millis::now();
     let lang = crate::i18n::detect_lang();
     Ok(match list.as_str() {
-        "issued" => ecert_core::stats::issued_csv(&state.db, &staff, &q, now).await?,
-        "used" => ecert_core::stats::used_csv(&state.db, &staff, &q, now).await?,
-        "stats" => ecert_core::stats::statistics(&state.db, &staff, &q, lang, now).await?.csv(),
+        "issued" => ecert_core::stats::issued_csv(&state.db, &staff, &q, now, lang).await?,
+        "used" => ecert_core::stats::used_csv(&state.db, &staff, &q, now, lang).await?,
+        "stats" => ecert_core::stats::statistics(&state.db, &staff, &q, lang, now).await?.csv(lang),
         _ => return Err(ecert_core::DomainError::field("list", ecert_core::Problem::BadFormat).into()),
     })
 }
@@ -347,10 +347,10 @@ fn Lists(ask: Ask) -> impl IntoView {
                             <tr data-testid="used-row">
                                 <td>{ecert_core::time::format_cst(ecert_core::Millis(l.at))}</td>
                                 <td>{crate::i18n::usage_kind_text(Some(l.kind), lang)}</td>
-                                <td>{l.system}</td>
+                                <td>{ecert_core::usage::system_text(&l.system, lang)}</td>
                                 <td>{l.institution_name}</td>
                                 <td><code>{l.serial}</code></td>
-                                <td>{l.result}</td>
+                                <td>{ecert_core::usage::result_text(&l.result, lang)}</td>
                             </tr>
                         }).collect_view();
                         view! {

@@ -22,7 +22,7 @@ pub async fn dashboard_usage(filter: UsageFilter) -> Result<UsagePage, AppError>
 pub async fn dashboard_usage_csv(filter: UsageFilter) -> Result<String, AppError> {
     let caller = crate::guard::holder().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::usage::csv(&state.db, &caller, &filter).await?)
+    Ok(ecert_core::usage::csv(&state.db, &caller, &filter, crate::i18n::detect_lang()).await?)
 }
 
 /// Usage records: filter by kind and dates, page through, and (first manager) export as CSV.
@@ -77,9 +77,9 @@ pub(super) fn UsagePanel(is_first: bool) -> impl IntoView {
                                 <tr data-testid="usage-row">
                                     <td>{ecert_core::time::format_cst(ecert_core::Millis(r.at))}</td>
                                     <td>{kind_text(Some(r.kind))}</td>
-                                    <td>{if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</td>
+                                    <td>{ecert_core::usage::system_text(&r.system, lang)}</td>
                                     <td>{r.holder_name} " · " {r.role.map_or("", |role| role_text(role, lang))}</td>
-                                    <td>{r.result}</td>
+                                    <td>{ecert_core::usage::result_text(&r.result, lang)}</td>
                                 </tr>
                             }).collect_view();
                             view! {

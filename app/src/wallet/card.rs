@@ -88,7 +88,7 @@ fn CardRecords(card: Card) -> impl IntoView {
                 <ul class="records" data-testid="card-records">
                     {p.items.into_iter().map(|r| view! {
                         <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(Some(r.kind), lang)} " · "
-                            {if r.system == "public" { T::PublicCheck.get(lang).to_owned() } else if r.system == ecert_core::login::DASHBOARD { T::ManagerDashboard.get(lang).to_owned() } else { r.system }}</li>
+                            {ecert_core::usage::system_text(&r.system, lang)}</li>
                     }).collect_view()}
                 </ul>
             }

@@ -74,6 +74,15 @@ impl Role {
     pub fn parse(text: &str) -> Result<Role, FieldError> {
         Role::from_sql(text).ok_or_else(|| FieldError::new("role", Problem::BadFormat))
     }
+
+    /// The role as people read it (seed 000's names).
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match self {
+            Role::FirstManager => lang.pick("第一管理责任人", "First manager"),
+            Role::Manager => lang.pick("管理人", "Manager"),
+            Role::User => lang.pick("使用人", "User"),
+        }
+    }
 }
 
 /// R3: managers per certificate.

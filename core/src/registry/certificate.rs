@@ -68,6 +68,17 @@ crate::text_enum! {
     }
 }
 
+impl CertificateStatus {
+    /// The status as people read it.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match self {
+            CertificateStatus::Active => lang.pick("有效", "Active"),
+            CertificateStatus::Cancelled => lang.pick("已注销", "Cancelled"),
+            CertificateStatus::Deleted => lang.pick("已删除", "Deleted"),
+        }
+    }
+}
+
 /// What a staff member sees of a certificate: personal data masked (R16).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateView {

@@ -195,10 +195,14 @@ pub struct Statistics {
 
 impl Statistics {
     /// The rows as CSV (the table beside the chart), with a totals line.
-    pub fn csv(&self) -> String {
-        let mut out =
-            String::from("period,issued,claimed,ended,scan_logins,counter_checks,public_checks,signatures\r\n");
-        let mut total = StatsRow { label: "total".into(), ..StatsRow::default() };
+    /// The table as CSV with its totals, headers in the reader's language (issue 16 §7).
+    pub fn csv(&self, lang: crate::Lang) -> String {
+        let header = lang.pick(
+            "期间,发证数,领取数,注销或删除数,扫码登录,柜台核验,公开核验,扫码签名",
+            "Period,Issued,Claimed,Ended,Scan logins,Counter checks,Public checks,Signatures",
+        );
+        let mut out = format!("{header}\r\n");
+        let mut total = StatsRow { label: lang.pick("合计", "Total").into(), ..StatsRow::default() };
         for r in &self.rows {
             total.issued += r.issued;
             total.claimed += r.claimed;
@@ -578,19 +582,23 @@ mod server {
     }
 
     /// The issuance list of the span as CSV, at most [`CSV_MAX`] lines.
-    pub async fn issued_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis) -> Result<String> {
+    pub async fn issued_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis, lang: crate::Lang) -> Result<String> {
         let (lines, _) = issued(db, staff, q, (0, CSV_MAX), now).await?;
-        let mut out = String::from("issued_at_cst,serial,institution,credit_code,authority,status,claimed\r\n");
+        let header = lang.pick(
+            "签发时间（北京时间）,证书编号,单位名称,统一社会信用代码,登记管理机关,证书状态,已领取",
+            "Issued (China Standard Time),Serial,Institution,Credit code,Registration authority,Status,Claimed",
+        );
+        let mut out = format!("{header}\r\n");
         for l in lines {
             let at = time::format_cst(Millis(l.issued_at));
-            let claimed = if l.claimed { "yes" } else { "no" };
+            let claimed = if l.claimed { lang.pick("是", "yes") } else { lang.pick("否", "no") };
             let cells = [
                 at.as_str(),
                 &l.serial,
                 &l.institution_name,
                 &l.credit_code,
                 &l.authority_name,
-                l.status.as_sql(),
+                l.status.label(lang),
                 claimed,
             ];
             push_line(&mut out, &cells);
@@ -599,13 +607,17 @@ mod server {
     }
 
     /// The usage list of the span as CSV, at most [`CSV_MAX`] lines.
-    pub async fn used_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis) -> Result<String> {
+    pub async fn used_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis, lang: crate::Lang) -> Result<String> {
         let (lines, _) = used(db, staff, q, (0, CSV_MAX), now).await?;
-        let mut out = String::from("time_cst,kind,system,result,institution,credit_code,serial\r\n");
+        let header = lang.pick(
+            "时间（北京时间）,类型,应用系统,结果,单位名称,统一社会信用代码,证书编号",
+            "Time (China Standard Time),Kind,System,Result,Institution,Credit code,Serial",
+        );
+        let mut out = format!("{header}\r\n");
         for l in lines {
             let at = time::format_cst(Millis(l.at));
-            let cells =
-                [at.as_str(), l.kind.as_sql(), &l.system, &l.result, &l.institution_name, &l.credit_code, &l.serial];
+            let (system, result) = (crate::usage::system_text(&l.system, lang), crate::usage::result_text(&l.result, lang));
+            let cells = [at.as_str(), l.kind.label(lang), &system, &result, &l.institution_name, &l.credit_code, &l.serial];
             push_line(&mut out, &cells);
         }
         Ok(out)
@@ -677,9 +689,10 @@ mod tests {
             parties: vec![],
             chart_svg: String::new(),
         };
-        let csv = stats.csv();
+        let csv = stats.csv(crate::Lang::En);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[1], "2026-11,2,0,0,5,0,0,0");
-        assert_eq!(lines[3], "total,5,1,0,5,0,0,0");
+        assert_eq!(lines[3], "Total,5,1,0,5,0,0,0");
+        assert!(stats.csv(crate::Lang::Zh).starts_with("期间,发证数,"), "issue 16 §7: headers in Chinese");
     }
 }

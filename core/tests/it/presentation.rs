@@ -444,11 +444,16 @@ async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_
     let bad = UsageFilter { kind: "drop table".into(), ..Default::default() };
     assert!(matches!(domain(usage::list(&db, &fm_caller, &bad).await), DomainError::Validation(_)));
 
-    let csv = usage::csv(&db, &fm_caller, &all).await.unwrap();
-    assert!(csv.starts_with("time_cst,kind,system,result,holder,role\r\n"));
+    let csv = usage::csv(&db, &fm_caller, &all, ecert_core::Lang::Zh).await.unwrap();
+    assert!(csv.starts_with("时间（北京时间）,类型,应用系统,结果,持证人,角色\r\n"), "{csv}");
+    assert!(csv.contains(",出示核验,") && csv.contains(",核验通过,"), "issue 16 §7: values in Chinese too: {csv}");
     assert_eq!(csv.lines().count(), 6);
     assert!(!csv.contains(&crate::support::resident_id(52)), "R16: no ID numbers");
-    assert_eq!(domain(usage::csv(&db, &manager.caller(&db).await, &all).await), DomainError::Forbidden);
+    let english = usage::csv(&db, &fm_caller, &all, ecert_core::Lang::En).await.unwrap();
+    assert!(english.starts_with("Time (China Standard Time),Kind,System,Result,Holder,Role\r\n"));
+    assert!(english.contains(",Verified presentation,") && english.contains(",Verified,"), "{english}");
+    let refused = usage::csv(&db, &manager.caller(&db).await, &all, ecert_core::Lang::Zh).await;
+    assert_eq!(domain(refused), DomainError::Forbidden);
 }
 
 /// `checker`'s wallet checks `number` at `at` (signed over the number as normalized).

@@ -70,7 +70,7 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
     let month = month.unwrap();
     assert_eq!(month.rows.len(), 1);
     assert_eq!((month.rows[0].label.as_str(), month.rows[0].issued, month.rows[0].ended), ("2026-01", 3, 1));
-    assert!(month.csv().contains("\r\ntotal,3,1,1,1,0,1,0\r\n"), "{}", month.csv());
+    assert!(month.csv(Lang::En).contains("\r\nTotal,3,1,1,1,0,1,0\r\n"), "{}", month.csv(Lang::En));
 
     // The nation sees it all; the county only its own; the sibling is unknown to the county.
     let nation_stats = stats::statistics(&db, &national, &ask("", "year", "", ""), Lang::Zh, now).await.unwrap();
@@ -100,10 +100,10 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
     let (used, total) = stats::used(&db, &auditor, &by_day, (0, 50), now).await.unwrap();
     assert_eq!((used.len(), total), (2, 2));
     assert!(used.iter().all(|u| u.institution_name == "朝阳区第一中学"));
-    let csv = stats::used_csv(&db, &auditor, &by_day, now).await.unwrap();
+    let csv = stats::used_csv(&db, &auditor, &by_day, now, Lang::Zh).await.unwrap();
     assert_eq!(csv.lines().count(), 3);
     assert!(!csv.contains("张三"), "no person in the usage list");
-    let csv = stats::issued_csv(&db, &auditor, &by_day, now).await.unwrap();
+    let csv = stats::issued_csv(&db, &auditor, &by_day, now, Lang::Zh).await.unwrap();
     assert_eq!(csv.lines().count(), 4);
     let (sibling_list, _) = stats::issued(&db, &sibling, &by_day, (0, 50), now).await.unwrap();
     assert_eq!(sibling_list.len(), 1);
