@@ -231,7 +231,7 @@ async fn seed(db: &Db, certs: usize, usage: usize, now: Millis) {
         format!(
             "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, legal_rep_mobile, created_at) \
              SELECT 'i' || g, k.id, '12' || k.region_code || lpad(g::text, 10, '0'), '压测事业单位' || g || '号', '某市某区某路' || g || '号', \
-             '张三', 'x', 'x', {t} - ({certs} - g) * {step} FROM generate_series(0, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}"
+             '张三', 'x', 'x', {t} - ({certs} - g) * {step} FROM generate_series(0::bigint, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}"
         ),
         format!(
             "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, claimed_at, ended_at, expires_at) \
@@ -239,31 +239,32 @@ async fn seed(db: &Db, certs: usize, usage: usize, now: Millis) {
              {t} - ({certs} - g) * {step}, 's-bench', k.id, \
              CASE WHEN g % 10 = 0 THEN NULL ELSE {t} - ({certs} - g) * {step} + {day} END, \
              CASE WHEN g % 50 = 0 THEN {t} - ({certs} - g) * {step} + 2 * {day} END, \
-             {t} - ({certs} - g) * {step} + 1826 * {day} \
-             FROM generate_series(0, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}",
-            day = Millis::DAY
+             {t} - ({certs} - g) * {step} + {validity} \
+             FROM generate_series(0::bigint, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}",
+            day = Millis::DAY,
+            validity = 1826 * Millis::DAY
         ),
         format!(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
              SELECT 'h' || g, 'c' || g, 'first_manager', '张三', 'x', 'x', TRUE, NULL, CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'active' END, 0 \
-             FROM generate_series(0, {certs} - 1) g"
+             FROM generate_series(0::bigint, {certs} - 1) g"
         ),
         format!(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
              SELECT 'hu' || g, 'c' || g, 'user', '李四', 'x', 'x', FALSE, 'h' || g, 'active', 0 \
-             FROM generate_series(0, {certs} - 1, 3) g"
+             FROM generate_series(0::bigint, {certs} - 1, 3) g"
         ),
         format!(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
              SELECT 'hm' || g, 'c' || g, 'manager', '王五', 'x', 'x', FALSE, 'h' || g, 'active', 0 \
-             FROM generate_series(0, {certs} - 1, 5) g"
+             FROM generate_series(0::bigint, {certs} - 1, 5) g"
         ),
         format!(
             "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
              SELECT 'u' || lpad(g::text, 12, '0'), 'c' || (g % {certs}), 'h' || (g % {certs}), \
              (ARRAY['login', 'present', 'sign', 'present'])[g % 4 + 1], CASE WHEN g % 4 = 1 THEN 'public' ELSE '办事系统' END, \
              'verified', {t} - ({usage} - g) * {ustep}, NULL, NULL, k.id \
-             FROM generate_series(0, {usage} - 1) g JOIN bench_county k ON k.idx = (g % {certs}) % {counties}",
+             FROM generate_series(0::bigint, {usage} - 1) g JOIN bench_county k ON k.idx = (g % {certs}) % {counties}",
             ustep = 365 * Millis::DAY / usage.max(1) as i64
         ),
         "DROP TABLE bench_county".to_owned(),

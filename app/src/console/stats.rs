@@ -391,6 +391,8 @@ pub fn SubtreePanel() -> impl IntoView {
                         <option value="active">{t(T::StatusActive)}</option>
                         <option value="cancelled">{t(T::StatusCancelled)}</option>
                         <option value="deleted">{t(T::StatusDeleted)}</option>
+                        <option value=ecert_core::certificate::STATUS_RENEWAL_OPEN>{t(T::StatusRenewalOpen)}</option>
+                        <option value=ecert_core::certificate::STATUS_EXPIRED>{t(T::StatusExpired)}</option>
                     </select>
                 </label>
             </form>
