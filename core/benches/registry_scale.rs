@@ -87,7 +87,7 @@ async fn run() {
     let bare = || {
         let db = db.clone();
         async move {
-            let one: i64 = db.fetch_one(query("SELECT 1")).await.unwrap();
+            let one: i64 = db.fetch_one(query("SELECT CAST(1 AS BIGINT)")).await.unwrap();
             usize::try_from(one).unwrap()
         }
     };
