@@ -162,6 +162,17 @@ texts! {
     ClaimButton => "领取证书", "Claim the certificate";
     AcceptButton => "接受授权", "Accept";
     AcceptDone => "已完成，证书已保存到本手机。", "Done: the certificate is now on this phone.";
+    RedownloadTitle => "补办证书到本手机", "Move the certificate to this phone";
+    RedownloadButton => "补办到本手机", "Move it to this phone";
+    RedownloadQr => "补办二维码", "Re-download QR code";
+    RedownloadHint => "请持新手机扫描此二维码，核对姓名和身份证号码后设置证书密码。原手机已停用，角色和授权保持不变。", "Scan this QR code with the new phone, confirm the name and ID number and set a certificate password. The old phone has stopped; roles and grants stay as they are.";
+    ShowRedownload => "补办（换手机）", "New phone";
+    ChangeNewDevice => "第一管理责任人补办（换手机）", "First manager's new phone";
+    NewDeviceNotice => "核对第一管理责任人本人身份证件后办理：原手机立即停用，其他管理人、使用人和授权不受影响；第一管理责任人用新手机扫描补办凭条上的二维码。", "Check the first manager's identity card in person: the old phone stops at once, other managers, users and grants are not affected; the first manager scans the slip's QR code with the new phone.";
+    RedownloadSlip => "补办凭条", "Re-download slip";
+    RemoveCard => "从此手机删除", "Remove from this phone";
+    RemoveCardConfirm => "删除后此手机上的证书立即停用，需由添加您的管理人（第一管理责任人须到登记管理机关）补办后才能再次使用。确定删除？", "Once removed, the certificate stops on this phone at once; to use it again, the manager who added you (the first manager: the registration authority) must give a re-download code. Remove it?";
+    ConfirmRemoveCard => "确定删除", "Remove";
     GoToWallet => "打开我的证书", "Open my certificates";
     ChangePassword => "修改证书密码", "Change the certificate password";
     OldPassword => "原证书密码", "Current certificate password";
@@ -506,6 +517,9 @@ pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
         ChangeKind::AddressChanged => ("住所变更", "Address changed"),
         ChangeKind::RepMobileChanged => ("法定代表人手机号码变更", "Legal representative's mobile changed"),
         ChangeKind::Renewed => ("证书续期", "Validity renewed"),
+        ChangeKind::RedownloadIssued => ("补办证书（原手机停用）", "New phone: old phone stopped, re-download code given"),
+        ChangeKind::DeviceChanged => ("证书已补办到新手机", "Certificate moved to a new phone"),
+        ChangeKind::DeviceRemoved => ("持有人从手机删除证书", "Holder removed the certificate from the phone"),
         ChangeKind::Cancelled => ("证书注销", "Certificate cancelled"),
         ChangeKind::Deleted => ("证书删除", "Certificate deleted"),
     };

@@ -125,6 +125,20 @@ impl LazyRoute for AcceptRoute {
     }
 }
 
+/// Taking up a role again on a new phone with a re-download code (`/wallet/redownload`, R19).
+pub struct RedownloadRoute;
+
+#[lazy_route]
+impl LazyRoute for RedownloadRoute {
+    fn data() -> Self {
+        RedownloadRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <wallet::AcceptPage kind="redownload" /> }.into_any()
+    }
+}
+
 /// Approving a scan login on the phone (`/wallet/login`).
 pub struct LoginApproveRoute;
 

@@ -140,6 +140,7 @@ impl ChangeForm {
             "rep_mobile" => ChangeRequest::RepMobile { mobile: self.mobile.get_untracked() },
             "address" => ChangeRequest::Address { address: self.address.get_untracked() },
             "renew" => ChangeRequest::Renew,
+            "new_device" => ChangeRequest::NewDevice { checklist: self.checks.value() },
             "cancel" => ChangeRequest::Cancel,
             "delete" => ChangeRequest::Delete,
             _ => ChangeRequest::Rename { name: self.name.get_untracked() },
@@ -238,6 +239,7 @@ pub fn ChangePanel(authority: String) -> impl IntoView {
                             {option("rep_mobile", T::ChangeRepMobile)}
                             {option("legal_rep", T::ChangeLegalRep)}
                             {option("first_manager", T::ChangeFirstManager)}
+                            {option("new_device", T::ChangeNewDevice)}
                             {option("renew", T::ChangeRenew)}
                             {option("cancel", T::ChangeCancel)}
                             {option("delete", T::ChangeDelete)}
@@ -258,6 +260,10 @@ pub fn ChangePanel(authority: String) -> impl IntoView {
                             {move || ctx.selected.get().map(|c| ecert_core::validity::last_day(c.expires_at)).unwrap_or_default()}
                             " · " {t(T::RenewNotice)}
                         </p>
+                    </Show>
+                    <Show when=move || kind.get() == "new_device">
+                        <p class="notice" data-testid="new-device-notice">{t(T::NewDeviceNotice)}</p>
+                        <label class="inline"><input type="checkbox" name="identity_card_checked" bind:checked=checks.identity_card />{t(T::CheckIdentityCard)}</label>
                     </Show>
                     <Show when=move || kind.get() == "legal_rep">
                         <fieldset>

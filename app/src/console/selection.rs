@@ -16,6 +16,8 @@ pub struct ClaimSlip {
     pub claim_url: String,
     pub qr_svg: String,
     pub expires_at: i64,
+    /// R19: a first manager's re-download slip (new phone), not a first claim.
+    pub redownload: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -25,8 +27,11 @@ pub(super) async fn slip(
 ) -> Result<ClaimSlip, AppError> {
     let state = crate::state::app_state()?;
     let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id, ecert_core::Millis::now()).await?;
-    let claim_url = format!("{}/wallet/claim?code={}", state.public_url, claim.code.expose());
-    Ok(ClaimSlip { certificate, qr_svg: crate::qr::svg(&claim_url), claim_url, expires_at: claim.expires_at.0 })
+    let redownload = claim.kind == ecert_core::code::CodeKind::Redownload;
+    let path = if redownload { "redownload" } else { "claim" };
+    let claim_url = format!("{}/wallet/{path}?code={}", state.public_url, claim.code.expose());
+    let qr_svg = crate::qr::svg(&claim_url);
+    Ok(ClaimSlip { certificate, qr_svg, claim_url, expires_at: claim.expires_at.0, redownload })
 }
 
 /// Shared by the certificate list and the change panel.
@@ -61,9 +66,10 @@ impl ConsoleCtx {
 pub fn Slip(slip: ClaimSlip) -> impl IntoView {
     let c = slip.certificate;
     let expires = ecert_core::time::format_cst(ecert_core::Millis(slip.expires_at));
+    let (title, hint) = if slip.redownload { (T::RedownloadSlip, T::RedownloadHint) } else { (T::ClaimSlip, T::ClaimHint) };
     view! {
-        <section class="panel slip" aria-labelledby="slip-title">
-            <h2 id="slip-title">{t(T::ClaimSlip)}</h2>
+        <section class="panel slip" aria-labelledby="slip-title" data-kind=if slip.redownload { "redownload" } else { "claim" }>
+            <h2 id="slip-title">{t(title)}</h2>
             <div class="slip-body">
                 <div class="qr" role="img" aria-label=t(T::ClaimQr) inner_html=slip.qr_svg></div>
                 <dl>
@@ -75,7 +81,7 @@ pub fn Slip(slip: ClaimSlip) -> impl IntoView {
                     <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
                 </dl>
             </div>
-            <p class="hint">{t(T::ClaimHint)}</p>
+            <p class="hint">{t(hint)}</p>
             <p class="no-print"><a href=slip.claim_url rel="external" data-testid="claim-link">{t(T::ClaimLink)}</a></p>
             <button type="button" class="no-print" on:click=move |_| print_page()>{t(T::Print)}</button>
         </section>

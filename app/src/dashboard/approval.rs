@@ -9,7 +9,9 @@ use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-use super::holders::{DashCtx, FaceToFace, add_grant, add_holder, authorize_code, cancel_grant, remove_holder};
+use super::holders::{
+    DashCtx, FaceToFace, add_grant, add_holder, authorize_code, cancel_grant, redownload_code, remove_holder,
+};
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
@@ -81,6 +83,7 @@ async fn execute(action: Action, id: String) -> Result<Option<FaceToFace>, AppEr
             .map(Some)
         }
         Action::AuthorizeCode { holder_id } => authorize_code(holder_id, id).await.map(Some),
+        Action::RedownloadCode { holder_id } => redownload_code(holder_id, id).await.map(Some),
         Action::RemoveHolder { holder_id } => remove_holder(holder_id, id).await.map(|()| None),
         Action::AddGrant { holder_id, grant } => {
             add_grant(holder_id, grant.matter_ids, grant.start_day, grant.end_day, id).await.map(|()| None)

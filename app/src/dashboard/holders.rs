@@ -23,13 +23,25 @@ pub struct FaceToFace {
     pub qr_svg: String,
     pub url: String,
     pub expires_at: i64,
+    /// R19: a re-download code for a new phone, not a face-to-face one.
+    pub redownload: bool,
 }
 
 #[cfg(feature = "ssr")]
 fn face_to_face(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, AppError> {
     let state = crate::state::app_state()?;
     let url = format!("{}/wallet/accept?code={}", state.public_url, code.code.expose());
-    Ok(FaceToFace { holder_id: code.holder_id, qr_svg: crate::qr::svg(&url), url, expires_at: code.expires_at.0 })
+    let qr_svg = crate::qr::svg(&url);
+    Ok(FaceToFace { holder_id: code.holder_id, qr_svg, url, expires_at: code.expires_at.0, redownload: false })
+}
+
+/// R19: the QR of a re-download code, opened on the holder's new phone.
+#[cfg(feature = "ssr")]
+fn redownload(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, AppError> {
+    let state = crate::state::app_state()?;
+    let url = format!("{}/wallet/redownload?code={}", state.public_url, code.code.expose());
+    let qr_svg = crate::qr::svg(&url);
+    Ok(FaceToFace { holder_id: code.holder_id, qr_svg, url, expires_at: code.expires_at.0, redownload: true })
 }
 
 #[server(endpoint = "dashboard_holders")]
@@ -97,6 +109,17 @@ pub async fn authorize_code(holder_id: String, approval: Option<String>) -> Resu
     face_to_face(code)
 }
 
+/// R19: a re-download QR for an active manager or user's new phone; their present phone stops.
+#[server(endpoint = "dashboard_redownload_code")]
+pub async fn redownload_code(holder_id: String, approval: Option<String>) -> Result<FaceToFace, AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
+    let state = crate::state::app_state()?;
+    let code =
+        ecert_core::holder::redownload_code(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random)
+            .await?;
+    redownload(code)
+}
+
 #[server(endpoint = "dashboard_remove_holder")]
 pub async fn remove_holder(holder_id: String, approval: Option<String>) -> Result<(), AppError> {
     let caller = crate::guard::holder_approving(approval).await?;
@@ -149,7 +172,8 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
         .into_iter()
         .map(|h| {
             let pending = h.status == HolderStatus::Pending;
-            let (id_qr, id_rm) = (h.id.clone(), h.id.clone());
+            let movable = h.status == HolderStatus::Active && h.role != Role::FirstManager;
+            let (id_qr, id_rm, id_mv) = (h.id.clone(), h.id.clone(), h.id.clone());
             let grants = h
                 .grants
                 .iter()
@@ -189,6 +213,11 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
                             <button type="button" class="small" on:click=move |_| {
                                 ctx.approve(lang, Action::AuthorizeCode { holder_id: id_qr.clone() });
                             }>{t(T::ShowFaceToFace)}</button>
+                        })}
+                        {movable.then(|| view! {
+                            <button type="button" class="small secondary" data-testid="redownload" on:click=move |_| {
+                                ctx.approve(lang, Action::RedownloadCode { holder_id: id_mv.clone() });
+                            }>{t(T::ShowRedownload)}</button>
                         })}
                         <button type="button" class="small danger" data-testid="remove" on:click=move |_| {
                             ctx.approve(lang, Action::RemoveHolder { holder_id: id_rm.clone() });

@@ -182,11 +182,13 @@ fn Dashboard(me: Me) -> impl IntoView {
         <approval::ApprovalPanel />
         {move || qr.get().map(|f| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
+            let (title, hint) =
+                if f.redownload { (T::RedownloadQr, T::RedownloadHint) } else { (T::FaceToFaceQr, T::FaceToFaceHint) };
             view! {
-                <section class="panel slip" aria-labelledby="f2f-title">
-                    <h2 id="f2f-title">{t(T::FaceToFaceQr)}</h2>
-                    <div class="qr" role="img" aria-label=T::FaceToFaceQr.get(lang) inner_html=f.qr_svg.clone()></div>
-                    <p>{t(T::FaceToFaceHint)} " " {t(T::ValidUntil)} " " {expires} " (CST)"</p>
+                <section class="panel slip" aria-labelledby="f2f-title" data-testid="code-qr">
+                    <h2 id="f2f-title">{t(title)}</h2>
+                    <div class="qr" role="img" aria-label=title.get(lang) inner_html=f.qr_svg.clone()></div>
+                    <p>{t(hint)} " " {t(T::ValidUntil)} " " {expires} " (CST)"</p>
                     <p><a href=f.url.clone() rel="external" target="_blank" data-testid="accept-link">{t(T::AcceptLink)}</a></p>
                 </section>
             }

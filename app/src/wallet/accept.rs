@@ -1,4 +1,5 @@
-//! Claim (the first manager, R2) or accept a role (a manager or user, R4) on this phone: the
+//! Claim (the first manager, R2), accept a role (a manager or user, R4) or take one up again on
+//! a new phone (R19) on this phone: the
 //! offer the code makes, the holder's name and ID, the statement, and the certificate password.
 //! A new device key is made for it and deleted again if the server refuses.
 
@@ -16,7 +17,8 @@ use crate::error::AppError;
 use crate::i18n::{T, role_text, t, use_lang};
 
 /// Claim (`kind` = `claim`, the first manager, R2) or accept (`authorize`, a manager or user,
-/// R4) on this phone: confirm name and ID, accept the statement, set the certificate password.
+/// R4) or move a role to this phone (`redownload`, R19): confirm name and ID, accept the
+/// statement, set the certificate password.
 #[component]
 pub fn AcceptPage(kind: &'static str) -> impl IntoView {
     let lang = use_lang();
@@ -64,7 +66,11 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
         });
     };
 
-    let title = if kind == "claim" { T::ClaimTitle } else { T::AcceptTitle };
+    let (title, button) = match kind {
+        "claim" => (T::ClaimTitle, T::ClaimButton),
+        "redownload" => (T::RedownloadTitle, T::RedownloadButton),
+        _ => (T::AcceptTitle, T::AcceptButton),
+    };
     view! {
         <h1>{t(title)}</h1>
         <OfferSummary offer />
@@ -83,7 +89,7 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
                 <p class="statement">{t(T::DownloadStatement)}</p>
                 <label class="inline"><input type="checkbox" name="agree" bind:checked=(agreed, set_agreed) />{t(T::AgreeStatement)}</label>
                 <p class="error" role="alert">{move || error.get()}</p>
-                <button type="submit" disabled=move || busy.get()>{t(if kind == "claim" { T::ClaimButton } else { T::AcceptButton })}</button>
+                <button type="submit" disabled=move || busy.get()>{t(button)}</button>
             </form>
         </Show>
     }
@@ -99,7 +105,11 @@ struct Filled {
 /// Makes this phone's key for the role, has the platform bind it, and keeps the card; the key
 /// goes again if any step fails.
 async fn take_up(lang: Lang, kind: &'static str, code: String, form: Filled) -> Result<Binding, String> {
-    let act = if kind == "claim" { action::CLAIM } else { action::ACCEPT };
+    let act = match kind {
+        "claim" => action::CLAIM,
+        "redownload" => action::REDOWNLOAD,
+        _ => action::ACCEPT,
+    };
     let (slot, public_key) = device::create_key().await.map_err(|e| device::key_error(lang, &e))?;
     let signature = match device::sign(&slot, act, &code).await {
         Ok(s) => s,

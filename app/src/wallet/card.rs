@@ -12,8 +12,9 @@ use leptos::task::spawn_local;
 use super::device::{self, Card};
 use super::{
     wallet_activity, wallet_change_password, wallet_end_session, wallet_password_reset, wallet_records,
-    wallet_sms_request, wallet_status,
+    wallet_remove_card, wallet_sms_request, wallet_status,
 };
+use crate::error::AppError;
 use crate::i18n::{T, change_text, role_text, t, usage_kind_text, use_lang};
 
 #[component]
@@ -28,8 +29,63 @@ pub fn CardItem(card: Card) -> impl IntoView {
             <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
             <CardRecords card=card.clone() />
             <CardActivity card=card.clone() />
-            <CardPassword card />
+            <CardPassword card=card.clone() />
+            <CardRemove card />
         </li>
+    }
+}
+
+/// The wallet home's list of cards, set again when one is removed.
+#[derive(Clone, Copy)]
+pub struct CardsChanged(pub WriteSignal<Vec<Card>>);
+
+/// Issue 16 journey 1: removes the card from this phone after the holder confirms. The server
+/// stops the binding first (a card already void stops nowhere); then the key and the card go.
+#[component]
+fn CardRemove(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let cards = use_context::<CardsChanged>();
+    let (asking, set_asking) = signal(false);
+    let (busy, set_busy) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let remove = move |_| {
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        set_busy.set(true);
+        set_error.set(None);
+        spawn_local(async move {
+            let (signed_at, signature) = device::sign_timed(&slot, action::REMOVE_CARD, &device_id).await;
+            let result = match signature {
+                Ok(sig) => wallet_remove_card(device_id.clone(), signed_at, sig).await,
+                // A key that is gone already cannot sign: the card is only forgotten.
+                Err(_) => Ok(()),
+            };
+            set_busy.set(false);
+            match result {
+                Ok(())
+                | Err(AppError::Domain(
+                    ecert_core::DomainError::Revoked | ecert_core::DomainError::CardVoid { .. },
+                )) => {
+                    device::delete_key(&slot).await;
+                    device::forget_card(&device_id);
+                    if let Some(CardsChanged(set)) = cards {
+                        set.set(device::cards());
+                    }
+                }
+                Err(e) => set_error.set(Some(e.message(lang))),
+            }
+        });
+    };
+    view! {
+        <Show when=move || asking.get() fallback=move || view! {
+            <button type="button" class="small secondary" data-testid="remove-card" on:click=move |_| set_asking.set(true)>{t(T::RemoveCard)}</button>
+        }>
+            <div class="confirm" role="alertdialog" data-testid="remove-card-confirm">
+                <p>{t(T::RemoveCardConfirm)}</p>
+                <button type="button" class="danger" data-testid="remove-card-yes" disabled=move || busy.get() on:click=remove.clone()>{t(T::ConfirmRemoveCard)}</button>
+                <button type="button" class="secondary" on:click=move |_| set_asking.set(false)>{t(T::Dismiss)}</button>
+            </div>
+        </Show>
+        <p class="error" role="alert">{move || error.get()}</p>
     }
 }
 

@@ -219,6 +219,13 @@ pub fn save_card(card: Card) {
     store(&all);
 }
 
+/// Forgets the card of `device_id` on this phone (its key is deleted apart).
+pub fn forget_card(device_id: &str) {
+    let mut all = cards();
+    all.retain(|c| c.device_id != device_id);
+    store(&all);
+}
+
 fn store(all: &[Card]) {
     #[cfg(feature = "hydrate")]
     js::save_cards(&serde_json::to_string(all).unwrap_or_else(|_| "[]".into()));

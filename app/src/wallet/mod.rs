@@ -35,18 +35,21 @@ fn code_kind(kind: &str) -> Result<ecert_core::code::CodeKind, AppError> {
     match kind {
         "claim" => Ok(ecert_core::code::CodeKind::Claim),
         "authorize" => Ok(ecert_core::code::CodeKind::Authorize),
+        "redownload" => Ok(ecert_core::code::CodeKind::Redownload),
         _ => Err(ecert_core::DomainError::field("kind", ecert_core::Problem::BadFormat).into()),
     }
 }
 
-/// What a claim (`kind` = `claim`) or face-to-face (`authorize`) code offers, without using it.
+/// What a claim (`kind` = `claim`), face-to-face (`authorize`) or re-download (`redownload`,
+/// R19) code offers, without using it.
 #[server(prefix = "/api/v1/wallet", endpoint = "offer", input = Json)]
 pub async fn wallet_offer(kind: String, code: String) -> Result<Offer, AppError> {
     let state = crate::state::app_state()?;
     Ok(ecert_core::holder::offer(&state.db, code_kind(&kind)?, &code, ecert_core::Millis::now()).await?)
 }
 
-/// Takes up the role a code offers and binds this device's public key (R2, R4).
+/// Takes up the role a code offers and binds this device's public key (R2, R4); for a
+/// re-download code (R19), moves the holder's role to this device.
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/v1/wallet", endpoint = "accept", input = Json)]
 pub async fn wallet_accept(
@@ -162,8 +165,9 @@ pub async fn wallet_password_reset(
 }
 
 /// R7: what the holder of this device may see of itself: its role, status and grants. A device
-/// whose binding, role or certificate is no longer valid answers 403 `Revoked` (R8, R14, R15).
-/// Signed over the device id and the time of signing.
+/// whose binding, role or certificate is no longer valid answers 403 `CardVoid` with the reason
+/// (R8, R14, R15, R19), or `Revoked` when its key did not sign. Signed over the device id and
+/// the time of signing.
 #[server(prefix = "/api/v1/wallet", endpoint = "status", input = Json)]
 pub async fn wallet_status(
     device_id: String,
@@ -173,9 +177,27 @@ pub async fn wallet_status(
     use ecert_core::device::{self, action};
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
-    let bound = device::signed_fresh(&state.db, &device_id, action::STATUS, signed_at, &signature, now).await?;
+    let bound = match device::signed_fresh(&state.db, &device_id, action::STATUS, signed_at, &signature, now).await {
+        Err(ecert_core::Error::Domain(ecert_core::DomainError::Revoked)) => {
+            let message = device::message(action::STATUS, &device::timed_subject(&device_id, signed_at));
+            let reason = device::why_void(&state.db, &device_id, &message, &signature).await?;
+            return Err(reason.map_or(ecert_core::DomainError::Revoked, |reason| ecert_core::DomainError::CardVoid { reason }).into());
+        }
+        other => other?,
+    };
     let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
     Ok(ecert_core::holder::me(&state.db, &caller, now).await?)
+}
+
+/// Issue 16 journey 1: removes the card from this phone. The binding stops at once; the role
+/// and grants stay, and a re-download code (R19) brings the certificate back on a phone. Signed
+/// over the device id and the time of signing.
+#[server(prefix = "/api/v1/wallet", endpoint = "remove_card", input = Json)]
+pub async fn wallet_remove_card(device_id: String, signed_at: i64, signature: String) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    let signed = (signed_at, signature.as_str());
+    Ok(ecert_core::holder::drop_device(&state.db, &device_id, signed, now, &state.random).await?)
 }
 
 /// R12: the holder's own usage records (logins, signatures, verified presentations), newest
@@ -241,6 +263,7 @@ pub fn WalletHome() -> impl IntoView {
     let (loaded, set_loaded) = signal(false);
     // A presented number the camera read from a barcode, for the check below the cards.
     let scanned = RwSignal::new(None::<String>);
+    provide_context(card::CardsChanged(set_cards));
     Effect::new(move |_| {
         set_cards.set(device::cards());
         set_loaded.set(true);
@@ -321,7 +344,7 @@ fn wallet_link(text: &str) -> Option<String> {
     #[cfg(not(feature = "hydrate"))]
     let origin = String::new();
     let rest = text.trim().strip_prefix(&origin)?;
-    ["/wallet/claim?", "/wallet/accept?", "/wallet/login?", "/wallet/sign?", "/wallet/approve?", "/check?"]
+    ["/wallet/claim?", "/wallet/accept?", "/wallet/redownload?", "/wallet/login?", "/wallet/sign?", "/wallet/approve?", "/check?"]
         .iter()
         .any(|p| rest.starts_with(p))
         .then(|| rest.to_owned())

@@ -12,6 +12,8 @@ pub enum CodeKind {
     Claim,
     /// R4/R5: a manager or user accepts their role face to face.
     Authorize,
+    /// R19: an active holder takes up their role again on a new phone.
+    Redownload,
 }
 
 impl CodeKind {
@@ -19,6 +21,7 @@ impl CodeKind {
         match self {
             CodeKind::Claim => "claim",
             CodeKind::Authorize => "authorize",
+            CodeKind::Redownload => "redownload",
         }
     }
 }

@@ -26,6 +26,8 @@ macro_rules! binding_live_sql {
     };
 }
 
+pub use crate::error::VoidReason;
+
 /// The exact text a device signs for an action on a code or a device.
 pub fn message(action: &str, subject: &str) -> String {
     format!("ecert/v1\n{action}\n{subject}")
@@ -70,6 +72,10 @@ pub mod action {
     /// the number and the time of signing.
     pub const CHECK_NUMBER: &str = "check-number";
     pub const END_SESSION: &str = "end-session";
+    /// R19: a new phone takes up the holder's role with a re-download code (signed over it).
+    pub const REDOWNLOAD: &str = "redownload";
+    /// Issue 16 journey 1: the holder removes the card from this phone (timed, over the device).
+    pub const REMOVE_CARD: &str = "remove-card";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.
@@ -256,6 +262,34 @@ mod server {
         Err(if remaining <= 0 { DomainError::PasswordLocked } else { DomainError::WrongPassword { remaining } }.into())
     }
 
+    /// Why the device `device_id` no longer works (R19: a void card says why), if `signature`
+    /// over `message` verifies with the device's own key, whatever its state: the reason is the
+    /// holder's to know, nobody else's. `None` for a device that is live, unknown, or whose key
+    /// did not sign.
+    pub async fn why_void(db: &Db, device_id: &str, message: &str, signature: &str) -> Result<Option<VoidReason>> {
+        type Row = (String, String, Option<String>, String, String);
+        let row: Option<Row> = db
+            .fetch_optional(
+                query(
+                    "SELECT d.public_key, d.status, d.void_reason, h.status, c.status FROM device d \
+                     JOIN holder h ON h.id = d.holder_id JOIN certificate c ON c.id = h.certificate_id WHERE d.id = $1",
+                )
+                .bind(device_id),
+            )
+            .await?;
+        let Some((key, device, reason, holder, certificate)) = row else { return Ok(None) };
+        if verify(&key, message, signature).is_err() {
+            return Ok(None);
+        }
+        Ok(match (certificate.as_str(), reason.as_deref().and_then(VoidReason::from_sql)) {
+            ("cancelled", _) => Some(VoidReason::Cancelled),
+            ("deleted", _) => Some(VoidReason::Deleted),
+            (_, Some(reason)) if device != "active" => Some(reason),
+            _ if holder == "removed" || device != "active" => Some(VoidReason::Removed),
+            _ => None,
+        })
+    }
+
     /// Binds a new device to `holder_id` inside the caller's transaction, voiding any earlier one.
     /// `password_hash` is hashed by the caller before the transaction, so that the slow hash
     /// never runs while the write lock is held.
@@ -267,7 +301,7 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<String> {
-        void_for_holder(tx, holder_id, now).await?;
+        void_for_holder(tx, holder_id, VoidReason::Moved, now).await?;
         let id = random.id();
         tx.execute(
             query(
@@ -284,12 +318,16 @@ mod server {
         Ok(id)
     }
 
-    /// Voids a holder's device binding and ends its dashboard sessions (R8: at once).
-    pub async fn void_for_holder(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
+    /// Voids a holder's device binding for `reason` and ends its dashboard sessions (R8: at once).
+    pub async fn void_for_holder(tx: &mut Tx, holder_id: &str, reason: VoidReason, now: Millis) -> Result<()> {
         tx.execute(
-            query("UPDATE device SET status = 'voided', voided_at = $1 WHERE holder_id = $2 AND status = 'active'")
-                .bind(now)
-                .bind(holder_id),
+            query(
+                "UPDATE device SET status = 'voided', voided_at = $1, void_reason = $2 \
+                 WHERE holder_id = $3 AND status = 'active'",
+            )
+            .bind(now)
+            .bind(reason.as_sql())
+            .bind(holder_id),
         )
         .await?;
         tx.execute(

@@ -200,7 +200,92 @@ pub async fn authorize_code(
     Ok(AuthorizeCode { holder_id: holder_id.to_owned(), code, expires_at })
 }
 
-/// Looks at a claim or authorization code without using it.
+/// R19: a re-download code for a holder's new phone, shown as a QR by the one who manages them
+/// (the first manager for managers and users, a manager for the users it added). The holder's
+/// present phone stops at once — it may be lost — and the role and grants stay as they are.
+pub async fn redownload_code(
+    db: &Db,
+    caller: &Caller,
+    holder_id: &str,
+    now: Millis,
+    random: &Random,
+) -> Result<AuthorizeCode> {
+    let mut tx = db.begin_write().await?;
+    lock_for(&mut tx, caller).await?;
+    let target = holder_row(&mut tx, holder_id).await?;
+    if !may_see(caller, &target) || target.status == HolderStatus::Removed {
+        return Err(DomainError::NotFound.into());
+    }
+    if !may_manage(caller, &target) {
+        return Err(DomainError::Forbidden.into());
+    }
+    // A role not yet taken up is taken up with its face-to-face code (R5).
+    if target.status != HolderStatus::Active {
+        return Err(DomainError::InvalidState.into());
+    }
+    approval::take_in(&mut tx, caller, &Action::RedownloadCode { holder_id: holder_id.to_owned() }, now).await?;
+    let actor = Actor::Holder(&caller.holder_id);
+    let slip =
+        redownload_slip(&mut tx, &caller.certificate_id, holder_id, actor, AUTHORIZE_MINUTES, now, random).await?;
+    tx.commit().await?;
+    Ok(AuthorizeCode { holder_id: holder_id.to_owned(), code: slip.code, expires_at: slip.expires_at })
+}
+
+/// R19 inside the caller's transaction, for a holder the caller may move (no check here): stops
+/// the holder's phone and sessions at once, voids earlier re-download codes, records who gave
+/// the new one, and answers it, valid for `minutes`.
+pub(crate) async fn redownload_slip(
+    tx: &mut Tx,
+    certificate_id: &str,
+    holder_id: &str,
+    actor: Actor<'_>,
+    minutes: i64,
+    now: Millis,
+    random: &Random,
+) -> Result<crate::certificate::ClaimCode> {
+    device::void_for_holder(tx, holder_id, device::VoidReason::Moved, now).await?;
+    code::void_unused(tx, CodeKind::Redownload, holder_id, now).await?;
+    let (code, expires_at) =
+        code::create(tx, CodeKind::Redownload, certificate_id, Some(holder_id), minutes, now, random).await?;
+    records::change(tx, certificate_id, ChangeKind::RedownloadIssued, actor, Some(holder_id), now, random).await?;
+    Ok(crate::certificate::ClaimCode { kind: CodeKind::Redownload, certificate_id: certificate_id.to_owned(), code, expires_at })
+}
+
+/// Issue 16 journey 1: the holder removes the card from this phone. The binding stops at once
+/// (`Dropped`), with its sessions; the role and grants stay, and a re-download code brings the
+/// certificate back on a phone. Signed by the device over itself and the time of signing.
+pub async fn drop_device(
+    db: &Db,
+    device_id: &str,
+    (signed_at, signature): (i64, &str),
+    now: Millis,
+    random: &Random,
+) -> Result<()> {
+    let bound = device::signed_fresh(db, device_id, device::action::REMOVE_CARD, signed_at, signature, now).await?;
+    let mut tx = db.begin_write().await?;
+    let voided = tx
+        .execute(
+            query(
+                "UPDATE device SET status = 'voided', voided_at = $1, void_reason = $2 WHERE id = $3 AND status = 'active'",
+            )
+            .bind(now)
+            .bind(device::VoidReason::Dropped.as_sql())
+            .bind(device_id),
+        )
+        .await?;
+    if voided != 1 {
+        return Err(DomainError::Revoked.into());
+    }
+    let end = "UPDATE holder_session SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL";
+    tx.execute(query(end).bind(now).bind(device_id)).await?;
+    let actor = Actor::Holder(&bound.holder_id);
+    records::change(&mut tx, &bound.certificate_id, ChangeKind::DeviceRemoved, actor, Some(&bound.holder_id), now, random)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Looks at a claim, authorization or re-download code without using it.
 pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<Offer> {
     /// Institution, credit code, role, holder, expiry, used, voided, holder status, the
     /// certificate's expiry.
@@ -228,13 +313,22 @@ pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<O
     if used_at.is_some() {
         return Err(DomainError::CodeUsed.into());
     }
-    if voided_at.is_some() || status != HolderStatus::Pending {
+    if voided_at.is_some() || status != taken_up_from(kind) {
         return Err(DomainError::CodeInvalid.into());
     }
     if expires_at <= now.0 {
         return Err(DomainError::CodeExpired.into());
     }
     Ok(Offer { institution_name, credit_code, role, holder_name: mask::person_name(&name), expires_at })
+}
+
+/// The holder status a code of `kind` is taken up from: a re-download moves an active role to a
+/// new phone (R19); the others make a pending role active.
+fn taken_up_from(kind: CodeKind) -> HolderStatus {
+    match kind {
+        CodeKind::Redownload => HolderStatus::Active,
+        CodeKind::Claim | CodeKind::Authorize => HolderStatus::Pending,
+    }
 }
 
 /// What a person types and what their device sends to take up a role.
@@ -250,7 +344,7 @@ pub struct Acceptance {
 }
 
 /// R2/R4: the person scans the claim (first manager) or face-to-face (manager, user) code on
-/// their own device, confirms their name and ID number, sets the certificate password, and
+/// their own device — or, R19, the re-download code of a role they hold on a new one — confirms their name and ID number, sets the certificate password, and
 /// the device's public key is bound. A mismatch or a bad signature changes nothing and leaves
 /// the code usable; a code works once, also under concurrent requests.
 pub async fn accept(
@@ -271,7 +365,11 @@ pub async fn accept(
             .map_err(|_| FieldError::new("public_key", Problem::BadFormat)),
     );
     checks.finish()?;
-    let action = if kind == CodeKind::Claim { device::action::CLAIM } else { device::action::ACCEPT };
+    let action = match kind {
+        CodeKind::Claim => device::action::CLAIM,
+        CodeKind::Authorize => device::action::ACCEPT,
+        CodeKind::Redownload => device::action::REDOWNLOAD,
+    };
     device::verify(&input.public_key, &device::message(action, code.trim()), &input.signature)?;
     // Issue 14 §3: the slow hash runs only for a live code. The caller brings the key that
     // signs, so the signature alone keeps no stranger from making the server hash.
@@ -284,11 +382,11 @@ pub async fn accept(
     let holder_id = redeemed.holder_id.ok_or(DomainError::CodeInvalid)?;
     lock_certificate(&mut tx, &redeemed.certificate_id).await?;
     let holder = holder_row(&mut tx, &holder_id).await?;
-    if holder.status != HolderStatus::Pending {
+    if holder.status != taken_up_from(kind) {
         return Err(DomainError::CodeInvalid.into());
     }
-    let expected_role = kind == CodeKind::Claim;
-    if expected_role != (holder.role == Role::FirstManager) {
+    let is_first_manager = holder.role == Role::FirstManager;
+    if kind != CodeKind::Redownload && (kind == CodeKind::Claim) != is_first_manager {
         return Err(DomainError::CodeInvalid.into());
     }
     if !crate::secret::constant_time_eq(&holder.name, &name)
@@ -306,6 +404,7 @@ pub async fn accept(
         tx.execute(query(first).bind(now).bind(&holder.certificate_id)).await?;
     }
     let change = match holder.role {
+        _ if kind == CodeKind::Redownload => ChangeKind::DeviceChanged,
         Role::FirstManager => ChangeKind::Claimed,
         Role::Manager => ChangeKind::ManagerAccepted,
         Role::User => ChangeKind::UserAccepted,
@@ -341,8 +440,9 @@ pub(super) async fn count_identity_miss(db: &Db, code: &str, now: Millis) -> Res
     Ok(())
 }
 
-/// Removes one holder's role, device binding and grants (no permission check; see [`remove`]).
-pub(crate) async fn remove_one(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<()> {
+/// Removes one holder's role, device binding and grants (no permission check; see [`remove`]);
+/// `reason` is what the holder's phone will say (R8 `Removed`, R14 the change).
+pub(crate) async fn remove_one(tx: &mut Tx, holder_id: &str, reason: device::VoidReason, now: Millis) -> Result<()> {
     tx.execute(query("UPDATE holder SET status = 'removed' WHERE id = $1 AND status <> 'removed'").bind(holder_id))
         .await?;
     tx.execute(query("UPDATE holder_grant SET status = 'cancelled', cancelled_at = $1 WHERE holder_id = $2 AND status = 'active'").bind(now).bind(holder_id))
@@ -353,7 +453,7 @@ pub(crate) async fn remove_one(tx: &mut Tx, holder_id: &str, now: Millis) -> Res
             .bind(holder_id),
     )
     .await?;
-    device::void_for_holder(tx, holder_id, now).await
+    device::void_for_holder(tx, holder_id, reason, now).await
 }
 
 /// R8: the first manager removes any manager or user; a manager only users it authorized.
@@ -370,7 +470,7 @@ pub async fn remove(db: &Db, caller: &Caller, holder_id: &str, now: Millis, rand
         return Err(DomainError::Forbidden.into());
     }
     approval::take_in(&mut tx, caller, &Action::RemoveHolder { holder_id: holder_id.to_owned() }, now).await?;
-    remove_one(&mut tx, holder_id, now).await?;
+    remove_one(&mut tx, holder_id, device::VoidReason::Removed, now).await?;
     let kind = if target.role == Role::Manager { ChangeKind::ManagerRemoved } else { ChangeKind::UserRemoved };
     records::change(
         &mut tx,
@@ -390,7 +490,7 @@ pub async fn remove(db: &Db, caller: &Caller, holder_id: &str, now: Millis, rand
             )
             .await?;
         for user in users {
-            remove_one(&mut tx, &user, now).await?;
+            remove_one(&mut tx, &user, device::VoidReason::Removed, now).await?;
             records::change(
                 &mut tx,
                 &caller.certificate_id,

@@ -8,6 +8,41 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
 
+crate::text_enum! {
+    /// Why a device binding stopped working, as the void card on the phone says it (R8, R14,
+    /// R15, R19). The first five are kept on the device row when it is voided; a cancelled or
+    /// deleted certificate is read from the certificate.
+    pub enum VoidReason {
+        Removed = "removed",
+        LegalRepChanged = "legal_rep_changed",
+        FirstManagerChanged = "first_manager_changed",
+        Moved = "moved",
+        Dropped = "dropped",
+        Cancelled = "cancelled",
+        Deleted = "deleted",
+    }
+}
+
+impl VoidReason {
+    /// The reason as the holder reads it.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            VoidReason::Removed => lang.pick("您的角色已被移除", "your role was removed"),
+            VoidReason::LegalRepChanged => {
+                lang.pick("法定代表人已变更，全部授权已失效", "the legal representative changed; every authorization ended")
+            }
+            VoidReason::FirstManagerChanged => lang.pick(
+                "第一管理责任人已变更，全部授权已失效",
+                "the first manager changed; every authorization ended",
+            ),
+            VoidReason::Moved => lang.pick("证书已补办到另一部手机", "the certificate was moved to another phone"),
+            VoidReason::Dropped => lang.pick("已从此手机删除", "it was removed from this phone"),
+            VoidReason::Cancelled => lang.pick("证书已注销", "the certificate was cancelled"),
+            VoidReason::Deleted => lang.pick("证书已删除", "the certificate was deleted"),
+        }
+    }
+}
+
 /// Why one input field was refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
@@ -166,6 +201,9 @@ pub enum DomainError {
     /// The device binding, role or certificate is no longer valid (R8, R14, R15).
     #[error("revoked")]
     Revoked,
+    /// R19: this device's card no longer works, and why (told only to the device's own key).
+    #[error("card void")]
+    CardVoid { reason: VoidReason },
     /// R20: the certificate's validity ended on `last_day` (`YYYY-MM-DD`); it works again once
     /// the registration authority renews it.
     #[error("certificate expired")]
@@ -262,6 +300,10 @@ impl DomainError {
             DomainError::Revoked => {
                 lang.pick("该证书或授权已失效", "This certificate or authorization is no longer valid").into()
             }
+            DomainError::CardVoid { reason } => match lang {
+                Lang::Zh => format!("此手机上的证书已失效：{}", reason.label(lang)),
+                Lang::En => format!("The certificate on this phone no longer works: {}", reason.label(lang)),
+            },
             DomainError::Expired { last_day } => match lang {
                 Lang::Zh => format!("证书有效期已于{last_day}届满，请到登记管理机关办理续期"),
                 Lang::En => {

@@ -36,6 +36,10 @@ pub enum Action {
     AuthorizeCode {
         holder_id: String,
     },
+    /// R19: the re-download code of an active holder's new phone (the old one stops).
+    RedownloadCode {
+        holder_id: String,
+    },
     /// R8.
     RemoveHolder {
         holder_id: String,
@@ -76,6 +80,9 @@ impl Action {
             },
             Action::AuthorizeCode { holder_id } => Action::AuthorizeCode { holder_id: holder_id.trim().to_owned() },
             Action::RemoveHolder { holder_id } => Action::RemoveHolder { holder_id: holder_id.trim().to_owned() },
+            Action::RedownloadCode { holder_id } => {
+                Action::RedownloadCode { holder_id: holder_id.trim().to_owned() }
+            }
             Action::AddGrant { holder_id, grant: g } => {
                 Action::AddGrant { holder_id: holder_id.trim().to_owned(), grant: grant(g) }
             }
@@ -248,6 +255,14 @@ mod server {
                 (
                     format!("显示{zh_role} {} 的当面授权二维码", h.name),
                     format!("Show the face-to-face code of {en_role} {}", h.name),
+                )
+            }
+            Action::RedownloadCode { holder_id } => {
+                let h = find_holder(&visible().await?, holder_id)?;
+                let (zh_role, en_role) = role_names(h.role);
+                (
+                    format!("为{zh_role} {} 补办证书到新手机（原手机立即停用）", h.name),
+                    format!("Move {en_role} {}'s certificate to a new phone (the old phone stops at once)", h.name),
                 )
             }
             Action::RemoveHolder { holder_id } => {

@@ -47,6 +47,15 @@ impl Checklist {
     /// Everything checked.
     pub const ALL: Checklist = Checklist { form: true, licence: true, identity_card: true, authorization: true };
 
+    /// R19: the papers of a first manager's new phone — the identity card, checked in person.
+    pub fn check_identity(self) -> Result<(), crate::error::FieldError> {
+        if self.identity_card {
+            Ok(())
+        } else {
+            Err(crate::error::FieldError::new("checklist", crate::error::Problem::Required))
+        }
+    }
+
     /// The checklist complete for a first manager who is the legal representative or, with
     /// `delegate`, someone they authorized; else the error to show.
     pub fn check(self, delegate: bool) -> Result<(), crate::error::FieldError> {
@@ -214,6 +223,8 @@ mod server {
     /// A claim code handed to staff to show as a QR code; shown once, stored only hashed.
     #[derive(Debug)]
     pub struct ClaimCode {
+        /// `Claim`, or `Redownload` for a first manager's new phone (R19).
+        pub kind: CodeKind,
         pub certificate_id: String,
         pub code: Secret,
         pub expires_at: Millis,
@@ -415,7 +426,7 @@ mod server {
         let (code, expires_at) =
             code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
                 .await?;
-        Ok((holder_id, ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at }))
+        Ok((holder_id, ClaimCode { kind: CodeKind::Claim, certificate_id: certificate_id.to_owned(), code, expires_at }))
     }
 
     /// A fresh claim code for a certificate whose first manager has not claimed it yet; earlier
@@ -451,7 +462,7 @@ mod server {
         let target = ("certificate", certificate_id);
         staff::record(&mut tx, Some(staff), &staff.authority_id, "claim_refresh", target, "", now, random).await?;
         tx.commit().await?;
-        Ok(ClaimCode { certificate_id: certificate_id.to_owned(), code, expires_at })
+        Ok(ClaimCode { kind: CodeKind::Claim, certificate_id: certificate_id.to_owned(), code, expires_at })
     }
 
     struct ViewRow {

@@ -28,6 +28,13 @@ crate::text_enum! {
         RepMobileChanged = "rep_mobile_changed",
         /// R20: the validity runs on; no holder is disturbed.
         Renewed = "renewed",
+        /// R19: the holder's phone stopped and a re-download code was given (by the one who
+        /// added them, or by staff for the first manager).
+        RedownloadIssued = "redownload_issued",
+        /// R19: the holder took up the role on a new phone.
+        DeviceChanged = "device_changed",
+        /// The holder removed the card from the phone.
+        DeviceRemoved = "device_removed",
         Cancelled = "cancelled",
         Deleted = "deleted",
     }
@@ -67,6 +74,12 @@ pub enum ChangeRequest {
     },
     /// R20: renew the validity, from three months before it ends (or after it ended).
     Renew,
+    /// R19: the first manager's new phone, after staff checked their identity card: the old
+    /// phone stops at once, a re-download slip is given, no one else is disturbed.
+    NewDevice {
+        #[serde(default)]
+        checklist: crate::certificate::Checklist,
+    },
     Cancel,
     Delete,
 }
@@ -103,7 +116,7 @@ pub use server::*;
 mod server {
     use super::*;
     use crate::certificate::{CertificateStatus, ClaimCode, FirstManagerChoice, IssuePolicy, Person, check_person};
-    use crate::error::{DomainError, Result};
+    use crate::error::{DomainError, Result, VoidReason};
     use crate::identity::{Asker, IdentityVerifier};
     use crate::records::{self, Actor};
     use crate::seal::Column;
@@ -114,20 +127,20 @@ mod server {
     use crate::validate::{self, Checks};
 
     /// Voids every role of the certificate (R14), with their grants, devices, sessions and codes.
-    async fn void_all(tx: &mut Tx, certificate_id: &str, now: Millis) -> Result<()> {
+    async fn void_all(tx: &mut Tx, certificate_id: &str, reason: VoidReason, now: Millis) -> Result<()> {
         let ids: Vec<String> = tx
             .fetch_all(
                 query("SELECT id FROM holder WHERE certificate_id = $1 AND status <> 'removed'").bind(certificate_id),
             )
             .await?;
         for id in ids {
-            crate::holder::remove_one(tx, &id, now).await?;
+            crate::holder::remove_one(tx, &id, reason, now).await?;
         }
         Ok(())
     }
 
-    /// R14: every holder goes (R8), and a new first manager — the delegate named, or else the
-    /// legal representative — must claim the certificate anew.
+    /// R14: every holder goes (R8, voided by the caller first), and a new first manager — the
+    /// delegate named, or else the legal representative — must claim the certificate anew.
     async fn replace_first_manager(
         tx: &mut Tx,
         certificate_id: &str,
@@ -137,7 +150,6 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<ClaimCode> {
-        void_all(tx, certificate_id, now).await?;
         let (first_manager, is_rep) = match delegate {
             Some(d) => (d, false),
             None => (rep, true),
@@ -211,6 +223,10 @@ mod server {
                 };
                 checks.take(checklist.check(d.is_some()));
                 (None, d)
+            }
+            ChangeRequest::NewDevice { checklist } => {
+                checks.take(checklist.check_identity());
+                (None, None)
             }
             _ => (None, None),
         };
@@ -297,6 +313,8 @@ mod server {
             ChangeRequest::LegalRepresentative { checklist, .. } | ChangeRequest::FirstManager { checklist, .. } => {
                 (*checklist, identity.passed())
             }
+            // The identity card was checked at the counter, against the registered first manager.
+            ChangeRequest::NewDevice { checklist } => (*checklist, "checked at the counter: identity card"),
             _ => (crate::certificate::Checklist::default(), "not_needed"),
         };
 
@@ -321,6 +339,7 @@ mod server {
             ChangeRequest::Address { .. } => "change_address",
             ChangeRequest::RepMobile { .. } => "change_rep_mobile",
             ChangeRequest::Renew => "certificate_renew",
+            ChangeRequest::NewDevice { .. } => "first_manager_new_device",
             ChangeRequest::Cancel => "certificate_cancel",
             ChangeRequest::Delete => "certificate_delete",
         };
@@ -330,6 +349,7 @@ mod server {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
                 tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(vault.seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(&institution_id)).await?;
+                void_all(&mut tx, certificate_id, VoidReason::LegalRepChanged, now).await?;
                 let claim =
                     replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random)
                         .await?;
@@ -352,6 +372,7 @@ mod server {
                     id_number: vault.open(Column::RepIdNumber.at(&institution_id), &rep_id)?,
                     mobile: vault.open(Column::RepMobile.at(&institution_id), &rep_mobile)?,
                 };
+                void_all(&mut tx, certificate_id, VoidReason::FirstManagerChanged, now).await?;
                 let claim = replace_first_manager(
                     &mut tx,
                     certificate_id,
@@ -425,6 +446,19 @@ mod server {
                 records::change(&mut tx, certificate_id, ChangeKind::Renewed, actor, None, now, random).await?;
                 detail = format!("{} → {}", validity::last_day(expires_at), validity::last_day(renewed.0));
                 None
+            }
+            ChangeRequest::NewDevice { .. } => {
+                let sql = "SELECT id, status FROM holder WHERE certificate_id = $1 AND role = 'first_manager' AND status <> 'removed'";
+                let fm: Option<(String, String)> = tx.fetch_optional(query(sql).bind(certificate_id)).await?;
+                // A first manager who has not claimed yet gets a fresh claim code instead.
+                let Some((fm, "active")) = fm.as_ref().map(|(id, s)| (id.as_str(), s.as_str())) else {
+                    return Err(DomainError::InvalidState.into());
+                };
+                // R20: the new phone could not take up a lapsed certificate: renew it first.
+                if expires_at <= now.0 {
+                    return Err(DomainError::Expired { last_day: crate::validity::last_day(expires_at) }.into());
+                }
+                Some(crate::holder::redownload_slip(&mut tx, certificate_id, fm, actor, policy.claim_minutes, now, random).await?)
             }
             ChangeRequest::Cancel | ChangeRequest::Delete => {
                 let (status, kind) = if *request == ChangeRequest::Cancel {

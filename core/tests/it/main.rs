@@ -7,6 +7,7 @@ mod certificate;
 mod delegation;
 mod fuzz;
 mod identity;
+mod new_phone;
 mod presentation;
 mod seal;
 mod signing;

@@ -135,6 +135,8 @@ struct World {
     p2_code: String,
     /// More pending users of M1, for the grid's removal row.
     r: [String; 3],
+    /// Active users of M1, for the grid's re-download row (R19: each moved once).
+    movers: [String; 3],
     /// The first grant of U0, U1 and U2.
     grants: HashMap<Actor, String>,
     /// Three more grants of U1, for the grid's cancellation row.
@@ -222,6 +224,10 @@ async fn world() -> World {
     for (name, seq) in [("王甲", 111), ("王乙", 112), ("王丙", 113)] {
         r.push(add(&db, &m1, Role::User, name, seq, &grant, now).await.0);
     }
+    let mut movers = Vec::new();
+    for (name, seq) in [("李甲", 114), ("李乙", 115), ("李丙", 116)] {
+        movers.push(testing::member(&db, &m1, Role::User, name, seq, Some(&grant), now).await.binding.holder_id);
+    }
     let unclaimed = testing::issue(&db, &staff_view, INSTITUTION, "冯二", 110, now).await.certificate_id;
 
     // Another institution, registered by the other authority, with its manager X.
@@ -269,6 +275,7 @@ async fn world() -> World {
         p2,
         p2_code,
         r: r.try_into().unwrap(),
+        movers: movers.try_into().unwrap(),
         grants,
         more_grants: more_grants.try_into().unwrap(),
         today,
@@ -312,10 +319,11 @@ impl World {
         all
     }
 
-    /// M1's pending users.
+    /// M1's users besides U1 and U1b: the pending ones and the grid's movers.
     fn pending_of_m1(&self) -> Vec<String> {
         let mut ids = vec![self.p1.clone(), self.p2.clone()];
         ids.extend(self.r.iter().cloned());
+        ids.extend(self.movers.iter().cloned());
         ids
     }
 }
@@ -382,9 +390,10 @@ fn cell(rule: &'static str, actor: Actor, call: Call, status: u16) -> Cell {
 
 /// The dashboard writes that give, show or take a power: each takes a phone approval of its
 /// action (issue 14 §1).
-const APPROVED_WRITES: [&str; 5] = [
+const APPROVED_WRITES: [&str; 6] = [
     "dashboard_add_holder",
     "dashboard_authorize_code",
+    "dashboard_redownload_code",
     "dashboard_remove_holder",
     "dashboard_add_grant",
     "dashboard_cancel_grant",
@@ -417,6 +426,7 @@ fn action_of(call: &Call) -> Option<Action> {
         }
         "dashboard_authorize_code" => Action::AuthorizeCode { holder_id: arg("holder_id") },
         "dashboard_remove_holder" => Action::RemoveHolder { holder_id: arg("holder_id") },
+        "dashboard_redownload_code" => Action::RedownloadCode { holder_id: arg("holder_id") },
         "dashboard_add_grant" => Action::AddGrant { holder_id: arg("holder_id"), grant: grant() },
         "dashboard_cancel_grant" => Action::CancelGrant { grant_id: arg("grant_id") },
         _ => return None,
@@ -790,6 +800,11 @@ async fn grid(w: &World) -> Vec<Row> {
         }),
         row("R8", "dashboard_remove_holder(a pending user of M1)", [401, 401, 401, 200, 200, 404, 404, 404], |a| {
             remove(&by_column(a, &w.r), "a pending user of M1")
+        }),
+        // R19: the one who added a holder moves them to a new phone; nobody else sees them.
+        row("R19", "dashboard_redownload_code(an active user of M1)", [401, 401, 401, 200, 200, 404, 404, 404], |a| {
+            let target = by_column(a, &w.movers);
+            api("dashboard_redownload_code", "dashboard_redownload_code(M1's user)", &[("holder_id", &target)])
         }),
         row("R4", "wallet/offer(P2's face-to-face code)", ANYONE, |_| {
             wallet("offer", "wallet/offer", json!({ "kind": "authorize", "code": w.p2_code }))
@@ -1672,7 +1687,19 @@ async fn password_reset(w: &World) -> (Row, Vec<Cell>) {
 /// R8: who may remove whom; and removal takes effect at once, with its cascade.
 fn removals(w: &World) -> Vec<Cell> {
     let (u1b, m2, u1) = (w.id(U1b), w.id(M2), w.id(U1));
-    let mut t = vec![];
+    // Issue 16 journey 1: only the phone's own key removes its card; the role stays (M1 still
+    // removes U1b below).
+    let remove_card = |signer: Actor, label: &str| {
+        let device_id = w.dev(U1b);
+        let (signed_at, signature) = w.timed(signer, action::REMOVE_CARD, &device_id);
+        let body = json!({ "device_id": device_id, "signed_at": signed_at, "signature": signature });
+        wallet("remove_card", format!("wallet/remove_card({label})"), body)
+    };
+    let mut t = vec![
+        cell("-", M1, remove_card(M1, "U1b's device, M1's signature"), 401),
+        cell("-", U1b, remove_card(U1b, "own device"), 200),
+        cell("-", U1b, remove_card(U1b, "own device, removed already"), 403),
+    ];
     for a in [Anonymous, Staff, OtherStaff] {
         t.push(cell("R8", a, remove(&u1b, "U1b"), 401));
     }

@@ -217,6 +217,7 @@ fn check_types_of(op: &Operation) {
         Some("sign_reject") => check_types::<ecert_app::wallet::sign::WalletSignReject>(op),
         Some("activity") => check_types::<ecert_app::wallet::WalletActivity>(op),
         Some("end_session") => check_types::<ecert_app::wallet::WalletEndSession>(op),
+        Some("remove_card") => check_types::<ecert_app::wallet::WalletRemoveCard>(op),
         Some("approval_scan") => check_types::<ecert_app::wallet::approve::WalletApprovalScan>(op),
         Some("approval_answer") => check_types::<ecert_app::wallet::approve::WalletApprovalAnswer>(op),
         _ => panic!("{}: add its server function to check_types_of", op.path),
@@ -355,6 +356,8 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::ACTIVITY,
         action::END_SESSION,
         action::CHECK_NUMBER,
+        action::REDOWNLOAD,
+        action::REMOVE_CARD,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
