@@ -89,7 +89,12 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
             S::UNAUTHORIZED
         }
         DomainError::PasswordLocked => S::LOCKED,
-        DomainError::Revoked | DomainError::CardVoid { .. } | DomainError::NotAManager | DomainError::Expired { .. } => S::FORBIDDEN,
+        DomainError::Revoked
+        | DomainError::CardVoid { .. }
+        | DomainError::AuthorizeRightWithdrawn
+        | DomainError::NoGrantInForce
+        | DomainError::NotAManager
+        | DomainError::Expired { .. } => S::FORBIDDEN,
         DomainError::RenewalNotOpen { .. } => S::CONFLICT,
         DomainError::RateLimited => S::TOO_MANY_REQUESTS,
         DomainError::PresentationInvalid => S::GONE,

@@ -242,6 +242,28 @@ texts! {
     GrantEffective => "生效中", "In force";
     GrantNotEffective => "不在有效期内", "Outside its period";
     GrantCancelled => "已取消", "Cancelled";
+    GrantWaiting => "待使用人扫码接收", "Waiting for the user to scan it";
+    GrantQr => "授权二维码", "Grant QR code";
+    GrantQrHint => "请使用人用本人手机扫描此二维码接收授权，5分钟内有效，仅可使用一次。", "The user scans this QR code with their own phone to receive the grant; it works once, within 5 minutes.";
+    ShowGrantQr => "授权二维码", "Grant QR";
+    GrantedBy => "授权人", "Granted by";
+    GrantedAt => "授权时间", "Granted at";
+    CancelledAt => "取消时间", "Cancelled at";
+    ReceivedAt => "接收时间", "Received at";
+    AddGrant => "新增授权", "New grant";
+    GrantTo => "使用人", "User";
+    GrantNoMattersHint => "授权事项和起止日期可以都不填：先登记使用人，之后再授权。", "Matters and dates may all be left empty: register the user now and grant later.";
+    MayAuthorize => "使用人授权", "May authorize users";
+    MayAuthorizeGive => "授予使用人授权权限", "Let authorize users";
+    MayAuthorizeWithdraw => "收回使用人授权权限", "Withdraw the right to authorize users";
+    MayAuthorizeYes => "可授权使用人", "May authorize users";
+    MayAuthorizeNo => "不可授权使用人", "May not authorize users";
+    NoAuthorizeRight => "第一管理责任人未授予您使用人授权权限：可以查看和取消，不能新增使用人或授权。", "The first manager has not given you the right to authorize users: you can view and cancel, not add users or grants.";
+    GrantReceiveTitle => "接收授权", "Receive a grant";
+    GrantReceiveButton => "接收授权", "Receive the grant";
+    GrantReceived => "已接收，授权在有效期内生效。", "Received: the grant is in force within its period.";
+    GrantNoCard => "本手机没有该单位的证书：请先用本人手机接受使用人授权。", "This phone holds no certificate of that institution: accept your user role on your own phone first.";
+    Period => "有效期", "Period";
     CancelGrant => "取消授权", "Cancel grant";
     ShowFaceToFace => "面对面授权", "Face-to-face QR";
     Remove => "移除", "Remove";
@@ -509,6 +531,9 @@ pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
         ChangeKind::UserRemoved => ("移除使用人", "User removed"),
         ChangeKind::GrantAdded => ("新增授权", "Grant added"),
         ChangeKind::GrantCancelled => ("取消授权", "Grant cancelled"),
+        ChangeKind::GrantReceived => ("使用人扫码接收授权", "Grant received by the user"),
+        ChangeKind::AuthorizeRightGiven => ("授予管理人使用人授权权限", "Manager may authorize users"),
+        ChangeKind::AuthorizeRightWithdrawn => ("收回管理人使用人授权权限", "Manager may no longer authorize users"),
         ChangeKind::PasswordReset => ("重置证书密码", "Certificate password reset"),
         ChangeKind::LegalRepChanged => ("法定代表人变更", "Legal representative changed"),
         ChangeKind::FirstManagerChanged => ("第一管理责任人变更", "First manager changed"),
@@ -517,7 +542,9 @@ pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
         ChangeKind::AddressChanged => ("住所变更", "Address changed"),
         ChangeKind::RepMobileChanged => ("法定代表人手机号码变更", "Legal representative's mobile changed"),
         ChangeKind::Renewed => ("证书续期", "Validity renewed"),
-        ChangeKind::RedownloadIssued => ("补办证书（原手机停用）", "New phone: old phone stopped, re-download code given"),
+        ChangeKind::RedownloadIssued => {
+            ("补办证书（原手机停用）", "New phone: old phone stopped, re-download code given")
+        }
         ChangeKind::DeviceChanged => ("证书已补办到新手机", "Certificate moved to a new phone"),
         ChangeKind::DeviceRemoved => ("持有人从手机删除证书", "Holder removed the certificate from the phone"),
         ChangeKind::Cancelled => ("证书注销", "Certificate cancelled"),

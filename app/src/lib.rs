@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />
                     <Route path=path!("/wallet/accept") view={Lazy::<routes::AcceptRoute>::new()} />
                     <Route path=path!("/wallet/redownload") view={Lazy::<routes::RedownloadRoute>::new()} />
+                    <Route path=path!("/wallet/grant") view={Lazy::<routes::GrantRoute>::new()} />
                     <Route path=path!("/wallet/login") view={Lazy::<routes::LoginApproveRoute>::new()} />
                     <Route path=path!("/wallet/approve") view={Lazy::<routes::ApproveRoute>::new()} />
                     <Route path=path!("/wallet/sign") view={Lazy::<routes::SignRoute>::new()} />

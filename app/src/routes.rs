@@ -139,6 +139,20 @@ impl LazyRoute for RedownloadRoute {
     }
 }
 
+/// Receiving a grant with its grant QR (`/wallet/grant`, R17).
+pub struct GrantRoute;
+
+#[lazy_route]
+impl LazyRoute for GrantRoute {
+    fn data() -> Self {
+        GrantRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <wallet::grant::GrantPage /> }.into_any()
+    }
+}
+
 /// Approving a scan login on the phone (`/wallet/login`).
 pub struct LoginApproveRoute;
 

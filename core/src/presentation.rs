@@ -119,7 +119,8 @@ mod server {
         match (asked, ids.as_slice()) {
             (Some(asked), _) => ids.iter().find(|id| *id == asked).cloned().ok_or_else(|| DomainError::Revoked.into()),
             (None, [only]) => Ok(only.clone()),
-            (None, []) => Err(DomainError::Revoked.into()),
+            // R17: a user without a grant in force presents nothing.
+            (None, []) => Err(DomainError::NoGrantInForce.into()),
             (None, _) => Err(DomainError::field("grant_id", Problem::Required).into()),
         }
     }
@@ -375,7 +376,6 @@ mod server {
             }
         }
     }
-
 
     /// The window of `checker` `id` before anything is looked up: a shortcut that spares a spent
     /// checker the lookup and the write (the compare-and-sets decide, in the writer's order).

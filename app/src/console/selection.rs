@@ -26,7 +26,8 @@ pub(super) async fn slip(
     claim: ecert_core::certificate::ClaimCode,
 ) -> Result<ClaimSlip, AppError> {
     let state = crate::state::app_state()?;
-    let certificate = ecert_core::certificate::view(&state.db, staff, &claim.certificate_id, ecert_core::Millis::now()).await?;
+    let certificate =
+        ecert_core::certificate::view(&state.db, staff, &claim.certificate_id, ecert_core::Millis::now()).await?;
     let redownload = claim.kind == ecert_core::code::CodeKind::Redownload;
     let path = if redownload { "redownload" } else { "claim" };
     let claim_url = format!("{}/wallet/{path}?code={}", state.public_url, claim.code.expose());
@@ -66,7 +67,8 @@ impl ConsoleCtx {
 pub fn Slip(slip: ClaimSlip) -> impl IntoView {
     let c = slip.certificate;
     let expires = ecert_core::time::format_cst(ecert_core::Millis(slip.expires_at));
-    let (title, hint) = if slip.redownload { (T::RedownloadSlip, T::RedownloadHint) } else { (T::ClaimSlip, T::ClaimHint) };
+    let (title, hint) =
+        if slip.redownload { (T::RedownloadSlip, T::RedownloadHint) } else { (T::ClaimSlip, T::ClaimHint) };
     view! {
         <section class="panel slip" aria-labelledby="slip-title" data-kind=if slip.redownload { "redownload" } else { "claim" }>
             <h2 id="slip-title">{t(title)}</h2>

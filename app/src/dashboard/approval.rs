@@ -10,7 +10,8 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use super::holders::{
-    DashCtx, FaceToFace, add_grant, add_holder, authorize_code, cancel_grant, redownload_code, remove_holder,
+    DashCtx, FaceToFace, add_grant, add_holder, authorize_code, cancel_grant, grant_code, redownload_code,
+    remove_holder, set_may_authorize,
 };
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
@@ -86,7 +87,11 @@ async fn execute(action: Action, id: String) -> Result<Option<FaceToFace>, AppEr
         Action::RedownloadCode { holder_id } => redownload_code(holder_id, id).await.map(Some),
         Action::RemoveHolder { holder_id } => remove_holder(holder_id, id).await.map(|()| None),
         Action::AddGrant { holder_id, grant } => {
-            add_grant(holder_id, grant.matter_ids, grant.start_day, grant.end_day, id).await.map(|()| None)
+            add_grant(holder_id, grant.matter_ids, grant.start_day, grant.end_day, id).await.map(Some)
+        }
+        Action::GrantCode { grant_id } => grant_code(grant_id, id).await.map(Some),
+        Action::SetMayAuthorize { holder_id, allowed } => {
+            set_may_authorize(holder_id, allowed, id).await.map(|()| None)
         }
         Action::CancelGrant { grant_id } => cancel_grant(grant_id, id).await.map(|()| None),
     }

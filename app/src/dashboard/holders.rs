@@ -16,32 +16,60 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
-/// A face-to-face authorization QR (R5).
+/// What a code QR the dashboard shows hands over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QrKind {
+    /// R5: a role, face to face.
+    FaceToFace,
+    /// R19: a role already held, on a new phone.
+    Redownload,
+    /// R17: a grant, to a user who holds the role.
+    Grant,
+}
+
+/// A code's QR for a holder's phone: face-to-face (R5), re-download (R19) or grant (R17).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaceToFace {
     pub holder_id: String,
     pub qr_svg: String,
     pub url: String,
     pub expires_at: i64,
-    /// R19: a re-download code for a new phone, not a face-to-face one.
-    pub redownload: bool,
+    pub kind: QrKind,
+}
+
+/// The QR of a code for the wallet page of `kind`.
+#[cfg(feature = "ssr")]
+fn code_qr(
+    kind: QrKind,
+    holder_id: String,
+    code: &ecert_core::secret::Secret,
+    expires_at: i64,
+) -> Result<FaceToFace, AppError> {
+    let state = crate::state::app_state()?;
+    let path = match kind {
+        QrKind::FaceToFace => "accept",
+        QrKind::Redownload => "redownload",
+        QrKind::Grant => "grant",
+    };
+    let url = format!("{}/wallet/{path}?code={}", state.public_url, code.expose());
+    Ok(FaceToFace { holder_id, qr_svg: crate::qr::svg(&url), url, expires_at, kind })
 }
 
 #[cfg(feature = "ssr")]
 fn face_to_face(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, AppError> {
-    let state = crate::state::app_state()?;
-    let url = format!("{}/wallet/accept?code={}", state.public_url, code.code.expose());
-    let qr_svg = crate::qr::svg(&url);
-    Ok(FaceToFace { holder_id: code.holder_id, qr_svg, url, expires_at: code.expires_at.0, redownload: false })
+    code_qr(QrKind::FaceToFace, code.holder_id, &code.code, code.expires_at.0)
 }
 
 /// R19: the QR of a re-download code, opened on the holder's new phone.
 #[cfg(feature = "ssr")]
 fn redownload(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, AppError> {
-    let state = crate::state::app_state()?;
-    let url = format!("{}/wallet/redownload?code={}", state.public_url, code.code.expose());
-    let qr_svg = crate::qr::svg(&url);
-    Ok(FaceToFace { holder_id: code.holder_id, qr_svg, url, expires_at: code.expires_at.0, redownload: true })
+    code_qr(QrKind::Redownload, code.holder_id, &code.code, code.expires_at.0)
+}
+
+/// R17: the QR of a grant code, scanned by the user on their own phone.
+#[cfg(feature = "ssr")]
+fn grant_qr(holder_id: String, code: ecert_core::holder::GrantCode) -> Result<FaceToFace, AppError> {
+    code_qr(QrKind::Grant, holder_id, &code.code, code.expires_at.0)
 }
 
 #[server(endpoint = "dashboard_holders")]
@@ -66,7 +94,7 @@ pub async fn dashboard_changes() -> Result<Vec<ChangeView>, AppError> {
 }
 
 /// Adds a manager (`role` = `manager`, first manager only, R3) or a user with a first grant
-/// (`role` = `user`, R6); answers the face-to-face QR.
+/// (`role` = `user`, R6) or none (no `matter_ids`, R17); answers the face-to-face QR.
 #[server(endpoint = "dashboard_add_holder", input = Json)]
 pub async fn add_holder(
     role: String,
@@ -89,7 +117,7 @@ pub async fn add_holder(
         &caller,
         role,
         &PersonInput { name, id_number, mobile },
-        (role == Role::User).then_some(&grant),
+        (role == Role::User && !grant.is_empty()).then_some(&grant),
         &state.identity,
         ecert_core::Millis::now(),
         &state.random,
@@ -127,6 +155,8 @@ pub async fn remove_holder(holder_id: String, approval: Option<String>) -> Resul
     Ok(ecert_core::holder::remove(&state.db, &caller, &holder_id, ecert_core::Millis::now(), &state.random).await?)
 }
 
+/// R6, R17: a new grant for a user the caller manages; answers its grant QR, which the user
+/// scans on their own phone to receive it.
 #[server(endpoint = "dashboard_add_grant", input = Json)]
 pub async fn add_grant(
     holder_id: String,
@@ -134,13 +164,35 @@ pub async fn add_grant(
     start_day: String,
     end_day: String,
     approval: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<FaceToFace, AppError> {
     let caller = crate::guard::holder_approving(approval).await?;
     let state = crate::state::app_state()?;
     let grant = ecert_core::holder::GrantInput { matter_ids, start_day, end_day };
-    ecert_core::holder::add_grant(&state.db, &caller, &holder_id, &grant, ecert_core::Millis::now(), &state.random)
-        .await?;
-    Ok(())
+    let now = ecert_core::Millis::now();
+    let code = ecert_core::holder::add_grant(&state.db, &caller, &holder_id, &grant, now, &state.random).await?;
+    grant_qr(holder_id, code)
+}
+
+/// R17: a fresh grant QR for a grant its user has not received yet.
+#[server(endpoint = "dashboard_grant_code")]
+pub async fn grant_code(grant_id: String, approval: Option<String>) -> Result<FaceToFace, AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    let code = ecert_core::holder::grant_code(&state.db, &caller, &grant_id, now, &state.random).await?;
+    let holders = ecert_core::holder::list(&state.db, &caller, now).await?;
+    let holder_id =
+        holders.into_iter().find(|h| h.grants.iter().any(|g| g.id == grant_id)).map(|h| h.id).unwrap_or_default();
+    grant_qr(holder_id, code)
+}
+
+/// The first manager gives a manager the right to authorize users (使用人授权), or withdraws it.
+#[server(endpoint = "dashboard_set_may_authorize")]
+pub async fn set_may_authorize(holder_id: String, allowed: bool, approval: Option<String>) -> Result<(), AppError> {
+    let caller = crate::guard::holder_approving(approval).await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::holder::set_may_authorize(&state.db, &caller, &holder_id, allowed, now, &state.random).await?)
 }
 
 #[server(endpoint = "dashboard_cancel_grant")]
@@ -161,8 +213,10 @@ pub(super) struct DashCtx {
     pub(super) approval_state: RwSignal<ecert_core::login::approval::ApprovalState>,
 }
 
+/// The people of one role, each with their grants and what the caller may do about them;
+/// `first`: the caller is the first manager (who gives managers the right to authorize users).
 #[component]
-pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
+pub(super) fn HolderTable(list: Vec<HolderView>, #[prop(optional)] first: bool) -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     if list.is_empty() {
@@ -174,39 +228,26 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
             let pending = h.status == HolderStatus::Pending;
             let movable = h.status == HolderStatus::Active && h.role != Role::FirstManager;
             let (id_qr, id_rm, id_mv) = (h.id.clone(), h.id.clone(), h.id.clone());
-            let grants = h
-                .grants
-                .iter()
-                .map(|g| {
-                    let names: Vec<String> =
-                        g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
-                    let state = if g.status != GrantStatus::Active {
-                        T::GrantCancelled
-                    } else if g.effective {
-                        T::GrantEffective
-                    } else {
-                        T::GrantNotEffective
-                    };
-                    let gid = g.id.clone();
-                    let active = g.status == GrantStatus::Active;
-                    view! {
-                        <li data-testid="grant">
-                            {names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()} " · " {t(state)}
-                            {active.then(|| view! {
-                                <button type="button" class="small secondary" on:click=move |_| {
-                                    ctx.approve(lang, Action::CancelGrant { grant_id: gid.clone() });
-                                }>{t(T::CancelGrant)}</button>
-                            })}
-                        </li>
-                    }
-                })
-                .collect_view();
+            let holder_active = h.status == HolderStatus::Active;
+            let grants = h.grants.iter().map(|g| grant_item(ctx, lang, g, holder_active)).collect_view();
+            // The first manager gives each manager the right to authorize users, or not.
+            let right = (first && h.role == Role::Manager).then(|| {
+                let (id, allowed) = (h.id.clone(), h.may_authorize);
+                view! {
+                    <span data-testid="may-authorize" data-allowed=allowed.to_string()>
+                        {t(if allowed { T::MayAuthorizeYes } else { T::MayAuthorizeNo })}
+                    </span>
+                    <button type="button" class="small secondary" data-testid="toggle-may-authorize" on:click=move |_| {
+                        ctx.approve(lang, Action::SetMayAuthorize { holder_id: id.clone(), allowed: !allowed });
+                    }>{t(if allowed { T::MayAuthorizeWithdraw } else { T::MayAuthorizeGive })}</button>
+                }
+            });
             view! {
                 <tr data-testid="holder-row" data-status=h.status.as_sql()>
                     <td>{h.name.clone()}</td>
                     <td><code>{h.id_number.clone()}</code></td>
                     <td>{h.mobile.clone()}</td>
-                    <td>{status_text(h.status, lang)}</td>
+                    <td>{status_text(h.status, lang)} {right}</td>
                     <td><ul class="grants">{grants}</ul></td>
                     <td class="actions">
                         {pending.then(|| view! {
@@ -239,6 +280,52 @@ pub(super) fn HolderTable(list: Vec<HolderView>) -> impl IntoView {
     .into_any()
 }
 
+/// One grant with its matters, period, state, who granted it and when, its cancellation; and
+/// what the caller may do with it (cancel it; show its grant QR while the user has not received
+/// it, R17).
+fn grant_item(
+    ctx: DashCtx,
+    lang: ecert_core::Lang,
+    g: &ecert_core::holder::GrantView,
+    holder_active: bool,
+) -> impl IntoView + use<> {
+    let names: Vec<String> = g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
+    let active = g.status == GrantStatus::Active;
+    let waiting = active && g.received_at.is_none();
+    let state = if !active {
+        T::GrantCancelled
+    } else if waiting {
+        T::GrantWaiting
+    } else if g.effective {
+        T::GrantEffective
+    } else {
+        T::GrantNotEffective
+    };
+    let day = |ms: i64| ecert_core::time::format_cst(ecert_core::Millis(ms));
+    let (cancel_id, qr_id) = (g.id.clone(), g.id.clone());
+    let cancelled = g.cancelled_at.map(|at| view! { " · " {t(T::CancelledAt)} " " {day(at)} });
+    let received = g.received_at.map(|at| view! { " · " {t(T::ReceivedAt)} " " {day(at)} });
+    view! {
+        <li data-testid="grant" data-state=if waiting { "waiting" } else if active { "active" } else { "cancelled" }>
+            {names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()} " · " {t(state)}
+            <br /><small class="muted">
+                {t(T::GrantedBy)} " " {g.granted_by_name.clone()} " · " {t(T::GrantedAt)} " " {day(g.created_at)}
+                {received} {cancelled}
+            </small>
+            {(waiting && holder_active).then(|| view! {
+                <button type="button" class="small" data-testid="grant-qr" on:click=move |_| {
+                    ctx.approve(lang, Action::GrantCode { grant_id: qr_id.clone() });
+                }>{t(T::ShowGrantQr)}</button>
+            })}
+            {active.then(|| view! {
+                <button type="button" class="small secondary" on:click=move |_| {
+                    ctx.approve(lang, Action::CancelGrant { grant_id: cancel_id.clone() });
+                }>{t(T::CancelGrant)}</button>
+            })}
+        </li>
+    }
+}
+
 fn status_text(status: HolderStatus, lang: ecert_core::Lang) -> &'static str {
     match status {
         HolderStatus::Pending => T::StatusPending.get(lang),
@@ -269,7 +356,9 @@ pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
             end.get_untracked(),
             chosen.get_untracked(),
         );
-        let grant = (role == Role::User).then_some(GrantInput { matter_ids: ids, start_day: s, end_day: e });
+        // R17: no matters chosen registers the user without a grant, to grant later.
+        let grant = Some(GrantInput { matter_ids: ids, start_day: s, end_day: e })
+            .filter(|g| role == Role::User && !g.is_empty());
         ctx.approve(lang, Action::AddHolder { role, name: n, id_number: i, mobile: m, grant });
     };
     let boxes = matters
@@ -300,6 +389,7 @@ pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
             {is_user.then(move || view! {
                 <fieldset>
                     <legend>{t(T::Grants)}</legend>
+                    <p class="hint">{t(T::GrantNoMattersHint)}</p>
                     <div class="matters">{boxes}</div>
                     <label>{t(T::StartDay)}<input type="date" name="start_day" bind:value=(start, set_start) /></label>
                     <label>{t(T::EndDay)}<input type="date" name="end_day" bind:value=(end, set_end) /></label>
@@ -308,4 +398,63 @@ pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
             <button type="submit">{t(if is_user { T::AddUser } else { T::AddManager })}</button>
         </form>
     }
+}
+
+/// R17: a new grant for a user the caller manages (pick the user, the matters, the period);
+/// approved on the caller's phone, it shows the grant QR the user scans to receive it.
+#[component]
+pub(super) fn GrantForm(users: Vec<HolderView>, matters: Vec<MatterView>) -> impl IntoView {
+    let lang = use_lang();
+    let ctx = expect_context::<DashCtx>();
+    let users: Vec<HolderView> = users.into_iter().filter(|u| u.status != HolderStatus::Removed).collect();
+    let Some(first_user) = users.first() else { return ().into_any() };
+    let who = RwSignal::new(first_user.id.clone());
+    let (start, set_start) = signal(String::new());
+    let (end, set_end) = signal(String::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let grant = GrantInput {
+            matter_ids: chosen.get_untracked(),
+            start_day: start.get_untracked(),
+            end_day: end.get_untracked(),
+        };
+        ctx.approve(lang, Action::AddGrant { holder_id: who.get_untracked(), grant });
+    };
+    let options = users
+        .into_iter()
+        .map(|u| view! { <option value=u.id.clone()>{u.name.clone()} " " {u.id_number.clone()}</option> })
+        .collect_view();
+    let boxes = matters
+        .into_iter()
+        .map(|m| {
+            let id = m.id.clone();
+            let label = lang.pick(&m.name_zh, &m.name_en).to_owned();
+            view! {
+                <label class="inline">
+                    <input type="checkbox" name="matter" value=id.clone() on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let id = id.clone();
+                        chosen.update(|v| { v.retain(|x| *x != id); if on { v.push(id); } });
+                    } />
+                    {label}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <form class="grid-form add-grant" data-testid="add-grant" on:submit=submit>
+            <fieldset>
+                <legend>{t(T::AddGrant)}</legend>
+                <label>{t(T::GrantTo)}
+                    <select name="holder_id" on:change=move |ev| who.set(event_target_value(&ev))>{options}</select>
+                </label>
+                <div class="matters">{boxes}</div>
+                <label>{t(T::StartDay)}<input type="date" name="start_day" bind:value=(start, set_start) /></label>
+                <label>{t(T::EndDay)}<input type="date" name="end_day" bind:value=(end, set_end) /></label>
+            </fieldset>
+            <button type="submit">{t(T::AddGrant)}</button>
+        </form>
+    }
+    .into_any()
 }

@@ -14,7 +14,8 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use self::holders::{
-    AddHolder, DashCtx, FaceToFace, HolderTable, dashboard_catalogue, dashboard_changes, dashboard_holders,
+    AddHolder, DashCtx, FaceToFace, GrantForm, HolderTable, QrKind, dashboard_catalogue, dashboard_changes,
+    dashboard_holders,
 };
 use self::usage::UsagePanel;
 use crate::error::AppError;
@@ -42,7 +43,15 @@ pub async fn dashboard_me() -> Result<Option<Me>, AppError> {
     let (institution_name, credit_code, serial, expires_at) =
         ecert_core::holder::certificate_summary(&state.db, &caller).await?;
     let validity = ecert_core::validity::validity_at(expires_at, ecert_core::Millis::now());
-    Ok(Some(Me { holder_id: caller.holder_id, role: caller.role, institution_name, credit_code, serial, expires_at, validity }))
+    Ok(Some(Me {
+        holder_id: caller.holder_id,
+        role: caller.role,
+        institution_name,
+        credit_code,
+        serial,
+        expires_at,
+        validity,
+    }))
 }
 
 /// Starts a scan login for this browser: the QR for the phone, and a cookie to poll with.
@@ -155,6 +164,7 @@ fn Dashboard(me: Me) -> impl IntoView {
     let qr = RwSignal::new(None::<FaceToFace>);
     let error = RwSignal::new(None::<String>);
     let is_first = me.role == Role::FirstManager;
+    let holder_id = StoredValue::new(me.holder_id.clone());
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = dashboard_sign_out().await;
@@ -182,8 +192,11 @@ fn Dashboard(me: Me) -> impl IntoView {
         <approval::ApprovalPanel />
         {move || qr.get().map(|f| {
             let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
-            let (title, hint) =
-                if f.redownload { (T::RedownloadQr, T::RedownloadHint) } else { (T::FaceToFaceQr, T::FaceToFaceHint) };
+            let (title, hint) = match f.kind {
+                QrKind::FaceToFace => (T::FaceToFaceQr, T::FaceToFaceHint),
+                QrKind::Redownload => (T::RedownloadQr, T::RedownloadHint),
+                QrKind::Grant => (T::GrantQr, T::GrantQrHint),
+            };
             view! {
                 <section class="panel slip" aria-labelledby="f2f-title" data-testid="code-qr">
                     <h2 id="f2f-title">{t(title)}</h2>
@@ -203,18 +216,27 @@ fn Dashboard(me: Me) -> impl IntoView {
                 let records = changes.await.unwrap_or_default();
                 let managers: Vec<HolderView> = list.iter().filter(|h| h.role == Role::Manager).cloned().collect();
                 let users: Vec<HolderView> = list.iter().filter(|h| h.role == Role::User).cloned().collect();
+                // A manager authorizes users only while the first manager lets it.
+                let authorizes = is_first || list.iter().any(|h| holder_id.with_value(|id| h.id == *id) && h.may_authorize);
                 view! {
                     {is_first.then(|| view! {
                         <section class="panel" aria-labelledby="managers-title">
                             <h2 id="managers-title">{t(T::Managers)} " (" {managers.len()} "/" {MAX_MANAGERS} ")"</h2>
-                            <HolderTable list=managers.clone() />
+                            <HolderTable list=managers.clone() first=true />
                             <AddHolder role=Role::Manager matters=Vec::new() />
                         </section>
                     })}
                     <section class="panel" aria-labelledby="users-title">
                         <h2 id="users-title">{t(T::Users)}</h2>
                         <HolderTable list=users.clone() />
-                        <AddHolder role=Role::User matters=matters.clone() />
+                        {if authorizes {
+                            view! {
+                                <GrantForm users=users.clone() matters=matters.clone() />
+                                <AddHolder role=Role::User matters=matters.clone() />
+                            }.into_any()
+                        } else {
+                            view! { <p class="notice" data-testid="no-authorize-right">{t(T::NoAuthorizeRight)}</p> }.into_any()
+                        }}
                     </section>
                     <UsagePanel is_first />
                     <section class="panel" aria-labelledby="changes-title">

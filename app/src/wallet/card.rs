@@ -62,9 +62,7 @@ fn CardRemove(card: Card) -> impl IntoView {
             set_busy.set(false);
             match result {
                 Ok(())
-                | Err(AppError::Domain(
-                    ecert_core::DomainError::Revoked | ecert_core::DomainError::CardVoid { .. },
-                )) => {
+                | Err(AppError::Domain(ecert_core::DomainError::Revoked | ecert_core::DomainError::CardVoid { .. })) => {
                     device::delete_key(&slot).await;
                     device::forget_card(&device_id);
                     if let Some(CardsChanged(set)) = cards {
@@ -112,7 +110,13 @@ fn CardGrants(card: Card) -> impl IntoView {
                     .map(|g| {
                         let names: Vec<String> =
                             g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
-                        let state = if g.effective { T::GrantEffective } else { T::GrantNotEffective };
+                        let state = if g.received_at.is_none() {
+                            T::GrantWaiting
+                        } else if g.effective {
+                            T::GrantEffective
+                        } else {
+                            T::GrantNotEffective
+                        };
                         view! { <li>{names.join("、")} " · " {g.start_day} " ~ " {g.end_day} " · " {t(state)}</li> }
                     })
                     .collect_view();

@@ -17,6 +17,7 @@ pub mod approve;
 mod card;
 pub mod check;
 pub mod device;
+pub mod grant;
 mod login;
 mod picker;
 pub mod present;
@@ -181,7 +182,9 @@ pub async fn wallet_status(
         Err(ecert_core::Error::Domain(ecert_core::DomainError::Revoked)) => {
             let message = device::message(action::STATUS, &device::timed_subject(&device_id, signed_at));
             let reason = device::why_void(&state.db, &device_id, &message, &signature).await?;
-            return Err(reason.map_or(ecert_core::DomainError::Revoked, |reason| ecert_core::DomainError::CardVoid { reason }).into());
+            return Err(reason
+                .map_or(ecert_core::DomainError::Revoked, |reason| ecert_core::DomainError::CardVoid { reason })
+                .into());
         }
         other => other?,
     };
@@ -344,8 +347,17 @@ fn wallet_link(text: &str) -> Option<String> {
     #[cfg(not(feature = "hydrate"))]
     let origin = String::new();
     let rest = text.trim().strip_prefix(&origin)?;
-    ["/wallet/claim?", "/wallet/accept?", "/wallet/redownload?", "/wallet/login?", "/wallet/sign?", "/wallet/approve?", "/check?"]
-        .iter()
-        .any(|p| rest.starts_with(p))
-        .then(|| rest.to_owned())
+    [
+        "/wallet/claim?",
+        "/wallet/accept?",
+        "/wallet/redownload?",
+        "/wallet/grant?",
+        "/wallet/login?",
+        "/wallet/sign?",
+        "/wallet/approve?",
+        "/check?",
+    ]
+    .iter()
+    .any(|p| rest.starts_with(p))
+    .then(|| rest.to_owned())
 }

@@ -173,7 +173,8 @@ fn keep_screen_awake() {
         if lock.is_undefined() || lock.is_null() {
             return;
         }
-        let request = js_sys::Reflect::get(&lock, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let request =
+            js_sys::Reflect::get(&lock, &"request".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
         if let Some(request) = request
             && let Ok(promise) = request.call1(&lock, &"screen".into())
             && let Ok(promise) = promise.dyn_into::<js_sys::Promise>()

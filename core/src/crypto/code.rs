@@ -14,6 +14,8 @@ pub enum CodeKind {
     Authorize,
     /// R19: an active holder takes up their role again on a new phone.
     Redownload,
+    /// R17: a user receives a grant on their own phone (the code names the grant).
+    Grant,
 }
 
 impl CodeKind {
@@ -22,8 +24,28 @@ impl CodeKind {
             CodeKind::Claim => "claim",
             CodeKind::Authorize => "authorize",
             CodeKind::Redownload => "redownload",
+            CodeKind::Grant => "grant",
         }
     }
+}
+
+/// R17: creates a grant code for the grant `grant_id` of `holder_id`, valid for `minutes`.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_for_grant(
+    tx: &mut Tx,
+    certificate_id: &str,
+    holder_id: &str,
+    grant_id: &str,
+    minutes: i64,
+    now: Millis,
+    random: &Random,
+) -> Result<(Secret, Millis)> {
+    let (code, expires_at) = create(tx, CodeKind::Grant, certificate_id, Some(holder_id), minutes, now, random).await?;
+    let name = query("UPDATE one_time_code SET grant_id = $1 WHERE code_hash = $2")
+        .bind(grant_id)
+        .bind(token_hash(code.expose()));
+    tx.execute(name).await?;
+    Ok((code, expires_at))
 }
 
 /// Creates a code valid for `minutes` from `now`; returns it (to show once) and its expiry.

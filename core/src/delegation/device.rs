@@ -18,11 +18,7 @@
 #[macro_export]
 macro_rules! binding_live_sql {
     ($now:literal) => {
-        concat!(
-            "(d.status = 'active' AND h.status = 'active' AND c.status = 'active' AND c.expires_at > ",
-            $now,
-            ")"
-        )
+        concat!("(d.status = 'active' AND h.status = 'active' AND c.status = 'active' AND c.expires_at > ", $now, ")")
     };
 }
 
@@ -76,6 +72,8 @@ pub mod action {
     pub const REDOWNLOAD: &str = "redownload";
     /// Issue 16 journey 1: the holder removes the card from this phone (timed, over the device).
     pub const REMOVE_CARD: &str = "remove-card";
+    /// R17: the user receives a grant by scanning its grant QR (signed over the code).
+    pub const GRANT_RECEIVE: &str = "grant-receive";
 }
 
 /// R13: wrong entries in a row that lock the certificate password.

@@ -1,15 +1,20 @@
-//! Grants (R6): the authority's catalogue of matters, and granting or cancelling matters for a
-//! period to a user the caller manages. Every write re-checks the caller inside its
-//! transaction.
+//! Grants (R6, R17): the authority's catalogue of matters, and granting or cancelling matters
+//! for a period to a user the caller manages; a grant given to a user who holds the role already
+//! is in force once the user scans its grant QR on their own phone. Every write re-checks the
+//! caller inside its transaction.
 
 use std::collections::HashMap;
 
 use super::holder::*;
-use super::rows::{holder_row, lock_for, may_manage, may_see};
+use super::rows::{holder_row, lock_certificate, lock_for, may_authorize, may_manage, may_see};
+use crate::code::{self, CodeKind};
+use crate::device::{self, action};
 use crate::error::{DomainError, FieldError, Problem, Result};
 use crate::login::approval::{self, Action};
+use crate::mask;
 use crate::records::{self, Actor, ChangeKind};
 use crate::secret::Random;
+use crate::secret::Secret;
 use crate::store::{Db, Tx, query};
 use crate::time::{self, Millis};
 
@@ -115,14 +120,44 @@ pub(super) async fn insert_grant(
     Ok(id)
 }
 
+/// One grant row with one of its matters.
+struct GrantRow {
+    id: String,
+    start_day: String,
+    end_day: String,
+    status: GrantStatus,
+    received_at: Option<i64>,
+    created_at: i64,
+    cancelled_at: Option<i64>,
+    granted_by_name: String,
+    matter_id: String,
+    name_zh: String,
+    name_en: String,
+}
+crate::store::from_row!(GrantRow {
+    id,
+    start_day,
+    end_day,
+    status,
+    received_at,
+    created_at,
+    cancelled_at,
+    granted_by_name,
+    matter_id,
+    name_zh,
+    name_en
+});
+
 pub(super) async fn grants_of(db: &Db, holder_ids: &[String], now: Millis) -> Result<HashMap<String, Vec<GrantView>>> {
     let mut out: HashMap<String, Vec<GrantView>> = HashMap::new();
     let today = time::format_day(time::today_cst(now));
     for holder_id in holder_ids {
-        let rows: Vec<(String, String, String, GrantStatus, String, String, String)> = db
+        let rows: Vec<GrantRow> = db
             .fetch_all(
                 query(
-                    "SELECT g.id, g.start_day, g.end_day, g.status, m.id, m.name_zh, m.name_en FROM holder_grant g \
+                    "SELECT g.id, g.start_day, g.end_day, g.status, g.received_at, g.created_at, g.cancelled_at, \
+             b.name AS granted_by_name, m.id AS matter_id, m.name_zh, m.name_en FROM holder_grant g \
+             JOIN holder b ON b.id = g.granted_by \
              JOIN grant_matter gm ON gm.grant_id = g.id JOIN matter m ON m.id = gm.matter_id \
              WHERE g.holder_id = $1 ORDER BY g.created_at, g.id, m.created_at",
                 )
@@ -130,11 +165,23 @@ pub(super) async fn grants_of(db: &Db, holder_ids: &[String], now: Millis) -> Re
             )
             .await?;
         let list = out.entry(holder_id.clone()).or_default();
-        for (id, start_day, end_day, status, mid, zh, en) in rows {
-            if list.last().map(|g| g.id != id).unwrap_or(true) {
-                let effective = status.in_force_on(&start_day, &end_day, &today);
-                list.push(GrantView { id: id.clone(), matters: Vec::new(), start_day, end_day, status, effective });
+        for r in rows {
+            if list.last().map(|g| g.id != r.id).unwrap_or(true) {
+                let effective = r.status.in_force_on(r.received_at.is_some(), &r.start_day, &r.end_day, &today);
+                list.push(GrantView {
+                    id: r.id.clone(),
+                    matters: Vec::new(),
+                    start_day: r.start_day,
+                    end_day: r.end_day,
+                    status: r.status,
+                    effective,
+                    received_at: r.received_at,
+                    granted_by_name: mask::person_name(&r.granted_by_name),
+                    created_at: r.created_at,
+                    cancelled_at: r.cancelled_at,
+                });
             }
+            let (mid, zh, en) = (r.matter_id, r.name_zh, r.name_en);
             if let Some(g) = list.last_mut() {
                 g.matters.push(MatterView { id: mid, name_zh: zh, name_en: en });
             }
@@ -143,7 +190,17 @@ pub(super) async fn grants_of(db: &Db, holder_ids: &[String], now: Millis) -> Re
     Ok(out)
 }
 
-/// R6: grants more matters for a period to a user the caller manages.
+/// R17: a grant QR's code, for the user to scan on their own phone.
+#[derive(Debug)]
+pub struct GrantCode {
+    pub grant_id: String,
+    pub code: Secret,
+    pub expires_at: Millis,
+}
+
+/// R6, R17: grants more matters for a period to a user the caller manages (a manager only
+/// while it has the right to authorize users). The grant waits for the user: it is in force
+/// once they scan the grant QR answered here on their own phone ([`receive_grant`]).
 pub async fn add_grant(
     db: &Db,
     caller: &Caller,
@@ -151,7 +208,7 @@ pub async fn add_grant(
     grant: &GrantInput,
     now: Millis,
     random: &Random,
-) -> Result<String> {
+) -> Result<GrantCode> {
     let mut tx = db.begin_write().await?;
     let authority_id = lock_for(&mut tx, caller).await?;
     let target = holder_row(&mut tx, holder_id).await?;
@@ -161,10 +218,13 @@ pub async fn add_grant(
     if !may_manage(caller, &target) || target.role != Role::User {
         return Err(DomainError::Forbidden.into());
     }
+    may_authorize(&mut tx, caller).await?;
     let checked = check_grant(&mut tx, &authority_id, grant, now).await?;
     let act = Action::AddGrant { holder_id: holder_id.to_owned(), grant: grant.clone() };
     approval::take_in(&mut tx, caller, &act, now).await?;
     let id = insert_grant(&mut tx, holder_id, &caller.holder_id, &checked, now, random).await?;
+    let (code, expires_at) =
+        code::create_for_grant(&mut tx, &caller.certificate_id, holder_id, &id, AUTHORIZE_MINUTES, now, random).await?;
     records::change(
         &mut tx,
         &caller.certificate_id,
@@ -176,7 +236,201 @@ pub async fn add_grant(
     )
     .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(GrantCode { grant_id: id, code, expires_at })
+}
+
+/// R17: a fresh grant QR for a grant its user has not received yet; earlier ones stop working.
+pub async fn grant_code(db: &Db, caller: &Caller, grant_id: &str, now: Millis, random: &Random) -> Result<GrantCode> {
+    let mut tx = db.begin_write().await?;
+    lock_for(&mut tx, caller).await?;
+    let sql = "SELECT holder_id, received_at FROM holder_grant WHERE id = $1 AND status = 'active'";
+    let row: Option<(String, Option<i64>)> = tx.fetch_optional(query(sql).bind(grant_id)).await?;
+    let (holder_id, received_at) = row.ok_or(DomainError::NotFound)?;
+    let target = holder_row(&mut tx, &holder_id).await?;
+    if !may_see(caller, &target) || target.status == HolderStatus::Removed {
+        return Err(DomainError::NotFound.into());
+    }
+    if !may_manage(caller, &target) {
+        return Err(DomainError::Forbidden.into());
+    }
+    // Received already, or coming with a role not taken up yet (its face-to-face QR brings it).
+    if received_at.is_some() || target.status != HolderStatus::Active {
+        return Err(DomainError::InvalidState.into());
+    }
+    approval::take_in(&mut tx, caller, &Action::GrantCode { grant_id: grant_id.to_owned() }, now).await?;
+    let void = "UPDATE one_time_code SET voided_at = $1 WHERE grant_id = $2 AND used_at IS NULL AND voided_at IS NULL";
+    tx.execute(query(void).bind(now.0).bind(grant_id)).await?;
+    let (code, expires_at) =
+        code::create_for_grant(&mut tx, &caller.certificate_id, &holder_id, grant_id, AUTHORIZE_MINUTES, now, random)
+            .await?;
+    tx.commit().await?;
+    Ok(GrantCode { grant_id: grant_id.to_owned(), code, expires_at })
+}
+
+/// A grant code's row with what its offer shows.
+struct GrantCodeRow {
+    grant_id: String,
+    holder_id: String,
+    certificate_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+    voided_at: Option<i64>,
+    start_day: String,
+    end_day: String,
+    granted_by_name: String,
+    holder_name: String,
+    institution_name: String,
+}
+crate::store::from_row!(GrantCodeRow {
+    grant_id,
+    holder_id,
+    certificate_id,
+    expires_at,
+    used_at,
+    voided_at,
+    start_day,
+    end_day,
+    granted_by_name,
+    holder_name,
+    institution_name
+});
+
+const GRANT_CODE_SELECT: &str = "SELECT o.grant_id, o.holder_id, o.certificate_id, o.expires_at, o.used_at, o.voided_at, \
+     g.start_day, g.end_day, b.name AS granted_by_name, h.name AS holder_name, i.name AS institution_name \
+     FROM one_time_code o JOIN holder_grant g ON g.id = o.grant_id JOIN holder h ON h.id = o.holder_id \
+     JOIN holder b ON b.id = g.granted_by JOIN certificate c ON c.id = o.certificate_id \
+     JOIN institution i ON i.id = c.institution_id \
+     WHERE o.code_hash = $1 AND o.kind = 'grant' AND g.status = 'active' AND g.received_at IS NULL \
+     AND h.status = 'active' AND c.status = 'active'";
+
+/// The live grant code's row; a clear code error otherwise (unknown, used, voided, expired), or
+/// `CodeInvalid` when its grant is no longer waiting (cancelled, received, its user removed).
+fn live_grant_code(row: Option<GrantCodeRow>, now: Millis) -> Result<GrantCodeRow> {
+    let row = row.ok_or(DomainError::CodeInvalid)?;
+    if row.used_at.is_some() {
+        return Err(DomainError::CodeUsed.into());
+    }
+    if row.voided_at.is_some() {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    if row.expires_at <= now.0 {
+        return Err(DomainError::CodeExpired.into());
+    }
+    Ok(row)
+}
+
+async fn matters_of(db: &Db, grant_id: &str) -> Result<Vec<MatterView>> {
+    let sql = "SELECT m.id, m.name_zh, m.name_en FROM grant_matter gm JOIN matter m ON m.id = gm.matter_id \
+               WHERE gm.grant_id = $1 ORDER BY m.created_at, m.id";
+    let rows: Vec<(String, String, String)> = db.fetch_all(query(sql).bind(grant_id)).await?;
+    Ok(rows.into_iter().map(|(id, name_zh, name_en)| MatterView { id, name_zh, name_en }).collect())
+}
+
+/// R17: what a grant QR hands over, without using it (the wallet shows it before the user
+/// receives it).
+pub async fn grant_offer(db: &Db, code: &str, now: Millis) -> Result<GrantOffer> {
+    let hash = crate::secret::token_hash(code.trim());
+    let row = live_grant_code(db.fetch_optional(query(GRANT_CODE_SELECT).bind(&hash)).await?, now)?;
+    Ok(GrantOffer {
+        matters: matters_of(db, &row.grant_id).await?,
+        institution_name: row.institution_name,
+        certificate_id: row.certificate_id,
+        holder_name: mask::person_name(&row.holder_name),
+        start_day: row.start_day,
+        end_day: row.end_day,
+        granted_by_name: mask::person_name(&row.granted_by_name),
+        expires_at: row.expires_at,
+    })
+}
+
+/// R17: the user receives the grant of `code` on their own phone, whose device signs
+/// `grant-receive` over the code. Another holder's phone is refused and leaves the code usable;
+/// the code works once, also under concurrent requests. Answers the grant id.
+pub async fn receive_grant(
+    db: &Db,
+    code: &str,
+    device_id: &str,
+    signature: &str,
+    now: Millis,
+    random: &Random,
+) -> Result<String> {
+    let bound =
+        device::signed(db, device_id, &device::message(action::GRANT_RECEIVE, code.trim()), signature, now).await?;
+    let hash = crate::secret::token_hash(code.trim());
+    let mut tx = db.begin_write().await?;
+    lock_certificate(&mut tx, &bound.certificate_id).await?;
+    let row = live_grant_code(tx.fetch_optional(query(GRANT_CODE_SELECT).bind(&hash)).await?, now)?;
+    if row.holder_id != bound.holder_id {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    code::redeem(&mut tx, CodeKind::Grant, code, now).await?;
+    let received =
+        "UPDATE holder_grant SET received_at = $1 WHERE id = $2 AND received_at IS NULL AND status = 'active'";
+    if tx.execute(query(received).bind(now.0).bind(&row.grant_id)).await? != 1 {
+        return Err(DomainError::CodeInvalid.into());
+    }
+    let actor = Actor::Holder(&bound.holder_id);
+    records::change(
+        &mut tx,
+        &bound.certificate_id,
+        ChangeKind::GrantReceived,
+        actor,
+        Some(&bound.holder_id),
+        now,
+        random,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.grant_id)
+}
+
+/// R17: does `holder_id` hold a grant in force today (a user may act for the institution only
+/// then)?
+pub(crate) async fn has_grant_in_force(tx: &mut Tx, holder_id: &str, now: Millis) -> Result<bool> {
+    let today = time::format_day(time::today_cst(now));
+    let sql = concat!(
+        "SELECT COUNT(*) FROM holder_grant g WHERE g.holder_id = $1 AND ",
+        crate::grant_in_force_sql!("g", "$2")
+    );
+    let n: i64 = tx.fetch_one(query(sql).bind(holder_id).bind(&today)).await?;
+    Ok(n > 0)
+}
+
+/// The first manager gives a manager the right to authorize users (使用人授权), or withdraws
+/// it. Withdrawing it touches no user or grant the manager gave already.
+pub async fn set_may_authorize(
+    db: &Db,
+    caller: &Caller,
+    holder_id: &str,
+    allowed: bool,
+    now: Millis,
+    random: &Random,
+) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    lock_for(&mut tx, caller).await?;
+    let target = holder_row(&mut tx, holder_id).await?;
+    if !may_see(caller, &target) || target.status == HolderStatus::Removed {
+        return Err(DomainError::NotFound.into());
+    }
+    if !caller.is_first_manager() || target.role != Role::Manager {
+        return Err(DomainError::Forbidden.into());
+    }
+    approval::take_in(&mut tx, caller, &Action::SetMayAuthorize { holder_id: holder_id.to_owned(), allowed }, now)
+        .await?;
+    tx.execute(query("UPDATE holder SET may_authorize = $1 WHERE id = $2").bind(allowed).bind(holder_id)).await?;
+    let kind = if allowed { ChangeKind::AuthorizeRightGiven } else { ChangeKind::AuthorizeRightWithdrawn };
+    records::change(
+        &mut tx,
+        &caller.certificate_id,
+        kind,
+        Actor::Holder(&caller.holder_id),
+        Some(holder_id),
+        now,
+        random,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Cancels a grant of a user the caller manages.

@@ -40,16 +40,16 @@ crate::text_enum! {
 }
 
 impl GrantStatus {
-    /// R6: a grant with this status and period (`YYYY-MM-DD`, China Standard Time, ends
-    /// included) is in force on `day`.
-    pub fn in_force_on(self, start_day: &str, end_day: &str, day: &str) -> bool {
-        self == GrantStatus::Active && start_day <= day && day <= end_day
+    /// R6, R17: a grant with this status and period (`YYYY-MM-DD`, China Standard Time, ends
+    /// included), `received` on the user's phone, is in force on `day`.
+    pub fn in_force_on(self, received: bool, start_day: &str, end_day: &str, day: &str) -> bool {
+        self == GrantStatus::Active && received && start_day <= day && day <= end_day
     }
 }
 
-/// R6 in SQL, beside its Rust form [`GrantStatus::in_force_on`]: the `holder_grant` row named
-/// `$grant` is in force on the `YYYY-MM-DD` day bound to the parameter `$day`. A string literal,
-/// for `concat!`.
+/// R6 and R17 in SQL, beside its Rust form [`GrantStatus::in_force_on`]: the `holder_grant` row
+/// named `$grant` was received on the user's phone and is in force on the `YYYY-MM-DD` day bound
+/// to the parameter `$day`. A string literal, for `concat!`.
 #[macro_export]
 macro_rules! grant_in_force_sql {
     ($grant:literal, $day:literal) => {
@@ -57,6 +57,8 @@ macro_rules! grant_in_force_sql {
             "(",
             $grant,
             ".status = 'active' AND ",
+            $grant,
+            ".received_at IS NOT NULL AND ",
             $grant,
             ".start_day <= ",
             $day,
@@ -109,6 +111,16 @@ pub struct GrantInput {
     pub end_day: String,
 }
 
+impl GrantInput {
+    /// Nothing asked for at all — no matter, no day: a user added with it gets no grant (R17).
+    /// A grant half filled in is not empty, and is refused for what it lacks.
+    pub fn is_empty(&self) -> bool {
+        self.matter_ids.iter().all(|m| m.trim().is_empty())
+            && self.start_day.trim().is_empty()
+            && self.end_day.trim().is_empty()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantView {
     pub id: String,
@@ -116,8 +128,15 @@ pub struct GrantView {
     pub start_day: String,
     pub end_day: String,
     pub status: GrantStatus,
-    /// Active and inside its period today (R6).
+    /// Active, received and inside its period today (R6, R17).
     pub effective: bool,
+    /// R17: when the user scanned its grant QR (or took up the role it came with); `None` while
+    /// it waits for that.
+    pub received_at: Option<i64>,
+    /// Who granted it (masked, R16) and when; when it was cancelled, if it was.
+    pub granted_by_name: String,
+    pub created_at: i64,
+    pub cancelled_at: Option<i64>,
 }
 
 /// A person's role in a certificate as a dashboard caller may see it (R7), masked (R16).
@@ -131,7 +150,24 @@ pub struct HolderView {
     pub status: HolderStatus,
     pub granted_by: Option<String>,
     pub created_at: i64,
+    /// A manager's right to authorize users (使用人授权), which the first manager gives or
+    /// withdraws; always `true` for others.
+    pub may_authorize: bool,
     pub grants: Vec<GrantView>,
+}
+
+/// R17: what a grant QR hands over, shown before the user receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantOffer {
+    pub institution_name: String,
+    /// The certificate, so the wallet picks the card it belongs to.
+    pub certificate_id: String,
+    pub holder_name: String,
+    pub matters: Vec<MatterView>,
+    pub start_day: String,
+    pub end_day: String,
+    pub granted_by_name: String,
+    pub expires_at: i64,
 }
 
 /// What the wallet shows before the person confirms a claim or an authorization.

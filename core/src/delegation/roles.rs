@@ -4,7 +4,7 @@
 
 use super::grants::{ACTIVE_MATTERS, check_grant, check_grant_in, insert_grant};
 use super::holder::*;
-use super::rows::{holder_row, lock_certificate, lock_for, may_manage, may_see};
+use super::rows::{holder_row, lock_certificate, lock_for, may_authorize, may_manage, may_see};
 use crate::certificate::PersonInput;
 use crate::code::{self, CodeKind};
 use crate::device;
@@ -27,9 +27,10 @@ pub struct AuthorizeCode {
     pub expires_at: Millis,
 }
 
-/// R3/R4/R6: adds a manager (first manager only; at most 3, also under concurrent requests)
-/// or a user with a first grant (first manager or manager). The identity is checked before
-/// anything is saved; the role stays pending until the person accepts it face to face.
+/// R3/R4/R6/R17: adds a manager (first manager only; at most 3, also under concurrent
+/// requests) or a user, with a first grant or none to choose later (first manager, or a manager
+/// with the right to authorize users). The identity is checked before anything is saved; the
+/// role and its grant stay pending until the person accepts it face to face.
 #[allow(clippy::too_many_arguments)]
 pub async fn add(
     db: &Db,
@@ -51,11 +52,14 @@ pub async fn add(
 
     let mut tx = db.begin_write().await?;
     let authority_id = lock_for(&mut tx, caller).await?;
-    let grant_input = grant;
-    let grant = match (role, grant) {
-        (Role::User, Some(g)) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
-        (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
-        _ => None,
+    if role == Role::User {
+        may_authorize(&mut tx, caller).await?;
+    }
+    // R17: a user may be added without a grant; no matters chosen is no grant.
+    let grant_input = grant.filter(|g| role == Role::User && !g.is_empty());
+    let grant = match grant_input {
+        Some(g) => Some(check_grant(&mut tx, &authority_id, g, now).await?),
+        None => None,
     };
     // Sealed values differ each time, so the certificate's holders are opened and compared.
     let sealed: Vec<(String, String)> = tx
@@ -82,7 +86,7 @@ pub async fn add(
         name: person.name.clone(),
         id_number: person.id_number.clone(),
         mobile: person.mobile.clone(),
-        grant: grant_input.filter(|_| role == Role::User).cloned(),
+        grant: grant_input.cloned(),
     };
     approval::take_in(&mut tx, caller, &act, now).await?;
     let holder_id = random.id();
@@ -148,15 +152,20 @@ pub async fn preflight(db: &Db, caller: &Caller, act: &Action, now: Millis) -> R
                     return Err(DomainError::TooManyManagers.into());
                 }
             }
-            match (role, grant) {
-                (Role::User, None) => return Err(DomainError::field("matters", Problem::Required).into()),
-                (Role::User, Some(g)) => Some(g),
-                _ => None,
-            }
+            grant.as_ref().filter(|g| *role == Role::User && !g.is_empty())
         }
         Action::AddGrant { grant, .. } => Some(grant),
         _ => None,
     };
+    // A manager authorizes users only while the first manager lets it.
+    let authorizes = matches!(act, Action::AddHolder { role: Role::User, .. } | Action::AddGrant { .. });
+    if authorizes && caller.role == Role::Manager {
+        let allowed: bool =
+            db.fetch_one(query("SELECT may_authorize FROM holder WHERE id = $1").bind(&caller.holder_id)).await?;
+        if !allowed {
+            return Err(DomainError::AuthorizeRightWithdrawn.into());
+        }
+    }
     if let Some(g) = grant {
         let active: Vec<String> = db.fetch_all(query(ACTIVE_MATTERS).bind(&caller.authority_id)).await?;
         check_grant_in(&active, g, now)?;
@@ -248,7 +257,12 @@ pub(crate) async fn redownload_slip(
     let (code, expires_at) =
         code::create(tx, CodeKind::Redownload, certificate_id, Some(holder_id), minutes, now, random).await?;
     records::change(tx, certificate_id, ChangeKind::RedownloadIssued, actor, Some(holder_id), now, random).await?;
-    Ok(crate::certificate::ClaimCode { kind: CodeKind::Redownload, certificate_id: certificate_id.to_owned(), code, expires_at })
+    Ok(crate::certificate::ClaimCode {
+        kind: CodeKind::Redownload,
+        certificate_id: certificate_id.to_owned(),
+        code,
+        expires_at,
+    })
 }
 
 /// Issue 16 journey 1: the holder removes the card from this phone. The binding stops at once
@@ -279,8 +293,16 @@ pub async fn drop_device(
     let end = "UPDATE holder_session SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL";
     tx.execute(query(end).bind(now).bind(device_id)).await?;
     let actor = Actor::Holder(&bound.holder_id);
-    records::change(&mut tx, &bound.certificate_id, ChangeKind::DeviceRemoved, actor, Some(&bound.holder_id), now, random)
-        .await?;
+    records::change(
+        &mut tx,
+        &bound.certificate_id,
+        ChangeKind::DeviceRemoved,
+        actor,
+        Some(&bound.holder_id),
+        now,
+        random,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -313,7 +335,7 @@ pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<O
     if used_at.is_some() {
         return Err(DomainError::CodeUsed.into());
     }
-    if voided_at.is_some() || status != taken_up_from(kind) {
+    if voided_at.is_some() || Some(status) != taken_up_from(kind) {
         return Err(DomainError::CodeInvalid.into());
     }
     if expires_at <= now.0 {
@@ -323,11 +345,13 @@ pub async fn offer(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<O
 }
 
 /// The holder status a code of `kind` is taken up from: a re-download moves an active role to a
-/// new phone (R19); the others make a pending role active.
-fn taken_up_from(kind: CodeKind) -> HolderStatus {
+/// new phone (R19); a claim or face-to-face code makes a pending role active; a grant code
+/// takes up no role (R17: `receive_grant`).
+fn taken_up_from(kind: CodeKind) -> Option<HolderStatus> {
     match kind {
-        CodeKind::Redownload => HolderStatus::Active,
-        CodeKind::Claim | CodeKind::Authorize => HolderStatus::Pending,
+        CodeKind::Redownload => Some(HolderStatus::Active),
+        CodeKind::Claim | CodeKind::Authorize => Some(HolderStatus::Pending),
+        CodeKind::Grant => None,
     }
 }
 
@@ -369,6 +393,7 @@ pub async fn accept(
         CodeKind::Claim => device::action::CLAIM,
         CodeKind::Authorize => device::action::ACCEPT,
         CodeKind::Redownload => device::action::REDOWNLOAD,
+        CodeKind::Grant => return Err(DomainError::CodeInvalid.into()),
     };
     device::verify(&input.public_key, &device::message(action, code.trim()), &input.signature)?;
     // Issue 14 §3: the slow hash runs only for a live code. The caller brings the key that
@@ -382,7 +407,7 @@ pub async fn accept(
     let holder_id = redeemed.holder_id.ok_or(DomainError::CodeInvalid)?;
     lock_certificate(&mut tx, &redeemed.certificate_id).await?;
     let holder = holder_row(&mut tx, &holder_id).await?;
-    if holder.status != taken_up_from(kind) {
+    if Some(holder.status) != taken_up_from(kind) {
         return Err(DomainError::CodeInvalid.into());
     }
     let is_first_manager = holder.role == Role::FirstManager;
@@ -398,6 +423,12 @@ pub async fn accept(
     }
     let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
     tx.execute(query("UPDATE holder SET status = 'active' WHERE id = $1").bind(&holder_id)).await?;
+    // R17: the grants given with the role were handed over with its face-to-face QR.
+    let received =
+        "UPDATE holder_grant SET received_at = $1 WHERE holder_id = $2 AND received_at IS NULL AND status = 'active'";
+    if kind == CodeKind::Authorize {
+        tx.execute(query(received).bind(now.0).bind(&holder_id)).await?;
+    }
     if holder.role == Role::FirstManager {
         // Issue 15 §3: the statistics count a certificate claimed from its first claim on.
         let first = "UPDATE certificate SET claimed_at = $1 WHERE id = $2 AND claimed_at IS NULL";

@@ -19,6 +19,7 @@ pub(super) struct HolderRow {
     pub(super) status: HolderStatus,
     pub(super) granted_by: Option<String>,
     pub(super) created_at: i64,
+    pub(super) may_authorize: bool,
 }
 
 crate::store::from_row!(HolderRow {
@@ -30,11 +31,12 @@ crate::store::from_row!(HolderRow {
     mobile,
     status,
     granted_by,
-    created_at
+    created_at,
+    may_authorize
 });
 
 pub(super) const HOLDER_COLUMNS: &str =
-    "id, certificate_id, role, name, id_number, mobile, status, granted_by, created_at";
+    "id, certificate_id, role, name, id_number, mobile, status, granted_by, created_at, may_authorize";
 
 impl HolderRow {
     /// The row with its sealed personal fields opened (R16).
@@ -82,6 +84,20 @@ pub(super) async fn lock_for(tx: &mut Tx, caller: &Caller) -> Result<String> {
         return Err(DomainError::Revoked.into());
     }
     Ok(authority_id)
+}
+
+/// A manager's right to authorize users (使用人授权), read under the caller's lock: the first
+/// manager may withdraw it at any time. The first manager always has it; a user never.
+pub(super) async fn may_authorize(tx: &mut Tx, caller: &Caller) -> Result<()> {
+    match caller.role {
+        Role::FirstManager => Ok(()),
+        Role::User => Err(DomainError::Forbidden.into()),
+        Role::Manager => {
+            let sql = "SELECT may_authorize FROM holder WHERE id = $1";
+            let allowed: bool = tx.fetch_one(query(sql).bind(&caller.holder_id)).await?;
+            if allowed { Ok(()) } else { Err(DomainError::AuthorizeRightWithdrawn.into()) }
+        }
+    }
 }
 
 /// Locks the live certificate for a read-then-write rule (R3) and returns its authority.

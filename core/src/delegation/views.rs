@@ -46,6 +46,7 @@ pub(super) async fn views(db: &Db, rows: Vec<HolderRow>, now: Millis) -> Result<
             status: r.status,
             granted_by: r.granted_by,
             created_at: r.created_at,
+            may_authorize: r.may_authorize,
         })
         .collect())
 }

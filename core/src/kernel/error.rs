@@ -28,13 +28,12 @@ impl VoidReason {
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
             VoidReason::Removed => lang.pick("您的角色已被移除", "your role was removed"),
-            VoidReason::LegalRepChanged => {
-                lang.pick("法定代表人已变更，全部授权已失效", "the legal representative changed; every authorization ended")
-            }
-            VoidReason::FirstManagerChanged => lang.pick(
-                "第一管理责任人已变更，全部授权已失效",
-                "the first manager changed; every authorization ended",
+            VoidReason::LegalRepChanged => lang.pick(
+                "法定代表人已变更，全部授权已失效",
+                "the legal representative changed; every authorization ended",
             ),
+            VoidReason::FirstManagerChanged => lang
+                .pick("第一管理责任人已变更，全部授权已失效", "the first manager changed; every authorization ended"),
             VoidReason::Moved => lang.pick("证书已补办到另一部手机", "the certificate was moved to another phone"),
             VoidReason::Dropped => lang.pick("已从此手机删除", "it was removed from this phone"),
             VoidReason::Cancelled => lang.pick("证书已注销", "the certificate was cancelled"),
@@ -211,6 +210,12 @@ pub enum DomainError {
     /// R20: renewal is offered from three months before expiry, from `opens` (`YYYY-MM-DD`).
     #[error("renewal not open yet")]
     RenewalNotOpen { opens: String },
+    /// The first manager has withdrawn this manager's right to authorize users (使用人授权).
+    #[error("authorize right withdrawn")]
+    AuthorizeRightWithdrawn,
+    /// R17: a user with no grant in force (none received, or none inside its period today).
+    #[error("no grant in force")]
+    NoGrantInForce,
     /// Only the first manager and managers use the manager dashboard.
     #[error("not a manager")]
     NotAManager,
@@ -314,6 +319,18 @@ impl DomainError {
                 Lang::Zh => format!("有效期届满前三个月内方可续期，本证书自{opens}起可以续期"),
                 Lang::En => format!("Renewal opens three months before expiry: for this certificate on {opens}"),
             },
+            DomainError::AuthorizeRightWithdrawn => lang
+                .pick(
+                    "第一管理责任人未授予您使用人授权权限",
+                    "The first manager has not given you the right to authorize users",
+                )
+                .into(),
+            DomainError::NoGrantInForce => lang
+                .pick(
+                    "您目前没有生效的授权事项，请联系管理人授权并扫描授权二维码",
+                    "You have no grant in force; ask your manager for one and scan its grant QR code",
+                )
+                .into(),
             DomainError::NotAManager => lang
                 .pick(
                     "只有第一管理责任人和管理人可以登录管理后台",

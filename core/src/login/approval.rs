@@ -52,6 +52,15 @@ pub enum Action {
     CancelGrant {
         grant_id: String,
     },
+    /// R17: a fresh grant QR for a grant its user has not received yet.
+    GrantCode {
+        grant_id: String,
+    },
+    /// The first manager gives a manager the right to authorize users, or withdraws it.
+    SetMayAuthorize {
+        holder_id: String,
+        allowed: bool,
+    },
 }
 
 #[cfg(feature = "server")]
@@ -75,18 +84,21 @@ impl Action {
                 name: name.trim().to_owned(),
                 id_number: id_number.trim().to_uppercase(),
                 mobile: mobile.trim().to_owned(),
-                // Only a user is added with a grant; the write ignores any other's.
-                grant: g.as_ref().filter(|_| *role == Role::User).map(grant),
+                // Only a user is added with a grant; the write ignores any other's, and a user
+                // with no matters chosen is added without one (R17).
+                grant: g.as_ref().filter(|g| *role == Role::User && !g.is_empty()).map(grant),
             },
             Action::AuthorizeCode { holder_id } => Action::AuthorizeCode { holder_id: holder_id.trim().to_owned() },
             Action::RemoveHolder { holder_id } => Action::RemoveHolder { holder_id: holder_id.trim().to_owned() },
-            Action::RedownloadCode { holder_id } => {
-                Action::RedownloadCode { holder_id: holder_id.trim().to_owned() }
-            }
+            Action::RedownloadCode { holder_id } => Action::RedownloadCode { holder_id: holder_id.trim().to_owned() },
             Action::AddGrant { holder_id, grant: g } => {
                 Action::AddGrant { holder_id: holder_id.trim().to_owned(), grant: grant(g) }
             }
             Action::CancelGrant { grant_id } => Action::CancelGrant { grant_id: grant_id.trim().to_owned() },
+            Action::GrantCode { grant_id } => Action::GrantCode { grant_id: grant_id.trim().to_owned() },
+            Action::SetMayAuthorize { holder_id, allowed } => {
+                Action::SetMayAuthorize { holder_id: holder_id.trim().to_owned(), allowed: *allowed }
+            }
         }
     }
 
@@ -278,6 +290,30 @@ mod server {
                 let (gz, ge) = matters(grant);
                 (format!("为使用人 {} 新增授权：{gz}", h.name), format!("Grant user {}: {ge}", h.name))
             }
+            Action::GrantCode { grant_id } => {
+                let list = visible().await?;
+                let (h, g) = list
+                    .iter()
+                    .find_map(|h| h.grants.iter().find(|g| g.id == *grant_id).map(|g| (h, g)))
+                    .ok_or(DomainError::NotFound)?;
+                let zh = g.matters.iter().map(|m| m.name_zh.as_str()).collect::<Vec<_>>().join("、");
+                let en = g.matters.iter().map(|m| m.name_en.as_str()).collect::<Vec<_>>().join(", ");
+                (
+                    format!("显示使用人 {} 的授权二维码：{zh}（{} 至 {}）", h.name, g.start_day, g.end_day),
+                    format!("Show user {}'s grant QR: {en} ({} to {})", h.name, g.start_day, g.end_day),
+                )
+            }
+            Action::SetMayAuthorize { holder_id, allowed } => {
+                let h = find_holder(&visible().await?, holder_id)?;
+                if *allowed {
+                    (format!("授予管理人 {} 使用人授权权限", h.name), format!("Let manager {} authorize users", h.name))
+                } else {
+                    (
+                        format!("收回管理人 {} 的使用人授权权限", h.name),
+                        format!("Withdraw manager {}'s right to authorize users", h.name),
+                    )
+                }
+            }
             Action::CancelGrant { grant_id } => {
                 let list = visible().await?;
                 let (h, g) = list
@@ -387,7 +423,8 @@ mod server {
         let row: Option<Row> = db.fetch_optional(query(SELECT).bind(token_hash(code.trim()))).await?;
         let row = row.ok_or(DomainError::CodeInvalid)?;
         let act = if approve.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };
-        device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature, now).await?;
+        device::signed(db, device_id, &device::message(act, &approve_subject(code, &row.digest)), signature, now)
+            .await?;
         scanning::answerable(&row.progress, device_id, now)?;
         // A request asked before approvals had match codes has none to compare.
         let matched = match (&approve, &row.match_code) {

@@ -484,13 +484,18 @@ mod server {
         phone_ip: Option<&str>,
         now: Millis,
     ) -> Result<LoginPrompt> {
-        let bound = device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature, now).await?;
+        let bound =
+            device::signed(db, device_id, &device::message(action::LOGIN_SCAN, code.trim()), signature, now).await?;
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::open_for(&row.progress, device_id, now)?;
-        // Only the dashboard refuses users; relying parties decide for themselves (by `role`).
+        // The dashboard refuses users; a relying party takes a user with a grant in force (R17)
+        // and decides for itself by `role` and matters.
         if row.party_id.is_none() && bound.role == Role::User {
             return Err(DomainError::NotAManager.into());
+        }
+        if bound.role == Role::User && !crate::holder::has_grant_in_force(&mut tx, &bound.holder_id, now).await? {
+            return Err(DomainError::NoGrantInForce.into());
         }
         scanning::mark_scanned(&mut tx, "login_request", &row.id, &bound.holder_id, device_id, now).await?;
         let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
@@ -573,6 +578,14 @@ mod server {
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::answerable(&row.progress, device_id, now)?;
+        // R17: a grant cancelled or ended since the scan logs no user in.
+        let approving = approve.is_some() && matched;
+        if approving
+            && bound.role == Role::User
+            && !crate::holder::has_grant_in_force(&mut tx, &bound.holder_id, now).await?
+        {
+            return Err(DomainError::NoGrantInForce.into());
+        }
         let (status, result) = match (&approve, matched) {
             (Some(_), true) => ("confirmed", "confirmed"),
             (Some(_), false) => ("rejected", MATCH_FAILED),

@@ -426,7 +426,10 @@ mod server {
         let (code, expires_at) =
             code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
                 .await?;
-        Ok((holder_id, ClaimCode { kind: CodeKind::Claim, certificate_id: certificate_id.to_owned(), code, expires_at }))
+        Ok((
+            holder_id,
+            ClaimCode { kind: CodeKind::Claim, certificate_id: certificate_id.to_owned(), code, expires_at },
+        ))
     }
 
     /// A fresh claim code for a certificate whose first manager has not claimed it yet; earlier
@@ -687,7 +690,10 @@ mod server {
             filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at <= {}", now.0));
         } else if q.status == STATUS_RENEWAL_OPEN {
             let until = crate::validity::renewal_open_until(now).0;
-            filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at > {} AND c.expires_at <= {until}", now.0));
+            filter.push_str(&format!(
+                " AND c.status = 'active' AND c.expires_at > {} AND c.expires_at <= {until}",
+                now.0
+            ));
         } else if !q.status.is_empty() {
             let status = CertificateStatus::from_sql(&q.status)
                 .ok_or_else(|| DomainError::field("status", crate::error::Problem::BadFormat))?;

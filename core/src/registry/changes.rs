@@ -35,6 +35,11 @@ crate::text_enum! {
         DeviceChanged = "device_changed",
         /// The holder removed the card from the phone.
         DeviceRemoved = "device_removed",
+        /// R17: the user scanned the grant QR; the grant is in force from now (in its period).
+        GrantReceived = "grant_received",
+        /// The first manager gave a manager the right to authorize users, or withdrew it.
+        AuthorizeRightGiven = "authorize_right_given",
+        AuthorizeRightWithdrawn = "authorize_right_withdrawn",
         Cancelled = "cancelled",
         Deleted = "deleted",
     }
@@ -458,7 +463,18 @@ mod server {
                 if expires_at <= now.0 {
                     return Err(DomainError::Expired { last_day: crate::validity::last_day(expires_at) }.into());
                 }
-                Some(crate::holder::redownload_slip(&mut tx, certificate_id, fm, actor, policy.claim_minutes, now, random).await?)
+                Some(
+                    crate::holder::redownload_slip(
+                        &mut tx,
+                        certificate_id,
+                        fm,
+                        actor,
+                        policy.claim_minutes,
+                        now,
+                        random,
+                    )
+                    .await?,
+                )
             }
             ChangeRequest::Cancel | ChangeRequest::Delete => {
                 let (status, kind) = if *request == ChangeRequest::Cancel {

@@ -57,14 +57,15 @@ pub(super) async fn matters_in_force(tx: &mut Tx, holder_id: &str, now: Millis) 
 }
 
 /// The wallet scanned a sign QR: marks it scanned by this device and returns what to show.
-/// A user without a grant in force is refused here already (`Revoked`), and again at signing.
+/// A user without a grant in force is refused here already (`NoGrantInForce`), and again at
+/// signing.
 pub async fn scan(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis) -> Result<SignPrompt> {
     let bound = device::signed(db, device_id, &device::message(action::SIGN_SCAN, code.trim()), signature, now).await?;
     let mut tx = db.begin_write().await?;
     let row = request_by_code(&mut tx, code).await?;
     scanning::open_for(&row.progress, device_id, now)?;
     if bound.role == Role::User && matters_in_force(&mut tx, &bound.holder_id, now).await?.is_empty() {
-        return Err(DomainError::Revoked.into());
+        return Err(DomainError::NoGrantInForce.into());
     }
     scanning::mark_scanned(&mut tx, "sign_request", &row.id, &bound.holder_id, device_id, now).await?;
     let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
@@ -160,8 +161,8 @@ pub async fn confirm(db: &Db, request: SignConfirm<'_>, issuer: &str, now: Milli
     let matters = if live.role == Role::User {
         let matters = matters_in_force(&mut tx, &live.holder_id, now).await?;
         if matters.is_empty() {
-            // R6: a user signs only inside a grant's period.
-            return Err(DomainError::Revoked.into());
+            // R6, R17: a user signs only inside a received grant's period.
+            return Err(DomainError::NoGrantInForce.into());
         }
         matters
     } else {
@@ -226,7 +227,8 @@ pub(super) async fn record(
 
 /// The holder rejects a scanned request on the device that scanned it (R12: recorded).
 pub async fn reject(db: &Db, code: &str, device_id: &str, signature: &str, now: Millis, random: &Random) -> Result<()> {
-    let bound = device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature, now).await?;
+    let bound =
+        device::signed(db, device_id, &device::message(action::SIGN_REJECT, code.trim()), signature, now).await?;
     let mut tx = db.begin_write().await?;
     let row = request_by_code(&mut tx, code).await?;
     scanning::answerable(&row.progress, device_id, now)?;

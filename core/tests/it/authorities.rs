@@ -280,11 +280,18 @@ async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and
         assert!(found.total >= 1 && found.total <= PER_PAGE + 1);
     }
     assert_eq!(search(&db, &national, &find("第0研究所"), ecert_core::Millis::now()).await.unwrap().total, 1);
-    assert_eq!(search(&db, &national, &find("%"), ecert_core::Millis::now()).await.unwrap().total, PER_PAGE + 1, "wildcards are plain text");
+    assert_eq!(
+        search(&db, &national, &find("%"), ecert_core::Millis::now()).await.unwrap().total,
+        PER_PAGE + 1,
+        "wildcards are plain text"
+    );
     let cancelled = CertificateQuery { status: "cancelled".into(), ..CertificateQuery::default() };
     assert_eq!(search(&db, &national, &cancelled, ecert_core::Millis::now()).await.unwrap().total, 0);
     let bad = CertificateQuery { status: "lost".into(), ..CertificateQuery::default() };
-    assert_eq!(domain(search(&db, &national, &bad, ecert_core::Millis::now()).await), DomainError::field("status", Problem::BadFormat));
+    assert_eq!(
+        domain(search(&db, &national, &bad, ecert_core::Millis::now()).await),
+        DomainError::field("status", Problem::BadFormat)
+    );
 }
 
 /// Issue 15 §2: before a destructive change the console names what it voids.
@@ -327,7 +334,14 @@ async fn issue15_a_cancelled_institution_is_issued_a_new_certificate() {
     let first = issue(&db, &national, &code).await.unwrap();
     let again = domain(issue(&db, &national, &code).await);
     assert_eq!(again, DomainError::AlreadyExists { field: "credit_code".into() });
-    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap();
+    let found = search(
+        &db,
+        &national,
+        &CertificateQuery { text: code.clone(), ..Default::default() },
+        ecert_core::Millis::now(),
+    )
+    .await
+    .unwrap();
     let id = found.items[0].certificate_id.clone();
     let policy = IssuePolicy::default();
     let later = T0.plus_minutes(1);
@@ -344,7 +358,14 @@ async fn issue15_a_cancelled_institution_is_issued_a_new_certificate() {
     assert_eq!(page.holders[0].name, "李*", "masked");
     let second = issue(&db, &national, &code).await.unwrap();
     assert_ne!(first, second, "a new serial");
-    let found = search(&db, &national, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap();
+    let found = search(
+        &db,
+        &national,
+        &CertificateQuery { text: code.clone(), ..Default::default() },
+        ecert_core::Millis::now(),
+    )
+    .await
+    .unwrap();
     let mut statuses: Vec<(String, &str)> = found.items.iter().map(|c| (c.serial.clone(), c.status.as_sql())).collect();
     statuses.sort();
     let mut expected = vec![(first, "cancelled"), (second, "active")];
@@ -451,7 +472,9 @@ async fn issue15_address_and_legal_rep_mobile_changes_are_recorded_and_void_no_o
     let db = ecert_testing::open_test_db().await;
     let (staff, _) = ecert_testing::staff(&db, T0).await;
     ecert_testing::first_manager(&db, &staff, "北京市住所变更研究院", "张三", 181, T0).await;
-    let id = certificate::list(&db, &staff, "住所变更", 1, ecert_core::Millis::now()).await.unwrap()[0].certificate_id.clone();
+    let id = certificate::list(&db, &staff, "住所变更", 1, ecert_core::Millis::now()).await.unwrap()[0]
+        .certificate_id
+        .clone();
     let apply_at = |request: ChangeRequest, minutes: i64| {
         let (db, staff, id) = (db.clone(), staff.clone(), id.clone());
         async move {
@@ -573,7 +596,8 @@ async fn issue15_every_issue_and_change_is_archived_with_its_hash() {
     );
 
     issue(&db, &national, &code).await.unwrap();
-    let id = certificate::list(&db, &national, &code, 1, ecert_core::Millis::now()).await.unwrap()[0].certificate_id.clone();
+    let id =
+        certificate::list(&db, &national, &code, 1, ecert_core::Millis::now()).await.unwrap()[0].certificate_id.clone();
     let policy = IssuePolicy::default();
     let rename = ChangeRequest::Rename { name: "深圳市南山区第二实验学校".into() };
     changes::apply(&db, &national, &id, &rename, &IdentityVerifier::Local, policy, T0.plus_minutes(1), &Random::os())

@@ -120,7 +120,10 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
     let theirs = staff_view(&db).await;
     let code = credit_code();
     let (_, claim) = issue(&db, &ours, &request(&code)).await.unwrap();
-    assert_eq!(domain(certificate::view(&db, &theirs, &claim.certificate_id, ecert_core::Millis::now()).await), DomainError::Forbidden);
+    assert_eq!(
+        domain(certificate::view(&db, &theirs, &claim.certificate_id, ecert_core::Millis::now()).await),
+        DomainError::Forbidden
+    );
     assert_eq!(
         domain(
             certificate::refresh_claim(&db, &theirs, &claim.certificate_id, IssuePolicy::default(), T0, &Random::os())
@@ -128,8 +131,20 @@ async fn staff_act_only_for_institutions_of_their_own_authority() {
         ),
         DomainError::Forbidden
     );
-    assert!(certificate::list(&db, &theirs, "", 50, ecert_core::Millis::now()).await.unwrap().iter().all(|c| c.credit_code != code));
-    assert!(certificate::list(&db, &ours, &code, 50, ecert_core::Millis::now()).await.unwrap().iter().any(|c| c.credit_code == code));
+    assert!(
+        certificate::list(&db, &theirs, "", 50, ecert_core::Millis::now())
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.credit_code != code)
+    );
+    assert!(
+        certificate::list(&db, &ours, &code, 50, ecert_core::Millis::now())
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.credit_code == code)
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod authorities;
 mod certificate;
 mod delegation;
 mod fuzz;
+mod grants_by_scan;
 mod identity;
 mod new_phone;
 mod presentation;

@@ -100,7 +100,9 @@ async fn r19_a_user_moves_to_a_new_phone_with_role_and_grants_intact_and_the_old
     assert_eq!(moved.binding.role, Role::User);
     let sql = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
     assert_eq!(count(&db, sql, &u1.binding.holder_id).await, 1, "the grant stays");
-    crate::presentation::present(&db, &moved, at.plus_minutes(1)).await.expect("the new phone presents under the grant");
+    crate::presentation::present(&db, &moved, at.plus_minutes(1))
+        .await
+        .expect("the new phone presents under the grant");
     assert!(refused(&db, &u1, at).await, "the old phone stays stopped");
     assert_eq!(changes_of(&db, "device_changed", &u1.binding.holder_id).await, 1);
     // A code works once.
@@ -136,16 +138,16 @@ async fn r19_the_first_manager_moves_with_a_staff_slip_after_the_identity_card_a
     let policy = IssuePolicy::default();
     let apply = |request: ChangeRequest, id: String| {
         let (db, staff, random) = (db.clone(), staff.clone(), random.clone());
-        async move {
-            changes::apply(&db, &staff, &id, &request, &IdentityVerifier::Local, policy, at, &random).await
-        }
+        async move { changes::apply(&db, &staff, &id, &request, &IdentityVerifier::Local, policy, at, &random).await }
     };
     let certificate_id = fm.binding.certificate_id.clone();
 
     // The identity card must have been checked at the counter.
     let e = apply(ChangeRequest::NewDevice { checklist: Checklist::default() }, certificate_id.clone()).await;
     match domain(e) {
-        DomainError::Validation(fields) => assert_eq!((fields[0].field.as_str(), &fields[0].problem), ("checklist", &Problem::Required)),
+        DomainError::Validation(fields) => {
+            assert_eq!((fields[0].field.as_str(), &fields[0].problem), ("checklist", &Problem::Required))
+        }
         other => panic!("{other:?}"),
     }
     assert!(!refused(&db, &fm, at).await, "a refused change stops nothing");
@@ -213,16 +215,34 @@ async fn a_holder_removes_the_card_from_the_phone_and_every_void_card_says_why()
         checklist: Checklist::ALL,
     };
     let certificate_id = fm.binding.certificate_id.clone();
-    changes::apply(&db, &staff, &certificate_id, &request, &IdentityVerifier::Local, IssuePolicy::default(), at, &random)
-        .await
-        .unwrap();
+    changes::apply(
+        &db,
+        &staff,
+        &certificate_id,
+        &request,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        at,
+        &random,
+    )
+    .await
+    .unwrap();
     assert_eq!(why(&db, &fm, at).await, Some(VoidReason::FirstManagerChanged));
     assert_eq!(why(&db, &m1, at).await, Some(VoidReason::FirstManagerChanged));
 
     // R15: a cancelled certificate says that, whatever stopped the device before.
-    changes::apply(&db, &staff, &certificate_id, &ChangeRequest::Cancel, &IdentityVerifier::Local, IssuePolicy::default(), at, &random)
-        .await
-        .unwrap();
+    changes::apply(
+        &db,
+        &staff,
+        &certificate_id,
+        &ChangeRequest::Cancel,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        at,
+        &random,
+    )
+    .await
+    .unwrap();
     for m in [&fm, &m1, &u1, &u2] {
         assert_eq!(why(&db, m, at).await, Some(VoidReason::Cancelled));
     }

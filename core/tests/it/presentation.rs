@@ -136,7 +136,11 @@ async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_
     let grant_id = set.grant_id.clone().unwrap();
     holder::cancel_grant(&db, &fm.caller(&db).await, &grant_id, at, &random).await.unwrap();
     assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "grant cancelled");
-    assert_eq!(domain(present(&db, &cancelled, at.plus_minutes(1)).await), DomainError::Revoked, "nothing to present");
+    assert_eq!(
+        domain(present(&db, &cancelled, at.plus_minutes(1)).await),
+        DomainError::NoGrantInForce,
+        "nothing to present"
+    );
 
     // A grant that lapses (its period ends 2026-06-30, CST) while a set is live.
     let lapsing = member(&db, &fm, Role::User, "赵六", 45).await;
@@ -457,7 +461,12 @@ async fn r7_r12_usage_records_are_seen_as_r7_allows_filtered_paged_and_exported_
 }
 
 /// `checker`'s wallet checks `number` at `at` (signed over the number as normalized).
-async fn wallet_check(db: &Db, checker: &Member, number: &str, at: Millis) -> Result<presentation::VerifiedView, ecert_core::Error> {
+async fn wallet_check(
+    db: &Db,
+    checker: &Member,
+    number: &str,
+    at: Millis,
+) -> Result<presentation::VerifiedView, ecert_core::Error> {
     let id = &checker.binding.device_id;
     let normal = presentation::normalize_number(number).unwrap_or_default();
     let signature = checker.phone.sign_timed(action::CHECK_NUMBER, &normal, at.0);
@@ -486,7 +495,15 @@ async fn issue16_a_wallet_checks_a_scanned_number_without_using_it_up_under_a_wi
 
     // Someone else's signature, a typing slip: refused, no try spent.
     let forged = ecert_testing::Phone::new().sign_timed(action::CHECK_NUMBER, "x", at.0);
-    let e = presentation::check_number_by_wallet(&db, &other.binding.device_id, (at.0 + 4_000, &forged), &number, at.plus_millis(4_000), &Random::os()).await;
+    let e = presentation::check_number_by_wallet(
+        &db,
+        &other.binding.device_id,
+        (at.0 + 4_000, &forged),
+        &number,
+        at.plus_millis(4_000),
+        &Random::os(),
+    )
+    .await;
     assert_eq!(domain(e), DomainError::BadSignature);
     let slip = wallet_check(&db, &other, "1234", at.plus_millis(5_000)).await;
     assert!(matches!(domain(slip), DomainError::Validation(ref f) if f[0].field == "code"));
@@ -502,10 +519,24 @@ async fn issue16_a_wallet_checks_a_scanned_number_without_using_it_up_under_a_wi
     let later = at.plus_minutes(presentation::NUMBER_WINDOW_MINUTES).plus_millis(31_000);
     let fresh = present(&db, &fm, later).await.unwrap();
     wallet_check(&db, &other, fresh.number.expose(), later.plus_millis(1_000)).await.unwrap();
-    assert_eq!(domain(wallet_check(&db, &fm, "0000 0000 0000 0000", later.plus_millis(2_000)).await), DomainError::PresentationInvalid);
+    assert_eq!(
+        domain(wallet_check(&db, &fm, "0000 0000 0000 0000", later.plus_millis(2_000)).await),
+        DomainError::PresentationInvalid
+    );
 
     // A removed or lapsed binding checks nothing.
-    changes::apply(&db, &staff, &other.binding.certificate_id, &ChangeRequest::Cancel, &IdentityVerifier::Local, IssuePolicy::default(), later, &Random::os()).await.unwrap();
+    changes::apply(
+        &db,
+        &staff,
+        &other.binding.certificate_id,
+        &ChangeRequest::Cancel,
+        &IdentityVerifier::Local,
+        IssuePolicy::default(),
+        later,
+        &Random::os(),
+    )
+    .await
+    .unwrap();
     let e = wallet_check(&db, &other, fresh.number.expose(), later.plus_millis(3_000)).await;
     assert_eq!(domain(e), DomainError::Revoked);
 }

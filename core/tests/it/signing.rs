@@ -397,9 +397,13 @@ async fn r8_r6_r15_removal_grant_cancellation_lapse_and_cancellation_after_the_s
     let p = scan(&db, &cancelled, r.code.expose(), at).await.unwrap();
     let grant_id = grant_of(cancelled.binding.holder_id.clone()).await;
     holder::cancel_grant(&db, &fm.caller(&db).await, &grant_id, at, &random).await.unwrap();
-    assert_eq!(domain(confirm(&db, &cancelled, r.code.expose(), &p, PASSWORD, at).await), DomainError::Revoked);
+    assert_eq!(domain(confirm(&db, &cancelled, r.code.expose(), &p, PASSWORD, at).await), DomainError::NoGrantInForce);
     let r = ask(&db, &rp, b"no grant", at).await;
-    assert_eq!(domain(scan(&db, &cancelled, r.code.expose(), at).await), DomainError::Revoked, "refused at scan");
+    assert_eq!(
+        domain(scan(&db, &cancelled, r.code.expose(), at).await),
+        DomainError::NoGrantInForce,
+        "refused at scan"
+    );
 
     // R6: the grant (to 2026-06-30, CST) lapses between scan and signature.
     let lapsing = member(&db, &fm, Role::User, "赵六", 65).await;
@@ -408,7 +412,7 @@ async fn r8_r6_r15_removal_grant_cancellation_lapse_and_cancellation_after_the_s
     let p = scan(&db, &lapsing, r.code.expose(), last_minute).await.unwrap();
     let after_midnight = last_minute.plus_minutes(2);
     let e = confirm(&db, &lapsing, r.code.expose(), &p, PASSWORD, after_midnight).await;
-    assert_eq!(domain(e), DomainError::Revoked);
+    assert_eq!(domain(e), DomainError::NoGrantInForce);
 
     // R15: the certificate is cancelled between scan and signature.
     let r = ask(&db, &rp, b"cancelled certificate", at).await;

@@ -6,11 +6,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ecert_core::Millis;
 use ecert_core::device::action;
 use ecert_core::secret::{Random, Secret};
 use ecert_core::sms::{self, DeliveryStatus, HttpSms, SmsGateway, SmsKind};
 use ecert_core::store::Db;
-use ecert_core::Millis;
 use ecert_testing::open_private_test_db;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -46,7 +46,9 @@ async fn fake_gateway(answers: Vec<u16>) -> (String, Arc<Mutex<Vec<Taken>>>) {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let length = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
                         .and_then(|v| v.parse::<usize>().ok())
                         .unwrap_or(0);
                     if body.len() >= length || k == 0 {
@@ -121,12 +123,7 @@ async fn issue16_an_sms_is_sent_signed_with_its_template_and_retried_with_backof
     assert_eq!(body["params"]["minutes"], "5");
     let code = body["params"]["code"].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 6);
-    let header = last
-        .head
-        .lines()
-        .find_map(|l| l.strip_prefix("x-ecert-signature: "))
-        .expect("signed")
-        .to_owned();
+    let header = last.head.lines().find_map(|l| l.strip_prefix("x-ecert-signature: ")).expect("signed").to_owned();
     let t: i64 = header.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
     assert_eq!(t, T0.0 + 5_000);
     assert_eq!(header, sms::signature_header(SECRET, &last.body, Millis(t)), "HMAC-SHA256 over t.body");

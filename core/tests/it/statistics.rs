@@ -135,10 +135,21 @@ async fn r22_a_higher_authority_finds_its_subtrees_certificates_without_persons_
         ("", "", "")
     );
     // Its page is the county's: the province cannot open it.
-    assert_eq!(domain(certificate::detail(&db, &province, &c.certificate_id, ecert_core::Millis::now()).await), DomainError::Forbidden);
+    assert_eq!(
+        domain(certificate::detail(&db, &province, &c.certificate_id, ecert_core::Millis::now()).await),
+        DomainError::Forbidden
+    );
     // Without the scope a search stays in the province's own authority; the nation sees it too.
     assert_eq!(
-        search(&db, &province, &CertificateQuery { text: code.clone(), ..Default::default() }, ecert_core::Millis::now()).await.unwrap().total,
+        search(
+            &db,
+            &province,
+            &CertificateQuery { text: code.clone(), ..Default::default() },
+            ecert_core::Millis::now()
+        )
+        .await
+        .unwrap()
+        .total,
         0
     );
     assert_eq!(search(&db, &national, &subtree(&code), ecert_core::Millis::now()).await.unwrap().total, 1);

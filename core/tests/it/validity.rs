@@ -26,9 +26,18 @@ const LAPSES: Millis = Millis(1_924_963_200_000); // 2031-01-01T00:00 CST
 
 async fn renew(db: &Db, staff: &StaffView, certificate_id: &str, at: Millis) -> Result<(), ecert_core::Error> {
     let policy = IssuePolicy::default();
-    changes::apply(db, staff, certificate_id, &ChangeRequest::Renew, &IdentityVerifier::Local, policy, at, &Random::os())
-        .await
-        .map(|_| ())
+    changes::apply(
+        db,
+        staff,
+        certificate_id,
+        &ChangeRequest::Renew,
+        &IdentityVerifier::Local,
+        policy,
+        at,
+        &Random::os(),
+    )
+    .await
+    .map(|_| ())
 }
 
 #[tokio::test]
@@ -82,7 +91,10 @@ async fn r20_a_lapsed_certificate_fails_every_verification_and_login_until_renew
     let view = certificate::view(&db, &staff, &cert, after).await.unwrap();
     assert_eq!(view.validity, Validity::Expired);
     let early = Millis(LAPSES.0 - 120 * Millis::DAY);
-    assert_eq!(domain(renew(&db, &staff, &cert, early).await), DomainError::RenewalNotOpen { opens: "2030-10-01".into() });
+    assert_eq!(
+        domain(renew(&db, &staff, &cert, early).await),
+        DomainError::RenewalNotOpen { opens: "2030-10-01".into() }
+    );
 
     // Renewed ten days late: five years from that day, everyone as they were.
     let renewed_at = after.plus_millis(10 * Millis::DAY);
@@ -118,7 +130,8 @@ async fn r20_renewal_pressed_twice_at_once_renews_once_and_early_renewal_keeps_t
     let cert = issue_as(&db, &staff, "北京市续期并发测试研究院").await.certificate_id;
     let at = Millis(LAPSES.0 - 30 * Millis::DAY);
     let (a, b) = tokio::join!(renew(&db, &staff, &cert, at), renew(&db, &staff, &cert, at));
-    let refused: Vec<DomainError> = [a, b].into_iter().filter_map(Result::err).map(|e| domain(Err::<(), _>(e))).collect();
+    let refused: Vec<DomainError> =
+        [a, b].into_iter().filter_map(Result::err).map(|e| domain(Err::<(), _>(e))).collect();
     assert_eq!(refused, [DomainError::RenewalNotOpen { opens: "2035-10-01".into() }], "exactly one renewal");
     let view = certificate::view(&db, &staff, &cert, at).await.unwrap();
     assert_eq!(validity::last_day(view.expires_at), "2035-12-31", "from the old end, not from today");
@@ -143,9 +156,10 @@ async fn r20_the_console_lists_certificates_in_their_renewal_window_and_past_it_
     validity::set_from_command_line(&db, &serial(soon.certificate_id.clone()).await, "2026-02-15", now, &random)
         .await
         .unwrap();
-    let set = validity::set_from_command_line(&db, &serial(gone.certificate_id.clone()).await, "2025-12-31", now, &random)
-        .await
-        .unwrap();
+    let set =
+        validity::set_from_command_line(&db, &serial(gone.certificate_id.clone()).await, "2025-12-31", now, &random)
+            .await
+            .unwrap();
     assert_eq!((set.institution_name.as_str(), set.last_day.as_str()), ("已过期研究院", "2025-12-31"));
 
     let find = |status: &str| {

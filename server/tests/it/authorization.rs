@@ -137,6 +137,8 @@ struct World {
     r: [String; 3],
     /// Active users of M1, for the grid's re-download row (R19: each moved once).
     movers: [String; 3],
+    /// The grant QR code of a grant M1 gave U1b, waiting for U1b to scan it (R17).
+    u1b_grant_code: String,
     /// The first grant of U0, U1 and U2.
     grants: HashMap<Actor, String>,
     /// Three more grants of U1, for the grid's cancellation row.
@@ -254,8 +256,14 @@ async fn world() -> World {
     let mut more_grants = Vec::new();
     for _ in 0..3 {
         let by = testing::caller(&db, &m1).await;
-        more_grants.push(holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap());
+        more_grants.push(
+            holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap().grant_id,
+        );
     }
+
+    let by = testing::caller(&db, &m1).await;
+    let given = holder::add_grant(&db, &by, &u1b.binding.holder_id, &grant, now, &Random::os()).await.unwrap();
+    let u1b_grant_code = given.code.expose().to_owned();
 
     let people = HashMap::from([(Fm, fm), (M1, m1), (M2, m2), (U0, u0), (U1, u1), (U1b, u1b), (U2, u2), (X, x)]);
     World {
@@ -276,6 +284,7 @@ async fn world() -> World {
         p2_code,
         r: r.try_into().unwrap(),
         movers: movers.try_into().unwrap(),
+        u1b_grant_code,
         grants,
         more_grants: more_grants.try_into().unwrap(),
         today,
@@ -390,10 +399,12 @@ fn cell(rule: &'static str, actor: Actor, call: Call, status: u16) -> Cell {
 
 /// The dashboard writes that give, show or take a power: each takes a phone approval of its
 /// action (issue 14 §1).
-const APPROVED_WRITES: [&str; 6] = [
+const APPROVED_WRITES: [&str; 8] = [
     "dashboard_add_holder",
     "dashboard_authorize_code",
     "dashboard_redownload_code",
+    "dashboard_grant_code",
+    "dashboard_set_may_authorize",
     "dashboard_remove_holder",
     "dashboard_add_grant",
     "dashboard_cancel_grant",
@@ -427,6 +438,10 @@ fn action_of(call: &Call) -> Option<Action> {
         "dashboard_authorize_code" => Action::AuthorizeCode { holder_id: arg("holder_id") },
         "dashboard_remove_holder" => Action::RemoveHolder { holder_id: arg("holder_id") },
         "dashboard_redownload_code" => Action::RedownloadCode { holder_id: arg("holder_id") },
+        "dashboard_grant_code" => Action::GrantCode { grant_id: arg("grant_id") },
+        "dashboard_set_may_authorize" => {
+            Action::SetMayAuthorize { holder_id: arg("holder_id"), allowed: arg("allowed") == "true" }
+        }
         "dashboard_add_grant" => Action::AddGrant { holder_id: arg("holder_id"), grant: grant() },
         "dashboard_cancel_grant" => Action::CancelGrant { grant_id: arg("grant_id") },
         _ => return None,
@@ -791,6 +806,32 @@ async fn grid(w: &World) -> Vec<Row> {
                 json!({ "holder_id": u1, "matter_ids": [w.matter], "start_day": w.today, "end_day": w.until }),
             )
         }),
+        // R17: a grant not received yet shows its grant QR again, to those who manage its user.
+        row("R17", "dashboard_grant_code(a waiting grant of U1, M1's user)", OVER_M1S_USER, |_| {
+            api("dashboard_grant_code", "dashboard_grant_code(U1's)", &[("grant_id", &w.more_grants[2])])
+        }),
+        // Only the first manager gives or withdraws a manager's right to authorize users.
+        row("R7", "dashboard_set_may_authorize(M2, allowed)", [401, 401, 401, 200, 404, 403, 404, 404], |_| {
+            api(
+                "dashboard_set_may_authorize",
+                "dashboard_set_may_authorize(M2)",
+                &[("holder_id", &w.id(M2)), ("allowed", "true")],
+            )
+        }),
+        row("R17", "wallet/grant_offer(U1b's grant code)", ANYONE, |_| {
+            wallet("grant_offer", "wallet/grant_offer", json!({ "code": w.u1b_grant_code }))
+        }),
+        // Only the phone of the user it was given to receives a grant.
+        row(
+            "R17",
+            "wallet/grant_receive(U1b's grant code, own device)",
+            [401, 401, 401, 410, 410, 410, 410, 410],
+            |a| {
+                let code = &w.u1b_grant_code;
+                let body = json!({ "code": code, "device_id": w.dev(own(a)), "signature": w.sig(a, action::GRANT_RECEIVE, code) });
+                wallet("grant_receive", "wallet/grant_receive(U1b's code)", body)
+            },
+        ),
         row("R6", "dashboard_cancel_grant(a live grant of U1, M1's user)", OVER_M1S_USER, |a| {
             api(
                 "dashboard_cancel_grant",
@@ -884,12 +925,17 @@ async fn grid(w: &World) -> Vec<Row> {
             wallet("present", "wallet/present(FM's device)", body)
         }),
         // Issue 16 §8: any bound phone checks a presented number, signing for itself only.
-        row("R10", "wallet/check_number(FM's device, a number nobody presented)", [401, 401, 401, 410, 401, 401, 401, 401], |a| {
-            let number = "9000000000000001";
-            let (at, signature) = w.timed(a, action::CHECK_NUMBER, number);
-            let body = json!({ "device_id": fm_dev, "number": number, "signed_at": at, "signature": signature });
-            wallet("check_number", "wallet/check_number(FM's device)", body)
-        }),
+        row(
+            "R10",
+            "wallet/check_number(FM's device, a number nobody presented)",
+            [401, 401, 401, 410, 401, 401, 401, 401],
+            |a| {
+                let number = "9000000000000001";
+                let (at, signature) = w.timed(a, action::CHECK_NUMBER, number);
+                let body = json!({ "device_id": fm_dev, "number": number, "signed_at": at, "signature": signature });
+                wallet("check_number", "wallet/check_number(FM's device)", body)
+            },
+        ),
     ]
 }
 
@@ -1695,7 +1741,15 @@ fn removals(w: &World) -> Vec<Cell> {
         let body = json!({ "device_id": device_id, "signed_at": signed_at, "signature": signature });
         wallet("remove_card", format!("wallet/remove_card({label})"), body)
     };
+    let receive = |label: &str| {
+        let code = &w.u1b_grant_code;
+        let body =
+            json!({ "code": code, "device_id": w.dev(U1b), "signature": w.sig(U1b, action::GRANT_RECEIVE, code) });
+        wallet("grant_receive", format!("wallet/grant_receive({label})"), body)
+    };
     let mut t = vec![
+        cell("R17", U1b, receive("own grant, own device"), 200),
+        cell("R17", U1b, receive("own grant again"), 410),
         cell("-", M1, remove_card(M1, "U1b's device, M1's signature"), 401),
         cell("-", U1b, remove_card(U1b, "own device"), 200),
         cell("-", U1b, remove_card(U1b, "own device, removed already"), 403),
