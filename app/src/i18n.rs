@@ -259,6 +259,9 @@ texts! {
     MayAuthorizeYes => "可授权使用人", "May authorize users";
     MayAuthorizeNo => "不可授权使用人", "May not authorize users";
     NoAuthorizeRight => "第一管理责任人未授予您使用人授权权限：可以查看和取消，不能新增使用人或授权。", "The first manager has not given you the right to authorize users: you can view and cancel, not add users or grants.";
+    CertificateFace => "查看证书", "View the certificate";
+    OpenFace => "查看", "Open";
+    IssuingAuthority => "发证机关", "Issuing authority";
     GrantReceiveTitle => "接收授权", "Receive a grant";
     GrantReceiveButton => "接收授权", "Receive the grant";
     GrantReceived => "已接收，授权在有效期内生效。", "Received: the grant is in force within its period.";

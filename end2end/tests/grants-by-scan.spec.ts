@@ -82,4 +82,16 @@ test('R17: a user registered without a grant receives one by scanning its grant 
   await expect(row.getByTestId('grant')).toHaveAttribute('data-state', 'active');
   await expect(row.getByTestId('grant')).toContainText('生效中');
   await expect(dash.getByTestId('changes')).toContainText('使用人扫码接收授权');
+
+  // Issue 16 journey 4: the certificate face on the phone, after the certificate password.
+  await user.goto('/wallet');
+  await hydrated(user);
+  await user.getByTestId('face-button').click();
+  await user.locator('input[name=face_password]').fill(CERT_PASSWORD);
+  await user.getByRole('button', { name: '查看', exact: true }).click();
+  const face = user.getByTestId('face');
+  await expect(face.getByTestId('face-institution')).toHaveText('北京市扫码授权研究院');
+  await expect(face.getByTestId('face-status')).toHaveText('有效');
+  await expect(face.getByTestId('face-grants')).toContainText('银行开户');
+  await expect(face.getByTestId('face-changes')).toContainText('使用人扫码接收授权');
 });

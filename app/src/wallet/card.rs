@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 
 use super::device::{self, Card};
 use super::{
-    wallet_activity, wallet_change_password, wallet_end_session, wallet_password_reset, wallet_records,
+    wallet_activity, wallet_change_password, wallet_end_session, wallet_face, wallet_password_reset, wallet_records,
     wallet_remove_card, wallet_sms_request, wallet_status,
 };
 use crate::error::AppError;
@@ -27,6 +27,7 @@ pub fn CardItem(card: Card) -> impl IntoView {
             <span class="muted">{card.holder_name.clone()} " · " <code>{card.serial.clone()}</code></span>
             <CardGrants card=card.clone() />
             <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
+            <CardFace card=card.clone() />
             <CardRecords card=card.clone() />
             <CardActivity card=card.clone() />
             <CardPassword card=card.clone() />
@@ -127,33 +128,110 @@ fn CardGrants(card: Card) -> impl IntoView {
     }
 }
 
-/// The first page of the holder's usage records, on demand.
+/// The holder's usage records, on demand, a page at a time (newest first).
 #[component]
 fn CardRecords(card: Card) -> impl IntoView {
     let lang = use_lang();
     let (records, set_records) = signal(None::<Result<UsagePage, String>>);
-    let load_records = move |_| {
+    let load = move |page: i64| {
         let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
         spawn_local(async move {
             let (signed_at, signature) = device::sign_timed(&slot, action::RECORDS, &device_id).await;
-            let result = device::signed_call(lang, signature, |sig| wallet_records(device_id, signed_at, sig, 0)).await;
+            let result =
+                device::signed_call(lang, signature, |sig| wallet_records(device_id, signed_at, sig, page)).await;
             set_records.set(Some(result));
         });
     };
+    let (first, prev, next) = (load.clone(), load.clone(), load);
     view! {
-        <button type="button" class="small secondary" on:click=load_records>{t(T::UsageRecords)}</button>
+        <button type="button" class="small secondary" on:click=move |_| first(0)>{t(T::UsageRecords)}</button>
         {move || records.get().map(|r| match r {
             Ok(p) if p.items.is_empty() => view! { <p class="muted" data-testid="card-records">{t(T::NoRecords)}</p> }.into_any(),
-            Ok(p) => view! {
-                <ul class="records" data-testid="card-records">
-                    {p.items.into_iter().map(|r| view! {
-                        <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(Some(r.kind), lang)} " · "
-                            {ecert_core::usage::system_text(&r.system, lang)}</li>
-                    }).collect_view()}
-                </ul>
+            Ok(p) => {
+                let (page, more) = (p.page, (p.page + 1) * p.per_page < p.total);
+                let (prev, next) = (prev.clone(), next.clone());
+                view! {
+                    <ul class="records" data-testid="card-records">
+                        {p.items.into_iter().map(|r| view! {
+                            <li>{ecert_core::time::format_cst(ecert_core::Millis(r.at))} " · " {usage_kind_text(Some(r.kind), lang)} " · "
+                                {ecert_core::usage::system_text(&r.system, lang)}</li>
+                        }).collect_view()}
+                    </ul>
+                    <p class="pager">
+                        {(page > 0).then(|| view! { <button type="button" class="small secondary" on:click=move |_| prev(page - 1)>{t(T::PrevPage)}</button> })}
+                        {more.then(|| view! { <button type="button" class="small secondary" on:click=move |_| next(page + 1)>{t(T::NextPage)}</button> })}
+                    </p>
+                }
+                .into_any()
             }
-            .into_any(),
             Err(e) => view! { <p class="error" data-testid="card-records">{e}</p> }.into_any(),
+        })}
+    }
+}
+
+/// Issue 16 journey 4: the certificate face, after the certificate password — the institution
+/// as registered now, the certificate's life, the holder's role and grants, the change records.
+#[component]
+fn CardFace(card: Card) -> impl IntoView {
+    let lang = use_lang();
+    let (open, set_open) = signal(false);
+    let (password, set_password) = signal(String::new());
+    let (busy, set_busy) = signal(false);
+    let (face, set_face) = signal(None::<Result<ecert_core::holder::CertificateFace, String>>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (slot, device_id) = (card.slot.clone(), card.device_id.clone());
+        let pw = password.get_untracked();
+        set_busy.set(true);
+        spawn_local(async move {
+            let (signed_at, signature) = device::sign_timed(&slot, action::FACE, &device_id).await;
+            let result = device::signed_call(lang, signature, |sig| wallet_face(device_id, signed_at, sig, pw)).await;
+            set_busy.set(false);
+            if result.is_ok() {
+                set_password.set(String::new());
+            }
+            set_face.set(Some(result));
+        });
+    };
+    view! {
+        <button type="button" class="small secondary" data-testid="face-button" on:click=move |_| set_open.update(|o| *o = !*o)>{t(T::CertificateFace)}</button>
+        <Show when=move || open.get() && !matches!(face.get(), Some(Ok(_)))>
+            <form class="stack" on:submit=submit.clone()>
+                <label>{t(T::CertificatePassword)}<input type="password" name="face_password" required autocomplete="current-password" bind:value=(password, set_password) /></label>
+                <button type="submit" disabled=move || busy.get()>{t(T::OpenFace)}</button>
+            </form>
+        </Show>
+        {move || face.get().map(|f| match f {
+            Err(e) => view! { <p class="error" role="alert" data-testid="face-error">{e}</p> }.into_any(),
+            Ok(f) => {
+                let day = |ms: i64| ecert_core::time::format_cst(ecert_core::Millis(ms));
+                let grants = f.holder.grants.iter().filter(|g| g.status == GrantStatus::Active).map(|g| {
+                    let names: Vec<String> = g.matters.iter().map(|m| lang.pick(&m.name_zh, &m.name_en).to_owned()).collect();
+                    view! { <li>{names.join("、")} " · " {g.start_day.clone()} " ~ " {g.end_day.clone()}</li> }
+                }).collect_view();
+                view! {
+                    <section class="face" data-testid="face">
+                        <dl class="offer">
+                            <dt>{t(T::InstitutionName)}</dt><dd data-testid="face-institution">{f.institution_name.clone()}</dd>
+                            <dt>{t(T::CreditCode)}</dt><dd><code>{f.credit_code.clone()}</code></dd>
+                            <dt>{t(T::Address)}</dt><dd>{f.address.clone()}</dd>
+                            <dt>{t(T::LegalRep)}</dt><dd>{f.legal_rep_name.clone()}</dd>
+                            <dt>{t(T::IssuingAuthority)}</dt><dd data-testid="face-authority">{f.authority_name.clone()}</dd>
+                            <dt>{t(T::Serial)}</dt><dd><code>{f.serial.clone()}</code></dd>
+                            <dt>{t(T::IssuedAt)}</dt><dd>{day(f.issued_at)}</dd>
+                            <dt>{t(T::ValidUntil)}</dt><dd data-testid="face-valid-until">{ecert_core::validity::last_day(f.expires_at)}</dd>
+                            <dt>{t(T::Status)}</dt><dd data-testid="face-status">{f.status.label(lang)}</dd>
+                            <dt>{t(T::Role)}</dt><dd>{role_text(f.holder.role, lang)} " · " {f.holder.name.clone()}</dd>
+                        </dl>
+                        <ul class="grants" data-testid="face-grants">{grants}</ul>
+                        <h3>{t(T::ChangeRecords)}</h3>
+                        <ul class="records" data-testid="face-changes">
+                            {f.changes.into_iter().map(|c| view! { <li>{day(c.at)} " " {change_text(c.kind, lang)}</li> }).collect_view()}
+                        </ul>
+                    </section>
+                }
+                .into_any()
+            }
         })}
     }
 }

@@ -204,7 +204,8 @@ pub async fn wallet_remove_card(device_id: String, signed_at: i64, signature: St
 }
 
 /// R12: the holder's own usage records (logins, signatures, verified presentations), newest
-/// first, a page at a time. Signed over the device id and the time of signing.
+/// first, a page at a time — also after the certificate was cancelled, deleted or has lapsed.
+/// Signed over the device id and the time of signing.
 #[server(prefix = "/api/v1/wallet", endpoint = "records", input = Json)]
 pub async fn wallet_records(
     device_id: String,
@@ -212,13 +213,28 @@ pub async fn wallet_records(
     signature: String,
     page: i64,
 ) -> Result<ecert_core::usage::UsagePage, AppError> {
-    use ecert_core::device::{self, action};
     let state = crate::state::app_state()?;
     let now = ecert_core::Millis::now();
-    let bound = device::signed_fresh(&state.db, &device_id, action::RECORDS, signed_at, &signature, now).await?;
-    let caller = ecert_core::holder::caller_of(&state.db, &bound).await?;
-    let filter = ecert_core::usage::UsageFilter { page, ..Default::default() };
-    Ok(ecert_core::usage::list_own(&state.db, &caller, &filter).await?)
+    let signed = (signed_at, signature.as_str());
+    Ok(ecert_core::holder::own_records(&state.db, &device_id, signed, page, now).await?)
+}
+
+/// Issue 16 journey 4: the certificate face after the certificate password — the institution as
+/// registered now, the certificate's life, the holder's role and grants, the change records it
+/// may see (R7). Readable after cancellation, deletion or lapse. Signed `face` over the device
+/// id and the time of signing.
+#[server(prefix = "/api/v1/wallet", endpoint = "face", input = Json)]
+pub async fn wallet_face(
+    device_id: String,
+    signed_at: i64,
+    signature: String,
+    password: String,
+) -> Result<ecert_core::holder::CertificateFace, AppError> {
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    let password = ecert_core::secret::Secret::new(password);
+    let signed = (signed_at, signature.as_str());
+    Ok(ecert_core::holder::face(&state.db, &device_id, signed, password, now).await?)
 }
 
 /// Issue 14 §1: the holder's live sessions (the manager dashboard, relying parties) with the

@@ -72,6 +72,8 @@ pub mod action {
     pub const REDOWNLOAD: &str = "redownload";
     /// Issue 16 journey 1: the holder removes the card from this phone (timed, over the device).
     pub const REMOVE_CARD: &str = "remove-card";
+    /// Issue 16 journey 4: the holder opens the certificate face (timed, over the device).
+    pub const FACE: &str = "face";
     /// R17: the user receives a grant by scanning its grant QR (signed over the code).
     pub const GRANT_RECEIVE: &str = "grant-receive";
 }

@@ -193,6 +193,28 @@ pub struct Binding {
     pub holder_name: String,
 }
 
+/// Issue 16 journey 4: the certificate as its holder reads it on the phone after the
+/// certificate password — the institution as registered now (not as cached at claim), the
+/// certificate's life, the holder's own role and grants, and the change records the holder may
+/// see (R7). Readable after cancellation, deletion or lapse, for the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateFace {
+    pub institution_name: String,
+    pub credit_code: String,
+    pub address: String,
+    /// The legal representative's name, masked (R16).
+    pub legal_rep_name: String,
+    /// The registration authority that issued it.
+    pub authority_name: String,
+    pub serial: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub validity: crate::validity::Validity,
+    pub status: crate::certificate::CertificateStatus,
+    pub holder: HolderView,
+    pub changes: Vec<ChangeView>,
+}
+
 /// A change record as a dashboard caller may see it (R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeView {
@@ -337,7 +359,7 @@ pub fn check_period(start: &str, end: &str, today: i64) -> Result<(i64, i64), Ve
 }
 
 #[cfg(feature = "server")]
-pub use super::{grants::*, roles::*, views::*};
+pub use super::{face::*, grants::*, roles::*, views::*};
 
 #[cfg(test)]
 mod tests {

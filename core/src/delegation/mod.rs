@@ -10,6 +10,8 @@ pub mod device;
 pub mod holder;
 
 #[cfg(feature = "server")]
+mod face;
+#[cfg(feature = "server")]
 mod grants;
 #[cfg(feature = "server")]
 mod roles;

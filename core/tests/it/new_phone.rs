@@ -247,3 +247,66 @@ async fn a_holder_removes_the_card_from_the_phone_and_every_void_card_says_why()
         assert_eq!(why(&db, m, at).await, Some(VoidReason::Cancelled));
     }
 }
+
+/// `m` opens the certificate face with `password`, signing at `at`.
+async fn face_of(
+    db: &Db,
+    m: &Member,
+    password: &str,
+    at: Millis,
+) -> Result<holder::CertificateFace, ecert_core::Error> {
+    let device_id = &m.binding.device_id;
+    let signature = m.phone.sign_timed(action::FACE, device_id, at.0);
+    holder::face(db, device_id, (at.0, &signature), Secret::new(password), at).await
+}
+
+#[tokio::test]
+async fn the_certificate_face_shows_the_institution_as_registered_now_and_stays_readable_after_cancellation() {
+    let db = open_test_db().await;
+    let random = Random::os();
+    let staff = staff_view(&db).await;
+    let fm = claimed(&db).await;
+    let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
+    let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
+    let at = T0.plus_minutes(2);
+
+    let face = face_of(&db, &u1, PASSWORD, at).await.unwrap();
+    assert_eq!(face.institution_name, "北京市测试研究院");
+    assert_eq!(face.legal_rep_name, "张*", "masked (R16)");
+    assert_eq!((face.holder.role, face.holder.grants.len()), (Role::User, 1));
+    assert_eq!(face.status, ecert_core::certificate::CertificateStatus::Active);
+    assert!(!face.authority_name.is_empty());
+    assert!(face.changes.iter().all(|c| c.subject_id.as_deref() == Some(u1.binding.holder_id.as_str())), "R7: its own");
+    // The password counts (R13); a signature is used once.
+    let e = face_of(&db, &u1, "wrong-pass", at.plus_minutes(1)).await;
+    assert_eq!(domain(e), DomainError::WrongPassword { remaining: 5 });
+    let e = face_of(&db, &u1, PASSWORD, at.plus_minutes(1)).await;
+    assert_eq!(domain(e), DomainError::StaleSignature, "the same signing time again");
+
+    let gone = member(&db, &m1, Role::User, "孙八", 12).await;
+    holder::remove(&db, &m1.caller(&db).await, &gone.binding.holder_id, at, &random).await.unwrap();
+
+    // The name as registered now, not as cached at claim.
+    let rename = ChangeRequest::Rename { name: "北京市测试研究院（新名）".into() };
+    let certificate_id = fm.binding.certificate_id.clone();
+    let policy = IssuePolicy::default();
+    changes::apply(&db, &staff, &certificate_id, &rename, &IdentityVerifier::Local, policy, at, &random).await.unwrap();
+    assert_eq!(
+        face_of(&db, &u1, PASSWORD, at.plus_minutes(2)).await.unwrap().institution_name,
+        "北京市测试研究院（新名）"
+    );
+
+    // Cancelled: every use stops (R15), the record stays readable.
+    changes::apply(&db, &staff, &certificate_id, &ChangeRequest::Cancel, &IdentityVerifier::Local, policy, at, &random)
+        .await
+        .unwrap();
+    assert!(refused(&db, &u1, at).await);
+    let face = face_of(&db, &u1, PASSWORD, at.plus_minutes(3)).await.unwrap();
+    assert_eq!(face.status, ecert_core::certificate::CertificateStatus::Cancelled);
+    let signature = u1.phone.sign_timed(action::RECORDS, &u1.binding.device_id, at.plus_minutes(4).0);
+    let signed = (at.plus_minutes(4).0, signature.as_str());
+    holder::own_records(&db, &u1.binding.device_id, signed, 0, at.plus_minutes(4)).await.expect("records readable");
+    face_of(&db, &fm, PASSWORD, at.plus_minutes(3)).await.expect("the first manager reads it too");
+    // A removed holder reads nothing.
+    assert_eq!(domain(face_of(&db, &gone, PASSWORD, at.plus_minutes(3)).await), DomainError::Revoked);
+}

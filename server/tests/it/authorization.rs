@@ -916,6 +916,14 @@ async fn grid(w: &World) -> Vec<Row> {
             });
             wallet("records", "wallet/records(FM's device)", body)
         }),
+        // Issue 16 journey 4: the certificate face, the device's own key and password only.
+        row("R7", "wallet/face(FM's device)", OWN_DEVICE_ONLY, |a| {
+            let (signed_at, signature) = w.timed(a, action::FACE, &fm_dev);
+            let body = json!({
+                "device_id": fm_dev, "signed_at": signed_at, "signature": signature, "password": PASSWORD,
+            });
+            wallet("face", "wallet/face(FM's device)", body)
+        }),
         row("R9", "wallet/present(FM's device)", OWN_DEVICE_ONLY, |a| {
             let (at, signature) = w.timed(a, action::PRESENT, &fm_dev);
             let body = json!({
