@@ -260,6 +260,9 @@ texts! {
     MayAuthorizeNo => "不可授权使用人", "May not authorize users";
     NoAuthorizeRight => "第一管理责任人未授予您使用人授权权限：可以查看和取消，不能新增使用人或授权。", "The first manager has not given you the right to authorize users: you can view and cancel, not add users or grants.";
     CertificateFace => "查看证书", "View the certificate";
+    ManageInWallet => "管理", "Manage";
+    ManageHint => "每项操作都由本手机签名，并使用上面填写的证书密码。", "Each action is signed by this phone with the certificate password above.";
+    ManagePasswordFirst => "请先填写证书密码", "Type the certificate password first";
     OpenFace => "查看", "Open";
     IssuingAuthority => "发证机关", "Issuing authority";
     GrantReceiveTitle => "接收授权", "Receive a grant";

@@ -101,6 +101,10 @@ impl DashCtx {
     /// Asks the phone to approve `action`; the [`ApprovalPanel`] shows the QR and sends the
     /// write once approved.
     pub(super) fn approve(self, lang: ecert_core::Lang, action: Action) {
+        if let Some(exec) = self.wallet {
+            crate::wallet::manage::run(self, exec, lang, action);
+            return;
+        }
         self.error.set(None);
         spawn_local(async move {
             match approval_ask(action.clone()).await {

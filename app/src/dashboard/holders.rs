@@ -66,6 +66,17 @@ fn redownload(code: ecert_core::holder::AuthorizeCode) -> Result<FaceToFace, App
     code_qr(QrKind::Redownload, code.holder_id, &code.code, code.expires_at.0)
 }
 
+/// Issue 16 journey 3: the QR of a code a management action in the wallet made.
+#[cfg(feature = "ssr")]
+pub(crate) fn managed_qr(made: ecert_core::holder::ManagedCode) -> Result<FaceToFace, AppError> {
+    let kind = match made.kind {
+        ecert_core::code::CodeKind::Redownload => QrKind::Redownload,
+        ecert_core::code::CodeKind::Grant => QrKind::Grant,
+        ecert_core::code::CodeKind::Authorize | ecert_core::code::CodeKind::Claim => QrKind::FaceToFace,
+    };
+    code_qr(kind, made.holder_id, &made.code, made.expires_at.0)
+}
+
 /// R17: the QR of a grant code, scanned by the user on their own phone.
 #[cfg(feature = "ssr")]
 fn grant_qr(holder_id: String, code: ecert_core::holder::GrantCode) -> Result<FaceToFace, AppError> {
@@ -203,20 +214,69 @@ pub async fn cancel_grant(grant_id: String, approval: Option<String>) -> Result<
         .await?)
 }
 
+/// What the people tables and forms share: where their writes go, and what they show after.
 #[derive(Clone, Copy)]
-pub(super) struct DashCtx {
-    pub(super) changed: RwSignal<u32>,
-    pub(super) qr: RwSignal<Option<FaceToFace>>,
-    pub(super) error: RwSignal<Option<String>>,
+pub(crate) struct DashCtx {
+    pub(crate) changed: RwSignal<u32>,
+    pub(crate) qr: RwSignal<Option<FaceToFace>>,
+    pub(crate) error: RwSignal<Option<String>>,
     /// The phone approval the dashboard waits for (issue 14 §1), and where it stands.
     pub(super) approval: RwSignal<Option<super::approval::Pending>>,
     pub(super) approval_state: RwSignal<ecert_core::login::approval::ApprovalState>,
+    /// Issue 16 journey 3: the same tables in a manager's wallet, whose phone signs each write.
+    pub(super) wallet: Option<WalletExec>,
+}
+
+/// The wallet's way to do a write: the card that signs it and the password typed for it.
+#[derive(Clone, Copy)]
+pub(crate) struct WalletExec {
+    pub(crate) card: StoredValue<crate::wallet::device::Card>,
+    pub(crate) password: RwSignal<String>,
+}
+
+impl DashCtx {
+    /// The context of the wallet's management panel (issue 16 journey 3).
+    pub(crate) fn for_wallet(exec: WalletExec) -> DashCtx {
+        DashCtx {
+            changed: RwSignal::new(0),
+            qr: RwSignal::new(None),
+            error: RwSignal::new(None),
+            approval: RwSignal::new(None),
+            approval_state: RwSignal::new(ecert_core::login::approval::ApprovalState::Waiting),
+            wallet: Some(exec),
+        }
+    }
+}
+
+/// The QR of the last code made (face-to-face, re-download, grant), with what it is for and
+/// until when it works.
+#[component]
+pub(crate) fn CodeQr(qr: RwSignal<Option<FaceToFace>>) -> impl IntoView {
+    let lang = use_lang();
+    move || {
+        qr.get().map(|f| {
+            let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
+            let (title, hint) = match f.kind {
+                QrKind::FaceToFace => (T::FaceToFaceQr, T::FaceToFaceHint),
+                QrKind::Redownload => (T::RedownloadQr, T::RedownloadHint),
+                QrKind::Grant => (T::GrantQr, T::GrantQrHint),
+            };
+            view! {
+                <section class="panel slip" aria-labelledby="f2f-title" data-testid="code-qr">
+                    <h2 id="f2f-title">{t(title)}</h2>
+                    <div class="qr" role="img" aria-label=title.get(lang) inner_html=f.qr_svg.clone()></div>
+                    <p>{t(hint)} " " {t(T::ValidUntil)} " " {expires} " (CST)"</p>
+                    <p><a href=f.url.clone() rel="external" target="_blank" data-testid="accept-link">{t(T::AcceptLink)}</a></p>
+                </section>
+            }
+        })
+    }
 }
 
 /// The people of one role, each with their grants and what the caller may do about them;
 /// `first`: the caller is the first manager (who gives managers the right to authorize users).
 #[component]
-pub(super) fn HolderTable(list: Vec<HolderView>, #[prop(optional)] first: bool) -> impl IntoView {
+pub(crate) fn HolderTable(list: Vec<HolderView>, #[prop(optional)] first: bool) -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     if list.is_empty() {
@@ -336,7 +396,7 @@ fn status_text(status: HolderStatus, lang: ecert_core::Lang) -> &'static str {
 
 /// The form that adds a manager, or a user with matters and a period (R6).
 #[component]
-pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
+pub(crate) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     let (name, set_name) = signal(String::new());
@@ -403,7 +463,7 @@ pub(super) fn AddHolder(role: Role, matters: Vec<MatterView>) -> impl IntoView {
 /// R17: a new grant for a user the caller manages (pick the user, the matters, the period);
 /// approved on the caller's phone, it shows the grant QR the user scans to receive it.
 #[component]
-pub(super) fn GrantForm(users: Vec<HolderView>, matters: Vec<MatterView>) -> impl IntoView {
+pub(crate) fn GrantForm(users: Vec<HolderView>, matters: Vec<MatterView>) -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     let users: Vec<HolderView> = users.into_iter().filter(|u| u.status != HolderStatus::Removed).collect();

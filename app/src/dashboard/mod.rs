@@ -8,15 +8,16 @@ mod approval;
 mod holders;
 mod usage;
 
+#[cfg(feature = "ssr")]
+pub(crate) use self::holders::managed_qr;
+pub(crate) use self::holders::{AddHolder, CodeQr, DashCtx, FaceToFace, GrantForm, HolderTable, WalletExec};
+
 use ecert_core::holder::{HolderView, MAX_MANAGERS, Role};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-use self::holders::{
-    AddHolder, DashCtx, FaceToFace, GrantForm, HolderTable, QrKind, dashboard_catalogue, dashboard_changes,
-    dashboard_holders,
-};
+use self::holders::{dashboard_catalogue, dashboard_changes, dashboard_holders};
 use self::usage::UsagePanel;
 use crate::error::AppError;
 use crate::i18n::{T, change_text, role_text, t, use_lang};
@@ -173,7 +174,7 @@ fn Dashboard(me: Me) -> impl IntoView {
     };
     let approval = RwSignal::new(None);
     let approval_state = RwSignal::new(ecert_core::login::approval::ApprovalState::Waiting);
-    let ctx = DashCtx { changed, qr, error, approval, approval_state };
+    let ctx = DashCtx { changed, qr, error, approval, approval_state, wallet: None };
     provide_context(ctx);
     view! {
         <section class="panel" aria-labelledby="me-title">
@@ -190,22 +191,7 @@ fn Dashboard(me: Me) -> impl IntoView {
         </section>
         <p class="error" role="alert" data-testid="dashboard-error">{move || error.get()}</p>
         <approval::ApprovalPanel />
-        {move || qr.get().map(|f| {
-            let expires = ecert_core::time::format_cst(ecert_core::Millis(f.expires_at));
-            let (title, hint) = match f.kind {
-                QrKind::FaceToFace => (T::FaceToFaceQr, T::FaceToFaceHint),
-                QrKind::Redownload => (T::RedownloadQr, T::RedownloadHint),
-                QrKind::Grant => (T::GrantQr, T::GrantQrHint),
-            };
-            view! {
-                <section class="panel slip" aria-labelledby="f2f-title" data-testid="code-qr">
-                    <h2 id="f2f-title">{t(title)}</h2>
-                    <div class="qr" role="img" aria-label=title.get(lang) inner_html=f.qr_svg.clone()></div>
-                    <p>{t(hint)} " " {t(T::ValidUntil)} " " {expires} " (CST)"</p>
-                    <p><a href=f.url.clone() rel="external" target="_blank" data-testid="accept-link">{t(T::AcceptLink)}</a></p>
-                </section>
-            }
-        })}
+        <CodeQr qr />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let list = match holders.await {

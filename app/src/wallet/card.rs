@@ -28,6 +28,7 @@ pub fn CardItem(card: Card) -> impl IntoView {
             <CardGrants card=card.clone() />
             <a class="button small" href=format!("/wallet/present?device={}", card.device_id) data-testid="present-button">{t(T::ShowCertificate)}</a>
             <CardFace card=card.clone() />
+            {(card.role != ecert_core::holder::Role::User).then(|| view! { <super::manage::ManagePanel card=card.clone() /> })}
             <CardRecords card=card.clone() />
             <CardActivity card=card.clone() />
             <CardPassword card=card.clone() />

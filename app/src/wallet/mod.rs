@@ -19,6 +19,7 @@ pub mod check;
 pub mod device;
 pub mod grant;
 mod login;
+pub mod manage;
 mod picker;
 pub mod present;
 pub mod sign;

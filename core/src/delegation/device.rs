@@ -72,6 +72,10 @@ pub mod action {
     pub const REDOWNLOAD: &str = "redownload";
     /// Issue 16 journey 1: the holder removes the card from this phone (timed, over the device).
     pub const REMOVE_CARD: &str = "remove-card";
+    /// Issue 16 journey 3: a manager's phone lists what it manages (timed, over the device) and
+    /// does a management action (timed, over the action's JSON as sent).
+    pub const MANAGE_LIST: &str = "manage-list";
+    pub const MANAGE: &str = "manage";
     /// Issue 16 journey 4: the holder opens the certificate face (timed, over the device).
     pub const FACE: &str = "face";
     /// R17: the user receives a grant by scanning its grant QR (signed over the code).

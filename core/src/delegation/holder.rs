@@ -215,6 +215,15 @@ pub struct CertificateFace {
     pub changes: Vec<ChangeView>,
 }
 
+/// Issue 16 journey 3: what the wallet's management panel shows — the manager's own holder id,
+/// the holders it may see (R7) with their grants, and the authority's matters to grant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManageView {
+    pub me: String,
+    pub holders: Vec<HolderView>,
+    pub matters: Vec<MatterView>,
+}
+
 /// A change record as a dashboard caller may see it (R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeView {
@@ -359,7 +368,7 @@ pub fn check_period(start: &str, end: &str, today: i64) -> Result<(i64, i64), Ve
 }
 
 #[cfg(feature = "server")]
-pub use super::{face::*, grants::*, roles::*, views::*};
+pub use super::{face::*, grants::*, manage::*, roles::*, views::*};
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,8 @@ mod face;
 #[cfg(feature = "server")]
 mod grants;
 #[cfg(feature = "server")]
+mod manage;
+#[cfg(feature = "server")]
 mod roles;
 #[cfg(feature = "server")]
 mod rows;

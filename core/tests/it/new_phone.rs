@@ -13,7 +13,7 @@ use ecert_core::store::Db;
 use ecert_core::{DomainError, Millis, Problem};
 use ecert_testing::open_test_db;
 
-use crate::delegation::{Member, PASSWORD, claimed, issue_as, member};
+use crate::delegation::{Member, PASSWORD, claim_with_phone, claimed, issue_as, member};
 use crate::support::{Phone, T0, count, domain, resident_id, staff_view};
 
 /// `phone` takes up the role of a re-download `code` as `name` with ID seq `seq`.
@@ -131,7 +131,7 @@ async fn r19_the_first_manager_moves_with_a_staff_slip_after_the_identity_card_a
     let db = open_test_db().await;
     let random = Random::os();
     let staff = staff_view(&db).await;
-    let fm = claimed(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市测试研究院").await).await;
     let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
     let at = T0.plus_minutes(2);
@@ -180,7 +180,7 @@ async fn a_holder_removes_the_card_from_the_phone_and_every_void_card_says_why()
     let db = open_test_db().await;
     let random = Random::os();
     let staff = staff_view(&db).await;
-    let fm = claimed(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市测试研究院").await).await;
     let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
     let u2 = member(&db, &m1, Role::User, "孙八", 12).await;
@@ -265,7 +265,7 @@ async fn the_certificate_face_shows_the_institution_as_registered_now_and_stays_
     let db = open_test_db().await;
     let random = Random::os();
     let staff = staff_view(&db).await;
-    let fm = claimed(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市测试研究院").await).await;
     let m1 = member(&db, &fm, Role::Manager, "王五", 1).await;
     let u1 = member(&db, &m1, Role::User, "赵六", 11).await;
     let at = T0.plus_minutes(2);

@@ -139,6 +139,8 @@ struct World {
     movers: [String; 3],
     /// The grant QR code of a grant M1 gave U1b, waiting for U1b to scan it (R17).
     u1b_grant_code: String,
+    /// A grant M1 gave U1 that U1 has not received (R17).
+    u1_waiting: String,
     /// The first grant of U0, U1 and U2.
     grants: HashMap<Actor, String>,
     /// Three more grants of U1, for the grid's cancellation row.
@@ -254,12 +256,19 @@ async fn world() -> World {
     }
     // Made after the above: grants made at the same instant list in no particular order.
     let mut more_grants = Vec::new();
+    // Received on U1's phone (R17), so that they are in force like U1's first grant.
     for _ in 0..3 {
         let by = testing::caller(&db, &m1).await;
-        more_grants.push(
-            holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap().grant_id,
-        );
+        let given = holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap();
+        let code = given.code.expose().to_owned();
+        let signature = u1.phone.sign(action::GRANT_RECEIVE, &code);
+        holder::receive_grant(&db, &code, &u1.binding.device_id, &signature, now, &Random::os()).await.unwrap();
+        more_grants.push(given.grant_id);
     }
+    // One more that U1 has not received (R17), for the grid's grant-QR row.
+    let by = testing::caller(&db, &m1).await;
+    let u1_waiting =
+        holder::add_grant(&db, &by, &u1.binding.holder_id, &grant, now, &Random::os()).await.unwrap().grant_id;
 
     let by = testing::caller(&db, &m1).await;
     let given = holder::add_grant(&db, &by, &u1b.binding.holder_id, &grant, now, &Random::os()).await.unwrap();
@@ -285,6 +294,7 @@ async fn world() -> World {
         r: r.try_into().unwrap(),
         movers: movers.try_into().unwrap(),
         u1b_grant_code,
+        u1_waiting,
         grants,
         more_grants: more_grants.try_into().unwrap(),
         today,
@@ -808,7 +818,7 @@ async fn grid(w: &World) -> Vec<Row> {
         }),
         // R17: a grant not received yet shows its grant QR again, to those who manage its user.
         row("R17", "dashboard_grant_code(a waiting grant of U1, M1's user)", OVER_M1S_USER, |_| {
-            api("dashboard_grant_code", "dashboard_grant_code(U1's)", &[("grant_id", &w.more_grants[2])])
+            api("dashboard_grant_code", "dashboard_grant_code(U1's)", &[("grant_id", &w.u1_waiting)])
         }),
         // Only the first manager gives or withdraws a manager's right to authorize users.
         row("R7", "dashboard_set_may_authorize(M2, allowed)", [401, 401, 401, 200, 404, 403, 404, 404], |_| {
