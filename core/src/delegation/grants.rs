@@ -280,6 +280,10 @@ struct GrantCodeRow {
     granted_by_name: String,
     holder_name: String,
     institution_name: String,
+    grant_status: GrantStatus,
+    received_at: Option<i64>,
+    holder_status: HolderStatus,
+    certificate_status: crate::certificate::CertificateStatus,
 }
 crate::store::from_row!(GrantCodeRow {
     grant_id,
@@ -292,16 +296,20 @@ crate::store::from_row!(GrantCodeRow {
     end_day,
     granted_by_name,
     holder_name,
-    institution_name
+    institution_name,
+    grant_status,
+    received_at,
+    holder_status,
+    certificate_status
 });
 
 const GRANT_CODE_SELECT: &str = "SELECT o.grant_id, o.holder_id, o.certificate_id, o.expires_at, o.used_at, o.voided_at, \
-     g.start_day, g.end_day, b.name AS granted_by_name, h.name AS holder_name, i.name AS institution_name \
+     g.start_day, g.end_day, b.name AS granted_by_name, h.name AS holder_name, i.name AS institution_name, \
+     g.status AS grant_status, g.received_at, h.status AS holder_status, c.status AS certificate_status \
      FROM one_time_code o JOIN holder_grant g ON g.id = o.grant_id JOIN holder h ON h.id = o.holder_id \
      JOIN holder b ON b.id = g.granted_by JOIN certificate c ON c.id = o.certificate_id \
      JOIN institution i ON i.id = c.institution_id \
-     WHERE o.code_hash = $1 AND o.kind = 'grant' AND g.status = 'active' AND g.received_at IS NULL \
-     AND h.status = 'active' AND c.status = 'active'";
+     WHERE o.code_hash = $1 AND o.kind = 'grant'";
 
 /// The live grant code's row; a clear code error otherwise (unknown, used, voided, expired), or
 /// `CodeInvalid` when its grant is no longer waiting (cancelled, received, its user removed).
@@ -310,7 +318,12 @@ fn live_grant_code(row: Option<GrantCodeRow>, now: Millis) -> Result<GrantCodeRo
     if row.used_at.is_some() {
         return Err(DomainError::CodeUsed.into());
     }
-    if row.voided_at.is_some() {
+    // The grant, its user and its certificate must be as they were when it was given.
+    let waiting = row.grant_status == GrantStatus::Active
+        && row.received_at.is_none()
+        && row.holder_status == HolderStatus::Active
+        && row.certificate_status == crate::certificate::CertificateStatus::Active;
+    if row.voided_at.is_some() || !waiting {
         return Err(DomainError::CodeInvalid.into());
     }
     if row.expires_at <= now.0 {

@@ -926,6 +926,20 @@ async fn grid(w: &World) -> Vec<Row> {
             });
             wallet("records", "wallet/records(FM's device)", body)
         }),
+        // Issue 16 journey 3: management in the wallet, signed by the manager's own phone.
+        row("R7", "wallet/manage_list(FM's device)", OWN_DEVICE_ONLY, |a| {
+            let (signed_at, signature) = w.timed(a, action::MANAGE_LIST, &fm_dev);
+            let body = json!({ "device_id": fm_dev, "signed_at": signed_at, "signature": signature });
+            wallet("manage_list", "wallet/manage_list(FM's device)", body)
+        }),
+        row("R5", "wallet/manage(FM's device, P1's face-to-face code)", OWN_DEVICE_ONLY, |a| {
+            let act = serde_json::to_string(&Action::AuthorizeCode { holder_id: w.p1.clone() }).unwrap();
+            let (signed_at, signature) = w.timed(a, action::MANAGE, &act);
+            let body = json!({
+                "device_id": fm_dev, "action": act, "signed_at": signed_at, "signature": signature, "password": PASSWORD,
+            });
+            wallet("manage", "wallet/manage(FM's device, AuthorizeCode P1)", body)
+        }),
         // Issue 16 journey 4: the certificate face, the device's own key and password only.
         row("R7", "wallet/face(FM's device)", OWN_DEVICE_ONLY, |a| {
             let (signed_at, signature) = w.timed(a, action::FACE, &fm_dev);
@@ -1765,7 +1779,18 @@ fn removals(w: &World) -> Vec<Cell> {
             json!({ "code": code, "device_id": w.dev(U1b), "signature": w.sig(U1b, action::GRANT_RECEIVE, code) });
         wallet("grant_receive", format!("wallet/grant_receive({label})"), body)
     };
+    // A user's phone manages nobody, even over its own device (issue 16 journey 3).
+    let manage_by_user = {
+        let act = serde_json::to_string(&Action::RemoveHolder { holder_id: u1b.clone() }).unwrap();
+        let device_id = w.dev(U1);
+        let (signed_at, signature) = w.timed(U1, action::MANAGE, &act);
+        let body = json!({
+            "device_id": device_id, "action": act, "signed_at": signed_at, "signature": signature, "password": PASSWORD,
+        });
+        wallet("manage", "wallet/manage(U1's own device, remove U1b)", body)
+    };
     let mut t = vec![
+        cell("R7", U1, manage_by_user, 403),
         cell("R17", U1b, receive("own grant, own device"), 200),
         cell("R17", U1b, receive("own grant again"), 410),
         cell("-", M1, remove_card(M1, "U1b's device, M1's signature"), 401),

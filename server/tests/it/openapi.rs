@@ -217,6 +217,8 @@ fn check_types_of(op: &Operation) {
         Some("sign_reject") => check_types::<ecert_app::wallet::sign::WalletSignReject>(op),
         Some("activity") => check_types::<ecert_app::wallet::WalletActivity>(op),
         Some("end_session") => check_types::<ecert_app::wallet::WalletEndSession>(op),
+        Some("manage_list") => check_types::<ecert_app::wallet::manage::WalletManageList>(op),
+        Some("manage") => check_types::<ecert_app::wallet::manage::WalletManage>(op),
         Some("face") => check_types::<ecert_app::wallet::WalletFace>(op),
         Some("remove_card") => check_types::<ecert_app::wallet::WalletRemoveCard>(op),
         Some("grant_offer") => check_types::<ecert_app::wallet::grant::WalletGrantOffer>(op),
@@ -363,6 +365,8 @@ fn example_signatures_verify_with_the_documented_key_and_message() {
         action::REMOVE_CARD,
         action::GRANT_RECEIVE,
         action::FACE,
+        action::MANAGE_LIST,
+        action::MANAGE,
     ];
     let ops = operations();
     let keys: BTreeSet<String> = ops
