@@ -187,7 +187,14 @@ async fn run_command(db: &Db, config: &Config, command: &Command) -> Result<Stri
         Command::Purge => {
             let purged = purge::purge(db, now).await.map_err(failed("cannot purge".into()))?;
             let lines: Vec<String> = purged.tables.iter().map(|(table, n)| format!("  {table}: {n}")).collect();
-            Ok(format!("purged {} expired rows\n{}", purged.total(), lines.join("\n")))
+            let days = ecert_core::stats::roll_up_usage(db, now)
+                .await
+                .map_err(failed("cannot roll the usage statistics up".into()))?;
+            Ok(format!(
+                "purged {} expired rows\n{}\nrolled up the usage of {days} more days for the statistics",
+                purged.total(),
+                lines.join("\n")
+            ))
         }
         Command::RotateKeys => {
             let made = jws::rotate(db, now, &random).await.map_err(failed("cannot rotate the signing keys".into()))?;
@@ -242,7 +249,8 @@ fn spawn_sms_delivery(db: Db, gateway: ecert_core::sms::SmsGateway) {
 }
 
 /// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
-/// each app server purges (the deletes are idempotent, so several at once do no harm).
+/// each app server purges (the deletes are idempotent, so several at once do no harm) and rolls
+/// the usage of the days that ended up for the statistics (once per day, whichever server is first).
 fn spawn_purge(db: Db) {
     tokio::spawn(async move {
         let every = Duration::from_secs(ecert_core::purge::PURGE_EVERY_MINUTES * 60);
@@ -251,6 +259,12 @@ fn spawn_purge(db: Db) {
                 Ok(purged) if purged.total() > 0 => tracing::info!(rows = purged.total(), "purged expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed; trying again later"),
+            }
+            // Issue 15 §3: the usage of the days that ended, counted once for the statistics.
+            match ecert_core::stats::roll_up_usage(&db, ecert_core::Millis::now()).await {
+                Ok(days) if days > 0 => tracing::info!(days, "rolled the usage statistics up"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "usage roll-up failed; trying again later"),
             }
             tokio::time::sleep(every).await;
         }

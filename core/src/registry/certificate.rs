@@ -648,14 +648,17 @@ mod server {
         let (filter, values) = search_filter(staff, q, now)?;
         let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
         let page = q.page.clamp(0, 1_000_000);
+        // The page's certificates first, from the certificate table alone (the filter names no
+        // other), then their views: the rows skipped to reach a deep page are index entries,
+        // not views joined with their institution and first manager (issue 15 §2).
         let sql = format!(
-            "{with} {VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}",
+            "{with} {VIEW_SELECT} WHERE c.id IN (SELECT c.id FROM certificate c WHERE {filter} \
+             ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}) ORDER BY c.issued_at DESC, c.id",
             page.saturating_mul(PER_PAGE)
         );
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values.clone())).await?;
         let count = format!(
-            "{with} SELECT COUNT(*) FROM (SELECT 1 FROM certificate c JOIN institution i ON i.id = c.institution_id \
-             WHERE {filter} LIMIT {}) AS matched",
+            "{with} SELECT COUNT(*) FROM (SELECT 1 FROM certificate c WHERE {filter} LIMIT {}) AS matched",
             COUNT_CAP + 1
         );
         let total: i64 = db.fetch_one(bind_all(query(&count), values)).await?;
@@ -663,7 +666,7 @@ mod server {
         Ok(CertificatePage { items, total, page, per_page: PER_PAGE })
     }
 
-    /// The `WHERE` of a search and its parameters: the authority (`$1`, the root of `sub` for a
+    /// The `WHERE` of a search over `certificate c` (no other table) and its parameters: the authority (`$1`, the root of `sub` for a
     /// wider scope), then the text (substring of the name; of the upper-cased credit code or
     /// serial), then the status (R20's lapse bounds are numbers, written into the text).
     fn search_filter(staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<(String, Vec<String>)> {
@@ -680,8 +683,14 @@ mod server {
         };
         if !text.is_empty() {
             let (name, code) = (values.len() + 1, values.len() + 2);
+            // Each part through its own index (trigram on PostgreSQL), then the certificate by
+            // its key: an OR across the join read every certificate in scope (issue 15 §2).
             filter.push_str(&format!(
-                " AND (i.name LIKE ${name} OR i.credit_code LIKE ${code} OR c.serial LIKE ${code})"
+                " AND c.id IN (SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
+                 WHERE ti.name LIKE ${name} \
+                 UNION SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
+                 WHERE ti.credit_code LIKE ${code} \
+                 UNION SELECT t.id FROM certificate t WHERE t.serial LIKE ${code})"
             ));
             values.push(format!("%{text}%"));
             values.push(format!("%{}%", text.to_uppercase()));

@@ -4,7 +4,9 @@
 //!
 //! Every figure is an SQL aggregate over an indexed column (`certificate.authority_id` with
 //! `issued_at`, `claimed_at`, `ended_at` or `status`; `usage_record.authority_id` with `at`),
-//! counted per CST day and folded here into months and years. A higher authority sees the counts
+//! counted per CST day and folded here into months and years. Usage of the days that are over is
+//! read from `usage_daily`, rolled up once per day for each authority with its subtree
+//! ([`roll_up_usage`]); only the days since come from the records. A higher authority sees the counts
 //! of its subtree, never a person's data (R16, R22): the lists name institutions, not people.
 
 use serde::{Deserialize, Serialize};
@@ -262,7 +264,7 @@ mod server {
     use crate::certificate::CertificateStatus;
     use crate::error::{DomainError, Result};
     use crate::staff::{Duty, StaffView};
-    use crate::store::{Db, query};
+    use crate::store::{Applied, Db, Unit, query};
     use crate::time::Millis;
     use crate::usage::{CSV_MAX, UsageKind, csv_field};
 
@@ -273,6 +275,88 @@ mod server {
     /// A CST day of an instant column, in SQL (integer division on both engines).
     fn day_of(column: &str) -> String {
         format!("(({column} + {}) / {})", 8 * Millis::HOUR, Millis::DAY)
+    }
+
+    /// Whether a usage record was made at a counter, in SQL: 1 or 0.
+    const AT_COUNTER: &str = "CAST(CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
+
+    /// The instant a CST day begins, in epoch milliseconds.
+    fn day_start(day: i64) -> i64 {
+        day * Millis::DAY - 8 * Millis::HOUR
+    }
+
+    /// How long after a CST day ends its usage is rolled up: records are written with the time
+    /// their app server read a moment before, and app servers' clocks differ by a little.
+    pub const ROLLUP_SETTLE_MINUTES: i64 = 10;
+
+    /// The last CST day whose usage `usage_daily` holds (-1 for none).
+    async fn usage_mark(db: &Db) -> Result<i64> {
+        Ok(db.fetch_one(query("SELECT through_day FROM rollup_mark WHERE name = 'usage'")).await?)
+    }
+
+    /// Rolls the usage of every CST day that ended [`ROLLUP_SETTLE_MINUTES`] before `now` and is
+    /// not rolled up yet into `usage_daily`, one row per authority *with its subtree*, day, kind,
+    /// place (counter or not) and relying party; answers how many days it rolled up. The mark
+    /// moves by compare-and-set in the same unit as the rows, so app servers that run it at once
+    /// roll each day up once: the first commits, the others change nothing (issue 15 §3).
+    pub async fn roll_up_usage(db: &Db, now: Millis) -> Result<i64> {
+        let through = time::today_cst(Millis(now.0 - ROLLUP_SETTLE_MINUTES * Millis::MINUTE)) - 1;
+        let mark = usage_mark(db).await?;
+        if mark >= through {
+            return Ok(0);
+        }
+        let advance = query("UPDATE rollup_mark SET through_day = $1 WHERE name = 'usage' AND through_day = $2")
+            .bind(through)
+            .bind(mark)
+            .must_change();
+        // Each authority with every authority above it: a record counts for all of them.
+        let rows = format!(
+            "WITH RECURSIVE up(id, anc) AS (SELECT id, id FROM authority \
+             UNION ALL SELECT up.id, a.parent_id FROM up JOIN authority a ON a.id = up.anc WHERE a.parent_id IS NOT NULL) \
+             INSERT INTO usage_daily (authority_id, day, kind, at_counter, party_id, count) SELECT up.anc, {day}, u.kind, {AT_COUNTER}, COALESCE(u.party_id, ''), COUNT(*) \
+             FROM usage_record u JOIN up ON up.id = u.authority_id WHERE u.at >= $1 AND u.at < $2 \
+             GROUP BY 1, 2, 3, 4, 5",
+            day = day_of("u.at")
+        );
+        let rows = query(rows).bind(day_start(mark + 1)).bind(day_start(through + 1));
+        match db.write(Unit::new([advance, rows.into()])).await? {
+            Applied::Done(_) => Ok(through - mark),
+            Applied::Stopped(_) => Ok(0),
+        }
+    }
+
+    /// Usage in the span per relying party, most first, at most 20: closed days from the rollup
+    /// (up to `mark`), the `live` instants from the records; ties by the party's name.
+    async fn parties(db: &Db, root: &str, span: Span, mark: i64, live: (i64, i64)) -> Result<Vec<PartyLine>> {
+        let rolled = "SELECT d.party_id, CAST(SUM(d.count) AS BIGINT) FROM usage_daily d \
+             WHERE d.authority_id = $1 AND d.day >= $2 AND d.day <= $3 GROUP BY d.party_id";
+        let mut counts: Vec<(String, i64)> =
+            db.fetch_all(query(rolled).bind(root).bind(span.from).bind(span.to.min(mark))).await?;
+        if live.0 < live.1 {
+            let sql = format!(
+                "{SUBTREE} SELECT COALESCE(u.party_id, ''), COUNT(*) FROM usage_record u \
+                 WHERE u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3 GROUP BY 1"
+            );
+            counts.extend(db.fetch_all::<(String, i64)>(query(&sql).bind(root).bind(live.0).bind(live.1)).await?);
+        }
+        let mut by_party = std::collections::BTreeMap::<String, i64>::new();
+        for (party, n) in counts {
+            *by_party.entry(party).or_default() += n;
+        }
+        let mut lines = Vec::with_capacity(by_party.len());
+        for (id, count) in by_party {
+            let name = match id.as_str() {
+                "" => String::new(),
+                id => db
+                    .fetch_optional::<String>(query("SELECT name FROM relying_party WHERE id = $1").bind(id))
+                    .await?
+                    .unwrap_or_default(),
+            };
+            lines.push(PartyLine { party: name, count });
+        }
+        lines.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.party.cmp(&b.party)));
+        lines.truncate(20);
+        Ok(lines)
     }
 
     /// The authority a statistics request is about: the caller's own, or one below it. Reading
@@ -389,14 +473,24 @@ mod server {
                 }
             }
         }
-        let usage = format!(
-            "{SUBTREE} SELECT {day} AS day, u.kind, CAST(CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS at_counter, COUNT(*) \
-             FROM usage_record u WHERE u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3 \
-             GROUP BY {day}, u.kind, CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END",
-            day = day_of("u.at")
-        );
-        let used: Vec<(i64, String, i64, i64)> =
-            db.fetch_all(query(&usage).bind(&root).bind(range.0).bind(range.1)).await?;
+        // Closed days from the rollup, the days after it from the records themselves.
+        let mark = usage_mark(db).await?;
+        let live = (range.0.max(day_start(mark + 1)), range.1);
+        let rolled = "SELECT d.day, d.kind, d.at_counter, CAST(SUM(d.count) AS BIGINT) FROM usage_daily d \
+             WHERE d.authority_id = $1 AND d.day >= $2 AND d.day <= $3 GROUP BY d.day, d.kind, d.at_counter";
+        let mut used: Vec<(i64, String, i64, i64)> =
+            db.fetch_all(query(rolled).bind(&root).bind(span.from).bind(span.to.min(mark))).await?;
+        if live.0 < live.1 {
+            let usage = format!(
+                "{SUBTREE} SELECT {day} AS day, u.kind, {AT_COUNTER} AS at_counter, COUNT(*) \
+                 FROM usage_record u WHERE u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3 \
+                 GROUP BY 1, 2, 3",
+                day = day_of("u.at")
+            );
+            used.extend(
+                db.fetch_all::<(i64, String, i64, i64)>(query(&usage).bind(&root).bind(live.0).bind(live.1)).await?,
+            );
+        }
         for (day, kind, at_counter, n) in used {
             let Some(i) = index(day) else { continue };
             let r = &mut rows[i];
@@ -422,13 +516,7 @@ mod server {
         let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root)).await?;
         let role_count = |role: &str| holders.iter().find(|(k, _)| k == role).map_or(0, |(_, n)| *n);
 
-        let parties_sql = format!(
-            "{SUBTREE} SELECT COALESCE(p.name, ''), COUNT(*) FROM usage_record u LEFT JOIN relying_party p ON p.id = u.party_id \
-             WHERE u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3 \
-             GROUP BY u.party_id, p.name ORDER BY COUNT(*) DESC, COALESCE(p.name, '') LIMIT 20"
-        );
-        let parties: Vec<(String, i64)> =
-            db.fetch_all(query(&parties_sql).bind(&root).bind(range.0).bind(range.1)).await?;
+        let parties = parties(db, &root, span, mark, live).await?;
 
         Ok(Statistics {
             authority_id: root.clone(),
@@ -443,7 +531,7 @@ mod server {
             managers: role_count("manager"),
             users: role_count("user"),
             below: below(db, &root, range).await?,
-            parties: parties.into_iter().map(|(party, count)| PartyLine { party, count }).collect(),
+            parties,
             chart_svg: chart_svg(&rows, lang),
             rows,
         })
@@ -564,8 +652,16 @@ mod server {
         let rows: Vec<UsedRow> = db
             .fetch_all(query(&sql).bind(&root).bind(from).bind(to).bind(limit.clamp(1, CSV_MAX)).bind(offset.max(0)))
             .await?;
-        let count = format!("{SUBTREE} SELECT COUNT(*) FROM usage_record u WHERE {filter}");
-        let total: i64 = db.fetch_one(query(&count).bind(&root).bind(from).bind(to)).await?;
+        // The count: closed days from the rollup, the days after it from the records.
+        let mark = usage_mark(db).await?;
+        let rolled = "SELECT CAST(COALESCE(SUM(d.count), 0) AS BIGINT) FROM usage_daily d \
+             WHERE d.authority_id = $1 AND d.day >= $2 AND d.day <= $3";
+        let mut total: i64 = db.fetch_one(query(rolled).bind(&root).bind(span.from).bind(span.to.min(mark))).await?;
+        let live_from = from.max(day_start(mark + 1));
+        if live_from < to {
+            let count = format!("{SUBTREE} SELECT COUNT(*) FROM usage_record u WHERE {filter}");
+            total += db.fetch_one::<i64>(query(&count).bind(&root).bind(live_from).bind(to)).await?;
+        }
         let lines = rows
             .into_iter()
             .map(|r| UsedLine {
@@ -582,7 +678,13 @@ mod server {
     }
 
     /// The issuance list of the span as CSV, at most [`CSV_MAX`] lines.
-    pub async fn issued_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis, lang: crate::Lang) -> Result<String> {
+    pub async fn issued_csv(
+        db: &Db,
+        staff: &StaffView,
+        q: &StatsQuery,
+        now: Millis,
+        lang: crate::Lang,
+    ) -> Result<String> {
         let (lines, _) = issued(db, staff, q, (0, CSV_MAX), now).await?;
         let header = lang.pick(
             "签发时间（北京时间）,证书编号,单位名称,统一社会信用代码,登记管理机关,证书状态,已领取",
@@ -607,7 +709,13 @@ mod server {
     }
 
     /// The usage list of the span as CSV, at most [`CSV_MAX`] lines.
-    pub async fn used_csv(db: &Db, staff: &StaffView, q: &StatsQuery, now: Millis, lang: crate::Lang) -> Result<String> {
+    pub async fn used_csv(
+        db: &Db,
+        staff: &StaffView,
+        q: &StatsQuery,
+        now: Millis,
+        lang: crate::Lang,
+    ) -> Result<String> {
         let (lines, _) = used(db, staff, q, (0, CSV_MAX), now).await?;
         let header = lang.pick(
             "时间（北京时间）,类型,应用系统,结果,单位名称,统一社会信用代码,证书编号",
@@ -616,8 +724,10 @@ mod server {
         let mut out = format!("{header}\r\n");
         for l in lines {
             let at = time::format_cst(Millis(l.at));
-            let (system, result) = (crate::usage::system_text(&l.system, lang), crate::usage::result_text(&l.result, lang));
-            let cells = [at.as_str(), l.kind.label(lang), &system, &result, &l.institution_name, &l.credit_code, &l.serial];
+            let (system, result) =
+                (crate::usage::system_text(&l.system, lang), crate::usage::result_text(&l.result, lang));
+            let cells =
+                [at.as_str(), l.kind.label(lang), &system, &result, &l.institution_name, &l.credit_code, &l.serial];
             push_line(&mut out, &cells);
         }
         Ok(out)

@@ -9,7 +9,7 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::records::{self, UsageKind};
 use ecert_core::secret::Random;
 use ecert_core::stats::{self, StatsQuery};
-use ecert_core::{DomainError, Lang};
+use ecert_core::{DomainError, Lang, Millis};
 
 use crate::authorities::{AUDITOR, OPERATOR, below, code_in, issue, member, nation};
 use crate::support::{T0, domain};
@@ -243,4 +243,91 @@ async fn issue15_the_registration_list_shows_who_has_a_certificate_and_issues_to
     let update = format!("{a},朝阳区甲中学（新名）,北京市朝阳区1号,张三,{},13800000001,110105\n", id(201));
     assert_eq!(roster::import(&db, &province, &update, T0, &random).await.unwrap().imported, 1);
     assert_eq!(roster::page(&db, &province, "", false, 0).await.unwrap().listed, 2);
+}
+
+/// Issue 15 §3: the usage of closed days is rolled up once, for each authority with its subtree,
+/// and the statistics and the usage list count the same before and after; the day still open,
+/// and a day that ended less than the settling time ago, come from the records. App servers
+/// that roll up at once roll each day up once.
+#[tokio::test]
+async fn issue15_closed_days_of_usage_are_rolled_up_once_and_count_the_same() {
+    use ecert_core::party::{self, PartyInput};
+    use ecert_core::records::{Usage, record_usage};
+    let (db, national) = nation().await;
+    let province = below(&db, &national, "110000", "北京市事业单位登记管理局", "bj-roll").await;
+    let county = below(&db, &province, "110105", "朝阳区事业单位登记管理局", "cy-roll").await;
+    let operator = member(&db, &county, "xw-roll-op", OPERATOR).await;
+    let auditor = member(&db, &province, "js-roll-auditor", AUDITOR).await;
+    let random = Random::os();
+    let bank = PartyInput { name: "测试银行".into(), redirect_uris: String::new() };
+    let bank = party::register(&db, &national, &bank, T0, &random).await.unwrap().login;
+    let held = ecert_testing::first_manager(&db, &operator, "朝阳区第一中学", "张三", 172, T0).await;
+    let (cert, holder) = (held.binding.certificate_id.clone(), held.binding.holder_id.clone());
+    let day = |n: i64| T0.plus_minutes(n * 24 * 60 + 60);
+    // Day 0: two logins at the bank and a public check; day 1: a signature; day 2: a login.
+    let uses = [
+        (0, UsageKind::Login, Some(bank.as_str())),
+        (0, UsageKind::Login, Some(bank.as_str())),
+        (0, UsageKind::Present, None),
+        (1, UsageKind::Sign, None),
+        (2, UsageKind::Login, Some(bank.as_str())),
+    ];
+    for (n, kind, party_id) in uses {
+        let mut tx = db.begin_write().await.unwrap();
+        let usage = Usage {
+            certificate_id: &cert,
+            holder_id: Some(&holder),
+            kind,
+            system: "办事系统",
+            result: "ok",
+            party_id,
+            counter_id: None,
+        };
+        record_usage(&mut tx, &usage, day(n), &random).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let by_day = ask("", "day", "2026-01-01", "2026-01-03");
+    let figures = |s: &stats::Statistics| {
+        let rows: Vec<(i64, i64, i64)> = s.rows.iter().map(|r| (r.logins, r.public_checks, r.signatures)).collect();
+        let parties: Vec<(String, i64)> = s.parties.iter().map(|p| (p.party.clone(), p.count)).collect();
+        (rows, parties)
+    };
+    let expected = (vec![(2, 1, 0), (0, 0, 1), (1, 0, 0)], vec![("测试银行".to_owned(), 3), (String::new(), 2)]);
+    // CST midnight of day 2 is 16:00 UTC of day 1; five minutes after it day 1 is not settled.
+    let just_after_midnight = Millis(T0.0 + 24 * 60 * 60_000 + 16 * 60 * 60_000 + 5 * 60_000);
+    let now = day(2);
+    let nation_figures = |s: stats::Statistics| (s.rows.iter().map(|r| r.logins).sum::<i64>(), s.parties.len());
+
+    let before = stats::statistics(&db, &auditor, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(figures(&before), expected);
+    assert_eq!(stats::used(&db, &auditor, &by_day, (0, 50), now).await.unwrap().1, 5);
+    assert!(stats::roll_up_usage(&db, just_after_midnight).await.unwrap() >= 1, "day 0 and before, not day 1");
+    assert_eq!(figures(&stats::statistics(&db, &auditor, &by_day, Lang::Zh, now).await.unwrap()), expected);
+    // Two app servers at once: the days are rolled up by one of them, once.
+    let (a, b) = tokio::join!(stats::roll_up_usage(&db, now), stats::roll_up_usage(&db, now));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "day 1 only: day 2 is still open");
+    assert_eq!(stats::roll_up_usage(&db, now).await.unwrap(), 0);
+    let after = stats::statistics(&db, &auditor, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(figures(&after), expected, "rolled up and live, the same figures");
+    assert_eq!(stats::used(&db, &auditor, &by_day, (0, 50), now).await.unwrap().1, 5);
+    // The nation reads its own rollup rows (the county's usage counts for every level above it);
+    // the county its own; a sibling nothing.
+    let nation_now = stats::statistics(&db, &national, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(nation_figures(nation_now), (3, 2));
+    let own = stats::statistics(&db, &county, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(figures(&own), expected);
+    let sibling = below(&db, &province, "110106", "丰台区事业单位登记管理局", "ft-roll").await;
+    let none = stats::statistics(&db, &sibling, &by_day, Lang::Zh, now).await.unwrap();
+    assert_eq!(none.rows.iter().map(|r| r.logins + r.signatures + r.public_checks).sum::<i64>(), 0);
+    assert_eq!(stats::used(&db, &sibling, &by_day, (0, 50), now).await.unwrap().1, 0);
+    // A month later everything is rolled up and the figures have not moved.
+    let later = T0.plus_minutes(40 * 24 * 60);
+    assert_eq!(stats::roll_up_usage(&db, later).await.unwrap(), 38);
+    let month = stats::statistics(&db, &auditor, &by_day, Lang::Zh, later).await.unwrap();
+    assert_eq!(figures(&month), expected);
+    let (list_later, list_now) = (
+        stats::used(&db, &auditor, &by_day, (0, 50), later).await.unwrap(),
+        stats::used(&db, &auditor, &by_day, (0, 50), now).await.unwrap(),
+    );
+    assert_eq!(list_later, list_now);
 }
