@@ -164,6 +164,8 @@ texts! {
     AcceptDone => "已完成，证书已保存到本手机。", "Done: the certificate is now on this phone.";
     RedownloadTitle => "补办证书到本手机", "Move the certificate to this phone";
     RedownloadButton => "补办到本手机", "Move it to this phone";
+    RedownloadSmsNote => "补办需验证登记的手机号：验证码发送到管理人登记的您的手机号。",
+        "Moving needs the registered mobile: the code goes to the number your manager registered for you.";
     RedownloadQr => "补办二维码", "Re-download QR code";
     RedownloadHint => "请持新手机扫描此二维码，核对姓名和身份证号码后设置证书密码。原手机已停用，角色和授权保持不变。", "Scan this QR code with the new phone, confirm the name and ID number and set a certificate password. The old phone has stopped; roles and grants stay as they are.";
     ShowRedownload => "补办（换手机）", "New phone";
@@ -295,6 +297,7 @@ texts! {
     SmsAttempts => "尝试次数", "Attempts";
     SmsGatewayAnswer => "网关答复", "Gateway's answer";
     SmsPasswordReset => "证书密码重置验证码", "Certificate password reset code";
+    SmsRedownload => "补办到新手机验证码", "New-phone code";
     SmsQueued => "等待重试", "Waiting to retry";
     SmsDelivered => "已发送", "Delivered";
     SmsFailed => "发送失败", "Failed";

@@ -214,8 +214,9 @@ mod server {
     }
 
     async fn page(db: &Db, caller: &Caller, own: bool, filter: &UsageFilter) -> Result<UsagePage> {
-        let (rows, total) = rows(db, caller, own, filter, PER_PAGE, filter.page.saturating_mul(PER_PAGE)).await?;
-        Ok(UsagePage { items: rows.into_iter().map(view).collect(), total, page: filter.page, per_page: PER_PAGE })
+        let page = filter.page.clamp(0, 1_000_000);
+        let (rows, total) = rows(db, caller, own, filter, PER_PAGE, page * PER_PAGE).await?;
+        Ok(UsagePage { items: rows.into_iter().map(view).collect(), total, page, per_page: PER_PAGE })
     }
 
     /// The first manager's CSV export of the filtered records (all pages, at most [`CSV_MAX`]),

@@ -160,7 +160,7 @@ test('R6 R7 R8: a user is granted matters for a period, accepts, and is removed 
   // R8: the removed user's phone no longer holds a valid role.
   await user.goto('/wallet');
   await hydrated(user);
-  await expect(user.getByTestId('card-status')).toContainText('该证书或授权已失效');
+  await expect(user.getByTestId('card-status')).toContainText('您的角色已被移除');
 });
 
 test('R11: where the browser has a camera and BarcodeDetector, the wallet scans the login QR itself', async ({ page, browser, baseURL }) => {

@@ -84,6 +84,39 @@ export async function acceptOnPhone(p: Page, link: string, name: string, idNumbe
   await expect(p.getByTestId('accepted')).toBeVisible();
 }
 
+/** The code of the newest SMS of `template` to `mobile` that the fake gateway took since
+ *  `since` (epoch ms), waiting for it (issue 16 §6: every server sends through fake-sms.mjs). */
+export async function smsCode(mobile: string, template: string, since: number): Promise<string> {
+  const gateway = `http://127.0.0.1:${process.env.ECERT_E2E_SMS_PORT ?? '3109'}`;
+  type Sms = { mobile: string; template: string; params: { code: string }; at: number };
+  const taken = async () =>
+    ((await (await fetch(`${gateway}/messages`)).json()) as Sms[])
+      .filter((m) => m.at >= since && m.mobile === mobile && m.template === template);
+  await expect.poll(async () => (await taken()).length, { timeout: 30_000 }).toBeGreaterThan(0);
+  return (await taken()).at(-1)!.params.code;
+}
+
+/** R19: opens a re-download link on a new phone and takes the role up again: the SMS code goes
+ *  to the holder's registered `mobile` and is typed in with the name and ID number. */
+export async function redownloadOnPhone(p: Page, link: string, name: string, idNumber: string, mobile: string) {
+  await p.goto(link);
+  await hydrated(p);
+  await expect(p.getByTestId('offer-institution')).toBeVisible();
+  const since = Date.now();
+  await p.getByTestId('send-sms').click();
+  await expect(p.getByTestId('sms-sent')).toHaveText(`验证码已发送至 ${mobile.slice(0, 3)}****${mobile.slice(7)}`);
+  await expect(p.getByTestId('send-sms')).toHaveText(/^\d+秒后可重新发送$/);
+  const code = await smsCode(mobile, 'SMS_E2E_REDOWNLOAD', since);
+  await p.getByLabel('姓名').fill(name);
+  await p.getByLabel('身份证号码').fill(idNumber);
+  await p.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
+  await p.getByLabel('再次输入证书密码').fill(CERT_PASSWORD);
+  await p.getByLabel('短信验证码').fill(code);
+  await p.getByLabel('我已阅读并同意下载声明').check();
+  await p.locator('form button[type=submit]').click();
+  await expect(p.getByTestId('accepted')).toBeVisible();
+}
+
 /** A login or sign page opened from a link waits behind a warning and scans nothing until the
  *  holder taps on (issue 14 §1). */
 export async function continueFromLink(p: Page) {

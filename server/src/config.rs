@@ -355,7 +355,9 @@ impl Config {
         };
         let parsed: Option<axum::http::Uri> = url.parse().ok();
         let plain = parsed.as_ref().is_some_and(|u| {
-            u.scheme_str() == Some("http") && u.host().is_some() && !u.authority().is_some_and(|a| a.as_str().contains('@'))
+            u.scheme_str() == Some("http")
+                && u.host().is_some()
+                && !u.authority().is_some_and(|a| a.as_str().contains('@'))
         });
         if !plain {
             return Err(ConfigError::Sms(format!(
@@ -473,11 +475,16 @@ mod tests {
         assert!(said(sms(&secret)).contains("needs a template for `password_reset`"));
         let unknown = [&secret[..], &["--sms-templates", "welcome=SMS_1"]].concat();
         assert!(said(sms(&unknown)).contains("`welcome` is not a kind of message"));
-        let short = ["--sms-templates", "password_reset=SMS_1", "--sms-secret", "short"];
+        let short = ["--sms-templates", "password_reset=SMS_1,redownload=SMS_2", "--sms-secret", "short"];
         assert!(said(sms(&short)).contains("at least 16 characters"));
-        let good = [&secret[..], &["--sms-templates", " password_reset = SMS_1 "]].concat();
+        let one = [&secret[..], &["--sms-templates", "password_reset=SMS_1"]].concat();
+        assert!(said(sms(&one)).contains("needs a template for `redownload`"), "R19's SMS too");
+        let good = [&secret[..], &["--sms-templates", " password_reset = SMS_1 ,redownload=SMS_2"]].concat();
         match sms(&good) {
-            Ok(SmsGateway::Http(http)) => assert_eq!(http.template(SmsKind::PasswordReset), Some("SMS_1")),
+            Ok(SmsGateway::Http(http)) => {
+                assert_eq!(http.template(SmsKind::PasswordReset), Some("SMS_1"));
+                assert_eq!(http.template(SmsKind::Redownload), Some("SMS_2"));
+            }
             other => panic!("{other:?}"),
         }
         let https = Config::load_from(["ecert-server", "--sms-url", "https://sms.example/send"]).unwrap();

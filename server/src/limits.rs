@@ -62,7 +62,9 @@ impl Class {
             "/api/staff_sign_in" | "/api/counter_sign_in" => Some(Class::SignIn),
             "/api/v1/wallet/offer" | "/api/v1/wallet/accept" | "/api/v1/wallet/grant_offer" => Some(Class::Wallet),
             "/api/v1/check" | "/check" | "/api/v1/wallet/check_number" => Some(Class::Check),
-            "/api/v1/wallet/sms_request" | "/api/v1/wallet/password_reset" => Some(Class::Sms),
+            "/api/v1/wallet/sms_request" | "/api/v1/wallet/password_reset" | "/api/v1/wallet/redownload_sms" => {
+                Some(Class::Sms)
+            }
             _ => None,
         }
     }

@@ -380,6 +380,7 @@ pub fn OutboxPanel() -> impl IntoView {
 fn sms_kind_text(kind: ecert_core::sms::SmsKind, lang: ecert_core::Lang) -> &'static str {
     match kind {
         ecert_core::sms::SmsKind::PasswordReset => T::SmsPasswordReset.get(lang),
+        ecert_core::sms::SmsKind::Redownload => T::SmsRedownload.get(lang),
     }
 }
 

@@ -12,7 +12,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use super::device::{self, Card};
-use super::{wallet_accept, wallet_offer};
+use super::{wallet_accept, wallet_offer, wallet_redownload_sms};
 use crate::error::AppError;
 use crate::i18n::{T, role_text, t, use_lang};
 
@@ -33,6 +33,34 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
     let (busy, set_busy) = signal(false);
     let (error, set_error) = signal(None::<String>);
     let (done, set_done) = signal(None::<Binding>);
+    // R19: moving a role to this phone also needs the SMS sent to the registered mobile.
+    let (sms_code, set_sms_code) = signal(String::new());
+    let (sms_sent, set_sms_sent) = signal(None::<String>);
+    let (sending, set_sending) = signal(false);
+    let (resend_in, set_resend_in) = signal(0_i64);
+    let send_sms = move |_| {
+        set_sending.set(true);
+        set_error.set(None);
+        let code = code();
+        spawn_local(async move {
+            let result = wallet_redownload_sms(code).await;
+            set_sending.set(false);
+            match result {
+                Ok(mobile) => {
+                    super::card::count_down(set_resend_in, ecert_core::sms::MIN_INTERVAL_SECONDS);
+                    set_sms_sent.set(Some(format!("{}{mobile}", T::SmsSent.get(lang))));
+                }
+                Err(e) => set_error.set(Some(e.message(lang))),
+            }
+        });
+    };
+    let send_label = move || match resend_in.get() {
+        0 => T::SendSmsCode.get(lang).to_owned(),
+        n => match lang {
+            Lang::Zh => format!("{n}秒后可重新发送"),
+            Lang::En => format!("Send again in {n} s"),
+        },
+    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -55,6 +83,7 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
             name: name.get_untracked(),
             id_number: id_number.get_untracked(),
             password: password.get_untracked(),
+            sms_code: sms_code.get_untracked(),
         };
         spawn_local(async move {
             let result = take_up(lang, kind, code, form).await;
@@ -86,6 +115,15 @@ pub fn AcceptPage(kind: &'static str) -> impl IntoView {
                 <label>{t(T::IdNumber)}<input name="id_number" required maxlength="18" autocomplete="off" bind:value=(id_number, set_id_number) /></label>
                 <label>{t(T::CertificatePassword)}<input name="password" type="password" required minlength="6" maxlength="64" autocomplete="new-password" bind:value=(password, set_password) /></label>
                 <label>{t(T::RepeatPassword)}<input name="password2" type="password" required autocomplete="new-password" bind:value=(password2, set_password2) /></label>
+                {(kind == "redownload").then(|| view! {
+                    <div class="stack" data-testid="redownload-sms">
+                        <p class="muted">{t(T::RedownloadSmsNote)}</p>
+                        <button type="button" class="small secondary" data-testid="send-sms"
+                            disabled=move || sending.get() || resend_in.get() != 0 on:click=send_sms>{send_label}</button>
+                        {move || sms_sent.get().map(|m| view! { <p class="ok" role="status" data-testid="sms-sent">{m}</p> })}
+                        <label>{t(T::SmsCode)}<input name="sms_code" required inputmode="numeric" maxlength="6" autocomplete="one-time-code" bind:value=(sms_code, set_sms_code) /></label>
+                    </div>
+                })}
                 <p class="statement">{t(T::DownloadStatement)}</p>
                 <label class="inline"><input type="checkbox" name="agree" bind:checked=(agreed, set_agreed) />{t(T::AgreeStatement)}</label>
                 <p class="error" role="alert">{move || error.get()}</p>
@@ -100,6 +138,8 @@ struct Filled {
     name: String,
     id_number: String,
     password: String,
+    /// R19: the code of the SMS to the registered mobile (a re-download only).
+    sms_code: String,
 }
 
 /// Makes this phone's key for the role, has the platform bind it, and keeps the card; the key
@@ -119,7 +159,8 @@ async fn take_up(lang: Lang, kind: &'static str, code: String, form: Filled) -> 
         }
     };
     let accepted =
-        wallet_accept(kind.to_owned(), code, form.name, form.id_number, form.password, public_key, signature).await;
+        wallet_accept(kind.to_owned(), code, form.name, form.id_number, form.password, public_key, signature, form.sms_code)
+            .await;
     match accepted {
         Ok(b) => {
             device::save_card(Card {

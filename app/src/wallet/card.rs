@@ -414,7 +414,7 @@ fn CardPassword(card: Card) -> impl IntoView {
 }
 
 /// Counts `seconds` down to 0 in `left`, once a second (in the browser; nothing on the server).
-fn count_down(left: WriteSignal<i64>, seconds: i64) {
+pub(super) fn count_down(left: WriteSignal<i64>, seconds: i64) {
     left.set(seconds);
     #[cfg(feature = "hydrate")]
     {

@@ -51,7 +51,8 @@ pub async fn wallet_offer(kind: String, code: String) -> Result<Offer, AppError>
 }
 
 /// Takes up the role a code offers and binds this device's public key (R2, R4); for a
-/// re-download code (R19), moves the holder's role to this device.
+/// re-download code (R19), moves the holder's role to this device, with the code of the SMS
+/// [`wallet_redownload_sms`] sent to the holder's registered mobile (`sms_code`, unused otherwise).
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/v1/wallet", endpoint = "accept", input = Json)]
 pub async fn wallet_accept(
@@ -62,6 +63,7 @@ pub async fn wallet_accept(
     password: String,
     public_key: String,
     signature: String,
+    #[server(default)] sms_code: String,
 ) -> Result<Binding, AppError> {
     let state = crate::state::app_state()?;
     let input = ecert_core::holder::Acceptance {
@@ -72,7 +74,21 @@ pub async fn wallet_accept(
         signature,
     };
     let now = ecert_core::Millis::now();
-    Ok(ecert_core::holder::accept(&state.db, code_kind(&kind)?, &code, &input, now, &state.random).await?)
+    Ok(match code_kind(&kind)? {
+        ecert_core::code::CodeKind::Redownload => {
+            ecert_core::holder::accept_redownload(&state.db, &code, &input, &sms_code, now, &state.random).await?
+        }
+        kind => ecert_core::holder::accept(&state.db, kind, &code, &input, now, &state.random).await?,
+    })
+}
+
+/// R19: sends the SMS code that moving a role to this phone needs to the holder's registered
+/// mobile, for a live re-download code; answers the masked mobile. One a minute, five an hour.
+#[server(prefix = "/api/v1/wallet", endpoint = "redownload_sms", input = Json)]
+pub async fn wallet_redownload_sms(code: String) -> Result<String, AppError> {
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::sms::request_redownload(&state.db, &state.sms, &code, now, &state.random).await?)
 }
 
 /// R11: the device scanned a login QR; answers which system asks, from where, and the three

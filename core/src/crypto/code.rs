@@ -3,7 +3,7 @@
 
 use crate::error::{DomainError, Result};
 use crate::secret::{Random, Secret, token_hash};
-use crate::store::{Tx, query};
+use crate::store::{Db, Tx, query};
 use crate::time::Millis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +27,16 @@ impl CodeKind {
             CodeKind::Grant => "grant",
         }
     }
+}
+
+/// The holder a live code of `kind` names — unused, not voided, not expired — for what its
+/// bearer may ask before using it (R19: the SMS code of a re-download); `CodeInvalid` otherwise.
+pub async fn live_holder(db: &Db, kind: CodeKind, code: &str, now: Millis) -> Result<String> {
+    let sql = "SELECT holder_id FROM one_time_code WHERE code_hash = $1 AND kind = $2 \
+         AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3";
+    let row: Option<Option<String>> =
+        db.fetch_optional(query(sql).bind(token_hash(code.trim())).bind(kind.as_str()).bind(now.0)).await?;
+    row.flatten().ok_or_else(|| DomainError::CodeInvalid.into())
 }
 
 /// R17: creates a grant code for the grant `grant_id` of `holder_id`, valid for `minutes`.
@@ -97,12 +107,17 @@ pub async fn redeem(tx: &mut Tx, kind: CodeKind, code: &str, now: Millis) -> Res
     if expires_at <= now.0 {
         return Err(DomainError::CodeExpired.into());
     }
-    // The guard on used_at makes the mark itself single-use, whatever the isolation level.
+    // The guards make the mark itself single-use, whatever the isolation level: a code voided
+    // (a newer one made, or its identity tries spent) while this transaction read it is not
+    // used afterwards either.
     let marked = tx
         .execute(
-            query("UPDATE one_time_code SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-                .bind(now.0)
-                .bind(&hash),
+            query(
+                "UPDATE one_time_code SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+                 AND voided_at IS NULL AND expires_at > $1",
+            )
+            .bind(now.0)
+            .bind(&hash),
         )
         .await?;
     if marked != 1 {

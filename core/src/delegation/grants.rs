@@ -257,6 +257,7 @@ pub async fn grant_code(db: &Db, caller: &Caller, grant_id: &str, now: Millis, r
     if received_at.is_some() || target.status != HolderStatus::Active {
         return Err(DomainError::InvalidState.into());
     }
+    may_authorize(&mut tx, caller).await?;
     approval::take_in(&mut tx, caller, &Action::GrantCode { grant_id: grant_id.to_owned() }, now).await?;
     let void = "UPDATE one_time_code SET voided_at = $1 WHERE grant_id = $2 AND used_at IS NULL AND voided_at IS NULL";
     tx.execute(query(void).bind(now.0).bind(grant_id)).await?;

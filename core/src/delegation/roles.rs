@@ -193,6 +193,11 @@ pub async fn authorize_code(
     if target.status != HolderStatus::Pending {
         return Err(DomainError::InvalidState.into());
     }
+    // A manager whose right to authorize users was withdrawn shows no QR that would bring a
+    // user's grants into force (R17).
+    if target.role == Role::User {
+        may_authorize(&mut tx, caller).await?;
+    }
     approval::take_in(&mut tx, caller, &Action::AuthorizeCode { holder_id: holder_id.to_owned() }, now).await?;
     code::void_unused(&mut tx, CodeKind::Authorize, holder_id, now).await?;
     let (code, expires_at) = code::create(
@@ -379,6 +384,35 @@ pub async fn accept(
     now: Millis,
     random: &Random,
 ) -> Result<Binding> {
+    take_up(db, kind, code, input, None, now, random).await
+}
+
+/// R19: takes a role up again on a new phone with a re-download code — as [`accept`], and with
+/// the SMS code [`crate::sms::request_redownload`] sent to the holder's registered mobile, so
+/// that the code and the holder's name and ID number, which the manager who shows the code and
+/// staff know, are not enough to move someone's role to a phone of their own. Each try of the
+/// SMS code is counted (5 per code) before anything else; a wrong one changes nothing else.
+pub async fn accept_redownload(
+    db: &Db,
+    code: &str,
+    input: &Acceptance,
+    sms_code: &str,
+    now: Millis,
+    random: &Random,
+) -> Result<Binding> {
+    take_up(db, CodeKind::Redownload, code, input, Some(sms_code), now, random).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn take_up(
+    db: &Db,
+    kind: CodeKind,
+    code: &str,
+    input: &Acceptance,
+    sms_code: Option<&str>,
+    now: Millis,
+    random: &Random,
+) -> Result<Binding> {
     let mut checks = Checks::new();
     let name = checks.take(validate::person_name("person_name", &input.name));
     let id_number = checks.take(validate::resident_id("id_number", &input.id_number));
@@ -388,6 +422,14 @@ pub async fn accept(
             .map(|_| ())
             .map_err(|_| FieldError::new("public_key", Problem::BadFormat)),
     );
+    let sms_code = match (kind, sms_code.map(str::trim)) {
+        (CodeKind::Redownload, Some(c)) if !c.is_empty() => Some(c),
+        (CodeKind::Redownload, _) => {
+            checks.take::<()>(Err(FieldError::new("sms_code", Problem::Required)));
+            None
+        }
+        _ => None,
+    };
     checks.finish()?;
     let action = match kind {
         CodeKind::Claim => device::action::CLAIM,
@@ -399,6 +441,14 @@ pub async fn accept(
     // Issue 14 §3: the slow hash runs only for a live code. The caller brings the key that
     // signs, so the signature alone keeps no stranger from making the server hash.
     offer(db, kind, code, now).await?;
+    // R19: the SMS code to the registered mobile, its try counted and committed first.
+    let sms_id = match sms_code {
+        Some(sms) => {
+            let holder_id = code::live_holder(db, kind, code, now).await?;
+            Some(crate::sms::try_redownload_code(db, &holder_id, sms, now).await?)
+        }
+        None => None,
+    };
     // Hashed before the write transaction: argon2 must not run under the SQLite write lock.
     let password_hash = crate::secret::hash_password(input.password.clone(), random).await?;
 
@@ -420,6 +470,9 @@ pub async fn accept(
         drop(tx);
         count_identity_miss(db, code, now).await?;
         return Err(DomainError::IdentityMismatch.into());
+    }
+    if let Some(id) = &sms_id {
+        crate::sms::use_code(&mut tx, id, now).await?;
     }
     let device_id = device::bind(&mut tx, &holder_id, &input.public_key, &password_hash, now, random).await?;
     tx.execute(query("UPDATE holder SET status = 'active' WHERE id = $1").bind(&holder_id)).await?;

@@ -18,6 +18,8 @@ crate::text_enum! {
     pub enum SmsKind {
         /// R13: the code that resets a certificate password.
         PasswordReset = "password_reset",
+        /// R19: the code that takes a role up on a new phone with a re-download code.
+        Redownload = "redownload",
     }
 }
 
@@ -204,6 +206,11 @@ mod server {
                 get("code"),
                 get("minutes")
             ),
+            SmsKind::Redownload => format!(
+                "【事业单位法人电子证书】您正在将证书补办到新手机，验证码{}，{}分钟内有效。原手机已停用；如非本人申请，请勿告知他人并联系单位管理人。",
+                get("code"),
+                get("minutes")
+            ),
         }
     }
 
@@ -331,7 +338,8 @@ mod server {
             now: Millis,
         ) -> std::result::Result<(), String> {
             let template = self.template(kind).ok_or_else(|| format!("no template configured for {kind}"))?;
-            let body = serde_json::json!({ "id": id, "mobile": mobile, "template": template, "params": params }).to_string();
+            let body =
+                serde_json::json!({ "id": id, "mobile": mobile, "template": template, "params": params }).to_string();
             let signature = self.signature(&body, now);
             let headers = [("x-ecert-signature", signature.as_str())];
             let (status, answer) =
@@ -393,16 +401,46 @@ mod server {
         random: &Random,
     ) -> Result<String> {
         let bound = device::signed_fresh(db, device_id, action::SMS_REQUEST, signed_at, signature, now).await?;
+        send_code(db, gateway, &bound.holder_id, SmsKind::PasswordReset, now, random).await
+    }
+
+    /// R19: sends the code that takes a role up on a new phone to the registered mobile of the
+    /// holder a live re-download code moves; answers the masked mobile. The re-download code is
+    /// the caller's only credential (the new phone has no key the platform knows yet): it is
+    /// random, lives minutes and works once, and its holder gets one SMS a minute and five an
+    /// hour, so a crowd without a code sends nothing and one with a code little.
+    pub async fn request_redownload(
+        db: &Db,
+        gateway: &SmsGateway,
+        code: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<String> {
+        let holder_id = crate::code::live_holder(db, crate::code::CodeKind::Redownload, code, now).await?;
+        send_code(db, gateway, &holder_id, SmsKind::Redownload, now, random).await
+    }
+
+    /// A new code of `kind` to the holder's registered mobile (earlier codes stop working), one
+    /// a minute and [`PER_HOUR`] an hour; the first attempt at once, a failure retried from the
+    /// queue. Answers the masked mobile.
+    async fn send_code(
+        db: &Db,
+        gateway: &SmsGateway,
+        holder_id: &str,
+        kind: SmsKind,
+        now: Millis,
+        random: &Random,
+    ) -> Result<String> {
         let mut tx = db.begin_write().await?;
         let sql = "SELECT h.mobile, i.authority_id FROM holder h JOIN certificate c ON c.id = h.certificate_id \
              JOIN institution i ON i.id = c.institution_id WHERE h.id = $1";
         let (mobile, authority_id): (String, String) =
-            tx.fetch_one(query(sql).lock_rows_of("h").bind(&bound.holder_id)).await?;
-        let mobile = tx.vault().open(Column::HolderMobile.at(&bound.holder_id), &mobile)?;
+            tx.fetch_one(query(sql).lock_rows_of("h").bind(holder_id)).await?;
+        let mobile = tx.vault().open(Column::HolderMobile.at(holder_id), &mobile)?;
         let (sent, last): (i64, Option<i64>) = tx
             .fetch_one(
                 query("SELECT COUNT(*), MAX(created_at) FROM sms_code WHERE holder_id = $1 AND created_at > $2")
-                    .bind(&bound.holder_id)
+                    .bind(holder_id)
                     .bind(now.0 - Millis::HOUR),
             )
             .await?;
@@ -413,17 +451,16 @@ mod server {
         tx.execute(
             query("UPDATE sms_code SET used_at = $1 WHERE holder_id = $2 AND used_at IS NULL")
                 .bind(now)
-                .bind(&bound.holder_id),
+                .bind(holder_id),
         )
         .await?;
         let code = random.digits(CODE_DIGITS);
         let code_id = random.id();
-        tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at) VALUES ($1, $2, $3, 0, $4, $5)").bind(&code_id).bind(&bound.holder_id).bind(code_hash(&bound.holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0)).await?;
+        tx.execute(query("INSERT INTO sms_code (id, holder_id, code_hash, attempts, created_at, expires_at, purpose) VALUES ($1, $2, $3, 0, $4, $5, $6)").bind(&code_id).bind(holder_id).bind(code_hash(holder_id, code.expose())).bind(now.0).bind(now.plus_minutes(CODE_MINUTES).0).bind(kind)).await?;
         let params = serde_json::json!({ "code": code.expose(), "minutes": CODE_MINUTES.to_string() });
         let expires_at = now.plus_minutes(CODE_MINUTES);
         let message =
-            enqueue(&mut tx, &authority_id, (SmsKind::PasswordReset, Some(&code_id)), &mobile, &params, expires_at, now, random)
-                .await?;
+            enqueue(&mut tx, &authority_id, (kind, Some(&code_id)), &mobile, &params, expires_at, now, random).await?;
         tx.commit().await?;
         // The first attempt now; a failure waits in the queue for `deliver_due`.
         gateway.deliver(db, &message, now).await?;
@@ -450,8 +487,8 @@ mod server {
             .map_err(|e| DomainError::Validation(vec![e]))?;
         let bound = device::signed_fresh(db, device_id, action::PASSWORD_RESET, signed_at, signature, now).await?;
         let taken: Option<(String, String, i64)> = db.fetch_optional(query("UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
-             AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 \
-             RETURNING id, code_hash, attempts").bind(&bound.holder_id).bind(now.0).bind(CODE_TRIES)).await?;
+             AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 AND purpose = $4 \
+             RETURNING id, code_hash, attempts").bind(&bound.holder_id).bind(now.0).bind(CODE_TRIES).bind(SmsKind::PasswordReset)).await?;
         let Some((id, hash, attempts)) = taken else {
             return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
         };
@@ -495,6 +532,34 @@ mod server {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// R19: counts a try of the SMS code sent for `holder_id`'s re-download (committed before
+    /// anything else, [`CODE_TRIES`] per code) and answers the code's id when `sms_code` is it;
+    /// the caller marks it used with [`use_code`] in the transaction that moves the role.
+    pub async fn try_redownload_code(db: &Db, holder_id: &str, sms_code: &str, now: Millis) -> Result<String> {
+        let taken: Option<(String, String, i64)> = db.fetch_optional(query("UPDATE sms_code SET attempts = attempts + 1 WHERE id = (SELECT id FROM sms_code WHERE holder_id = $1 \
+             AND used_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1) AND attempts < $3 AND purpose = $4 \
+             RETURNING id, code_hash, attempts").bind(holder_id).bind(now.0).bind(CODE_TRIES).bind(SmsKind::Redownload)).await?;
+        let Some((id, hash, attempts)) = taken else {
+            return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
+        };
+        if !constant_time_eq(&hash, &code_hash(holder_id, sms_code)) {
+            return Err(DomainError::SmsCodeWrong { remaining: CODE_TRIES - attempts }.into());
+        }
+        Ok(id)
+    }
+
+    /// Marks an SMS code used inside the caller's transaction; a code used meanwhile answers
+    /// [`DomainError::SmsCodeWrong`].
+    pub async fn use_code(tx: &mut Tx, id: &str, now: Millis) -> Result<()> {
+        let n = tx
+            .execute(query("UPDATE sms_code SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now).bind(id))
+            .await?;
+        if n != 1 {
+            return Err(DomainError::SmsCodeWrong { remaining: 0 }.into());
+        }
         Ok(())
     }
 

@@ -145,7 +145,30 @@ async fn the_first_manager_gives_each_manager_the_right_to_authorize_users_or_wi
     let e = holder::set_may_authorize(&db, &fm.caller(&db).await, &u1.binding.holder_id, false, at, &random).await;
     assert_eq!(domain(e), DomainError::Forbidden);
 
+    // Before the right is withdrawn, m1 registers a user who has not taken the role up yet and
+    // gives u1 a grant u1 has not scanned yet.
+    let early = grant(&first_matter(&db, &m1.caller(&db).await).await, "2026-01-01", "2026-02-28");
+    let pending = holder::add(
+        &db,
+        &m1.caller(&db).await,
+        Role::User,
+        &person("孙八", 13),
+        None,
+        &IdentityVerifier::Local,
+        at,
+        &random,
+    )
+    .await
+    .unwrap();
+    let waiting =
+        holder::add_grant(&db, &m1.caller(&db).await, &u1.binding.holder_id, &early, at, &random).await.unwrap();
+
     holder::set_may_authorize(&db, &fm.caller(&db).await, &m1_id, false, at, &random).await.unwrap();
+    // Withdrawn: no new QR that would bring a user's grants into force.
+    let e = holder::authorize_code(&db, &m1.caller(&db).await, &pending.holder_id, at, &random).await;
+    assert_eq!(domain(e), DomainError::AuthorizeRightWithdrawn);
+    let e = holder::grant_code(&db, &m1.caller(&db).await, &waiting.grant_id, at, &random).await;
+    assert_eq!(domain(e), DomainError::AuthorizeRightWithdrawn);
     let views = holder::list(&db, &fm.caller(&db).await, at).await.unwrap();
     assert!(!views.iter().find(|h| h.id == m1_id).unwrap().may_authorize);
     let caller = m1.caller(&db).await;
@@ -160,7 +183,7 @@ async fn the_first_manager_gives_each_manager_the_right_to_authorize_users_or_wi
     assert_eq!(domain(holder::preflight(&db, &caller, &act, at).await), DomainError::AuthorizeRightWithdrawn);
     // What it gave stays; it may still take away.
     let grants = "SELECT COUNT(*) FROM holder_grant WHERE holder_id = $1 AND status = 'active'";
-    assert_eq!(count(&db, grants, &u1.binding.holder_id).await, 1);
+    assert_eq!(count(&db, grants, &u1.binding.holder_id).await, 2, "the one received and the one waiting");
     holder::remove(&db, &caller, &u1.binding.holder_id, at, &random).await.expect("removing stays allowed");
 
     holder::set_may_authorize(&db, &fm.caller(&db).await, &m1_id, true, at, &random).await.unwrap();

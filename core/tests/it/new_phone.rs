@@ -8,24 +8,48 @@ use ecert_core::code::CodeKind;
 use ecert_core::device::{self, VoidReason, action};
 use ecert_core::holder::{self, Acceptance, Role};
 use ecert_core::identity::IdentityVerifier;
-use ecert_core::secret::{Random, Secret};
-use ecert_core::store::Db;
+use ecert_core::secret::{Random, Secret, token_hash};
+use ecert_core::sms::{self, SmsGateway};
+use ecert_core::store::{Db, query};
 use ecert_core::{DomainError, Millis, Problem};
 use ecert_testing::open_test_db;
 
 use crate::delegation::{Member, PASSWORD, claim_with_phone, claimed, issue_as, member};
 use crate::support::{Phone, T0, count, domain, resident_id, staff_view};
 
-/// `phone` takes up the role of a re-download `code` as `name` with ID seq `seq`.
-async fn redownload_on(db: &Db, phone: Phone, code: &str, name: &str, seq: u16, at: Millis) -> Member {
-    let a = Acceptance {
+/// What `phone` sends to take up the role of a re-download `code` as `name` with ID seq `seq`.
+fn acceptance(phone: &Phone, code: &str, name: &str, seq: u16) -> Acceptance {
+    Acceptance {
         name: name.into(),
         id_number: resident_id(seq),
         password: Secret::new(PASSWORD),
         public_key: phone.public_key.clone(),
         signature: phone.sign(action::REDOWNLOAD, code),
-    };
-    let binding = holder::accept(db, CodeKind::Redownload, code, &a, at, &Random::os()).await.unwrap();
+    }
+}
+
+/// The code of the newest SMS sent for the holder a re-download `code` moves (the development
+/// gateway's outbox keeps the text).
+async fn last_sms_code(db: &Db, code: &str) -> String {
+    let newest = "SELECT o.body FROM sms_outbox o JOIN sms_message m ON m.id = o.id JOIN sms_code s ON s.id = m.code_id \
+         JOIN one_time_code t ON t.holder_id = s.holder_id WHERE t.code_hash = $1 \
+         ORDER BY o.created_at DESC, o.id DESC LIMIT 1";
+    let body: String = db.fetch_one(query(newest).bind(token_hash(code))).await.unwrap();
+    let (_, after) = body.split_once("验证码").expect("a code in the text");
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 6, "{body}");
+    digits
+}
+
+/// `phone` takes up the role of a re-download `code` as `name` with ID seq `seq`, with the SMS
+/// code sent to the holder's registered mobile (R19).
+async fn redownload_on(db: &Db, phone: Phone, code: &str, name: &str, seq: u16, at: Millis) -> Member {
+    let random = Random::os();
+    let masked = sms::request_redownload(db, &SmsGateway::Outbox, code, at, &random).await.unwrap();
+    assert!(masked.contains("****"), "the mobile is shown masked: {masked}");
+    let sms_code = last_sms_code(db, code).await;
+    let a = acceptance(&phone, code, name, seq);
+    let binding = holder::accept_redownload(db, code, &a, &sms_code, at, &random).await.unwrap();
     Member { phone, binding }
 }
 
@@ -91,10 +115,27 @@ async fn r19_a_user_moves_to_a_new_phone_with_role_and_grants_intact_and_the_old
         public_key: stranger.public_key.clone(),
         signature: stranger.sign(action::REDOWNLOAD, &code),
     };
-    let e = holder::accept(&db, CodeKind::Redownload, &code, &wrong, at, &random).await;
+    sms::request_redownload(&db, &SmsGateway::Outbox, &code, at, &random).await.unwrap();
+    let sms_code = last_sms_code(&db, &code).await;
+    let e = holder::accept_redownload(&db, &code, &wrong, &sms_code, at, &random).await;
     assert_eq!(domain(e), DomainError::IdentityMismatch);
-
-    let moved = redownload_on(&db, Phone::new(), &code, "赵六", 11, at).await;
+    // The code, the name and the ID number are not enough: the SMS to the registered mobile
+    // must come back too (a manager or staff know the rest). Without it, or wrong, nothing moves.
+    let taker = Phone::new();
+    let right = acceptance(&taker, &code, "赵六", 11);
+    let e = holder::accept(&db, CodeKind::Redownload, &code, &right, at, &random).await;
+    assert_eq!(domain(e), DomainError::field("sms_code", Problem::Required));
+    let wrong_sms = if sms_code == "000000" { "000001" } else { "000000" };
+    let e = holder::accept_redownload(&db, &code, &right, wrong_sms, at, &random).await;
+    assert_eq!(domain(e), DomainError::SmsCodeWrong { remaining: 3 }, "the identity miss used a try too");
+    // An SMS for a re-download needs a live re-download code; a face-to-face code sends none.
+    let e = sms::request_redownload(&db, &SmsGateway::Outbox, "not-a-code", at, &random).await;
+    assert_eq!(domain(e), DomainError::CodeInvalid);
+    // One a minute to the same mobile.
+    let e = sms::request_redownload(&db, &SmsGateway::Outbox, &code, at, &random).await;
+    assert_eq!(domain(e), DomainError::RateLimited);
+    let binding = holder::accept_redownload(&db, &code, &right, &sms_code, at, &random).await.expect("the SMS code");
+    let moved = Member { phone: taker, binding };
     assert_eq!(moved.binding.holder_id, u1.binding.holder_id, "the same role");
     assert_ne!(moved.binding.device_id, u1.binding.device_id, "on a new device");
     assert_eq!(moved.binding.role, Role::User);

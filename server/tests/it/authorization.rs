@@ -857,6 +857,11 @@ async fn grid(w: &World) -> Vec<Row> {
             let target = by_column(a, &w.movers);
             api("dashboard_redownload_code", "dashboard_redownload_code(M1's user)", &[("holder_id", &target)])
         }),
+        // R19: the re-download code is the only credential of the phone that asks; a code that
+        // is not a live re-download code sends nothing, to anyone.
+        row("R19", "wallet/redownload_sms(a face-to-face code, not a re-download code)", [410; 8], |_| {
+            wallet("redownload_sms", "wallet/redownload_sms", json!({ "code": w.p2_code }))
+        }),
         row("R4", "wallet/offer(P2's face-to-face code)", ANYONE, |_| {
             wallet("offer", "wallet/offer", json!({ "kind": "authorize", "code": w.p2_code }))
         }),
