@@ -598,7 +598,9 @@ mod server {
         let sql = format!(
             "{SUBTREE} SELECT c.issued_at, c.serial, i.name AS institution_name, i.credit_code, a.name AS authority_name, \
              c.status, c.claimed_at FROM certificate c JOIN institution i ON i.id = c.institution_id \
-             JOIN authority a ON a.id = c.authority_id WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT $4 OFFSET $5"
+             JOIN authority a ON a.id = c.authority_id \
+             WHERE c.id IN (SELECT c.id FROM certificate c WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT $4 OFFSET $5) \
+             ORDER BY c.issued_at DESC, c.id"
         );
         let rows: Vec<IssuedRow> = db
             .fetch_all(query(&sql).bind(&root).bind(from).bind(to).bind(limit.clamp(1, CSV_MAX)).bind(offset.max(0)))
@@ -631,6 +633,10 @@ mod server {
     }
     crate::store::from_row!(UsedRow { at, kind, system, result, institution_name, credit_code, serial });
 
+    /// From this many authorities in a subtree, the usage list walks the records' key rather
+    /// than sort the subtree's records of the span (a province with its prefectures and counties).
+    const WIDE_SUBTREE: i64 = 50;
+
     /// The usage list (用证清单) of the span: `limit` records from `offset`, newest first, and
     /// how many in all. Holders are not named: the list is the authority's, not the institution's.
     pub async fn used(
@@ -644,10 +650,17 @@ mod server {
         let (root, _, _) = scope(db, staff, &q.authority_id).await?;
         let (from, to) = span.instants();
         let filter = "u.authority_id IN (SELECT id FROM sub) AND u.at >= $2 AND u.at < $3";
+        // The page's records first, from `usage_record` alone, then their certificates. A narrow
+        // subtree sorts its few records of the span by time (the `(authority_id, at)` index); a
+        // wide one (a province, the nation) walks the key backwards and stops at the page: usage
+        // ids begin with their instant (`Random::ordered_id`), so key order is time order.
+        let authorities: i64 = db.fetch_one(query(format!("{SUBTREE} SELECT COUNT(*) FROM sub")).bind(&root)).await?;
+        let order = if authorities >= WIDE_SUBTREE { "u.id DESC" } else { "u.at DESC, u.id DESC" };
         let sql = format!(
             "{SUBTREE} SELECT u.at, u.kind, u.system, u.result, i.name AS institution_name, i.credit_code, c.serial \
              FROM usage_record u JOIN certificate c ON c.id = u.certificate_id JOIN institution i ON i.id = c.institution_id \
-             WHERE {filter} ORDER BY u.at DESC, u.id DESC LIMIT $4 OFFSET $5"
+             WHERE u.id IN (SELECT u.id FROM usage_record u WHERE {filter} ORDER BY {order} LIMIT $4 OFFSET $5) \
+             ORDER BY u.at DESC, u.id DESC"
         );
         let rows: Vec<UsedRow> = db
             .fetch_all(query(&sql).bind(&root).bind(from).bind(to).bind(limit.clamp(1, CSV_MAX)).bind(offset.max(0)))
