@@ -298,6 +298,14 @@ texts! {
     SmsGatewayAnswer => "网关答复", "Gateway's answer";
     SmsPasswordReset => "证书密码重置验证码", "Certificate password reset code";
     SmsRedownload => "补办到新手机验证码", "New-phone code";
+    ConfirmRemoveHolder => "确定移除此人？其手机上的证书立即失效，其授权一并取消；移除管理人时，其添加的使用人一并移除。",
+        "Remove this person? The certificate on their phone stops at once and their grants are cancelled; removing a manager also removes the users they added.";
+    ConfirmRedownload => "确定生成补办二维码？此人原手机上的证书立即停用，直至用新手机补办。",
+        "Make a re-download QR? The certificate on this person's present phone stops at once, until they take it up on the new one.";
+    ConfirmCancelGrant => "确定取消此授权？此人立即不能再凭此授权办理。",
+        "Cancel this grant? This person can no longer act under it, at once.";
+    ConfirmWithdrawRight => "确定收回此管理人给使用人授权的权限？",
+        "Withdraw this manager's right to authorize users?";
     SmsQueued => "等待重试", "Waiting to retry";
     SmsDelivered => "已发送", "Delivered";
     SmsFailed => "发送失败", "Failed";

@@ -97,7 +97,7 @@ test('R19: staff give the first manager a re-download slip after the identity ca
   await panel.getByLabel('第一管理责任人身份证原件及复印件已查验').check();
   await panel.getByRole('button', { name: '确认办理' }).click();
   await expect(panel.getByTestId('change-message')).toHaveText('变更已办理');
-  await expect(page.getByRole('heading', { name: '补办凭条' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: '补办凭条', exact: true })).toBeVisible();
   const link = (await page.getByTestId('claim-link').getAttribute('href'))!;
   expect(link).toContain('/wallet/redownload?code=');
 

@@ -41,4 +41,23 @@ test('a manager adds a user from the wallet and shows the face-to-face QR on the
   await expect(user.getByTestId('card-grants')).toContainText('银行开户');
   // A user's card has no management panel.
   await expect(user.getByTestId('manage-button')).toHaveCount(0);
+
+  // A removal asks first and names what it stops (R21 on the phone); "cancel" changes nothing.
+  await fm.reload();
+  await hydrated(fm);
+  await fm.getByTestId('manage-button').click();
+  await manage.locator('input[name=manage_password]').fill(CERT_PASSWORD);
+  const row = manage.getByTestId('holder-row').filter({ hasText: '赵*' });
+  await expect(row).toHaveAttribute('data-status', 'active');
+  let asked = '';
+  fm.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
+  await row.getByTestId('remove').click();
+  await expect.poll(() => asked).toContain('其手机上的证书立即失效');
+  await expect(row).toHaveAttribute('data-status', 'active');
+  fm.once('dialog', (d) => void d.accept());
+  await row.getByTestId('remove').click();
+  await expect(manage.getByTestId('holder-row')).toHaveCount(0);
+  await user.reload();
+  await hydrated(user);
+  await expect(user.getByTestId('card-status')).toContainText('您的角色已被移除');
 });

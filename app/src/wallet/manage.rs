@@ -63,6 +63,13 @@ pub(crate) fn run(ctx: DashCtx, exec: WalletExec, lang: ecert_core::Lang, act: A
         ctx.error.set(Some(T::ManagePasswordFirst.get(lang).to_owned()));
         return;
     }
+    // R21 on the phone: a write that stops someone's phone, a role or a grant, or takes a right
+    // away, asks first and says so (the PC's approval on the phone names it the same way).
+    if let Some(warning) = warning_of(&act)
+        && !confirmed(warning.get(lang))
+    {
+        return;
+    }
     spawn_local(async move {
         let Ok(json) = serde_json::to_string(&act) else { return };
         let (signed_at, signature) = device::sign_timed(&card.slot, action::MANAGE, &json).await;
@@ -80,6 +87,30 @@ pub(crate) fn run(ctx: DashCtx, exec: WalletExec, lang: ecert_core::Lang, act: A
             Err(e) => ctx.error.set(Some(e)),
         }
     });
+}
+
+/// What a destructive action stops, to confirm before the phone signs it.
+fn warning_of(act: &Action) -> Option<T> {
+    match act {
+        Action::RemoveHolder { .. } => Some(T::ConfirmRemoveHolder),
+        Action::RedownloadCode { .. } => Some(T::ConfirmRedownload),
+        Action::CancelGrant { .. } => Some(T::ConfirmCancelGrant),
+        Action::SetMayAuthorize { allowed: false, .. } => Some(T::ConfirmWithdrawRight),
+        _ => None,
+    }
+}
+
+/// The browser's own confirmation dialog, answered by the holder (never on the server).
+fn confirmed(text: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.confirm_with_message(text).ok()).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        false
+    }
 }
 
 /// The management panel of a manager's card: the certificate password for its writes, the
