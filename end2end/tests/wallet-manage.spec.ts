@@ -49,13 +49,13 @@ test('a manager adds a user from the wallet and shows the face-to-face QR on the
   await manage.locator('input[name=manage_password]').fill(CERT_PASSWORD);
   const row = manage.getByTestId('holder-row').filter({ hasText: '赵*' });
   await expect(row).toHaveAttribute('data-status', 'active');
-  let asked = '';
-  fm.once('dialog', (d) => { asked = d.message(); void d.dismiss(); });
   await row.getByTestId('remove').click();
-  await expect.poll(() => asked).toContain('其手机上的证书立即失效');
+  await expect(manage.getByTestId('manage-confirm')).toContainText('其手机上的证书立即失效');
+  await manage.getByTestId('manage-confirm-no').click();
+  await expect(manage.getByTestId('manage-confirm')).toHaveCount(0);
   await expect(row).toHaveAttribute('data-status', 'active');
-  fm.once('dialog', (d) => void d.accept());
   await row.getByTestId('remove').click();
+  await manage.getByTestId('manage-confirm-yes').click();
   await expect(manage.getByTestId('holder-row')).toHaveCount(0);
   await user.reload();
   await hydrated(user);

@@ -232,6 +232,8 @@ pub(crate) struct DashCtx {
 pub(crate) struct WalletExec {
     pub(crate) card: StoredValue<crate::wallet::device::Card>,
     pub(crate) password: RwSignal<String>,
+    /// A destructive write waiting for the holder to confirm it on the phone (R21).
+    pub(crate) pending: RwSignal<Option<ecert_core::login::approval::Action>>,
 }
 
 impl DashCtx {

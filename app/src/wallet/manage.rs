@@ -57,7 +57,6 @@ pub async fn wallet_manage(
 /// shows the code's QR, or the error, and reloads its list.
 pub(crate) fn run(ctx: DashCtx, exec: WalletExec, lang: ecert_core::Lang, act: Action) {
     ctx.error.set(None);
-    let card = exec.card.get_value();
     let password = exec.password.get_untracked();
     if password.is_empty() {
         ctx.error.set(Some(T::ManagePasswordFirst.get(lang).to_owned()));
@@ -65,11 +64,16 @@ pub(crate) fn run(ctx: DashCtx, exec: WalletExec, lang: ecert_core::Lang, act: A
     }
     // R21 on the phone: a write that stops someone's phone, a role or a grant, or takes a right
     // away, asks first and says so (the PC's approval on the phone names it the same way).
-    if let Some(warning) = warning_of(&act)
-        && !confirmed(warning.get(lang))
-    {
+    if warning_of(&act).is_some() {
+        exec.pending.set(Some(act));
         return;
     }
+    send(ctx, exec, lang, act, password);
+}
+
+/// Signs `act` with the card's key and sends it with `password`.
+fn send(ctx: DashCtx, exec: WalletExec, lang: ecert_core::Lang, act: Action, password: String) {
+    let card = exec.card.get_value();
     spawn_local(async move {
         let Ok(json) = serde_json::to_string(&act) else { return };
         let (signed_at, signature) = device::sign_timed(&card.slot, action::MANAGE, &json).await;
@@ -100,16 +104,28 @@ fn warning_of(act: &Action) -> Option<T> {
     }
 }
 
-/// The browser's own confirmation dialog, answered by the holder (never on the server).
-fn confirmed(text: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window().and_then(|w| w.confirm_with_message(text).ok()).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = text;
-        false
+/// The question a destructive write waits behind: what it stops, and the holder's answer.
+#[component]
+fn ConfirmWrite(ctx: DashCtx, exec: WalletExec) -> impl IntoView {
+    let lang = use_lang();
+    let yes = move |_| {
+        if let Some(act) = exec.pending.get_untracked() {
+            exec.pending.set(None);
+            ctx.error.set(None);
+            send(ctx, exec, lang, act, exec.password.get_untracked());
+        }
+    };
+    move || {
+        exec.pending.get().and_then(|act| warning_of(&act)).map(|warning| {
+            view! {
+                <div class="confirm" role="alertdialog" data-testid="manage-confirm">
+                    <p>{t(warning)}</p>
+                    <button type="button" class="danger" data-testid="manage-confirm-yes" on:click=yes>{t(T::ApplyChange)}</button>
+                    <button type="button" class="secondary" data-testid="manage-confirm-no"
+                        on:click=move |_| exec.pending.set(None)>{t(T::Dismiss)}</button>
+                </div>
+            }
+        })
     }
 }
 
@@ -121,7 +137,7 @@ pub fn ManagePanel(card: Card) -> impl IntoView {
     let (open, set_open) = signal(false);
     let password = RwSignal::new(String::new());
     let is_first = card.role == Role::FirstManager;
-    let exec = WalletExec { card: StoredValue::new(card.clone()), password };
+    let exec = WalletExec { card: StoredValue::new(card.clone()), password, pending: RwSignal::new(None) };
     let ctx = DashCtx::for_wallet(exec);
     provide_context(ctx);
     let (list, set_list) = signal(None::<Result<ManageView, String>>);
@@ -150,6 +166,7 @@ pub fn ManagePanel(card: Card) -> impl IntoView {
                 </label>
                 <p class="hint">{t(T::ManageHint)}</p>
                 <p class="error" role="alert" data-testid="manage-error">{move || ctx.error.get()}</p>
+                <ConfirmWrite ctx exec />
                 <CodeQr qr=ctx.qr />
                 {move || list.get().map(|l| match l {
                     Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
