@@ -158,9 +158,17 @@ async fn take_up(lang: Lang, kind: &'static str, code: String, form: Filled) -> 
             return Err(device::key_error(lang, &e));
         }
     };
-    let accepted =
-        wallet_accept(kind.to_owned(), code, form.name, form.id_number, form.password, public_key, signature, form.sms_code)
-            .await;
+    let accepted = wallet_accept(
+        kind.to_owned(),
+        code,
+        form.name,
+        form.id_number,
+        form.password,
+        public_key,
+        signature,
+        form.sms_code,
+    )
+    .await;
     match accepted {
         Ok(b) => {
             device::save_card(Card {
