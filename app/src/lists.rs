@@ -10,6 +10,49 @@ pub fn page_count(total: i64, per_page: i64) -> i64 {
     ((total + per_page - 1) / per_page.max(1)).max(1)
 }
 
+/// Where each page of a keyset-paged list starts (the certificate lists, issue 15 §2): page 0 at
+/// the top, page `p + 1` at the cursor page `p` answered. The pager moves one page at a time, so
+/// the page asked for has its cursor; a page without one (none recorded yet) is counted from the
+/// top instead, which is slower but the same page.
+#[derive(Clone, Copy)]
+pub struct Cursors(StoredValue<Vec<String>>);
+
+impl Cursors {
+    pub fn new() -> Self {
+        Cursors(StoredValue::new(vec![String::new()]))
+    }
+
+    /// Where `page` starts; empty for the top or an unknown page.
+    pub fn start_of(self, page: i64) -> String {
+        let i = usize::try_from(page).unwrap_or(0);
+        self.0.with_value(|c| c.get(i).cloned().unwrap_or_default())
+    }
+
+    /// Page `page` answered `next`: page `page + 1` starts there, and pages beyond it are
+    /// forgotten (they belonged to an earlier walk).
+    pub fn record(self, page: i64, next: &str) {
+        let i = usize::try_from(page).unwrap_or(0);
+        self.0.update_value(|c| {
+            c.truncate(i + 1);
+            c.resize(i + 1, String::new());
+            c.push(next.to_owned());
+        });
+    }
+
+    /// Pages the pager may move through: what `total` fills (at least up to this page), and one
+    /// more while a capped count hides how many there are but the page answered a `next`.
+    pub fn pages(page: i64, total: i64, per_page: i64, next: &str) -> i64 {
+        let counted = page_count(total, per_page).max(page + 1);
+        if next.is_empty() { counted } else { counted.max(page + 2) }
+    }
+}
+
+impl Default for Cursors {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Previous, `summary` (e.g. "1 / 2 · 51"), next. The page count is a signal the list sets
 /// each time it renders a page, so the buttons never judge by a count of an earlier render.
 #[component]
@@ -37,4 +80,34 @@ pub fn Pager(
 pub fn data_href(mime: &str, text: &str) -> String {
     let body = if mime == "text/csv" { format!("\u{feff}{text}") } else { text.to_owned() };
     format!("data:{mime};charset=utf-8,{}", ecert_core::oidc::percent_encode(&body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_page_starts_where_the_one_before_ended_and_a_new_walk_forgets_the_old() {
+        let cursors = Cursors::new();
+        assert_eq!(cursors.start_of(0), "");
+        cursors.record(0, "100.a");
+        cursors.record(1, "90.b");
+        assert_eq!((cursors.start_of(1), cursors.start_of(2)), ("100.a".to_owned(), "90.b".to_owned()));
+        // Back on the first page, which now ends elsewhere: the old second and third are gone.
+        cursors.record(0, "120.c");
+        assert_eq!((cursors.start_of(1), cursors.start_of(2)), ("120.c".to_owned(), String::new()));
+        // A page never seen is counted from the top.
+        assert_eq!(cursors.start_of(7), "");
+        cursors.record(3, "1.d");
+        assert_eq!((cursors.start_of(3), cursors.start_of(4)), (String::new(), "1.d".to_owned()));
+    }
+
+    #[test]
+    fn a_capped_count_still_lets_the_pager_go_on_while_pages_are_full() {
+        assert_eq!(Cursors::pages(0, 51, 50, "x"), 2);
+        assert_eq!(Cursors::pages(1, 51, 50, ""), 2);
+        // 10,001 counted (the cap) but page 201 answered a next: page 202 is reachable.
+        assert_eq!(Cursors::pages(200, 10_001, 50, "x"), 202);
+        assert_eq!(Cursors::pages(250, 10_001, 50, ""), 251, "the last page counts itself");
+    }
 }

@@ -68,7 +68,14 @@ async fn run() {
     let province = viewer("a-p0", "110000", Level::Provincial);
     let county = viewer(&county_id(0, 0, 0), &county_region(0, 0, 0), Level::County);
     let search = |staff: &StaffView, text: &str, scope: &str, page: i64| {
-        let q = CertificateQuery { text: text.into(), status: String::new(), page, scope: scope.into() };
+        let q = CertificateQuery { text: text.into(), page, scope: scope.into(), ..CertificateQuery::default() };
+        let (db, staff) = (db.clone(), staff.clone());
+        async move { certificate::search(&db, &staff, &q, Millis::now()).await.unwrap().items.len() }
+    };
+    // The console's next page: from the cursor the page before answered (keyset paging).
+    let next_page = |staff: &StaffView, page: i64, after: &str| {
+        let q =
+            CertificateQuery { page, scope: SCOPE_SUBTREE.into(), after: after.into(), ..CertificateQuery::default() };
         let (db, staff) = (db.clone(), staff.clone());
         async move { certificate::search(&db, &staff, &q, Millis::now()).await.unwrap().items.len() }
     };
@@ -99,6 +106,13 @@ async fn run() {
     let name_part = format!("{target}号");
     let code_part = format!("{target:010}");
     let serial_prefix = format!("EC{:012}", target / 100);
+    let whole_code: String = db
+        .fetch_one(query("SELECT credit_code FROM institution WHERE id = $1").bind(format!("i{target}")))
+        .await
+        .unwrap();
+    // Where page 200 starts when the pager walks there: the cursor page 199 answers.
+    let before_200 = CertificateQuery { page: 198, scope: SCOPE_SUBTREE.into(), ..CertificateQuery::default() };
+    let after_199 = certificate::search(&db, &national, &before_200, Millis::now()).await.unwrap().next;
 
     println!("\n{certs} certificates, {usage} usage records; {reps} runs each after a warm-up; milliseconds");
     println!("{:<58} {:>8} {:>8} {:>6}", "query", "p50", "p99", "rows");
@@ -107,8 +121,11 @@ async fn run() {
     measure("county: its own list, page 5", reps, || search(&county, "", "", 4)).await;
     measure("nation: whole subtree, page 1", reps, || search(&national, "", SCOPE_SUBTREE, 0)).await;
     measure("nation: whole subtree, page 200", reps, || search(&national, "", SCOPE_SUBTREE, 199)).await;
+    measure("nation: whole subtree, page 200 from page 199's cursor", reps, || next_page(&national, 199, &after_199))
+        .await;
     measure("nation: name substring", reps, || search(&national, &name_part, SCOPE_SUBTREE, 0)).await;
     measure("nation: credit code substring", reps, || search(&national, &code_part, SCOPE_SUBTREE, 0)).await;
+    measure("nation: whole credit code", reps, || search(&national, &whole_code, SCOPE_SUBTREE, 0)).await;
     measure("nation: serial prefix", reps, || search(&national, &serial_prefix, SCOPE_SUBTREE, 0)).await;
     measure("province: name substring in its subtree", reps, || search(&province, &name_part, SCOPE_SUBTREE, 0)).await;
     measure("province: whole subtree, page 1", reps, || search(&province, "", SCOPE_SUBTREE, 0)).await;

@@ -86,10 +86,15 @@ pub async fn refresh_claim_code(certificate_id: String) -> Result<ClaimSlip, App
 
 /// A page of the authority's certificates found by name, credit code or serial and status.
 #[server(endpoint = "list_certificates")]
-pub async fn list_certificates(text: String, status: String, page: i64) -> Result<CertificatePage, AppError> {
+pub async fn list_certificates(
+    text: String,
+    status: String,
+    page: i64,
+    #[server(default)] after: String,
+) -> Result<CertificatePage, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
-    let query = ecert_core::certificate::CertificateQuery { text, status, page, scope: String::new() };
+    let query = ecert_core::certificate::CertificateQuery { text, status, page, scope: String::new(), after };
     Ok(ecert_core::certificate::search(&state.db, &staff, &query, ecert_core::Millis::now()).await?)
 }
 
@@ -134,11 +139,13 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
     let (status, set_status) = signal(String::new());
     let (page, set_page) = signal(0_i64);
     let page_count = RwSignal::new(1_i64);
+    let cursors = crate::lists::Cursors::new();
     let certificates = LocalResource::new(move || {
         issue.version().track();
         refresh.version().track();
         changes.bump.track();
-        list_certificates(text.get(), status.get(), page.get())
+        let page = page.get();
+        list_certificates(text.get(), status.get(), page, cursors.start_of(page))
     });
     let error = move || issue.value().get().and_then(Result::err).map(|e| e.message(lang));
     // The newest slip, from issuing or refreshing, whichever came last.
@@ -222,7 +229,8 @@ pub fn IssuePanel(authority: String) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match certificates.await {
                         Ok(p) => {
-                            page_count.set(crate::lists::page_count(p.total, p.per_page));
+                            cursors.record(p.page, &p.next);
+                            page_count.set(crate::lists::Cursors::pages(p.page, p.total, p.per_page, &p.next));
                             let pages = page_count.get_untracked();
                             view! {
                                 <CertificateTable list=p.items refresh />

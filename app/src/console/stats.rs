@@ -108,11 +108,12 @@ pub async fn subtree_certificates(
     status: String,
     scope: String,
     page: i64,
+    #[server(default)] after: String,
 ) -> Result<CertificatePage, AppError> {
     let staff = crate::guard::staff().await?;
     let state = crate::state::app_state()?;
     let scope = if scope.is_empty() { ecert_core::certificate::SCOPE_SUBTREE.to_owned() } else { scope };
-    let query = ecert_core::certificate::CertificateQuery { text, status, page, scope };
+    let query = ecert_core::certificate::CertificateQuery { text, status, page, scope, after };
     Ok(ecert_core::certificate::search(&state.db, &staff, &query, ecert_core::Millis::now()).await?)
 }
 
@@ -262,6 +263,7 @@ fn StatisticsView(s: Statistics) -> impl IntoView {
         <p data-testid="stats-summary">
             {s.authority_name.clone()} " · " {s.from_day.clone()} " – " {s.to_day.clone()} " · "
             {t(T::ActiveCertificates)} " " <strong data-testid="stats-active">{s.active}</strong> " · "
+            {t(T::StatusExpired)} " " <span data-testid="stats-expired">{s.expired}</span> " · "
             {t(T::StatusCancelled)} " " {s.cancelled} " · " {t(T::StatusDeleted)} " " {s.deleted} " · "
             {t(T::Managers)} " " {s.managers} " · " {t(T::Users)} " " {s.users}
         </p>
@@ -375,8 +377,11 @@ pub fn SubtreePanel() -> impl IntoView {
     let (status, set_status) = signal(String::new());
     let (page, set_page) = signal(0_i64);
     let page_count = RwSignal::new(1_i64);
-    let certificates =
-        LocalResource::new(move || subtree_certificates(text.get(), status.get(), String::new(), page.get()));
+    let cursors = crate::lists::Cursors::new();
+    let certificates = LocalResource::new(move || {
+        let page = page.get();
+        subtree_certificates(text.get(), status.get(), String::new(), page, cursors.start_of(page))
+    });
     view! {
         <section class="panel" aria-labelledby="subtree-title" data-testid="subtree-panel">
             <h2 id="subtree-title">{t(T::SubtreeCertificates)}</h2>
@@ -401,7 +406,8 @@ pub fn SubtreePanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match certificates.await {
                         Ok(p) => {
-                            page_count.set(crate::lists::page_count(p.total, p.per_page));
+                            cursors.record(p.page, &p.next);
+                            page_count.set(crate::lists::Cursors::pages(p.page, p.total, p.per_page, &p.next));
                             let total = if p.total > ecert_core::certificate::COUNT_CAP {
                                 format!("{}+", ecert_core::certificate::COUNT_CAP)
                             } else {

@@ -126,6 +126,11 @@ pub struct CertificateQuery {
     pub page: i64,
     #[serde(default)]
     pub scope: String,
+    /// The previous page's [`CertificatePage::next`]: the page starts right after it (keyset
+    /// paging, so the thousandth page costs what the first does) and `page` only labels it.
+    /// Empty: the page is reached by counting `page` pages from the newest.
+    #[serde(default)]
+    pub after: String,
 }
 
 /// The status of a search for active certificates inside their last three months (R20).
@@ -147,6 +152,23 @@ pub struct CertificatePage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+    /// Where the next page starts ([`CertificateQuery::after`]); empty when this page is the last.
+    #[serde(default)]
+    pub next: String,
+}
+
+/// A place in the console's order (newest first, then by id, descending): the last certificate
+/// of a page, as `issued_at.id`.
+pub fn page_cursor(issued_at: i64, id: &str) -> String {
+    format!("{issued_at}.{id}")
+}
+
+/// A cursor read back; `None` for one this server did not make.
+pub fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
+    let (at, id) = cursor.split_once('.')?;
+    let id_ok =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    Some((at.parse().ok()?, id.to_owned())).filter(|_| id_ok)
 }
 
 /// Certificates per page of the console's list.
@@ -636,7 +658,7 @@ mod server {
     ) -> Result<Vec<CertificateView>> {
         let q = CertificateQuery { text: search.to_owned(), ..CertificateQuery::default() };
         let (filter, values) = search_filter(staff, &q, now)?;
-        let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY c.issued_at DESC, c.id LIMIT {}", limit.clamp(1, 200));
+        let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY {ORDER} LIMIT {}", limit.clamp(1, 200));
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values)).await?;
         rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect()
     }
@@ -645,26 +667,49 @@ mod server {
     /// below it (R22, without persons' data) — found by a part of its institution's name, its
     /// credit code or its serial and by status, a page at a time (issue 15 §2).
     pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<CertificatePage> {
-        let (filter, values) = search_filter(staff, q, now)?;
+        let (filter, mut values) = search_filter(staff, q, now)?;
         let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
         let page = q.page.clamp(0, 1_000_000);
+        // After a cursor, the page starts there (an index range, whatever the depth); without
+        // one, `page` pages are skipped.
+        let (start, skip) = match q.after.trim() {
+            "" => (String::new(), page.saturating_mul(PER_PAGE)),
+            cursor => {
+                let (at, id) = parse_cursor(cursor)
+                    .ok_or_else(|| DomainError::field("after", crate::error::Problem::BadFormat))?;
+                values.push(id);
+                let id = values.len();
+                (format!(" AND c.issued_at <= {at} AND (c.issued_at < {at} OR c.id < ${id})"), 0)
+            }
+        };
         // The page's certificates first, from the certificate table alone (the filter names no
         // other), then their views: the rows skipped to reach a deep page are index entries,
         // not views joined with their institution and first manager (issue 15 §2).
         let sql = format!(
-            "{with} {VIEW_SELECT} WHERE c.id IN (SELECT c.id FROM certificate c WHERE {filter} \
-             ORDER BY c.issued_at DESC, c.id LIMIT {PER_PAGE} OFFSET {}) ORDER BY c.issued_at DESC, c.id",
-            page.saturating_mul(PER_PAGE)
+            "{with} {VIEW_SELECT} WHERE c.id IN (SELECT c.id FROM certificate c WHERE {filter}{start} \
+             ORDER BY {ORDER} LIMIT {PER_PAGE} OFFSET {skip}) ORDER BY {ORDER}"
         );
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values.clone())).await?;
+        if !start.is_empty() {
+            values.pop();
+        }
         let count = format!(
             "{with} SELECT COUNT(*) FROM (SELECT 1 FROM certificate c WHERE {filter} LIMIT {}) AS matched",
             COUNT_CAP + 1
         );
         let total: i64 = db.fetch_one(bind_all(query(&count), values)).await?;
-        let items = rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect::<Result<_>>()?;
-        Ok(CertificatePage { items, total, page, per_page: PER_PAGE })
+        let items: Vec<CertificateView> =
+            rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect::<Result<_>>()?;
+        let next = match items.last() {
+            Some(last) if items.len() as i64 == PER_PAGE => page_cursor(last.issued_at, &last.certificate_id),
+            _ => String::new(),
+        };
+        Ok(CertificatePage { items, total, page, per_page: PER_PAGE, next })
     }
+
+    /// The console's order of certificates: newest first, ties by id (descending, so that a
+    /// cursor is one comparison).
+    const ORDER: &str = "c.issued_at DESC, c.id DESC";
 
     /// The `WHERE` of a search over `certificate c` (no other table) and its parameters: the authority (`$1`, the root of `sub` for a
     /// wider scope), then the text (substring of the name; of the upper-cased credit code or

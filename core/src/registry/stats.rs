@@ -182,8 +182,12 @@ pub struct Statistics {
     pub from_day: String,
     pub to_day: String,
     pub rows: Vec<StatsRow>,
-    /// Now, not in the span: live certificates, ended ones, live managers and users.
+    /// Now, not in the span: live certificates (active and within their validity), active ones
+    /// past their validity (R20: they verify nothing until renewed), ended ones, and the active
+    /// managers and users of the live certificates.
     pub active: i64,
+    #[serde(default)]
+    pub expired: i64,
     pub cancelled: i64,
     pub deleted: i64,
     pub managers: i64,
@@ -343,8 +347,13 @@ mod server {
         for (party, n) in counts {
             *by_party.entry(party).or_default() += n;
         }
-        let mut lines = Vec::with_capacity(by_party.len());
-        for (id, count) in by_party {
+        // The twenty most used first, then their names: a nation's hundreds of parties are not
+        // each looked up to be thrown away. A tie at the twentieth place goes by the party's key.
+        let mut top: Vec<(String, i64)> = by_party.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(20);
+        let mut lines = Vec::with_capacity(top.len());
+        for (id, count) in top {
             let name = match id.as_str() {
                 "" => String::new(),
                 id => db
@@ -355,7 +364,6 @@ mod server {
             lines.push(PartyLine { party: name, count });
         }
         lines.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.party.cmp(&b.party)));
-        lines.truncate(20);
         Ok(lines)
     }
 
@@ -508,12 +516,18 @@ mod server {
         );
         let statuses: Vec<(String, i64)> = db.fetch_all(query(&status_sql).bind(&root)).await?;
         let count_of = |s: CertificateStatus| statuses.iter().find(|(k, _)| k == s.as_sql()).map_or(0, |(_, n)| *n);
+        // Lapsed ones through the partial index of active certificates' expiry.
+        let expired_sql = format!(
+            "{SUBTREE} SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) \
+             AND c.status = 'active' AND c.expires_at <= $2"
+        );
+        let expired: i64 = db.fetch_one(query(&expired_sql).bind(&root).bind(now.0)).await?;
         let holder_sql = format!(
             "{SUBTREE} SELECT h.role, COUNT(*) FROM holder h JOIN certificate c ON c.id = h.certificate_id \
-             WHERE c.authority_id IN (SELECT id FROM sub) AND c.status = 'active' AND h.status = 'active' \
-             AND h.role IN ('manager', 'user') GROUP BY h.role"
+             WHERE c.authority_id IN (SELECT id FROM sub) AND c.status = 'active' AND c.expires_at > $2 \
+             AND h.status = 'active' AND h.role IN ('manager', 'user') GROUP BY h.role"
         );
-        let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root)).await?;
+        let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root).bind(now.0)).await?;
         let role_count = |role: &str| holders.iter().find(|(k, _)| k == role).map_or(0, |(_, n)| *n);
 
         let parties = parties(db, &root, span, mark, live).await?;
@@ -525,20 +539,22 @@ mod server {
             period: span.period,
             from_day: time::format_day(span.from),
             to_day: time::format_day(span.to),
-            active: count_of(CertificateStatus::Active),
+            active: count_of(CertificateStatus::Active) - expired,
+            expired,
             cancelled: count_of(CertificateStatus::Cancelled),
             deleted: count_of(CertificateStatus::Deleted),
             managers: role_count("manager"),
             users: role_count("user"),
-            below: below(db, &root, range).await?,
+            below: below(db, &root, range, now).await?,
             parties,
             chart_svg: chart_svg(&rows, lang),
             rows,
         })
     }
 
-    /// Issued in the span and live now, per authority directly below `root`, each with its subtree.
-    async fn below(db: &Db, root: &str, (from, to): (i64, i64)) -> Result<Vec<BelowLine>> {
+    /// Issued in the span and live now (active, within validity), per authority directly below
+    /// `root`, each with its subtree.
+    async fn below(db: &Db, root: &str, (from, to): (i64, i64), now: Millis) -> Result<Vec<BelowLine>> {
         let tree = "WITH RECURSIVE tree(id, top) AS (SELECT id, id FROM authority WHERE parent_id = $1 \
              UNION ALL SELECT a.id, tree.top FROM authority a JOIN tree ON a.parent_id = tree.id)";
         let sql = format!(
@@ -546,11 +562,11 @@ mod server {
              (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
               AND c.issued_at >= $2 AND c.issued_at < $3), \
              (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
-              AND c.status = 'active') \
+              AND c.status = 'active' AND c.expires_at > $4) \
              FROM authority b WHERE b.parent_id = $1 ORDER BY b.region_code, b.id LIMIT 100"
         );
         let rows: Vec<(String, String, String, i64, i64)> =
-            db.fetch_all(query(&sql).bind(root).bind(from).bind(to)).await?;
+            db.fetch_all(query(&sql).bind(root).bind(from).bind(to).bind(now.0)).await?;
         Ok(rows
             .into_iter()
             .map(|(authority_id, name, region_code, issued, active)| BelowLine {
@@ -804,6 +820,7 @@ mod tests {
                 StatsRow { label: "2026-12".into(), issued: 3, claimed: 1, ..StatsRow::default() },
             ],
             active: 0,
+            expired: 0,
             cancelled: 0,
             deleted: 0,
             managers: 0,

@@ -294,6 +294,63 @@ async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and
     );
 }
 
+/// Issue 15 §2: a page reached from the previous page's cursor (keyset paging: the deepest page
+/// costs what the first does) is the page counting from the top gives, ties in issue time
+/// included; every certificate is on exactly one page; a cursor the server did not make is
+/// refused.
+#[tokio::test]
+async fn issue15_pages_walked_by_cursor_are_the_counted_pages_with_ties_and_nothing_twice() {
+    use ecert_core::certificate::{CertificateQuery, PER_PAGE, search};
+    let (db, national) = nation().await;
+    let issued = 2 * PER_PAGE + 5;
+    for n in 0..issued {
+        let request = IssueRequest { name: format!("北京市第{n}研究所"), ..issue_request(&code_in("110105")) };
+        // Four at a time share an issue instant: the order must still be total.
+        let at = T0.plus_minutes(n / 4);
+        certificate::issue(
+            &db,
+            &national,
+            &request,
+            &IdentityVerifier::Local,
+            IssuePolicy::default(),
+            at,
+            &Random::os(),
+        )
+        .await
+        .unwrap();
+    }
+    let now = ecert_core::Millis::now();
+    let mut after = String::new();
+    let mut walked = Vec::new();
+    for page in 0..3 {
+        let counted = CertificateQuery { page, ..CertificateQuery::default() };
+        let counted = search(&db, &national, &counted, now).await.unwrap();
+        let keyed = CertificateQuery { page, after: after.clone(), ..CertificateQuery::default() };
+        let keyed = search(&db, &national, &keyed, now).await.unwrap();
+        let ids = |p: &ecert_core::certificate::CertificatePage| {
+            p.items.iter().map(|c| c.certificate_id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&keyed), ids(&counted), "page {page}");
+        assert_eq!((keyed.page, keyed.total), (page, issued));
+        assert!(keyed.items.windows(2).all(|w| w[0].issued_at >= w[1].issued_at), "newest first");
+        walked.extend(ids(&keyed));
+        after = keyed.next.clone();
+        assert_eq!(after.is_empty(), page == 2, "a full page says where the next starts; the last says none");
+    }
+    assert_eq!(walked.len() as i64, issued);
+    walked.sort();
+    walked.dedup();
+    assert_eq!(walked.len() as i64, issued, "no certificate on two pages");
+    for bad in ["x", "12.", "12.a b", "-.abc", &format!("1.{}", "a".repeat(65))] {
+        let q = CertificateQuery { after: bad.into(), ..CertificateQuery::default() };
+        assert_eq!(
+            domain(search(&db, &national, &q, now).await),
+            DomainError::field("after", Problem::BadFormat),
+            "{bad}"
+        );
+    }
+}
+
 /// Issue 15 §2: before a destructive change the console names what it voids.
 #[tokio::test]
 async fn issue15_a_destructive_change_names_what_it_voids() {

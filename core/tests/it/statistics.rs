@@ -65,6 +65,13 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
     assert!(s.chart_svg.starts_with("<svg") && s.chart_svg.contains("2026-01-02"));
     assert_eq!(s.parties.iter().map(|p| p.count).sum::<i64>(), 2);
 
+    // R20: past their validity the two live ones count as expired, not active, here and below.
+    let later = T0.plus_minutes((ecert_core::validity::DEFAULT_YEARS * 366 + 2) * 24 * 60);
+    let lapsed = stats::statistics(&db, &auditor, &by_day, Lang::Zh, later).await.unwrap();
+    assert_eq!((lapsed.active, lapsed.expired, lapsed.cancelled), (0, 2, 1));
+    assert_eq!(lapsed.below.iter().map(|b| b.active).sum::<i64>(), 0);
+    assert_eq!(lapsed.rows, s.rows, "the span's own figures do not move");
+
     // Folded into a month and a year; the CSV has the table and its totals.
     let month = stats::statistics(&db, &auditor, &ask("", "month", "2026-01-01", "2026-01-31"), Lang::En, now).await;
     let month = month.unwrap();
