@@ -119,5 +119,31 @@ site_build() {
       export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags"
     fi
     cd "$ROOT" && cargo leptos build --split "$@" "${LIB_CARGO_ARGS[@]}"
+    scan_build "$@"
   )
+}
+
+# scan_build [--release]: the wallet's own camera decoder (app/scan, issue 16 §7), a WASM module
+# of its own that a wallet fetches only where the browser has no BarcodeDetector, into
+# target/site/pkg/scan. Built beside cargo-leptos's WASM (its target dir, profile and flags), so
+# that the standard library it builds for wasm32 serves both.
+scan_build() {
+  local profile=dev dir=debug
+  if [[ " $* " == *" --release "* ]]; then profile=wasm-release dir=wasm-release; fi
+  local target="$CARGO_TARGET_DIR"
+  [ -d "$CARGO_TARGET_DIR/front" ] && target="$CARGO_TARGET_DIR/front"
+  local std=()
+  [ ${#LIB_CARGO_ARGS[@]} -gt 0 ] && std=(-Zbuild-std=std,panic_abort)
+  CARGO_TARGET_DIR="$target" cargo build --locked -p ecert-scan --lib --target wasm32-unknown-unknown \
+    --profile "$profile" "${std[@]}"
+  local out="$ROOT/target/site/pkg/scan"
+  rm -rf "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" \
+    "$target/wasm32-unknown-unknown/$dir/ecert_scan.wasm"
+  if [ "$profile" = wasm-release ]; then
+    # The features rustc's wasm32 target enables by default, no others.
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$out/ecert_scan_bg.wasm" "$out/ecert_scan_bg.wasm"
+  fi
 }

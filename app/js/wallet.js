@@ -92,37 +92,88 @@ export function ecertTakeScanned(path) {
   }
 }
 
-// Camera scanning, where the browser has a camera and the BarcodeDetector API (most phone
-// browsers); elsewhere the phone's own camera app opens the QR code's link.
+// Camera scanning, where the browser has a camera: through its BarcodeDetector API (most phone
+// browsers), or where it has none (iOS Safari, Firefox) through the wallet's own decoder
+// (app/scan: QR codes and the Code 128-C barcode, issue 16 §7), a WASM module fetched the first
+// time it is needed, so that no other wallet downloads it. Without a camera the phone's own
+// camera app opens the QR code's link.
 let scanning = null;
+let ownDecoder = null;
 
-export function ecertCanScan() {
-  return !!(globalThis.BarcodeDetector && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+// The wallet's own decoder, loaded once; a failed load is tried again on the next scan.
+function loadOwnDecoder() {
+  if (!ownDecoder) {
+    ownDecoder = import("/pkg/scan/ecert_scan.js").then(async (m) => {
+      await m.default({ module_or_path: "/pkg/scan/ecert_scan_bg.wasm" });
+      return m;
+    });
+    ownDecoder.catch(() => { ownDecoder = null; });
+  }
+  return ownDecoder;
+}
+
+// Resolves whether there is a camera to scan with (the browser lists video inputs before it
+// asks for permission; their names stay empty until then).
+export async function ecertCanScan() {
+  if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) return false;
+  if (globalThis.BarcodeDetector) return true;
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices.some((d) => d.kind === "videoinput");
+  } catch (_) {
+    return false;
+  }
+}
+
+// A function that reads the <video>'s current frame: the browser's detector, or the wallet's own
+// decoder over a canvas copy of the frame (at most 800 pixels wide: enough for a phone screen's
+// code, and quick).
+async function frameReader(video) {
+  if (globalThis.BarcodeDetector) {
+    // QR codes, and the Code 128 barcode of a presented number (issue 16 §8) where the browser reads it.
+    const wanted = ["qr_code", "code_128"];
+    const supported = BarcodeDetector.getSupportedFormats ? await BarcodeDetector.getSupportedFormats() : wanted;
+    const formats = wanted.filter((f) => supported.includes(f));
+    const detector = new BarcodeDetector({ formats: formats.length > 0 ? formats : ["qr_code"] });
+    return async () => {
+      const codes = await detector.detect(video);
+      return codes.length > 0 && codes[0].rawValue ? codes[0].rawValue : null;
+    };
+  }
+  const decoder = await loadOwnDecoder();
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  return async () => {
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) return null;
+    const scale = Math.min(1, 800 / w);
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return decoder.decode_rgba(new Uint8Array(frame.data.buffer), canvas.width, canvas.height) ?? null;
+  };
 }
 
 // Shows the back camera in the <video> with id `videoId` and resolves with the first code's text.
 export async function ecertScan(videoId) {
   ecertStopScan();
   const video = document.getElementById(videoId);
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  // QR codes, and the Code 128 barcode of a presented number (issue 16 §8) where the browser reads it.
-  const wanted = ["qr_code", "code_128"];
-  const supported = BarcodeDetector.getSupportedFormats ? await BarcodeDetector.getSupportedFormats() : wanted;
-  const formats = wanted.filter((f) => supported.includes(f));
-  const detector = new BarcodeDetector({ formats: formats.length > 0 ? formats : ["qr_code"] });
-  const state = { stream, stopped: false };
+  const state = { stream: null, stopped: false };
   scanning = state;
-  video.srcObject = stream;
-  await video.play();
   try {
+    const read = await frameReader(video);
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    video.srcObject = state.stream;
+    await video.play();
     while (!state.stopped) {
-      const codes = await detector.detect(video);
-      if (codes.length > 0 && codes[0].rawValue) return codes[0].rawValue;
+      const text = await read();
+      if (text) return text;
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error("stopped");
   } finally {
-    stream.getTracks().forEach((t) => t.stop());
+    if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
     video.srcObject = null;
     if (scanning === state) scanning = null;
   }

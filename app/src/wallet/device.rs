@@ -47,7 +47,7 @@ mod js {
         #[wasm_bindgen(js_name = ecertSaveCards)]
         pub fn save_cards(json: &str);
         #[wasm_bindgen(js_name = ecertCanScan)]
-        pub fn can_scan() -> bool;
+        pub async fn can_scan() -> JsValue;
         #[wasm_bindgen(catch, js_name = ecertScan)]
         pub async fn scan(video_id: &str) -> Result<JsValue, JsValue>;
         #[wasm_bindgen(js_name = ecertStopScan)]
@@ -71,10 +71,11 @@ pub fn supported() -> bool {
     false
 }
 
-/// Whether this browser can scan QR codes with its camera.
-pub fn can_scan() -> bool {
+/// Whether this browser has a camera to scan codes with (through its own detector or the
+/// wallet's decoder).
+pub async fn can_scan() -> bool {
     #[cfg(feature = "hydrate")]
-    return js::can_scan();
+    return js::can_scan().await.as_bool().unwrap_or(false);
     #[cfg(not(feature = "hydrate"))]
     false
 }

@@ -333,7 +333,7 @@ fn Scanner(scanned: RwSignal<Option<String>>) -> impl IntoView {
     let (available, set_available) = signal(false);
     let (active, set_active) = signal(false);
     let (error, set_error) = signal(None::<String>);
-    Effect::new(move |_| set_available.set(device::can_scan()));
+    Effect::new(move |_| spawn_local(async move { set_available.set(device::can_scan().await) }));
     let start = move |_| {
         set_error.set(None);
         set_active.set(true);
