@@ -727,18 +727,50 @@ mod server {
             }
         };
         if !text.is_empty() {
-            let (name, code) = (values.len() + 1, values.len() + 2);
             // Each part through its own index (trigram on PostgreSQL), then the certificate by
-            // its key: an OR across the join read every certificate in scope (issue 15 §2).
-            filter.push_str(&format!(
-                " AND c.id IN (SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
-                 WHERE ti.name LIKE ${name} \
-                 UNION SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
-                 WHERE ti.credit_code LIKE ${code} \
-                 UNION SELECT t.id FROM certificate t WHERE t.serial LIKE ${code})"
-            ));
-            values.push(format!("%{text}%"));
-            values.push(format!("%{}%", text.to_uppercase()));
+            // its key: an OR across the join read every certificate in scope (issue 15 §2). A
+            // part cannot hold a text longer than itself, and a text as long as it is the whole
+            // of it: credit codes are 18 characters and serials 20, so a text of that length is
+            // looked up by the unique key (a trigram scan of an all-digit text reads long posting
+            // lists), and, made of letters and digits only, is not looked for in names.
+            let upper = text.to_uppercase();
+            let length = upper.chars().count();
+            let whole_id =
+                matches!(length, CREDIT_CODE_LEN | SERIAL_LEN) && upper.bytes().all(|b| b.is_ascii_alphanumeric());
+            let mut parts = Vec::new();
+            let bind = |values: &mut Vec<String>, value: String| {
+                values.push(value);
+                values.len()
+            };
+            if !whole_id {
+                let n = bind(&mut values, format!("%{text}%"));
+                parts.push(format!(
+                    "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE ti.name LIKE ${n}"
+                ));
+            }
+            let code_part = match length {
+                n if n < CREDIT_CODE_LEN => Some(("LIKE", format!("%{upper}%"))),
+                CREDIT_CODE_LEN => Some(("=", upper.clone())),
+                _ => None,
+            };
+            if let Some((op, value)) = code_part {
+                let n = bind(&mut values, value);
+                parts.push(format!(
+                    "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
+                     WHERE ti.credit_code {op} ${n}"
+                ));
+            }
+            let serial_part = match length {
+                n if n < SERIAL_LEN => Some(("LIKE", format!("%{upper}%"))),
+                SERIAL_LEN => Some(("=", upper.clone())),
+                _ => None,
+            };
+            if let Some((op, value)) = serial_part {
+                let n = bind(&mut values, value);
+                parts.push(format!("SELECT t.id FROM certificate t WHERE t.serial {op} ${n}"));
+            }
+            // Never empty: a text that is not a whole identifier is looked for in names.
+            filter.push_str(&format!(" AND c.id IN ({})", parts.join(" UNION ")));
         }
         if q.status == STATUS_EXPIRED {
             filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at <= {}", now.0));
@@ -756,6 +788,10 @@ mod server {
         }
         Ok((filter, values))
     }
+
+    /// The length of a unified social credit code and of a certificate serial ([`new_serial`]).
+    const CREDIT_CODE_LEN: usize = 18;
+    const SERIAL_LEN: usize = 20;
 
     /// What a console search looks for inside `LIKE '%…%'`: trimmed, at most 100 characters, the
     /// pattern's own wildcards and escape taken out (they are plain text to the user).

@@ -274,12 +274,28 @@ async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.items[0].credit_code, code, "the oldest is on the second page");
     let find = |text: &str| CertificateQuery { text: text.into(), ..CertificateQuery::default() };
-    for text in ["第0研究所", &code[10..], &code[10..17].to_lowercase(), &serial, &serial[10..].to_lowercase()] {
+    // Parts and wholes: a whole code (18) or serial (20) is looked up by its key, in any case.
+    let (whole_code, whole_serial) = (code.to_lowercase(), serial.to_lowercase());
+    assert_eq!((code.len(), serial.len()), (18, 20));
+    for text in [
+        "第0研究所",
+        &code[10..],
+        &code[10..17].to_lowercase(),
+        &code,
+        &whole_code,
+        &serial,
+        &whole_serial,
+        &serial[10..].to_lowercase(),
+    ] {
         let found = search(&db, &national, &find(text), ecert_core::Millis::now()).await.unwrap();
         assert!(found.items.iter().any(|c| c.credit_code == code), "{text}");
         assert!(found.total >= 1 && found.total <= PER_PAGE + 1);
     }
     assert_eq!(search(&db, &national, &find("第0研究所"), ecert_core::Millis::now()).await.unwrap().total, 1);
+    assert_eq!(search(&db, &national, &find(&code), ecert_core::Millis::now()).await.unwrap().total, 1);
+    assert_eq!(search(&db, &national, &find(&whole_serial), ecert_core::Millis::now()).await.unwrap().total, 1);
+    // One character more than a serial: neither a code nor a serial, and no name has it.
+    assert_eq!(search(&db, &national, &find(&format!("{serial}0")), ecert_core::Millis::now()).await.unwrap().total, 0);
     assert_eq!(
         search(&db, &national, &find("%"), ecert_core::Millis::now()).await.unwrap().total,
         PER_PAGE + 1,

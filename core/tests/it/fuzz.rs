@@ -9,7 +9,7 @@
 //! refused, and whatever a parser accepts is bounded and well formed.
 //!
 //! Committed run length (fixed here; `PROPTEST_CASES` does not change it): [`CASES`] = 2,048
-//! cases for each of the 41 text properties, [`CRYPTO_CASES`] = 128 for the 2 that make and check
+//! cases for each of the 42 text properties, [`CRYPTO_CASES`] = 128 for the 2 that make and check
 //! P-256 keys and signatures, [`ROUND_TRIP_CASES`] = 512 for the 2 data-key and the 2 signing-time
 //! properties: about 86,000 cases, 1.6–1.9 s for the module in a debug build on 2 cores, 4.7 s
 //! while another build ran (`cargo test -p ecert-core --test it fuzz`). The run found three
@@ -245,6 +245,21 @@ const URL_SAFE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 
 proptest! {
     #![proptest_config(config(CASES))]
+
+    /// Issue 15 §2: a page cursor the console sends back (`after`) never panics the parser; one
+    /// the server made reads back as it was made, and what is accepted is a number and a short
+    /// id of URL-safe characters (the id is bound as a parameter, the number written as one).
+    #[test]
+    fn page_cursor_reads_back_or_is_refused(
+        s in near("[0-9]{1,19}\\.[A-Za-z0-9_-]{1,64}"), at in any::<i64>(), id in "[A-Za-z0-9_-]{1,64}"
+    ) {
+        use ecert_core::certificate::{page_cursor, parse_cursor};
+        if let Some((_, id)) = parse_cursor(&s) {
+            prop_assert!(!id.is_empty() && id.len() <= 64);
+            prop_assert!(id.bytes().all(|b| URL_SAFE_ALPHABET.contains(&b)));
+        }
+        prop_assert_eq!(parse_cursor(&page_cursor(at, &id)), Some((at, id.clone())));
+    }
 
     /// Issue 14 fuzz: `validate::credit_code` never panics and accepts only 18 code characters,
     /// the input trimmed and upper-cased.
