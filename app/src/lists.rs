@@ -88,6 +88,11 @@ mod tests {
 
     #[test]
     fn each_page_starts_where_the_one_before_ended_and_a_new_walk_forgets_the_old() {
+        // A stored value lives in the reactive arena of an owner, as it does inside a component.
+        Owner::new().with(walk);
+    }
+
+    fn walk() {
         let cursors = Cursors::new();
         assert_eq!(cursors.start_of(0), "");
         cursors.record(0, "100.a");
