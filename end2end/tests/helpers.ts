@@ -211,3 +211,14 @@ export function serverCommand(project: string, args: string[]): string {
     env: { ...process.env, DATABASE_URL: databaseUrl, ECERT_DATA_KEY_FILE: `${workDir}/data-${project}.key`, ECERT_LOG: 'warn' },
   });
 }
+
+/** The holder opens the wallet's present page and asks for a code with the certificate password
+ *  (what the code is, or why there is none, is the caller's to check). */
+export async function askToPresent(p: Page) {
+  await p.goto('/wallet');
+  await hydrated(p);
+  await p.getByTestId('present-button').click();
+  await hydrated(p);
+  await p.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
+  await p.getByRole('button', { name: '生成出示码' }).click();
+}

@@ -4,7 +4,7 @@
 // other screen shows, so the pixels are the ones a phone camera would see, and the decoding is
 // the decoder's own.
 import { expect, Page, test } from '@playwright/test';
-import { CERT_PASSWORD, hydrated, pickMatch, userWithGrant } from './helpers';
+import { askToPresent, CERT_PASSWORD, hydrated, pickMatch, userWithGrant } from './helpers';
 
 /** Gives the phone a camera that films `window.__frame` (a PNG data URL) on a grey desk, and no
  *  BarcodeDetector; records which scripts and modules it fetches. */
@@ -77,12 +77,7 @@ test('issue 16 §7 R11: without BarcodeDetector the wallet reads the PC\'s login
 
 test('issue 16 §7 §8 R10: without BarcodeDetector the wallet reads another holder\'s barcode and checks it', async ({ page, browser, baseURL }) => {
   const { fm, user } = await userWithGrant(page, browser, baseURL!, '北京市条码相机研究院');
-  await user.goto('/wallet');
-  await hydrated(user);
-  await user.getByTestId('present-button').click();
-  await hydrated(user);
-  await user.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
-  await user.getByRole('button', { name: '生成出示码' }).click();
+  await askToPresent(user);
   const barcode = user.getByTestId('present-barcode');
   await expect(barcode.locator('svg')).toBeVisible();
   const number = (await user.getByTestId('present-number').textContent())!.replaceAll(' ', '');

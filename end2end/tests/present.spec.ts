@@ -2,7 +2,7 @@
 // registered relying party checks the number or the barcode (R10, R12), any phone opens the QR's
 // public check page, and removal makes every code fail at once (R15).
 import { Browser, expect, Page, test } from '@playwright/test';
-import { approveOnPhone, CERT_PASSWORD, cstDay, hydrated, phone, residentId, staffSignIn, userWithGrant } from './helpers';
+import { approveOnPhone, askToPresent, CERT_PASSWORD, cstDay, hydrated, phone, residentId, staffSignIn, userWithGrant } from './helpers';
 
 /** Staff register a relying party with one counter in the console; returns its sign-in. */
 async function registerCounter(pc: Page, party: string): Promise<{ username: string; password: string }> {
@@ -32,12 +32,7 @@ async function counterPage(browser: Browser, baseURL: string, login: { username:
 
 /** The user shows the certificate: QR, barcode and number with a countdown. */
 async function present(user: Page) {
-  await user.goto('/wallet');
-  await hydrated(user);
-  await user.getByTestId('present-button').click();
-  await hydrated(user);
-  await user.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
-  await user.getByRole('button', { name: '生成出示码' }).click();
+  await askToPresent(user);
   await expect(user.getByTestId('present-number')).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
   await expect(user.getByTestId('present-barcode').locator('svg')).toBeVisible();
   await expect(user.getByTestId('present-link').locator('svg')).toBeVisible();

@@ -2,17 +2,7 @@
 // past its last day the certificate fails every verification and login; staff find it among
 // the expired, renew it, and it works again with every holder and grant as they were.
 import { expect, Page, test } from '@playwright/test';
-import { CERT_PASSWORD, cstDay, hydrated, phone, serverCommand, userWithGrant } from './helpers';
-
-/** The user opens the wallet's present page and asks for a code. */
-async function tryPresent(user: Page) {
-  await user.goto('/wallet');
-  await hydrated(user);
-  await user.getByTestId('present-button').click();
-  await hydrated(user);
-  await user.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
-  await user.getByRole('button', { name: '生成出示码' }).click();
-}
+import { askToPresent, CERT_PASSWORD, cstDay, hydrated, phone, serverCommand, userWithGrant } from './helpers';
 
 /** The same date five years on, less a day: the last day of a validity starting today (CST). */
 function fiveYearsLessADay(): string {
@@ -45,7 +35,7 @@ test('R20: a certificate past its validity fails verification and login, is rene
   // Past the last day: no code, the holder is told why, the dashboard session ends.
   const lastDay = cstDay(-1);
   serverCommand(info.project.name, ['certificate', 'validity', serial, '--until', lastDay]);
-  await tryPresent(user);
+  await askToPresent(user);
   await expect(user.getByRole('alert').filter({ hasText: '届满' })).toContainText(`证书有效期已于${lastDay}届满`);
   await expect(user.getByTestId('present-number')).toHaveCount(0);
   await dash.reload();
@@ -73,7 +63,7 @@ test('R20: a certificate past its validity fails verification and login, is rene
   await expect(page.getByTestId('detail-changes')).toContainText('证书续期');
 
   // The same user, grant and phone work again; any phone checks the code.
-  await tryPresent(user);
+  await askToPresent(user);
   await expect(user.getByTestId('present-number')).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
   const link = (await user.getByTestId('present-link').getAttribute('href'))!;
   const passerby = await phone(browser, baseURL!);

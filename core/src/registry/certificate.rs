@@ -748,26 +748,18 @@ mod server {
                     "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE ti.name LIKE ${n}"
                 ));
             }
-            let code_part = match length {
-                n if n < CREDIT_CODE_LEN => Some(("LIKE", format!("%{upper}%"))),
-                CREDIT_CODE_LEN => Some(("=", upper.clone())),
-                _ => None,
-            };
-            if let Some((op, value)) = code_part {
+            let code =
+                "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE ti.credit_code";
+            for (part_len, select) in
+                [(CREDIT_CODE_LEN, code), (SERIAL_LEN, "SELECT t.id FROM certificate t WHERE t.serial")]
+            {
+                let (op, value) = match length {
+                    n if n < part_len => ("LIKE", format!("%{upper}%")),
+                    n if n == part_len => ("=", upper.clone()),
+                    _ => continue,
+                };
                 let n = bind(&mut values, value);
-                parts.push(format!(
-                    "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id \
-                     WHERE ti.credit_code {op} ${n}"
-                ));
-            }
-            let serial_part = match length {
-                n if n < SERIAL_LEN => Some(("LIKE", format!("%{upper}%"))),
-                SERIAL_LEN => Some(("=", upper.clone())),
-                _ => None,
-            };
-            if let Some((op, value)) = serial_part {
-                let n = bind(&mut values, value);
-                parts.push(format!("SELECT t.id FROM certificate t WHERE t.serial {op} ${n}"));
+                parts.push(format!("{select} {op} ${n}"));
             }
             // Never empty: a text that is not a whole identifier is looked for in names.
             filter.push_str(&format!(" AND c.id IN ({})", parts.join(" UNION ")));

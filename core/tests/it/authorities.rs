@@ -10,7 +10,7 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::{self, Duties, NewMember, StaffView};
 use ecert_core::store::Db;
-use ecert_core::{DomainError, Problem};
+use ecert_core::{DomainError, Millis, Problem};
 use ecert_testing::{open_private_test_db, resident_id};
 
 use crate::support::{T0, domain};
@@ -243,29 +243,29 @@ async fn r22_every_staff_action_is_in_the_auditors_log_and_its_csv() {
     assert!(staff::actions(&db, &auditor, (Some(T0.0 + 1), None), 100).await.unwrap().is_empty());
 }
 
+/// Issues `count` certificates in Chaoyang, the `n`th named 北京市第n研究所 and issued at `at(n)`;
+/// answers each one's credit code and serial, in issue order.
+async fn issue_numbered(db: &Db, staff: &StaffView, count: i64, at: impl Fn(i64) -> Millis) -> Vec<(String, String)> {
+    let mut issued = Vec::new();
+    for n in 0..count {
+        let code = code_in("110105");
+        let request = IssueRequest { name: format!("北京市第{n}研究所"), ..issue_request(&code) };
+        let policy = IssuePolicy::default();
+        let (serial, _) =
+            certificate::issue(db, staff, &request, &IdentityVerifier::Local, policy, at(n), &Random::os())
+                .await
+                .unwrap();
+        issued.push((code, serial));
+    }
+    issued
+}
+
 #[tokio::test]
 async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and_paged_to() {
     use ecert_core::certificate::{CertificateQuery, PER_PAGE, search};
     let (db, national) = nation().await;
-    let mut first = None;
-    for n in 0..=PER_PAGE {
-        let code = code_in("110105");
-        let request = IssueRequest { name: format!("北京市第{n}研究所"), ..issue_request(&code) };
-        let at = T0.plus_minutes(n);
-        let (serial, _) = certificate::issue(
-            &db,
-            &national,
-            &request,
-            &IdentityVerifier::Local,
-            IssuePolicy::default(),
-            at,
-            &Random::os(),
-        )
-        .await
-        .unwrap();
-        first.get_or_insert((code, serial));
-    }
-    let (code, serial) = first.unwrap();
+    let issued = issue_numbered(&db, &national, PER_PAGE + 1, |n| T0.plus_minutes(n)).await;
+    let (code, serial) = issued[0].clone();
     let all = |page| CertificateQuery { page, ..CertificateQuery::default() };
     let front = search(&db, &national, &all(0), ecert_core::Millis::now()).await.unwrap();
     assert_eq!((front.total, front.items.len() as i64), (PER_PAGE + 1, PER_PAGE));
@@ -319,22 +319,8 @@ async fn issue15_pages_walked_by_cursor_are_the_counted_pages_with_ties_and_noth
     use ecert_core::certificate::{CertificateQuery, PER_PAGE, search};
     let (db, national) = nation().await;
     let issued = 2 * PER_PAGE + 5;
-    for n in 0..issued {
-        let request = IssueRequest { name: format!("北京市第{n}研究所"), ..issue_request(&code_in("110105")) };
-        // Four at a time share an issue instant: the order must still be total.
-        let at = T0.plus_minutes(n / 4);
-        certificate::issue(
-            &db,
-            &national,
-            &request,
-            &IdentityVerifier::Local,
-            IssuePolicy::default(),
-            at,
-            &Random::os(),
-        )
-        .await
-        .unwrap();
-    }
+    // Four at a time share an issue instant: the order must still be total.
+    issue_numbered(&db, &national, issued, |n| T0.plus_minutes(n / 4)).await;
     let now = ecert_core::Millis::now();
     let mut after = String::new();
     let mut walked = Vec::new();
