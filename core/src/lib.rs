@@ -45,7 +45,9 @@ pub use kernel::{error, i18n, mask, time, validate};
 pub use login::oidc;
 #[cfg(feature = "server")]
 pub use registry::bootstrap;
-pub use registry::{archive, authority, catalogue, certificate, changes, identity, party, roster, sms, staff, stats, validity};
+pub use registry::{
+    archive, authority, catalogue, certificate, changes, identity, party, roster, sms, staff, stats, validity,
+};
 
 pub use error::{DomainError, FieldError, Problem};
 #[cfg(feature = "server")]

@@ -32,9 +32,8 @@ async fn exchange(url: &str, headers: &[(&str, &str)], body: String) -> Result<(
     let host = uri.host().ok_or("the URL has no host")?.to_owned();
     let port = uri.port_u16().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(connection);
     let authority = uri.authority().map(|a| a.to_string()).unwrap_or(host);
     let mut request = hyper::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))

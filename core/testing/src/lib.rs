@@ -145,7 +145,10 @@ pub async fn first_manager(db: &Db, staff: &StaffView, institution: &str, rep: &
 pub async fn caller(db: &Db, m: &Member) -> Caller {
     let device_id = &m.binding.device_id;
     let sig = m.phone.sign(action::STATUS, device_id);
-    let bound = device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig, ecert_core::Millis::now()).await.expect("device");
+    let bound =
+        device::signed(db, device_id, &device::message(action::STATUS, device_id), &sig, ecert_core::Millis::now())
+            .await
+            .expect("device");
     holder::caller_of(db, &bound).await.expect("caller")
 }
 
