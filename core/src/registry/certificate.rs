@@ -667,18 +667,19 @@ mod server {
     /// below it (R22, without persons' data) — found by a part of its institution's name, its
     /// credit code or its serial and by status, a page at a time (issue 15 §2).
     pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<CertificatePage> {
-        let (filter, mut values) = search_filter(staff, q, now)?;
+        let (filter, values) = search_filter(staff, q, now)?;
         let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
         let page = q.page.clamp(0, 1_000_000);
         // After a cursor, the page starts there (an index range, whatever the depth); without
         // one, `page` pages are skipped.
+        let mut page_values = values.clone();
         let (start, skip) = match q.after.trim() {
             "" => (String::new(), page.saturating_mul(PER_PAGE)),
             cursor => {
                 let (at, id) = parse_cursor(cursor)
                     .ok_or_else(|| DomainError::field("after", crate::error::Problem::BadFormat))?;
-                values.push(id);
-                let id = values.len();
+                page_values.push(id);
+                let id = page_values.len();
                 (format!(" AND c.issued_at <= {at} AND (c.issued_at < {at} OR c.id < ${id})"), 0)
             }
         };
@@ -689,10 +690,7 @@ mod server {
             "{with} {VIEW_SELECT} WHERE c.id IN (SELECT c.id FROM certificate c WHERE {filter}{start} \
              ORDER BY {ORDER} LIMIT {PER_PAGE} OFFSET {skip}) ORDER BY {ORDER}"
         );
-        let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values.clone())).await?;
-        if !start.is_empty() {
-            values.pop();
-        }
+        let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), page_values)).await?;
         let count = format!(
             "{with} SELECT COUNT(*) FROM (SELECT 1 FROM certificate c WHERE {filter} LIMIT {}) AS matched",
             COUNT_CAP + 1
@@ -765,13 +763,10 @@ mod server {
             filter.push_str(&format!(" AND c.id IN ({})", parts.join(" UNION ")));
         }
         if q.status == STATUS_EXPIRED {
-            filter.push_str(&format!(" AND c.status = 'active' AND c.expires_at <= {}", now.0));
+            filter.push_str(&format!(" AND {}", crate::validity::lapsed_sql(now)));
         } else if q.status == STATUS_RENEWAL_OPEN {
             let until = crate::validity::renewal_open_until(now).0;
-            filter.push_str(&format!(
-                " AND c.status = 'active' AND c.expires_at > {} AND c.expires_at <= {until}",
-                now.0
-            ));
+            filter.push_str(&format!(" AND {} AND c.expires_at <= {until}", crate::validity::live_sql(now)));
         } else if !q.status.is_empty() {
             let status = CertificateStatus::from_sql(&q.status)
                 .ok_or_else(|| DomainError::field("status", crate::error::Problem::BadFormat))?;

@@ -271,6 +271,7 @@ mod server {
     use crate::store::{Applied, Db, Unit, query};
     use crate::time::Millis;
     use crate::usage::{CSV_MAX, UsageKind, csv_field};
+    use crate::validity;
 
     /// The ids of an authority and all below it, as a `WITH` clause naming `sub(id)`, rooted at `$1`.
     pub const SUBTREE: &str = "WITH RECURSIVE sub(id) AS (SELECT id FROM authority WHERE id = $1 \
@@ -518,16 +519,17 @@ mod server {
         let count_of = |s: CertificateStatus| statuses.iter().find(|(k, _)| k == s.as_sql()).map_or(0, |(_, n)| *n);
         // Lapsed ones through the partial index of active certificates' expiry.
         let expired_sql = format!(
-            "{SUBTREE} SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) \
-             AND c.status = 'active' AND c.expires_at <= $2"
+            "{SUBTREE} SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) AND {}",
+            validity::lapsed_sql(now)
         );
-        let expired: i64 = db.fetch_one(query(&expired_sql).bind(&root).bind(now.0)).await?;
+        let expired: i64 = db.fetch_one(query(&expired_sql).bind(&root)).await?;
         let holder_sql = format!(
             "{SUBTREE} SELECT h.role, COUNT(*) FROM holder h JOIN certificate c ON c.id = h.certificate_id \
-             WHERE c.authority_id IN (SELECT id FROM sub) AND c.status = 'active' AND c.expires_at > $2 \
-             AND h.status = 'active' AND h.role IN ('manager', 'user') GROUP BY h.role"
+             WHERE c.authority_id IN (SELECT id FROM sub) AND {} \
+             AND h.status = 'active' AND h.role IN ('manager', 'user') GROUP BY h.role",
+            validity::live_sql(now)
         );
-        let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root).bind(now.0)).await?;
+        let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root)).await?;
         let role_count = |role: &str| holders.iter().find(|(k, _)| k == role).map_or(0, |(_, n)| *n);
 
         let parties = parties(db, &root, span, mark, live).await?;
@@ -562,11 +564,12 @@ mod server {
              (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
               AND c.issued_at >= $2 AND c.issued_at < $3), \
              (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
-              AND c.status = 'active' AND c.expires_at > $4) \
-             FROM authority b WHERE b.parent_id = $1 ORDER BY b.region_code, b.id LIMIT 100"
+              AND {live}) \
+             FROM authority b WHERE b.parent_id = $1 ORDER BY b.region_code, b.id LIMIT 100",
+            live = validity::live_sql(now)
         );
         let rows: Vec<(String, String, String, i64, i64)> =
-            db.fetch_all(query(&sql).bind(root).bind(from).bind(to).bind(now.0)).await?;
+            db.fetch_all(query(&sql).bind(root).bind(from).bind(to)).await?;
         Ok(rows
             .into_iter()
             .map(|(authority_id, name, region_code, issued, active)| BelowLine {

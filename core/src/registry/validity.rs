@@ -83,6 +83,18 @@ pub fn validity_at(expires_at: i64, now: Millis) -> Validity {
     }
 }
 
+/// R20 in SQL, for a certificate named `c`: active and within its validity at `now` (the instant
+/// written into the text as a number, so it needs no parameter).
+pub fn live_sql(now: Millis) -> String {
+    format!("c.status = 'active' AND c.expires_at > {}", now.0)
+}
+
+/// R20 in SQL, for a certificate named `c`: active but past its validity at `now`, so it
+/// verifies nothing until it is renewed.
+pub fn lapsed_sql(now: Millis) -> String {
+    format!("c.status = 'active' AND c.expires_at <= {}", now.0)
+}
+
 /// The latest lapse instant whose renewal has opened by `now`: a certificate is inside its
 /// renewal window at `now` exactly when `now < expires_at <= renewal_open_until(now)`.
 pub fn renewal_open_until(now: Millis) -> Millis {
@@ -149,8 +161,10 @@ mod server {
             )
             .await?;
         let (certificate_id, authority_id, institution_name) = row.ok_or(DomainError::NotFound)?;
-        tx.execute(query("UPDATE certificate SET expires_at = $1 WHERE id = $2").bind(expires_at.0).bind(&certificate_id))
-            .await?;
+        tx.execute(
+            query("UPDATE certificate SET expires_at = $1 WHERE id = $2").bind(expires_at.0).bind(&certificate_id),
+        )
+        .await?;
         let detail = format!("{} → {}", serial.trim(), time::format_day(day));
         let target = ("certificate", certificate_id.as_str());
         crate::staff::record(&mut tx, None, &authority_id, "certificate_validity_set", target, &detail, now, random)
