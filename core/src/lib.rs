@@ -28,6 +28,8 @@ pub mod presentation;
 #[cfg(feature = "server")]
 pub mod purge;
 #[cfg(feature = "server")]
+pub mod rate;
+#[cfg(feature = "server")]
 pub mod records;
 pub mod registry;
 pub mod signing;

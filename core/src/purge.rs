@@ -38,7 +38,7 @@ impl Purged {
 pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
     let cutoff = now.0 - PURGE_AFTER_MINUTES * Millis::MINUTE;
     let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
-    let steps: [(&'static str, &str, i64); 14] = [
+    let steps: [(&'static str, &str, i64); 15] = [
         // OIDC, children first: tokens, then codes no token names, then requests no code names.
         ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
         (
@@ -74,6 +74,8 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
         ("counter_session", "DELETE FROM counter_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
         // Issue 15 §3: archive packages past their configured retention (30 years by default).
         ("archive", "DELETE FROM archive WHERE keep_until < $1", now.0),
+        // Issue 17 §1: a rate window is of no use once its minute is over.
+        ("rate_window", "DELETE FROM rate_window WHERE window_start < $1", now.0 - 2 * Millis::MINUTE),
     ];
     let mut purged = Purged::default();
     for (table, sql, before) in steps {

@@ -142,7 +142,13 @@ pub struct Config {
     #[arg(long, env = "ECERT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
 
-    /// Seconds to let running requests finish after SIGTERM or Ctrl-C.
+    /// Serve Prometheus metrics at `http://ADDR:PORT/metrics` on a listener of their own, apart
+    /// from the public one (e.g. `127.0.0.1:9100`) [default: no metrics listener].
+    #[arg(long, env = "ECERT_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seconds to let running requests finish after SIGTERM or Ctrl-C (`/readyz` answers 503
+    /// from the signal on, so that a balancer sends no new requests).
     #[arg(long, env = "ECERT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
 

@@ -61,6 +61,9 @@ pub fn router(state: AppState) -> Router {
 
     let router = Router::new()
         .route("/healthz", get(healthz))
+        // Issue 17 §3: alive (the process answers) apart from ready (it may take requests).
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
         .route("/lang/{lang}", get(set_lang))
         // Issue 4, journey 5: scan to sign for relying parties.
         .merge(crate::sign::routes())
@@ -75,13 +78,15 @@ pub fn router(state: AppState) -> Router {
         // Issue 14 §3: anonymous requests that write, hash or call out are limited per client
         // and in all (after the client is known, below).
         .layer(middleware::from_fn_with_state(
-            std::sync::Arc::new(crate::limits::Limiter::new(state.rate_limit_scale)),
+            std::sync::Arc::new(crate::limits::Limiter::new(state.rate_limit_scale).shared_through(&state.db)),
             crate::limits::limit,
         ))
         // Issue 14 §1: who the client is, for what the phone shows of a scan login.
         .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), mark_client_ip));
     with_security_headers(router, https)
         .layer(CompressionLayer::new().br(true).gzip(true))
+        // Issue 17 §3: every answer counted by route for /metrics, refusals included.
+        .layer(middleware::from_fn(crate::metrics::record))
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::map_request(drop_malformed_request_id))
@@ -307,6 +312,46 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Set when the server was told to stop: from then on it is not ready, so that a balancer
+/// sends it nothing new while its running requests finish.
+pub static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `GET /livez`: 200 while the process answers at all (a supervisor restarts it otherwise);
+/// nothing is asked of the database, whose outage is not cured by a restart.
+async fn livez() -> Response {
+    Json(serde_json::json!({ "status": "alive" })).into_response()
+}
+
+/// `GET /readyz`: 200 when this app server may take requests: not stopping, the database
+/// answers, every migration this build knows is applied, and the platform's signing keys open
+/// with the data key. 503 with the first reason otherwise.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let not_ready = |reason: &str| {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not ready", "reason": reason })))
+            .into_response()
+    };
+    if DRAINING.load(std::sync::atomic::Ordering::SeqCst) {
+        return not_ready("stopping");
+    }
+    if let Err(error) = state.db.ping().await {
+        tracing::error!(%error, "readiness: database unreachable");
+        return not_ready("database unreachable");
+    }
+    match state.db.migrations_current().await {
+        Ok(true) => {}
+        Ok(false) => return not_ready("migrations not applied"),
+        Err(error) => {
+            tracing::error!(%error, "readiness: cannot read the migrations");
+            return not_ready("migrations unreadable");
+        }
+    }
+    if let Err(error) = ecert_core::jws::ensure_keys(&state.db, ecert_core::Millis::now(), &state.random).await {
+        tracing::error!(%error, "readiness: the signing keys do not open with the data key");
+        return not_ready("signing keys");
+    }
+    Json(serde_json::json!({ "status": "ready", "database": state.db.backend().name() })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod config;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod oidc;
 pub mod sign;
 pub mod telemetry;
@@ -78,6 +79,8 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
 pub struct Prepared {
     pub state: AppState,
     pub listener: TcpListener,
+    /// The metrics listener (`--metrics-listen`), apart from the public one.
+    pub metrics: Option<TcpListener>,
     pub tls: Option<std::sync::Arc<tls::ServerConfig>>,
     pub report: Option<FirstStartReport>,
 }
@@ -104,15 +107,27 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         ecert_core::Error::Domain(d) => StartError::FirstStart(d.message(Lang::En)),
         other => StartError::FirstStart(other.to_string()),
     })?;
-    let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Listen {
+    // Issue 17 §3: the platform's keys exist and open before the first request (`/readyz`).
+    ecert_core::jws::ensure_keys(&db, Millis::now(), &random).await.map_err(|e| {
+        StartError::FirstStart(format!("the platform signing keys do not open (is the data key this database's?): {e}"))
+    })?;
+    let listener = bind(addr).await?;
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    Ok(Prepared { state: app_state(config, db, random)?, listener, metrics, tls, report })
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|e| StartError::Listen {
         addr: addr.to_string(),
         reason: if e.kind() == std::io::ErrorKind::AddrInUse {
             "the address is already in use (is another server running there?)".to_owned()
         } else {
             e.to_string()
         },
-    })?;
-    Ok(Prepared { state: app_state(config, db, random)?, listener, tls, report })
+    })
 }
 
 /// The database a command works on: one connection, migrated and settled like a start.
@@ -256,14 +271,22 @@ fn spawn_purge(db: Db) {
         let every = Duration::from_secs(ecert_core::purge::PURGE_EVERY_MINUTES * 60);
         loop {
             match ecert_core::purge::purge(&db, ecert_core::Millis::now()).await {
-                Ok(purged) if purged.total() > 0 => tracing::info!(rows = purged.total(), "purged expired rows"),
-                Ok(_) => {}
+                Ok(purged) => {
+                    metrics::METRICS.purged(&purged.tables);
+                    if purged.total() > 0 {
+                        tracing::info!(rows = purged.total(), "purged expired rows");
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "purge failed; trying again later"),
             }
             // Issue 15 §3: the usage of the days that ended, counted once for the statistics.
             match ecert_core::stats::roll_up_usage(&db, ecert_core::Millis::now()).await {
-                Ok(days) if days > 0 => tracing::info!(days, "rolled the usage statistics up"),
-                Ok(_) => {}
+                Ok(days) => {
+                    metrics::METRICS.rolled_up(u64::try_from(days).unwrap_or(0));
+                    if days > 0 {
+                        tracing::info!(days, "rolled the usage statistics up");
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "usage roll-up failed; trying again later"),
             }
             tokio::time::sleep(every).await;
@@ -277,7 +300,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         println!("{}", command(&config, cmd).await?);
         return Ok(());
     }
-    let Prepared { state, listener, tls, report } = prepare(&config).await?;
+    let Prepared { state, listener, metrics: metrics_listener, tls, report } = prepare(&config).await?;
     let db = state.db.clone();
     if let Some(report) = &report {
         print_first_start(report, &config.state_dir());
@@ -285,6 +308,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     print_urls(&config);
     spawn_purge(db.clone());
     spawn_sms_delivery(db.clone(), state.sms.clone());
+    if let Some(listener) = metrics_listener {
+        let router = metrics::router(db.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(backend = db.backend().name(), addr = %config.listen, "serving");
 
     let app = http::router(state);
@@ -312,6 +343,7 @@ where
     let app = app.into_make_service_with_connect_info::<http::Peer>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
+        http::DRAINING.store(true, std::sync::atomic::Ordering::SeqCst);
         tracing::info!("shutting down: finishing running requests");
         let _ = stop_tx.send(());
     });
@@ -395,5 +427,9 @@ fn print_urls(config: &Config) {
     println!("    Staff console     工作台     {base}/console");
     println!("    Manager dashboard 管理人后台 {base}/dashboard");
     println!("    Verifier page     柜台核验   {base}/verify");
-    println!("    Health            健康检查   {base}/healthz\n");
+    println!("    Health            健康检查   {base}/readyz");
+    if let Some(addr) = config.metrics_listen {
+        println!("    Metrics           监控指标   http://{addr}/metrics");
+    }
+    println!();
 }

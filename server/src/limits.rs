@@ -4,9 +4,12 @@
 //! limited per client address and in all, per minute, and answers `429 Too Many Requests` with
 //! `Retry-After` beyond that.
 //!
-//! The windows live in this process: behind a balancer each app server counts its own share,
-//! so the ceiling of a cluster is the sum of its servers'. Polling, which is a cheap read, is
-//! not limited. The limits scale together (`--rate-limit-scale`; 0 turns them off).
+//! Each app server counts in memory first: the totals (a ceiling on what one app server takes)
+//! and the per-client windows. When app servers share a PostgreSQL database, a client's window
+//! is counted there too ([`ecert_core::rate`], issue 17 §1), so that a client over its limit
+//! through one app server is over it through all; a SQLite file is served by one process, whose
+//! memory is the whole truth. Polling, which is a cheap read, is not limited. The limits scale
+//! together (`--rate-limit-scale`; 0 turns them off).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -35,6 +38,19 @@ pub enum Class {
 }
 
 impl Class {
+    pub const ALL: [Class; 5] = [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms];
+
+    /// The class's name in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Login => "login",
+            Class::SignIn => "sign_in",
+            Class::Wallet => "wallet",
+            Class::Check => "check",
+            Class::Sms => "sms",
+        }
+    }
+
     /// Requests a minute per client address and in all, before scaling.
     /// The totals sit well above what a province's legitimate traffic asks of one app server,
     /// so that a crowd that reaches them has cost something and the site still answers its own.
@@ -83,6 +99,8 @@ struct Window {
 /// Fixed one-minute windows per (class, client) and per class.
 pub struct Limiter {
     scale: f64,
+    /// The database the app servers share, where client windows are counted too.
+    shared: Option<ecert_core::store::Db>,
     started: Instant,
     clients: Mutex<Clients>,
     totals: Mutex<HashMap<Class, Window>>,
@@ -112,7 +130,36 @@ impl Limiter {
     pub fn new(scale: f64) -> Limiter {
         // Not a number: the defaults, never "no limits" by accident.
         let scale = if scale.is_nan() { 1.0 } else { scale };
-        Limiter { scale, started: Instant::now(), clients: Mutex::default(), totals: Mutex::default() }
+        Limiter { scale, shared: None, started: Instant::now(), clients: Mutex::default(), totals: Mutex::default() }
+    }
+
+    /// The same limits, with client windows counted in `db` as well when it is PostgreSQL (the
+    /// database of a cluster).
+    pub fn shared_through(mut self, db: &ecert_core::store::Db) -> Limiter {
+        if db.backend() == ecert_core::store::Backend::Postgres {
+            self.shared = Some(db.clone());
+        }
+        self
+    }
+
+    /// The cluster's count of `client`'s requests of `class` (after this process's own has
+    /// let the request through): `Err(seconds)` to wait when over the limit. A database that
+    /// does not answer lets the request through: the request will meet the same outage.
+    async fn hit_shared(&self, class: Class, client: Option<IpAddr>) -> Result<(), u64> {
+        let (true, Some(db), Some(ip)) = (self.enabled(), &self.shared, client.map(client_key)) else { return Ok(()) };
+        let now = ecert_core::Millis::now();
+        let limit = self.scaled(class.limits().0);
+        match ecert_core::rate::hit(db, class.name(), &ip.to_string(), now, limit).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                let ends = ecert_core::rate::window_of(now) + ecert_core::Millis::MINUTE;
+                Err(u64::try_from((ends - now.0 + 999) / 1000).unwrap_or(1).max(1))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the shared rate window is unreadable; counting in this process only");
+                Ok(())
+            }
+        }
     }
 
     fn enabled(&self) -> bool {
@@ -166,10 +213,15 @@ impl Limiter {
 pub async fn limit(State(limiter): State<std::sync::Arc<Limiter>>, req: Request, next: Next) -> Response {
     let Some(class) = Class::of(req.method(), req.uri().path()) else { return next.run(req).await };
     let client = req.extensions().get::<ecert_app::ClientIp>().map(|c| c.0);
-    match limiter.hit(class, client, Instant::now()) {
+    let counted = match limiter.hit(class, client, Instant::now()) {
+        Ok(()) => limiter.hit_shared(class, client).await,
+        over => over,
+    };
+    match counted {
         Ok(()) => next.run(req).await,
         Err(seconds) => {
             tracing::info!(?class, "rate limited");
+            crate::metrics::METRICS.limited(class);
             let mut response = if req.uri().path().starts_with("/api/") {
                 (
                     StatusCode::TOO_MANY_REQUESTS,

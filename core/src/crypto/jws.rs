@@ -149,6 +149,16 @@ pub async fn key(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Res
     read(db, purpose).await?.ok_or_else(|| DomainError::InvalidState.into())
 }
 
+/// Issue 17 §3: the current key of every purpose, made if missing and opened with the data
+/// key: an app server serves (`/readyz`) only when this succeeds, so one started with another
+/// data key than its database's never takes a request.
+pub async fn ensure_keys(db: &Db, now: Millis, random: &Random) -> Result<()> {
+    for purpose in Purpose::ALL {
+        key(db, purpose, now, random).await?;
+    }
+    Ok(())
+}
+
 /// The JWK Set of `purpose`: its current key (made on first use) first, then the retired keys
 /// still published, newest first.
 pub async fn jwks(db: &Db, purpose: Purpose, now: Millis, random: &Random) -> Result<serde_json::Value> {

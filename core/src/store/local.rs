@@ -158,6 +158,8 @@ pub struct Local {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     jobs: mpsc::Sender<Job>,
+    /// Units queued for the writer or being committed (issue 17 §3: the writer's queue depth).
+    queued: std::sync::atomic::AtomicUsize,
     /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -200,6 +202,7 @@ impl Local {
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
             jobs,
+            queued: std::sync::atomic::AtomicUsize::new(0),
             closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -259,9 +262,23 @@ impl Local {
         result
     }
 
+    /// Units waiting for the writer or in its group being committed now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Queues a unit for the writer and waits for the commit of its group.
     pub async fn write(&self, unit: Unit) -> Result<Applied, LocalError> {
         self.check_open()?;
+        /// Counts the unit out however its caller's wait ends (answered, or dropped).
+        struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _queued = Queued(&self.queued);
         let (done, answer) = tokio::sync::oneshot::channel();
         self.jobs.send(Job { unit, done }).map_err(|_| LocalError::Other("the writer thread has stopped".into()))?;
         answer.await.map_err(|_| LocalError::Other("the writer thread has stopped".into()))?

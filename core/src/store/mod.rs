@@ -54,6 +54,17 @@ impl Backend {
     }
 }
 
+/// The connections of a [`Db`] at one instant ([`Db::pool_use`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open, idle among them, and the most the pool opens.
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+    /// SQLite file only: write units queued for the one writer or being committed.
+    pub writer_queue: Option<usize>,
+}
+
 /// A connection pool on one of the two backends, with the data key that seals personal fields
 /// (R16, [`crate::seal`]).
 #[derive(Clone, Debug)]
@@ -240,6 +251,27 @@ impl Db {
         // the local path of the hot reads.
         self.execute(query("SELECT 1")).await?;
         self.fetch_one::<i64>(query("SELECT CAST(1 AS BIGINT)").point_read()).await.map(drop)
+    }
+
+    /// Issue 17 §3: how busy the connections are, for `/metrics`.
+    pub fn pool_use(&self) -> PoolUse {
+        let (open, idle, max) = match self {
+            Db::Sqlite(pool, ..) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Postgres(pool, _) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+        };
+        PoolUse { open, idle: idle as u32, max, writer_queue: self.local().map(local::Local::queued) }
+    }
+
+    /// Whether every migration this build knows is applied to the database (a newer build's
+    /// later ones may be there too): an app server is ready only then (`/readyz`).
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let known = match self {
+            Db::Sqlite(..) => &SQLITE_MIGRATIONS,
+            Db::Postgres(..) => &POSTGRES_MIGRATIONS,
+        };
+        let Some(latest) = known.iter().map(|m| m.version).max() else { return Ok(true) };
+        let q = query("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND success = TRUE").bind(latest);
+        Ok(self.fetch_one::<i64>(q).await? == 1)
     }
 
     /// A transaction for read-then-write rules. On SQLite it takes the write lock at once

@@ -267,3 +267,38 @@ async fn on_sqlite_the_wal_is_copied_back_into_the_file_beside_the_writer() {
     db.close().await;
     let _ = std::fs::remove_file(&path);
 }
+
+/// Issue 17 §1: a client's rate window counted in the shared database holds through every app
+/// server: forty concurrent hits (as from several servers at once) count exactly to the limit,
+/// another client and the next minute start afresh, and the purge drops windows that are over.
+#[tokio::test]
+async fn rate_windows_count_to_their_limit_under_concurrency_and_expire() {
+    use ecert_core::{Millis, purge, rate};
+    let db = open_test_db().await;
+    let client = format!("198.51.100.{}", Random::os().id().len());
+    let class = format!("test-{}", Random::os().id());
+    let now = Millis(rate::window_of(T0) + 5_000);
+    let hits = (0..40).map(|_| {
+        let (db, class, client) = (db.clone(), class.clone(), client.clone());
+        tokio::spawn(async move { rate::hit(&db, &class, &client, now, 7).await.unwrap() })
+    });
+    let mut counted = 0;
+    for hit in hits {
+        counted += usize::from(hit.await.unwrap());
+    }
+    assert_eq!(counted, 7, "no more than the limit, however many servers ask at once");
+    assert!(!rate::hit(&db, &class, &client, now, 7).await.unwrap());
+    assert!(rate::hit(&db, &class, "203.0.113.9", now, 7).await.unwrap(), "another client");
+    let next_minute = Millis(now.0 + Millis::MINUTE);
+    assert!(rate::hit(&db, &class, &client, next_minute, 7).await.unwrap(), "the next window");
+
+    let windows = || {
+        let (db, class) = (db.clone(), class.clone());
+        async move {
+            db.fetch_one::<i64>(query("SELECT COUNT(*) FROM rate_window WHERE class = $1").bind(class)).await.unwrap()
+        }
+    };
+    assert_eq!(windows().await, 3);
+    purge::purge(&db, Millis(rate::window_of(next_minute) + 2 * Millis::MINUTE)).await.unwrap();
+    assert_eq!(windows().await, 1, "the first minute's two windows are gone, the next one's stays");
+}

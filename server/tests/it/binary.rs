@@ -580,3 +580,66 @@ fn json_logs_go_to_stderr() {
     assert!(!lines.is_empty() && lines.iter().all(|l| l.starts_with('{')), "JSON lines on stderr: {stderr}");
     assert!(stderr.contains("\"message\":\"serving\""), "{stderr}");
 }
+
+/// A minimal HTTP/1.1 GET; status and body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), body.to_owned())
+}
+
+/// Issue 17 §3: a balancer asks `/readyz`, a supervisor `/livez`, and Prometheus scrapes
+/// `/metrics` on a listener of its own, which counts requests by route, refusals by class, the
+/// pool and the SQLite writer's queue.
+#[test]
+fn liveness_readiness_and_metrics_apart_from_the_public_port() {
+    let dir = scratch_dir("ecert-metrics");
+    let (mut server, port) = server_in(&dir, "metrics-test-password");
+    let metrics_port = free_port();
+    let mut child = server
+        .env("ECERT_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
+        // Sign-ins: 20 a minute per client, so 2 here.
+        .env("ECERT_RATE_LIMIT_SCALE", "0.1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    let (live, live_body) = get(port, "/livez");
+    let (ready, ready_body) = get(port, "/readyz");
+    let sign_in = || post_form(port, "/api/staff_sign_in", "", &[("username", "admin"), ("password", "wrong one")]).0;
+    let sign_ins = [sign_in(), sign_in(), sign_in()];
+    let (public, _) = get(port, "/metrics");
+    let (scraped, text) = get(metrics_port, "/metrics");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let mut banner = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut banner).unwrap();
+    let _ = child.wait();
+
+    assert_eq!((live, ready), (200, 200), "{live_body} {ready_body}");
+    assert!(ready_body.contains("\"ready\"") && ready_body.contains("SQLite"), "{ready_body}");
+    assert_eq!(sign_ins, [401, 401, 429]);
+    assert_ne!(public, 200, "no metrics on the public port");
+    assert_eq!(scraped, 200);
+    for line in [
+        "ecert_http_requests_total{route=\"/api/staff_sign_in\",method=\"POST\",status=\"4xx\"} 3",
+        "ecert_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"2xx\"} 1",
+        "ecert_rate_limited_total{class=\"sign_in\"} 1",
+        "ecert_db_writer_queue 0",
+        "ecert_http_request_duration_seconds_bucket{route=\"/livez\",method=\"GET\",status=\"2xx\",le=\"+Inf\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(text.contains("route=\"unmatched\",method=\"GET\",status=\"4xx\""), "the public /metrics: {text}");
+    let rss: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ecert_process_resident_memory_bytes "))
+        .and_then(|v| v.parse().ok())
+        .expect("the resident memory");
+    assert!(rss > 1e6, "{rss}");
+    assert!(banner.contains(&format!("http://127.0.0.1:{metrics_port}/metrics")), "{banner}");
+}

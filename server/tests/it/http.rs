@@ -333,3 +333,37 @@ async fn anonymous_sign_ins_are_limited_per_client_with_retry_after() {
         Request::post("/api/dashboard_login_status").header(header::HOST, support::HOST).body(Body::empty()).unwrap();
     assert_eq!(support::send(&app, poll).await.status, StatusCode::OK);
 }
+
+/// Issue 17 §1: two app servers over one PostgreSQL database count a client's requests together,
+/// so a client over its limit through one is over it through the other. A SQLite file is served
+/// by one process, which counts alone.
+#[tokio::test]
+async fn a_client_over_its_limit_through_one_app_server_is_over_it_through_another() {
+    let db = open_test_db().await;
+    // Two staff sign-ins a minute per client.
+    let flags = ["--site-root", &no_site(), "--rate-limit-scale", "0.1"];
+    let (a, b) = (app_on(&db, &flags), app_on(&db, &flags));
+    let id = ecert_core::secret::Random::os().id();
+    let client: std::net::SocketAddr =
+        format!("198.18.{}.{}:40000", id.as_bytes()[0], id.as_bytes()[1]).parse().unwrap();
+    let sign_in = |app: &axum::Router| {
+        let mut req = Request::post("/api/staff_sign_in")
+            .header(header::HOST, support::HOST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("username=nobody-{id}&password=wrong")))
+            .unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(client));
+        let app = app.clone();
+        async move { support::send(&app, req).await.status }
+    };
+    assert_eq!(sign_in(&a).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&b).await, StatusCode::UNAUTHORIZED);
+    let third = sign_in(&a).await;
+    match db.backend() {
+        ecert_core::store::Backend::Postgres => {
+            assert_eq!(third, StatusCode::TOO_MANY_REQUESTS, "the second server's count holds on the first");
+            assert_eq!(sign_in(&b).await, StatusCode::TOO_MANY_REQUESTS);
+        }
+        ecert_core::store::Backend::Sqlite => assert_eq!(third, StatusCode::UNAUTHORIZED, "one process, one count"),
+    }
+}
