@@ -67,8 +67,16 @@ ensure_cargo_leptos() {
 
 # cargo install into $TOOLS, built in a target dir of its own (removed afterwards), so that it
 # never holds the project's target dir: the project can build while a tool does.
+# Built to compile fast, not to run fast (issue 17 §4): cargo-leptos's own release profile asks
+# for fat LTO in one codegen unit, which is most of its 25 minutes on 2 cores, and buys nothing
+# for a tool that spends its time waiting for rustc. opt-level 1 keeps wasm-bindgen quick on a
+# debug bundle of tens of megabytes.
 install_tool() {
-  CARGO_TARGET_DIR="$ECERT_CACHE/tools-target" cargo install --root "$TOOLS" "$@"
+  CARGO_TARGET_DIR="$ECERT_CACHE/tools-target" \
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+    cargo install --root "$TOOLS" "$@"
   rm -rf "$ECERT_CACHE/tools-target"
 }
 
