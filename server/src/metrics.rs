@@ -55,9 +55,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     limited: Default::default(),
     purged: Mutex::default(),
     rolled_up_days: AtomicU64::new(0),
-    started_unix: std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64()),
+    started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
 });
 
 fn status_class(status: u16) -> &'static str {
@@ -126,7 +124,12 @@ impl Metrics {
             let requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut keys: Vec<&Key> = requests.keys().collect();
             keys.sort();
-            head(&mut out, "ecert_http_requests_total", "counter", "Requests answered, by route, method and status class.");
+            head(
+                &mut out,
+                "ecert_http_requests_total",
+                "counter",
+                "Requests answered, by route, method and status class.",
+            );
             for &key in &keys {
                 let _ = writeln!(out, "ecert_http_requests_total{{{}}} {}", labels(key), requests[key].count);
             }
@@ -154,15 +157,30 @@ impl Metrics {
         let _ = writeln!(out, "ecert_db_connections{{state=\"idle\"}} {}", pool.idle);
         let _ = writeln!(out, "ecert_db_connections{{state=\"max\"}} {}", pool.max);
         if let Some(queued) = pool.writer_queue {
-            head(&mut out, "ecert_db_writer_queue", "gauge", "Write units waiting for SQLite's one writer or being committed.");
+            head(
+                &mut out,
+                "ecert_db_writer_queue",
+                "gauge",
+                "Write units waiting for SQLite's one writer or being committed.",
+            );
             let _ = writeln!(out, "ecert_db_writer_queue {queued}");
         }
-        head(&mut out, "ecert_rate_limited_total", "counter", "Anonymous requests refused (429) by a rate limit, by class.");
+        head(
+            &mut out,
+            "ecert_rate_limited_total",
+            "counter",
+            "Anonymous requests refused (429) by a rate limit, by class.",
+        );
         for class in Class::ALL {
             let n = self.limited[class as usize].load(Ordering::Relaxed);
             let _ = writeln!(out, "ecert_rate_limited_total{{class=\"{}\"}} {n}", class.name());
         }
-        head(&mut out, "ecert_purged_rows_total", "counter", "Expired rows deleted by this app server's purges, by table.");
+        head(
+            &mut out,
+            "ecert_purged_rows_total",
+            "counter",
+            "Expired rows deleted by this app server's purges, by table.",
+        );
         for (table, n) in self.purged.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
             let _ = writeln!(out, "ecert_purged_rows_total{{table=\"{}\"}} {n}", escape(table));
         }
