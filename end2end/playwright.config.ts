@@ -23,6 +23,26 @@ if (process.env.ECERT_E2E_POSTGRES_URL) {
   });
 }
 
+// Issue 17 §1: the balancer of scripts/cluster (https://127.0.0.1:8443), when it runs.
+const cluster = process.env.ECERT_E2E_CLUSTER_URL;
+
+/** Debian's Chromium, as these machines have it, with `extra` switches. */
+function chromium(extra: string[]) {
+  return {
+    executablePath: process.env.ECERT_CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extra,
+    ],
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
@@ -31,25 +51,30 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  use: {
-    trace: 'retain-on-failure',
-    launchOptions: {
-      executablePath: process.env.ECERT_CHROMIUM ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
-  },
-  projects: backends.map((b) => ({
-    name: b.name,
-    use: { ...devices['Desktop Chrome'], baseURL: `http://127.0.0.1:${b.port}` },
-  })),
+  use: { trace: 'retain-on-failure', launchOptions: chromium([]) },
+  projects: [
+    ...backends.map((b) => ({
+      name: b.name,
+      testIgnore: /cluster\.spec\.ts/,
+      use: { ...devices['Desktop Chrome'], baseURL: `http://127.0.0.1:${b.port}` },
+    })),
+    // Issue 17 §1: scripts/cluster's nginx in front of its app servers, with the certificate it
+    // generated (every context of the browser, phones' too, accepts it).
+    ...(cluster
+      ? [
+          {
+            name: 'cluster',
+            testMatch: /cluster\.spec\.ts/,
+            use: {
+              ...devices['Desktop Chrome'],
+              baseURL: cluster,
+              ignoreHTTPSErrors: true,
+              launchOptions: chromium(['--ignore-certificate-errors']),
+            },
+          },
+        ]
+      : []),
+  ],
   webServer: server
     ? [
         {

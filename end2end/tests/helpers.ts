@@ -222,3 +222,42 @@ export async function askToPresent(p: Page) {
   await p.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
   await p.getByRole('button', { name: '生成出示码' }).click();
 }
+
+/** Staff register a relying party with one counter in the console; returns its sign-in. */
+export async function registerCounter(pc: Page, party: string): Promise<{ username: string; password: string }> {
+  await pc.goto('/console');
+  await hydrated(pc);
+  await pc.getByLabel('系统名称').fill(party);
+  await pc.getByRole('button', { name: '登记应用系统' }).click();
+  await expect(pc.getByTestId('party-client-secret')).toBeVisible();
+  const card = pc.getByTestId('party').filter({ hasText: party });
+  await card.getByLabel('柜台名称').fill('一号窗口');
+  await card.getByRole('button', { name: '添加柜台' }).click();
+  const username = (await pc.getByTestId('counter-username').textContent())!.trim();
+  const password = (await pc.getByTestId('counter-password').textContent())!.trim();
+  return { username, password };
+}
+
+/** A counter's browser, signed in to the verifier page. */
+export async function counterPage(browser: Browser, baseURL: string, login: { username: string; password: string }) {
+  const page = await (await browser.newContext({ baseURL })).newPage();
+  await page.goto('/verify');
+  await page.getByLabel('用户名').fill(login.username);
+  await page.getByLabel('密码').fill(login.password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await expect(page.getByTestId('counter-name')).toContainText('一号窗口');
+  return page;
+}
+
+/** The user shows the certificate: QR, barcode and number with a countdown. */
+export async function present(user: Page) {
+  await askToPresent(user);
+  await expect(user.getByTestId('present-number')).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
+  await expect(user.getByTestId('present-barcode').locator('svg')).toBeVisible();
+  await expect(user.getByTestId('present-link').locator('svg')).toBeVisible();
+  await expect(user.getByTestId('present-countdown')).toContainText(/剩余有效时间 (29\d|300) 秒/);
+  return {
+    number: (await user.getByTestId('present-number').textContent())!.trim(),
+    link: (await user.getByTestId('present-link').getAttribute('href'))!,
+  };
+}
