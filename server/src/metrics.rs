@@ -37,12 +37,13 @@ struct Series {
     seconds: f64,
 }
 
-/// The key of a series: route pattern, method, status class (`2xx`…).
-type Key = (String, String, &'static str);
+/// The series of one route pattern, by method and status class (`2xx`…): the route is the
+/// outer key so that counting a request allocates nothing once its route has been seen.
+type RouteSeries = HashMap<(&'static str, &'static str), Series>;
 
 /// This process's metrics.
 pub struct Metrics {
-    requests: Mutex<HashMap<Key, Series>>,
+    requests: Mutex<HashMap<String, RouteSeries>>,
     limited: [AtomicU64; Class::ALL.len()],
     purged: Mutex<BTreeMap<String, u64>>,
     rolled_up_days: AtomicU64,
@@ -87,8 +88,11 @@ impl Metrics {
     /// Counts one answered request.
     pub fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
         let mut requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (route.to_owned(), method.to_owned(), status_class(status));
-        let series = requests.entry(key).or_default();
+        let by_route = match requests.get_mut(route) {
+            Some(by_route) => by_route,
+            None => requests.entry(route.to_owned()).or_default(),
+        };
+        let series = by_route.entry((method, status_class(status))).or_default();
         if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
             series.buckets[i] += 1;
         }
@@ -122,8 +126,15 @@ impl Metrics {
         };
         {
             let requests = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut keys: Vec<&Key> = requests.keys().collect();
-            keys.sort();
+            let mut keys: Vec<(&str, &'static str, &'static str)> = requests
+                .iter()
+                .flat_map(|(route, by_route)| {
+                    by_route.keys().map(move |&(method, status)| (route.as_str(), method, status))
+                })
+                .collect();
+            keys.sort_unstable();
+            let series =
+                |(route, method, status): (&str, &'static str, &'static str)| &requests[route][&(method, status)];
             head(
                 &mut out,
                 "ecert_http_requests_total",
@@ -131,7 +142,7 @@ impl Metrics {
                 "Requests answered, by route, method and status class.",
             );
             for &key in &keys {
-                let _ = writeln!(out, "ecert_http_requests_total{{{}}} {}", labels(key), requests[key].count);
+                let _ = writeln!(out, "ecert_http_requests_total{{{}}} {}", labels(key), series(key).count);
             }
             head(
                 &mut out,
@@ -140,7 +151,7 @@ impl Metrics {
                 "Seconds from a request's arrival to its answer's head, by route and method.",
             );
             for &key in &keys {
-                let s = &requests[key];
+                let s = series(key);
                 let l = labels(key);
                 let mut cumulative = 0;
                 for (le, n) in BUCKETS.iter().zip(s.buckets) {
@@ -202,7 +213,7 @@ impl Metrics {
 }
 
 /// The labels of a request series.
-fn labels((route, method, status): &Key) -> String {
+fn labels((route, method, status): (&str, &str, &str)) -> String {
     format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", escape(route))
 }
 
@@ -221,11 +232,17 @@ pub fn resident_bytes() -> Option<u64> {
 /// The middleware counting every request by the route axum matched (`unmatched` for the
 /// fallback: static files and pages not found).
 pub async fn record(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    // A clone of the matched pattern is a reference count, not a copy of the text.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
-    METRICS.observe(&route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    METRICS.observe(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
