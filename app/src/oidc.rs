@@ -59,12 +59,21 @@ pub async fn oidc_login_start(request: String) -> Result<Option<OidcLoginQr>, Ap
 }
 
 /// The hot path the page polls; on `confirmed` the code is issued (once) and `redirect` set.
+/// With `seen`, a long poll like the dashboard's (`crate::dashboard::login_status`).
 #[server(endpoint = "oidc_login_status")]
-pub async fn oidc_login_status(request: String) -> Result<OidcProgress, AppError> {
+pub async fn oidc_login_status(
+    request: String,
+    seen: Option<ecert_core::login::LoginState>,
+) -> Result<OidcProgress, AppError> {
     use ecert_core::oidc::{self, OidcError};
     let state = crate::state::app_state()?;
     let unknown = || OidcProgress { state: Some(ecert_core::login::LoginState::Unknown), redirect: None };
     let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else { return Ok(unknown()) };
+    if let Some(seen) = seen {
+        oidc::wait_for_progress(&state.db, &request, &browser, seen, ecert_core::Millis::now())
+            .await
+            .map_err(app_error)?;
+    }
     let now = ecert_core::Millis::now();
     match oidc::progress(&state.db, &request, &browser, now, &state.random).await {
         Ok(p) => {
@@ -117,7 +126,7 @@ fn OidcLoginPanel(request: String, party: String) -> impl IntoView {
         <ScanLoginPanel
             heading_id="oidc-login-title"
             start=move || async move { oidc_login_start(request.get_value()).await.map(|qr| qr.map(|q| q.qr)) }
-            poll=move || oidc_login_status(request.get_value())
+            poll=move |seen| oidc_login_status(request.get_value(), seen)
             endings
             over=back_to_party
         >

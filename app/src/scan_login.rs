@@ -1,6 +1,8 @@
 //! The PC side of a scan login (R11), one panel for the manager dashboard and for a relying
-//! party's OpenID Connect page: the login QR and its match code, the state polled every 1.5 s,
-//! a fresh QR when one expires, and the page's own way out once the login is over.
+//! party's OpenID Connect page: the login QR and its match code, the state long-polled (each
+//! request answered when the state moves, so a confirmation shows at once; every 1.5 s when the
+//! server does not wait), a fresh QR when one expires, and the page's own way out once the login
+//! is over.
 //!
 //! It must not decide anything: the state comes from the server ([`ecert_core::login::poll`]),
 //! and what a confirmed login opens is the calling page's server function's business.
@@ -83,7 +85,70 @@ pub struct Endings {
     pub retry_after_reject: bool,
 }
 
-/// `start` asks for a QR (`None`: the request is gone); `poll` asks where the login stands;
+/// Set when the panel goes away (from `on_cleanup`, which may run on any thread).
+#[derive(Clone, Default)]
+struct Gone(std::sync::Arc<(std::sync::atomic::AtomicBool, std::sync::Mutex<Option<std::task::Waker>>)>);
+
+impl Gone {
+    fn set(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        let waker = self.0.1.lock().ok().and_then(|mut w| w.take());
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `work`'s output, or `None` as soon as the panel is gone (dropping `work`).
+    async fn unless<F: Future>(&self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if self.is_set() {
+                return std::task::Poll::Ready(None);
+            }
+            if let Ok(mut w) = self.0.1.lock() {
+                *w = Some(cx.waker().clone());
+            }
+            work.as_mut().poll(cx).map(Some)
+        })
+        .await
+    }
+}
+
+/// The pace of polling when the server does not wait (the fallback), in milliseconds.
+const POLL_MS: u32 = 1_500;
+
+/// Sleeps in the browser; the loops that call it run only there.
+async fn pause(ms: u32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.try_into().unwrap_or(i32::MAX));
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ms;
+}
+
+#[cfg(feature = "hydrate")]
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn now_ms() -> f64 {
+    0.0
+}
+
+/// `start` asks for a QR (`None`: the request is gone); `poll(seen)` asks where the login stands,
+/// answering once it is no longer `seen` (a long poll; the server bounds the wait);
 /// `over` is called with every answer and leaves the page when the page's login is over.
 /// `children` go between the heading and the QR.
 #[component]
@@ -98,7 +163,7 @@ pub fn ScanLoginPanel<S, SF, P, PF>(
 where
     S: Fn() -> SF + Copy + 'static,
     SF: Future<Output = Result<Option<LoginQr>, AppError>> + 'static,
-    P: Fn() -> PF + Copy + Send + Sync + 'static,
+    P: Fn(Option<LoginState>) -> PF + Copy + Send + Sync + 'static,
     PF: Future<Output = Result<Polled, AppError>> + 'static,
 {
     let lang = use_lang();
@@ -113,35 +178,43 @@ where
         _ => {}
     });
     Effect::new(move |_| {
-        let polling = StoredValue::new(false);
-        let handle = set_interval_with_handle(
-            move || {
-                if polling.get_value() || start.pending().get_untracked() {
-                    return;
+        let pending = start.pending();
+        // Ends the loop below, and drops the request in flight (which aborts its fetch), when the
+        // panel goes away.
+        let gone = Gone::default();
+        let going = gone.clone();
+        spawn_local(async move {
+            while !going.is_set() {
+                if pending.try_get_untracked().unwrap_or(true) {
+                    pause(250).await;
+                    continue;
                 }
-                if !matches!(state.get_untracked(), Some(LoginState::Waiting | LoginState::Scanned)) {
-                    return;
+                let seen = state.try_get_untracked().flatten();
+                if !matches!(seen, Some(LoginState::Waiting | LoginState::Scanned)) {
+                    pause(500).await;
+                    continue;
                 }
-                polling.set_value(true);
-                spawn_local(async move {
-                    let result = poll().await;
-                    polling.set_value(false);
-                    let Ok(polled) = result else { return };
-                    set_state.set(polled.state);
-                    if polled.state == Some(LoginState::Expired) {
-                        start.dispatch_local(());
-                        return;
-                    }
-                    over(&polled);
-                });
-            },
-            std::time::Duration::from_millis(1500),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
+                let asked = now_ms();
+                let Some(result) = going.unless(poll(seen)).await else { break };
+                // A failed long poll (a proxy's timeout, a server restarting): poll at the old pace.
+                let Ok(polled) = result else {
+                    pause(POLL_MS).await;
+                    continue;
+                };
+                set_state.set(polled.state);
+                if polled.state == Some(LoginState::Expired) {
+                    start.dispatch_local(());
+                    continue;
+                }
+                over(&polled);
+                // Nothing new, answered at once: this server did not wait (too many waiting, or
+                // stopping); poll at the old pace rather than in a tight loop.
+                if polled.state == seen && now_ms() - asked < 1_000.0 {
+                    pause(POLL_MS).await;
+                }
             }
         });
+        on_cleanup(move || gone.set());
     });
     let status_text = move || match state.get() {
         Some(LoginState::Scanned) => T::LoginScanned.get(lang),

@@ -3,7 +3,7 @@
 // (R6), and removes them (R8). A PC context and phone contexts run side by side; each phone
 // opens the link its QR code encodes.
 import { expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, approveOnPhone, continueFromLink, cstDay, hydrated, issueCertificate, phone, pickMatch, residentId, scanLogin, staffSignIn } from './helpers';
+import { acceptOnPhone, approveOnPhone, CERT_PASSWORD, continueFromLink, cstDay, hydrated, issueCertificate, phone, pickMatch, residentId, scanLogin, staffSignIn } from './helpers';
 
 /** Staff issue a certificate; returns the claim link. */
 async function issue(pc: Page, name: string): Promise<string> {
@@ -199,4 +199,55 @@ test('R11: where the browser has a camera and BarcodeDetector, the wallet scans 
   await hydrated(fm);
   await pickMatch(fm, (await page.getByTestId('pc-match-code').textContent())!.trim());
   await expect(fm.getByTestId('link-warning')).toHaveCount(0);
+});
+
+/** One scan login on `pc` by `fm`, the holder taking `holdMs` before scanning and again before
+ *  confirming; counts the PC's status requests and measures from the phone's confirmation to the
+ *  PC's poll answering `confirmed`. */
+async function countedLogin(pc: Page, fm: Page, holdMs: number) {
+  let polls = 0;
+  const count = (r: { url(): string }) => {
+    if (r.url().endsWith('/api/dashboard_login_status')) polls++;
+  };
+  pc.on('request', count);
+  await pc.goto('/dashboard');
+  await hydrated(pc);
+  const link = (await pc.getByTestId('login-link').getAttribute('href'))!;
+  const pcMatch = (await pc.getByTestId('pc-match-code').textContent())!.trim();
+  await fm.waitForTimeout(holdMs);
+  await fm.goto(link);
+  await hydrated(fm);
+  await continueFromLink(fm);
+  await pickMatch(fm, pcMatch);
+  await expect(pc.getByTestId('login-state')).toHaveAttribute('data-state', 'scanned');
+  await fm.waitForTimeout(holdMs);
+  await fm.getByLabel('证书密码（6位以上）').fill(CERT_PASSWORD);
+  const confirmedOnPc = pc.waitForResponse(async (r) =>
+    r.url().endsWith('/api/dashboard_login_status') && (await r.text()).includes('confirmed'));
+  const confirmedOnPhone = fm.waitForResponse((r) => r.url().endsWith('/login_answer'));
+  await fm.getByRole('button', { name: '确认登录' }).click();
+  const phoneAt = await confirmedOnPhone.then(() => Date.now());
+  const pcAt = await confirmedOnPc.then(() => Date.now());
+  await expect(pc.getByTestId('dashboard-institution')).toBeVisible();
+  pc.off('request', count);
+  return { polls, pcAfterPhoneMs: Math.max(0, pcAt - phoneAt) };
+}
+
+test('R11, issue 17 §2: the PC long-polls, one status request per move; at the old pace where the server does not wait', async ({ page, browser, baseURL }) => {
+  const claim = await issue(page, '北京市长轮询研究院');
+  const fm = await phone(browser, baseURL!);
+  await acceptOnPhone(fm, claim, '张三', residentId(123));
+  const pc = await (await browser.newContext({ baseURL })).newPage();
+  const held = await countedLogin(pc, fm, 5000);
+  // 10 s of holding: polling every 1.5 s would have asked 7 times or more.
+  console.log(`long poll: ${held.polls} status requests, the PC saw the confirmation ${held.pcAfterPhoneMs} ms after the phone`);
+  expect(held.polls).toBeLessThanOrEqual(3);
+
+  // A server that does not wait (the request stripped of `seen`): the page polls at its old pace
+  // and still signs in.
+  const old = await (await browser.newContext({ baseURL })).newPage();
+  await old.route('**/api/dashboard_login_status', (route) => route.continue({ postData: '' }));
+  const paced = await countedLogin(old, fm, 5000);
+  console.log(`fallback polling: ${paced.polls} status requests, the PC saw the confirmation ${paced.pcAfterPhoneMs} ms after the phone`);
+  expect(paced.polls).toBeGreaterThanOrEqual(5);
 });

@@ -7,14 +7,29 @@
 //!   record, in one write transaction (R9, R10);
 //! * `login_status` — the PC scan-login page's poll, `POST /api/dashboard_login_status` with its
 //!   `ecert_login` cookie: one indexed read (R11);
-//! * `bare` — an axum handler that answers a constant JSON object, on its own listener.
+//! * `bare` — an axum handler that answers a constant JSON object, on its own listener;
+//! * `scan_login` — a scan login's whole round trip (issue 17 §2): the PC starts a login and
+//!   long-polls its state (`seen=…`), a phone scans and confirms through the wallet API (device
+//!   signatures, the certificate password), and the PC's poll sees `confirmed`. Its latency is the
+//!   round trip, and its rate logins per second (its WAL column: per login); beside it the time
+//!   from the phone's confirmation sent (the password check, the commit, the wake-up) to the
+//!   PC's poll answered, and the PC's status requests per login.
 //!
 //! ```sh
 //! cargo bench -p ecert-server --bench http
 //! ECERT_BENCH_INSTITUTIONS=100000 ECERT_BENCH_SECONDS=5 ECERT_BENCH_CONCURRENCY=16,64 cargo bench -p ecert-server --bench http
 //! ```
 //!
-//! The database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
+//! With `ECERT_BENCH_DATABASE_URL` (or `DATABASE_URL`) naming a PostgreSQL server, the bench
+//! makes a fresh database `ecert_bench_http` there (dropping the last run's), seeds it with
+//! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE`, and serves it from
+//! `ECERT_BENCH_APP_SERVERS` app servers (default 1), each the real router with a pool of its own
+//! and its own `LISTEN`er, the load spread over them connection by connection; the database is
+//! kept when `ECERT_BENCH_KEEP=1`. `ECERT_BENCH_EXPLAIN=1` sends one request of each path, before
+//! the load, through an extra app server whose connections have `auto_explain` log every plan
+//! (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
+//!
+//! Otherwise the database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
 //! (default 100,000), each with an active certificate, its first manager and a bound device, and
 //! with live presented sets: one QR per institution, and as many numbers as the counter levels
 //! may use (numbers work once). Seeding writes rows directly, in bulk; one set is also made
@@ -42,7 +57,7 @@ use ecert_core::presentation::{self, PresentRequest};
 use ecert_core::seal::Column;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::staff::StaffView;
-use ecert_core::store::{Db, PoolOptions};
+use ecert_core::store::{Backend, Db, PoolOptions};
 use ecert_core::{Millis, store::query};
 use ecert_server::{Config, app_state, http::router};
 use ecert_testing::Phone;
@@ -55,6 +70,11 @@ struct Settings {
     seconds: f64,
     levels: Vec<usize>,
     smoke: bool,
+    /// A PostgreSQL server's URL (any database on it): the bench makes its own there.
+    postgres: Option<String>,
+    app_servers: usize,
+    keep: bool,
+    explain: bool,
 }
 
 impl Settings {
@@ -73,6 +93,12 @@ impl Settings {
             seconds: var("ECERT_BENCH_SECONDS").and_then(|v| v.parse().ok()).unwrap_or(if smoke { 0.3 } else { 5.0 }),
             levels,
             smoke,
+            postgres: var("ECERT_BENCH_DATABASE_URL")
+                .or_else(|| var("DATABASE_URL"))
+                .filter(|u| u.starts_with("postgres:") || u.starts_with("postgresql:")),
+            app_servers: var("ECERT_BENCH_APP_SERVERS").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
+            keep: var("ECERT_BENCH_KEEP").is_some_and(|v| v == "1"),
+            explain: var("ECERT_BENCH_EXPLAIN").is_some_and(|v| v == "1"),
         }
     }
 }
@@ -88,95 +114,218 @@ fn main() {
 
 async fn run(settings: Settings) {
     let dir = std::env::temp_dir().join(format!("ecert-bench-{}", Random::os().id()));
-    let url = format!("sqlite:{}", dir.join("bench.db").display());
-    let options = PoolOptions { max_connections: 16, ..PoolOptions::default() };
-    let db = match Db::open(&url, &options, ecert_testing::test_vault()).await {
-        Ok(db) => db,
-        Err(e) => panic!("cannot open {url}: {e}"),
+    let url = match &settings.postgres {
+        Some(server) => fresh_postgres(server).await,
+        None => format!("sqlite:{}", dir.join("bench.db").display()),
     };
+    let options = PoolOptions { max_connections: 16, ..PoolOptions::default() };
+    let open = || async {
+        match Db::open(&url, &options, ecert_testing::test_vault()).await {
+            Ok(db) => db,
+            Err(e) => panic!("cannot open the bench database: {e}"),
+        }
+    };
+    let db = open().await;
     let t = Instant::now();
     let max_level = settings.levels.iter().copied().max().unwrap_or(1);
     // Enough numbers for the counter levels at up to 25,000 checks/s.
     let numbers = if settings.smoke { 2_000 } else { (25_000.0 * settings.seconds) as usize * settings.levels.len() };
-    let world = seed(&db, settings.institutions, numbers, max_level).await;
+    let phones = if settings.smoke { 2 } else { max_level.min(ROUND_TRIP_PHONES) };
+    let world = seed(&db, settings.institutions, numbers, max_level, phones).await;
     println!(
-        "seeded {} institutions, {} QR sets, {} numbers, {} counters, {} login requests in {:.1} s",
+        "{}: seeded {} institutions, {} QR sets, {} numbers, {} counters, {} login requests, {} phones in {:.1} s",
+        db.backend().name(),
         settings.institutions,
         world.qr_tokens.len(),
         world.numbers.len(),
         world.counter_cookies.len(),
         world.browsers.len(),
+        world.phones.len(),
         t.elapsed().as_secs_f64()
     );
+    if let Db::Postgres(pool, _) = &db {
+        let t = Instant::now();
+        sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap_or_else(|e| panic!("vacuum: {e}"));
+        println!("VACUUM ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
+    }
 
     // Limits off: the bench measures the paths, not the ceiling on one client.
     let config = match Config::load_from(["ecert-server", "--site-root", "/nonexistent", "--rate-limit-scale", "0"]) {
         Ok(c) => c,
         Err(e) => panic!("config: {e}"),
     };
-    let app = router(app_state(&config, db.clone(), Random::os()).unwrap_or_else(|e| panic!("state: {e}")));
-    let ours = serve(app).await;
-    let bare =
-        serve(Router::new().route("/bare", post(|| async { axum::Json(serde_json::json!({"ok": true})) }))).await;
+    // Each app server has a pool of its own and listens for the logins moved through the others,
+    // as `ecert-server` does.
+    let servers = if db.backend() == Backend::Postgres { settings.app_servers } else { 1 };
+    let mut addrs = Vec::new();
+    let mut dbs = vec![db.clone()];
+    for k in 0..servers {
+        if k > 0 {
+            dbs.push(open().await);
+        }
+        tokio::spawn(ecert_core::login::changes::listen(dbs[k].clone()));
+        let app = router(app_state(&config, dbs[k].clone(), Random::os()).unwrap_or_else(|e| panic!("state: {e}")));
+        addrs.push(serve(app).await);
+    }
+    let ours: Arc<[std::net::SocketAddr]> = addrs.into();
+    println!("{} app server(s)", ours.len());
+    let bare: Arc<[std::net::SocketAddr]> =
+        Arc::new([
+            serve(Router::new().route("/bare", post(|| async { axum::Json(serde_json::json!({"ok": true})) }))).await
+        ]);
 
     // The real path makes a set that the server then checks.
     let real = world.real_token.clone();
-    let (status, body) = request(ours, &check_request(&real)).await;
+    let (status, body) = request(ours[0], &check_request(&real)).await;
     assert_eq!(status, 200, "the real presented set checks: {body}");
 
+    // PostgreSQL: one request of each path through an app server whose connections log every
+    // statement's plan, `EXPLAIN (ANALYZE, BUFFERS)` as `auto_explain` writes it to the server's log.
+    if settings.explain
+        && let Db::Postgres(pool, _) = &db
+    {
+        let set = |name: &str, value: &str| format!("ALTER DATABASE {BENCH_DB} SET {name} = {value}");
+        for sql in [
+            set("session_preload_libraries", "'auto_explain'"),
+            set("auto_explain.log_min_duration", "0"),
+            set("auto_explain.log_analyze", "on"),
+            set("auto_explain.log_buffers", "on"),
+        ] {
+            sqlx::query(&sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let traced = open().await;
+        let addr =
+            serve(router(app_state(&config, traced.clone(), Random::os()).unwrap_or_else(|e| panic!("{e}")))).await;
+        let number = world.numbers.last().cloned().unwrap_or_default();
+        let cookie = format!("ecert_login={}", world.browsers[0]);
+        for req in [
+            check_request(&world.qr_tokens[1]),
+            post_form("/api/counter_verify", &format!("code={number}"), Some(&world.counter_cookies[0])),
+            post_form("/api/dashboard_login_status", "", Some(&cookie)),
+        ] {
+            let (status, body) = request(addr, &req).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (mut pc, mut phone, mut polls) = (connect(addr).await, connect(addr).await, 0);
+        one_login(&mut pc, &mut phone, &world.phones[0], &mut polls).await.unwrap_or_else(|e| panic!("{e}"));
+        traced.close().await;
+        let reset = format!("ALTER DATABASE {BENCH_DB} RESET ALL");
+        sqlx::query(&reset).execute(pool).await.unwrap_or_else(|e| panic!("{reset}: {e}"));
+        println!("the plans of one request of each path are in the PostgreSQL server's log (auto_explain)");
+    }
+
     let mut rows = Vec::new();
+    let mut trips = Vec::new();
     for &c in &settings.levels {
-        let bare_sample = load(bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
+        let bare_sample = load(&bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
         let base = bare_sample.per_second();
         rows.push(("bare", c, bare_sample, base));
         let tokens = Arc::clone(&world.qr_tokens);
-        let s = load(ours, c, settings.seconds, move |i| Some(check_request(&tokens[i % tokens.len()]))).await;
+        let wal = wal_now(&db).await;
+        let mut s = load(&ours, c, settings.seconds, move |i| Some(check_request(&tokens[i % tokens.len()]))).await;
+        wal_per_request(&db, wal, &mut s).await;
         rows.push(("check (QR)", c, s, base));
         let numbers = Arc::clone(&world.numbers);
         let next = Arc::clone(&world.next_number);
         let cookies = Arc::clone(&world.counter_cookies);
-        let s = load(ours, c, settings.seconds, move |i| {
+        let wal = wal_now(&db).await;
+        let mut s = load(&ours, c, settings.seconds, move |i| {
             let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
             let cookie = &cookies[i % cookies.len()];
             Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
         })
         .await;
+        wal_per_request(&db, wal, &mut s).await;
         rows.push(("counter_verify (number)", c, s, base));
         let browsers = Arc::clone(&world.browsers);
-        let s = load(ours, c, settings.seconds, move |i| {
+        let wal = wal_now(&db).await;
+        let mut s = load(&ours, c, settings.seconds, move |i| {
             let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
             Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
         })
         .await;
+        wal_per_request(&db, wal, &mut s).await;
         rows.push(("login_status (poll)", c, s, base));
+        let wal = wal_now(&db).await;
+        let mut trip = round_trips(&ours, &world.phones, c.min(world.phones.len()), settings.seconds).await;
+        wal_per_request(&db, wal, &mut trip.total).await;
+        rows.push(("scan_login (logins)", c.min(world.phones.len()), trip.total, base));
+        trips.push((c.min(world.phones.len()), trip.after_confirm, trip.polls, trip.logins));
     }
 
     println!(
-        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8}",
-        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare"
+        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10}",
+        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare", "WAL B/req"
     );
     for (name, c, s, base) in &rows {
         println!(
-            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}%",
+            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10}",
             s.per_second(),
             ms(s.percentile(50.0)),
             ms(s.percentile(99.0)),
             ms(s.max()),
             s.errors,
-            100.0 * s.per_second() / base.max(f64::EPSILON)
+            100.0 * s.per_second() / base.max(f64::EPSILON),
+            s.wal_per_request.map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
         );
         if let Some(e) = &s.first_error {
             println!("    first error: {e}");
         }
     }
+    println!(
+        "\n{:<26} {:>4} {:>8} {:>14} {:>14} {:>14}",
+        "scan login", "C", "logins", "PC polls/login", "seen p50 ms", "seen p99 ms"
+    );
+    for (c, after, polls, logins) in &trips {
+        println!(
+            "{:<26} {c:>4} {logins:>8} {:>14.2} {:>14.3} {:>14.3}",
+            "confirm sent → PC sees it",
+            *polls as f64 / (*logins).max(1) as f64,
+            ms(after.percentile(50.0)),
+            ms(after.percentile(99.0)),
+        );
+    }
     let used: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM usage_record")).await.unwrap_or_else(|e| panic!("count: {e}"));
     println!("\nusage records written: {used}");
-    db.close().await;
+    for d in &dbs {
+        d.close().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
+    if let Some(server) = settings.postgres.as_deref().filter(|_| !settings.keep) {
+        drop_postgres(server).await;
+    }
     if settings.smoke {
         assert!(rows.iter().all(|(_, _, s, _)| s.errors == 0 && !s.latencies.is_empty()), "smoke run had errors");
     }
+}
+
+/// The bench's own database on the PostgreSQL server of `server`'s URL, made afresh.
+async fn fresh_postgres(server: &str) -> String {
+    drop_postgres(server).await;
+    let mut admin = admin_connection(server).await;
+    sqlx::query(&format!("CREATE DATABASE {BENCH_DB}"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("create {BENCH_DB}: {e}"));
+    let (base, params) = server.split_once('?').map_or((server, ""), |(b, p)| (b, p));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    if params.is_empty() { format!("{base}/{BENCH_DB}") } else { format!("{base}/{BENCH_DB}?{params}") }
+}
+
+const BENCH_DB: &str = "ecert_bench_http";
+
+async fn admin_connection(server: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(server).await.unwrap_or_else(|e| panic!("cannot connect to PostgreSQL: {e}"))
+}
+
+async fn drop_postgres(server: &str) {
+    let mut admin = admin_connection(server).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("drop {BENCH_DB}: {e}"));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -189,12 +338,86 @@ struct World {
     counter_cookies: Arc<Vec<String>>,
     browsers: Arc<Vec<String>>,
     real_token: String,
+    phones: Arc<Vec<BenchPhone>>,
 }
 
-async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> World {
+/// A first manager's phone, claimed the real way, for the scan-login round trip.
+struct BenchPhone {
+    phone: Phone,
+    device_id: String,
+}
+
+/// The most phones (and so concurrent round trips): each claim and each confirmation hashes a
+/// password, on purpose slowly.
+const ROUND_TRIP_PHONES: usize = 16;
+
+async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize, phones: usize) -> World {
     let random = Random::os();
     let now = Millis::now();
     let (staff, _) = ecert_testing::staff(db, now).await;
+    let (qr_tokens, number_list) = match db {
+        Db::Postgres(pool, _) => seed_bulk_postgres(pool, db, &staff, institutions, numbers, now, &random).await,
+        Db::Sqlite(..) => seed_rows(db, &staff, institutions, numbers, now, &random).await,
+    };
+
+    // Counters of one relying party, each signed in (one per load task).
+    let input = PartyInput { name: "压测银行".into(), redirect_uris: String::new() };
+    let shown = party::register(db, &staff, &input, now, &random).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let mut counter_cookies = Vec::new();
+    for k in 0..counters {
+        let login = party::add_counter(db, &staff, &shown.login, &format!("窗口{k}"), now, &random)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let session = party::sign_in(db, &login.login, Secret::new(login.secret), now, &random)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        counter_cookies.push(format!("ecert_counter={}", session.token.expose()));
+    }
+
+    // Login requests for the poll (waiting, as a PC page waits for a scan).
+    let mut browsers = Vec::new();
+    for _ in 0..institutions.min(10_000) {
+        let started = ecert_core::login::start(
+            db,
+            ecert_core::login::DASHBOARD,
+            &ecert_core::login::Requester::default(),
+            now,
+            &random,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        browsers.push(started.browser.expose().to_owned());
+    }
+
+    // Phones for the round trip: first managers who claimed their certificates the real way.
+    let mut bench_phones = Vec::new();
+    for k in 0..phones {
+        let seq = u16::try_from(k).unwrap_or(0);
+        let m = ecert_testing::first_manager(db, &staff, &format!("扫码压测研究院{k}"), "张三", seq, now).await;
+        bench_phones.push(BenchPhone { phone: m.phone, device_id: m.binding.device_id });
+    }
+
+    World {
+        real_token: real_set(db, &staff, now, &random).await,
+        qr_tokens: Arc::new(qr_tokens),
+        numbers: Arc::new(number_list),
+        next_number: Arc::new(AtomicUsize::new(0)),
+        counter_cookies: Arc::new(counter_cookies),
+        browsers: Arc::new(browsers),
+        phones: Arc::new(bench_phones),
+    }
+}
+
+/// Seeds `institutions` rows of each kind one statement at a time, in one transaction (SQLite,
+/// where that is fast); answers the live QR tokens and numbers.
+async fn seed_rows(
+    db: &Db,
+    staff: &StaffView,
+    institutions: usize,
+    numbers: usize,
+    now: Millis,
+    random: &Random,
+) -> (Vec<String>, Vec<String>) {
     let live_until = now.plus_minutes(60).0;
     let mut qr_tokens = Vec::with_capacity(institutions);
     let mut number_list = Vec::with_capacity(numbers);
@@ -259,44 +482,161 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize) -> 
         }
     }
     tx.commit().await.unwrap_or_else(|e| panic!("seed: {e}"));
+    (qr_tokens, number_list)
+}
 
-    // Counters of one relying party, each signed in (one per load task).
-    let input = PartyInput { name: "压测银行".into(), redirect_uris: String::new() };
-    let shown = party::register(db, &staff, &input, now, &random).await.unwrap_or_else(|e| panic!("{e:?}"));
-    let mut counter_cookies = Vec::new();
-    for k in 0..counters {
-        let login = party::add_counter(db, &staff, &shown.login, &format!("窗口{k}"), now, &random)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        let session = party::sign_in(db, &login.login, Secret::new(login.secret), now, &random)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        counter_cookies.push(format!("ecert_counter={}", session.token.expose()));
-    }
+fn fail<T>(e: sqlx::Error) -> T {
+    panic!("seed: {e}")
+}
 
-    // Login requests for the poll (waiting, as a PC page waits for a scan).
-    let mut browsers = Vec::new();
-    for _ in 0..institutions.min(10_000) {
-        let started = ecert_core::login::start(
-            db,
-            ecert_core::login::DASHBOARD,
-            &ecert_core::login::Requester::default(),
-            now,
-            &random,
+/// The columns of one batch of [`seed_bulk_postgres`].
+#[derive(Default)]
+struct Batch {
+    institution: Vec<String>,
+    credit_code: Vec<String>,
+    name: Vec<String>,
+    rep_id_number: Vec<String>,
+    rep_mobile: Vec<String>,
+    certificate: Vec<String>,
+    serial: Vec<String>,
+    holder: Vec<String>,
+    holder_id_number: Vec<String>,
+    holder_mobile: Vec<String>,
+    device: Vec<String>,
+    // One row per presented set.
+    set: Vec<String>,
+    set_certificate: Vec<String>,
+    set_holder: Vec<String>,
+    set_device: Vec<String>,
+    qr_hash: Vec<String>,
+    number_hash: Vec<String>,
+}
+
+/// The same rows as [`seed_rows`], 10,000 institutions to a multi-row `INSERT … SELECT FROM
+/// UNNEST(…)` per table and a transaction per batch (PostgreSQL).
+async fn seed_bulk_postgres(
+    pool: &sqlx::PgPool,
+    db: &Db,
+    staff: &StaffView,
+    institutions: usize,
+    numbers: usize,
+    now: Millis,
+    random: &Random,
+) -> (Vec<String>, Vec<String>) {
+    const BATCH: usize = 10_000;
+    let live_until = now.plus_minutes(60).0;
+    let vault = db.vault();
+    let (id_number, mobile) = ("110105199001011234", "13812345678");
+    let mut qr_tokens = Vec::with_capacity(institutions);
+    let mut number_list = Vec::with_capacity(numbers);
+    let mut first = 0;
+    while first < institutions {
+        let end = (first + BATCH).min(institutions);
+        let mut b = Batch::default();
+        for i in first..end {
+            let (inst, cert, holder, device) = (random.id(), random.id(), random.id(), random.id());
+            // R16: personal fields sealed, as the real path writes them.
+            b.rep_id_number.push(vault.seal(Column::RepIdNumber.at(&inst), id_number));
+            b.rep_mobile.push(vault.seal(Column::RepMobile.at(&inst), mobile));
+            b.holder_id_number.push(vault.seal(Column::HolderIdNumber.at(&holder), id_number));
+            b.holder_mobile.push(vault.seal(Column::HolderMobile.at(&holder), mobile));
+            b.credit_code.push(format!("12BENCH{i:011}"));
+            b.name.push(format!("压测事业单位{i}"));
+            b.serial.push(format!("BENCH{i:012}"));
+            // Each institution's first manager has one live set; some sets carry extra numbers.
+            let per = numbers / institutions + usize::from(i < numbers % institutions);
+            for k in 0..per.max(1) {
+                let token = random.token().expose().to_owned();
+                let number = random.digits(presentation::NUMBER_DIGITS).expose().to_owned();
+                b.set.push(random.id());
+                b.set_certificate.push(cert.clone());
+                b.set_holder.push(holder.clone());
+                b.set_device.push(device.clone());
+                b.qr_hash.push(token_hash(&token));
+                b.number_hash.push(token_hash(&number));
+                if k == 0 {
+                    qr_tokens.push(token);
+                }
+                if k < per {
+                    number_list.push(number);
+                }
+            }
+            b.institution.push(inst);
+            b.certificate.push(cert);
+            b.holder.push(holder);
+            b.device.push(device);
+        }
+        let mut tx = pool.begin().await.unwrap_or_else(fail);
+        sqlx::query(
+            "INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, \
+             legal_rep_id_number, legal_rep_mobile, created_at) \
+             SELECT t.id, $1, t.cc, t.name, '北京市海淀区', '张三', t.idn, t.mob, 0 \
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, cc, name, idn, mob)",
         )
+        .bind(&staff.authority_id)
+        .bind(&b.institution)
+        .bind(&b.credit_code)
+        .bind(&b.name)
+        .bind(&b.rep_id_number)
+        .bind(&b.rep_mobile)
+        .execute(&mut *tx)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        browsers.push(started.browser.expose().to_owned());
+        .unwrap_or_else(fail);
+        sqlx::query(
+            "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, \
+             expires_at) SELECT t.id, t.inst, t.serial, 'active', 0, $1, $2, 4102444800000 \
+             FROM UNNEST($3::text[], $4::text[], $5::text[]) AS t(id, inst, serial)",
+        )
+        .bind(&staff.id)
+        .bind(&staff.authority_id)
+        .bind(&b.certificate)
+        .bind(&b.institution)
+        .bind(&b.serial)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(fail);
+        sqlx::query(
+            "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, status, created_at) \
+             SELECT t.id, t.cert, 'first_manager', '张三', t.idn, t.mob, TRUE, 'active', 0 \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS t(id, cert, idn, mob)",
+        )
+        .bind(&b.holder)
+        .bind(&b.certificate)
+        .bind(&b.holder_id_number)
+        .bind(&b.holder_mobile)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(fail);
+        sqlx::query(
+            "INSERT INTO device (id, holder_id, public_key, password_hash, status, created_at) \
+             SELECT t.id, t.holder, 'bench', 'bench', 'active', 0 FROM UNNEST($1::text[], $2::text[]) AS t(id, holder)",
+        )
+        .bind(&b.device)
+        .bind(&b.holder)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(fail);
+        sqlx::query(
+            "INSERT INTO presentation (id, certificate_id, holder_id, device_id, grant_id, qr_hash, number_hash, \
+             created_at, expires_at) SELECT t.id, t.cert, t.holder, t.device, NULL, t.qr, t.num, $1, $2 \
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+             AS t(id, cert, holder, device, qr, num)",
+        )
+        .bind(now.0)
+        .bind(live_until)
+        .bind(&b.set)
+        .bind(&b.set_certificate)
+        .bind(&b.set_holder)
+        .bind(&b.set_device)
+        .bind(&b.qr_hash)
+        .bind(&b.number_hash)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(fail);
+        tx.commit().await.unwrap_or_else(fail);
+        first = end;
     }
-
-    World {
-        real_token: real_set(db, &staff, now, &random).await,
-        qr_tokens: Arc::new(qr_tokens),
-        numbers: Arc::new(number_list),
-        next_number: Arc::new(AtomicUsize::new(0)),
-        counter_cookies: Arc::new(counter_cookies),
-        browsers: Arc::new(browsers),
-    }
+    (qr_tokens, number_list)
 }
 
 /// A set made the real way: issue, claim on a device key, present with a signature and password.
@@ -415,6 +755,9 @@ struct Sample {
     errors: usize,
     first_error: Option<String>,
     wall: Duration,
+    /// PostgreSQL: bytes of WAL written while the sample ran, per request (everything the
+    /// server wrote, autovacuum included).
+    wal_per_request: Option<f64>,
 }
 
 impl Sample {
@@ -432,9 +775,9 @@ impl Sample {
     }
 }
 
-/// `tasks` connections send `make(i)` (`i` a running number) until `seconds` pass or `make`
-/// runs out; a non-200 answer is an error.
-async fn load<F>(addr: std::net::SocketAddr, tasks: usize, seconds: f64, make: F) -> Sample
+/// `tasks` connections, the `t`-th to `addrs[t % len]`, send `make(i)` (`i` a running number)
+/// until `seconds` pass or `make` runs out; a non-200 answer is an error.
+async fn load<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, make: F) -> Sample
 where
     F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
 {
@@ -443,8 +786,10 @@ where
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let handles: Vec<_> = (0..tasks)
-        .map(|_| {
+        .map(|t| {
             let (make, counter) = (Arc::clone(&make), Arc::clone(&counter));
+            // Connections spread over the app servers, as a balancer without stickiness would.
+            let addr = addrs[t % addrs.len()];
             tokio::spawn(async move {
                 let mut sender = connect(addr).await;
                 let (mut latencies, mut errors, mut first) = (Vec::new(), 0, None);
@@ -469,7 +814,8 @@ where
             })
         })
         .collect();
-    let mut sample = Sample { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO };
+    let mut sample =
+        Sample { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO, wal_per_request: None };
     for h in handles {
         let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
         sample.latencies.extend(latencies);
@@ -479,6 +825,179 @@ where
     sample.wall = start.elapsed();
     sample.latencies.sort_unstable();
     sample
+}
+
+/// PostgreSQL's WAL position now (`None` on SQLite).
+async fn wal_now(db: &Db) -> Option<String> {
+    let Db::Postgres(pool, _) = db else { return None };
+    sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text").fetch_one(pool).await.ok()
+}
+
+/// Sets `s.wal_per_request` from the WAL written since `since`.
+async fn wal_per_request(db: &Db, since: Option<String>, s: &mut Sample) {
+    let (Db::Postgres(pool, _), Some(since)) = (db, since) else { return };
+    let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
+    let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
+    s.wal_per_request = bytes.map(|b| b / s.latencies.len().max(1) as f64);
+}
+
+/// What [`round_trips`] measured.
+struct Trips {
+    /// Each login's round trip, start to the PC's poll answering `confirmed`.
+    total: Sample,
+    /// From the phone's confirmation sent (it then checks the certificate password, on purpose
+    /// slowly, and commits) to the PC's poll answered `confirmed`.
+    after_confirm: Sample,
+    /// The PC's status requests, all logins together.
+    polls: usize,
+    logins: usize,
+}
+
+/// `tasks` PC-and-phone pairs, each with a phone of its own, log in again and again until
+/// `seconds` pass. The PC and the phone use connections of their own and, with two app servers,
+/// different servers, so that a move made through one must reach the poll waiting on the other.
+async fn round_trips(
+    addrs: &[std::net::SocketAddr],
+    phones: &Arc<Vec<BenchPhone>>,
+    tasks: usize,
+    seconds: f64,
+) -> Trips {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let phones = Arc::clone(phones);
+            let (pc_addr, phone_addr) = (addrs[t % addrs.len()], addrs[(t + 1) % addrs.len()]);
+            tokio::spawn(async move {
+                let me = &phones[t];
+                let mut pc = connect(pc_addr).await;
+                let mut phone = connect(phone_addr).await;
+                let (mut totals, mut afters, mut polls, mut errors, mut first) = (Vec::new(), Vec::new(), 0, 0, None);
+                while Instant::now() < deadline {
+                    let began = Instant::now();
+                    match one_login(&mut pc, &mut phone, me, &mut polls).await {
+                        Ok(after) => {
+                            totals.push(began.elapsed());
+                            afters.push(after);
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            first = first.or(Some(e));
+                            // The connections may be mid-request: start again on new ones.
+                            pc = connect(pc_addr).await;
+                            phone = connect(phone_addr).await;
+                        }
+                    }
+                }
+                (totals, afters, polls, errors, first)
+            })
+        })
+        .collect();
+    let empty =
+        || Sample { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO, wal_per_request: None };
+    let mut trips = Trips { total: empty(), after_confirm: empty(), polls: 0, logins: 0 };
+    for h in handles {
+        let (totals, afters, polls, errors, first) = h.await.unwrap_or_else(|e| panic!("round trip task: {e}"));
+        trips.logins += afters.len();
+        trips.total.latencies.extend(totals);
+        trips.after_confirm.latencies.extend(afters);
+        trips.total.errors += errors;
+        trips.total.first_error = trips.total.first_error.take().or(first);
+        trips.polls += polls;
+    }
+    trips.total.wall = start.elapsed();
+    trips.after_confirm.wall = trips.total.wall;
+    trips.total.latencies.sort_unstable();
+    trips.after_confirm.latencies.sort_unstable();
+    trips
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// One request on an open connection: status, head and body.
+async fn send(sender: &mut Sender, req: Req) -> Result<(u16, hyper::HeaderMap, String), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let (status, head) = (res.status().as_u16(), res.headers().clone());
+    let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, head, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One scan login: the PC starts it and long-polls while the phone scans, then while the phone
+/// confirms. Answers the time from the confirmation answered to the PC's poll answered.
+async fn one_login(
+    pc: &mut Sender,
+    phone: &mut Sender,
+    me: &BenchPhone,
+    polls: &mut usize,
+) -> Result<Duration, String> {
+    let (status, head, body) = send(pc, post_form("/api/dashboard_login_start", "", None)).await?;
+    if status != 200 {
+        return Err(format!("start: {status} {body}"));
+    }
+    let cookie = head
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("ecert_login="))
+        .and_then(|v| v.split(';').next())
+        .ok_or("no login cookie")?
+        .to_owned();
+    let qr: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("start: {e}"))?;
+    let code = qr["url"].as_str().and_then(|u| u.split_once("code=")).map(|(_, c)| c.to_owned()).ok_or("no code")?;
+    let match_code = qr["match_code"].as_str().ok_or("no match code")?.to_owned();
+
+    let scan = serde_json::json!({
+        "code": code, "device_id": me.device_id, "signature": me.phone.sign(action::LOGIN_SCAN, &code),
+    });
+    // A poll that never sees the move (a failed scan) gives up after `LONGEST`.
+    const LONGEST: Duration = Duration::from_secs(30);
+    let (seen, scanned) = tokio::join!(
+        tokio::time::timeout(LONGEST, moved_from(pc, &cookie, "waiting", polls)),
+        send(phone, post_json("/api/v1/wallet/login_scan", &scan.to_string(), None)),
+    );
+    let seen = seen.map_err(|_| "the PC's poll did not end".to_owned())?;
+    let (status, _, body) = scanned?;
+    if status != 200 {
+        return Err(format!("scan: {status} {body}"));
+    }
+    if seen? != "scanned" {
+        return Err("the PC did not see the scan".into());
+    }
+
+    let answer = serde_json::json!({
+        "code": code, "device_id": me.device_id, "signature": me.phone.sign(action::LOGIN_APPROVE, &code),
+        "approve": true, "password": ecert_testing::PASSWORD, "match_code": match_code,
+    });
+    let confirm_sent = Instant::now();
+    let ((seen, seen_at), answered) = tokio::join!(
+        async { (tokio::time::timeout(LONGEST, moved_from(pc, &cookie, "scanned", polls)).await, Instant::now()) },
+        send(phone, post_json("/api/v1/wallet/login_answer", &answer.to_string(), None)),
+    );
+    let (status, _, body) = answered?;
+    if status != 200 {
+        return Err(format!("confirm: {status} {body}"));
+    }
+    match seen.map_err(|_| "the PC's poll did not end".to_owned())??.as_str() {
+        "confirmed" => Ok(seen_at.duration_since(confirm_sent)),
+        other => Err(format!("the PC saw {other}, not confirmed")),
+    }
+}
+
+/// The PC's long poll, asked again until the state is no longer `seen`; answers the new state.
+async fn moved_from(pc: &mut Sender, cookie: &str, seen: &str, polls: &mut usize) -> Result<String, String> {
+    loop {
+        let (status, _, body) =
+            send(pc, post_form("/api/dashboard_login_status", &format!("seen={seen}"), Some(cookie))).await?;
+        *polls += 1;
+        if status != 200 {
+            return Err(format!("poll: {status} {body}"));
+        }
+        let state: String = serde_json::from_str(&body).map_err(|e| format!("poll: {e}"))?;
+        if state != seen {
+            return Ok(state);
+        }
+    }
 }
 
 fn ms(d: Duration) -> f64 {

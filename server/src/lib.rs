@@ -308,6 +308,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     print_urls(&config);
     spawn_purge(db.clone());
     spawn_sms_delivery(db.clone(), state.sms.clone());
+    // Issue 17 §2: scan logins moved through the other app servers wake this one's long polls.
+    tokio::spawn(ecert_core::login::changes::listen(db.clone()));
     if let Some(listener) = metrics_listener {
         let router = metrics::router(db.clone());
         tokio::spawn(async move {
@@ -344,6 +346,7 @@ where
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         http::DRAINING.store(true, std::sync::atomic::Ordering::SeqCst);
+        ecert_core::login::changes::stop_waiting();
         tracing::info!("shutting down: finishing running requests");
         let _ = stop_tx.send(());
     });

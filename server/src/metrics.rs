@@ -5,6 +5,7 @@
 //!   route's pattern as axum matched it, so a crowd asking for a million made-up paths makes
 //!   one series, `unmatched`), method and status class;
 //! - `ecert_db_connections` (open, idle, max) and, on a SQLite file, `ecert_db_writer_queue`;
+//! - `ecert_login_waiting`, the scan-login long polls waiting now;
 //! - `ecert_rate_limited_total` per class of anonymous request;
 //! - `ecert_purged_rows_total` per table and `ecert_usage_days_rolled_up_total`;
 //! - `ecert_process_resident_memory_bytes` and `ecert_process_start_time_seconds`.
@@ -176,6 +177,13 @@ impl Metrics {
             );
             let _ = writeln!(out, "ecert_db_writer_queue {queued}");
         }
+        head(
+            &mut out,
+            "ecert_login_waiting",
+            "gauge",
+            "Scan-login long polls waiting for their login to move (issue 17 §2).",
+        );
+        let _ = writeln!(out, "ecert_login_waiting {}", ecert_core::login::changes::waiting());
         head(
             &mut out,
             "ecert_rate_limited_total",

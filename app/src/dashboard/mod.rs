@@ -72,15 +72,26 @@ pub async fn login_start() -> Result<LoginQr, AppError> {
 }
 
 /// The hot path the login page polls: `waiting`, `scanned`, `confirmed` (this call then opens
-/// the session, once), `rejected`, `expired` or `unknown`.
+/// the session, once), `rejected`, `expired` or `unknown`. With `seen`, the state the page last
+/// saw, the answer waits until the login has moved from it (a long poll, bounded:
+/// [`ecert_core::login::changes`]); without, it answers at once.
 #[server(endpoint = "dashboard_login_status")]
-pub async fn login_status() -> Result<ecert_core::login::LoginState, AppError> {
+pub async fn login_status(
+    seen: Option<ecert_core::login::LoginState>,
+) -> Result<ecert_core::login::LoginState, AppError> {
     let state = crate::state::app_state()?;
     let Some(browser) = crate::session::cookie(crate::session::LOGIN_COOKIE) else {
         return Ok(ecert_core::login::LoginState::Unknown);
     };
+    let waited = match seen {
+        Some(seen) => ecert_core::login::changes::wait_for_change(&state.db, &browser, None, seen).await?,
+        None => None,
+    };
     let now = ecert_core::Millis::now();
-    let login_state = ecert_core::login::poll(&state.db, &browser, now).await?;
+    let login_state = match waited {
+        Some(login_state) => login_state,
+        None => ecert_core::login::poll(&state.db, &browser, now).await?,
+    };
     if login_state == ecert_core::login::LoginState::Confirmed
         && let Some(session) = ecert_core::login::consume(&state.db, &browser, now, &state.random).await?
     {
@@ -140,7 +151,8 @@ fn open_dashboard(polled: &Polled) {
 #[component]
 fn LoginPanel() -> impl IntoView {
     let endings = Endings { confirmed: T::LoginConfirmedPc, rejected: T::LoginRejectedPc, retry_after_reject: true };
-    let poll = || async { login_status().await.map(|state| Polled { state: Some(state), redirect: None }) };
+    let poll =
+        |seen| async move { login_status(seen).await.map(|state| Polled { state: Some(state), redirect: None }) };
     view! {
         <ScanLoginPanel heading_id="login-title" start=|| async { login_start().await.map(Some) } poll endings over=open_dashboard>
             <p>{t(T::ScanToSignInHint)}</p>

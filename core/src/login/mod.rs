@@ -12,6 +12,8 @@
 //! party's login must never become a dashboard session.
 
 pub mod approval;
+#[cfg(feature = "server")]
+pub mod changes;
 pub mod oidc;
 pub mod requester;
 #[cfg(feature = "server")]
@@ -116,8 +118,8 @@ pub use server::*;
 
 #[cfg(feature = "server")]
 mod server {
-    use super::scanning;
     use super::*;
+    use super::{changes, scanning};
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
     use crate::holder::{Caller, Role};
@@ -442,11 +444,12 @@ mod server {
         requester_ip: Option<String>,
         requester_agent: Option<String>,
         created_at: i64,
+        browser_hash: String,
     }
-    crate::store::from_row!(RequestRow { id, system, match_code, match_choices, party_id, requester_ip, requester_agent, created_at } flatten { progress });
+    crate::store::from_row!(RequestRow { id, system, match_code, match_choices, party_id, requester_ip, requester_agent, created_at, browser_hash } flatten { progress });
 
     const REQUEST_SELECT: &str = "SELECT id, system, match_code, match_choices, status, device_id, expires_at, party_id, \
-         requester_ip, requester_agent, created_at FROM login_request WHERE code_hash = $1";
+         requester_ip, requester_agent, created_at, browser_hash FROM login_request WHERE code_hash = $1";
 
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
         scanning::by_code(tx, REQUEST_SELECT, "login_request", code).await
@@ -503,7 +506,9 @@ mod server {
             Some(party) => party_domain(&mut tx, &row.id, party).await?,
             None => None,
         };
+        changes::announce(&mut tx, &row.browser_hash).await?;
         tx.commit().await?;
+        changes::moved(db, &row.browser_hash);
         let match_choices = match &row.match_choices {
             Some(choices) => choices.split(' ').map(str::to_owned).collect(),
             // A login started before the choices were kept: the PC's code alone.
@@ -603,7 +608,9 @@ mod server {
             counter_id: None,
         };
         crate::records::record_usage(&mut tx, &usage, now, random).await?;
+        changes::announce(&mut tx, &row.browser_hash).await?;
         tx.commit().await?;
+        changes::moved(db, &row.browser_hash);
         if matched { Ok(()) } else { Err(DomainError::MatchCodeWrong.into()) }
     }
 

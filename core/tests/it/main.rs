@@ -8,6 +8,7 @@ mod delegation;
 mod fuzz;
 mod grants_by_scan;
 mod identity;
+mod login_wait;
 mod new_phone;
 mod presentation;
 mod seal;

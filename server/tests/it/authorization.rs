@@ -1151,6 +1151,16 @@ fn reads(w: &World) -> Vec<Cell> {
         cell("R11", Anonymous, api("dashboard_login_status", "dashboard_login_status (no login cookie)", &[]), 200)
             .shows("unknown", |v| v == "unknown"),
     );
+    // Issue 17 §2: a long poll without a login of its own answers at once.
+    t.push(
+        cell(
+            "R11",
+            Anonymous,
+            api("dashboard_login_status", "dashboard_login_status (seen waiting, no cookie)", &[("seen", "waiting")]),
+            200,
+        )
+        .shows("unknown", |v| v == "unknown"),
+    );
     t
 }
 
@@ -1552,7 +1562,11 @@ async fn wallet_calls(w: &World) -> Vec<Cell> {
         cell(
             "R11",
             Anonymous,
-            api("dashboard_login_status", "dashboard_login_status (the browser that asked)", &[]),
+            api(
+                "dashboard_login_status",
+                "dashboard_login_status (the browser that asked, seen scanned)",
+                &[("seen", "scanned")],
+            ),
             200,
         )
         .cookie(format!("ecert_login={browser}"))

@@ -151,6 +151,27 @@ pub struct Progress {
     pub redirect: Option<String>,
 }
 
+/// The page's long poll (issue 17 §2): waits, as [`crate::login::changes::wait_for_change`], for
+/// the login of request `handle` to move from `seen`, and answers at once when the request is
+/// gone or has no login yet. The caller then asks [`progress`].
+pub async fn wait_for_progress(
+    db: &Db,
+    handle: &str,
+    browser: &str,
+    seen: LoginState,
+    now: Millis,
+) -> Result<(), OidcError> {
+    let row = match live_request(db, handle, now).await {
+        Ok(row) => row,
+        Err(OidcError::RequestGone) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if let Some(login_id) = row.login_id.as_deref() {
+        crate::login::changes::wait_for_change(db, browser, Some(login_id), seen).await?;
+    }
+    Ok(())
+}
+
 /// The hot path the page polls. On `confirmed` it takes the login (once, for the browser
 /// that asked) and issues the authorization code; on `rejected` it ends the request.
 pub async fn progress(

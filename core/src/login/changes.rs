@@ -1,0 +1,278 @@
+//! Waiting for a scan login to move (issue 17 §2). The PC page asks "answer me when my login is
+//! no longer in the state I last saw", and the answer comes as soon as the wallet scans or
+//! answers, instead of on the page's next fixed poll: one request per change of state rather
+//! than one every 1.5 s, and the confirmation on the PC at once.
+//!
+//! Every write that moves a login request calls [`announce`] inside its transaction and
+//! [`moved`] after the commit. On SQLite every writer is in this process, and [`moved`] wakes the
+//! waiters directly. On PostgreSQL [`announce`] sends a `NOTIFY` on [`CHANNEL`], which the server
+//! delivers at the commit (and never for a transaction that rolled back), and each app server's
+//! [`listen`] task wakes its own waiters, this one's too: one path for every login, so the path
+//! between app servers is the one every login takes. A lost notification (a listener
+//! reconnecting) costs at most [`RECHECK`]: a waiter reads its row again that often anyway, and a
+//! listener whose connection came back wakes every waiter.
+//!
+//! Waiters are keyed by the hash of the browser's login cookie, which is what they hold; the
+//! notification carries that hash, never the cookie.
+//!
+//! Waiting is bounded, so that a crowd cannot make it cost more than polling would: at most
+//! [`MAX_WAITERS`] at once in a process and [`MAX_WAITERS_PER_LOGIN`] on one login cookie (the
+//! rest are answered at once, as a plain poll), never past the login's expiry or [`MAX_WAIT`],
+//! and not at all once the server is stopping ([`stop_waiting`]). A wait on a cookie with no
+//! login costs one read, like a poll.
+//!
+//! It must not decide anything: waking only makes a waiter read its row again.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::{LoginState, state_of};
+use crate::secret::token_hash;
+use crate::store::{Db, Tx, query};
+use crate::{Millis, Result};
+
+/// The PostgreSQL channel that carries the browser hash of a login request that moved.
+pub const CHANNEL: &str = "ecert_login";
+/// The longest one request waits; below the 60 s that proxies (nginx's `proxy_read_timeout`)
+/// allow a silent upstream by default.
+pub const MAX_WAIT: Duration = Duration::from_secs(25);
+/// A waiter reads its row again at least this often, whatever it was told.
+pub const RECHECK: Duration = Duration::from_secs(5);
+/// Requests waiting at once in one process; beyond it a request is answered at once.
+pub const MAX_WAITERS: usize = 10_000;
+/// Requests waiting at once on one login cookie (a page open in a few tabs); beyond it a request
+/// is answered at once, so that one login cannot take every place.
+pub const MAX_WAITERS_PER_LOGIN: usize = 4;
+
+struct Entry {
+    notify: Arc<Notify>,
+    waiters: usize,
+}
+
+#[derive(Default)]
+struct Waiters {
+    by_browser: HashMap<String, Entry>,
+    total: usize,
+}
+
+struct Hub {
+    waiters: Mutex<Waiters>,
+    stopping: AtomicBool,
+    stop: Notify,
+}
+
+static HUB: LazyLock<Hub> = LazyLock::new(|| Hub {
+    waiters: Mutex::new(Waiters::default()),
+    stopping: AtomicBool::new(false),
+    stop: Notify::new(),
+});
+
+impl Hub {
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
+        // Every change under the lock is whole before the lock is let go: a poisoned lock is usable.
+        self.waiters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One waiter's place in the hub, given back when dropped (also when the request is cancelled).
+struct Watch {
+    browser_hash: String,
+    notify: Arc<Notify>,
+}
+
+impl Watch {
+    fn new(browser_hash: &str) -> Option<Watch> {
+        let mut w = HUB.waiters();
+        if w.total >= MAX_WAITERS {
+            return None;
+        }
+        let entry = w
+            .by_browser
+            .entry(browser_hash.to_owned())
+            .or_insert_with(|| Entry { notify: Arc::new(Notify::new()), waiters: 0 });
+        if entry.waiters >= MAX_WAITERS_PER_LOGIN {
+            return None;
+        }
+        entry.waiters += 1;
+        let notify = Arc::clone(&entry.notify);
+        w.total += 1;
+        Some(Watch { browser_hash: browser_hash.to_owned(), notify })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let mut w = HUB.waiters();
+        w.total = w.total.saturating_sub(1);
+        if let Some(entry) = w.by_browser.get_mut(&self.browser_hash) {
+            entry.waiters = entry.waiters.saturating_sub(1);
+            if entry.waiters == 0 {
+                w.by_browser.remove(&self.browser_hash);
+            }
+        }
+    }
+}
+
+/// Wakes this process's waiters on the login of `browser_hash`.
+pub fn wake(browser_hash: &str) {
+    let notify = HUB.waiters().by_browser.get(browser_hash).map(|e| Arc::clone(&e.notify));
+    if let Some(n) = notify {
+        n.notify_waiters();
+    }
+}
+
+/// Wakes every waiter of this process (a notification may have been lost).
+pub fn wake_all() {
+    let all: Vec<Arc<Notify>> = HUB.waiters().by_browser.values().map(|e| Arc::clone(&e.notify)).collect();
+    for n in all {
+        n.notify_waiters();
+    }
+}
+
+/// Requests waiting now in this process.
+pub fn waiting() -> usize {
+    HUB.waiters().total
+}
+
+/// The server is stopping: waiting requests answer now and new ones do not wait, so that a
+/// graceful shutdown is not held up by long polls.
+pub fn stop_waiting() {
+    HUB.stopping.store(true, Ordering::SeqCst);
+    HUB.stop.notify_waiters();
+    wake_all();
+}
+
+/// Inside the transaction that moves the login of `browser_hash`: on PostgreSQL, its `NOTIFY`,
+/// sent at the commit to every app server's [`listen`]er.
+pub(crate) async fn announce(tx: &mut Tx, browser_hash: &str) -> Result<()> {
+    if matches!(tx, Tx::Postgres(..)) {
+        tx.execute(query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(browser_hash)).await?;
+    }
+    Ok(())
+}
+
+/// After the commit that moved the login of `browser_hash`: on SQLite, wakes its waiters (on
+/// PostgreSQL the listeners do, from the [`announce`]d notification).
+pub(crate) fn moved(db: &Db, browser_hash: &str) {
+    if let Db::Sqlite(..) = db {
+        wake(browser_hash);
+    }
+}
+
+/// The status and expiry of the login of `browser_hash`: its only login for the dashboard, or
+/// the login `login_id` (a relying party's page, whose request names its login).
+async fn read(db: &Db, browser_hash: &str, login_id: Option<&str>) -> Result<Option<(String, i64)>> {
+    let q = match login_id {
+        None => query("SELECT status, expires_at FROM login_request WHERE browser_hash = $1").bind(browser_hash),
+        Some(id) => query("SELECT status, expires_at FROM login_request WHERE browser_hash = $1 AND id = $2")
+            .bind(browser_hash)
+            .bind(id),
+    };
+    Ok(db.fetch_optional(q.point_read()).await?)
+}
+
+/// How long a wait may last, and how often it reads its row regardless.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    pub max_wait: Duration,
+    pub recheck: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Patience {
+        Patience { max_wait: MAX_WAIT, recheck: RECHECK }
+    }
+}
+
+/// Waits until the login of `browser` (the dashboard's, or the login `login_id` of a relying
+/// party's request) is no longer in state `seen`, [`MAX_WAIT`] passed, or the login expired, and
+/// answers the state it read last, as [`super::poll`] would answer it now. `None`: it did not
+/// wait (`seen` is final, too many wait, the server is stopping), and the caller polls as it
+/// would have. Only `waiting` and `scanned` are waited on: every other state is final.
+pub async fn wait_for_change(
+    db: &Db,
+    browser: &str,
+    login_id: Option<&str>,
+    seen: LoginState,
+) -> Result<Option<LoginState>> {
+    wait_for_change_within(db, browser, login_id, seen, Patience::default()).await
+}
+
+/// [`wait_for_change`] with other bounds (tests: a recheck longer than the test, so that only
+/// an announcement can end the wait).
+pub async fn wait_for_change_within(
+    db: &Db,
+    browser: &str,
+    login_id: Option<&str>,
+    seen: LoginState,
+    patience: Patience,
+) -> Result<Option<LoginState>> {
+    if !matches!(seen, LoginState::Waiting | LoginState::Scanned) || HUB.stopping.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let hash = token_hash(browser);
+    let Some(watch) = Watch::new(&hash) else { return Ok(None) };
+    let started = tokio::time::Instant::now();
+    loop {
+        // Registered before the row is read: a move committed after the read still wakes us.
+        let moved = watch.notify.notified();
+        let stop = HUB.stop.notified();
+        tokio::pin!(moved, stop);
+        moved.as_mut().enable();
+        stop.as_mut().enable();
+        let now = Millis::now();
+        let row = read(db, &hash, login_id).await?;
+        let state = row.as_ref().map_or(LoginState::Unknown, |(status, expires_at)| state_of(status, *expires_at, now));
+        let left = patience.max_wait.saturating_sub(started.elapsed());
+        if state != seen || left.is_zero() || HUB.stopping.load(Ordering::SeqCst) {
+            return Ok(Some(state));
+        }
+        // Wake just after the expiry, to answer `expired` then.
+        let expires_at = row.map_or(now.0, |(_, e)| e);
+        let to_expiry = Duration::from_millis(u64::try_from(expires_at - now.0).unwrap_or(0) + 20);
+        tokio::select! {
+            () = &mut moved => {}
+            () = &mut stop => {}
+            () = tokio::time::sleep(left.min(patience.recheck).min(to_expiry)) => {}
+        }
+    }
+}
+
+/// Keeps this app server's waiters told of the moves made through any app server, this one
+/// included (PostgreSQL): `LISTEN`s on [`CHANNEL`] on one connection of the pool, kept for the
+/// purpose, until the pool closes, reconnecting after a second when the connection fails; after
+/// every (re)connection it wakes all waiters, in case a move was announced while it was not
+/// listening. Nothing to do on SQLite, where every writer is in this process.
+pub async fn listen(db: Db) {
+    let Db::Postgres(pool, _) = db else { return };
+    loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => {
+                    wake_all();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(n)) => wake(n.payload()),
+                            // The connection was lost; the next call reconnects and listens again.
+                            Ok(None) => wake_all(),
+                            Err(sqlx::Error::PoolClosed) => return,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the login listener stopped");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not listen for logins' moves"),
+            },
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => tracing::warn!(error = %e, "could not connect the login listener"),
+        }
+        wake_all();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
