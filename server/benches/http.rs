@@ -150,7 +150,15 @@ async fn run(settings: Settings) {
     }
 
     // Limits off: the bench measures the paths, not the ceiling on one client.
-    let config = match Config::load_from(["ecert-server", "--site-root", "/nonexistent", "--rate-limit-scale", "0"]) {
+    let config = match Config::load_from([
+        "ecert-server",
+        "--site-root",
+        "/nonexistent",
+        "--rate-limit-scale",
+        "0",
+        "--public-url",
+        PUBLIC_URL,
+    ]) {
         Ok(c) => c,
         Err(e) => panic!("config: {e}"),
     };
@@ -708,9 +716,15 @@ fn post_form(path: &str, body: &str, cookie: Option<&str>) -> Req {
     build(path, "application/x-www-form-urlencoded", body, cookie)
 }
 
+/// The public address the bench's app servers are configured with: their pages' `Origin`.
+const PUBLIC_URL: &str = "http://127.0.0.1:3000";
+
+/// A POST as a browser on one of our pages sends it: with its `Origin` (writes with a cookie
+/// and no `Origin` are refused as cross-site).
 fn build(path: &str, content_type: &str, body: &str, cookie: Option<&str>) -> Req {
     let mut b = hyper::Request::post(path)
         .header("host", "127.0.0.1")
+        .header("origin", PUBLIC_URL)
         .header("content-type", content_type)
         .header("accept", "application/json");
     if let Some(c) = cookie {
