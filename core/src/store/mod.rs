@@ -204,6 +204,13 @@ impl Db {
             let connect =
                 sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
+                // No ping before every acquire (sqlx's default): it was a second round trip to
+                // the server for every query of a request (issue 17 §2 measured a poll at one
+                // read plus one ping). A connection the server dropped fails its next query
+                // instead, which the pool then closes; `/readyz` and the callers' errors show a
+                // server that went away, and idle connections are recycled below.
+                .test_before_acquire(false)
+                .idle_timeout(Duration::from_secs(300))
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
