@@ -49,12 +49,20 @@ pub async fn approval_ask(action: Action) -> Result<ApprovalQr, AppError> {
     })
 }
 
-/// Where this session's approval `id` stands.
+/// Where this session's approval `id` stands. With `seen`, the state the panel last saw, the
+/// answer waits until the approval has moved from it (a long poll, bounded as the scan login's:
+/// [`ecert_core::login::changes`]); without, it answers at once.
 #[server(endpoint = "dashboard_approval_status")]
-pub async fn approval_status(id: String) -> Result<ApprovalState, AppError> {
+pub async fn approval_status(id: String, seen: Option<ApprovalState>) -> Result<ApprovalState, AppError> {
+    use ecert_core::login::{approval, changes::Patience};
     let caller = crate::guard::holder().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::login::approval::poll(&state.db, &caller, &id, ecert_core::Millis::now()).await?)
+    if let Some(seen) = seen
+        && let Some(moved) = approval::wait_for_change(&state.db, &caller, &id, seen, Patience::default()).await?
+    {
+        return Ok(moved);
+    }
+    Ok(approval::poll(&state.db, &caller, &id, ecert_core::Millis::now()).await?)
 }
 
 /// An approval the dashboard waits for, and the write it is for.
@@ -136,7 +144,7 @@ pub(super) fn ApprovalPanel() -> impl IntoView {
                 }
                 polling.set_value(true);
                 spawn_local(async move {
-                    let polled = approval_status(pending.qr.id.clone()).await;
+                    let polled = approval_status(pending.qr.id.clone(), None).await;
                     let Ok(now) = polled else {
                         polling.set_value(false);
                         return;

@@ -157,7 +157,7 @@ mod server {
     use crate::device::{self, action};
     use crate::error::{DomainError, Result};
     use crate::holder::{self, Caller, HolderView};
-    use crate::login::{Approval, Requester, scanning};
+    use crate::login::{Approval, Requester, changes, scanning};
     use crate::secret::{Random, Secret, token_hash};
     use crate::store::{Db, Tx, query};
     use crate::time::Millis;
@@ -349,25 +349,52 @@ mod server {
 
     /// The dashboard polls its approval: one read by primary key, for the session that asked only.
     pub async fn poll(db: &Db, caller: &Caller, id: &str, now: Millis) -> Result<ApprovalState> {
-        let Some(step_up) = caller.step_up() else { return Ok(ApprovalState::Unknown) };
+        Ok(read(db, caller, id, now).await?.0)
+    }
+
+    /// The state of the approval `id` for `caller`'s session, and when it expires.
+    async fn read(db: &Db, caller: &Caller, id: &str, now: Millis) -> Result<(ApprovalState, i64)> {
+        let Some(step_up) = caller.step_up() else { return Ok((ApprovalState::Unknown, now.0)) };
         let row: Option<(String, i64)> = db
             .fetch_optional(
                 query("SELECT status, expires_at FROM approval_request WHERE id = $1 AND session_hash = $2")
                     .bind(id)
-                    .bind(&step_up.session_hash),
+                    .bind(&step_up.session_hash)
+                    .point_read(),
             )
             .await?;
         Ok(match row {
-            None => ApprovalState::Unknown,
-            Some((status, expires_at)) => match status.as_str() {
-                "taken" => ApprovalState::Unknown,
-                "rejected" => ApprovalState::Rejected,
-                _ if expires_at <= now.0 => ApprovalState::Expired,
-                "approved" => ApprovalState::Approved,
-                "scanned" => ApprovalState::Scanned,
-                _ => ApprovalState::Waiting,
-            },
+            None => (ApprovalState::Unknown, now.0),
+            Some((status, expires_at)) => (
+                match status.as_str() {
+                    "taken" => ApprovalState::Unknown,
+                    "rejected" => ApprovalState::Rejected,
+                    _ if expires_at <= now.0 => ApprovalState::Expired,
+                    "approved" => ApprovalState::Approved,
+                    "scanned" => ApprovalState::Scanned,
+                    _ => ApprovalState::Waiting,
+                },
+                expires_at,
+            ),
         })
+    }
+
+    /// The dashboard's long poll of its approval (issue 17 §2, as the scan login's
+    /// [`changes::wait_for_change`]): waits until the approval `id` of `caller`'s session is no
+    /// longer `seen`, it expired, or `patience` ran out, and answers the state read last, as
+    /// [`poll`] would. `None`: it did not wait (`seen` is final, too many wait, the server is
+    /// stopping); the caller polls. Another session's approval reads `unknown` at once.
+    pub async fn wait_for_change(
+        db: &Db,
+        caller: &Caller,
+        id: &str,
+        seen: ApprovalState,
+        patience: changes::Patience,
+    ) -> Result<Option<ApprovalState>> {
+        if !matches!(seen, ApprovalState::Waiting | ApprovalState::Scanned) {
+            return Ok(None);
+        }
+        changes::wait_while(&changes::approval_key(id), seen, patience, |now| read(db, caller, id, now)).await
     }
 
     /// The wallet scanned an approval QR. Only the phone of the holder signed in to that
@@ -391,7 +418,10 @@ mod server {
         }
         scanning::mark_scanned(&mut tx, "approval_request", &row.id, &bound.holder_id, device_id, now).await?;
         let institution_name = scanning::institution_name(&mut tx, &bound.certificate_id).await?;
+        let key = changes::approval_key(&row.id);
+        changes::announce(&mut tx, &key).await?;
         tx.commit().await?;
+        changes::moved(db, &key);
         Ok(ApprovalPrompt {
             summary_zh: row.summary_zh,
             summary_en: row.summary_en,
@@ -439,7 +469,10 @@ mod server {
         scanning::answerable(&row.progress, device_id, now)?;
         let status = if approve.is_some() && matched { "approved" } else { "rejected" };
         scanning::answer(&mut tx, "approval_request", &row.id, device_id, status, now).await?;
+        let key = changes::approval_key(&row.id);
+        changes::announce(&mut tx, &key).await?;
         tx.commit().await?;
+        changes::moved(db, &key);
         if matched { Ok(()) } else { Err(DomainError::MatchCodeWrong.into()) }
     }
 

@@ -13,7 +13,9 @@
 //! listener whose connection came back wakes every waiter.
 //!
 //! Waiters are keyed by the hash of the browser's login cookie, which is what they hold; the
-//! notification carries that hash, never the cookie.
+//! notification carries that hash, never the cookie. The dashboard's step-up approvals (issue 14
+//! §1) wait the same way, keyed by [`approval_key`] (the request's id, which the dashboard holds
+//! and which proves nothing: reading the approval still needs the session that asked).
 //!
 //! Waiting is bounded, so that a crowd cannot make it cost more than polling would: at most
 //! [`MAX_WAITERS`] at once in a process and [`MAX_WAITERS_PER_LOGIN`] on one login cookie (the
@@ -55,7 +57,7 @@ struct Entry {
 
 #[derive(Default)]
 struct Waiters {
-    by_browser: HashMap<String, Entry>,
+    by_key: HashMap<String, Entry>,
     total: usize,
 }
 
@@ -80,27 +82,25 @@ impl Hub {
 
 /// One waiter's place in the hub, given back when dropped (also when the request is cancelled).
 struct Watch {
-    browser_hash: String,
+    key: String,
     notify: Arc<Notify>,
 }
 
 impl Watch {
-    fn new(browser_hash: &str) -> Option<Watch> {
+    fn new(key: &str) -> Option<Watch> {
         let mut w = HUB.waiters();
         if w.total >= MAX_WAITERS {
             return None;
         }
-        let entry = w
-            .by_browser
-            .entry(browser_hash.to_owned())
-            .or_insert_with(|| Entry { notify: Arc::new(Notify::new()), waiters: 0 });
+        let entry =
+            w.by_key.entry(key.to_owned()).or_insert_with(|| Entry { notify: Arc::new(Notify::new()), waiters: 0 });
         if entry.waiters >= MAX_WAITERS_PER_LOGIN {
             return None;
         }
         entry.waiters += 1;
         let notify = Arc::clone(&entry.notify);
         w.total += 1;
-        Some(Watch { browser_hash: browser_hash.to_owned(), notify })
+        Some(Watch { key: key.to_owned(), notify })
     }
 }
 
@@ -108,18 +108,18 @@ impl Drop for Watch {
     fn drop(&mut self) {
         let mut w = HUB.waiters();
         w.total = w.total.saturating_sub(1);
-        if let Some(entry) = w.by_browser.get_mut(&self.browser_hash) {
+        if let Some(entry) = w.by_key.get_mut(&self.key) {
             entry.waiters = entry.waiters.saturating_sub(1);
             if entry.waiters == 0 {
-                w.by_browser.remove(&self.browser_hash);
+                w.by_key.remove(&self.key);
             }
         }
     }
 }
 
-/// Wakes this process's waiters on the login of `browser_hash`.
-pub fn wake(browser_hash: &str) {
-    let notify = HUB.waiters().by_browser.get(browser_hash).map(|e| Arc::clone(&e.notify));
+/// Wakes this process's waiters on `key` (a login's browser hash, or an [`approval_key`]).
+pub fn wake(key: &str) {
+    let notify = HUB.waiters().by_key.get(key).map(|e| Arc::clone(&e.notify));
     if let Some(n) = notify {
         n.notify_waiters();
     }
@@ -127,7 +127,7 @@ pub fn wake(browser_hash: &str) {
 
 /// Wakes every waiter of this process (a notification may have been lost).
 pub fn wake_all() {
-    let all: Vec<Arc<Notify>> = HUB.waiters().by_browser.values().map(|e| Arc::clone(&e.notify)).collect();
+    let all: Vec<Arc<Notify>> = HUB.waiters().by_key.values().map(|e| Arc::clone(&e.notify)).collect();
     for n in all {
         n.notify_waiters();
     }
@@ -146,20 +146,21 @@ pub fn stop_waiting() {
     wake_all();
 }
 
-/// Inside the transaction that moves the login of `browser_hash`: on PostgreSQL, its `NOTIFY`,
-/// sent at the commit to every app server's [`listen`]er.
-pub(crate) async fn announce(tx: &mut Tx, browser_hash: &str) -> Result<()> {
+/// Inside the transaction that moves what `key` names (a login's browser hash, or an
+/// [`approval_key`]): on PostgreSQL, its `NOTIFY`, sent at the commit to every app server's
+/// [`listen`]er.
+pub(crate) async fn announce(tx: &mut Tx, key: &str) -> Result<()> {
     if matches!(tx, Tx::Postgres(..)) {
-        tx.execute(query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(browser_hash)).await?;
+        tx.execute(query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(key)).await?;
     }
     Ok(())
 }
 
-/// After the commit that moved the login of `browser_hash`: on SQLite, wakes its waiters (on
-/// PostgreSQL the listeners do, from the [`announce`]d notification).
-pub(crate) fn moved(db: &Db, browser_hash: &str) {
+/// After the commit that moved what `key` names: on SQLite, wakes its waiters (on PostgreSQL
+/// the listeners do, from the [`announce`]d notification).
+pub(crate) fn moved(db: &Db, key: &str) {
     if let Db::Sqlite(..) = db {
-        wake(browser_hash);
+        wake(key);
     }
 }
 
@@ -211,11 +212,44 @@ pub async fn wait_for_change_within(
     seen: LoginState,
     patience: Patience,
 ) -> Result<Option<LoginState>> {
-    if !matches!(seen, LoginState::Waiting | LoginState::Scanned) || HUB.stopping.load(Ordering::SeqCst) {
+    if !matches!(seen, LoginState::Waiting | LoginState::Scanned) {
         return Ok(None);
     }
     let hash = token_hash(browser);
-    let Some(watch) = Watch::new(&hash) else { return Ok(None) };
+    wait_while(&hash, seen, patience, |now| {
+        let hash = &hash;
+        async move {
+            let row = read(db, hash, login_id).await?;
+            Ok(match row {
+                Some((status, expires_at)) => (state_of(&status, expires_at, now), expires_at),
+                None => (LoginState::Unknown, now.0),
+            })
+        }
+    })
+    .await
+}
+
+/// The hub key of the approval `id` (issue 14 §1's step-up approval): apart from the logins'
+/// keys, which are hex digests and have no colon.
+pub(crate) fn approval_key(id: &str) -> String {
+    format!("approval:{id}")
+}
+
+/// The waiting loop behind every long poll: waits on the hub under `key` until `read` answers a
+/// state other than `seen`, `patience.max_wait` passed, the thing read expired (`read` answers
+/// the state and its expiry) or the server is stopping, and answers the state read last; `None`
+/// when it did not wait at all (too many waiting, or stopping). The caller waits only on states
+/// that can still move.
+pub(crate) async fn wait_while<S, R, F>(key: &str, seen: S, patience: Patience, read: R) -> Result<Option<S>>
+where
+    S: PartialEq + Copy,
+    R: Fn(Millis) -> F,
+    F: Future<Output = Result<(S, i64)>>,
+{
+    if HUB.stopping.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let Some(watch) = Watch::new(key) else { return Ok(None) };
     let started = tokio::time::Instant::now();
     loop {
         // Registered before the row is read: a move committed after the read still wakes us.
@@ -225,14 +259,12 @@ pub async fn wait_for_change_within(
         moved.as_mut().enable();
         stop.as_mut().enable();
         let now = Millis::now();
-        let row = read(db, &hash, login_id).await?;
-        let state = row.as_ref().map_or(LoginState::Unknown, |(status, expires_at)| state_of(status, *expires_at, now));
+        let (state, expires_at) = read(now).await?;
         let left = patience.max_wait.saturating_sub(started.elapsed());
         if state != seen || left.is_zero() || HUB.stopping.load(Ordering::SeqCst) {
             return Ok(Some(state));
         }
         // Wake just after the expiry, to answer `expired` then.
-        let expires_at = row.map_or(now.0, |(_, e)| e);
         let to_expiry = Duration::from_millis(u64::try_from(expires_at - now.0).unwrap_or(0) + 20);
         tokio::select! {
             () = &mut moved => {}

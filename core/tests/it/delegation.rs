@@ -1181,7 +1181,7 @@ async fn r8_a_manager_removed_while_the_identity_service_answers_adds_nobody() {
 // ---- issue 14 §1: a dashboard session needs the phone for every power-granting write ----
 
 /// A dashboard session of `m` through scan login, as the dashboard's guard sees its caller.
-async fn session_caller(db: &Db, m: &Member) -> (String, Caller) {
+pub(crate) async fn session_caller(db: &Db, m: &Member) -> (String, Caller) {
     let random = Random::os();
     let s = login::start(db, login::DASHBOARD, &Requester::default(), T0, &random).await.unwrap();
     let code = s.code.expose();

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use ecert_core::Millis;
 use ecert_core::device::action;
+use ecert_core::holder::{Caller, Role};
+use ecert_core::login::approval::{self, Action, ApprovalState};
 use ecert_core::login::changes::{self, Patience};
-use ecert_core::login::{self, LoginState, Requester};
-use ecert_core::secret::Random;
+use ecert_core::login::{self, Approval, LoginState, Requester};
+use ecert_core::secret::{Random, Secret};
 use ecert_core::store::Db;
 use ecert_testing::open_test_db;
 
-use crate::delegation::{PASSWORD, approval_of, claimed};
+use crate::delegation::{PASSWORD, approval_of, claimed, member, session_caller};
 
 /// Only an announcement ends these waits before the test gives up on them.
 const ONLY_ANNOUNCED: Patience = Patience { max_wait: Duration::from_secs(600), recheck: Duration::from_secs(600) };
@@ -126,4 +128,56 @@ async fn r11_a_long_poll_answers_expired_when_the_login_expires() {
     let pc = waiting_for(&db, browser, LoginState::Waiting);
     let seen = tokio::time::timeout(ARRIVES, pc).await.expect("the expiry ends the wait").unwrap();
     assert_eq!(seen, Some(LoginState::Expired));
+}
+
+/// Issue 17 §2 for the dashboard's step-up approvals (R21): the panel's long poll of its approval
+/// ends when the phone scans and when it approves, through the same announcements as the login;
+/// another session waiting on that approval's id learns nothing and does not wait.
+#[tokio::test]
+async fn r21_an_approval_long_poll_answers_when_the_phone_scans_and_approves() {
+    let db = open_test_db().await;
+    let listener = listener_for(&db).await;
+    let fm = claimed(&db).await;
+    let m1 = member(&db, &fm, Role::Manager, "李四", 2).await;
+    let (_, session) = session_caller(&db, &fm).await;
+    let (_, other_session) = session_caller(&db, &fm).await;
+    let act = Action::RemoveHolder { holder_id: m1.binding.holder_id.clone() };
+    let asked = approval::ask(&db, &session, &act, &Requester::default(), Millis::now(), &Random::os()).await.unwrap();
+    let wait = |caller: &Caller, seen: ApprovalState| {
+        let (db, caller, id) = (db.clone(), caller.clone(), asked.id.clone());
+        tokio::spawn(async move { approval::wait_for_change(&db, &caller, &id, seen, ONLY_ANNOUNCED).await.unwrap() })
+    };
+
+    let idle = wait(&session, ApprovalState::Waiting);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!idle.is_finished(), "a waiting approval keeps the poll waiting");
+    idle.abort();
+    let theirs = tokio::time::timeout(ARRIVES, wait(&other_session, ApprovalState::Waiting)).await;
+    assert_eq!(theirs.expect("another session's wait ends at once").unwrap(), Some(ApprovalState::Unknown));
+    let final_state = approval::wait_for_change(&db, &session, &asked.id, ApprovalState::Approved, ONLY_ANNOUNCED);
+    assert_eq!(final_state.await.unwrap(), None, "a final state is not waited on");
+
+    // The phone scans while the dashboard waits.
+    let pc = wait(&session, ApprovalState::Waiting);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (code, device_id) = (asked.code.expose(), &fm.binding.device_id);
+    let now = Millis::now();
+    let prompt =
+        approval::scan(&db, code, device_id, &fm.phone.sign(action::APPROVAL_SCAN, code), None, now).await.unwrap();
+    let seen = tokio::time::timeout(ARRIVES, pc).await.expect("the scan ends the wait").unwrap();
+    assert_eq!(seen, Some(ApprovalState::Scanned));
+
+    // And approves.
+    let pc = wait(&session, ApprovalState::Scanned);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let subject = approval::approve_subject(code, &prompt.digest);
+    let approve = Approval { password: Secret::new(PASSWORD), match_code: asked.match_code.clone() };
+    approval::answer(&db, code, device_id, &fm.phone.sign(action::APPROVAL_APPROVE, &subject), Some(approve), now)
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(ARRIVES, pc).await.expect("the approval ends the wait").unwrap();
+    assert_eq!(seen, Some(ApprovalState::Approved));
+    if let Some(l) = listener {
+        l.abort();
+    }
 }

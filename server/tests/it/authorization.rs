@@ -1338,6 +1338,25 @@ fn dashboard_writes(w: &World) -> Vec<Cell> {
         cell("§1", Fm, api("dashboard_approval_status", "dashboard_approval_status(unknown id)", &[("id", "nope")]), 200)
             .shows("unknown", |v| *v == json!("unknown")),
         cell("§1", Anonymous, api("dashboard_approval_status", "dashboard_approval_status", &[("id", "nope")]), 401),
+        // Issue 17 §2: the long poll of an approval that is not this session's is answered at
+        // once, as `unknown`, and asks the caller first like the poll.
+        cell(
+            "§1",
+            Fm,
+            api(
+                "dashboard_approval_status",
+                "dashboard_approval_status(unknown id, seen waiting)",
+                &[("id", "nope"), ("seen", "waiting")],
+            ),
+            200,
+        )
+        .shows("unknown, at once", |v| *v == json!("unknown")),
+        cell(
+            "§1",
+            Anonymous,
+            api("dashboard_approval_status", "dashboard_approval_status(seen scanned)", &[("id", "nope"), ("seen", "scanned")]),
+            401,
+        ),
         cell(
             "§1",
             Fm,
