@@ -87,10 +87,10 @@ pub struct Endings {
 
 /// Set when the panel goes away (from `on_cleanup`, which may run on any thread).
 #[derive(Clone, Default)]
-struct Gone(std::sync::Arc<(std::sync::atomic::AtomicBool, std::sync::Mutex<Option<std::task::Waker>>)>);
+pub(crate) struct Gone(std::sync::Arc<(std::sync::atomic::AtomicBool, std::sync::Mutex<Option<std::task::Waker>>)>);
 
 impl Gone {
-    fn set(&self) {
+    pub(crate) fn set(&self) {
         self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
         let waker = self.0.1.lock().ok().and_then(|mut w| w.take());
         if let Some(w) = waker {
@@ -98,12 +98,12 @@ impl Gone {
         }
     }
 
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.0.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// `work`'s output, or `None` as soon as the panel is gone (dropping `work`).
-    async fn unless<F: Future>(&self, work: F) -> Option<F::Output> {
+    pub(crate) async fn unless<F: Future>(&self, work: F) -> Option<F::Output> {
         let mut work = std::pin::pin!(work);
         std::future::poll_fn(|cx| {
             if self.is_set() {
@@ -119,10 +119,10 @@ impl Gone {
 }
 
 /// The pace of polling when the server does not wait (the fallback), in milliseconds.
-const POLL_MS: u32 = 1_500;
+pub(crate) const POLL_MS: u32 = 1_500;
 
 /// Sleeps in the browser; the loops that call it run only there.
-async fn pause(ms: u32) {
+pub(crate) async fn pause(ms: u32) {
     #[cfg(feature = "hydrate")]
     {
         let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -138,12 +138,12 @@ async fn pause(ms: u32) {
 }
 
 #[cfg(feature = "hydrate")]
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     0.0
 }
 

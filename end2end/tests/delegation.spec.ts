@@ -242,6 +242,22 @@ test('R11, issue 17 §2: the PC long-polls, one status request per move; at the 
   console.log(`long poll: ${held.polls} status requests, the PC showed its dashboard ${held.pcAfterPhoneMs} ms after the phone's confirmation`);
   expect(held.polls).toBeLessThanOrEqual(3);
 
+  // R21: the dashboard's step-up approval long-polls too: its panel asks again when the phone
+  // scans and when it approves, not every 1.5 s.
+  let asks = 0;
+  const countAsks = (r: { url(): string }) => {
+    if (r.url().endsWith('/api/dashboard_approval_status')) asks++;
+  };
+  pc.on('request', countAsks);
+  await addPerson(pc, 'manager', '王五', 10);
+  await expect(pc.getByTestId('approval-state')).toHaveAttribute('data-state', 'waiting');
+  await fm.waitForTimeout(5000);
+  await approveOnPhone(pc, fm, '王*');
+  pc.off('request', countAsks);
+  console.log(`approval long poll: ${asks} status requests`);
+  expect(asks).toBeLessThanOrEqual(3);
+  await expect(pc.getByTestId('holder-row').filter({ hasText: '王*' })).toBeVisible();
+
   // A server that does not wait (the request's `seen` replaced by a field the server ignores):
   // the page polls at its old pace and still signs in.
   const old = await (await browser.newContext({ baseURL })).newPage();

@@ -15,6 +15,7 @@ use super::holders::{
 };
 use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
+use crate::scan_login::{Gone, POLL_MS, now_ms, pause};
 
 /// An approval request, as the dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,48 +133,51 @@ pub(super) fn ApprovalPanel() -> impl IntoView {
     let lang = use_lang();
     let ctx = expect_context::<DashCtx>();
     let (approval, state) = (ctx.approval, ctx.approval_state);
+    // One loop per approval shown: it long-polls (the answer comes when the phone scans or
+    // answers), sends the write once approved, and ends, dropping its request in flight, when
+    // the panel closes or shows another approval.
     Effect::new(move |_| {
-        let polling = StoredValue::new(false);
-        let handle = set_interval_with_handle(
-            move || {
-                let Some(pending) = approval.get_untracked() else { return };
-                if polling.get_value()
-                    || !matches!(state.get_untracked(), ApprovalState::Waiting | ApprovalState::Scanned)
-                {
-                    return;
+        let Some(pending) = approval.get() else { return };
+        let gone = Gone::default();
+        let going = gone.clone();
+        spawn_local(async move {
+            while !going.is_set() {
+                let seen = state.try_get_untracked().unwrap_or(ApprovalState::Unknown);
+                if !matches!(seen, ApprovalState::Waiting | ApprovalState::Scanned) {
+                    break;
                 }
-                polling.set_value(true);
-                spawn_local(async move {
-                    let polled = approval_status(pending.qr.id.clone(), None).await;
-                    let Ok(now) = polled else {
-                        polling.set_value(false);
-                        return;
-                    };
-                    state.set(now);
-                    if now == ApprovalState::Approved {
-                        let result = execute(pending.action, pending.qr.id).await;
-                        approval.set(None);
-                        match result {
-                            Ok(qr) => {
-                                ctx.error.set(None);
-                                if qr.is_some() {
-                                    ctx.qr.set(qr);
-                                }
-                                ctx.changed.update(|n| *n += 1);
+                let asked = now_ms();
+                let Some(polled) = going.unless(approval_status(pending.qr.id.clone(), Some(seen))).await else {
+                    break;
+                };
+                // A failed long poll (a proxy's timeout, a server restarting): ask at the old pace.
+                let Ok(now) = polled else {
+                    pause(POLL_MS).await;
+                    continue;
+                };
+                state.set(now);
+                if now == ApprovalState::Approved {
+                    let result = execute(pending.action.clone(), pending.qr.id.clone()).await;
+                    approval.set(None);
+                    match result {
+                        Ok(qr) => {
+                            ctx.error.set(None);
+                            if qr.is_some() {
+                                ctx.qr.set(qr);
                             }
-                            Err(e) => ctx.error.set(Some(e.message(lang))),
+                            ctx.changed.update(|n| *n += 1);
                         }
+                        Err(e) => ctx.error.set(Some(e.message(lang))),
                     }
-                    polling.set_value(false);
-                });
-            },
-            std::time::Duration::from_millis(1500),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
+                    break;
+                }
+                // Nothing new, answered at once: this server did not wait; ask at the old pace.
+                if now == seen && now_ms() - asked < 1_000.0 {
+                    pause(POLL_MS).await;
+                }
             }
         });
+        on_cleanup(move || gone.set());
     });
     let status_text = move || match state.get() {
         ApprovalState::Scanned => T::ApprovalScanned.get(lang),
