@@ -4,9 +4,30 @@ use ecert_core::secret::Random;
 use ecert_core::store::Db;
 use leptos::prelude::*;
 
-/// Shared by every request handler; cheap to clone.
+/// Shared by every request handler. One allocation behind a reference count: every request
+/// clones the state into its context and every server function clones it out again
+/// ([`app_state`]), and a copy of the options' strings each time was 3% of a counter's check
+/// (docs/performance.md, *Where the CPU goes*).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(std::sync::Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the state holds.
+#[derive(Debug)]
+pub struct Services {
     pub db: Db,
     pub random: Random,
     pub identity: ecert_core::identity::IdentityVerifier,

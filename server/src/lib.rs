@@ -57,7 +57,7 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    Ok(AppState {
+    Ok(AppState::new(Services {
         db,
         random,
         identity: config.identity(),
@@ -71,7 +71,7 @@ pub fn app_state(config: &Config, db: Db, random: Random) -> Result<AppState, St
         public_url: config.public_url(),
         trusted_proxies: config.trusted_proxies.clone().into(),
         rate_limit_scale: config.rate_limit_scale,
-    })
+    }))
 }
 
 /// What [`prepare`] made ready: the state, the bound port, the TLS settings when the server
