@@ -473,6 +473,9 @@ texts! {
     // Issue 4: OpenID Connect scan login for relying parties.
     OidcTitle => "使用法人电子证书登录", "Sign in with the legal-person e-certificate";
     OidcParty => "请求登录的应用系统：", "Application system asking you to sign in:";
+    OidcScanHeading => "扫码登录应用系统", "Scan to sign in to the application system";
+    OidcCancel => "取消并返回应用系统", "Cancel and return to the application system";
+    OidcCancelled => "已取消登录，正在返回应用系统…", "Sign-in cancelled; returning to the application system…";
     OidcHint => "请用证书钱包扫描二维码，核对手机上显示的应用系统名称和匹配码一致后，输入证书密码确认登录。", "Scan the QR code with the certificate wallet, check that the phone shows this application system and the same match code, then confirm with the certificate password.";
     OidcGone => "登录请求不存在、已完成或已过期，请回到应用系统重新发起登录。", "This sign-in request is unknown, finished or expired; start again from the application system.";
     OidcReturning => "已确认，正在返回应用系统…", "Confirmed; returning to the application system…";

@@ -87,6 +87,22 @@ pub async fn oidc_login_status(
     }
 }
 
+/// "Cancel and return": the request ends and the browser goes back to the party with
+/// `access_denied`; `None` when the request is already over (the page says so).
+#[server(endpoint = "oidc_login_cancel")]
+pub async fn oidc_login_cancel(request: String) -> Result<Option<String>, AppError> {
+    use ecert_core::oidc::{self, OidcError};
+    let state = crate::state::app_state()?;
+    match oidc::cancel(&state.db, &request, ecert_core::Millis::now()).await {
+        Ok(redirect) => {
+            crate::session::set_session_cookie(crate::session::LOGIN_COOKIE, "", None, ecert_core::Millis::now());
+            Ok(Some(redirect))
+        }
+        Err(OidcError::RequestGone) => Ok(None),
+        Err(e) => Err(app_error(e)),
+    }
+}
+
 fn go_to(url: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(w) = web_sys::window() {
@@ -120,8 +136,20 @@ pub fn OidcLoginPage() -> impl IntoView {
 /// back to the party (a code, or `access_denied`).
 #[component]
 fn OidcLoginPanel(request: String, party: String) -> impl IntoView {
+    let lang = use_lang();
     let request = StoredValue::new(request);
-    let endings = Endings { confirmed: T::OidcReturning, rejected: T::OidcDenied, retry_after_reject: false };
+    let endings = Endings {
+        heading: T::OidcScanHeading,
+        confirmed: T::OidcReturning,
+        rejected: T::OidcDenied,
+        retry_after_reject: false,
+    };
+    let cancel = Action::new_local(move |_: &()| oidc_login_cancel(request.get_value()));
+    Effect::new(move |_| {
+        if let Some(Ok(Some(url))) = cancel.value().get() {
+            go_to(&url);
+        }
+    });
     view! {
         <ScanLoginPanel
             heading_id="oidc-login-title"
@@ -133,6 +161,16 @@ fn OidcLoginPanel(request: String, party: String) -> impl IntoView {
             <p>{t(T::OidcParty)} " " <strong data-testid="oidc-party">{party}</strong></p>
             <p>{t(T::OidcHint)}</p>
         </ScanLoginPanel>
+        <p class="no-print">
+            <button type="button" class="secondary" data-testid="oidc-cancel" disabled=move || cancel.pending().get()
+                on:click=move |_| { cancel.dispatch_local(()); }>{t(T::OidcCancel)}</button>
+        </p>
+        {move || match cancel.value().get() {
+            Some(Ok(Some(_))) => view! { <p class="status" role="status">{t(T::OidcCancelled)}</p> }.into_any(),
+            Some(Ok(None)) => view! { <p class="error" role="alert">{t(T::OidcGone)}</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+            None => ().into_any(),
+        }}
     }
 }
 

@@ -75,9 +75,11 @@ mod state_or_gone {
     }
 }
 
-/// What the panel says for the two endings that differ between pages.
+/// What the panel says where pages differ: its heading and two of its endings.
 #[derive(Clone, Copy)]
 pub struct Endings {
+    /// What the QR signs in to: the dashboard, or a relying party's system.
+    pub heading: T,
     pub confirmed: T,
     pub rejected: T,
     /// Offer a new QR after a rejection (the dashboard) or not (a party's page sends the
@@ -227,7 +229,7 @@ where
     let state_name = move || state.get().map_or("gone", |s| s.as_str());
     view! {
         <section class="panel login" aria-labelledby=heading_id>
-            <h2 id=heading_id>{t(T::ScanToSignIn)}</h2>
+            <h2 id=heading_id>{t(endings.heading)}</h2>
             {children()}
             {move || match start.value().get() {
                 Some(Ok(Some(qr))) => view! {

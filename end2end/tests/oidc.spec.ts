@@ -5,7 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { expect, Page, test } from '@playwright/test';
-import { CERT_PASSWORD, continueFromLink, hydrated, pickMatch, userWithGrant } from './helpers';
+import { CERT_PASSWORD, continueFromLink, hydrated, pickMatch, staffSignIn, userWithGrant } from './helpers';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -115,5 +115,21 @@ test('R11: a holder who rejects on the phone sends the browser back to the party
   await continueFromLink(user);
   await expect(user.getByTestId('login-system')).toHaveText('拒绝测试系统');
   await user.getByRole('button', { name: '拒绝' }).click();
+  await expect(pc.getByText('access_denied')).toBeVisible();
+});
+
+test('issue 18 §3: the login page names the application system, and "cancel and return" sends the browser back with access_denied', async ({ page, baseURL, browser }) => {
+  await staffSignIn(page);
+  const port = await freePort();
+  const creds = await registerDemo(page, '取消测试系统', `http://127.0.0.1:${port}/callback`);
+  demo = await startDemo(baseURL!, port, creds);
+
+  const pc = await (await browser.newContext()).newPage();
+  await pc.goto(`http://127.0.0.1:${port}/login`);
+  await hydrated(pc);
+  await expect(pc.getByRole('heading', { name: '扫码登录应用系统' })).toBeVisible();
+  await expect(pc.getByTestId('oidc-party')).toHaveText('取消测试系统');
+  await pc.getByTestId('oidc-cancel').click();
+  await expect(pc).toHaveURL(new RegExp(`^http://127\\.0\\.0\\.1:${port}/callback\\?error=access_denied`));
   await expect(pc.getByText('access_denied')).toBeVisible();
 });

@@ -169,7 +169,11 @@ fn csp_without_nonce() -> HeaderValue {
 /// Relying parties' back-channel calls (OIDC token, the sign API) send neither a cookie nor an
 /// `Origin` and pass.
 async fn reject_cross_origin_writes(State(public_origin): State<String>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // An OpenID Connect authorization request may come as a form a party's page posts (Core
+    // §3.1.2.1): a cross-site navigation by design, which acts on no session and does what the
+    // same request by GET does (and is limited like it, `limits::Class::Login`).
+    let authorization = req.uri().path() == "/oidc/authorize";
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || authorization {
         return next.run(req).await;
     }
     // In a block of its own: the headers are borrowed from the request, which is not `Sync`,

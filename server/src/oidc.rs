@@ -1,5 +1,5 @@
-//! The OpenID Connect endpoints for relying parties: discovery, JWKS, authorize, token and
-//! userinfo. Wiring only: each handler reads the clock and its parameters, calls one use-case
+//! The OpenID Connect endpoints for relying parties: discovery, JWKS, authorize, token,
+//! userinfo, end session and the integration guide. Wiring only: each handler reads the clock and its parameters, calls one use-case
 //! of `ecert_core::oidc`, and answers. The authorization endpoint's answers are browser
 //! redirects and an error page, made here; every JSON error is an [`ApiError`], whose one
 //! mapping says each status, body and header.
@@ -15,7 +15,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use ecert_app::state::AppState;
 use ecert_core::Millis;
-use ecert_core::oidc::{self, AuthorizeParams, ClientCredentials, OidcError, TokenParams};
+use ecert_core::i18n::LANG_COOKIE;
+use ecert_core::oidc::{self, AuthorizeParams, ClientCredentials, LogoutParams, OidcError, TokenParams};
 use ecert_core::secret::Secret;
 
 use crate::api_error::{ApiError, no_store, request_id};
@@ -26,9 +27,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
-        .route("/oidc/authorize", get(authorize))
+        // OpenID Connect Core §3.1.2.1: GET and POST (form-encoded) alike.
+        .route("/oidc/authorize", get(authorize).post(authorize_post))
         .route("/oidc/token", axum::routing::post(token))
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
+        .route("/oidc/logout", get(logout))
+        .route("/oidc/guide", get(guide))
+}
+
+/// The integration guide a party reads (discovery's `service_documentation`).
+const GUIDE: &str = include_str!("../../docs/oidc.md");
+
+/// `GET /oidc/guide`: `docs/oidc.md`, as Markdown text.
+async fn guide() -> Response {
+    ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], GUIDE).into_response()
 }
 
 /// `GET /.well-known/openid-configuration`
@@ -53,9 +65,37 @@ async fn authorize(
     query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
     // A malformed query string is treated like an empty one: no client, an error page.
-    let params = query.map(|Query(q)| q).unwrap_or_default();
+    authorized(&state, &headers, query.map(|Query(q)| q).unwrap_or_default()).await
+}
+
+/// `POST /oidc/authorize`: the same request as a form (a page of the party auto-submits it).
+async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<axum::Form<AuthorizeParams>, FormRejection>,
+) -> Response {
+    authorized(&state, &headers, form.map(|axum::Form(f)| f).unwrap_or_default()).await
+}
+
+async fn authorized(state: &AppState, headers: &HeaderMap, params: AuthorizeParams) -> Response {
     let response = match oidc::authorize(&state.db, &params, Millis::now(), &state.random).await {
-        Ok(authorized) => redirect(&oidc::with_query("/oidc/login", &[("request", authorized.handle.expose())])),
+        Ok(authorized) => {
+            let mut response = redirect(&oidc::with_query("/oidc/login", &[("request", authorized.handle.expose())]));
+            // `ui_locales`: the login page in the first language of the list spoken here, unless
+            // the person chose one before (their choice stays theirs; this one lasts the session).
+            let chose = headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|c| c.split(';').any(|pair| pair.trim().starts_with(&format!("{LANG_COOKIE}="))));
+            if let Some(lang) = params.ui_locales.as_deref().and_then(oidc::ui_lang).filter(|_| !chose) {
+                let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax", lang.tag());
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().insert(header::SET_COOKIE, value);
+                }
+            }
+            response
+        }
         Err(OidcError::Redirect { redirect_uri, state, error, description }) => {
             let mut params = vec![("error", error), ("error_description", description)];
             if let Some(s) = state.as_deref() {
@@ -66,7 +106,7 @@ async fn authorize(
         Err(e @ (OidcError::UnknownClient | OidcError::BadRedirectUri)) => {
             (StatusCode::BAD_REQUEST, Html(error_page(&e))).into_response()
         }
-        Err(error) => ApiError::OAuthInternal { error, request_id: request_id(&headers) }.into_response(),
+        Err(error) => ApiError::OAuthInternal { error, request_id: request_id(headers) }.into_response(),
     };
     no_store(response)
 }
@@ -85,6 +125,7 @@ fn error_page(e: &OidcError) -> String {
         OidcError::UnknownClient => {
             ("应用系统未登记或已停用。", "The application system is not registered or is suspended.")
         }
+        OidcError::InvalidRequest(_) => ("请求参数无效。", "The request's parameters are invalid."),
         _ => (
             "应用系统提供的回调地址未登记，已停止登录。",
             "The application system gave a redirect URL that is not registered; sign-in stopped.",
@@ -97,6 +138,40 @@ fn error_page(e: &OidcError) -> String {
          Please contact the application system's administrator.</p></main></body></html>",
         code = e.code(),
     )
+}
+
+/// `GET /oidc/logout` (RP-Initiated Logout 1.0): the platform keeps no session of its own for a
+/// party's login, so ending one is sending the browser back to the party's registered URI, or,
+/// without one, a page saying the sign-in ended. An unknown client or an unregistered URI gets
+/// the error page and no redirect, as at `authorize`.
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LogoutParams>, QueryRejection>,
+) -> Response {
+    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let registered = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(id) => match ecert_core::party::client(&state.db, id).await {
+            Ok(client) => client.map(|c| c.redirect_uris),
+            Err(error) => {
+                return ApiError::OAuthInternal { error: error.into(), request_id: request_id(&headers) }
+                    .into_response();
+            }
+        },
+        None => None,
+    };
+    let response = match oidc::logout_redirect(&params, registered.as_deref()) {
+        Ok(Some(location)) => redirect(&location),
+        Ok(None) => Html(
+            "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>已退出 / Signed out</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/ecert.css\"></head><body><main class=\"page\"><h1>已退出</h1>\
+             <p role=\"status\" data-testid=\"oidc-signed-out\">已退出应用系统的登录，可以关闭此页。</p>\
+             <p lang=\"en\">You are signed out of the application system; you may close this page.</p></main></body></html>",
+        )
+        .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Html(error_page(&e))).into_response(),
+    };
+    no_store(response)
 }
 
 /// The client's credentials: HTTP Basic (`client_secret_basic`) or form fields

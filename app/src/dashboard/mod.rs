@@ -150,7 +150,12 @@ fn open_dashboard(polled: &Polled) {
 /// R11 on the PC: the shared scan-login panel; a confirmed login opens the dashboard.
 #[component]
 fn LoginPanel() -> impl IntoView {
-    let endings = Endings { confirmed: T::LoginConfirmedPc, rejected: T::LoginRejectedPc, retry_after_reject: true };
+    let endings = Endings {
+        heading: T::ScanToSignIn,
+        confirmed: T::LoginConfirmedPc,
+        rejected: T::LoginRejectedPc,
+        retry_after_reject: true,
+    };
     let poll =
         |seen| async move { login_status(seen).await.map(|state| Polled { state: Some(state), redirect: None }) };
     view! {

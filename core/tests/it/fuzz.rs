@@ -726,6 +726,7 @@ fn authorize_params() -> impl Strategy<Value = AuthorizeParams> {
                 nonce,
                 code_challenge: challenge,
                 code_challenge_method: method,
+                ..AuthorizeParams::default()
             }
         })
 }

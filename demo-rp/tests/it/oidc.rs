@@ -562,3 +562,296 @@ async fn r11_a_party_login_never_opens_a_dashboard_session_and_another_browser_c
     assert_eq!(progress["state"], "confirmed");
     assert!(query_param(progress["redirect"].as_str().unwrap(), "code").is_some());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A conformance set of our own (issue 18 §3): the MUSTs of OpenID Connect Core 1.0 and
+// Discovery 1.0 that the OpenID Foundation's Basic OP test plan checks and that apply to a
+// provider of the code flow with PKCE, one test each, by hand-built requests (the official suite
+// cannot be reached from here). The names follow the plan's modules (`oidcc-…`).
+
+/// The RFC 7636 example verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// An authorization URL of the world's party with PKCE S256, `state=st-1`, and `extra`
+/// parameters (each replacing the default of the same name; an empty value drops it).
+fn authorize_url(w: &World, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(&str, String)> = vec![
+        ("response_type", "code".into()),
+        ("client_id", w.rp.client_id.clone()),
+        ("redirect_uri", REDIRECT.into()),
+        ("scope", "openid".into()),
+        ("state", "st-1".into()),
+        ("nonce", "n-1".into()),
+        ("code_challenge", CHALLENGE.into()),
+        ("code_challenge_method", "S256".into()),
+    ];
+    for (k, v) in extra {
+        params.retain(|(name, _)| name != k);
+        if !v.is_empty() {
+            params.push((k, (*v).to_owned()));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    oidc::with_query(&format!("{}/oidc/authorize", w.p.base), &pairs)
+}
+
+/// Where the authorization endpoint sent the browser straight back to the party.
+async fn sent_back(url: &str) -> String {
+    let (status, headers, body) = get(url, None).await.unwrap();
+    assert_eq!(status, 303, "{url}: {body}");
+    let location = headers[http::header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("{REDIRECT}?")), "back to the party: {location}");
+    location
+}
+
+/// A whole login of `who` from `url` (built by [`authorize_url`]) up to the code.
+async fn code_from(w: &World, url: &str, who: &Member) -> String {
+    let pc = pc_start(&w.p.base, url).await;
+    phone_answers(&w.p.base, who, &pc, &party_name(w).await, true).await;
+    let progress = pc_poll(&w.p.base, &pc).await;
+    let redirect = progress["redirect"].as_str().unwrap().to_owned();
+    assert_eq!(query_param(&redirect, "state").as_deref(), Some("st-1"));
+    query_param(&redirect, "code").unwrap()
+}
+
+/// The token endpoint with client_secret_basic: status, headers, JSON body.
+async fn exchange(w: &World, code: &str, redirect_uri: &str) -> (u16, http::HeaderMap, Value) {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", w.rp.client_id, w.rp.client_secret));
+    let (status, headers, body) = send(
+        "POST",
+        &format!("{}/oidc/token", w.p.base),
+        &[("content-type", "application/x-www-form-urlencoded"), ("authorization", &format!("Basic {basic}"))],
+        form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", VERIFIER),
+        ]),
+    )
+    .await
+    .unwrap();
+    (status, headers, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+#[tokio::test]
+async fn oidcc_discovery_has_the_required_metadata_and_the_issuer_is_its_url() {
+    let p = platform().await;
+    let (status, headers, body) = get(&format!("{}/.well-known/openid-configuration", p.base), None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(headers[http::header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    let meta: Value = serde_json::from_str(&body).unwrap();
+    // Discovery §4.3: the issuer is exactly the URL the configuration was fetched under.
+    assert_eq!(meta["issuer"], p.base.as_str());
+    // Discovery §3: REQUIRED metadata (token_endpoint too, as this is not an implicit-only OP).
+    for key in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
+        assert!(!meta[key].is_null(), "{key} is required");
+    }
+    assert!(meta["scopes_supported"].as_array().unwrap().contains(&json!("openid")), "scopes_supported has openid");
+    assert!(meta["response_types_supported"].as_array().unwrap().contains(&json!("code")));
+    // Issue 18 §3: what this provider does not do, said; what it speaks, said.
+    assert_eq!(meta["request_uri_parameter_supported"], false);
+    assert_eq!(meta["request_parameter_supported"], false);
+    assert_eq!(meta["ui_locales_supported"], json!(["zh-CN", "en"]));
+    assert_eq!(meta["end_session_endpoint"], format!("{}/oidc/logout", p.base).as_str());
+    // Every endpoint it names answers, and the documentation is the integration guide.
+    let guide = meta["service_documentation"].as_str().unwrap();
+    let (status, headers, text) = get(guide, None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(headers[http::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/markdown"));
+    assert!(text.contains("PKCE"), "the OIDC integration guide");
+    let (status, _, jwks) = get(meta["jwks_uri"].as_str().unwrap(), None).await.unwrap();
+    assert_eq!(status, 200);
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    let key = &jwks["keys"][0];
+    assert!(key["kid"].is_string() && key["kty"] == "EC" && key.get("d").is_none(), "a public key with a kid: {key}");
+}
+
+#[tokio::test]
+async fn oidcc_server_a_code_flow_gives_an_id_token_with_the_claims_core_requires() {
+    let w = world().await;
+    // oidcc-ensure-other-scope-order-succeeds, oidcc-scope-*: unknown scopes are ignored;
+    // oidcc-display-*, oidcc-max-age-*, oidcc-login-hint, oidcc-id-token-hint, oidcc-claims-*:
+    // parameters this provider does not use are accepted and ignored.
+    let url = authorize_url(
+        &w,
+        &[
+            ("scope", "email openid profile address phone"),
+            ("display", "page"),
+            ("max_age", "10000"),
+            ("login_hint", "someone"),
+            ("id_token_hint", "eyJhbGciOiJFUzI1NiJ9.e30.sig"),
+            ("claims_locales", "zh-CN"),
+            ("acr_values", "1"),
+            ("prompt", "login consent"),
+        ],
+    );
+    let code = code_from(&w, &url, &w.user).await;
+    let (status, headers, tokens) = exchange(&w, &code, REDIRECT).await;
+    assert_eq!(status, 200, "{tokens}");
+    // Core §3.1.3.3: no caching of the token response.
+    assert_eq!(headers[http::header::CACHE_CONTROL], "no-store");
+    assert!(tokens["token_type"].as_str().unwrap().eq_ignore_ascii_case("bearer"));
+    assert!(tokens["access_token"].is_string() && tokens["expires_in"].as_i64().unwrap() > 0);
+    // Core §2 and §3.1.3.7: the ID token's required claims.
+    let claims = jwt_payload(tokens["id_token"].as_str().unwrap());
+    let now = Millis::now().0 / 1000;
+    assert_eq!(claims["iss"], w.p.base.as_str());
+    assert_eq!(claims["aud"], w.rp.client_id.as_str());
+    assert!(claims["sub"].as_str().is_some_and(|s| !s.is_empty() && s.len() <= 255));
+    assert!(claims["exp"].as_i64().unwrap() > now);
+    assert!(claims["iat"].as_i64().unwrap() <= now + 1);
+    assert_eq!(claims["nonce"], "n-1", "the nonce of the authorization request");
+    assert!(claims["auth_time"].as_i64().unwrap() <= now + 1, "auth_time, which max_age makes REQUIRED");
+    // Core §5.3.2: userinfo's `sub` is the ID token's, by GET and by POST with the header.
+    for method in ["GET", "POST"] {
+        let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+        let (status, _, info) =
+            send(method, &format!("{}/oidc/userinfo", w.p.base), &[("authorization", &bearer)], Vec::new())
+                .await
+                .unwrap();
+        assert_eq!(status, 200, "{method}: {info}");
+        assert_eq!(serde_json::from_str::<Value>(&info).unwrap()["sub"], claims["sub"], "{method}");
+    }
+}
+
+#[tokio::test]
+async fn oidcc_ensure_request_without_nonce_succeeds_for_code_flow() {
+    let w = world().await;
+    let code = code_from(&w, &authorize_url(&w, &[("nonce", "")]), &w.fm).await;
+    let (status, _, tokens) = exchange(&w, &code, REDIRECT).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(jwt_payload(tokens["id_token"].as_str().unwrap()).get("nonce").is_none());
+}
+
+#[tokio::test]
+async fn oidcc_prompt_none_not_logged_in_answers_login_required_with_the_state() {
+    let w = world().await;
+    let location = sent_back(&authorize_url(&w, &[("prompt", "none")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("login_required"));
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st-1"));
+    let location = sent_back(&authorize_url(&w, &[("prompt", "none login")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn oidcc_request_objects_are_refused_as_not_supported() {
+    let w = world().await;
+    let location = sent_back(&authorize_url(&w, &[("request", "eyJhbGciOiJub25lIn0.e30.")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("request_not_supported"));
+    let location = sent_back(&authorize_url(&w, &[("request_uri", "https://rp.example/request.jwt")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("request_uri_not_supported"));
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st-1"));
+}
+
+#[tokio::test]
+async fn oidcc_response_type_missing_goes_back_with_invalid_request() {
+    let w = world().await;
+    let location = sent_back(&authorize_url(&w, &[("response_type", "")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_request"));
+    let location = sent_back(&authorize_url(&w, &[("response_type", "id_token")])).await;
+    assert_eq!(query_param(&location, "error").as_deref(), Some("unsupported_response_type"));
+}
+
+#[tokio::test]
+async fn oidcc_ensure_post_request_succeeds() {
+    let w = world().await;
+    let url = authorize_url(&w, &[]);
+    let (endpoint, query) = url.split_once('?').unwrap();
+    // A party's page posts the same parameters as a form, from its own origin (a navigation).
+    let origin = "http://127.0.0.1:9";
+    let (status, headers, body) = send(
+        "POST",
+        endpoint,
+        &[("content-type", "application/x-www-form-urlencoded"), ("origin", origin)],
+        query.as_bytes().to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 303, "{body}");
+    assert!(headers[http::header::LOCATION].to_str().unwrap().starts_with("/oidc/login?request="));
+}
+
+#[tokio::test]
+async fn oidcc_ensure_redirect_uri_in_authorization_request_and_codereuse() {
+    let w = world().await;
+    let code = code_from(&w, &authorize_url(&w, &[]), &w.user).await;
+    // The token request must name the redirect URI of the authorization request.
+    let (status, _, body) = exchange(&w, &code, "http://127.0.0.1:9/other").await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // A code is spent by its first use, right or wrong.
+    let (status, _, body) = exchange(&w, &code, REDIRECT).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
+
+#[tokio::test]
+async fn oidcc_ui_locales_give_the_login_page_in_english_unless_the_person_chose() {
+    let w = world().await;
+    let (status, headers, _) = get(&authorize_url(&w, &[("ui_locales", "fr-CA en-GB")]), None).await.unwrap();
+    assert_eq!(status, 303);
+    let lang = cookie_of(&headers, "ecert_lang").expect("ui_locales sets the page's language");
+    assert_eq!(lang, "ecert_lang=en");
+    let location = headers[http::header::LOCATION].to_str().unwrap();
+    let (_, _, page) = get(&format!("{}{location}", w.p.base), Some(&lang)).await.unwrap();
+    assert!(page.contains("Scan to sign in to the application system"), "{page}");
+    assert!(!page.contains("sign in to the dashboard"), "the page names the application system, not the dashboard");
+    // A person who chose Chinese keeps it.
+    let (_, headers, _) = get(&authorize_url(&w, &[("ui_locales", "en")]), Some("ecert_lang=zh-CN")).await.unwrap();
+    assert!(cookie_of(&headers, "ecert_lang").is_none());
+    // Without ui_locales, the default language, naming the party's system.
+    let (_, headers, _) = get(&authorize_url(&w, &[]), None).await.unwrap();
+    let location = headers[http::header::LOCATION].to_str().unwrap();
+    let (_, _, page) = get(&format!("{}{location}", w.p.base), None).await.unwrap();
+    assert!(page.contains("扫码登录应用系统") && !page.contains("管理人后台"), "{page}");
+}
+
+#[tokio::test]
+async fn cancel_and_return_sends_access_denied_with_the_state_once() {
+    let w = world().await;
+    let pc = pc_start(&w.p.base, &authorize_url(&w, &[])).await;
+    let (status, _, answer) = server_fn(&w.p.base, "oidc_login_cancel", &pc.cookie, &[("request", &pc.handle)]).await;
+    assert_eq!(status, 200, "{answer}");
+    let redirect = answer.as_str().unwrap();
+    assert!(redirect.starts_with(&format!("{REDIRECT}?error=access_denied")), "{redirect}");
+    assert_eq!(query_param(redirect, "state").as_deref(), Some("st-1"));
+    // The request is over: cancelling again, polling, or a phone confirming gets nothing.
+    let (_, _, again) = server_fn(&w.p.base, "oidc_login_cancel", &pc.cookie, &[("request", &pc.handle)]).await;
+    assert_eq!(again, Value::Null);
+    assert_eq!(pc_poll(&w.p.base, &pc).await["state"], "gone", "the page says the request is over");
+}
+
+#[tokio::test]
+async fn end_session_goes_back_only_to_a_registered_uri_and_otherwise_says_signed_out() {
+    let w = world().await;
+    let logout = |q: String| format!("{}/oidc/logout?{q}", w.p.base);
+    let back =
+        format!("client_id={}&post_logout_redirect_uri={}&state=bye", w.rp.client_id, oidc::percent_encode(REDIRECT));
+    let (status, headers, _) = get(&logout(back), None).await.unwrap();
+    assert_eq!(status, 303);
+    assert_eq!(headers[http::header::LOCATION], format!("{REDIRECT}?state=bye").as_str());
+    let (status, _, page) = get(&logout(String::new()), None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(page.contains("oidc-signed-out"), "{page}");
+    for bad in [
+        format!(
+            "client_id={}&post_logout_redirect_uri={}",
+            w.rp.client_id,
+            oidc::percent_encode("https://evil.example/")
+        ),
+        format!("post_logout_redirect_uri={}", oidc::percent_encode(REDIRECT)),
+        format!("client_id=no-such-client&post_logout_redirect_uri={}", oidc::percent_encode(REDIRECT)),
+    ] {
+        let (status, headers, _) = get(&logout(bad.clone()), None).await.unwrap();
+        assert_eq!(status, 400, "{bad}");
+        assert!(headers.get(http::header::LOCATION).is_none(), "never an open redirect: {bad}");
+    }
+}

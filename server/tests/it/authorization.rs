@@ -924,6 +924,11 @@ async fn grid(w: &World) -> Vec<Row> {
         row("R11", "oidc_login_status(unknown request)", ANYONE, |_| {
             api("oidc_login_status", "oidc_login_status", &[("request", "no-such-request")])
         }),
+        // Issue 18 §3: "cancel and return" needs the request's handle (256 bits), nothing else;
+        // an unknown one ends nothing and answers `None`.
+        row("R11", "oidc_login_cancel(unknown request)", ANYONE, |_| {
+            api("oidc_login_cancel", "oidc_login_cancel", &[("request", "no-such-request")])
+        }),
         row("R12", "wallet/records(FM's device)", OWN_DEVICE_ONLY, |a| {
             let (signed_at, signature) = w.timed(a, action::RECORDS, &fm_dev);
             let body = json!({

@@ -32,6 +32,13 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "code_challenge_methods_supported": [S256],
         "claims_supported": ["iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "name",
             "institution", "role", "matters"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "prompt_values_supported": PROMPT_VALUES,
+        "ui_locales_supported": ["zh-CN", "en"],
+        "end_session_endpoint": format!("{issuer}/oidc/logout"),
+        "service_documentation": format!("{issuer}/oidc/guide"),
     })
 }
 
@@ -172,6 +179,33 @@ pub async fn wait_for_progress(
     Ok(())
 }
 
+/// The person at the PC declines ("cancel and return"): the request ends and the browser goes
+/// back to the party with `access_denied` (OpenID Connect Core §3.1.2.6) and its `state`. A
+/// request already finished or expired answers [`OidcError::RequestGone`].
+pub async fn cancel(db: &Db, handle: &str, now: Millis) -> Result<String, OidcError> {
+    let row = live_request(db, handle, now).await?;
+    let ended = db
+        .execute(
+            query("UPDATE oidc_request SET done_at = $1 WHERE id = $2 AND done_at IS NULL AND expires_at > $1")
+                .bind(now.0)
+                .bind(&row.id),
+        )
+        .await?;
+    if ended != 1 {
+        return Err(OidcError::RequestGone);
+    }
+    Ok(denied_redirect(&row))
+}
+
+/// The party's redirect URI with `error=access_denied` and the request's `state`.
+fn denied_redirect(row: &RequestRow) -> String {
+    let mut params = vec![("error", "access_denied")];
+    if let Some(s) = row.state.as_deref() {
+        params.push(("state", s));
+    }
+    with_query(&row.redirect_uri, &params)
+}
+
 /// The hot path the page polls. On `confirmed` it takes the login (once, for the browser
 /// that asked) and issues the authorization code; on `rejected` it ends the request.
 pub async fn progress(
@@ -206,11 +240,7 @@ pub async fn progress(
             if ended != 1 {
                 return Err(OidcError::RequestGone);
             }
-            let mut params = vec![("error", "access_denied")];
-            if let Some(s) = row.state.as_deref() {
-                params.push(("state", s));
-            }
-            Ok(Progress { state, redirect: Some(with_query(&row.redirect_uri, &params)) })
+            Ok(Progress { state, redirect: Some(denied_redirect(&row)) })
         }
         state => Ok(Progress { state, redirect: None }),
     }

@@ -33,6 +33,63 @@ pub struct AuthorizeParams {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: `none` asks for a login without any interaction, which a
+    /// scan login never is (`login_required`); `login` and `consent` are what every login here
+    /// is anyway.
+    pub prompt: Option<String>,
+    /// The browser's preferred languages for the login page (space-separated BCP 47 tags).
+    pub ui_locales: Option<String>,
+    /// Request objects (OpenID Connect Core §6) are not supported: either answers
+    /// `request_not_supported` or `request_uri_not_supported` (discovery says so).
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// The `prompt` values this provider understands (discovery's `prompt_values_supported`).
+pub const PROMPT_VALUES: [&str; 3] = ["none", "login", "consent"];
+
+/// The page language `ui_locales` asks for: its first tag that this platform speaks.
+pub fn ui_lang(ui_locales: &str) -> Option<crate::Lang> {
+    ui_locales.split(' ').map(str::to_ascii_lowercase).find_map(|tag| {
+        let primary = tag.split('-').next().unwrap_or_default().to_owned();
+        match primary.as_str() {
+            "zh" => Some(crate::Lang::Zh),
+            "en" => Some(crate::Lang::En),
+            _ => None,
+        }
+    })
+}
+
+/// The parameters of an end-session request (`GET /oidc/logout`, OpenID Connect RP-Initiated
+/// Logout 1.0).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutParams {
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+/// Where an end-session request sends the browser: back to the party when `client_id` names an
+/// active party and `post_logout_redirect_uri` is exactly one of its registered redirect URIs
+/// (with `state`), otherwise nowhere (the platform's own page says the sign-in ended). The
+/// platform keeps no session of its own for a relying party's login: every login is a scan, so
+/// there is nothing else to end.
+pub fn logout_redirect(params: &LogoutParams, registered: Option<&[String]>) -> Result<Option<String>, OidcError> {
+    let Some(uri) = params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
+    let registered = registered.ok_or(OidcError::UnknownClient)?;
+    if !registered.iter().any(|r| r == uri) {
+        return Err(OidcError::BadRedirectUri);
+    }
+    let state = params.state.as_deref().filter(|s| !s.is_empty());
+    if state.is_some_and(|s| s.len() > PASS_THROUGH_MAX) {
+        return Err(OidcError::InvalidRequest("state is too long"));
+    }
+    Ok(Some(match state {
+        Some(s) => with_query(uri, &[("state", s)]),
+        None => uri.to_owned(),
+    }))
 }
 
 /// The parameters of a token request (`POST /oidc/token`, form-encoded).
@@ -162,6 +219,12 @@ pub fn check_authorize(params: &AuthorizeParams, registered: Option<&[String]>) 
     if state.as_ref().is_some_and(|s| s.len() > PASS_THROUGH_MAX) {
         return Err(refuse("invalid_request", "state is too long"));
     }
+    if params.request.is_some() {
+        return Err(refuse("request_not_supported", "request objects are not supported"));
+    }
+    if params.request_uri.is_some() {
+        return Err(refuse("request_uri_not_supported", "request_uri is not supported"));
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None => return Err(refuse("invalid_request", "response_type is required")),
@@ -174,6 +237,16 @@ pub fn check_authorize(params: &AuthorizeParams, registered: Option<&[String]>) 
     }
     if !scope.split(' ').any(|s| s == "openid") {
         return Err(refuse("invalid_scope", "scope must contain openid"));
+    }
+    let prompt: Vec<&str> = params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
+    if prompt.contains(&"none") {
+        if prompt.len() > 1 {
+            return Err(refuse("invalid_request", "prompt=none cannot be combined with other values"));
+        }
+        return Err(refuse("login_required", "every login is a scan of the certificate on the holder's phone"));
+    }
+    if prompt.iter().any(|p| !PROMPT_VALUES.contains(p)) {
+        return Err(refuse("invalid_request", "prompt has a value this provider does not support"));
     }
     let code_challenge = params.code_challenge.as_deref().unwrap_or_default();
     if code_challenge.is_empty() {
@@ -283,6 +356,10 @@ mod tests {
             nonce: Some("n-1".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             code_challenge_method: Some("S256".into()),
+            prompt: None,
+            ui_locales: None,
+            request: None,
+            request_uri: None,
         }
     }
 
@@ -340,6 +417,8 @@ mod tests {
             (AuthorizeParams { code_challenge: Some("short".into()), ..params() }, "invalid_request"),
             (AuthorizeParams { response_type: Some("token".into()), ..params() }, "unsupported_response_type"),
             (AuthorizeParams { scope: Some("profile".into()), ..params() }, "invalid_scope"),
+            (AuthorizeParams { request: Some("eyJ".into()), ..params() }, "request_not_supported"),
+            (AuthorizeParams { request_uri: Some("https://rp/r".into()), ..params() }, "request_uri_not_supported"),
         ];
         for (p, expected) in cases {
             match check_authorize(&p, Some(&registered())) {
@@ -351,6 +430,57 @@ mod tests {
                 other => panic!("{p:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn prompt_none_is_login_required_and_unknown_prompts_are_refused() {
+        let with = |prompt: &str| AuthorizeParams { prompt: Some(prompt.into()), ..params() };
+        let error = |p: AuthorizeParams| match check_authorize(&p, Some(&registered())) {
+            Err(OidcError::Redirect { error, state, .. }) => {
+                assert_eq!(state.as_deref(), Some("st-1"), "the state goes back");
+                error
+            }
+            other => panic!("{p:?}: {other:?}"),
+        };
+        assert_eq!(error(with("none")), "login_required");
+        assert_eq!(error(with("none login")), "invalid_request");
+        assert_eq!(error(with("select_account")), "invalid_request");
+        for ok in ["login", "consent", "login consent", ""] {
+            assert!(check_authorize(&with(ok), Some(&registered())).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn ui_locales_pick_the_first_language_spoken_here() {
+        assert_eq!(ui_lang("fr-CA en-US zh-CN"), Some(crate::Lang::En));
+        assert_eq!(ui_lang("zh-Hans-CN en"), Some(crate::Lang::Zh));
+        assert_eq!(ui_lang("EN"), Some(crate::Lang::En));
+        assert_eq!(ui_lang("fr de"), None);
+        assert_eq!(ui_lang(""), None);
+    }
+
+    #[test]
+    fn logout_goes_back_only_to_a_registered_uri_of_the_named_client() {
+        let p = |uri: Option<&str>, state: Option<&str>| LogoutParams {
+            client_id: Some("client-1".into()),
+            post_logout_redirect_uri: uri.map(str::to_owned),
+            state: state.map(str::to_owned),
+            ..LogoutParams::default()
+        };
+        let reg = registered();
+        assert_eq!(logout_redirect(&p(None, Some("s")), Some(&reg)).unwrap(), None, "no URI: our own page");
+        assert_eq!(
+            logout_redirect(&p(Some("https://rp.example.cn/callback"), Some("a b")), Some(&reg)).unwrap().as_deref(),
+            Some("https://rp.example.cn/callback?state=a%20b")
+        );
+        assert!(matches!(
+            logout_redirect(&p(Some("https://evil.example/"), None), Some(&reg)),
+            Err(OidcError::BadRedirectUri)
+        ));
+        assert!(matches!(
+            logout_redirect(&p(Some("https://rp.example.cn/callback"), None), None),
+            Err(OidcError::UnknownClient)
+        ));
     }
 
     #[test]
