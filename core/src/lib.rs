@@ -45,11 +45,11 @@ pub use crypto::{code, jws, seal, secret};
 pub use delegation::{device, holder};
 pub use kernel::{error, i18n, mask, time, validate};
 pub use login::oidc;
-#[cfg(feature = "server")]
-pub use registry::bootstrap;
 pub use registry::{
     archive, authority, catalogue, certificate, changes, identity, party, roster, sms, staff, stats, validity,
 };
+#[cfg(feature = "server")]
+pub use registry::{bootstrap, directory};
 
 pub use error::{DomainError, FieldError, Problem};
 #[cfg(feature = "server")]

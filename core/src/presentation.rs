@@ -25,11 +25,15 @@ pub const NUMBER_FAILURES: i64 = 10;
 pub const NUMBER_WINDOW_MINUTES: i64 = 10;
 
 /// What a verifier sees of a valid presentation: the institution's certificate data and the
-/// holder's role, masked identity and, for a user, the grant (R9, R16).
+/// holder's role, identity and, for a user, the grant (R9). The holder's identity is masked on
+/// the public page and a wallet's check (R16); a registered counter or party sees the full name
+/// and the ID number's last four characters, to compare them with the ID card (R18).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifiedView {
     pub institution_name: String,
     pub credit_code: String,
+    /// The institution's registered address.
+    pub institution_address: String,
     pub serial: String,
     pub certificate_status: String,
     pub legal_rep_name: String,
@@ -42,15 +46,29 @@ pub struct VerifiedView {
     pub end_day: Option<String>,
     /// When the presented set stops working.
     pub expires_at: i64,
+    /// R18: the server's time of this check (epoch ms), shown with every result so that a
+    /// picture of an old result cannot pass for a live one.
+    pub checked_at: i64,
 }
 
-/// The numeric code as typed or scanned: spaces and hyphens are dropped and full-width digits
-/// (a Chinese input method's) read as digits; anything else than [`NUMBER_DIGITS`] digits is not
-/// a numeric code.
+/// Who sees a verified presentation, and so how much of the holder's identity (R16, R18).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The public page and a wallet's check: name and ID number masked.
+    Public,
+    /// A registered relying party's counter or system: the full name, and the ID number's last
+    /// four characters.
+    Registered,
+}
+
+/// The numeric code as typed or scanned: white space (a scanner's tab or line end, an
+/// ideographic space) and hyphens (ASCII or full-width) are dropped and full-width digits (a
+/// Chinese input method's) read as digits; anything else than [`NUMBER_DIGITS`] digits is not a
+/// numeric code.
 pub fn normalize_number(input: &str) -> Option<String> {
     let digits: String = input
         .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '\u{ff0d}')))
         .map(|c| match c {
             '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
             other => other,
@@ -75,7 +93,7 @@ mod server {
     use crate::error::{DomainError, Problem, Result};
     use crate::holder::Role;
     use crate::mask;
-    use crate::party::CounterCaller;
+    use crate::party::{CheckWindow, Client, CounterCaller};
     use crate::records::{self, Usage};
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret, token_hash};
@@ -197,6 +215,7 @@ mod server {
         expires_at: i64,
         institution_name: String,
         credit_code: String,
+        institution_address: String,
         serial: String,
         legal_rep_name: String,
         holder_name: String,
@@ -214,6 +233,7 @@ mod server {
         expires_at,
         institution_name,
         credit_code,
+        institution_address,
         serial,
         legal_rep_name,
         holder_name,
@@ -229,7 +249,7 @@ mod server {
     fn live_select(key: &str, unused: bool) -> String {
         format!(
             "SELECT p.id, p.certificate_id, p.holder_id, p.grant_id, p.expires_at, i.name AS institution_name, \
-             i.credit_code, c.serial, i.legal_rep_name, h.name AS holder_name, h.id_number AS holder_id_number, h.role, \
+             i.credit_code, i.address AS institution_address, c.serial, i.legal_rep_name, h.name AS holder_name, h.id_number AS holder_id_number, h.role, \
              g.start_day, g.end_day, p.public_checked_at \
              FROM presentation p JOIN certificate c ON c.id = p.certificate_id JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.id = p.holder_id JOIN device d ON d.id = p.device_id \
@@ -250,38 +270,77 @@ mod server {
         Ok(rows.into_iter().map(|(id, name_zh, name_en)| MatterView { id, name_zh, name_en }).collect())
     }
 
-    fn view(row: Row, matters: Vec<MatterView>, vault: &Vault) -> Result<VerifiedView> {
+    fn view(
+        row: Row,
+        matters: Vec<MatterView>,
+        vault: &Vault,
+        audience: Audience,
+        now: Millis,
+    ) -> Result<VerifiedView> {
+        let id_number = vault.open(Column::HolderIdNumber.at(&row.holder_id), &row.holder_id_number)?;
+        let (holder_name, holder_id_number) = match audience {
+            Audience::Public => (mask::person_name(&row.holder_name), mask::id_number(&id_number)),
+            Audience::Registered => (row.holder_name, mask::id_number_last_four(&id_number)),
+        };
         Ok(VerifiedView {
             institution_name: row.institution_name,
             credit_code: row.credit_code,
+            institution_address: row.institution_address,
             serial: row.serial,
             certificate_status: "active".into(),
             legal_rep_name: mask::person_name(&row.legal_rep_name),
-            holder_name: mask::person_name(&row.holder_name),
-            holder_id_number: mask::id_number(
-                &vault.open(Column::HolderIdNumber.at(&row.holder_id), &row.holder_id_number)?,
-            ),
+            holder_name,
+            holder_id_number,
             role: row.role,
             matters,
             start_day: row.start_day,
             end_day: row.end_day,
             expires_at: row.expires_at,
+            checked_at: now.0,
         })
     }
 
-    /// R12: the usage record of a verified presentation, by a counter or on the public page.
-    fn verified_record(row: &Row, counter: Option<&CounterCaller>, now: Millis, random: &Random) -> Query {
-        let system = counter.map_or_else(|| records::PUBLIC_CHECK.to_owned(), CounterCaller::label);
-        let usage = Usage {
+    /// Who checked a presentation, as its usage record names them (R12).
+    #[derive(Clone, Copy)]
+    enum Verifier<'a> {
+        /// The public page, or a wallet's check.
+        Public,
+        Counter(&'a CounterCaller),
+        /// A relying party's own system, through the API.
+        Party(&'a Client),
+    }
+
+    /// R12: the usage record of a verified presentation.
+    fn verified_record(row: &Row, by: Verifier<'_>, now: Millis, random: &Random) -> Query {
+        let system = system_of(by);
+        records::usage_statement(&verified_usage(row, by, &system), now, random)
+    }
+
+    /// How a usage record names who checked: the public page, "party · counter", or the party.
+    fn system_of(by: Verifier<'_>) -> String {
+        match by {
+            Verifier::Public => records::PUBLIC_CHECK.to_owned(),
+            Verifier::Counter(c) => c.label(),
+            Verifier::Party(p) => p.name.clone(),
+        }
+    }
+
+    /// What the usage record of a verified presentation says (R12), `system` as [`system_of`].
+    fn verified_usage<'a>(row: &'a Row, by: Verifier<'a>, system: &'a str) -> Usage<'a> {
+        let (party_id, counter_id) = match by {
+            Verifier::Public => (None, None),
+            Verifier::Counter(c) => (Some(c.party_id.as_str()), Some(c.counter_id.as_str())),
+            Verifier::Party(p) => (Some(p.party_id.as_str()), None),
+        };
+        Usage {
             certificate_id: &row.certificate_id,
             holder_id: Some(&row.holder_id),
             kind: records::UsageKind::Present,
-            system: &system,
+            system,
             result: records::VERIFIED,
-            party_id: counter.map(|c| c.party_id.as_str()),
-            counter_id: counter.map(|c| c.counter_id.as_str()),
-        };
-        records::usage_statement(&usage, now, random)
+            party_id,
+            counter_id,
+        }
     }
 
     /// The live set of a QR or number hash, read without a transaction: the single-use mark
@@ -322,9 +381,9 @@ mod server {
             .bind(&row.id)
             .bind(now.0 - PUBLIC_RECORD_EVERY_MS)
             .must_change();
-            db.write(Unit::new([mark, verified_record(&row, None, now, random).into()])).await?;
+            db.write(Unit::new([mark, verified_record(&row, Verifier::Public, now, random).into()])).await?;
         }
-        view(row, matters, db.vault())
+        view(row, matters, db.vault(), Audience::Public, now)
     }
 
     macro_rules! spend_try {
@@ -335,28 +394,46 @@ mod server {
         };
     }
 
+    /// A counter's row (in a statement on `counter`) while it and its party are active: the
+    /// party by its key, one index lookup whatever the number of parties.
+    macro_rules! counter_active {
+        () => {
+            "status = 'active' AND EXISTS (SELECT 1 FROM relying_party p WHERE p.id = counter.party_id AND p.status = 'active')"
+        };
+    }
+
     macro_rules! has_try {
         () => {
             "window_failures = window_failures WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)"
         };
     }
 
-    /// Who checks numbers under a window of failed tries: a counter, or (issue 16 §8) a bound
-    /// wallet. Both tables carry `window_start` and `window_failures`.
+    /// R10: failed numeric checks a relying party's own system may make per window through the
+    /// API (issue 18 §2). One system serves all the party's counters, so it has more tries than
+    /// one counter; a 16-digit number is still one chance in 10^16 per try.
+    pub const PARTY_NUMBER_FAILURES: i64 = 100;
+
+    /// Who checks numbers under a window of failed tries: a counter, (issue 16 §8) a bound
+    /// wallet, or (issue 18 §2) a relying party's system. Each table carries `window_start` and
+    /// `window_failures`.
     #[derive(Clone, Copy)]
     enum Checker {
         Counter,
         Wallet,
+        Party,
     }
 
     impl Checker {
         /// Spends one try of the checker's window, starting a new window when the last one
         /// ended; changes nothing when the window's tries are spent. `$1` window length, `$2`
-        /// now, `$3` the checker's id, `$4` tries per window.
+        /// now, `$3` the checker's id, `$4` tries per window. A counter and its party, or a
+        /// party, must be active too: one suspended while its request ran is refused in the
+        /// writer's order (R12: the caller re-checked in the unit that records).
         fn spend_try(self) -> &'static str {
             match self {
-                Checker::Counter => concat!("UPDATE counter SET ", spend_try!()),
+                Checker::Counter => concat!("UPDATE counter SET ", spend_try!(), " AND ", counter_active!()),
                 Checker::Wallet => concat!("UPDATE device SET ", spend_try!()),
+                Checker::Party => concat!("UPDATE relying_party SET ", spend_try!(), " AND status = 'active'"),
             }
         }
 
@@ -364,15 +441,30 @@ mod server {
         /// verified check spends none); the same parameters as [`Checker::spend_try`].
         fn has_try(self) -> &'static str {
             match self {
-                Checker::Counter => concat!("UPDATE counter SET ", has_try!()),
+                Checker::Counter => concat!("UPDATE counter SET ", has_try!(), " AND ", counter_active!()),
                 Checker::Wallet => concat!("UPDATE device SET ", has_try!()),
+                Checker::Party => concat!("UPDATE relying_party SET ", has_try!(), " AND status = 'active'"),
             }
         }
 
+        /// The checker's window; no row (a counter or party suspended) is "unauthenticated".
         fn table(self) -> &'static str {
             match self {
-                Checker::Counter => "SELECT window_start, window_failures FROM counter WHERE id = $1",
+                Checker::Counter => {
+                    concat!("SELECT window_start, window_failures FROM counter WHERE id = $1 AND ", counter_active!())
+                }
                 Checker::Wallet => "SELECT window_start, window_failures FROM device WHERE id = $1",
+                Checker::Party => {
+                    "SELECT window_start, window_failures FROM relying_party WHERE id = $1 AND status = 'active'"
+                }
+            }
+        }
+
+        /// Failed tries per window.
+        fn tries(self) -> i64 {
+            match self {
+                Checker::Counter | Checker::Wallet => NUMBER_FAILURES,
+                Checker::Party => PARTY_NUMBER_FAILURES,
             }
         }
     }
@@ -381,37 +473,50 @@ mod server {
     /// checker the lookup and the write (the compare-and-sets decide, in the writer's order).
     async fn window_open(db: &Db, checker: Checker, id: &str, now: Millis) -> Result<()> {
         let limit: Option<(i64, i64)> = db.fetch_optional(query(checker.table()).bind(id).point_read()).await?;
-        let (window_start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
-        if window_start + NUMBER_WINDOW_MINUTES * Millis::MINUTE > now.0 && failures >= NUMBER_FAILURES {
+        let (start, failures) = limit.ok_or(DomainError::Unauthenticated)?;
+        window_left(checker, CheckWindow { start, failures }, now)
+    }
+
+    /// "Rate limited" when `window`, as read, has no try left at `now`.
+    fn window_left(checker: Checker, window: CheckWindow, now: Millis) -> Result<()> {
+        if window.start + NUMBER_WINDOW_MINUTES * Millis::MINUTE > now.0 && window.failures >= checker.tries() {
             return Err(DomainError::RateLimited.into());
         }
         Ok(())
     }
 
-    /// A failed check: one try spent, or "rate limited" when the window had none left.
+    /// A failed check: one try spent, or "rate limited" when the window had none left (for a
+    /// party, "unauthenticated" when it was suspended meanwhile).
     async fn failed_check(db: &Db, checker: Checker, id: &str, now: Millis) -> Result<VerifiedView> {
-        let spend = in_window(checker.spend_try(), id, now).must_change();
+        let spend = in_window(checker, checker.spend_try(), id, now).must_change();
         match db.write(Unit::new([spend])).await? {
-            Applied::Stopped(_) => Err(DomainError::RateLimited.into()),
+            Applied::Stopped(_) => Err(no_try_left(db, checker, id, now).await),
             Applied::Done(_) => Err(DomainError::PresentationInvalid.into()),
+        }
+    }
+
+    /// Why the writer found no try left: the window spent, or (a counter, a party) no longer
+    /// active.
+    async fn no_try_left(db: &Db, checker: Checker, id: &str, now: Millis) -> crate::Error {
+        match checker {
+            Checker::Wallet => DomainError::RateLimited.into(),
+            Checker::Counter | Checker::Party => match window_open(db, checker, id, now).await {
+                Err(e) => e,
+                Ok(()) => DomainError::RateLimited.into(),
+            },
         }
     }
 
     /// `sql` with its window parameters bound: `$1` the window's length, `$2` now, `$3` the
     /// checker, `$4` the tries a window allows.
-    fn in_window(sql: &str, id: &str, now: Millis) -> Query {
-        query(sql).bind(NUMBER_WINDOW_MINUTES * Millis::MINUTE).bind(now).bind(id).bind(NUMBER_FAILURES)
+    fn in_window(checker: Checker, sql: &str, id: &str, now: Millis) -> Query {
+        query(sql).bind(NUMBER_WINDOW_MINUTES * Millis::MINUTE).bind(now).bind(id).bind(checker.tries())
     }
 
     /// R9, R10: a counter checks a numeric code (typed, or scanned from the barcode). A valid
     /// code works once. Failed checks count against the counter: after [`NUMBER_FAILURES`] in
-    /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end.
-    ///
-    /// No answer is given until the counter's row says, in the writer's order, that its window
-    /// had a try left: a failure spends the try in the same compare-and-set ([`SPEND_TRY`]), a
-    /// verified check marks the set used in the unit that checks the window ([`HAS_TRY`]). So
-    /// concurrent guesses can never learn the outcome of more numbers than the limit allows,
-    /// whatever order their lookups ran in; the ones past it are told only "rate limited".
+    /// [`NUMBER_WINDOW_MINUTES`] minutes it must wait for the window to end. R18: the counter
+    /// sees the holder's full name and the ID number's last four characters.
     pub async fn verify_number(
         db: &Db,
         counter: &CounterCaller,
@@ -423,13 +528,33 @@ mod server {
             // A typing slip, not a guess: nothing is looked up and no try is spent.
             return Err(DomainError::field("code", Problem::BadFormat).into());
         };
-        let counter_id = counter.counter_id.as_str();
-        window_open(db, Checker::Counter, counter_id, now).await?;
-        let Some(row) = live(db, "number_hash", true, token_hash(&number), now).await? else {
-            return failed_check(db, Checker::Counter, counter_id, now).await;
+        // The window as the counter's session read it: no read of its own on the hot path.
+        window_left(Checker::Counter, counter.window, now)?;
+        let checker = (Checker::Counter, counter.counter_id.as_str(), Verifier::Counter(counter));
+        check_number_once(db, checker, &number, now, random).await
+    }
+
+    /// A numeric code (normalized) checked once by a registered checker (a counter, or a
+    /// party's system).
+    ///
+    /// No answer is given until the checker's row says, in the writer's order, that its window
+    /// had a try left: a failure spends the try in the same compare-and-set
+    /// ([`Checker::spend_try`]), a verified check marks the set used in the unit that checks the
+    /// window ([`Checker::has_try`]). So concurrent guesses can never learn the outcome of more
+    /// numbers than the limit allows, whatever order their lookups ran in; the ones past it are
+    /// told only "rate limited".
+    async fn check_number_once(
+        db: &Db,
+        (checker, id, by): (Checker, &str, Verifier<'_>),
+        number: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<VerifiedView> {
+        let Some(row) = live(db, "number_hash", true, token_hash(number), now).await? else {
+            return failed_check(db, checker, id, now).await;
         };
         let unit = Unit::new([
-            in_window(Checker::Counter.has_try(), counter_id, now).must_change(),
+            in_window(checker, checker.has_try(), id, now).must_change(),
             // Single use, and still live (a refresh may have voided it since the read).
             query(
                 "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
@@ -437,20 +562,85 @@ mod server {
             .bind(now)
             .bind(&row.id)
             .must_change(),
-            verified_record(&row, Some(counter), now, random).into(),
+            verified_record(&row, by, now, random).into(),
         ]);
         match db.write(unit).await? {
             Applied::Done(_) => {}
-            // Statement 0, `HAS_TRY`: concurrent failures spent the window's last tries first.
-            Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
+            // Statement 0, `has_try`: concurrent failures spent the window's last tries first.
+            Applied::Stopped(0) => return Err(no_try_left(db, checker, id, now).await),
             // Another check used it first, or it was voided: this check failed.
-            Applied::Stopped(_) => return failed_check(db, Checker::Counter, counter_id, now).await,
+            Applied::Stopped(_) => return failed_check(db, checker, id, now).await,
         }
         let matters = match &row.grant_id {
             Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
-        view(row, matters, db.vault())
+        view(row, matters, db.vault(), Audience::Registered, now)
+    }
+
+    /// The longest text a party may send as presented (a QR's link is well under it).
+    pub const PRESENTED_MAX: usize = 512;
+
+    /// The QR token in what a scanner read from a presented QR: the verification link it
+    /// opens (`…/check?t=<token>`), or the token alone; `None` when it holds no well-formed one.
+    pub fn qr_token_of(scanned: &str) -> Option<&str> {
+        let scanned = scanned.trim();
+        let token = match scanned.split_once('?') {
+            Some((_, query)) => query.split('&').find_map(|pair| pair.strip_prefix("t="))?,
+            None => scanned,
+        };
+        // A 256-bit token is 43 characters of unpadded base64url (`Random::token`).
+        let well_formed =
+            token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        well_formed.then_some(token)
+    }
+
+    /// Issue 18 §2 (R9–R12, R18): a registered relying party's own system checks what a holder
+    /// presented: the numeric code (typed, or the barcode's content) or what its scanner read
+    /// from the QR (the link, or the token). It sees what its counters see: the full name and
+    /// the ID number's last four characters.
+    ///
+    /// A number works once and failures count against the party's window
+    /// ([`PARTY_NUMBER_FAILURES`] per [`NUMBER_WINDOW_MINUTES`] minutes, in the writer's order).
+    /// A QR may be checked again while its set lives, as on the public page, and every check is
+    /// recorded with the party (R12): its 256-bit token needs no window. A party suspended while
+    /// the request ran gets no data: the write re-checks it.
+    pub async fn verify_for_party(
+        db: &Db,
+        party: &Client,
+        presented: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<VerifiedView> {
+        let id = party.party_id.as_str();
+        if presented.chars().count() > PRESENTED_MAX {
+            return Err(DomainError::field("code", Problem::TooLong { max: PRESENTED_MAX }).into());
+        }
+        if let Some(number) = normalize_number(presented) {
+            window_open(db, Checker::Party, id, now).await?;
+            return check_number_once(db, (Checker::Party, id, Verifier::Party(party)), &number, now, random).await;
+        }
+        let Some(token) = qr_token_of(presented) else {
+            return Err(DomainError::field("code", Problem::BadFormat).into());
+        };
+        let row = live(db, "qr_hash", false, token_hash(token), now).await?.ok_or(DomainError::PresentationInvalid)?;
+        // R12: recorded while the party is active (re-checked in the statement that records), at
+        // most once a minute per party and holder, as the public page records a set: a system
+        // that checks one QR again and again does not fill the holder's records.
+        let system = system_of(Verifier::Party(party));
+        let usage = verified_usage(&row, Verifier::Party(party), &system);
+        let record = records::party_usage_statement(&usage, now, random, PUBLIC_RECORD_EVERY_MS);
+        if let Applied::Done(changed) = db.write(Unit::new([record.into()])).await? {
+            if changed.first() == Some(&0) {
+                // Not written: recorded this minute already, or the party was suspended since.
+                window_open(db, Checker::Party, id, now).await?;
+            }
+        }
+        let matters = match &row.grant_id {
+            Some(g) => matters(db, g).await?,
+            None => Vec::new(),
+        };
+        view(row, matters, db.vault(), Audience::Registered, now)
     }
 
     /// Issue 16 §8 (seed 000: 扫一扫 checks a presented QR or barcode without logging in): a
@@ -476,7 +666,7 @@ mod server {
         let Some(row) = live(db, "number_hash", false, token_hash(&number), now).await? else {
             return failed_check(db, Checker::Wallet, device_id, now).await;
         };
-        let mut statements = vec![in_window(Checker::Wallet.has_try(), device_id, now).must_change()];
+        let mut statements = vec![in_window(Checker::Wallet, Checker::Wallet.has_try(), device_id, now).must_change()];
         let recorded = row.public_checked_at.is_some_and(|t| t > now.0 - PUBLIC_RECORD_EVERY_MS);
         if !recorded {
             statements.push(
@@ -489,7 +679,7 @@ mod server {
                 .bind(now.0 - PUBLIC_RECORD_EVERY_MS)
                 .must_change(),
             );
-            statements.push(verified_record(&row, None, now, random).into());
+            statements.push(verified_record(&row, Verifier::Public, now, random).into());
         }
         match db.write(Unit::new(statements)).await? {
             Applied::Done(_) => {}
@@ -501,7 +691,7 @@ mod server {
             Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
-        view(row, matters, db.vault())
+        view(row, matters, db.vault(), Audience::Public, now)
     }
 }
 
@@ -509,10 +699,28 @@ mod server {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_qr_token_is_read_from_its_link_or_alone() {
+        let token = "Tq7Wm1xR4bK9vZ2cN8dP5sL0hJ3gF6yA_eU-oI7tQwE";
+        assert_eq!(qr_token_of(token), Some(token));
+        assert_eq!(qr_token_of(&format!(" https://ecert.example.cn/check?t={token} ")), Some(token));
+        assert_eq!(qr_token_of(&format!("https://ecert.example.cn/check?lang=en&t={token}")), Some(token));
+        assert_eq!(qr_token_of("https://ecert.example.cn/check?x=1"), None, "no token in the link");
+        assert_eq!(qr_token_of(&token[1..]), None, "too short");
+        assert_eq!(qr_token_of(&format!("{}!", &token[1..])), None, "not base64url");
+        assert_eq!(qr_token_of("12345"), None);
+    }
+
     #[test]
     fn numbers_are_sixteen_digits_with_spaces_and_hyphens_allowed() {
         assert_eq!(normalize_number("1234 5678 9012 3456").as_deref(), Some("1234567890123456"));
         assert_eq!(normalize_number("1234-5678-9012-3456").as_deref(), Some("1234567890123456"));
+        assert_eq!(
+            normalize_number("\t1234\u{ff0d}5678\u{a0}9012 3456\r\n").as_deref(),
+            Some("1234567890123456"),
+            "a scanner's suffix, a no-break space, a full-width hyphen"
+        );
         assert_eq!(normalize_number("123456789012345"), None, "15 digits");
         assert_eq!(normalize_number("12345678901234567"), None, "17 digits");
         assert_eq!(normalize_number("123456789012345a"), None, "a letter");

@@ -54,6 +54,29 @@ pub struct Usage<'a> {
 const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2))";
 
+/// R12 for a relying party's own system (issue 18 §2): the usage record of its check, written
+/// only while the party is active (`usage.party_id`) and only when the party recorded no check
+/// of the same holder in the last `every_ms` — one statement, so that the re-check of the party
+/// and the record are one step in the writer's order. It changes no row when either stops it.
+pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, every_ms: i64) -> Query {
+    query(
+        "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2) \
+         WHERE EXISTS (SELECT 1 FROM relying_party p WHERE p.id = $8 AND p.status = 'active') \
+         AND NOT EXISTS (SELECT 1 FROM usage_record r WHERE r.holder_id = $3 AND r.at > $10 AND r.party_id = $8 AND r.kind = $4)",
+    )
+    .bind(random.ordered_id(now))
+    .bind(usage.certificate_id)
+    .bind(usage.holder_id)
+    .bind(usage.kind)
+    .bind(usage.system)
+    .bind(usage.result)
+    .bind(now)
+    .bind(usage.party_id)
+    .bind(usage.counter_id)
+    .bind(now.0 - every_ms)
+}
+
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
     tx.execute(usage_statement(usage, now, random)).await?;

@@ -26,8 +26,12 @@ test('R9 R10 R12: a user shows the certificate, a counter checks the number once
   await field.press('Enter');
   await expect(counter.getByTestId('verified-institution')).toHaveText('北京市出示测试研究院');
   await expect(counter.getByTestId('verified-role')).toHaveText('使用人');
-  await expect(counter.getByTestId('verified-holder')).toContainText('赵*');
-  await expect(counter.getByTestId('verified-holder')).not.toContainText(residentId(40));
+  // R18: the counter sees the full name and the ID number's last four, to compare with the ID
+  // card, and the server's time of the check.
+  await expect(counter.getByTestId('verified-holder')).toContainText('赵六');
+  await expect(counter.getByTestId('verified-holder')).toContainText(`**************${residentId(40).slice(-4)}`);
+  await expect(counter.getByTestId('verified-holder')).not.toContainText(residentId(40).slice(0, 6));
+  await expect(counter.getByTestId('verified-checked-at')).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(CST\)$/);
   await expect(counter.getByTestId('verified-matters')).toContainText('银行开户');
   await expect(counter.getByTestId('verified-period')).toHaveText(`${cstDay()} ~ ${cstDay(30)}`);
   // The number works once, and a wrong one shows nothing but "invalid or expired".
@@ -42,6 +46,8 @@ test('R9 R10 R12: a user shows the certificate, a counter checks the number once
   await passerby.goto(link);
   await expect(passerby.getByTestId('verified-institution')).toHaveText('北京市出示测试研究院');
   await expect(passerby.getByTestId('verified-holder')).toContainText('赵*');
+  await expect(passerby.getByTestId('verified-holder')).not.toContainText('赵六');
+  await expect(passerby.getByTestId('verified-checked-at')).toBeVisible();
 
   // Refreshing makes a new set and voids the old QR.
   await user.getByRole('button', { name: '刷新' }).click();
@@ -132,4 +138,42 @@ test('issue 16 §8: a wallet checks another holder\'s presented number without u
   await check.getByLabel('对方的数字码').fill('1234');
   await check.getByRole('button', { name: '核验' }).click();
   await expect(check.getByTestId('check-others-error')).toHaveText('数字码应为16位数字');
+});
+
+test('issue 18 §2, R18: a counter\'s own system verifies through the API and sees the full name to compare, once', async ({ page, browser, baseURL, request }) => {
+  const { user } = await userWithGrant(page, browser, baseURL!, '北京市接口核验研究院');
+  // Staff register the bank's counter system; its client credentials are shown once.
+  await page.goto('/console');
+  await hydrated(page);
+  await page.getByLabel('系统名称').fill('某银行柜面系统');
+  await page.getByRole('button', { name: '登记应用系统' }).click();
+  const clientId = (await page.getByTestId('party-client-id').textContent())!.trim();
+  const clientSecret = (await page.getByTestId('party-client-secret').textContent())!.trim();
+  const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  const verify = (code: string, auth: string | null = basic) =>
+    request.post('/api/v1/verify', { headers: auth ? { Authorization: auth } : {}, data: { code } });
+
+  const { number, link } = await present(user);
+  expect((await verify(number, null)).status()).toBe(401);
+  // The clerk's scanner reads the barcode: the number, without spaces.
+  const checked = await verify(number.replaceAll(' ', ''));
+  expect(checked.status()).toBe(200);
+  const v = await checked.json();
+  expect(v.institution_name).toBe('北京市接口核验研究院');
+  expect(v.holder_name).toBe('赵六');
+  expect(v.holder_id_number).toBe(`**************${residentId(40).slice(-4)}`);
+  expect(v.role).toBe('user');
+  expect(v.matters.map((m: { name_zh: string }) => m.name_zh)).toContain('银行开户');
+  expect(Math.abs(v.checked_at - Date.now())).toBeLessThan(60_000);
+  // R9: the number works once; the QR's link verifies while the set lives.
+  expect((await verify(number)).status()).toBe(410);
+  const byQr = await verify(link);
+  expect(byQr.status()).toBe(200);
+  expect((await byQr.json()).holder_name).toBe('赵六');
+
+  // R12: the holder sees the system's checks among the card's records.
+  await user.goto('/wallet');
+  await hydrated(user);
+  await user.getByRole('button', { name: '使用记录' }).click();
+  await expect(user.getByTestId('card-records')).toContainText('某银行柜面系统');
 });

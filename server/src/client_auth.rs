@@ -1,12 +1,17 @@
 //! How a relying party's server proves which party it is: HTTP Basic with its client id and
 //! secret (RFC 7617). Both the OpenID Connect token endpoint (`client_secret_basic`) and the scan
-//! to sign API read it here, the same way: each part is form-decoded first (RFC 6749 §2.3.1), so
+//! to sign and verification APIs read it here, the same way: each part is form-decoded first (RFC 6749 §2.3.1), so
 //! a secret may hold `:` or any other character.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ecert_app::state::AppState;
+use ecert_core::DomainError;
+use ecert_core::party::{self, Client};
 use ecert_core::secret::Secret;
+
+use crate::api_error::{ApiError, ErrorContext};
 
 /// A client id and secret read from `Authorization: Basic …`.
 pub struct Basic {
@@ -34,6 +39,16 @@ pub fn basic(headers: &HeaderMap) -> Result<Option<Basic>, Malformed> {
         client_id: form_decode(id).ok_or(Malformed)?,
         client_secret: Secret::new(form_decode(secret).ok_or(Malformed)?),
     }))
+}
+
+/// The active relying party whose Basic credentials the request carries (the JSON APIs: scan to
+/// sign, verification, the directory); anything else is `401 invalid_client`.
+pub async fn party(state: &AppState, headers: &HeaderMap, cx: &ErrorContext) -> Result<Client, ApiError> {
+    let unauthenticated = || ApiError::refused(DomainError::Unauthenticated, cx.lang);
+    let basic = basic(headers).ok().flatten().ok_or_else(unauthenticated)?;
+    party::authenticate(&state.db, &basic.client_id, basic.client_secret.expose())
+        .await
+        .map_err(|e| ApiError::sign(e, cx))
 }
 
 /// `application/x-www-form-urlencoded` decoding of one credential part.

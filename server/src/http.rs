@@ -69,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sign::routes())
         // Issue 4: OpenID Connect for relying parties (discovery, JWKS, authorize, token, userinfo).
         .merge(crate::oidc::routes())
+        // Issue 18 §2: verification and the directory for relying parties' own systems.
+        .merge(crate::verify_api::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(origin_of(&state.public_url).to_owned(), reject_cross_origin_writes))

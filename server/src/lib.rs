@@ -13,10 +13,11 @@ pub mod oidc;
 pub mod sign;
 pub mod telemetry;
 pub mod tls;
+pub mod verify_api;
 
 use std::time::Duration;
 
-use ecert_app::state::AppState;
+use ecert_app::state::{AppState, Services};
 use ecert_core::bootstrap::{self, FirstStart, FirstStartReport};
 use ecert_core::secret::{Random, Secret};
 use ecert_core::store::{ConnectError, Db, PoolOptions};

@@ -12,9 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ecert_app::state::AppState;
-use ecert_core::party::{self, Client};
+use ecert_core::Millis;
 use ecert_core::signing::{self, NewSignRequest};
-use ecert_core::{DomainError, Millis};
 use serde::Serialize;
 
 use crate::api_error::{ApiError, ErrorContext};
@@ -40,14 +39,6 @@ struct Created {
     expires_at: i64,
 }
 
-async fn client(state: &AppState, headers: &HeaderMap, cx: &ErrorContext) -> Result<Client, ApiError> {
-    let unauthenticated = || ApiError::refused(DomainError::Unauthenticated, cx.lang);
-    let basic = client_auth::basic(headers).ok().flatten().ok_or_else(unauthenticated)?;
-    party::authenticate(&state.db, &basic.client_id, basic.client_secret.expose())
-        .await
-        .map_err(|e| ApiError::sign(e, cx))
-}
-
 /// `POST /api/v1/sign/requests`: a new sign request for the authenticated party.
 async fn create(
     State(state): State<AppState>,
@@ -55,7 +46,7 @@ async fn create(
     body: Result<Json<NewSignRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let cx = ErrorContext::of(&headers);
-    let client = client(&state, &headers, &cx).await?;
+    let client = client_auth::party(&state, &headers, &cx).await?;
     let Json(input) = body.map_err(|e| ApiError::bad_json(&e, cx.lang))?;
     let created = signing::create(&state.db, &client, &input, Millis::now(), &state.random)
         .await
@@ -80,7 +71,7 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let cx = ErrorContext::of(&headers);
-    let client = client(&state, &headers, &cx).await?;
+    let client = client_auth::party(&state, &headers, &cx).await?;
     let view = signing::fetch(&state.db, &client, &id, Millis::now()).await.map_err(|e| ApiError::sign(e, &cx))?;
     let mut response = Json(view).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

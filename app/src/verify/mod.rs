@@ -59,7 +59,8 @@ pub async fn counter_verify(code: String) -> Result<VerifiedView, AppError> {
     Ok(ecert_core::presentation::verify_number(&state.db, &counter, &code, now, &state.random).await?)
 }
 
-/// What a verifier sees of a valid presentation (masked, R16).
+/// What a verifier sees of a valid presentation: masked on the public page (R16), the full name
+/// and the ID number's last four at a counter (R18); with the server's time of the check.
 #[component]
 pub fn VerifiedCard(v: VerifiedView) -> impl IntoView {
     let lang = use_lang();
@@ -74,12 +75,14 @@ pub fn VerifiedCard(v: VerifiedView) -> impl IntoView {
             .into_any(),
     };
     let expires = ecert_core::time::format_cst(ecert_core::Millis(v.expires_at));
+    let checked = ecert_core::time::format_cst_seconds(ecert_core::Millis(v.checked_at));
     view! {
         <section class="panel verified" data-testid="verified" aria-live="polite">
             <p class="ok" role="status"><strong>{t(T::CheckGenuine)}</strong></p>
             <dl class="offer">
                 <dt>{t(T::InstitutionName)}</dt><dd data-testid="verified-institution">{v.institution_name}</dd>
                 <dt>{t(T::CreditCode)}</dt><dd><code>{v.credit_code}</code></dd>
+                <dt>{t(T::Address)}</dt><dd>{v.institution_address}</dd>
                 <dt>{t(T::Serial)}</dt><dd><code>{v.serial}</code></dd>
                 <dt>{t(T::CertificateStatus)}</dt><dd>{t(T::StatusActive)}</dd>
                 <dt>{t(T::LegalRepName)}</dt><dd>{v.legal_rep_name}</dd>
@@ -87,6 +90,7 @@ pub fn VerifiedCard(v: VerifiedView) -> impl IntoView {
                 <dt>{t(T::Role)}</dt><dd data-testid="verified-role">{role_text(v.role, lang)}</dd>
                 {grant}
                 <dt>{t(T::ValidUntil)}</dt><dd>{expires} " (CST)"</dd>
+                <dt>{t(T::CheckedAt)}</dt><dd data-testid="verified-checked-at">{checked} " (CST)"</dd>
             </dl>
         </section>
     }

@@ -5,6 +5,12 @@ pub fn id_number(id: &str) -> String {
     keep_ends(id, 3, 4)
 }
 
+/// R18: for comparison with the ID card at a registered counter: `110105199001011234` →
+/// `**************1234`, the last four characters only.
+pub fn id_number_last_four(id: &str) -> String {
+    keep_ends(id, 0, 4)
+}
+
 /// `13812345678` → `138****5678`.
 pub fn mobile(mobile: &str) -> String {
     keep_ends(mobile, 3, 4)
@@ -36,6 +42,8 @@ mod tests {
     fn r16_masks_keep_only_the_ends() {
         assert_eq!(id_number("11010519900101123X"), "110***********123X");
         assert_eq!(mobile("13812345678"), "138****5678");
+        assert_eq!(id_number_last_four("11010519900101123X"), "**************123X", "R18");
+        assert_eq!(id_number_last_four("1234"), "****", "too short to show any of it");
         assert_eq!(person_name("张三"), "张*");
         assert_eq!(person_name("欧阳娜娜"), "欧***");
         assert_eq!(mobile("123"), "***");

@@ -64,6 +64,13 @@ pub fn format_cst(at: Millis) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
 }
 
+/// `YYYY-MM-DD HH:MM:SS` in China Standard Time: a check's time (R18), where the seconds tell a
+/// live result from a picture of one taken a minute before.
+pub fn format_cst_seconds(at: Millis) -> String {
+    let seconds = (at.0 + 8 * Millis::HOUR).rem_euclid(Millis::MINUTE) / 1000;
+    format!("{}:{seconds:02}", format_cst(at))
+}
+
 #[cfg(test)]
 mod cst_tests {
     use super::*;
@@ -72,6 +79,7 @@ mod cst_tests {
     fn times_show_in_china_standard_time() {
         assert_eq!(format_cst(Millis(1_767_225_600_000)), "2026-01-01 08:00");
         assert_eq!(format_cst(Millis(1_767_225_600_000 + 16 * Millis::HOUR)), "2026-01-02 00:00");
+        assert_eq!(format_cst_seconds(Millis(1_767_225_600_000 + 61_999)), "2026-01-01 08:01:01");
     }
 }
 

@@ -13,6 +13,8 @@ pub mod bootstrap;
 pub mod catalogue;
 pub mod certificate;
 pub mod changes;
+#[cfg(feature = "server")]
+pub mod directory;
 pub mod identity;
 #[cfg(feature = "server")]
 pub mod outbound;

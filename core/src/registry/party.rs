@@ -50,6 +50,19 @@ pub struct CounterCaller {
     pub counter_name: String,
     pub party_id: String,
     pub party_name: String,
+    /// The counter's window of failed checks as its session was read (R10), so that a counter
+    /// whose tries are spent is refused before any lookup without a read of its own. Only a
+    /// shortcut: the writer's compare-and-set on the counter's row decides
+    /// (`presentation::verify_number`). Never sent to the page.
+    #[serde(skip)]
+    pub window: CheckWindow,
+}
+
+/// A window of failed numeric checks (R10) as read: when it started and how many tries it spent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckWindow {
+    pub start: i64,
+    pub failures: i64,
 }
 
 impl CounterCaller {
@@ -512,10 +525,11 @@ mod server {
 
     /// The counter of a live session, while the counter and its party are active.
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<CounterCaller>> {
-        let row: Option<(String, String, String, String)> = db
+        let row: Option<(String, String, String, String, i64, i64)> = db
             .fetch_optional(
                 query(
-                    "SELECT k.id, k.name, p.id, p.name FROM counter_session s JOIN counter k ON k.id = s.counter_id \
+                    "SELECT k.id, k.name, p.id, p.name, k.window_start, k.window_failures \
+                 FROM counter_session s JOIN counter k ON k.id = s.counter_id \
                  JOIN relying_party p ON p.id = k.party_id \
                  WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
                  AND k.status = 'active' AND p.status = 'active'",
@@ -525,11 +539,12 @@ mod server {
                 .point_read(),
             )
             .await?;
-        Ok(row.map(|(counter_id, counter_name, party_id, party_name)| CounterCaller {
+        Ok(row.map(|(counter_id, counter_name, party_id, party_name, start, failures)| CounterCaller {
             counter_id,
             counter_name,
             party_id,
             party_name,
+            window: CheckWindow { start, failures },
         }))
     }
 

@@ -282,8 +282,10 @@ mod server {
         format!("(({column} + {}) / {})", 8 * Millis::HOUR, Millis::DAY)
     }
 
-    /// Whether a usage record was made at a counter, in SQL: 1 or 0.
-    const AT_COUNTER: &str = "CAST(CASE WHEN u.counter_id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
+    /// Whether a usage record was made by a registered party, in SQL: 1 or 0. For a checked
+    /// presentation that is a counter check (at a counter's page, or by the party's own system
+    /// through the verification API, issue 18 §2); without a party it is a public check.
+    const AT_COUNTER: &str = "CAST(CASE WHEN u.party_id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
 
     /// The instant a CST day begins, in epoch milliseconds.
     fn day_start(day: i64) -> i64 {

@@ -9,7 +9,7 @@ use ecert_core::identity::IdentityVerifier;
 use ecert_core::party::{self, CounterCaller, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
 use ecert_core::secret::{Random, Secret};
-use ecert_core::store::Db;
+use ecert_core::store::{Db, query};
 use ecert_core::usage::UsageKind;
 use ecert_core::usage::{self, UsageFilter};
 use ecert_core::{DomainError, Millis, certificate::IssuePolicy};
@@ -43,7 +43,7 @@ pub(crate) async fn present(db: &Db, m: &Member, at: Millis) -> Result<Presented
 }
 
 #[tokio::test]
-async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_masked() {
+async fn r9_r12_r18_a_users_number_verifies_once_at_a_counter_showing_the_grant_and_the_name_to_compare() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
     let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市出示测试研究院").await).await;
@@ -55,12 +55,23 @@ async fn r9_r12_a_users_number_verifies_once_at_a_counter_showing_the_grant_mask
     assert_eq!(set.number.expose().len(), presentation::NUMBER_DIGITS);
     assert_eq!(set.expires_at, at.plus_minutes(5));
     let typed = presentation::format_number(set.number.expose());
+    // The public page of the same set first: masked (R16).
+    let public = presentation::verify_qr(&db, set.qr_token.expose(), at, &Random::os()).await.unwrap();
+    assert_eq!(public.holder_name, "李*", "R16: masked on the public page");
+    assert!(public.holder_id_number[3..14].chars().all(|c| c == '*'), "{}", public.holder_id_number);
     let seen = presentation::verify_number(&db, &desk, &typed, at.plus_minutes(1), &Random::os()).await.unwrap();
     assert_eq!(seen.institution_name, "北京市出示测试研究院");
     assert_eq!(seen.role, Role::User);
-    assert_eq!(seen.holder_name, "李*", "R16: masked");
+    assert_eq!(seen.holder_name, "李四", "R18: a counter sees the full name, to compare with the ID card");
     assert_eq!(seen.legal_rep_name, "张*", "R16: masked");
-    assert!(seen.holder_id_number.contains("***"));
+    assert_eq!(
+        (&seen.holder_id_number[..14], &seen.holder_id_number[14..]),
+        ("**************", &public.holder_id_number[14..]),
+        "R18: the ID number's last four characters only"
+    );
+    assert_eq!(seen.checked_at, at.plus_minutes(1).0, "R18: the server's time of the check");
+    assert_eq!(public.checked_at, at.0);
+    assert!(!seen.institution_address.is_empty());
     assert_eq!(seen.matters.len(), 1);
     assert_eq!(seen.start_day.as_deref(), Some("2026-01-01"));
     assert_eq!(seen.end_day.as_deref(), Some("2026-06-30"));
@@ -539,4 +550,44 @@ async fn issue16_a_wallet_checks_a_scanned_number_without_using_it_up_under_a_wi
     .unwrap();
     let e = wallet_check(&db, &other, fresh.number.expose(), later.plus_millis(3_000)).await;
     assert_eq!(domain(e), DomainError::Revoked);
+}
+
+#[tokio::test]
+async fn r12_r18_a_partys_system_suspended_while_its_check_runs_gets_nothing_and_records_once_a_minute() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市接口停用测试研究院").await).await;
+    let random = Random::os();
+    let input = PartyInput { name: "接口停用测试系统".into(), redirect_uris: String::new() };
+    let shown = party::register(&db, &staff, &input, T0, &random).await.unwrap();
+    // The party as its request authenticated it, before staff suspend it.
+    let client = party::authenticate(&db, &shown.login, &shown.secret).await.unwrap();
+    let at = T0.plus_minutes(2);
+    let set = present(&db, &fm, at).await.unwrap();
+    let records = "SELECT COUNT(*) FROM usage_record WHERE party_id = $1";
+
+    db.execute(query("UPDATE relying_party SET status = 'suspended' WHERE id = $1").bind(&shown.login)).await.unwrap();
+    let qr = presentation::verify_for_party(&db, &client, set.qr_token.expose(), at, &random).await;
+    assert_eq!(domain(qr), DomainError::Unauthenticated, "the statement that records re-checks the party");
+    let number = presentation::verify_for_party(&db, &client, set.number.expose(), at, &random).await;
+    assert_eq!(domain(number), DomainError::Unauthenticated);
+    assert_eq!(count(&db, records, &shown.login).await, 0, "nothing recorded for a suspended party");
+
+    db.execute(query("UPDATE relying_party SET status = 'active' WHERE id = $1").bind(&shown.login)).await.unwrap();
+    let seen = presentation::verify_for_party(&db, &client, set.qr_token.expose(), at, &random).await.unwrap();
+    assert_eq!(seen.holder_name, "张三", "R18: the full name");
+    let link = format!("https://ecert.example.cn/check?t={}", set.qr_token.expose());
+    presentation::verify_for_party(&db, &client, &link, at.plus_millis(30_000), &random).await.unwrap();
+    assert_eq!(count(&db, records, &shown.login).await, 1, "R12: a set checked again within the minute is one record");
+    presentation::verify_for_party(&db, &client, set.number.expose(), at.plus_minutes(1).plus_millis(1), &random)
+        .await
+        .unwrap();
+    assert_eq!(count(&db, records, &shown.login).await, 2, "a minute later, recorded again");
+    let again = presentation::verify_for_party(&db, &client, set.number.expose(), at.plus_minutes(2), &random).await;
+    assert_eq!(domain(again), DomainError::PresentationInvalid, "R9: the number worked once");
+
+    // Scanner suffixes and other spaces around a typed number are not part of it.
+    let set = present(&db, &fm, at.plus_minutes(3)).await.unwrap();
+    let typed = format!("\t{}－{}\r\n", &set.number.expose()[..8], &set.number.expose()[8..]);
+    presentation::verify_for_party(&db, &client, &typed, at.plus_minutes(3), &random).await.unwrap();
 }

@@ -44,6 +44,22 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // Issue 18 §2: a party's own system checks it through the verification API: a counter check
+    // (the party's), with no counter.
+    let input = ecert_core::party::PartyInput { name: "朝阳区某银行柜面系统".into(), redirect_uris: String::new() };
+    let bank = ecert_core::party::register(&db, &county, &input, day2, &Random::os()).await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
+    let by_api = records::Usage {
+        certificate_id: &cert,
+        holder_id: holder,
+        kind: UsageKind::Present,
+        system: "朝阳区某银行柜面系统",
+        result: records::VERIFIED,
+        party_id: Some(&bank.login),
+        counter_id: None,
+    };
+    records::record_usage(&mut tx, &by_api, day2, &Random::os()).await.unwrap();
+    tx.commit().await.unwrap();
     let policy = IssuePolicy::default();
     let local = IdentityVerifier::Local;
     changes::apply(&db, &operator, &cert, &ChangeRequest::Cancel, &local, policy, day2, &Random::os()).await.unwrap();
@@ -58,12 +74,14 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
         |i: usize| (s.rows[i].issued, s.rows[i].claimed, s.rows[i].ended, s.rows[i].logins, s.rows[i].public_checks);
     assert_eq!(day(0), (3, 1, 0, 0, 0));
     assert_eq!(day(1), (0, 0, 1, 1, 1));
+    assert_eq!(s.rows[1].counter_checks, 1, "a party's check through the API is a counter check, not a public one");
     assert_eq!((s.active, s.cancelled, s.deleted), (2, 1, 0));
     let below_lines: Vec<(&str, i64, i64)> =
         s.below.iter().map(|b| (b.region_code.as_str(), b.issued, b.active)).collect();
     assert_eq!(below_lines, [("110105", 2, 1), ("110106", 1, 1)]);
     assert!(s.chart_svg.starts_with("<svg") && s.chart_svg.contains("2026-01-02"));
-    assert_eq!(s.parties.iter().map(|p| p.count).sum::<i64>(), 2);
+    assert_eq!(s.parties.iter().map(|p| p.count).sum::<i64>(), 3);
+    assert!(s.parties.iter().any(|p| p.party == "朝阳区某银行柜面系统" && p.count == 1));
 
     // R20: past their validity the two live ones count as expired, not active, here and below.
     let later = T0.plus_minutes((ecert_core::validity::DEFAULT_YEARS * 366 + 2) * 24 * 60);
@@ -77,7 +95,7 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
     let month = month.unwrap();
     assert_eq!(month.rows.len(), 1);
     assert_eq!((month.rows[0].label.as_str(), month.rows[0].issued, month.rows[0].ended), ("2026-01", 3, 1));
-    assert!(month.csv(Lang::En).contains("\r\nTotal,3,1,1,1,0,1,0\r\n"), "{}", month.csv(Lang::En));
+    assert!(month.csv(Lang::En).contains("\r\nTotal,3,1,1,1,1,1,0\r\n"), "{}", month.csv(Lang::En));
 
     // The nation sees it all; the county only its own; the sibling is unknown to the county.
     let nation_stats = stats::statistics(&db, &national, &ask("", "year", "", ""), Lang::Zh, now).await.unwrap();

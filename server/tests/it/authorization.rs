@@ -912,6 +912,14 @@ async fn grid(w: &World) -> Vec<Row> {
             path: "/api/v1/check".into(),
             payload: Payload::Json(json!({ "token": "no-such-token" })),
         }),
+        // Issue 18 §2: the verification API answers relying parties' credentials only (HTTP
+        // Basic); no session of any kind is one (server/tests/it/verify_api.rs: the party's side).
+        row("R18", "v1/verify (a session is no party's credentials)", NOBODY, |_| Call {
+            label: "verify".into(),
+            endpoint: "verify",
+            path: "/api/v1/verify".into(),
+            payload: Payload::Json(json!({ "code": "1234567812345678" })),
+        }),
         row("R7", "dashboard_usage", HOLDERS, |_| {
             api_json("dashboard_usage", "dashboard_usage", json!({ "filter": UsageFilter::default() }))
         }),

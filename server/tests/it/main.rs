@@ -13,5 +13,7 @@ mod crash;
 mod duties;
 mod http;
 mod openapi;
+mod openapi_doc;
 mod sign;
 mod support;
+mod verify_api;

@@ -3,8 +3,7 @@
 //! the Rust types; a documented request example, sent as it stands, gets one of the statuses the
 //! document lists; and the example signatures verify with the documented key and message.
 //!
-//! The YAML is read line by line (block mappings, two spaces an indent); request examples,
-//! `x-device-signature` and `required` stay on one line, as the document says.
+//! The YAML is read line by line (`openapi_doc`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,144 +20,27 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::openapi_doc::{self, Operation, at, child, entries, json, keys_of, lines_of, request_example};
 use crate::support::{self, HOST, app_on};
 
 const DOC: &str = include_str!("../../../docs/wallet-api.yaml");
 const PREFIX: &str = "/api/v1/wallet/";
 
-// ---- a minimal reader for the block mappings of the document ----
-
-/// One `key: value` of a block mapping, with the lines nested under it.
-#[derive(Clone, Copy)]
-struct Entry<'a> {
-    key: &'a str,
-    value: &'a str,
-    body: &'a [&'a str],
-}
-
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start().len()
-}
-
-fn meaningful(line: &str) -> bool {
-    let t = line.trim();
-    !t.is_empty() && !t.starts_with('#')
-}
-
-/// The entries of the mapping made by `lines` (all at the indent of its first meaningful line).
-fn entries<'a>(lines: &'a [&'a str]) -> Vec<Entry<'a>> {
-    let Some(first) = lines.iter().find(|l| meaningful(l)) else { return Vec::new() };
-    let at = indent(first);
-    let starts: Vec<usize> = (0..lines.len()).filter(|&i| meaningful(lines[i]) && indent(lines[i]) == at).collect();
-    starts
-        .iter()
-        .map(|&i| {
-            let end =
-                (i + 1..lines.len()).find(|&j| meaningful(lines[j]) && indent(lines[j]) <= at).unwrap_or(lines.len());
-            let text = lines[i].trim();
-            let (key, value) = match text.find(": ") {
-                Some(p) => (&text[..p], text[p + 2..].trim()),
-                None => (text.strip_suffix(':').unwrap_or(text), ""),
-            };
-            Entry { key: key.trim_matches('"').trim_matches('\''), value, body: &lines[i + 1..end] }
-        })
-        .collect()
-}
-
-fn child<'a>(lines: &'a [&'a str], key: &str) -> Option<Entry<'a>> {
-    entries(lines).into_iter().find(|e| e.key == key)
-}
-
-fn at<'a>(lines: &'a [&'a str], keys: &[&str]) -> Option<Entry<'a>> {
-    let (first, rest) = keys.split_first()?;
-    let mut entry = child(lines, first)?;
-    for key in rest {
-        entry = child(entry.body, key)?;
-    }
-    Some(entry)
-}
-
-fn json(value: &str, what: &str) -> Value {
-    serde_json::from_str(value).unwrap_or_else(|e| panic!("{what}: not one-line JSON ({e}): {value}"))
-}
-
-/// `[a, b]` → {a, b}.
-fn flow_list(value: &str) -> BTreeSet<String> {
-    let inner = value.trim().strip_prefix('[').and_then(|v| v.strip_suffix(']')).expect("a [flow, list]");
-    inner.split(',').map(|s| s.trim().trim_matches('"').to_owned()).filter(|s| !s.is_empty()).collect()
-}
-
-/// What the document says about one operation.
-struct Operation<'a> {
-    path: String,
-    method: String,
-    statuses: BTreeSet<u16>,
-    body: &'a [&'a str],
-}
+// ---- the document ----
 
 fn doc_lines() -> &'static [&'static str] {
     static LINES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    LINES.get_or_init(|| DOC.lines().collect())
+    LINES.get_or_init(|| lines_of(DOC))
 }
 
 fn operations() -> Vec<Operation<'static>> {
-    let paths = child(doc_lines(), "paths").expect("a top-level `paths:`");
-    let mut ops = Vec::new();
-    for path in entries(paths.body) {
-        for op in entries(path.body) {
-            let responses =
-                child(op.body, "responses").unwrap_or_else(|| panic!("{} {}: no responses", op.key, path.key));
-            let statuses = entries(responses.body)
-                .iter()
-                .map(|r| r.key.parse::<u16>().unwrap_or_else(|_| panic!("{}: status `{}`", path.key, r.key)))
-                .collect();
-            ops.push(Operation {
-                path: path.key.to_owned(),
-                method: op.key.to_ascii_uppercase(),
-                statuses,
-                body: op.body,
-            });
-        }
-    }
-    ops
+    openapi_doc::operations(doc_lines())
 }
 
-fn request_example(op: &Operation) -> Value {
-    let example = at(op.body, &["requestBody", "content", "application/json", "example"])
-        .unwrap_or_else(|| panic!("{}: no one-line request example", op.path));
-    json(example.value, &op.path)
-}
-
-/// A component schema's property names and its `required` list.
 fn schema_keys(reference: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let name = reference.trim_matches('"').strip_prefix("#/components/schemas/").expect("a component schema");
-    let schema = at(doc_lines(), &["components", "schemas", name]).unwrap_or_else(|| panic!("no schema {name}"));
-    let properties = child(schema.body, "properties")
-        .map_or_else(BTreeSet::new, |p| entries(p.body).iter().map(|e| e.key.to_owned()).collect());
-    let required = child(schema.body, "required").map_or_else(BTreeSet::new, |r| flow_list(r.value));
-    (properties, required)
+    openapi_doc::schema_keys(doc_lines(), reference)
 }
-
 // ---- the Rust side ----
-
-/// The keys a type serializes (always all of them), and those it cannot be decoded without,
-/// probed from a full example.
-fn keys_of<T: DeserializeOwned + Serialize>(example: &Value, what: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let value: T = serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{what}: {e}: {example}"));
-    let round = serde_json::to_value(&value).unwrap();
-    assert_eq!(&round, example, "{what}: the example is exactly what the server reads and writes");
-    let Value::Object(map) = round else { return (BTreeSet::new(), BTreeSet::new()) };
-    let required = map
-        .keys()
-        .filter(|k| {
-            let mut without = map.clone();
-            without.remove(*k);
-            serde_json::from_value::<T>(Value::Object(without)).is_err()
-        })
-        .cloned()
-        .collect();
-    (map.keys().cloned().collect(), required)
-}
 
 /// Checks one operation's request and success schemas and examples against the server function
 /// `F`: its arguments (the JSON body) and its `Ok` type (the 200 body).
