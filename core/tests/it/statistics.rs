@@ -46,7 +46,8 @@ async fn issue15_a_province_counts_its_subtree_and_a_county_only_itself() {
     tx.commit().await.unwrap();
     // Issue 18 §2: a party's own system checks it through the verification API: a counter check
     // (the party's), with no counter.
-    let input = ecert_core::party::PartyInput { name: "朝阳区某银行柜面系统".into(), redirect_uris: String::new() };
+    let input =
+        ecert_core::party::PartyInput { name: "朝阳区某银行柜面系统".into(), redirect_uris: String::new() };
     let bank = ecert_core::party::register(&db, &county, &input, day2, &Random::os()).await.unwrap();
     let mut tx = db.begin_write().await.unwrap();
     let by_api = records::Usage {
