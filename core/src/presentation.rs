@@ -630,11 +630,10 @@ mod server {
         let system = system_of(Verifier::Party(party));
         let usage = verified_usage(&row, Verifier::Party(party), &system);
         let record = records::party_usage_statement(&usage, now, random, PUBLIC_RECORD_EVERY_MS);
-        if let Applied::Done(changed) = db.write(Unit::new([record.into()])).await? {
-            if changed.first() == Some(&0) {
-                // Not written: recorded this minute already, or the party was suspended since.
-                window_open(db, Checker::Party, id, now).await?;
-            }
+        let written = db.write(Unit::new([record.into()])).await?;
+        if matches!(&written, Applied::Done(changed) if changed.first() == Some(&0)) {
+            // Not written: recorded this minute already, or the party was suspended since.
+            window_open(db, Checker::Party, id, now).await?;
         }
         let matters = match &row.grant_id {
             Some(g) => matters(db, g).await?,
