@@ -16,6 +16,7 @@ pub mod oidc;
 mod pages;
 mod routes;
 pub mod scan_login;
+pub mod scenarios;
 pub mod status;
 pub mod verify;
 pub mod wallet;
@@ -102,6 +103,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view={Lazy::<routes::DashboardRoute>::new()} />
                     <Route path=path!("/verify") view={Lazy::<routes::VerifierRoute>::new()} />
                     <Route path=path!("/check") view={Lazy::<routes::CheckRoute>::new()} />
+                    // Issue 18 §3: where the certificate is accepted, and how.
+                    <Route path=path!("/scenarios") view={Lazy::<routes::ScenariosRoute>::new()} />
                     <Route path=path!("/wallet/present") view={Lazy::<routes::PresentRoute>::new()} />
                     <Route path=path!("/wallet") view={Lazy::<routes::WalletRoute>::new()} />
                     <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />

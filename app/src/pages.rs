@@ -15,6 +15,7 @@ pub fn HomePage() -> impl IntoView {
             <EntryCard href="/dashboard" title=T::ManagerDashboard desc=T::ManagerDashboardDesc />
             <EntryCard href="/verify" title=T::Verifier desc=T::VerifierDesc />
             <EntryCard href="/wallet" title=T::Wallet desc=T::WalletDesc />
+            <EntryCard href="/scenarios" title=T::ScenariosTitle desc=T::ScenariosDesc />
         </nav>
         <SystemCheck />
     }

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::{console, dashboard, oidc, verify, wallet};
+use crate::{console, dashboard, oidc, scenarios, verify, wallet};
 
 /// The staff console (`/console`).
 pub struct ConsoleRoute;
@@ -66,6 +66,20 @@ impl LazyRoute for CheckRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <verify::CheckPage /> }.into_any()
+    }
+}
+
+/// The application-scenario list (`/scenarios`).
+pub struct ScenariosRoute;
+
+#[lazy_route]
+impl LazyRoute for ScenariosRoute {
+    fn data() -> Self {
+        ScenariosRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <scenarios::ScenariosPage /> }.into_any()
     }
 }
 

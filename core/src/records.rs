@@ -1,4 +1,5 @@
-//! R12: change records, append-only. Nothing in the platform updates or deletes them.
+//! R12: change records, append-only. Nothing in the platform updates or deletes them. Those
+//! that change the directory are events of its feed too (`feed`, issue 18 §3).
 
 use crate::error::Result;
 use crate::secret::Random;
@@ -29,6 +30,10 @@ pub async fn change(
         Actor::Holder(id) => ("holder", id),
     };
     tx.execute(query("INSERT INTO change_record (id, certificate_id, kind, actor_kind, actor_id, subject_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)").bind(random.id()).bind(certificate_id).bind(kind).bind(actor_kind).bind(actor_id).bind(subject_id).bind(now.0)).await?;
+    // Issue 18 §3: what changes the directory is an event of its feed, in the same transaction.
+    if crate::feed::in_directory(kind) {
+        crate::feed::append(tx, certificate_id, kind, now).await?;
+    }
     Ok(())
 }
 
@@ -59,22 +64,11 @@ const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder
 /// of the same holder in the last `every_ms` — one statement, so that the re-check of the party
 /// and the record are one step in the writer's order. It changes no row when either stops it.
 pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, every_ms: i64) -> Query {
-    query(
-        "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
+    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2) \
          WHERE EXISTS (SELECT 1 FROM relying_party p WHERE p.id = $8 AND p.status = 'active') \
-         AND NOT EXISTS (SELECT 1 FROM usage_record r WHERE r.holder_id = $3 AND r.at > $10 AND r.party_id = $8 AND r.kind = $4)",
-    )
-    .bind(random.ordered_id(now))
-    .bind(usage.certificate_id)
-    .bind(usage.holder_id)
-    .bind(usage.kind)
-    .bind(usage.system)
-    .bind(usage.result)
-    .bind(now)
-    .bind(usage.party_id)
-    .bind(usage.counter_id)
-    .bind(now.0 - every_ms)
+         AND NOT EXISTS (SELECT 1 FROM usage_record r WHERE r.holder_id = $3 AND r.at > $10 AND r.party_id = $8 AND r.kind = $4)";
+    usage_values(query(sql), usage, now, random).bind(now.0 - every_ms)
 }
 
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
@@ -86,8 +80,12 @@ pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &
 /// R12: a usage record as a statement: of a [`crate::store::Unit`] for [`crate::store::Db::write`],
 /// or run in a transaction by [`record_usage`].
 pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
-    query(INSERT_USAGE)
-        .bind(random.ordered_id(now))
+    usage_values(query(INSERT_USAGE), usage, now, random)
+}
+
+/// `$1` to `$9` of a usage record's insert: a new id, then the record's columns in their order.
+fn usage_values(q: Query, usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
+    q.bind(random.ordered_id(now))
         .bind(usage.certificate_id)
         .bind(usage.holder_id)
         .bind(usage.kind)

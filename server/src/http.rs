@@ -71,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::oidc::routes())
         // Issue 18 §2: verification and the directory for relying parties' own systems.
         .merge(crate::verify_api::routes())
+        // Issue 18 §3: the directory change feed for provincial platforms.
+        .merge(crate::directory_api::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(origin_of(&state.public_url).to_owned(), reject_cross_origin_writes))

@@ -6,6 +6,7 @@
 pub mod api_error;
 pub mod client_auth;
 pub mod config;
+pub mod directory_api;
 pub mod http;
 pub mod limits;
 pub mod metrics;
@@ -264,6 +265,21 @@ fn spawn_sms_delivery(db: Db, gateway: ecert_core::sms::SmsGateway) {
     });
 }
 
+/// Issue 18 §3: every second, the directory feed's pages to the subscribers' webhooks that are
+/// due (every app server does this; a lease on each subscriber keeps their pages in order).
+fn spawn_directory_webhooks(db: Db) {
+    tokio::spawn(async move {
+        let every = Duration::from_millis(ecert_core::feed::DELIVER_EVERY_MILLIS);
+        let pusher = ecert_core::feed::Pusher::default();
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = ecert_core::feed::deliver_due(&db, &pusher, 100, ecert_core::Millis::now).await {
+                tracing::warn!(error = %e, "directory webhook round failed; trying again later");
+            }
+        }
+    });
+}
+
 /// Every [`ecert_core::purge::PURGE_EVERY_MINUTES`], in the background while the server runs:
 /// each app server purges (the deletes are idempotent, so several at once do no harm) and rolls
 /// the usage of the days that ended up for the statistics (once per day, whichever server is first).
@@ -309,6 +325,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     print_urls(&config);
     spawn_purge(db.clone());
     spawn_sms_delivery(db.clone(), state.sms.clone());
+    spawn_directory_webhooks(db.clone());
     // Issue 17 §2: scan logins moved through the other app servers wake this one's long polls.
     tokio::spawn(ecert_core::login::changes::listen(db.clone()));
     if let Some(listener) = metrics_listener {

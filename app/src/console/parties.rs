@@ -1,8 +1,10 @@
 //! The console's registry of relying parties (application systems, counters of government halls
 //! and banks): register one (its OpenID Connect client id and secret), add counters (a user name
-//! and password for the verifier page). Secrets are shown once.
+//! and password for the verifier page), subscribe it to the directory feed (issue 18 §3: a
+//! provincial platform's pull and webhook). Secrets are shown once.
 
-use ecert_core::party::{PartyView, ShownOnce};
+use ecert_core::feed::SubscriptionView;
+use ecert_core::party::{PartyView, ScenarioInput, ShownOnce};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -64,6 +66,42 @@ pub async fn counter_reset_password(counter_id: String) -> Result<ShownOnce, App
     Ok(ecert_core::party::reset_counter_password(&state.db, &staff, &counter_id, now, &state.random).await?)
 }
 
+/// Subscribes a party of the authority to the directory feed, or changes its webhook: with a
+/// URL, answers the new webhook secret (shown once); without one, the party pulls only.
+#[server(endpoint = "directory_subscribe")]
+pub async fn directory_subscribe(party_id: String, webhook_url: String) -> Result<Option<ShownOnce>, AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    let url = Some(webhook_url.as_str());
+    Ok(ecert_core::feed::subscribe(&state.db, &staff, &party_id, url, now, &state.random).await?)
+}
+
+/// What the application-scenario list says of a party of the authority (issue 18 §3); the
+/// checkbox `published` is `on` when ticked.
+#[server(endpoint = "party_scenario")]
+pub async fn party_scenario(
+    party_id: String,
+    published: Option<String>,
+    services: String,
+    guide: String,
+    entry: String,
+) -> Result<(), AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let input = ecert_core::party::ScenarioInput { published: published.is_some(), services, guide, entry };
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::party::set_scenario(&state.db, &staff, &party_id, &input, now, &state.random).await?)
+}
+
+#[server(endpoint = "directory_unsubscribe")]
+pub async fn directory_unsubscribe(party_id: String) -> Result<(), AppError> {
+    let staff = crate::guard::staff().await?;
+    let state = crate::state::app_state()?;
+    let now = ecert_core::Millis::now();
+    Ok(ecert_core::feed::unsubscribe(&state.db, &staff, &party_id, now, &state.random).await?)
+}
+
 #[component]
 pub fn PartiesPanel() -> impl IntoView {
     let lang = use_lang();
@@ -73,7 +111,13 @@ pub fn PartiesPanel() -> impl IntoView {
     let change = ServerAction::<PartyChange>::new();
     let rotate = ServerAction::<PartyRotateSecret>::new();
     let reset = ServerAction::<CounterResetPassword>::new();
+    let subscribe = ServerAction::<DirectorySubscribe>::new();
+    let unsubscribe = ServerAction::<DirectoryUnsubscribe>::new();
+    let scenario = ServerAction::<PartyScenario>::new();
     let parties = LocalResource::new(move || {
+        scenario.version().track();
+        subscribe.version().track();
+        unsubscribe.version().track();
         register.version().track();
         add_counter.version().track();
         change.version().track();
@@ -112,6 +156,22 @@ pub fn PartiesPanel() -> impl IntoView {
             Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
         })
     };
+    let subscribed = move || {
+        let failed = unsubscribe.value().get().and_then(Result::err);
+        let shown = subscribe.value().get().map(|r| match r {
+            Ok(Some(s)) => view! {
+                <dl class="shown-once" data-testid="webhook-secret">
+                    <dt>{t(T::ClientId)}</dt><dd><code>{s.login}</code></dd>
+                    <dt>{t(T::WebhookSecret)}</dt><dd><code data-testid="webhook-secret-value">{s.secret}</code></dd>
+                </dl>
+            }
+            .into_any(),
+            Ok(None) => ().into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
+        });
+        let scenario_failed = scenario.value().get().and_then(Result::err);
+        (shown, failed.or(scenario_failed).map(|e| view! { <p class="error" role="alert">{e.message(lang)}</p> }))
+    };
     let register_result = move || {
         register.value().get().map(|r| match r {
             Ok(s) => view! {
@@ -149,11 +209,15 @@ pub fn PartiesPanel() -> impl IntoView {
             {changed}
             {rotated}
             {reset_result}
+            {subscribed}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match parties.await {
                         Ok(list) if list.is_empty() => view! { <p>{t(T::NoParties)}</p> }.into_any(),
-                        Ok(list) => view! { <PartyList list add_counter change rotate reset /> }.into_any(),
+                        Ok(list) => {
+                            view! { <PartyList list add_counter change rotate reset subscribe unsubscribe scenario /> }
+                                .into_any()
+                        }
                         Err(e) => view! { <p class="error" role="alert">{e.message(lang)}</p> }.into_any(),
                     }
                 })}
@@ -169,6 +233,9 @@ fn PartyList(
     change: ServerAction<PartyChange>,
     rotate: ServerAction<PartyRotateSecret>,
     reset: ServerAction<CounterResetPassword>,
+    subscribe: ServerAction<DirectorySubscribe>,
+    unsubscribe: ServerAction<DirectoryUnsubscribe>,
+    scenario: ServerAction<PartyScenario>,
 ) -> impl IntoView {
     list.into_iter()
         .map(|p| {
@@ -189,6 +256,7 @@ fn PartyList(
                 .collect_view();
             let active = p.status == "active";
             let (id1, id2, id3) = (p.id.clone(), p.id.clone(), p.id.clone());
+            let (counter_for, directory_for, scenario_for) = (p.id.clone(), p.id.clone(), p.id.clone());
             let toggle = if active { ("suspend", T::SuspendParty) } else { ("resume", T::ResumeParty) };
             view! {
                 <article class="party" data-testid="party">
@@ -211,12 +279,82 @@ fn PartyList(
                     <p>{t(T::CountersOf)} ":"</p>
                     <ul class="records">{counters}</ul>
                     <ActionForm action=add_counter attr:class="row">
-                        <input type="hidden" name="party_id" value=p.id.clone() />
+                        <input type="hidden" name="party_id" value=counter_for />
                         <label>{t(T::CounterName)}<input name="name" required maxlength="100" /></label>
                         <button type="submit" class="small">{t(T::AddCounter)}</button>
                     </ActionForm>
+                    <DirectorySubscription party_id=directory_for subscription=p.directory.clone() subscribe unsubscribe />
+                    <ScenarioForm party_id=scenario_for current=p.scenario.clone() scenario />
                 </article>
             }
         })
         .collect_view()
+}
+
+/// A party's subscription to the directory feed (issue 18 §3): its state, and the form that
+/// subscribes it or changes its webhook.
+#[component]
+fn DirectorySubscription(
+    party_id: String,
+    subscription: Option<SubscriptionView>,
+    subscribe: ServerAction<DirectorySubscribe>,
+    unsubscribe: ServerAction<DirectoryUnsubscribe>,
+) -> impl IntoView {
+    let subscribed = subscription.is_some();
+    let url = subscription.as_ref().and_then(|s| s.webhook_url.clone()).unwrap_or_default();
+    let state = subscription.map(|s| {
+        let failing = s.last_error.clone().map(|e| {
+            view! {
+                <p class="error" data-testid="webhook-failing">
+                    {t(T::DirectoryLastError)} {format!(" ({}): {e} · ", s.attempts)} {t(T::DirectoryNextAttempt)} " "
+                    {ecert_core::time::format_cst(ecert_core::Millis(s.next_attempt_at))}
+                </p>
+            }
+        });
+        let target = match &s.webhook_url {
+            Some(u) => view! { <code>{u.clone()}</code> }.into_any(),
+            None => t(T::DirectoryPullOnly).into_any(),
+        };
+        view! {
+            <p data-testid="directory-subscribed">
+                {target} " · " {t(T::DirectoryDelivered)} " " <span data-testid="directory-delivered">{s.delivered_seq}</span>
+            </p>
+            {failing}
+        }
+    });
+    let id = party_id.clone();
+    view! {
+        <section class="subscription" data-testid="directory-subscription">
+            <p>{t(T::DirectoryFeed)} ":"</p>
+            {state}
+            <ActionForm action=subscribe attr:class="row">
+                <input type="hidden" name="party_id" value=party_id />
+                <label>{t(T::WebhookUrl)}<input name="webhook_url" type="url" maxlength="500" value=url /></label>
+                <button type="submit" class="small" data-testid="directory-subscribe" disabled=move || subscribe.pending().get()>
+                    {if subscribed { t(T::SaveWebhook) } else { t(T::DirectorySubscribe) }}
+                </button>
+            </ActionForm>
+            {subscribed.then(|| view! {
+                <button type="button" class="small secondary" data-testid="directory-unsubscribe" on:click=move |_| {
+                    unsubscribe.dispatch(DirectoryUnsubscribe { party_id: id.clone() });
+                }>{t(T::DirectoryUnsubscribe)}</button>
+            })}
+        </section>
+    }
+}
+
+/// What the application-scenario list says of a party: what for, how, where; published or not.
+#[component]
+fn ScenarioForm(party_id: String, current: ScenarioInput, scenario: ServerAction<PartyScenario>) -> impl IntoView {
+    view! {
+        <ActionForm action=scenario attr:class="stack scenario-form">
+            <input type="hidden" name="party_id" value=party_id />
+            <p>{t(T::ScenarioEdit)} {current.published.then(|| view! { " · " <span data-testid="scenario-published">{t(T::ScenarioPublished)}</span> })}</p>
+            <label>{t(T::ScenarioServices)}<input name="services" maxlength="500" value=current.services /></label>
+            <label>{t(T::ScenarioEntry)}<input name="entry" maxlength="300" value=current.entry /></label>
+            <label>{t(T::ScenarioGuide)}<textarea name="guide" rows="3" maxlength="2000">{current.guide}</textarea></label>
+            <label class="row"><input type="checkbox" name="published" value="on" checked=current.published />{t(T::ScenarioPublish)}</label>
+            <button type="submit" class="small secondary" data-testid="scenario-save" disabled=move || scenario.pending().get()>{t(T::SaveScenario)}</button>
+        </ActionForm>
+    }
 }

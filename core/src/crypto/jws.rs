@@ -31,16 +31,19 @@ pub enum Purpose {
     IdToken,
     /// Attestations of scan-to-sign signatures.
     SignAttestation,
+    /// Pages of the directory change feed (issue 18 §3), as detached JWS.
+    DirectoryFeed,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 2] = [Purpose::IdToken, Purpose::SignAttestation];
+    pub const ALL: [Purpose; 3] = [Purpose::IdToken, Purpose::SignAttestation, Purpose::DirectoryFeed];
 
     /// The purpose's name in `signing_key.purpose`.
     pub fn name(self) -> &'static str {
         match self {
             Purpose::IdToken => "oidc-id-token",
             Purpose::SignAttestation => "sign-attestation",
+            Purpose::DirectoryFeed => "directory-feed",
         }
     }
 
@@ -51,6 +54,9 @@ impl Purpose {
         match self {
             Purpose::IdToken => Some(Millis::DAY),
             Purpose::SignAttestation => None,
+            // A page is checked when it is read; a subscriber keeping pages as evidence keeps
+            // the key with them.
+            Purpose::DirectoryFeed => Some(30 * Millis::DAY),
         }
     }
 }
@@ -85,6 +91,28 @@ impl PlatformKey {
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let signature: Signature = self.signing.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    /// A JWS of `payload` with header `typ` and the `bound` header parameters (what the payload
+    /// answers, for whom, when: an old or another's payload cannot pass for this one), its
+    /// payload detached (RFC 7515 Appendix F): `<header>..<signature>`. The reader puts the
+    /// base64url of the bytes it received between the dots to check it.
+    pub fn sign_detached(
+        &self,
+        typ: &str,
+        bound: &serde_json::Map<String, serde_json::Value>,
+        payload: &[u8],
+    ) -> String {
+        let mut header = serde_json::json!({ "alg": ES256, "typ": typ, "kid": self.kid });
+        if let Some(fields) = header.as_object_mut() {
+            for (k, v) in bound {
+                fields.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let signature: Signature =
+            self.signing.sign(format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload)).as_bytes());
+        format!("{header}..{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
 }
 

@@ -54,10 +54,13 @@ pub enum Column {
     SmsMobile,
     /// `sms_message.params`: a message's template parameters, a live code among them.
     SmsParams,
+    /// `directory_subscriber.webhook_secret`: the key a subscriber checks the feed's webhooks
+    /// with (issue 18 §3), not personal data but sealed the same way.
+    WebhookSecret,
 }
 
 impl Column {
-    const ALL: [Column; 11] = [
+    const ALL: [Column; 12] = [
         Column::RepIdNumber,
         Column::RepMobile,
         Column::HolderIdNumber,
@@ -69,6 +72,7 @@ impl Column {
         Column::RosterMobile,
         Column::SmsMobile,
         Column::SmsParams,
+        Column::WebhookSecret,
     ];
 
     /// The table and the column (every personal table's key column is `id`).
@@ -85,6 +89,7 @@ impl Column {
             Column::RosterMobile => ("roster", "legal_rep_mobile"),
             Column::SmsMobile => ("sms_message", "mobile"),
             Column::SmsParams => ("sms_message", "params"),
+            Column::WebhookSecret => ("directory_subscriber", "webhook_secret"),
         }
     }
 
@@ -99,6 +104,7 @@ impl Column {
             Column::RosterIdNumber => b"ecert/id_number",
             Column::RosterMobile => b"ecert/mobile",
             Column::SmsMobile | Column::SmsParams => b"ecert/sms_message",
+            Column::WebhookSecret => b"ecert/webhook_secret",
         }
     }
 

@@ -71,6 +71,11 @@ pub fn format_cst_seconds(at: Millis) -> String {
     format!("{}:{seconds:02}", format_cst(at))
 }
 
+/// RFC 3339 in China Standard Time, to the second: `2026-01-01T08:00:00+08:00`.
+pub fn format_rfc3339_cst(at: Millis) -> String {
+    format!("{}+08:00", format_cst_seconds(at).replacen(' ', "T", 1))
+}
+
 #[cfg(test)]
 mod cst_tests {
     use super::*;
@@ -80,6 +85,7 @@ mod cst_tests {
         assert_eq!(format_cst(Millis(1_767_225_600_000)), "2026-01-01 08:00");
         assert_eq!(format_cst(Millis(1_767_225_600_000 + 16 * Millis::HOUR)), "2026-01-02 00:00");
         assert_eq!(format_cst_seconds(Millis(1_767_225_600_000 + 61_999)), "2026-01-01 08:01:01");
+        assert_eq!(format_rfc3339_cst(Millis(1_767_225_600_000 + 61_999)), "2026-01-01T08:01:01+08:00");
     }
 }
 

@@ -112,6 +112,19 @@ pub fn text(field: &str, input: &str, max: usize) -> Result<String, FieldError> 
     }
 }
 
+/// Optional free text, trimmed, at most `max` characters; line breaks (`\n`, `\r\n`) where
+/// `lines` allows them, no other control character.
+pub fn optional_text(field: &str, input: &str, max: usize, lines: bool) -> Result<String, FieldError> {
+    let t = input.trim();
+    if t.chars().count() > max {
+        Err(FieldError::new(field, Problem::TooLong { max }))
+    } else if t.chars().any(|c| c.is_control() && !(lines && matches!(c, '\n' | '\r'))) {
+        Err(FieldError::new(field, Problem::BadFormat))
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
 /// Collects field checks so that one submission reports every bad field at once.
 #[derive(Default)]
 pub struct Checks {

@@ -33,6 +33,44 @@ pub struct PartyView {
     pub status: String,
     pub created_at: i64,
     pub counters: Vec<CounterView>,
+    /// Its subscription to the directory feed (issue 18 §3), if it has one.
+    pub directory: Option<crate::feed::SubscriptionView>,
+    /// What the application-scenario list says of it (issue 18 §3).
+    pub scenario: ScenarioInput,
+}
+
+/// What an administrator publishes of a relying party in the application-scenario list and
+/// service guide (应用场景清单, 服务指南, seed 002).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioInput {
+    /// Shown on the public list.
+    pub published: bool,
+    /// What the certificate is accepted for (办理事项), e.g. "单位账户开立；预留信息变更".
+    pub services: String,
+    /// How (服务指南): where to go or which site to open, and what to do there.
+    pub guide: String,
+    /// The hall's address or the site's URL.
+    pub entry: String,
+}
+
+/// Longest texts of a scenario, in characters.
+pub const SERVICES_MAX: usize = 500;
+pub const GUIDE_MAX: usize = 2000;
+pub const ENTRY_MAX: usize = 300;
+
+/// A published scenario as the public list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioView {
+    pub party_name: String,
+    /// The registration authority that registered the party.
+    pub authority_name: String,
+    pub services: String,
+    pub guide: String,
+    pub entry: String,
+    /// The party signs holders in by scan login (it has redirect URLs).
+    pub scan_login: bool,
+    /// Its counters that check presented certificates.
+    pub counters: i64,
 }
 
 /// A credential shown once: a new party's client secret or a new counter's password.
@@ -227,10 +265,11 @@ mod server {
 
     /// The relying parties of the staff member's authority, with their counters.
     pub async fn list(db: &Db, staff: &StaffView) -> Result<Vec<PartyView>> {
-        let parties: Vec<(String, String, String, String, i64)> = db
+        let parties: Vec<(String, String, String, String, i64, bool, String, String, String)> = db
             .fetch_all(
                 query(
-                    "SELECT id, name, redirect_uris, status, created_at FROM relying_party WHERE authority_id = $1 \
+                    "SELECT id, name, redirect_uris, status, created_at, scenario_published, scenario_services, \
+                     scenario_guide, scenario_entry FROM relying_party WHERE authority_id = $1 \
              ORDER BY created_at DESC, id",
                 )
                 .bind(&staff.authority_id),
@@ -245,9 +284,12 @@ mod server {
                 .bind(&staff.authority_id),
             )
             .await?;
+        let mut subscriptions = crate::feed::subscriptions(db, staff).await?;
         Ok(parties
             .into_iter()
-            .map(|(id, name, redirects, status, created_at)| PartyView {
+            .map(|(id, name, redirects, status, created_at, published, services, guide, entry)| PartyView {
+                scenario: ScenarioInput { published, services, guide, entry },
+                directory: subscriptions.iter().position(|(p, _)| *p == id).map(|i| subscriptions.swap_remove(i).1),
                 counters: counters
                     .iter()
                     .filter(|k| k.0 == id)
@@ -370,6 +412,75 @@ mod server {
         Ok(())
     }
 
+    /// Sets what the application-scenario list says of a relying party of the administrator's
+    /// authority (issue 18 §3); recorded in the action log. A published scenario names at least
+    /// what the certificate is accepted for.
+    pub async fn set_scenario(
+        db: &Db,
+        staff: &StaffView,
+        party_id: &str,
+        input: &ScenarioInput,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        let mut checks = crate::validate::Checks::new();
+        let services = checks.take(crate::validate::optional_text("services", &input.services, SERVICES_MAX, false));
+        let guide = checks.take(crate::validate::optional_text("guide", &input.guide, GUIDE_MAX, true));
+        let entry = checks.take(crate::validate::optional_text("entry", &input.entry, ENTRY_MAX, false));
+        checks.finish()?;
+        if input.published && services.is_empty() {
+            return Err(DomainError::field("services", Problem::Required).into());
+        }
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Administer).await?;
+        let (name, _, _) = own_party(&mut tx, staff, party_id).await?;
+        tx.execute(
+            query(
+                "UPDATE relying_party SET scenario_published = $1, scenario_services = $2, scenario_guide = $3, \
+                 scenario_entry = $4 WHERE id = $5",
+            )
+            .bind(input.published)
+            .bind(&services)
+            .bind(&guide)
+            .bind(&entry)
+            .bind(party_id),
+        )
+        .await?;
+        let detail = format!("{name}: {}", if input.published { "published" } else { "not published" });
+        let target = ("party", party_id);
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "party_scenario", target, &detail, now, random)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The application-scenario list (public): every active party whose scenario is published,
+    /// by its authority's division code and its name; at most 1,000.
+    pub async fn scenarios(db: &Db) -> Result<Vec<ScenarioView>> {
+        type Row = (String, String, String, String, String, String, i64);
+        let rows: Vec<Row> = db
+            .fetch_all(query(
+                "SELECT p.name, a.name, p.scenario_services, p.scenario_guide, p.scenario_entry, p.redirect_uris, \
+                 (SELECT COUNT(*) FROM counter k WHERE k.party_id = p.id AND k.status = 'active') \
+                 FROM relying_party p JOIN authority a ON a.id = p.authority_id \
+                 WHERE p.scenario_published = TRUE AND p.status = 'active' \
+                 ORDER BY a.region_code, p.name, p.id LIMIT 1000",
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(party_name, authority_name, services, guide, entry, redirects, counters)| ScenarioView {
+                party_name,
+                authority_name,
+                services,
+                guide,
+                entry,
+                scan_login: !redirect_lines(&redirects).is_empty(),
+                counters,
+            })
+            .collect())
+    }
+
     /// A new client secret for a relying party of the administrator's authority, shown once;
     /// the old one stops working at once.
     pub async fn rotate_secret(
@@ -451,7 +562,7 @@ mod server {
 
     /// The name, status and redirect URLs of a relying party of the staff member's authority,
     /// its row locked.
-    async fn own_party(
+    pub(crate) async fn own_party(
         tx: &mut crate::store::Tx,
         staff: &StaffView,
         party_id: &str,

@@ -165,6 +165,8 @@ mod server {
             query("UPDATE certificate SET expires_at = $1 WHERE id = $2").bind(expires_at.0).bind(&certificate_id),
         )
         .await?;
+        // Issue 18 §3: the directory's subscribers see the new validity as a renewal would show it.
+        crate::feed::append(&mut tx, &certificate_id, crate::changes::ChangeKind::Renewed, now).await?;
         let detail = format!("{} → {}", serial.trim(), time::format_day(day));
         let target = ("certificate", certificate_id.as_str());
         crate::staff::record(&mut tx, None, &authority_id, "certificate_validity_set", target, &detail, now, random)

@@ -5,12 +5,14 @@
 mod authorities;
 mod certificate;
 mod delegation;
+mod directory_feed;
 mod fuzz;
 mod grants_by_scan;
 mod identity;
 mod login_wait;
 mod new_phone;
 mod presentation;
+mod scenarios;
 mod seal;
 mod signing;
 mod sms;

@@ -900,6 +900,8 @@ async fn grid(w: &World) -> Vec<Row> {
             api("party_register", "party_register", &[("name", &name), ("redirect_uris", "")])
         }),
         row("-", "counter_me", ANYONE, none("counter_me")),
+        // Issue 18 §3: the application-scenario list is public by design.
+        row("-", "scenario_list", ANYONE, none("scenario_list")),
         row("-", "counter_sign_in(wrong password)", NOBODY, |_| {
             api("counter_sign_in", "counter_sign_in", &[("username", "nobody"), ("password", "wrong")])
         }),

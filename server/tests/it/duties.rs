@@ -290,6 +290,30 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
             [401, 200, 403, 403, 404],
         ),
         (
+            "directory_subscribe (administrators)",
+            "directory_subscribe",
+            same(vec![("party_id", w.party.clone()), ("webhook_url", String::new())]),
+            [401, 200, 403, 403, 404],
+        ),
+        (
+            "party_scenario (administrators)",
+            "party_scenario",
+            same(vec![
+                ("party_id", w.party.clone()),
+                ("published", "on".into()),
+                ("services", "对公开户".into()),
+                ("guide", String::new()),
+                ("entry", String::new()),
+            ]),
+            [401, 200, 403, 403, 404],
+        ),
+        (
+            "directory_unsubscribe (administrators)",
+            "directory_unsubscribe",
+            same(vec![("party_id", w.party.clone())]),
+            [401, 200, 403, 403, 404],
+        ),
+        (
             "counter_reset_password (administrators)",
             "counter_reset_password",
             same(vec![("counter_id", w.counter.clone())]),

@@ -10,6 +10,7 @@ mod api_errors;
 mod authorization;
 mod binary;
 mod crash;
+mod directory_api;
 mod duties;
 mod http;
 mod openapi;
