@@ -212,6 +212,10 @@ mod server {
     /// A counter's session lasts one working day.
     pub const SESSION_HOURS: i64 = 10;
 
+    /// id, name, redirect URIs, status, created at, then the published application scenario:
+    /// published, services, guide, entry.
+    type PartyRow = (String, String, String, String, i64, bool, String, String, String);
+
     fn check_name(field: &str, name: &str) -> Result<String> {
         let name = name.trim();
         if name.is_empty() {
@@ -265,7 +269,7 @@ mod server {
 
     /// The relying parties of the staff member's authority, with their counters.
     pub async fn list(db: &Db, staff: &StaffView) -> Result<Vec<PartyView>> {
-        let parties: Vec<(String, String, String, String, i64, bool, String, String, String)> = db
+        let parties: Vec<PartyRow> = db
             .fetch_all(
                 query(
                     "SELECT id, name, redirect_uris, status, created_at, scenario_published, scenario_services, \
