@@ -341,6 +341,56 @@ texts! {
     DirectoryLastError => "最近一次推送失败", "Last delivery failed";
     DirectoryNextAttempt => "下次重试", "Next attempt";
     WebhookSecret => "推送签名密钥（仅显示一次）", "Webhook signing secret (shown once)";
+    Filings => "登记业务", "Registration business";
+    FilingsHint => "变更登记、年度报告、注销登记和证书补领在此办理：填写后生成申报文件，用手机上的证书签署提交，登记管理机关审核。", "File a change registration, an annual report, a cancellation or a certificate reissue here: fill in the form, sign the document with the certificate on your phone, and the registration authority reviews it.";
+    FilingKindLabel => "业务类型", "Kind";
+    FilingPrepare => "生成申报文件", "Make the document";
+    FilingDocumentTitle => "待签署的申报文件", "Document to sign";
+    FilingDigest => "文件摘要", "Document digest";
+    FilingSignHint => "手机上显示的文件摘要应与此一致；确认后输入证书密码签署。", "The phone shows the same digest; check it, then sign with the certificate password.";
+    FilingSign => "用手机签署并提交", "Sign on the phone and file";
+    NoFilings => "暂无登记业务。", "No filings yet.";
+    FilingSubmitted => "待审核", "Waiting for review";
+    FilingApproved => "已核准", "Approved";
+    FilingReturned => "已退回", "Returned";
+    FilingSubmittedAt => "提交时间", "Filed at";
+    FilingReviewNote => "审核意见", "Review note";
+    FilingNewName => "新名称（不变则留空）", "New name (empty: unchanged)";
+    FilingNewAddress => "新住所（不变则留空）", "New address (empty: unchanged)";
+    FilingNewRepName => "新法定代表人姓名（不变则留空）", "New legal representative's name (empty: unchanged)";
+    FilingNewRepId => "新法定代表人身份证号码", "New legal representative's ID number";
+    FilingNewRepMobile => "新法定代表人手机号码", "New legal representative's mobile";
+    FilingReason => "事由", "Reason";
+    FilingYear => "报告年度", "Report year";
+    FilingActivities => "开展业务活动情况", "Business activities";
+    FilingNetAssetsStart => "年初净资产（万元）", "Net assets at the start of the year (10k yuan)";
+    FilingNetAssetsEnd => "年末净资产（万元）", "Net assets at the end of the year (10k yuan)";
+    FilingAssetsStart => "年初资产总额（万元）", "Total assets at the start of the year (10k yuan)";
+    FilingAssetsEnd => "年末资产总额（万元）", "Total assets at the end of the year (10k yuan)";
+    FilingCompliance => "对变更登记规定的执行情况", "Compliance with the change registration rules";
+    FilingPerformance => "绩效和受奖惩情况", "Performance, awards and penalties";
+    FilingLitigation => "涉及诉讼情况", "Litigation";
+    FilingComplaints => "社会投诉情况", "Complaints";
+    FilingOther => "其他需要报告的情况", "Other matters to report";
+    FilingReview => "登记业务审核", "Registration filings";
+    FilingWaiting => "待审核", "Waiting";
+    FilingAll => "全部", "All";
+    FilingOpen => "查看", "Open";
+    FilingFiledBy => "申报人", "Filed by";
+    FilingDigestMatches => "与签署的摘要一致", "matches the signed digest";
+    FilingDigestBroken => "与签署的摘要不一致！", "does NOT match the signed digest!";
+    FilingApprove => "核准", "Approve";
+    FilingReturn => "退回修改", "Return for correction";
+    FilingReturnReasons => "退回理由", "Reasons for returning";
+    ReportsTitle => "事业单位年度报告公示", "Annual reports of public institutions";
+    ReportsDesc => "已核准的事业单位法人年度报告", "Approved annual reports of public institutions";
+    ReportsLead => "以下年度报告已由登记管理机关核准，按核准时间排列。", "These annual reports were approved by their registration authorities, newest first.";
+    ReportsSearch => "单位名称或统一社会信用代码", "Institution name or credit code";
+    Search => "查询", "Search";
+    NoReports => "暂无公示的年度报告。", "No annual report has been published yet.";
+    ReportPublishedAt => "公示时间", "Published";
+    ReportBack => "返回列表", "Back to the list";
+    MoreReports => "更多", "More";
     ScenariosTitle => "应用场景清单", "Where the certificate is accepted";
     ScenariosDesc => "可使用电子证书办事的系统和窗口，以及服务指南", "Systems and counters that accept the certificate, with their service guides";
     ScenariosLead => "以下应用系统和服务窗口接受事业单位法人电子证书：扫码登录，或在窗口出示证书。",
@@ -595,6 +645,24 @@ pub fn change_text(kind: ChangeKind, lang: Lang) -> &'static str {
         ChangeKind::DeviceRemoved => ("持有人从手机删除证书", "Holder removed the certificate from the phone"),
         ChangeKind::Cancelled => ("证书注销", "Certificate cancelled"),
         ChangeKind::Deleted => ("证书删除", "Certificate deleted"),
+        ChangeKind::FilingSubmitted => ("签署提交登记业务", "Registration filing signed and filed"),
+        ChangeKind::FilingApproved => ("登记业务已核准", "Registration filing approved"),
+        ChangeKind::FilingReturned => ("登记业务被退回", "Registration filing returned"),
     };
     lang.pick(zh, en)
+}
+
+/// The kind of a registration filing (R23).
+pub fn filing_kind_text(kind: ecert_core::filing::FilingKind, lang: Lang) -> &'static str {
+    kind.label(lang)
+}
+
+/// Where a registration filing stands.
+pub fn filing_status_text(status: ecert_core::filing::FilingStatus, lang: Lang) -> &'static str {
+    use ecert_core::filing::FilingStatus;
+    match status {
+        FilingStatus::Submitted => T::FilingSubmitted.get(lang),
+        FilingStatus::Approved => T::FilingApproved.get(lang),
+        FilingStatus::Returned => T::FilingReturned.get(lang),
+    }
 }

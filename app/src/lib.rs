@@ -14,6 +14,7 @@ mod layout;
 mod lists;
 pub mod oidc;
 mod pages;
+pub mod reports;
 mod routes;
 pub mod scan_login;
 pub mod scenarios;
@@ -105,6 +106,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/check") view={Lazy::<routes::CheckRoute>::new()} />
                     // Issue 18 §3: where the certificate is accepted, and how.
                     <Route path=path!("/scenarios") view={Lazy::<routes::ScenariosRoute>::new()} />
+                    // Issue 18 §1, R23: approved annual reports, public.
+                    <Route path=path!("/annual-reports") view={Lazy::<routes::ReportsRoute>::new()} />
                     <Route path=path!("/wallet/present") view={Lazy::<routes::PresentRoute>::new()} />
                     <Route path=path!("/wallet") view={Lazy::<routes::WalletRoute>::new()} />
                     <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />

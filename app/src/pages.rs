@@ -16,6 +16,7 @@ pub fn HomePage() -> impl IntoView {
             <EntryCard href="/verify" title=T::Verifier desc=T::VerifierDesc />
             <EntryCard href="/wallet" title=T::Wallet desc=T::WalletDesc />
             <EntryCard href="/scenarios" title=T::ScenariosTitle desc=T::ScenariosDesc />
+            <EntryCard href="/annual-reports" title=T::ReportsTitle desc=T::ReportsDesc />
         </nav>
         <SystemCheck />
     }

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::{console, dashboard, oidc, scenarios, verify, wallet};
+use crate::{console, dashboard, oidc, reports, scenarios, verify, wallet};
 
 /// The staff console (`/console`).
 pub struct ConsoleRoute;
@@ -80,6 +80,20 @@ impl LazyRoute for ScenariosRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <scenarios::ScenariosPage /> }.into_any()
+    }
+}
+
+/// The public annual-report list (`/annual-reports`).
+pub struct ReportsRoute;
+
+#[lazy_route]
+impl LazyRoute for ReportsRoute {
+    fn data() -> Self {
+        ReportsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <reports::ReportsPage /> }.into_any()
     }
 }
 

@@ -1,11 +1,12 @@
 //! The staff console of a registration authority: sign-in, then issuing (`issue`), changes and
-//! the development SMS outbox (`changes`), relying parties (`parties`), staff and authorities
+//! the development SMS outbox (`changes`), the review of registration filings (`filings`, R23), relying parties (`parties`), staff and authorities
 //! (`staff`), and statistics, lists and the subtree's certificates (`stats`). The panels share the
 //! chosen certificate and the last claim slip through `selection`. Each server function starts
 //! with `crate::guard::staff()`: the console never trusts what the page says about its caller.
 
 mod catalogue;
 mod changes;
+mod filings;
 mod forms;
 mod issue;
 mod parties;
@@ -98,6 +99,7 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
             </ActionForm>
         </section>
         {me.duties.operate.then(|| view! { <issue::IssuePanel authority=me.authority_name.clone() /> })}
+        {(me.duties.operate || me.duties.audit).then(|| view! { <filings::FilingReviewPanel operate=me.duties.operate /> })}
         {me.duties.administer.then(|| view! { <parties::PartiesPanel /> })}
         {me.duties.operate.then(|| view! { <changes::OutboxPanel /> })}
         {(me.duties.administer && me.authority_level != ecert_core::authority::Level::County)

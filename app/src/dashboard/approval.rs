@@ -103,6 +103,7 @@ async fn execute(action: Action, id: String) -> Result<Option<FaceToFace>, AppEr
             set_may_authorize(holder_id, allowed, id).await.map(|()| None)
         }
         Action::CancelGrant { grant_id } => cancel_grant(grant_id, id).await.map(|()| None),
+        Action::SubmitFiling { form, digest } => super::filings::filing_submit(form, digest, id).await.map(|_| None),
     }
 }
 

@@ -1,10 +1,12 @@
 //! The manager dashboard, entered by scan login (R11): managers (R3–R5), users and their grants
 //! (R6, `holders`), removal (R8), change records and usage records (R12, `usage`), each shown as
-//! R7 allows. Every server function here checks the session's holder, device and certificate
+//! R7 allows, and the registration business filed with the certificate (R23, `filings`). Every
+//! server function here checks the session's holder, device and certificate
 //! again (`crate::guard::holder`, R8: removal takes effect at once); the page never decides who
 //! may do what.
 
 mod approval;
+mod filings;
 mod holders;
 mod usage;
 
@@ -209,6 +211,8 @@ fn Dashboard(me: Me) -> impl IntoView {
         <p class="error" role="alert" data-testid="dashboard-error">{move || error.get()}</p>
         <approval::ApprovalPanel />
         <CodeQr qr />
+        // A client-only list in a slot of its own, so that the panel after it hydrates in place.
+        <div class="list-slot">
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let list = match holders.await {
@@ -254,6 +258,7 @@ fn Dashboard(me: Me) -> impl IntoView {
                 .into_any()
             })}
         </Transition>
-
+        </div>
+        <filings::FilingPanel />
     }
 }

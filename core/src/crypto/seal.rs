@@ -57,10 +57,13 @@ pub enum Column {
     /// `directory_subscriber.webhook_secret`: the key a subscriber checks the feed's webhooks
     /// with (issue 18 §3), not personal data but sealed the same way.
     WebhookSecret,
+    /// `filing.document`: a registration filing as it was signed (issue 18 §1); a change names
+    /// the new legal representative.
+    FilingDocument,
 }
 
 impl Column {
-    const ALL: [Column; 12] = [
+    const ALL: [Column; 13] = [
         Column::RepIdNumber,
         Column::RepMobile,
         Column::HolderIdNumber,
@@ -73,6 +76,7 @@ impl Column {
         Column::SmsMobile,
         Column::SmsParams,
         Column::WebhookSecret,
+        Column::FilingDocument,
     ];
 
     /// The table and the column (every personal table's key column is `id`).
@@ -90,6 +94,7 @@ impl Column {
             Column::SmsMobile => ("sms_message", "mobile"),
             Column::SmsParams => ("sms_message", "params"),
             Column::WebhookSecret => ("directory_subscriber", "webhook_secret"),
+            Column::FilingDocument => ("filing", "document"),
         }
     }
 
@@ -105,6 +110,7 @@ impl Column {
             Column::RosterMobile => b"ecert/mobile",
             Column::SmsMobile | Column::SmsParams => b"ecert/sms_message",
             Column::WebhookSecret => b"ecert/webhook_secret",
+            Column::FilingDocument => b"ecert/filing",
         }
     }
 

@@ -114,5 +114,9 @@ pub async fn manage(
             super::grants::set_may_authorize(db, &caller, &holder_id, allowed, now, random).await?;
             None
         }
+        Action::SubmitFiling { form, digest } => {
+            crate::filing::submit(db, &caller, &form, &digest, now, random).await?;
+            None
+        }
     })
 }

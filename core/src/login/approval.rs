@@ -61,6 +61,12 @@ pub enum Action {
         holder_id: String,
         allowed: bool,
     },
+    /// R23: file a registration business; `digest` is the SHA-256 of the document the platform
+    /// made of the form (`filing::prepare`), shown on both screens.
+    SubmitFiling {
+        form: crate::filing::FilingForm,
+        digest: String,
+    },
 }
 
 #[cfg(feature = "server")]
@@ -98,6 +104,9 @@ impl Action {
             Action::GrantCode { grant_id } => Action::GrantCode { grant_id: grant_id.trim().to_owned() },
             Action::SetMayAuthorize { holder_id, allowed } => {
                 Action::SetMayAuthorize { holder_id: holder_id.trim().to_owned(), allowed: *allowed }
+            }
+            Action::SubmitFiling { form, digest } => {
+                Action::SubmitFiling { form: form.normalized(), digest: digest.trim().to_owned() }
             }
         }
     }
@@ -313,6 +322,26 @@ mod server {
                         format!("Withdraw manager {}'s right to authorize users", h.name),
                     )
                 }
+            }
+            Action::SubmitFiling { form, digest } => {
+                let prepared = crate::filing::preflight(db, caller, form, digest, now).await?;
+                let kind = form.kind();
+                let year = match form {
+                    crate::filing::FilingForm::AnnualReport(r) => {
+                        (format!("（{}年度）", r.year), format!(" ({})", r.year))
+                    }
+                    _ => (String::new(), String::new()),
+                };
+                let name = &prepared.document.institution_name;
+                let hex = &prepared.digest_hex;
+                (
+                    format!("签署并提交{}{}：{name}，文件摘要 {hex}", kind.label(crate::Lang::Zh), year.0),
+                    format!(
+                        "Sign and file the {}{} of {name}; document digest {hex}",
+                        kind.label(crate::Lang::En).to_lowercase(),
+                        year.1
+                    ),
+                )
             }
             Action::CancelGrant { grant_id } => {
                 let list = visible().await?;

@@ -42,6 +42,9 @@ pub struct ArchiveContent {
     pub checklist: Checklist,
     /// What changed, in the words of the action log.
     pub detail: String,
+    /// A registration filing's signed document (JSON), for its review (issue 18 §1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing: Option<String>,
 }
 
 /// An archive as a list shows it.
@@ -124,6 +127,8 @@ mod server {
         pub(crate) identity_check: &'a str,
         pub(crate) checklist: Checklist,
         pub(crate) detail: &'a str,
+        /// The signed document of a registration filing's review.
+        pub(crate) filing: Option<&'a str>,
     }
 
     /// Writes the package of an issue or a change inside its transaction, kept `years` years.
@@ -155,6 +160,7 @@ mod server {
             identity_check: filed.identity_check.into(),
             checklist: filed.checklist,
             detail: filed.detail.into(),
+            filing: filed.filing.map(str::to_owned),
         };
         let json = serde_json::to_string(&content).map_err(|e| crate::error::Error::Archive(e.to_string()))?;
         let id = random.id();

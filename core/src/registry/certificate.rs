@@ -421,6 +421,7 @@ mod server {
             identity_check: identity.passed(),
             checklist: request.checklist,
             detail: &detail,
+            filing: None,
         };
         crate::archive::write(&mut tx, staff, &certificate_id, filed, policy.archive_years, now, random).await?;
         tx.commit().await?;

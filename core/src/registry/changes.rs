@@ -42,6 +42,12 @@ crate::text_enum! {
         AuthorizeRightWithdrawn = "authorize_right_withdrawn",
         Cancelled = "cancelled",
         Deleted = "deleted",
+        /// R23: a manager filed a registration business signed on the phone.
+        FilingSubmitted = "filing_submitted",
+        /// R23: staff approved a filing (what it asks is its own record).
+        FilingApproved = "filing_approved",
+        /// R23: staff returned a filing with their reasons.
+        FilingReturned = "filing_returned",
     }
 }
 
@@ -194,7 +200,7 @@ mod server {
 
     /// The fields of a change request, checked, with the identity of every person it names
     /// verified: nothing is touched before all of it holds.
-    struct Checked {
+    pub(crate) struct Checked {
         rep: Option<Person>,
         delegate: Option<Person>,
         name: Option<String>,
@@ -202,7 +208,9 @@ mod server {
         address: Option<String>,
     }
 
-    async fn check(
+    /// A change's fields checked and every person it names verified, before a transaction
+    /// applies it with [`apply_checked`] (a registration filing applies several in one).
+    pub(crate) async fn prepare(
         db: &Db,
         staff: &StaffView,
         request: &ChangeRequest,
@@ -311,7 +319,29 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<Option<ClaimCode>> {
-        let Checked { rep, delegate, name, mobile, address } = check(db, staff, request, identity, now, random).await?;
+        let checked = prepare(db, staff, request, identity, now, random).await?;
+        let mut tx = db.begin_write().await?;
+        let claim =
+            apply_checked(&mut tx, staff, certificate_id, request, checked, identity, policy, now, random).await?;
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Applies a checked change inside the caller's transaction: the certificate is re-read and
+    /// locked, and the staff member's authority and duty re-checked, before anything is written.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_checked(
+        tx: &mut Tx,
+        staff: &StaffView,
+        certificate_id: &str,
+        request: &ChangeRequest,
+        checked: Checked,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Option<ClaimCode>> {
+        let Checked { rep, delegate, name, mobile, address } = checked;
         // The archive package files the persons as the form named them (issue 15 §3).
         let filed_persons = (rep.as_ref().map(Person::input), delegate.as_ref().map(Person::input));
         let (checklist, identity_check) = match request {
@@ -323,8 +353,7 @@ mod server {
             _ => (crate::certificate::Checklist::default(), "not_needed"),
         };
 
-        let vault = db.vault();
-        let mut tx = db.begin_write().await?;
+        let vault = tx.vault().clone();
         let sql = "SELECT i.id, i.authority_id, i.legal_rep_name, i.legal_rep_id_number, i.legal_rep_mobile, c.expires_at \
              FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1 AND c.status = 'active'";
         let row: Option<(String, String, String, String, String, i64)> =
@@ -335,7 +364,7 @@ mod server {
         if authority_id != staff.authority_id {
             return Err(DomainError::Forbidden.into());
         }
-        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        staff::on_duty(tx, staff, Duty::Operate).await?;
         let action = match request {
             ChangeRequest::LegalRepresentative { .. } => "change_legal_rep",
             ChangeRequest::FirstManager { .. } => "change_first_manager",
@@ -354,10 +383,9 @@ mod server {
             ChangeRequest::LegalRepresentative { .. } => {
                 let Some(rep) = rep else { return Err(DomainError::InvalidState.into()) };
                 tx.execute(query("UPDATE institution SET legal_rep_name = $1, legal_rep_id_number = $2, legal_rep_mobile = $3 WHERE id = $4").bind(&rep.name).bind(vault.seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(vault.seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(&institution_id)).await?;
-                void_all(&mut tx, certificate_id, VoidReason::LegalRepChanged, now).await?;
+                void_all(tx, certificate_id, VoidReason::LegalRepChanged, now).await?;
                 let claim =
-                    replace_first_manager(&mut tx, certificate_id, delegate.as_ref(), &rep, policy, now, random)
-                        .await?;
+                    replace_first_manager(tx, certificate_id, delegate.as_ref(), &rep, policy, now, random).await?;
                 // Issue 15 §2 (Hainan's notice): a new legal representative, a new serial; the old
                 // one stays in the action log.
                 let old: String =
@@ -368,7 +396,7 @@ mod server {
                 )
                 .await?;
                 detail = format!("{old} → {serial}");
-                records::change(&mut tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
+                records::change(tx, certificate_id, ChangeKind::LegalRepChanged, actor, None, now, random).await?;
                 Some(claim)
             }
             ChangeRequest::FirstManager { .. } => {
@@ -377,19 +405,11 @@ mod server {
                     id_number: vault.open(Column::RepIdNumber.at(&institution_id), &rep_id)?,
                     mobile: vault.open(Column::RepMobile.at(&institution_id), &rep_mobile)?,
                 };
-                void_all(&mut tx, certificate_id, VoidReason::FirstManagerChanged, now).await?;
-                let claim = replace_first_manager(
-                    &mut tx,
-                    certificate_id,
-                    delegate.as_ref(),
-                    &current_rep,
-                    policy,
-                    now,
-                    random,
-                )
-                .await?;
-                records::change(&mut tx, certificate_id, ChangeKind::FirstManagerChanged, actor, None, now, random)
-                    .await?;
+                void_all(tx, certificate_id, VoidReason::FirstManagerChanged, now).await?;
+                let claim =
+                    replace_first_manager(tx, certificate_id, delegate.as_ref(), &current_rep, policy, now, random)
+                        .await?;
+                records::change(tx, certificate_id, ChangeKind::FirstManagerChanged, actor, None, now, random).await?;
                 Some(claim)
             }
             ChangeRequest::Rename { .. } => {
@@ -399,7 +419,7 @@ mod server {
                         .bind(&institution_id),
                 )
                 .await?;
-                records::change(&mut tx, certificate_id, ChangeKind::Renamed, actor, None, now, random).await?;
+                records::change(tx, certificate_id, ChangeKind::Renamed, actor, None, now, random).await?;
                 None
             }
             ChangeRequest::Mobile { .. } => {
@@ -411,8 +431,7 @@ mod server {
                         .bind(&fm),
                 )
                 .await?;
-                records::change(&mut tx, certificate_id, ChangeKind::MobileChanged, actor, Some(&fm), now, random)
-                    .await?;
+                records::change(tx, certificate_id, ChangeKind::MobileChanged, actor, Some(&fm), now, random).await?;
                 None
             }
             ChangeRequest::Address { .. } => {
@@ -420,7 +439,7 @@ mod server {
                 let update =
                     query("UPDATE institution SET address = $1 WHERE id = $2").bind(&address).bind(&institution_id);
                 tx.execute(update).await?;
-                records::change(&mut tx, certificate_id, ChangeKind::AddressChanged, actor, None, now, random).await?;
+                records::change(tx, certificate_id, ChangeKind::AddressChanged, actor, None, now, random).await?;
                 detail = address;
                 None
             }
@@ -430,8 +449,7 @@ mod server {
                     .bind(sealed)
                     .bind(&institution_id);
                 tx.execute(update).await?;
-                records::change(&mut tx, certificate_id, ChangeKind::RepMobileChanged, actor, None, now, random)
-                    .await?;
+                records::change(tx, certificate_id, ChangeKind::RepMobileChanged, actor, None, now, random).await?;
                 None
             }
             ChangeRequest::Renew => {
@@ -448,7 +466,7 @@ mod server {
                 if tx.execute(update).await? != 1 {
                     return Err(DomainError::InvalidState.into());
                 }
-                records::change(&mut tx, certificate_id, ChangeKind::Renewed, actor, None, now, random).await?;
+                records::change(tx, certificate_id, ChangeKind::Renewed, actor, None, now, random).await?;
                 detail = format!("{} → {}", validity::last_day(expires_at), validity::last_day(renewed.0));
                 None
             }
@@ -464,16 +482,8 @@ mod server {
                     return Err(DomainError::Expired { last_day: crate::validity::last_day(expires_at) }.into());
                 }
                 Some(
-                    crate::holder::redownload_slip(
-                        &mut tx,
-                        certificate_id,
-                        fm,
-                        actor,
-                        policy.claim_minutes,
-                        now,
-                        random,
-                    )
-                    .await?,
+                    crate::holder::redownload_slip(tx, certificate_id, fm, actor, policy.claim_minutes, now, random)
+                        .await?,
                 )
             }
             ChangeRequest::Cancel | ChangeRequest::Delete => {
@@ -482,13 +492,13 @@ mod server {
                 } else {
                     (CertificateStatus::Deleted, ChangeKind::Deleted)
                 };
-                end_certificate(&mut tx, certificate_id, status, now).await?;
-                records::change(&mut tx, certificate_id, kind, actor, None, now, random).await?;
+                end_certificate(tx, certificate_id, status, now).await?;
+                records::change(tx, certificate_id, kind, actor, None, now, random).await?;
                 None
             }
         };
         let target = ("certificate", certificate_id);
-        staff::record(&mut tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
+        staff::record(tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
         let filed = crate::archive::Filed {
             action,
             legal_rep: filed_persons.0,
@@ -496,9 +506,9 @@ mod server {
             identity_check,
             checklist,
             detail: &detail,
+            filing: None,
         };
-        crate::archive::write(&mut tx, staff, certificate_id, filed, policy.archive_years, now, random).await?;
-        tx.commit().await?;
+        crate::archive::write(tx, staff, certificate_id, filed, policy.archive_years, now, random).await?;
         Ok(claim)
     }
 }

@@ -76,4 +76,6 @@ stored_as_text!(
     crate::usage::UsageKind,
     crate::sms::SmsKind,
     crate::sms::DeliveryStatus,
+    crate::filing::FilingKind,
+    crate::filing::FilingStatus,
 );

@@ -1197,7 +1197,7 @@ pub(crate) async fn session_caller(db: &Db, m: &Member) -> (String, Caller) {
 
 /// `m`'s phone scans and approves (picking `pick`, the match code the holder taps) or rejects
 /// (`pick` = None) the approval whose QR code is `code`.
-async fn phone_answers(db: &Db, m: &Member, code: &str, pick: Option<&str>) -> Result<(), Error> {
+pub(crate) async fn phone_answers(db: &Db, m: &Member, code: &str, pick: Option<&str>) -> Result<(), Error> {
     let prompt =
         approval::scan(db, code, &m.binding.device_id, &m.phone.sign(action::APPROVAL_SCAN, code), None, T0).await?;
     let act = if pick.is_some() { action::APPROVAL_APPROVE } else { action::APPROVAL_REJECT };

@@ -699,6 +699,14 @@ fn change(certificate: &str, which: &str, request: Value) -> Call {
     )
 }
 
+/// An annual report form for last year, as the dashboard sends it.
+fn annual_report() -> Value {
+    let year = time::civil_from_days(time::today_cst(Millis::now())).0 - 1;
+    json!({ "kind": "annual_report", "year": year, "activities": "开展业务", "net_assets_start": "10",
+        "net_assets_end": "12", "assets_start": "20", "assets_end": "22", "change_compliance": "按规定办理",
+        "performance": "良好", "litigation": "无", "complaints": "无", "other": "" })
+}
+
 fn rename(certificate: &str, which: &str) -> Call {
     change(certificate, &format!("{which}, Rename"), json!({ "Rename": { "name": "北京市授权测试研究院（更名）" } }))
 }
@@ -902,6 +910,26 @@ async fn grid(w: &World) -> Vec<Row> {
         row("-", "counter_me", ANYONE, none("counter_me")),
         // Issue 18 §3: the application-scenario list is public by design.
         row("-", "scenario_list", ANYONE, none("scenario_list")),
+        // Issue 18 §1, R23: managers file registration business (a user does not); the filing
+        // itself takes the phone's approval of its document (core: tests/it/filings.rs).
+        row("R23", "dashboard_filings", [401, 401, 401, 200, 200, 200, 403, 200], none("dashboard_filings")),
+        row("R23", "dashboard_filing_prepare(an annual report)", [401, 401, 401, 200, 200, 200, 403, 200], |_| {
+            api_json("dashboard_filing_prepare", "dashboard_filing_prepare", json!({ "form": annual_report() }))
+        }),
+        row("R21", "dashboard_filing_submit(no phone approval)", [401, 401, 401, 403, 403, 403, 403, 403], |_| {
+            let body = json!({ "form": annual_report(), "digest": "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "approval": null });
+            api_json("dashboard_filing_submit", "dashboard_filing_submit", body)
+        }),
+        row("§2", "filing_queue (each authority its own)", STAFF_ONLY, |_| {
+            api("filing_queue", "filing_queue", &[("waiting", "false")])
+        }),
+        row("§2", "filing_detail(no such filing)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
+            api("filing_detail", "filing_detail", &[("id", "no-such-filing")])
+        }),
+        row("-", "annual_reports (public)", ANYONE, |_| api("annual_reports", "annual_reports", &[("q", "")])),
+        row("-", "annual_report(not published)", [404; 8], |_| {
+            api("annual_report", "annual_report", &[("id", "no-such-filing")])
+        }),
         row("-", "counter_sign_in(wrong password)", NOBODY, |_| {
             api("counter_sign_in", "counter_sign_in", &[("username", "nobody"), ("password", "wrong")])
         }),

@@ -314,6 +314,24 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
             [401, 200, 403, 403, 404],
         ),
         (
+            "filing_queue (operators and auditors)",
+            "filing_queue",
+            same(vec![("waiting", "true".into())]),
+            [401, 403, 200, 200, 403],
+        ),
+        (
+            "filing_detail (operators and auditors)",
+            "filing_detail",
+            same(vec![("id", "no-such-filing".into())]),
+            [401, 403, 404, 404, 403],
+        ),
+        (
+            "filing_return (operators)",
+            "filing_return",
+            same(vec![("id", "no-such-filing".into()), ("reasons", "材料不全".into())]),
+            [401, 403, 404, 403, 403],
+        ),
+        (
             "counter_reset_password (administrators)",
             "counter_reset_password",
             same(vec![("counter_id", w.counter.clone())]),
@@ -383,7 +401,12 @@ async fn r22_each_staff_server_function_answers_by_duty_and_authority() {
     }
     // Server functions that take JSON.
     let unknown = serde_json::json!({ "credit_codes": ["12110105MB0000000X"] });
-    let json_rows = [("roster_bulk_issue (operators)", "roster_bulk_issue", unknown, [401, 403, 200, 403, 403])];
+    // Issue 18 §1: operators review registration filings; auditors read them.
+    let no_filing = serde_json::json!({ "id": "no-such-filing", "checklist": { "form": true, "licence": true, "identity_card": true, "authorization": true } });
+    let json_rows = [
+        ("roster_bulk_issue (operators)", "roster_bulk_issue", unknown, [401, 403, 200, 403, 403]),
+        ("filing_approve (operators)", "filing_approve", no_filing, [401, 403, 404, 403, 403]),
+    ];
     for (what, endpoint, body, expected) in &json_rows {
         let mut got = [0u16; 5];
         for column in 0..5 {

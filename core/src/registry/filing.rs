@@ -1,0 +1,861 @@
+//! Issue 18 §1, R23: the registration business (登记业务) done with the certificate (seed 001).
+//! A manager signed in to the dashboard fills a change registration (变更登记), an annual report
+//! (年度报告), a cancellation (注销登记) or a reissue of the paper legal-person certificate (证书补领);
+//! the platform makes the [`FilingDocument`] and its SHA-256, and the manager's phone approves
+//! exactly that digest (`login::approval`, the action `SubmitFiling`): the device signs it with
+//! the certificate password. Staff of the institution's authority then approve it or return it
+//! with their reasons; a returned filing stays as it was signed and the holder files a corrected
+//! one.
+//!
+//! An approved filing applies itself in the approval's own transaction: a new name renames the
+//! certificate, a new address moves it, a new legal representative runs R14 (every role void, a
+//! new claim slip for the new representative), a cancellation cancels the certificate (R15), and
+//! an annual report is published in the public annual-report list. A reissue of the paper
+//! certificate changes nothing here: the approval tells the holder to collect it.
+//!
+//! Every submission and review is a change record of the certificate (R12), a staff action and
+//! an archive package holding the signed document (issue 15 §3).
+
+use serde::{Deserialize, Serialize};
+
+use crate::certificate::PersonInput;
+
+/// The format name inside every signed document.
+pub const FORMAT: &str = "ecert-filing/1";
+/// Longest reason, review note and report section, in characters.
+pub const REASON_MAX: usize = 500;
+pub const SECTION_MAX: usize = 2000;
+/// The earliest year an annual report may be for.
+pub const FIRST_REPORT_YEAR: i64 = 2000;
+/// Public annual reports listed on one page.
+pub const PUBLIC_PAGE: i64 = 50;
+
+crate::text_enum! {
+    /// What a filing asks for.
+    pub enum FilingKind {
+        /// 变更登记
+        Change = "change",
+        /// 年度报告
+        AnnualReport = "annual_report",
+        /// 注销登记
+        Cancellation = "cancellation",
+        /// 证书补领: a new paper legal-person certificate for a lost or damaged one.
+        Reissue = "reissue",
+    }
+}
+
+impl FilingKind {
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match self {
+            FilingKind::Change => lang.pick("变更登记", "Change registration"),
+            FilingKind::AnnualReport => lang.pick("年度报告", "Annual report"),
+            FilingKind::Cancellation => lang.pick("注销登记", "Cancellation"),
+            FilingKind::Reissue => lang.pick("证书补领", "Certificate reissue"),
+        }
+    }
+}
+
+crate::text_enum! {
+    /// Where a filing stands.
+    pub enum FilingStatus {
+        /// Signed and waiting for review.
+        Submitted = "submitted",
+        Approved = "approved",
+        /// Returned with the staff's reasons; the holder files a corrected one.
+        Returned = "returned",
+    }
+}
+
+/// A change registration: what changes (an empty field or no person: unchanged) and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    /// A new legal representative, who becomes the first manager (R14).
+    #[serde(default)]
+    pub legal_rep: Option<PersonInput>,
+    pub reason: String,
+}
+
+/// The annual report (事业单位法人年度报告书): the sections of the form. Amounts are in ten
+/// thousand yuan (万元), with at most two decimals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnualReport {
+    pub year: i64,
+    /// 开展业务活动情况
+    pub activities: String,
+    /// 资产损益情况: net assets (净资产) and total assets (资产总额), at the start and end of the year.
+    pub net_assets_start: String,
+    pub net_assets_end: String,
+    pub assets_start: String,
+    pub assets_end: String,
+    /// 对《条例》和实施细则有关变更登记规定的执行情况
+    pub change_compliance: String,
+    /// 绩效和受奖惩情况
+    pub performance: String,
+    /// 涉及诉讼情况
+    pub litigation: String,
+    /// 社会投诉情况
+    pub complaints: String,
+    /// 其他需要报告的情况
+    #[serde(default)]
+    pub other: String,
+}
+
+/// What a holder files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FilingForm {
+    Change(ChangeForm),
+    AnnualReport(AnnualReport),
+    Cancellation { reason: String },
+    Reissue { reason: String },
+}
+
+impl FilingForm {
+    pub fn kind(&self) -> FilingKind {
+        match self {
+            FilingForm::Change(_) => FilingKind::Change,
+            FilingForm::AnnualReport(_) => FilingKind::AnnualReport,
+            FilingForm::Cancellation { .. } => FilingKind::Cancellation,
+            FilingForm::Reissue { .. } => FilingKind::Reissue,
+        }
+    }
+
+    /// The form with its texts as they are kept: trimmed, ID numbers in capitals. What the
+    /// phone approves and the document holds, so that stray spaces change no digest.
+    pub fn normalized(&self) -> FilingForm {
+        let t = |s: &str| s.trim().to_owned();
+        match self {
+            FilingForm::Change(c) => FilingForm::Change(ChangeForm {
+                name: t(&c.name),
+                address: t(&c.address),
+                legal_rep: c.legal_rep.as_ref().map(|p| PersonInput {
+                    name: t(&p.name),
+                    id_number: p.id_number.trim().to_uppercase(),
+                    mobile: t(&p.mobile),
+                }),
+                reason: t(&c.reason),
+            }),
+            FilingForm::AnnualReport(r) => FilingForm::AnnualReport(AnnualReport {
+                year: r.year,
+                activities: t(&r.activities),
+                net_assets_start: t(&r.net_assets_start),
+                net_assets_end: t(&r.net_assets_end),
+                assets_start: t(&r.assets_start),
+                assets_end: t(&r.assets_end),
+                change_compliance: t(&r.change_compliance),
+                performance: t(&r.performance),
+                litigation: t(&r.litigation),
+                complaints: t(&r.complaints),
+                other: t(&r.other),
+            }),
+            FilingForm::Cancellation { reason } => FilingForm::Cancellation { reason: t(reason) },
+            FilingForm::Reissue { reason } => FilingForm::Reissue { reason: t(reason) },
+        }
+    }
+}
+
+/// The document a filing's phone approval signs: the institution as it stands, who files, and
+/// the form. Its JSON, in this field order, is what the digest covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingDocument {
+    pub format: String,
+    pub kind: FilingKind,
+    pub credit_code: String,
+    pub institution_name: String,
+    pub certificate_serial: String,
+    /// The filing holder's name as registered.
+    pub filed_by: String,
+    pub form: FilingForm,
+}
+
+/// A filing as the platform made it for approval: the document and its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prepared {
+    pub document: FilingDocument,
+    /// SHA-256 of the document's JSON, base64url without padding.
+    pub digest: String,
+    /// The same 32 bytes in hex, grouped by four for comparing with the phone.
+    pub digest_hex: String,
+}
+
+/// A filing in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingView {
+    pub id: String,
+    pub kind: FilingKind,
+    pub status: FilingStatus,
+    pub report_year: Option<i64>,
+    pub institution_name: String,
+    pub credit_code: String,
+    pub digest: String,
+    pub submitted_at: i64,
+    pub reviewed_at: Option<i64>,
+    /// The staff's reasons for a return, or their note on an approval.
+    pub review_note: Option<String>,
+}
+
+/// A filing with its signed document, as the reviewing staff read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingDetail {
+    pub filing: FilingView,
+    pub document: FilingDocument,
+    /// Whether the document still hashes to the digest the phone approved.
+    pub digest_matches: bool,
+}
+
+/// A published annual report, as the public list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedReport {
+    pub id: String,
+    pub institution_name: String,
+    pub credit_code: String,
+    pub year: i64,
+    pub published_at: i64,
+}
+
+/// One published annual report with its sections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedReportDetail {
+    pub line: PublishedReport,
+    pub report: AnnualReport,
+}
+
+/// An amount in ten thousand yuan: an optional minus, 1 to 13 digits, and at most two decimals.
+pub fn check_amount(field: &str, input: &str) -> Result<String, crate::FieldError> {
+    use crate::error::{FieldError, Problem};
+    let t = input.trim();
+    if t.is_empty() {
+        return Err(FieldError::new(field, Problem::Required));
+    }
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let fraction_ok = if unsigned.contains('.') { (1..=2).contains(&fraction.len()) } else { true };
+    if (1..=13).contains(&whole.len()) && digits(whole) && digits(fraction) && fraction_ok {
+        Ok(t.to_owned())
+    } else {
+        Err(FieldError::new(field, Problem::BadFormat))
+    }
+}
+
+#[cfg(feature = "server")]
+pub use server::*;
+
+#[cfg(feature = "server")]
+mod server {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::certificate::{Checklist, ClaimCode, FirstManagerChoice, IssuePolicy};
+    use crate::changes::{self, ChangeKind, ChangeRequest};
+    use crate::error::{DomainError, Problem, Result};
+    use crate::holder::{Caller, Role};
+    use crate::identity::IdentityVerifier;
+    use crate::login::approval::{self, Action};
+    use crate::records::{self, Actor};
+    use crate::seal::Column;
+    use crate::secret::Random;
+    use crate::staff::{self, Duty, StaffView};
+    use crate::store::{Db, Tx, is_unique_violation, query};
+    use crate::time::Millis;
+    use crate::validate::{self, Checks};
+
+    /// The digest of a document: SHA-256 of its JSON, base64url without padding.
+    pub fn digest_of(document: &FilingDocument) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(document).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&json))
+    }
+
+    fn digest_hex(digest: &str) -> String {
+        let bytes = URL_SAFE_NO_PAD.decode(digest).unwrap_or_default();
+        crate::signing::group_hex(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    /// R23: a manager files (the first manager or a manager); a user does not.
+    fn may_file(caller: &Caller) -> Result<()> {
+        if caller.role == Role::User { Err(DomainError::NotAManager.into()) } else { Ok(()) }
+    }
+
+    /// The form's fields checked, every bad field reported at once; a change changes something,
+    /// a report is for a year that has ended.
+    fn check_form(form: &FilingForm, now: Millis) -> Result<()> {
+        let mut checks = Checks::new();
+        let reason = |checks: &mut Checks, r: &str| {
+            checks.take(validate::text("reason", r, REASON_MAX));
+        };
+        match form {
+            FilingForm::Change(c) => {
+                if !c.name.trim().is_empty() {
+                    checks.take(validate::text("name", &c.name, 100));
+                }
+                if !c.address.trim().is_empty() {
+                    checks.take(validate::text("address", &c.address, 200));
+                }
+                if let Some(p) = &c.legal_rep {
+                    crate::certificate::check_person(&mut checks, "legal_rep_", p);
+                }
+                reason(&mut checks, &c.reason);
+                checks.finish()?;
+                if c.name.trim().is_empty() && c.address.trim().is_empty() && c.legal_rep.is_none() {
+                    return Err(DomainError::field("name", Problem::Required).into());
+                }
+            }
+            FilingForm::AnnualReport(r) => {
+                let this_year = crate::time::civil_from_days(crate::time::today_cst(now)).0;
+                if !(FIRST_REPORT_YEAR..this_year).contains(&r.year) {
+                    checks.take::<()>(Err(crate::FieldError::new("year", Problem::OutOfRange)));
+                }
+                checks.take(validate::text("activities", &r.activities, SECTION_MAX));
+                for (field, value) in [
+                    ("net_assets_start", &r.net_assets_start),
+                    ("net_assets_end", &r.net_assets_end),
+                    ("assets_start", &r.assets_start),
+                    ("assets_end", &r.assets_end),
+                ] {
+                    checks.take(check_amount(field, value));
+                }
+                for (field, value) in [
+                    ("change_compliance", &r.change_compliance),
+                    ("performance", &r.performance),
+                    ("litigation", &r.litigation),
+                    ("complaints", &r.complaints),
+                ] {
+                    checks.take(validate::text(field, value, SECTION_MAX));
+                }
+                checks.take(validate::optional_text("other", &r.other, SECTION_MAX, true));
+                checks.finish()?;
+            }
+            FilingForm::Cancellation { reason: r } | FilingForm::Reissue { reason: r } => {
+                reason(&mut checks, r);
+                checks.finish()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The institution as it stands and the filing holder's name, for a document.
+    fn document_query(caller: &Caller) -> crate::store::Query {
+        query(
+            "SELECT i.credit_code, i.name, c.serial, h.name FROM certificate c \
+             JOIN institution i ON i.id = c.institution_id JOIN holder h ON h.id = $2 AND h.certificate_id = c.id \
+             WHERE c.id = $1 AND c.status = 'active' AND h.status = 'active'",
+        )
+        .bind(&caller.certificate_id)
+        .bind(&caller.holder_id)
+    }
+
+    /// The document of `form` for the institution as [`document_query`] read it, checked.
+    fn document(
+        row: Option<(String, String, String, String)>,
+        caller: &Caller,
+        form: &FilingForm,
+        now: Millis,
+    ) -> Result<Prepared> {
+        may_file(caller)?;
+        let form = form.normalized();
+        let (credit_code, institution_name, serial, filed_by) = row.ok_or(DomainError::Forbidden)?;
+        check_form(&form, now)?;
+        let document = FilingDocument {
+            format: FORMAT.into(),
+            kind: form.kind(),
+            credit_code,
+            institution_name,
+            certificate_serial: serial,
+            filed_by,
+            form,
+        };
+        let digest = digest_of(&document);
+        Ok(Prepared { digest_hex: digest_hex(&digest), digest, document })
+    }
+
+    /// The document the caller would sign for `form`, and its digest: what the dashboard shows
+    /// before it asks the phone. Nothing is written.
+    pub async fn prepare(db: &Db, caller: &Caller, form: &FilingForm, now: Millis) -> Result<Prepared> {
+        may_file(caller)?;
+        let row = db.fetch_optional(document_query(caller)).await?;
+        document(row, caller, form, now)
+    }
+
+    /// Before a phone approval is asked for `form`: the form holds and `digest` is its document's
+    /// now, so the phone shows what will be filed. Answers the prepared filing.
+    pub async fn preflight(db: &Db, caller: &Caller, form: &FilingForm, digest: &str, now: Millis) -> Result<Prepared> {
+        let prepared = prepare(db, caller, form, now).await?;
+        if prepared.digest != digest.trim() {
+            return Err(DomainError::InvalidState.into());
+        }
+        Ok(prepared)
+    }
+
+    /// Files `form`, taking the phone approval of exactly this document (`digest`) inside the
+    /// write (a phone caller signed the request itself). One filing of a kind waits at a time,
+    /// and a year has one annual report that is not returned (`AlreadyExists`: `kind`,
+    /// `annual_report`).
+    pub async fn submit(
+        db: &Db,
+        caller: &Caller,
+        form: &FilingForm,
+        digest: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<FilingView> {
+        let mut tx = db.begin_write().await?;
+        let row = tx.fetch_optional(document_query(caller)).await?;
+        let prepared = document(row, caller, form, now)?;
+        // The approval names the document the phone showed; if the institution changed since,
+        // the document is another and no approval stands for it.
+        if prepared.digest != digest.trim() {
+            return Err(DomainError::ApprovalRequired.into());
+        }
+        let form = prepared.document.form.clone();
+        let act = Action::SubmitFiling { form: form.clone(), digest: prepared.digest.clone() };
+        approval::take_in(&mut tx, caller, &act, now).await?;
+        let id = random.id();
+        let json = serde_json::to_string(&prepared.document).map_err(|_| DomainError::InvalidState)?;
+        let year = match &form {
+            FilingForm::AnnualReport(r) => Some(r.year),
+            _ => None,
+        };
+        let approval_id = caller.step_up().and_then(|s| s.approval_id.clone());
+        // Named before the insert (after a failed statement PostgreSQL reads nothing more in the
+        // transaction), both in one statement so that one snapshot answers them; the unique
+        // indexes still settle two filings at once.
+        match taken(&mut tx, caller, form.kind(), year).await? {
+            (true, _) => return Err(DomainError::AlreadyExists { field: "annual_report".into() }.into()),
+            (_, true) => return Err(DomainError::AlreadyExists { field: "kind".into() }.into()),
+            _ => {}
+        }
+        let inserted = tx
+            .execute(
+                query(
+                    "INSERT INTO filing (id, certificate_id, authority_id, kind, report_year, institution_name, credit_code, \
+                     document, digest, status, submitted_by, approval_id, submitted_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'submitted', $10, $11, $12)",
+                )
+                .bind(&id)
+                .bind(&caller.certificate_id)
+                .bind(&caller.authority_id)
+                .bind(form.kind())
+                .bind(year)
+                .bind(&prepared.document.institution_name)
+                .bind(&prepared.document.credit_code)
+                .bind(tx.vault().seal(Column::FilingDocument.at(&id), &json))
+                .bind(&prepared.digest)
+                .bind(&caller.holder_id)
+                .bind(approval_id)
+                .bind(now.0),
+            )
+            .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                let field = if year.is_some() { "annual_report" } else { "kind" };
+                return Err(DomainError::AlreadyExists { field: field.into() }.into());
+            }
+            other => other?,
+        };
+        let actor = Actor::Holder(&caller.holder_id);
+        records::change(&mut tx, &caller.certificate_id, ChangeKind::FilingSubmitted, actor, None, now, random).await?;
+        tx.commit().await?;
+        Ok(FilingView {
+            id,
+            kind: form.kind(),
+            status: FilingStatus::Submitted,
+            report_year: year,
+            institution_name: prepared.document.institution_name,
+            credit_code: prepared.document.credit_code,
+            digest: prepared.digest,
+            submitted_at: now.0,
+            reviewed_at: None,
+            review_note: None,
+        })
+    }
+
+    /// Whether the year's annual report that is not returned exists already, and whether a
+    /// filing of `kind` waits for review already.
+    async fn taken(tx: &mut Tx, caller: &Caller, kind: FilingKind, year: Option<i64>) -> Result<(bool, bool)> {
+        let (reports, open): (i64, i64) = tx
+            .fetch_one(
+                query(
+                    "SELECT COUNT(CASE WHEN kind = 'annual_report' AND report_year = $3 AND status <> 'returned' THEN 1 END), \
+                     COUNT(CASE WHEN kind = $2 AND status = 'submitted' THEN 1 END) FROM filing WHERE certificate_id = $1",
+                )
+                .bind(&caller.certificate_id)
+                .bind(kind)
+                .bind(year),
+            )
+            .await?;
+        Ok((reports > 0, open > 0))
+    }
+
+    struct Line {
+        id: String,
+        certificate_id: String,
+        kind: FilingKind,
+        status: FilingStatus,
+        report_year: Option<i64>,
+        institution_name: String,
+        credit_code: String,
+        digest: String,
+        submitted_at: i64,
+        reviewed_at: Option<i64>,
+        review_note: Option<String>,
+        document: String,
+    }
+    crate::store::from_row!(Line {
+        id,
+        certificate_id,
+        kind,
+        status,
+        report_year,
+        institution_name,
+        credit_code,
+        digest,
+        submitted_at,
+        reviewed_at,
+        review_note,
+        document
+    });
+
+    crate::store::from_row!(PublishedReport { id, institution_name, credit_code, year, published_at });
+
+    const LINE: &str = "SELECT id, certificate_id, kind, status, report_year, institution_name, credit_code, digest, \
+         submitted_at, reviewed_at, review_note, document FROM filing";
+
+    impl Line {
+        fn view(self) -> FilingView {
+            FilingView {
+                id: self.id,
+                kind: self.kind,
+                status: self.status,
+                report_year: self.report_year,
+                institution_name: self.institution_name,
+                credit_code: self.credit_code,
+                digest: self.digest,
+                submitted_at: self.submitted_at,
+                reviewed_at: self.reviewed_at,
+                review_note: self.review_note,
+            }
+        }
+
+        fn open(&self, db: &Db) -> Result<FilingDocument> {
+            let json = db.vault().open(Column::FilingDocument.at(&self.id), &self.document)?;
+            Ok(serde_json::from_str(&json).map_err(|_| DomainError::InvalidState)?)
+        }
+    }
+
+    /// The filings of the caller's institution, newest first (the last 100): every manager sees
+    /// them, with the staff's reasons for a return.
+    pub async fn mine(db: &Db, caller: &Caller) -> Result<Vec<FilingView>> {
+        may_file(caller)?;
+        let sql = format!("{LINE} WHERE certificate_id = $1 ORDER BY submitted_at DESC, id LIMIT 100");
+        let lines: Vec<Line> = db.fetch_all(query(&sql).bind(&caller.certificate_id)).await?;
+        Ok(lines.into_iter().map(Line::view).collect())
+    }
+
+    /// Operators and auditors of the authority read its filings.
+    fn may_read(staff: &StaffView) -> Result<()> {
+        if staff.duties.has(Duty::Operate) || staff.duties.has(Duty::Audit) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden.into())
+        }
+    }
+
+    /// The filings of the staff member's authority, `status` only if given, oldest waiting
+    /// first (the first 200).
+    pub async fn queue(db: &Db, staff: &StaffView, status: Option<FilingStatus>) -> Result<Vec<FilingView>> {
+        may_read(staff)?;
+        let lines: Vec<Line> = match status {
+            Some(s) => {
+                let sql = format!("{LINE} WHERE authority_id = $1 AND status = $2 ORDER BY submitted_at, id LIMIT 200");
+                db.fetch_all(query(&sql).bind(&staff.authority_id).bind(s)).await?
+            }
+            None => {
+                let sql = format!("{LINE} WHERE authority_id = $1 ORDER BY submitted_at DESC, id LIMIT 200");
+                db.fetch_all(query(&sql).bind(&staff.authority_id)).await?
+            }
+        };
+        Ok(lines.into_iter().map(Line::view).collect())
+    }
+
+    /// Operators review (and the write checks it again, inside its transaction).
+    fn may_review(staff: &StaffView) -> Result<()> {
+        if staff.duties.has(Duty::Operate) { Ok(()) } else { Err(DomainError::Forbidden.into()) }
+    }
+
+    async fn line_of(db: &Db, staff: &StaffView, id: &str) -> Result<Line> {
+        let sql = format!("{LINE} WHERE id = $1 AND authority_id = $2");
+        let line: Option<Line> = db.fetch_optional(query(&sql).bind(id.trim()).bind(&staff.authority_id)).await?;
+        line.ok_or_else(|| DomainError::NotFound.into())
+    }
+
+    /// One filing of the staff member's authority with its signed document.
+    pub async fn detail(db: &Db, staff: &StaffView, id: &str) -> Result<FilingDetail> {
+        may_read(staff)?;
+        let line = line_of(db, staff, id).await?;
+        let document = line.open(db)?;
+        let digest_matches = digest_of(&document) == line.digest;
+        Ok(FilingDetail { filing: line.view(), document, digest_matches })
+    }
+
+    /// What an approved filing changes on the certificate.
+    fn changes_of(form: &FilingForm, checklist: Checklist) -> Vec<ChangeRequest> {
+        match form {
+            FilingForm::Change(c) => {
+                let mut out = Vec::new();
+                if !c.name.is_empty() {
+                    out.push(ChangeRequest::Rename { name: c.name.clone() });
+                }
+                if !c.address.is_empty() {
+                    out.push(ChangeRequest::Address { address: c.address.clone() });
+                }
+                if let Some(rep) = &c.legal_rep {
+                    out.push(ChangeRequest::LegalRepresentative {
+                        legal_rep: rep.clone(),
+                        first_manager: FirstManagerChoice::LegalRepresentative,
+                        checklist,
+                    });
+                }
+                out
+            }
+            FilingForm::Cancellation { .. } => vec![ChangeRequest::Cancel],
+            FilingForm::AnnualReport(_) | FilingForm::Reissue { .. } => Vec::new(),
+        }
+    }
+
+    /// What a review decided, and the claim slip of a new legal representative (R14).
+    #[derive(Debug)]
+    pub struct Reviewed {
+        pub status: FilingStatus,
+        pub claim: Option<ClaimCode>,
+    }
+
+    /// An operator approves a waiting filing of the authority; what it asks applies itself in the
+    /// same transaction (R23). A new legal representative needs the papers `checklist` (form 2)
+    /// and passes the identity check first. Twice, or after a return: `InvalidState`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn approve(
+        db: &Db,
+        staff: &StaffView,
+        id: &str,
+        checklist: Checklist,
+        identity: &IdentityVerifier,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Reviewed> {
+        may_review(staff)?;
+        let line = line_of(db, staff, id).await?;
+        if line.status != FilingStatus::Submitted {
+            return Err(DomainError::InvalidState.into());
+        }
+        let document = line.open(db)?;
+        let requests = changes_of(&document.form, checklist);
+        // Every change is checked (and every person's identity verified) before anything moves.
+        let mut checked = Vec::with_capacity(requests.len());
+        for request in &requests {
+            checked.push(changes::prepare(db, staff, request, identity, now, random).await?);
+        }
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        decide(&mut tx, staff, &line.id, FilingStatus::Approved, None, now).await?;
+        let mut claim = None;
+        for (request, checked) in requests.iter().zip(checked) {
+            let made = changes::apply_checked(
+                &mut tx,
+                staff,
+                &line.certificate_id,
+                request,
+                checked,
+                identity,
+                policy,
+                now,
+                random,
+            )
+            .await?;
+            claim = claim.or(made);
+        }
+        if requests.is_empty() {
+            // A report or a reissue of a certificate cancelled meanwhile is not approved.
+            let active: Option<String> = tx
+                .fetch_optional(
+                    query("SELECT id FROM certificate WHERE id = $1 AND status = 'active'").bind(&line.certificate_id),
+                )
+                .await?;
+            active.ok_or(DomainError::InvalidState)?;
+        }
+        let detail = format!("{} {}", line.kind.as_sql(), line.digest);
+        let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
+        conclude(&mut tx, staff, &line, ("filing_approve", &detail), &json, checklist, policy, now, random).await?;
+        tx.commit().await?;
+        Ok(Reviewed { status: FilingStatus::Approved, claim })
+    }
+
+    /// An operator returns a waiting filing with the reasons to correct (required).
+    pub async fn send_back(
+        db: &Db,
+        staff: &StaffView,
+        id: &str,
+        reasons: &str,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<Reviewed> {
+        may_review(staff)?;
+        let reasons = validate::optional_text("review_note", reasons, REASON_MAX, true)
+            .map_err(|e| DomainError::Validation(vec![e]))?;
+        if reasons.is_empty() {
+            return Err(DomainError::field("review_note", Problem::Required).into());
+        }
+        let line = line_of(db, staff, id).await?;
+        let document = line.open(db)?;
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        decide(&mut tx, staff, &line.id, FilingStatus::Returned, Some(&reasons), now).await?;
+        let detail = format!("{} {}: {reasons}", line.kind.as_sql(), line.digest);
+        let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
+        let none = Checklist::default();
+        conclude(&mut tx, staff, &line, ("filing_return", &detail), &json, none, policy, now, random).await?;
+        tx.commit().await?;
+        Ok(Reviewed { status: FilingStatus::Returned, claim: None })
+    }
+
+    /// Moves a waiting filing to its decision, once: a second review finds it decided.
+    async fn decide(
+        tx: &mut Tx,
+        staff: &StaffView,
+        id: &str,
+        status: FilingStatus,
+        note: Option<&str>,
+        now: Millis,
+    ) -> Result<()> {
+        let n = tx
+            .execute(
+                query(
+                    "UPDATE filing SET status = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
+                     WHERE id = $5 AND authority_id = $6 AND status = 'submitted'",
+                )
+                .bind(status)
+                .bind(&staff.id)
+                .bind(now.0)
+                .bind(note)
+                .bind(id)
+                .bind(&staff.authority_id),
+            )
+            .await?;
+        if n == 1 { Ok(()) } else { Err(DomainError::InvalidState.into()) }
+    }
+
+    /// The records of a review: the certificate's change record, the staff action and the
+    /// archive package with the signed document.
+    #[allow(clippy::too_many_arguments)]
+    async fn conclude(
+        tx: &mut Tx,
+        staff: &StaffView,
+        line: &Line,
+        (action, detail): (&str, &str),
+        document: &str,
+        checklist: Checklist,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<()> {
+        let kind = if action == "filing_approve" { ChangeKind::FilingApproved } else { ChangeKind::FilingReturned };
+        records::change(tx, &line.certificate_id, kind, Actor::Staff(&staff.id), None, now, random).await?;
+        staff::record(tx, Some(staff), &staff.authority_id, action, ("filing", &line.id), detail, now, random).await?;
+        let filed = crate::archive::Filed {
+            action,
+            legal_rep: None,
+            first_manager: None,
+            identity_check: "not_needed",
+            checklist,
+            detail,
+            filing: Some(document),
+        };
+        crate::archive::write(tx, staff, &line.certificate_id, filed, policy.archive_years, now, random).await
+    }
+
+    /// The public annual-report list: approved reports, newest first, `PUBLIC_PAGE` at a time
+    /// before the cursor `before` (the published time of the last one shown), found by part of
+    /// the institution's name or by its credit code.
+    pub async fn published(db: &Db, search: &str, before: Option<i64>) -> Result<Vec<PublishedReport>> {
+        let search = search.trim();
+        if search.chars().count() > 100 {
+            return Err(DomainError::field("q", Problem::TooLong { max: 100 }).into());
+        }
+        let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows: Vec<PublishedReport> = db
+            .fetch_all(
+                query(
+                    "SELECT id, institution_name, credit_code, COALESCE(report_year, 0) AS year, \
+                     COALESCE(reviewed_at, 0) AS published_at FROM filing \
+                     WHERE kind = 'annual_report' AND status = 'approved' AND reviewed_at < $1 \
+                     AND (institution_name LIKE $2 ESCAPE '\\' OR credit_code = $3) \
+                     ORDER BY reviewed_at DESC, id LIMIT $4",
+                )
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(pattern)
+                .bind(search.to_uppercase())
+                .bind(PUBLIC_PAGE),
+            )
+            .await?;
+        Ok(rows)
+    }
+
+    /// One published annual report; any other filing is `NotFound`.
+    pub async fn published_report(db: &Db, id: &str) -> Result<PublishedReportDetail> {
+        let sql = format!("{LINE} WHERE id = $1 AND kind = 'annual_report' AND status = 'approved'");
+        let line: Option<Line> = db.fetch_optional(query(&sql).bind(id.trim())).await?;
+        let line = line.ok_or(DomainError::NotFound)?;
+        let FilingForm::AnnualReport(report) = line.open(db)?.form else {
+            return Err(DomainError::NotFound.into());
+        };
+        let published = PublishedReport {
+            id: line.id.clone(),
+            institution_name: line.institution_name.clone(),
+            credit_code: line.credit_code.clone(),
+            year: line.report_year.unwrap_or_default(),
+            published_at: line.reviewed_at.unwrap_or_default(),
+        };
+        Ok(PublishedReportDetail { line: published, report })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_ten_thousand_yuan_with_at_most_two_decimals() {
+        for ok in ["0", "12", "-3.5", "1234567890123.45", " 7.00 "] {
+            assert!(check_amount("a", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1.", ".5", "1.234", "1,000", "12345678901234", "1e3", "--1", "１２"] {
+            assert!(check_amount("a", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_form_is_kept_trimmed_with_id_numbers_in_capitals() {
+        let form = FilingForm::Change(ChangeForm {
+            name: " 新名称 ".into(),
+            address: String::new(),
+            legal_rep: Some(PersonInput {
+                name: " 李四 ".into(),
+                id_number: "11010519491231002x".into(),
+                mobile: "13800000000".into(),
+            }),
+            reason: "换届 ".into(),
+        });
+        let FilingForm::Change(c) = form.normalized() else { panic!("a change stays a change") };
+        assert_eq!(c.name, "新名称");
+        assert_eq!(c.reason, "换届");
+        assert_eq!(c.legal_rep.map(|p| (p.name, p.id_number)), Some(("李四".into(), "11010519491231002X".into())));
+        assert_eq!(form.kind(), FilingKind::Change);
+    }
+}
