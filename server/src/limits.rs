@@ -1,6 +1,7 @@
 //! Issue 14 §3: anonymous requests have a cost ceiling. Every endpoint that anyone may call and
 //! that writes a row, hashes a password or calls out — starting a login, OIDC authorization,
-//! staff and counter sign-in, a wallet's claim or acceptance, the public check, SMS — is
+//! staff and counter sign-in, a wallet's claim or acceptance, the public check, SMS, the public
+//! lists (annual reports, scenarios) — is
 //! limited per client address and in all, per minute, and answers `429 Too Many Requests` with
 //! `Retry-After` beyond that.
 //!
@@ -35,10 +36,13 @@ pub enum Class {
     Check,
     /// An SMS code (a message to a phone).
     Sms,
+    /// A public list read from the database: the annual reports (a search), the application
+    /// scenarios.
+    Search,
 }
 
 impl Class {
-    pub const ALL: [Class; 5] = [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms];
+    pub const ALL: [Class; 6] = [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms, Class::Search];
 
     /// The class's name in metrics and logs.
     pub fn name(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Class {
             Class::Wallet => "wallet",
             Class::Check => "check",
             Class::Sms => "sms",
+            Class::Search => "search",
         }
     }
 
@@ -61,6 +66,7 @@ impl Class {
             Class::Wallet => (60, 30_000),
             Class::Check => (300, 120_000),
             Class::Sms => (30, 3_000),
+            Class::Search => (120, 60_000),
         }
     }
 
@@ -80,6 +86,10 @@ impl Class {
             "/api/v1/check" | "/check" | "/api/v1/wallet/check_number" => Some(Class::Check),
             "/api/v1/wallet/sms_request" | "/api/v1/wallet/password_reset" | "/api/v1/wallet/redownload_sms" => {
                 Some(Class::Sms)
+            }
+            // The pages read their lists while they render, as the functions do.
+            "/annual-reports" | "/api/annual_reports" | "/api/annual_report" | "/scenarios" | "/api/scenario_list" => {
+                Some(Class::Search)
             }
             _ => None,
         }
@@ -284,6 +294,9 @@ mod tests {
         assert_eq!(Class::of(&Method::POST, "/api/v1/check"), Some(Class::Check));
         assert_eq!(Class::of(&Method::GET, "/check"), Some(Class::Check), "the page checks while it renders");
         assert_eq!(Class::of(&Method::POST, "/api/dashboard_login_status"), None, "polling is not limited");
+        assert_eq!(Class::of(&Method::GET, "/annual-reports"), Some(Class::Search), "the page searches as it renders");
+        assert_eq!(Class::of(&Method::POST, "/api/annual_reports"), Some(Class::Search));
+        assert_eq!(Class::of(&Method::POST, "/api/scenario_list"), Some(Class::Search));
         assert!(Limiter::new(f64::NAN).enabled(), "a scale that is no number keeps the limits");
     }
 

@@ -334,10 +334,11 @@ mod server {
                 };
                 let name = &prepared.document.institution_name;
                 let hex = &prepared.digest_hex;
+                let (what_zh, what_en) = crate::filing::what_changes(&prepared.document.form);
                 (
-                    format!("签署并提交{}{}：{name}，文件摘要 {hex}", kind.label(crate::Lang::Zh), year.0),
+                    format!("签署并提交{}{}：{name}{what_zh}，文件摘要 {hex}", kind.label(crate::Lang::Zh), year.0),
                     format!(
-                        "Sign and file the {}{} of {name}; document digest {hex}",
+                        "Sign and file the {}{} of {name}{what_en}; document digest {hex}",
                         kind.label(crate::Lang::En).to_lowercase(),
                         year.1
                     ),

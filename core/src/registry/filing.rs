@@ -198,7 +198,8 @@ pub struct FilingView {
     pub review_note: Option<String>,
 }
 
-/// A filing with its signed document, as the reviewing staff read it.
+/// A filing with its signed document, as the reviewing staff read it (a new legal
+/// representative's ID number and mobile masked).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilingDetail {
     pub filing: FilingView,
@@ -222,6 +223,44 @@ pub struct PublishedReport {
 pub struct PublishedReportDetail {
     pub line: PublishedReport,
     pub report: AnnualReport,
+}
+
+/// What a filing asks, as the phone shows it before approving (R21: the holder sees what they
+/// sign, not only a digest): a change's new name, address and legal representative (masked,
+/// R16), a cancellation's or reissue's reason; nothing for a report (its year is shown).
+pub fn what_changes(form: &FilingForm) -> (String, String) {
+    let (mut zh, mut en) = (String::new(), String::new());
+    let mut add = |z: &str, e: &str, value: &str| {
+        zh.push_str(&format!("；{z}：{value}"));
+        en.push_str(&format!("; {e}: {value}"));
+    };
+    match form {
+        FilingForm::Change(c) => {
+            if !c.name.trim().is_empty() {
+                add("新名称", "new name", c.name.trim());
+            }
+            if !c.address.trim().is_empty() {
+                add("新住所", "new address", c.address.trim());
+            }
+            if let Some(p) = &c.legal_rep {
+                let who = format!(
+                    "{}（{}，{}）",
+                    crate::mask::person_name(p.name.trim()),
+                    crate::mask::id_number(p.id_number.trim()),
+                    crate::mask::mobile(p.mobile.trim())
+                );
+                let (z, e) = ("新法定代表人（现有授权全部失效）", "new legal representative (every role ends)");
+                add(z, e, &who);
+            }
+            add("事由", "reason", c.reason.trim());
+        }
+        FilingForm::Cancellation { reason } => {
+            add("事由（注销后证书立即失效）", "reason (the certificate ends at once)", reason.trim())
+        }
+        FilingForm::Reissue { reason } => add("事由", "reason", reason.trim()),
+        FilingForm::AnnualReport(_) => {}
+    }
+    (zh, en)
 }
 
 /// An amount in ten thousand yuan: an optional minus, 1 to 13 digits, and at most two decimals.
@@ -339,15 +378,17 @@ mod server {
         Ok(())
     }
 
-    /// The institution as it stands and the filing holder's name, for a document.
-    fn document_query(caller: &Caller) -> crate::store::Query {
+    /// The institution as it stands (active and in force, R15, R20) and the filing holder's
+    /// name, for a document.
+    fn document_query(caller: &Caller, now: Millis) -> crate::store::Query {
         query(
             "SELECT i.credit_code, i.name, c.serial, h.name FROM certificate c \
              JOIN institution i ON i.id = c.institution_id JOIN holder h ON h.id = $2 AND h.certificate_id = c.id \
-             WHERE c.id = $1 AND c.status = 'active' AND h.status = 'active'",
+             WHERE c.id = $1 AND c.status = 'active' AND c.expires_at > $3 AND h.status = 'active'",
         )
         .bind(&caller.certificate_id)
         .bind(&caller.holder_id)
+        .bind(now.0)
     }
 
     /// The document of `form` for the institution as [`document_query`] read it, checked.
@@ -378,7 +419,7 @@ mod server {
     /// before it asks the phone. Nothing is written.
     pub async fn prepare(db: &Db, caller: &Caller, form: &FilingForm, now: Millis) -> Result<Prepared> {
         may_file(caller)?;
-        let row = db.fetch_optional(document_query(caller)).await?;
+        let row = db.fetch_optional(document_query(caller, now)).await?;
         document(row, caller, form, now)
     }
 
@@ -405,7 +446,8 @@ mod server {
         random: &Random,
     ) -> Result<FilingView> {
         let mut tx = db.begin_write().await?;
-        let row = tx.fetch_optional(document_query(caller)).await?;
+        // The certificate locked: a cancellation at the same time waits, or is seen.
+        let row = tx.fetch_optional(document_query(caller, now).lock_rows_of("c")).await?;
         let prepared = document(row, caller, form, now)?;
         // The approval names the document the phone showed; if the institution changed since,
         // the document is another and no approval stands for it.
@@ -598,8 +640,14 @@ mod server {
     pub async fn detail(db: &Db, staff: &StaffView, id: &str) -> Result<FilingDetail> {
         may_read(staff)?;
         let line = line_of(db, staff, id).await?;
-        let document = line.open(db)?;
+        let mut document = line.open(db)?;
         let digest_matches = digest_of(&document) == line.digest;
+        // R16: staff read the new legal representative masked, as on the certificate's page;
+        // the identity check runs on the full data when the filing is approved.
+        if let FilingForm::Change(ChangeForm { legal_rep: Some(p), .. }) = &mut document.form {
+            p.id_number = crate::mask::id_number(&p.id_number);
+            p.mobile = crate::mask::mobile(&p.mobile);
+        }
         Ok(FilingDetail { filing: line.view(), document, digest_matches })
     }
 
@@ -663,6 +711,7 @@ mod server {
         }
         let mut tx = db.begin_write().await?;
         staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        still_as_signed(&mut tx, &line, &document, now).await?;
         decide(&mut tx, staff, &line.id, FilingStatus::Approved, None, now).await?;
         let mut claim = None;
         for (request, checked) in requests.iter().zip(checked) {
@@ -680,20 +729,43 @@ mod server {
             .await?;
             claim = claim.or(made);
         }
-        if requests.is_empty() {
-            // A report or a reissue of a certificate cancelled meanwhile is not approved.
-            let active: Option<String> = tx
-                .fetch_optional(
-                    query("SELECT id FROM certificate WHERE id = $1 AND status = 'active'").bind(&line.certificate_id),
-                )
-                .await?;
-            active.ok_or(DomainError::InvalidState)?;
-        }
         let detail = format!("{} {}", line.kind.as_sql(), line.digest);
         let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
         conclude(&mut tx, staff, &line, ("filing_approve", &detail), &json, checklist, policy, now, random).await?;
         tx.commit().await?;
         Ok(Reviewed { status: FilingStatus::Approved, claim })
+    }
+
+    /// Inside the approval's transaction, the certificate locked: the filing is approved only
+    /// while its certificate is active and in force (R15, R20) and still the one the document
+    /// names (the same serial and name: no legal-representative change or rename since), and
+    /// while the manager who filed it still holds their role (R8, R14: a removed manager's
+    /// filing, or one filed before every role was voided, is returned, never approved).
+    /// The certificate's status, serial, name and end of validity, and the filer's status and role.
+    type SignedState = (String, String, String, i64, String, Role);
+
+    async fn still_as_signed(tx: &mut Tx, line: &Line, document: &FilingDocument, now: Millis) -> Result<()> {
+        let row: Option<SignedState> = tx
+            .fetch_optional(
+                query(
+                    "SELECT c.status, c.serial, i.name, c.expires_at, h.status, h.role FROM filing f \
+                     JOIN certificate c ON c.id = f.certificate_id JOIN institution i ON i.id = c.institution_id \
+                     JOIN holder h ON h.id = f.submitted_by WHERE f.id = $1",
+                )
+                .lock_rows_of("c")
+                .bind(&line.id),
+            )
+            .await?;
+        let Some((status, serial, name, expires_at, holder_status, role)) = row else {
+            return Err(DomainError::NotFound.into());
+        };
+        let as_signed = serial == document.certificate_serial && name == document.institution_name;
+        let filer_holds = holder_status == "active" && role != Role::User;
+        if status == "active" && expires_at > now.0 && as_signed && filer_holds {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidState.into())
+        }
     }
 
     /// An operator returns a waiting filing with the reasons to correct (required).

@@ -148,6 +148,13 @@ async fn r23_r14_an_approved_change_renames_and_a_new_legal_representative_voids
         }),
         reason: "举办单位任命新的法定代表人".into(),
     });
+    // R21: the phone shows what changes, the new representative masked (R16).
+    let prepared = filing::prepare(&db, &session, &form, T0).await.unwrap();
+    let act = Action::SubmitFiling { form: form.clone(), digest: prepared.digest.clone() };
+    let asked = approval::ask(&db, &session, &act, &Requester::default(), T0, &Random::os()).await.unwrap();
+    assert!(asked.summary_zh.contains("新名称：北京市变更研究总院"), "{}", asked.summary_zh);
+    assert!(asked.summary_zh.contains("新法定代表人") && asked.summary_zh.contains("李*"), "{}", asked.summary_zh);
+    assert!(!asked.summary_zh.contains(&resident_id(200)), "the ID number is masked");
     let filed = file(&db, &fm, &session, &form).await.unwrap();
 
     // A new legal representative needs the papers checked (form 2): refused, nothing changed.
@@ -316,4 +323,46 @@ async fn r23_the_same_year_filed_twice_at_once_lands_once() {
     let refused: Vec<DomainError> = [a, b].into_iter().filter_map(|r| r.err()).map(|e| domain::<()>(Err(e))).collect();
     assert_eq!(refused, [DomainError::AlreadyExists { field: "annual_report".into() }]);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM filing WHERE certificate_id = $1", &session.certificate_id).await, 1);
+}
+
+#[tokio::test]
+async fn r23_r8_a_filing_is_not_approved_once_its_filer_is_removed_or_the_institution_changed() {
+    let db = open_test_db().await;
+    let (staff, fm, fm_session) = institution(&db, "北京市撤回研究院").await;
+    let m1 = crate::delegation::member(&db, &fm, Role::Manager, "李四", 2).await;
+    let (_, m1_session) = session_caller(&db, &m1).await;
+    let filed = file(&db, &m1, &m1_session, &FilingForm::Cancellation { reason: "撤销".into() }).await.unwrap();
+
+    // The first manager removes M1 (R8): M1's filing is not approved, the certificate stays.
+    let fm_phone = fm.caller(&db).await;
+    ecert_core::holder::remove(&db, &fm_phone, &m1.binding.holder_id, T0, &Random::os()).await.unwrap();
+    assert_eq!(domain(approve(&db, &staff, &filed.id, Checklist::default()).await), DomainError::InvalidState);
+    let active = "SELECT COUNT(*) FROM certificate WHERE id = $1 AND status = 'active'";
+    assert_eq!(count(&db, active, &fm_session.certificate_id).await, 1);
+    let (policy, random) = (IssuePolicy::default(), Random::os());
+    filing::send_back(&db, &staff, &filed.id, "申报人已不再是管理人", policy, T0, &random).await.unwrap();
+
+    // A filing signed before a counter rename names the old institution: not approved either.
+    let form = FilingForm::Change(ChangeForm {
+        address: "北京市海淀区中关村大街2号".into(),
+        reason: "迁址".into(),
+        ..ChangeForm::default()
+    });
+    let moved = file(&db, &fm, &fm_session, &form).await.unwrap();
+    let rename = ecert_core::changes::ChangeRequest::Rename { name: "北京市撤回研究总院".into() };
+    let identity = IdentityVerifier::Local;
+    ecert_core::changes::apply(&db, &staff, &fm_session.certificate_id, &rename, &identity, policy, T0, &random)
+        .await
+        .unwrap();
+    assert_eq!(domain(approve(&db, &staff, &moved.id, Checklist::default()).await), DomainError::InvalidState);
+    let address: String = db
+        .fetch_one(
+            ecert_core::store::query(
+                "SELECT i.address FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1",
+            )
+            .bind(&fm_session.certificate_id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(address, "北京市海淀区中关村大街1号", "nothing of the stale filing applied");
 }
