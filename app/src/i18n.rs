@@ -343,7 +343,7 @@ texts! {
     WebhookSecret => "推送签名密钥（仅显示一次）", "Webhook signing secret (shown once)";
     Filings => "登记业务", "Registration business";
     FilingsHint => "变更登记、年度报告、注销登记和证书补领在此办理：填写后生成申报文件，用手机上的证书签署提交，登记管理机关审核。", "File a change registration, an annual report, a cancellation or a certificate reissue here: fill in the form, sign the document with the certificate on your phone, and the registration authority reviews it.";
-    FilingKindLabel => "业务类型", "Kind";
+    FilingKindLabel => "办理业务", "Business";
     FilingPrepare => "生成申报文件", "Make the document";
     FilingDocumentTitle => "待签署的申报文件", "Document to sign";
     FilingDigest => "文件摘要", "Document digest";

@@ -3,7 +3,7 @@
 // that digest, and the authority's staff approve it in the console: an annual report is then
 // public, a change of legal representative voids every role and gives a new claim slip (R14).
 import { expect, Page, test } from '@playwright/test';
-import { acceptOnPhone, approveOnPhone, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn } from './helpers';
+import { acceptOnPhone, approveOnPhone, hydrated, issueCertificate, phone, residentId, scanLogin, staffSignIn, userWithGrant } from './helpers';
 
 /** Staff issue a certificate to `name`, its legal representative claims it on a phone and signs
  *  in to the dashboard on the PC; returns the phone and the credit code. */
@@ -51,7 +51,7 @@ test('R23: an annual report signed on the phone is approved by staff and publish
   const { fm, code } = await signedIn(page, browser, baseURL!, name);
   const year = new Date().getFullYear() - 1;
   const panel = page.getByTestId('filings-panel');
-  await panel.getByLabel('业务类型').selectOption('annual_report');
+  await panel.getByLabel('办理业务').selectOption('annual_report');
   await panel.getByLabel('报告年度').fill(String(year));
   await panel.getByLabel('开展业务活动情况').fill('开展科研项目12项，服务企业300家。');
   await panel.getByLabel('年初净资产（万元）').fill('1200.50');
@@ -95,7 +95,7 @@ test('R23 R14: a change of legal representative signed on the phone, once approv
   const name = `北京市换届研究院${info.project.name}`;
   const { fm } = await signedIn(page, browser, baseURL!, name);
   const panel = page.getByTestId('filings-panel');
-  await panel.getByLabel('业务类型').selectOption('change');
+  await panel.getByLabel('办理业务').selectOption('change');
   await panel.getByLabel('新法定代表人姓名（不变则留空）').fill('李四');
   await panel.getByLabel('新法定代表人身份证号码').fill(residentId(201));
   await panel.getByLabel('新法定代表人手机号码').fill('13700000000');
@@ -123,4 +123,25 @@ test('R23 R14: a change of legal representative signed on the phone, once approv
   await acceptOnPhone(rep, claim, '李四', residentId(201));
   await rep.goto('/wallet');
   await expect(rep.getByTestId('cards')).toContainText('第一管理责任人');
+});
+
+test('R23: a user granted the registration business signs in to the dashboard, sees only that, and files', async ({ page, browser, baseURL }, info) => {
+  const name = `北京市补领研究院${info.project.name}`;
+  const { user } = await userWithGrant(page, browser, baseURL!, name, '登记业务');
+  const pc = await (await browser.newContext({ baseURL })).newPage();
+  await scanLogin(pc, user);
+  await hydrated(pc);
+  await expect(pc.getByTestId('my-role')).toHaveText('使用人');
+  await expect(pc.getByTestId('add-user')).toHaveCount(0);
+  const panel = pc.getByTestId('filings-panel');
+  await panel.getByLabel('办理业务').selectOption('reissue');
+  await panel.getByLabel('事由').fill('法人证书正本损毁');
+  await signAndFile(pc, user, '证书补领');
+
+  const { detail } = await openFiling(page, name);
+  await expect(detail).toContainText('赵六');
+  await detail.getByTestId('review-approve').click();
+  await pc.reload();
+  await hydrated(pc);
+  await expect(pc.getByTestId('filings-panel').getByTestId('filing-row').first()).toHaveAttribute('data-status', 'approved');
 });

@@ -178,7 +178,7 @@ export function cstDay(days = 0): string {
 }
 
 /** A claimed certificate with a user (granted 银行开户 for 30 days) on a phone of its own. */
-export async function userWithGrant(pc: Page, browser: Browser, baseURL: string, name: string) {
+export async function userWithGrant(pc: Page, browser: Browser, baseURL: string, name: string, matter = '银行开户') {
   await staffSignIn(pc);
   await issueCertificate(pc, name);
   const claim = (await pc.getByTestId('claim-link').getAttribute('href'))!;
@@ -190,7 +190,7 @@ export async function userWithGrant(pc: Page, browser: Browser, baseURL: string,
   await form.getByLabel('姓名').fill('赵六');
   await form.getByLabel('身份证号码').fill(residentId(40));
   await form.getByLabel('手机号码').fill('13912345678');
-  await form.getByLabel('银行开户').check();
+  await form.getByLabel(matter).check();
   await form.getByLabel('开始日期').fill(cstDay());
   await form.getByLabel('结束日期').fill(cstDay(30));
   await form.locator('button[type=submit]').click();

@@ -21,7 +21,7 @@ use crate::i18n::{T, filing_kind_text as kind_text, filing_status_text as status
 pub async fn dashboard_filings() -> Result<Vec<FilingView>, AppError> {
     let caller = crate::guard::holder().await?;
     let state = crate::state::app_state()?;
-    Ok(ecert_core::filing::mine(&state.db, &caller).await?)
+    Ok(ecert_core::filing::mine(&state.db, &caller, ecert_core::Millis::now()).await?)
 }
 
 /// The document the phone will be asked to sign for `form`, and its digest. Writes nothing.

@@ -212,6 +212,8 @@ fn Dashboard(me: Me) -> impl IntoView {
         <approval::ApprovalPanel />
         <CodeQr qr />
         // A client-only list in a slot of its own, so that the panel after it hydrates in place.
+        // R23: a user signs in only to file registration business, and sees only that.
+        {(me.role != Role::User).then(|| view! {
         <div class="list-slot">
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -259,6 +261,7 @@ fn Dashboard(me: Me) -> impl IntoView {
             })}
         </Transition>
         </div>
+        })}
         <filings::FilingPanel />
     }
 }

@@ -25,14 +25,41 @@ pub async fn catalogue(db: &Db, authority_id: &str) -> Result<Vec<MatterView>> {
 }
 
 /// Seeds an authority's catalogue with the common matters (a new authority starts with these).
+/// The slug of the registration-business matter (登记业务, R23) in every authority's catalogue.
+pub const REGISTRATION: &str = "registration";
+
+/// The id of `authority_id`'s registration-business matter.
+pub fn registration_matter(authority_id: &str) -> String {
+    format!("{authority_id}-{REGISTRATION}")
+}
+
+/// How many grants of the holder in force today name the matter `matter_id` (R6, R17).
+pub(crate) fn matter_in_force_count(holder_id: &str, matter_id: &str, now: Millis) -> crate::store::Query {
+    let today = time::format_day(time::today_cst(now));
+    let sql = concat!(
+        "SELECT COUNT(*) FROM holder_grant g JOIN grant_matter gm ON gm.grant_id = g.id \
+         WHERE g.holder_id = $1 AND gm.matter_id = $3 AND ",
+        crate::grant_in_force_sql!("g", "$2")
+    );
+    query(sql).bind(holder_id).bind(today).bind(matter_id)
+}
+
+/// Whether the holder has a grant in force today naming the matter `matter_id`.
+pub(crate) async fn has_matter_in_force(tx: &mut Tx, holder_id: &str, matter_id: &str, now: Millis) -> Result<bool> {
+    let n: i64 = tx.fetch_one(matter_in_force_count(holder_id, matter_id, now)).await?;
+    Ok(n > 0)
+}
+
 pub async fn seed_catalogue(tx: &mut Tx, authority_id: &str, now: Millis) -> Result<()> {
-    const COMMON: [(&str, &str, &str); 6] = [
+    const COMMON: [(&str, &str, &str); 7] = [
         ("bank", "银行开户", "Bank account opening"),
         ("gov", "政务服务", "Government services"),
         ("social", "社保医保", "Social and medical insurance"),
         ("tax", "税务", "Taxation"),
         ("bid", "招投标", "Tendering and bidding"),
         ("estate", "不动产登记", "Real estate registration"),
+        // R23: a user granted it files registration business (`filing`).
+        (REGISTRATION, "登记业务", "Registration business"),
     ];
     for (i, (slug, zh, en)) in COMMON.iter().enumerate() {
         tx.execute(query("INSERT INTO matter (id, authority_id, name_zh, name_en, status, created_at) VALUES ($1, $2, $3, $4, 'active', $5)").bind(format!("{authority_id}-{slug}")).bind(authority_id).bind(zh).bind(en).bind(now.0 + i as i64)).await?;

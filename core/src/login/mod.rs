@@ -451,6 +451,19 @@ mod server {
     const REQUEST_SELECT: &str = "SELECT id, system, match_code, match_choices, status, device_id, expires_at, party_id, \
          requester_ip, requester_agent, created_at, browser_hash FROM login_request WHERE code_hash = $1";
 
+    /// R23: a user granted the registration business (登记业务) of their certificate's authority
+    /// today, who may sign in to the dashboard to file it.
+    async fn files_registration(tx: &mut crate::store::Tx, bound: &device::Bound, now: Millis) -> Result<bool> {
+        let authority: String = tx
+            .fetch_one(
+                query("SELECT i.authority_id FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE c.id = $1")
+                    .bind(&bound.certificate_id),
+            )
+            .await?;
+        let matter = crate::holder::registration_matter(&authority);
+        crate::holder::has_matter_in_force(tx, &bound.holder_id, &matter, now).await
+    }
+
     async fn request_by_code(tx: &mut crate::store::Tx, code: &str) -> Result<RequestRow> {
         scanning::by_code(tx, REQUEST_SELECT, "login_request", code).await
     }
@@ -492,9 +505,10 @@ mod server {
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::open_for(&row.progress, device_id, now)?;
-        // The dashboard refuses users; a relying party takes a user with a grant in force (R17)
-        // and decides for itself by `role` and matters.
-        if row.party_id.is_none() && bound.role == Role::User {
+        // The dashboard refuses users, but for one granted the registration business (R23), who
+        // files there; a relying party takes a user with a grant in force (R17) and decides for
+        // itself by `role` and matters.
+        if row.party_id.is_none() && bound.role == Role::User && !files_registration(&mut tx, &bound, now).await? {
             return Err(DomainError::NotAManager.into());
         }
         if bound.role == Role::User && !crate::holder::has_grant_in_force(&mut tx, &bound.holder_id, now).await? {
@@ -583,13 +597,18 @@ mod server {
         let mut tx = db.begin_write().await?;
         let row = request_by_code(&mut tx, code).await?;
         scanning::answerable(&row.progress, device_id, now)?;
-        // R17: a grant cancelled or ended since the scan logs no user in.
+        // R17: a grant cancelled or ended since the scan logs no user in (R23: on the dashboard,
+        // the registration business's).
         let approving = approve.is_some() && matched;
-        if approving
-            && bound.role == Role::User
-            && !crate::holder::has_grant_in_force(&mut tx, &bound.holder_id, now).await?
-        {
-            return Err(DomainError::NoGrantInForce.into());
+        if approving && bound.role == Role::User {
+            let in_force = if row.party_id.is_none() {
+                files_registration(&mut tx, &bound, now).await?
+            } else {
+                crate::holder::has_grant_in_force(&mut tx, &bound.holder_id, now).await?
+            };
+            if !in_force {
+                return Err(DomainError::NoGrantInForce.into());
+            }
         }
         let (status, result) = match (&approve, matched) {
             (Some(_), true) => ("confirmed", "confirmed"),

@@ -316,9 +316,26 @@ mod server {
         crate::signing::group_hex(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }
 
-    /// R23: a manager files (the first manager or a manager); a user does not.
-    fn may_file(caller: &Caller) -> Result<()> {
-        if caller.role == Role::User { Err(DomainError::NotAManager.into()) } else { Ok(()) }
+    /// R23: a manager files (the first manager or a manager), and a user granted the
+    /// registration business (登记业务) today; no other user. `None`: a manager, nothing to read.
+    fn filer_grants(caller: &Caller, now: Millis) -> Option<crate::store::Query> {
+        let matter = crate::holder::registration_matter(&caller.authority_id);
+        (caller.role == Role::User).then(|| crate::holder::matter_in_force_count(&caller.holder_id, &matter, now))
+    }
+
+    fn may_file(grants: Option<i64>) -> Result<()> {
+        match grants {
+            Some(0) => Err(DomainError::NotAManager.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn may_file_read(db: &Db, caller: &Caller, now: Millis) -> Result<()> {
+        let grants = match filer_grants(caller, now) {
+            Some(q) => Some(db.fetch_one(q).await?),
+            None => None,
+        };
+        may_file(grants)
     }
 
     /// The form's fields checked, every bad field reported at once; a change changes something,
@@ -392,13 +409,7 @@ mod server {
     }
 
     /// The document of `form` for the institution as [`document_query`] read it, checked.
-    fn document(
-        row: Option<(String, String, String, String)>,
-        caller: &Caller,
-        form: &FilingForm,
-        now: Millis,
-    ) -> Result<Prepared> {
-        may_file(caller)?;
+    fn document(row: Option<(String, String, String, String)>, form: &FilingForm, now: Millis) -> Result<Prepared> {
         let form = form.normalized();
         let (credit_code, institution_name, serial, filed_by) = row.ok_or(DomainError::Forbidden)?;
         check_form(&form, now)?;
@@ -418,9 +429,9 @@ mod server {
     /// The document the caller would sign for `form`, and its digest: what the dashboard shows
     /// before it asks the phone. Nothing is written.
     pub async fn prepare(db: &Db, caller: &Caller, form: &FilingForm, now: Millis) -> Result<Prepared> {
-        may_file(caller)?;
+        may_file_read(db, caller, now).await?;
         let row = db.fetch_optional(document_query(caller, now)).await?;
-        document(row, caller, form, now)
+        document(row, form, now)
     }
 
     /// Before a phone approval is asked for `form`: the form holds and `digest` is its document's
@@ -446,9 +457,15 @@ mod server {
         random: &Random,
     ) -> Result<FilingView> {
         let mut tx = db.begin_write().await?;
+        // The filer's right re-read inside the write (a user's grant cancelled a moment ago).
+        let grants = match filer_grants(caller, now) {
+            Some(q) => Some(tx.fetch_one(q).await?),
+            None => None,
+        };
+        may_file(grants)?;
         // The certificate locked: a cancellation at the same time waits, or is seen.
         let row = tx.fetch_optional(document_query(caller, now).lock_rows_of("c")).await?;
-        let prepared = document(row, caller, form, now)?;
+        let prepared = document(row, form, now)?;
         // The approval names the document the phone showed; if the institution changed since,
         // the document is another and no approval stands for it.
         if prepared.digest != digest.trim() {
@@ -592,8 +609,8 @@ mod server {
 
     /// The filings of the caller's institution, newest first (the last 100): every manager sees
     /// them, with the staff's reasons for a return.
-    pub async fn mine(db: &Db, caller: &Caller) -> Result<Vec<FilingView>> {
-        may_file(caller)?;
+    pub async fn mine(db: &Db, caller: &Caller, now: Millis) -> Result<Vec<FilingView>> {
+        may_file_read(db, caller, now).await?;
         let sql = format!("{LINE} WHERE certificate_id = $1 ORDER BY submitted_at DESC, id LIMIT 100");
         let lines: Vec<Line> = db.fetch_all(query(&sql).bind(&caller.certificate_id)).await?;
         Ok(lines.into_iter().map(Line::view).collect())
@@ -736,19 +753,40 @@ mod server {
         Ok(Reviewed { status: FilingStatus::Approved, claim })
     }
 
+    /// The certificate's status, serial, name, end of validity and authority, and the filer's id,
+    /// status and role.
+    struct SignedState {
+        status: String,
+        serial: String,
+        name: String,
+        expires_at: i64,
+        authority_id: String,
+        holder_id: String,
+        holder_status: String,
+        role: Role,
+    }
+    crate::store::from_row!(SignedState {
+        status,
+        serial,
+        name,
+        expires_at,
+        authority_id,
+        holder_id,
+        holder_status,
+        role
+    });
+
     /// Inside the approval's transaction, the certificate locked: the filing is approved only
     /// while its certificate is active and in force (R15, R20) and still the one the document
     /// names (the same serial and name: no legal-representative change or rename since), and
-    /// while the manager who filed it still holds their role (R8, R14: a removed manager's
+    /// while the holder who filed it still holds their role (a user: the registration grant) (R8, R14: a removed manager's
     /// filing, or one filed before every role was voided, is returned, never approved).
-    /// The certificate's status, serial, name and end of validity, and the filer's status and role.
-    type SignedState = (String, String, String, i64, String, Role);
-
     async fn still_as_signed(tx: &mut Tx, line: &Line, document: &FilingDocument, now: Millis) -> Result<()> {
         let row: Option<SignedState> = tx
             .fetch_optional(
                 query(
-                    "SELECT c.status, c.serial, i.name, c.expires_at, h.status, h.role FROM filing f \
+                    "SELECT c.status, c.serial, i.name, c.expires_at, i.authority_id, h.id AS holder_id, \
+                     h.status AS holder_status, h.role FROM filing f \
                      JOIN certificate c ON c.id = f.certificate_id JOIN institution i ON i.id = c.institution_id \
                      JOIN holder h ON h.id = f.submitted_by WHERE f.id = $1",
                 )
@@ -756,12 +794,15 @@ mod server {
                 .bind(&line.id),
             )
             .await?;
-        let Some((status, serial, name, expires_at, holder_status, role)) = row else {
-            return Err(DomainError::NotFound.into());
-        };
-        let as_signed = serial == document.certificate_serial && name == document.institution_name;
-        let filer_holds = holder_status == "active" && role != Role::User;
-        if status == "active" && expires_at > now.0 && as_signed && filer_holds {
+        let s = row.ok_or(DomainError::NotFound)?;
+        let as_signed = s.serial == document.certificate_serial && s.name == document.institution_name;
+        let mut filer_holds = s.holder_status == "active";
+        if filer_holds && s.role == Role::User {
+            // R23: a user files while granted the registration business, and only then.
+            let matter = crate::holder::registration_matter(&s.authority_id);
+            filer_holds = crate::holder::has_matter_in_force(tx, &s.holder_id, &matter, now).await?;
+        }
+        if s.status == "active" && s.expires_at > now.0 && as_signed && filer_holds {
             Ok(())
         } else {
             Err(DomainError::InvalidState.into())

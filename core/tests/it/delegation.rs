@@ -338,7 +338,7 @@ async fn r6_grants_need_a_matter_of_the_catalogue_and_a_period_of_one_day_to_one
     let caller = fm.caller(&db).await;
     let catalogue = holder::catalogue(&db, &caller.authority_id).await.unwrap();
     let names: Vec<&str> = catalogue.iter().map(|m| m.name_zh.as_str()).collect();
-    assert_eq!(names, ["银行开户", "政务服务", "社保医保", "税务", "招投标", "不动产登记"]);
+    assert_eq!(names, ["银行开户", "政务服务", "社保医保", "税务", "招投标", "不动产登记", "登记业务"]);
     let m = catalogue[0].id.clone();
     let users = "SELECT COUNT(*) FROM holder WHERE certificate_id = $1 AND role = 'user'";
     let bad = [

@@ -132,7 +132,7 @@ async fn r23_an_annual_report_signed_on_the_phone_is_reviewed_then_published() {
     assert_eq!(records(&db, cert, ChangeKind::FilingApproved).await, 1);
     let archived = "SELECT COUNT(*) FROM archive WHERE certificate_id = $1 AND action = 'filing_approve'";
     assert_eq!(count(&db, archived, cert).await, 1);
-    let mine = filing::mine(&db, &session).await.unwrap();
+    let mine = filing::mine(&db, &session, T0).await.unwrap();
     assert_eq!(mine.iter().map(|f| f.status).collect::<Vec<_>>(), [FilingStatus::Approved]);
 }
 
@@ -218,7 +218,7 @@ async fn r23_a_returned_filing_keeps_the_reasons_and_a_corrected_one_is_filed_ag
     let back = filing::send_back(&db, &staff, &filed.id, reasons, policy, T0, &random).await.unwrap();
     assert_eq!(back.status, FilingStatus::Returned);
     assert_eq!(domain(approve(&db, &staff, &filed.id, Checklist::default()).await), DomainError::InvalidState);
-    let mine = filing::mine(&db, &session).await.unwrap();
+    let mine = filing::mine(&db, &session, T0).await.unwrap();
     assert_eq!(mine[0].review_note.as_deref(), Some(reasons));
     let active = "SELECT COUNT(*) FROM certificate WHERE id = $1 AND status = 'active'";
     assert_eq!(count(&db, active, &session.certificate_id).await, 1, "a return changes nothing");
@@ -365,4 +365,48 @@ async fn r23_r8_a_filing_is_not_approved_once_its_filer_is_removed_or_the_instit
         .await
         .unwrap();
     assert_eq!(address, "北京市海淀区中关村大街1号", "nothing of the stale filing applied");
+}
+
+#[tokio::test]
+async fn r23_a_user_granted_the_registration_business_signs_in_and_files_until_the_grant_ends() {
+    let db = open_test_db().await;
+    let (staff, fm, _) = institution(&db, "北京市授权申报研究院").await;
+    let fm_phone = fm.caller(&db).await;
+    let matter = ecert_core::holder::registration_matter(&fm_phone.authority_id);
+    let grant = ecert_core::holder::GrantInput {
+        matter_ids: vec![matter],
+        start_day: "2026-01-01".into(),
+        end_day: "2026-06-30".into(),
+    };
+    let person = PersonInput { name: "赵六".into(), id_number: resident_id(5), mobile: "13912345678".into() };
+    let random = Random::os();
+    let added = ecert_core::holder::add(
+        &db,
+        &fm_phone,
+        Role::User,
+        &person,
+        Some(&grant),
+        &IdentityVerifier::Local,
+        T0,
+        &random,
+    )
+    .await
+    .unwrap();
+    let u = ecert_testing::accept(&db, CodeKind::Authorize, added.code.expose(), "赵六", 5, T0).await;
+    let user = Member { phone: u.phone, binding: u.binding };
+
+    // Granted 登记业务, the user signs in to the dashboard (R23) and files.
+    let (_, session) = session_caller(&db, &user).await;
+    assert_eq!(session.role, Role::User);
+    let reissue = FilingForm::Reissue { reason: "法人证书正本损毁".into() };
+    let filed = file(&db, &user, &session, &reissue).await.unwrap();
+    approve(&db, &staff, &filed.id, Checklist::default()).await.unwrap();
+
+    // The grant cancelled, the same session files nothing more.
+    let listed = ecert_core::holder::list(&db, &fm_phone, T0).await.unwrap();
+    let grant_id = listed.iter().find(|h| h.id == user.binding.holder_id).unwrap().grants[0].id.clone();
+    ecert_core::holder::cancel_grant(&db, &fm_phone, &grant_id, T0, &random).await.unwrap();
+    let e = filing::prepare(&db, &session, &report(2025), T0).await;
+    assert_eq!(domain(e), DomainError::NotAManager);
+    assert_eq!(domain(filing::mine(&db, &session, T0).await), DomainError::NotAManager);
 }
