@@ -11,11 +11,11 @@ use crate::error::AppError;
 use crate::i18n::{T, t, use_lang};
 
 /// Published reports matching `q` (part of the name, or the whole credit code), a page at a time
-/// before `before` (the published time of the last one shown).
+/// after `after` (the cursor of the last one shown).
 #[server(endpoint = "annual_reports")]
-pub async fn annual_reports(q: String, before: Option<i64>) -> Result<Vec<PublishedReport>, AppError> {
+pub async fn annual_reports(q: String, after: Option<String>) -> Result<Vec<PublishedReport>, AppError> {
     let state = crate::state::app_state()?;
-    Ok(ecert_core::filing::published(&state.db, &q, before).await?)
+    Ok(ecert_core::filing::published(&state.db, &q, after.as_deref()).await?)
 }
 
 #[server(endpoint = "annual_report")]
@@ -42,8 +42,8 @@ fn ReportList() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
     let q = move || query.with(|q| q.get("q")).unwrap_or_default();
-    let before = move || query.with(|q| q.get("before")).and_then(|b| b.parse::<i64>().ok());
-    let list = Resource::new(move || (q(), before()), |(q, before)| annual_reports(q, before));
+    let after = move || query.with(|q| q.get("after")).filter(|a| !a.is_empty());
+    let list = Resource::new(move || (q(), after()), |(q, after)| annual_reports(q, after));
     view! {
         <p class="lead">{t(T::ReportsLead)}</p>
         <form method="get" action="/annual-reports" class="row" role="search">
@@ -56,9 +56,9 @@ fn ReportList() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! { <p>{t(T::NoReports)}</p> }.into_any(),
                     Ok(rows) => {
                         let more = (rows.len() as i64 >= ecert_core::filing::PUBLIC_PAGE)
-                            .then(|| rows.last().map(|r| r.published_at))
+                            .then(|| rows.last().map(PublishedReport::cursor))
                             .flatten()
-                            .map(|at| format!("/annual-reports?q={}&before={at}", urlencode(&q())));
+                            .map(|after| format!("/annual-reports?q={}&after={}", urlencode(&q()), urlencode(&after)));
                         let rows = rows.into_iter().map(|r| view! {
                             <tr data-testid="report-row">
                                 <td><a href=format!("/annual-reports?id={}", r.id)>{r.institution_name}</a></td>

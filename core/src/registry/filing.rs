@@ -218,6 +218,13 @@ pub struct PublishedReport {
     pub published_at: i64,
 }
 
+impl PublishedReport {
+    /// Where the next page of the public list starts: after this report.
+    pub fn cursor(&self) -> String {
+        format!("{}.{}", self.published_at, self.id)
+    }
+}
+
 /// One published annual report with its sections.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedReportDetail {
@@ -894,27 +901,48 @@ mod server {
     }
 
     /// The public annual-report list: approved reports, newest first, `PUBLIC_PAGE` at a time
-    /// before the cursor `before` (the published time of the last one shown), found by part of
-    /// the institution's name or by its credit code.
-    pub async fn published(db: &Db, search: &str, before: Option<i64>) -> Result<Vec<PublishedReport>> {
+    /// after the cursor `after` (the last one shown, [`PublishedReport::cursor`]), found by part
+    /// of the institution's name or by its credit code.
+    pub async fn published(db: &Db, search: &str, after: Option<&str>) -> Result<Vec<PublishedReport>> {
+        published_page(db, search, after, PUBLIC_PAGE).await
+    }
+
+    /// [`published`], `limit` at a time. Ordered by approval time and then id, so that reports
+    /// approved in the same millisecond are neither skipped nor repeated at a page's edge.
+    pub async fn published_page(
+        db: &Db,
+        search: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PublishedReport>> {
         let search = search.trim();
         if search.chars().count() > 100 {
             return Err(DomainError::field("q", Problem::TooLong { max: 100 }).into());
         }
+        let (at, id) = match after.map(str::trim).filter(|a| !a.is_empty()) {
+            None => (i64::MAX, String::new()),
+            Some(cursor) => {
+                let parsed = cursor.split_once('.').and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)));
+                let (at, id) = parsed.ok_or_else(|| DomainError::field("after", Problem::BadFormat))?;
+                (at, id.chars().take(64).collect())
+            }
+        };
         let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let rows: Vec<PublishedReport> = db
             .fetch_all(
                 query(
                     "SELECT id, institution_name, credit_code, COALESCE(report_year, 0) AS year, \
                      COALESCE(reviewed_at, 0) AS published_at FROM filing \
-                     WHERE kind = 'annual_report' AND status = 'approved' AND reviewed_at < $1 \
+                     WHERE kind = 'annual_report' AND status = 'approved' \
+                     AND (reviewed_at < $1 OR (reviewed_at = $1 AND id > $5)) \
                      AND (institution_name LIKE $2 ESCAPE '\\' OR credit_code = $3) \
                      ORDER BY reviewed_at DESC, id LIMIT $4",
                 )
-                .bind(before.unwrap_or(i64::MAX))
+                .bind(at)
                 .bind(pattern)
                 .bind(search.to_uppercase())
-                .bind(PUBLIC_PAGE),
+                .bind(limit.clamp(1, PUBLIC_PAGE))
+                .bind(id),
             )
             .await?;
         Ok(rows)

@@ -410,3 +410,26 @@ async fn r23_a_user_granted_the_registration_business_signs_in_and_files_until_t
     assert_eq!(domain(e), DomainError::NotAManager);
     assert_eq!(domain(filing::mine(&db, &session, T0).await), DomainError::NotAManager);
 }
+
+#[tokio::test]
+async fn r23_reports_approved_in_the_same_millisecond_page_without_gaps_or_repeats() {
+    let db = open_test_db().await;
+    let (staff, fm, session) = institution(&db, "北京市分页研究院").await;
+    for year in [2023, 2024, 2025] {
+        let filed = file(&db, &fm, &session, &report(year)).await.unwrap();
+        approve(&db, &staff, &filed.id, Checklist::default()).await.unwrap();
+    }
+    let code = filing::prepare(&db, &session, &report(2022), T0).await.unwrap().document.credit_code;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..4 {
+        let page = filing::published_page(&db, &code, after.as_deref(), 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.cursor());
+        seen.extend(page.iter().map(|r| r.year));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [2023, 2024, 2025], "all three, once each, though approved at the same instant");
+    let e = filing::published(&db, &code, Some("not-a-cursor")).await;
+    assert!(matches!(domain(e), DomainError::Validation(_)));
+}
