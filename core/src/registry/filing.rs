@@ -318,11 +318,6 @@ mod server {
         URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&json))
     }
 
-    fn digest_hex(digest: &str) -> String {
-        let bytes = URL_SAFE_NO_PAD.decode(digest).unwrap_or_default();
-        crate::signing::group_hex(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-    }
-
     /// R23: a manager files (the first manager or a manager), and a user granted the
     /// registration business (登记业务) today; no other user. `None`: a manager, nothing to read.
     fn filer_grants(caller: &Caller, now: Millis) -> Option<crate::store::Query> {
@@ -430,7 +425,7 @@ mod server {
             form,
         };
         let digest = digest_of(&document);
-        Ok(Prepared { digest_hex: digest_hex(&digest), digest, document })
+        Ok(Prepared { digest_hex: crate::signing::digest_hex(&digest), digest, document })
     }
 
     /// The document the caller would sign for `form`, and its digest: what the dashboard shows

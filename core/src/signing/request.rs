@@ -62,7 +62,7 @@ pub(super) fn disguises(c: char) -> bool {
 }
 
 /// The digest's 32 bytes in hex, grouped for reading.
-pub(super) fn digest_hex(digest: &str) -> String {
+pub(crate) fn digest_hex(digest: &str) -> String {
     let bytes = URL_SAFE_NO_PAD.decode(digest).unwrap_or_default();
     group_hex(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
