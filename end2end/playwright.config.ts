@@ -99,7 +99,7 @@ export default defineConfig({
           ECERT_ADMIN_PASSWORD: adminPassword,
           ECERT_LOG: 'warn',
           ECERT_SMS_URL: `http://127.0.0.1:${smsPort}/send`,
-          ECERT_SMS_TEMPLATES: 'password_reset=SMS_E2E_RESET,redownload=SMS_E2E_REDOWNLOAD',
+          ECERT_SMS_TEMPLATES: 'password_reset=SMS_E2E_RESET,redownload=SMS_E2E_REDOWNLOAD,applicant_sign_in=SMS_E2E_APPLICANT',
           ECERT_SMS_SECRET: smsSecret,
         },
       })),

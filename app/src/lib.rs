@@ -8,6 +8,7 @@
 pub mod console;
 pub mod dashboard;
 pub mod error;
+pub mod establish;
 mod guard;
 pub mod i18n;
 mod layout;
@@ -108,6 +109,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/scenarios") view={Lazy::<routes::ScenariosRoute>::new()} />
                     // Issue 18 §1, R23: approved annual reports, public.
                     <Route path=path!("/annual-reports") view={Lazy::<routes::ReportsRoute>::new()} />
+                    // Issue 18 §1: establishment registration by an applicant's account.
+                    <Route path=path!("/establish") view={Lazy::<routes::EstablishRoute>::new()} />
                     <Route path=path!("/wallet/present") view={Lazy::<routes::PresentRoute>::new()} />
                     <Route path=path!("/wallet") view={Lazy::<routes::WalletRoute>::new()} />
                     <Route path=path!("/wallet/claim") view={Lazy::<routes::ClaimRoute>::new()} />

@@ -17,6 +17,7 @@ pub fn HomePage() -> impl IntoView {
             <EntryCard href="/wallet" title=T::Wallet desc=T::WalletDesc />
             <EntryCard href="/scenarios" title=T::ScenariosTitle desc=T::ScenariosDesc />
             <EntryCard href="/annual-reports" title=T::ReportsTitle desc=T::ReportsDesc />
+            <EntryCard href="/establish" title=T::EstablishTitle desc=T::EstablishDesc />
         </nav>
         <SystemCheck />
     }

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::{console, dashboard, oidc, reports, scenarios, verify, wallet};
+use crate::{console, dashboard, establish, oidc, reports, scenarios, verify, wallet};
 
 /// The staff console (`/console`).
 pub struct ConsoleRoute;
@@ -80,6 +80,20 @@ impl LazyRoute for ScenariosRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <scenarios::ScenariosPage /> }.into_any()
+    }
+}
+
+/// Establishment registration for applicants (`/establish`).
+pub struct EstablishRoute;
+
+#[lazy_route]
+impl LazyRoute for EstablishRoute {
+    fn data() -> Self {
+        EstablishRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <establish::EstablishPage /> }.into_any()
     }
 }
 

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 pub const STAFF_COOKIE: &str = "ecert_staff";
 /// The manager-dashboard session, opened by scan login.
 pub const HOLDER_COOKIE: &str = "ecert_holder";
+/// An establishment applicant's session (issue 18 §1), opened with a mobile and an SMS code.
+pub const APPLICANT_COOKIE: &str = "ecert_applicant";
 /// A counter's session on the verifier page.
 pub const COUNTER_COOKIE: &str = "ecert_counter";
 /// The browser secret of a pending scan login (R11: the QR is bound to the browser that asked).

@@ -46,8 +46,8 @@ pub use delegation::{device, holder};
 pub use kernel::{error, i18n, mask, time, validate};
 pub use login::oidc;
 pub use registry::{
-    archive, authority, catalogue, certificate, changes, feed, filing, identity, party, roster, sms, staff, stats,
-    validity,
+    applicant, archive, authority, catalogue, certificate, changes, establishment, feed, filing, identity, party,
+    roster, sms, staff, stats, validity,
 };
 #[cfg(feature = "server")]
 pub use registry::{bootstrap, directory};

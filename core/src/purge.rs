@@ -19,6 +19,11 @@ pub const PURGE_AFTER_MINUTES: i64 = 120;
 pub const SIGNED_KEEP_DAYS: i64 = 30;
 /// How long a queued SMS stays for staff to see whether it was delivered, in days.
 pub const SMS_KEEP_DAYS: i64 = 7;
+/// How long an establishment applicant's upload waits for the application it belongs to, in hours.
+pub const UPLOAD_KEEP_HOURS: i64 = 24;
+/// How long an establishment applicant's account that applied for nothing stays after its last
+/// sign-in, in days.
+pub const APPLICANT_KEEP_DAYS: i64 = 30;
 /// How often every app server purges, in minutes.
 pub const PURGE_EVERY_MINUTES: u64 = 10;
 
@@ -38,7 +43,9 @@ impl Purged {
 pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
     let cutoff = now.0 - PURGE_AFTER_MINUTES * Millis::MINUTE;
     let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
-    let steps: [(&'static str, &str, i64); 15] = [
+    let unsubmitted_cutoff = now.0 - UPLOAD_KEEP_HOURS * Millis::HOUR;
+    let idle_cutoff = now.0 - APPLICANT_KEEP_DAYS * Millis::DAY;
+    let steps: [(&'static str, &str, i64); 21] = [
         // OIDC, children first: tokens, then codes no token names, then requests no code names.
         ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
         (
@@ -74,8 +81,37 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
         ("counter_session", "DELETE FROM counter_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
         // Issue 15 §3: archive packages past their configured retention (30 years by default).
         ("archive", "DELETE FROM archive WHERE keep_until < $1", now.0),
-        // Issue 17 §1: a rate window is of no use once its minute is over.
-        ("rate_window", "DELETE FROM rate_window WHERE window_start < $1", now.0 - 2 * Millis::MINUTE),
+        // Issue 17 §1: a rate window is of no use once its minute (or hour) is over.
+        (
+            "rate_window",
+            "DELETE FROM rate_window WHERE window_start < $1 AND class NOT LIKE 'hour:%'",
+            now.0 - 2 * Millis::MINUTE,
+        ),
+        ("rate_window (hourly)", "DELETE FROM rate_window WHERE window_start < $1", now.0 - 2 * Millis::HOUR),
+        // Issue 18 §1: establishment applicants' codes and sessions, uploads never submitted,
+        // and accounts that applied for nothing and were not used for APPLICANT_KEEP_DAYS.
+        ("applicant_code", "DELETE FROM applicant_code WHERE expires_at < $1", cutoff),
+        ("applicant_session", "DELETE FROM applicant_session WHERE expires_at < $1 OR ended_at < $1", cutoff),
+        (
+            "establishment_file (unsubmitted)",
+            "DELETE FROM establishment_file WHERE establishment_id IS NULL AND created_at < $1",
+            unsubmitted_cutoff,
+        ),
+        (
+            "applicant_session (idle account)",
+            "DELETE FROM applicant_session WHERE applicant_id IN (SELECT a.id FROM applicant a WHERE a.last_seen_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM establishment e WHERE e.applicant_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM establishment_file f WHERE f.applicant_id = a.id))",
+            idle_cutoff,
+        ),
+        (
+            "applicant (idle)",
+            "DELETE FROM applicant WHERE last_seen_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM establishment e WHERE e.applicant_id = applicant.id) \
+             AND NOT EXISTS (SELECT 1 FROM establishment_file f WHERE f.applicant_id = applicant.id) \
+             AND NOT EXISTS (SELECT 1 FROM applicant_session s WHERE s.applicant_id = applicant.id)",
+            idle_cutoff,
+        ),
     ];
     let mut purged = Purged::default();
     for (table, sql, before) in steps {

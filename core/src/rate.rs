@@ -34,3 +34,50 @@ pub async fn hit(db: &Db, class: &str, client: &str, now: Millis, limit: u32) ->
         .await?;
     Ok(counted.is_some())
 }
+
+/// The hour `now` falls in, as its first millisecond.
+pub fn hour_of(now: Millis) -> i64 {
+    now.0.div_euclid(Millis::HOUR) * Millis::HOUR
+}
+
+/// Classes counted by the hour (their names start so), kept by the purge until their hour ends.
+pub const HOURLY: &str = "hour:";
+
+/// [`hit`] inside the caller's transaction, in the window starting `window_start` (a minute of
+/// [`window_of`], or an hour of [`hour_of`] for a class named [`HOURLY`]…): a write that fails
+/// later takes its count back with it, and on PostgreSQL the window's row stays locked until the
+/// commit, so concurrent requests are counted one after the other.
+pub async fn hit_in(
+    tx: &mut crate::store::Tx,
+    class: &str,
+    client: &str,
+    window_start: i64,
+    limit: i64,
+) -> Result<bool> {
+    let counted: Option<i64> = tx
+        .fetch_optional(
+            query(
+                "INSERT INTO rate_window (class, client, window_start, hits) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (class, client, window_start) DO UPDATE SET hits = rate_window.hits + 1 \
+                 WHERE rate_window.hits < $4 RETURNING CAST(hits AS BIGINT)",
+            )
+            .bind(class)
+            .bind(client)
+            .bind(window_start)
+            .bind(limit),
+        )
+        .await?;
+    Ok(counted.is_some())
+}
+
+/// The key of a client address: an IPv4 address, or an IPv6 address's /64 (one subscriber's
+/// prefix, whose 2^64 addresses must not count as as many clients).
+pub fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}

@@ -485,11 +485,16 @@ mod tests {
         assert!(said(sms(&short)).contains("at least 16 characters"));
         let one = [&secret[..], &["--sms-templates", "password_reset=SMS_1"]].concat();
         assert!(said(sms(&one)).contains("needs a template for `redownload`"), "R19's SMS too");
-        let good = [&secret[..], &["--sms-templates", " password_reset = SMS_1 ,redownload=SMS_2"]].concat();
+        let two = [&secret[..], &["--sms-templates", "password_reset=SMS_1,redownload=SMS_2"]].concat();
+        assert!(said(sms(&two)).contains("needs a template for `applicant_sign_in`"), "establishment's too");
+        let good =
+            [&secret[..], &["--sms-templates", " password_reset = SMS_1 ,redownload=SMS_2,applicant_sign_in=SMS_3"]]
+                .concat();
         match sms(&good) {
             Ok(SmsGateway::Http(http)) => {
                 assert_eq!(http.template(SmsKind::PasswordReset), Some("SMS_1"));
                 assert_eq!(http.template(SmsKind::Redownload), Some("SMS_2"));
+                assert_eq!(http.template(SmsKind::ApplicantSignIn), Some("SMS_3"));
             }
             other => panic!("{other:?}"),
         }

@@ -31,6 +31,10 @@ use tower_http::trace::TraceLayer;
 /// The largest request body the platform reads (64 KiB): its largest requests, a certificate
 /// change or a signed wallet message, are a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Issue 18 §1: the one path that takes more, an establishment paper of up to
+/// `establishment::MAX_FILE_BYTES` in base64 inside JSON (limited per client: `limits::Class::Upload`).
+pub const UPLOAD_PATH: &str = "/api/establishment_upload";
+pub const MAX_UPLOAD_BYTES: usize = ecert_core::establishment::MAX_FILE_BYTES / 3 * 4 + 8 * 1024;
 
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
@@ -298,12 +302,13 @@ async fn limit_body(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    let max = if req.uri().path() == UPLOAD_PATH { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if declared.is_some_and(|n| n > max) {
         return too_large();
     }
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    match axum::body::to_bytes(body, max).await {
         Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Err(_) => too_large(),
     }

@@ -21,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ecert_core::rate::client_key;
 
 /// What an anonymous request costs, by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,10 +40,13 @@ pub enum Class {
     /// A public list read from the database: the annual reports (a search), the application
     /// scenarios.
     Search,
+    /// An establishment applicant's paper (up to half a megabyte) or claim slip.
+    Upload,
 }
 
 impl Class {
-    pub const ALL: [Class; 6] = [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms, Class::Search];
+    pub const ALL: [Class; 7] =
+        [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms, Class::Search, Class::Upload];
 
     /// The class's name in metrics and logs.
     pub fn name(self) -> &'static str {
@@ -53,6 +57,7 @@ impl Class {
             Class::Check => "check",
             Class::Sms => "sms",
             Class::Search => "search",
+            Class::Upload => "upload",
         }
     }
 
@@ -67,6 +72,7 @@ impl Class {
             Class::Check => (300, 120_000),
             Class::Sms => (30, 3_000),
             Class::Search => (120, 60_000),
+            Class::Upload => (20, 2_000),
         }
     }
 
@@ -84,9 +90,14 @@ impl Class {
             "/api/staff_sign_in" | "/api/counter_sign_in" => Some(Class::SignIn),
             "/api/v1/wallet/offer" | "/api/v1/wallet/accept" | "/api/v1/wallet/grant_offer" => Some(Class::Wallet),
             "/api/v1/check" | "/check" | "/api/v1/wallet/check_number" => Some(Class::Check),
-            "/api/v1/wallet/sms_request" | "/api/v1/wallet/password_reset" | "/api/v1/wallet/redownload_sms" => {
-                Some(Class::Sms)
-            }
+            "/api/v1/wallet/sms_request"
+            | "/api/v1/wallet/password_reset"
+            | "/api/v1/wallet/redownload_sms"
+            | "/api/applicant_code" => Some(Class::Sms),
+            // An establishment applicant's sign-in: a code's try.
+            "/api/applicant_sign_in" => Some(Class::SignIn),
+            // An establishment applicant's uploads (the largest bodies) and claim slips (a code).
+            "/api/establishment_upload" | "/api/establishment_claim" => Some(Class::Upload),
             // The pages read their lists while they render, as the functions do.
             "/annual-reports" | "/api/annual_reports" | "/api/annual_report" | "/scenarios" | "/api/scenario_list" => {
                 Some(Class::Search)
@@ -121,18 +132,6 @@ pub struct Limiter {
 struct Clients {
     windows: HashMap<(Class, IpAddr), Window>,
     pruned: Option<Instant>,
-}
-
-/// The key of a client: an IPv4 address, or an IPv6 address's /64 (one subscriber's prefix,
-/// whose 2^64 addresses must not count as as many clients).
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
 }
 
 impl Limiter {

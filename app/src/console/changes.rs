@@ -381,6 +381,7 @@ fn sms_kind_text(kind: ecert_core::sms::SmsKind, lang: ecert_core::Lang) -> &'st
     match kind {
         ecert_core::sms::SmsKind::PasswordReset => T::SmsPasswordReset.get(lang),
         ecert_core::sms::SmsKind::Redownload => T::SmsRedownload.get(lang),
+        ecert_core::sms::SmsKind::ApplicantSignIn => T::SmsApplicantSignIn.get(lang),
     }
 }
 

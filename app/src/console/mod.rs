@@ -6,6 +6,7 @@
 
 mod catalogue;
 mod changes;
+mod establishments;
 mod filings;
 mod forms;
 mod issue;
@@ -100,6 +101,7 @@ fn SignedIn(me: StaffView, sign_out: ServerAction<StaffSignOut>) -> impl IntoVie
         </section>
         {me.duties.operate.then(|| view! { <issue::IssuePanel authority=me.authority_name.clone() /> })}
         {(me.duties.operate || me.duties.audit).then(|| view! { <filings::FilingReviewPanel operate=me.duties.operate /> })}
+        {(me.duties.operate || me.duties.audit).then(|| view! { <establishments::EstablishmentReviewPanel operate=me.duties.operate /> })}
         {me.duties.administer.then(|| view! { <parties::PartiesPanel /> })}
         {me.duties.operate.then(|| view! { <changes::OutboxPanel /> })}
         {(me.duties.administer && me.authority_level != ecert_core::authority::Level::County)

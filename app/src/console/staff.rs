@@ -346,7 +346,12 @@ pub fn AuditPanel() -> impl IntoView {
                             let rows = list.into_iter().map(|l| view! {
                                 <tr data-testid="action-row">
                                     <td>{ecert_core::time::format_cst(ecert_core::Millis(l.at))}</td>
-                                    <td>{if l.username.is_empty() { T::CommandLine.get(lang).to_owned() } else { l.username }}</td>
+                                    <td>{match (l.username.is_empty(), l.target_kind.as_str()) {
+                                        // Issue 18 §1: an establishment applicant's own actions.
+                                        (true, "establishment") => T::Applicant.get(lang).to_owned(),
+                                        (true, _) => T::CommandLine.get(lang).to_owned(),
+                                        (false, _) => l.username,
+                                    }}</td>
                                     <td data-testid="action-name">{l.action}</td>
                                     <td>{l.detail}</td>
                                 </tr>

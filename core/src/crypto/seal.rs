@@ -60,10 +60,16 @@ pub enum Column {
     /// `filing.document`: a registration filing as it was signed (issue 18 §1); a change names
     /// the new legal representative.
     FilingDocument,
+    /// `applicant.mobile`: an establishment applicant's account (issue 18 §1).
+    ApplicantMobile,
+    /// `establishment.form`: an establishment application; it names the legal representative.
+    EstablishmentForm,
+    /// `establishment_file.content`: an application's attached paper (base64).
+    EstablishmentFile,
 }
 
 impl Column {
-    const ALL: [Column; 13] = [
+    const ALL: [Column; 16] = [
         Column::RepIdNumber,
         Column::RepMobile,
         Column::HolderIdNumber,
@@ -77,6 +83,9 @@ impl Column {
         Column::SmsParams,
         Column::WebhookSecret,
         Column::FilingDocument,
+        Column::ApplicantMobile,
+        Column::EstablishmentForm,
+        Column::EstablishmentFile,
     ];
 
     /// The table and the column (every personal table's key column is `id`).
@@ -95,6 +104,9 @@ impl Column {
             Column::SmsParams => ("sms_message", "params"),
             Column::WebhookSecret => ("directory_subscriber", "webhook_secret"),
             Column::FilingDocument => ("filing", "document"),
+            Column::ApplicantMobile => ("applicant", "mobile"),
+            Column::EstablishmentForm => ("establishment", "form"),
+            Column::EstablishmentFile => ("establishment_file", "content"),
         }
     }
 
@@ -111,6 +123,9 @@ impl Column {
             Column::SmsMobile | Column::SmsParams => b"ecert/sms_message",
             Column::WebhookSecret => b"ecert/webhook_secret",
             Column::FilingDocument => b"ecert/filing",
+            Column::ApplicantMobile => b"ecert/mobile",
+            Column::EstablishmentForm => b"ecert/establishment",
+            Column::EstablishmentFile => b"ecert/establishment_file",
         }
     }
 

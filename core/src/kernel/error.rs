@@ -64,6 +64,14 @@ pub enum Problem {
     /// A division code (of a credit code or a new authority) outside the staff member's
     /// authority's area, or not below it.
     OutsideDivision,
+    /// More items than allowed.
+    TooMany {
+        max: usize,
+    },
+    /// A file larger than allowed.
+    TooLarge {
+        max_kb: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +109,10 @@ impl FieldError {
             }
             (Problem::OutsideDivision, Lang::Zh) => format!("{field}不在本登记管理机关的行政区划内"),
             (Problem::OutsideDivision, Lang::En) => format!("{field} is outside this authority's area"),
+            (Problem::TooMany { max }, Lang::Zh) => format!("{field}最多{max}个"),
+            (Problem::TooMany { max }, Lang::En) => format!("{field}: at most {max}"),
+            (Problem::TooLarge { max_kb }, Lang::Zh) => format!("{field}不能超过{max_kb}KB"),
+            (Problem::TooLarge { max_kb }, Lang::En) => format!("{field} must be at most {max_kb} KB"),
         }
     }
 }
@@ -171,6 +183,15 @@ fn field_label(field: &str, lang: Lang) -> &str {
         "litigation" => ("涉及诉讼情况", "Litigation"),
         "complaints" => ("社会投诉情况", "Complaints"),
         "other" => ("其他需要报告的情况", "Other matters"),
+        "authority_id" => ("登记管理机关", "Registration authority"),
+        "purpose" => ("宗旨和业务范围", "Purpose and scope"),
+        "funds" => ("开办资金（万元）", "Start-up funds (10k yuan)"),
+        "funding_source" => ("经费来源", "Source of funding"),
+        "sponsor" => ("举办单位", "Sponsor"),
+        "files" => ("附件", "Attachments"),
+        "file" => ("附件", "Attachment"),
+        "file_name" => ("附件名称", "Attachment name"),
+        "establishment" => ("审核中的设立申请", "An application under review"),
         other => (other, other),
     };
     lang.pick(zh, en)

@@ -284,6 +284,9 @@ mod server {
         /// From the registration list (应发尽发): the papers are seen when the legal
         /// representative claims it.
         Listed,
+        /// On the approval of an establishment application (设立登记, issue 18 §1): its
+        /// attachments are the papers.
+        Established,
     }
 
     /// Registers the institution, issues its certificate with a pending first manager, and returns
@@ -323,6 +326,36 @@ mod server {
         (now, random): (Millis, &Random),
         origin: Origin,
     ) -> Result<(String, ClaimCode)> {
+        let checked = check_issue(db, staff, request, identity, origin, now, random).await?;
+        let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        let issued = write_issue(&mut tx, staff, &checked, identity.passed(), policy, (now, random), None).await?;
+        tx.commit().await?;
+        Ok((issued.serial, issued.claim))
+    }
+
+    /// An issue request whose fields are checked and whose people passed the identity check.
+    pub(crate) struct CheckedIssue {
+        pub(crate) credit_code: String,
+        pub(crate) name: String,
+        pub(crate) address: String,
+        rep: Person,
+        delegate: Option<Person>,
+        checklist: Checklist,
+        origin: Origin,
+    }
+
+    /// The checks of an issue before its transaction: the fields (a counter's papers checklist
+    /// complete), then the identity of the legal representative and of a delegate.
+    async fn check_issue(
+        db: &Db,
+        staff: &StaffView,
+        request: &IssueRequest,
+        identity: &IdentityVerifier,
+        origin: Origin,
+        now: Millis,
+        random: &Random,
+    ) -> Result<CheckedIssue> {
         let mut checks = Checks::new();
         // R22: a public institution's code (`12…`) of a division in the authority's area.
         let credit_code = checks.take(validate::credit_code("credit_code", &request.credit_code).and_then(|code| {
@@ -345,16 +378,52 @@ mod server {
         if let Some(d) = &delegate {
             identity.verify_for(db, asker, "first_manager_id_number", &d.name, &d.id_number, now, random).await?;
         }
-        let (manager, is_legal_rep) = match &delegate {
-            Some(d) => (d, false),
-            None => (&rep, true),
-        };
+        Ok(CheckedIssue { credit_code, name, address, rep, delegate, checklist: request.checklist, origin })
+    }
 
+    /// Issue 18 §1: an establishment's issue, checked (its legal representative is the first
+    /// manager; the application's attachments are its papers).
+    pub(crate) async fn check_established(
+        db: &Db,
+        staff: &StaffView,
+        request: &IssueRequest,
+        identity: &IdentityVerifier,
+        now: Millis,
+        random: &Random,
+    ) -> Result<CheckedIssue> {
+        check_issue(db, staff, request, identity, Origin::Established, now, random).await
+    }
+
+    /// What an issue wrote.
+    pub(crate) struct Written {
+        pub(crate) serial: String,
+        /// The pending first manager the claim code is for.
+        pub(crate) holder_id: String,
+        pub(crate) claim: ClaimCode,
+    }
+
+    /// Writes a checked issue inside the caller's transaction (staff on duty already checked
+    /// there): the institution (registered, or brought up to date when its earlier certificate
+    /// ended), the certificate, its pending first manager with a claim code, the change record,
+    /// the staff action and the archive package (with `filing`, an application's document).
+    pub(crate) async fn write_issue(
+        tx: &mut crate::store::Tx,
+        staff: &StaffView,
+        checked: &CheckedIssue,
+        identity_check: &str,
+        policy: IssuePolicy,
+        (now, random): (Millis, &Random),
+        filing: Option<&str>,
+    ) -> Result<Written> {
+        let CheckedIssue { credit_code, name, address, rep, delegate, origin, .. } = checked;
+        let (manager, is_legal_rep) = match delegate {
+            Some(d) => (d, false),
+            None => (rep, true),
+        };
         let institution_id = random.id();
         let certificate_id = random.id();
         let serial = new_serial(now, random);
-        let mut tx = db.begin_write().await?;
-        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        let vault = tx.vault().clone();
         // Issue 15 §2: an institution whose certificate was cancelled or deleted is issued a new
         // one; its registration data is brought up to date. One with an active certificate is not.
         let known: Option<(String, i64)> = tx
@@ -364,21 +433,25 @@ mod server {
                      FROM institution i WHERE i.credit_code = $1",
                 )
                 .lock_rows()
-                .bind(&credit_code),
+                .bind(credit_code),
             )
             .await?;
         let institution_id = match known {
             Some((_, active)) if active > 0 => {
                 return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
             }
+            // Issue 18 §1: an establishment registers a new institution, never an earlier one.
+            Some(_) if *origin == Origin::Established => {
+                return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
+            }
             Some((id, _)) => {
                 tx.execute(query("UPDATE institution SET authority_id = $1, name = $2, address = $3, legal_rep_name = $4, legal_rep_id_number = $5, \
-                     legal_rep_mobile = $6 WHERE id = $7").bind(&staff.authority_id).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&id), &rep.mobile)).bind(&id)).await?;
+                     legal_rep_mobile = $6 WHERE id = $7").bind(&staff.authority_id).bind(name).bind(address).bind(&rep.name).bind(vault.seal(Column::RepIdNumber.at(&id), &rep.id_number)).bind(vault.seal(Column::RepMobile.at(&id), &rep.mobile)).bind(&id)).await?;
                 id
             }
             None => {
                 let inserted = tx.execute(query("INSERT INTO institution (id, authority_id, credit_code, name, address, legal_rep_name, legal_rep_id_number, \
-                     legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(&credit_code).bind(&name).bind(&address).bind(&rep.name).bind(db.vault().seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(db.vault().seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(now.0)).await;
+                     legal_rep_mobile, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").bind(&institution_id).bind(&staff.authority_id).bind(credit_code).bind(name).bind(address).bind(&rep.name).bind(vault.seal(Column::RepIdNumber.at(&institution_id), &rep.id_number)).bind(vault.seal(Column::RepMobile.at(&institution_id), &rep.mobile)).bind(now.0)).await;
                 match inserted {
                     Err(e) if is_unique_violation(&e) => {
                         return Err(DomainError::AlreadyExists { field: "credit_code".into() }.into());
@@ -391,7 +464,7 @@ mod server {
         let expires_at = crate::validity::expiry_of_issue(now, policy.validity_years);
         tx.execute(query("INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, expires_at) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7)").bind(&certificate_id).bind(&institution_id).bind(&serial).bind(now.0).bind(&staff.id).bind(&staff.authority_id).bind(expires_at.0)).await?;
         let (holder_id, claim) = pending_first_manager(
-            &mut tx,
+            tx,
             &certificate_id,
             (&manager.name, &manager.id_number, &manager.mobile),
             is_legal_rep,
@@ -401,7 +474,7 @@ mod server {
         )
         .await?;
         records::change(
-            &mut tx,
+            tx,
             &certificate_id,
             ChangeKind::Issued,
             records::Actor::Staff(&staff.id),
@@ -412,20 +485,23 @@ mod server {
         .await?;
         let detail = format!("{name} {credit_code} {serial}");
         let target = ("certificate", certificate_id.as_str());
-        let action = if origin == Origin::Counter { "certificate_issue" } else { "certificate_bulk_issue" };
-        staff::record(&mut tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
+        let action = match origin {
+            Origin::Counter => "certificate_issue",
+            Origin::Listed => "certificate_bulk_issue",
+            Origin::Established => "certificate_establish",
+        };
+        staff::record(tx, Some(staff), &staff.authority_id, action, target, &detail, now, random).await?;
         let filed = crate::archive::Filed {
             action,
             legal_rep: Some(rep.input()),
             first_manager: delegate.as_ref().map(Person::input),
-            identity_check: identity.passed(),
-            checklist: request.checklist,
+            identity_check,
+            checklist: checked.checklist,
             detail: &detail,
-            filing: None,
+            filing,
         };
-        crate::archive::write(&mut tx, staff, &certificate_id, filed, policy.archive_years, now, random).await?;
-        tx.commit().await?;
-        Ok((serial, claim))
+        crate::archive::write(tx, staff, &certificate_id, filed, policy.archive_years, now, random).await?;
+        Ok(Written { serial, holder_id, claim })
     }
 
     /// Inserts a pending first manager (R1: `is_legal_rep` or a written delegate) with a claim code
@@ -466,6 +542,35 @@ mod server {
         random: &Random,
     ) -> Result<ClaimCode> {
         let mut tx = db.begin_write().await?;
+        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
+        let whose = Pending { authority_id: &staff.authority_id, holder_id: None };
+        let claim = fresh_claim(&mut tx, certificate_id, whose, policy, now, random).await?;
+        let target = ("certificate", certificate_id);
+        staff::record(&mut tx, Some(staff), &staff.authority_id, "claim_refresh", target, "", now, random).await?;
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Whose claim code [`fresh_claim`] makes: the certificate's authority, and the pending
+    /// first manager when the caller knows which one (an establishment's applicant knows the
+    /// one its approval made, and no later one).
+    pub(crate) struct Pending<'a> {
+        pub(crate) authority_id: &'a str,
+        pub(crate) holder_id: Option<&'a str>,
+    }
+
+    /// Inside the caller's transaction, the certificate locked: a new claim code for its pending
+    /// first manager (earlier ones void), while the certificate is active and in force (R20: a
+    /// claim code of a lapsed certificate would be refused: renew it first). Another
+    /// authority's certificate is `Forbidden`, before anything else is said of it.
+    pub(crate) async fn fresh_claim(
+        tx: &mut crate::store::Tx,
+        certificate_id: &str,
+        whose: Pending<'_>,
+        policy: IssuePolicy,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ClaimCode> {
         let sql = "SELECT i.authority_id, h.id, c.expires_at FROM certificate c JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' AND h.status = 'pending' \
              WHERE c.id = $1 AND c.status = 'active'";
@@ -473,21 +578,19 @@ mod server {
         let Some((authority_id, holder_id, expires_at)) = row else {
             return Err(DomainError::NotFound.into());
         };
-        if authority_id != staff.authority_id {
+        if authority_id != whose.authority_id {
             return Err(DomainError::Forbidden.into());
         }
-        // R20: a claim code of a lapsed certificate would be refused: renew it first.
+        if whose.holder_id.is_some_and(|h| h != holder_id) {
+            return Err(DomainError::NotFound.into());
+        }
         if expires_at <= now.0 {
             return Err(DomainError::Expired { last_day: crate::validity::last_day(expires_at) }.into());
         }
-        staff::on_duty(&mut tx, staff, Duty::Operate).await?;
-        code::void_unused(&mut tx, CodeKind::Claim, &holder_id, now).await?;
+        code::void_unused(tx, CodeKind::Claim, &holder_id, now).await?;
         let (code, expires_at) =
-            code::create(&mut tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
+            code::create(tx, CodeKind::Claim, certificate_id, Some(&holder_id), policy.claim_minutes, now, random)
                 .await?;
-        let target = ("certificate", certificate_id);
-        staff::record(&mut tx, Some(staff), &staff.authority_id, "claim_refresh", target, "", now, random).await?;
-        tx.commit().await?;
         Ok(ClaimCode { kind: CodeKind::Claim, certificate_id: certificate_id.to_owned(), code, expires_at })
     }
 

@@ -20,6 +20,8 @@ crate::text_enum! {
         PasswordReset = "password_reset",
         /// R19: the code that takes a role up on a new phone with a re-download code.
         Redownload = "redownload",
+        /// Issue 18 §1: the code an establishment applicant signs in with.
+        ApplicantSignIn = "applicant_sign_in",
     }
 }
 
@@ -178,7 +180,7 @@ mod server {
     /// `code_id` names the `sms_code` the message carries: once that code is replaced or used,
     /// the message is not sent any more.
     #[allow(clippy::too_many_arguments)]
-    async fn enqueue(
+    pub(crate) async fn enqueue(
         tx: &mut Tx,
         authority_id: &str,
         (kind, code_id): (SmsKind, Option<&str>),
@@ -208,6 +210,11 @@ mod server {
             ),
             SmsKind::Redownload => format!(
                 "【事业单位法人电子证书】您正在将证书补办到新手机，验证码{}，{}分钟内有效。原手机已停用；如非本人申请，请勿告知他人并联系单位管理人。",
+                get("code"),
+                get("minutes")
+            ),
+            SmsKind::ApplicantSignIn => format!(
+                "【事业单位法人电子证书】您正在登录事业单位设立登记，验证码{}，{}分钟内有效。如非本人操作，请忽略。",
                 get("code"),
                 get("minutes")
             ),
@@ -274,8 +281,12 @@ mod server {
                 return Ok(());
             }
             if let Some(code_id) = &code_id {
-                let live: Option<Option<i64>> =
-                    db.fetch_optional(query("SELECT used_at FROM sms_code WHERE id = $1").bind(code_id)).await?;
+                let sql = if kind == SmsKind::ApplicantSignIn {
+                    "SELECT used_at FROM applicant_code WHERE id = $1"
+                } else {
+                    "SELECT used_at FROM sms_code WHERE id = $1"
+                };
+                let live: Option<Option<i64>> = db.fetch_optional(query(sql).bind(code_id)).await?;
                 if !matches!(live, Some(None)) {
                     finish("failed", now.0, Some("replaced by a newer code or used".into()), None).await?;
                     return Ok(());

@@ -6,6 +6,7 @@ mod authorities;
 mod certificate;
 mod delegation;
 mod directory_feed;
+mod establishment;
 mod filings;
 mod fuzz;
 mod grants_by_scan;

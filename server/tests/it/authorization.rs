@@ -10,7 +10,8 @@
 //! cancelled, people removed). Every cell runs even when an earlier one fails; the test then names
 //! every failed cell. Fixtures are made with ecert-core in the app's own database, at the real
 //! clock. Rule tags are SPEC rules; `§2` is SPEC §2's tiered management (分级管理: an authority's
-//! staff act only for the institutions it registers); `-` marks what is public by design.
+//! staff act only for the institutions it registers); `§5` is SPEC §5's further business (an
+//! establishment applicant's account, issue 18 §1); `-` marks what is public by design.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -925,6 +926,41 @@ async fn grid(w: &World) -> Vec<Row> {
         }),
         row("§2", "filing_detail(no such filing)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
             api("filing_detail", "filing_detail", &[("id", "no-such-filing")])
+        }),
+        // Issue 18 §1: establishment. The applicant's functions answer an applicant's session
+        // only (a mobile and an SMS code: core tests/it/establishment.rs), which no other
+        // session is; the review is the authority's staff's, each its own.
+        row("-", "applicant_me (no applicant session: none)", ANYONE, none("applicant_me")),
+        row("§5", "establishment_mine", NOBODY, none("establishment_mine")),
+        row("§5", "establishment_authorities", NOBODY, none("establishment_authorities")),
+        row("§5", "establishment_upload", NOBODY, |_| {
+            api_json("establishment_upload", "establishment_upload", json!({ "name": "a.pdf", "base64": "JVBERi0=" }))
+        }),
+        row("§5", "establishment_submit", NOBODY, |_| {
+            let form = ecert_core::establishment::EstablishmentForm::default();
+            api_json("establishment_submit", "establishment_submit", json!({ "id": null, "form": form, "files": [] }))
+        }),
+        row("§5", "establishment_form", NOBODY, |_| api("establishment_form", "establishment_form", &[("id", "x")])),
+        row("§5", "establishment_claim", NOBODY, |_| {
+            api("establishment_claim", "establishment_claim", &[("id", "x")])
+        }),
+        row("§5", "establishment_discard", NOBODY, |_| {
+            api("establishment_discard", "establishment_discard", &[("id", "x")])
+        }),
+        row("§2", "establishment_queue (each authority its own)", STAFF_ONLY, |_| {
+            api("establishment_queue", "establishment_queue", &[("waiting", "false")])
+        }),
+        row("§2", "establishment_detail(no such application)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
+            api("establishment_detail", "establishment_detail", &[("id", "no-such-application")])
+        }),
+        row("§2", "establishment_paper(no such paper)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
+            api("establishment_paper", "establishment_paper", &[("id", "no-such-paper")])
+        }),
+        row("§2", "establishment_approve(no such application)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
+            api("establishment_approve", "establishment_approve", &[("id", "no-such-application"), ("credit_code", "")])
+        }),
+        row("§2", "establishment_return(no such application)", [401, 404, 404, 401, 401, 401, 401, 401], |_| {
+            api("establishment_return", "establishment_return", &[("id", "no-such-application"), ("reasons", "补正")])
         }),
         row("-", "annual_reports (public)", ANYONE, |_| api("annual_reports", "annual_reports", &[("q", "")])),
         row("-", "annual_report(not published)", [404; 8], |_| {
