@@ -389,6 +389,9 @@ texts! {
     EstablishDesc => "举办单位经办人用手机号登录，在线申请设立登记", "Founding organisers sign in with a mobile number and apply to register a new institution";
     EstablishLead => "填写设立登记申请书并上传材料，提交登记管理机关审核；核准后即登记并签发电子证书，在此领取领取单。", "Fill in the establishment application, attach the papers and submit it to the registration authority; once approved, the institution is registered, its certificate issued, and the claim slip is here.";
     ApplicantSignIn => "申请人登录", "Applicant sign-in";
+    FilingSignature => "手机证书签名", "Phone signature";
+    FilingSignatureValid => "签名验证通过", "Signature verified";
+    FilingSignatureBroken => "签名验证未通过", "Signature does not verify";
     MyApplications => "我的设立申请", "My applications";
     NoApplications => "暂无设立申请。", "No applications yet.";
     CorrectAndResubmit => "修改后重新提交", "Correct and resubmit";

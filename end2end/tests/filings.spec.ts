@@ -43,6 +43,8 @@ async function openFiling(pc: Page, name: string) {
   await row.getByTestId('review-open').click();
   const detail = review.getByTestId('review-detail');
   await expect(detail.getByTestId('review-digest')).toHaveAttribute('data-matches', 'true');
+  // The phone's signature is kept with the filing and checked again.
+  await expect(detail.getByTestId('review-signature')).toHaveAttribute('data-verified', 'true');
   return { review, detail };
 }
 

@@ -481,7 +481,8 @@ mod tests {
         assert!(said(sms(&secret)).contains("needs a template for `password_reset`"));
         let unknown = [&secret[..], &["--sms-templates", "welcome=SMS_1"]].concat();
         assert!(said(sms(&unknown)).contains("`welcome` is not a kind of message"));
-        let short = ["--sms-templates", "password_reset=SMS_1,redownload=SMS_2", "--sms-secret", "short"];
+        let templates = "password_reset=SMS_1,redownload=SMS_2,applicant_sign_in=SMS_3";
+        let short = ["--sms-templates", templates, "--sms-secret", "short"];
         assert!(said(sms(&short)).contains("at least 16 characters"));
         let one = [&secret[..], &["--sms-templates", "password_reset=SMS_1"]].concat();
         assert!(said(sms(&one)).contains("needs a template for `redownload`"), "R19's SMS too");

@@ -183,6 +183,14 @@ fn Review(
                                 <span data-testid="review-digest" data-matches=d.digest_matches.to_string()>
                                     {if d.digest_matches { t(T::FilingDigestMatches) } else { t(T::FilingDigestBroken) }}
                                 </span></dd>
+                            {d.signature.clone().map(|s| view! {
+                                <dt>{t(T::FilingSignature)}</dt>
+                                <dd data-testid="review-signature" data-verified=s.verified.to_string()>
+                                    {if s.verified { t(T::FilingSignatureValid) } else { t(T::FilingSignatureBroken) }} " · "
+                                    {ecert_core::time::format_cst(ecert_core::Millis(s.signed_at))} " · "
+                                    <code title=s.public_key.clone()>{s.device_id.chars().take(8).collect::<String>()}</code>
+                                </dd>
+                            })}
                             {form_facts(&d.document.form, lang)}
                             {d.filing.review_note.clone().map(|n| view! { <dt>{t(T::FilingReviewNote)}</dt><dd>{n}</dd> })}
                         </dl>

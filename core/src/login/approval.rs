@@ -499,6 +499,21 @@ mod server {
         scanning::answerable(&row.progress, device_id, now)?;
         let status = if approve.is_some() && matched { "approved" } else { "rejected" };
         scanning::answer(&mut tx, "approval_request", &row.id, device_id, status, now).await?;
+        if status == "approved" {
+            // What the phone signed, kept for the write that takes the approval (R23: a filing
+            // keeps it as its signature).
+            let message = device::message(act, &approve_subject(code, &row.digest));
+            tx.execute(
+                query(
+                    "UPDATE approval_request SET answer_message = $1, answer_signature = $2, answered_at = $3 WHERE id = $4",
+                )
+                .bind(&message)
+                .bind(signature.trim())
+                .bind(now.0)
+                .bind(&row.id),
+            )
+            .await?;
+        }
         let key = changes::approval_key(&row.id);
         changes::announce(&mut tx, &key).await?;
         tx.commit().await?;
@@ -511,8 +526,29 @@ mod server {
     /// by this very session and for this very action; else `ApprovalRequired` and the write
     /// rolls back. A caller that is no session (the holder's own phone) needs none.
     pub(crate) async fn take_in(tx: &mut Tx, caller: &Caller, act: &Action, now: Millis) -> Result<()> {
+        take_signed_in(tx, caller, act, now).await.map(|_| ())
+    }
+
+    /// The phone's signature of an approval: the device, the message it signed, the signature
+    /// and when it answered.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(crate) struct Signed {
+        pub(crate) device_id: String,
+        pub(crate) message: String,
+        pub(crate) signature: String,
+        pub(crate) signed_at: i64,
+    }
+
+    /// [`take_in`], answering the phone's signature of the approval taken (`None` for a caller
+    /// that is the phone itself, whose request was signed on its own).
+    pub(crate) async fn take_signed_in(
+        tx: &mut Tx,
+        caller: &Caller,
+        act: &Action,
+        now: Millis,
+    ) -> Result<Option<Signed>> {
         let step_up = match &caller.via {
-            holder::Via::Phone(_) => return Ok(()),
+            holder::Via::Phone(_) => return Ok(None),
             holder::Via::Session(step_up) => step_up,
         };
         let id = step_up.approval_id.as_deref().ok_or(DomainError::ApprovalRequired)?;
@@ -533,7 +569,21 @@ mod server {
                 .bind(act.digest(tx.vault())),
             )
             .await?;
-        if n == 1 { Ok(()) } else { Err(DomainError::ApprovalRequired.into()) }
+        if n != 1 {
+            return Err(DomainError::ApprovalRequired.into());
+        }
+        let row: (Option<String>, Option<String>, Option<String>, Option<i64>) = tx
+            .fetch_one(
+                query("SELECT device_id, answer_message, answer_signature, answered_at FROM approval_request WHERE id = $1")
+                    .bind(id.trim()),
+            )
+            .await?;
+        Ok(match row {
+            (Some(device_id), Some(message), Some(signature), Some(signed_at)) => {
+                Some(Signed { device_id, message, signature, signed_at })
+            }
+            _ => None,
+        })
     }
 }
 

@@ -7,12 +7,10 @@
 //! [`PER_MOBILE_HOUR`] an hour to one mobile (no SMS bombing of a stranger), [`PER_CLIENT_HOUR`]
 //! an hour to one client address, [`TOTAL_HOUR`] an hour in all (the SMS bill), counted in the
 //! database inside the write that queues the message, so every app server counts the same and a
-//! refused request leaves nothing. A code lives [`sms::CODE_MINUTES`] and allows
-//! [`sms::CODE_TRIES`]; codes, sessions and unused accounts are deleted by the purge.
+//! refused request leaves nothing. A code lives [`crate::sms::CODE_MINUTES`] and allows
+//! [`crate::sms::CODE_TRIES`]; codes, sessions and unused accounts are deleted by the purge.
 
 use serde::{Deserialize, Serialize};
-
-use crate::sms;
 
 /// Codes one mobile receives in an hour.
 pub const PER_MOBILE_HOUR: i64 = 5;
@@ -42,7 +40,7 @@ mod server {
     use crate::rate;
     use crate::seal::Column;
     use crate::secret::{Random, Secret, constant_time_eq, token_hash};
-    use crate::sms::{SmsGateway, SmsKind};
+    use crate::sms::{self, SmsGateway, SmsKind};
     use crate::store::{Db, query};
     use crate::time::Millis;
     use crate::validate;

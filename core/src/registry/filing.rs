@@ -206,6 +206,24 @@ pub struct FilingDetail {
     pub document: FilingDocument,
     /// Whether the document still hashes to the digest the phone approved.
     pub digest_matches: bool,
+    /// The phone's signature that filed it, checked again.
+    pub signature: Option<FilingSignature>,
+}
+
+/// The phone's signature of a filing as staff and the archive see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilingSignature {
+    pub device_id: String,
+    /// The device's public key (SPKI, base64url) at the time of review.
+    pub public_key: String,
+    /// The message the device signed: the approval code (spent) and the keyed digest of the
+    /// action `SubmitFiling`, which names this document's SHA-256.
+    pub message: String,
+    pub signature: String,
+    pub signed_at: i64,
+    /// Whether the signature verifies under the device's key and its message is the approval of
+    /// this very document.
+    pub verified: bool,
 }
 
 /// A published annual report, as the public list shows it.
@@ -475,7 +493,7 @@ mod server {
         }
         let form = prepared.document.form.clone();
         let act = Action::SubmitFiling { form: form.clone(), digest: prepared.digest.clone() };
-        approval::take_in(&mut tx, caller, &act, now).await?;
+        let signed = approval::take_signed_in(&mut tx, caller, &act, now).await?;
         let id = random.id();
         let json = serde_json::to_string(&prepared.document).map_err(|_| DomainError::InvalidState)?;
         let year = match &form {
@@ -495,8 +513,9 @@ mod server {
             .execute(
                 query(
                     "INSERT INTO filing (id, certificate_id, authority_id, kind, report_year, institution_name, credit_code, \
-                     document, digest, status, submitted_by, approval_id, submitted_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'submitted', $10, $11, $12)",
+                     document, digest, status, submitted_by, approval_id, submitted_at, signed_device_id, signed_message, \
+                     signature, signed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'submitted', $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(&id)
                 .bind(&caller.certificate_id)
@@ -509,7 +528,11 @@ mod server {
                 .bind(&prepared.digest)
                 .bind(&caller.holder_id)
                 .bind(approval_id)
-                .bind(now.0),
+                .bind(now.0)
+                .bind(signed.as_ref().map(|s| s.device_id.as_str()))
+                .bind(signed.as_ref().map(|s| s.message.as_str()))
+                .bind(signed.as_ref().map(|s| s.signature.as_str()))
+                .bind(signed.as_ref().map(|s| s.signed_at)),
             )
             .await;
         match inserted {
@@ -661,13 +684,42 @@ mod server {
         let line = line_of(db, staff, id).await?;
         let mut document = line.open(db)?;
         let digest_matches = digest_of(&document) == line.digest;
+        // Checked on the document whole, before anything is masked for display.
+        let signature = signature_of(db, &line.id, &document).await?;
         // R16: staff read the new legal representative masked, as on the certificate's page;
         // the identity check runs on the full data when the filing is approved.
         if let FilingForm::Change(ChangeForm { legal_rep: Some(p), .. }) = &mut document.form {
             p.id_number = crate::mask::id_number(&p.id_number);
             p.mobile = crate::mask::mobile(&p.mobile);
         }
-        Ok(FilingDetail { filing: line.view(), document, digest_matches })
+        Ok(FilingDetail { filing: line.view(), document, digest_matches, signature })
+    }
+
+    /// What a review's archive package holds of the filing: the signed document and the phone's
+    /// signature of it, checked.
+    async fn archived(db: &Db, line: &Line, document: &FilingDocument) -> Result<String> {
+        let signature = signature_of(db, &line.id, document).await?;
+        let json = serde_json::json!({ "document": document, "signature": signature });
+        Ok(json.to_string())
+    }
+
+    /// A filing's phone signature, checked: the signature under the device's key, and the
+    /// message ending with the keyed digest of the approval of this document.
+    async fn signature_of(db: &Db, id: &str, document: &FilingDocument) -> Result<Option<FilingSignature>> {
+        let row: Option<(String, String, String, i64, String)> = db
+            .fetch_optional(
+                query(
+                    "SELECT f.signed_device_id, f.signed_message, f.signature, f.signed_at, d.public_key FROM filing f \
+                     JOIN device d ON d.id = f.signed_device_id WHERE f.id = $1 AND f.signature IS NOT NULL",
+                )
+                .bind(id),
+            )
+            .await?;
+        let Some((device_id, message, signature, signed_at, public_key)) = row else { return Ok(None) };
+        let act = Action::SubmitFiling { form: document.form.clone(), digest: digest_of(document) };
+        let names_it = message.ends_with(&format!("\n{}", act.digest(db.vault())));
+        let verified = names_it && crate::device::verify(&public_key, &message, &signature).is_ok();
+        Ok(Some(FilingSignature { device_id, public_key, message, signature, signed_at, verified }))
     }
 
     /// What an approved filing changes on the certificate.
@@ -728,6 +780,7 @@ mod server {
         for request in &requests {
             checked.push(changes::prepare(db, staff, request, identity, now, random).await?);
         }
+        let json = archived(db, &line, &document).await?;
         let mut tx = db.begin_write().await?;
         staff::on_duty(&mut tx, staff, Duty::Operate).await?;
         still_as_signed(&mut tx, &line, &document, now).await?;
@@ -749,7 +802,6 @@ mod server {
             claim = claim.or(made);
         }
         let detail = format!("{} {}", line.kind.as_sql(), line.digest);
-        let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
         conclude(&mut tx, staff, &line, ("filing_approve", &detail), &json, checklist, policy, now, random).await?;
         tx.commit().await?;
         Ok(Reviewed { status: FilingStatus::Approved, claim })
@@ -829,11 +881,11 @@ mod server {
         }
         let line = line_of(db, staff, id).await?;
         let document = line.open(db)?;
+        let json = archived(db, &line, &document).await?;
         let mut tx = db.begin_write().await?;
         staff::on_duty(&mut tx, staff, Duty::Operate).await?;
         decide(&mut tx, staff, &line.id, FilingStatus::Returned, Some(&reasons), now).await?;
         let detail = format!("{} {}: {reasons}", line.kind.as_sql(), line.digest);
-        let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
         let none = Checklist::default();
         conclude(&mut tx, staff, &line, ("filing_return", &detail), &json, none, policy, now, random).await?;
         tx.commit().await?;

@@ -162,6 +162,8 @@ async fn r23_r14_an_approved_change_renames_and_a_new_legal_representative_voids
     assert!(matches!(domain(e), DomainError::Validation(_)));
     let detail = filing::detail(&db, &staff, &filed.id).await.unwrap();
     assert_eq!(detail.filing.status, FilingStatus::Submitted);
+    let signature = detail.signature.as_ref().expect("the phone's signature");
+    assert!(signature.verified, "checked on the whole document, not the one masked for display");
 
     let serial_before: String = db
         .fetch_one(
@@ -222,6 +224,29 @@ async fn r23_a_returned_filing_keeps_the_reasons_and_a_corrected_one_is_filed_ag
     assert_eq!(mine[0].review_note.as_deref(), Some(reasons));
     let active = "SELECT COUNT(*) FROM certificate WHERE id = $1 AND status = 'active'";
     assert_eq!(count(&db, active, &session.certificate_id).await, 1, "a return changes nothing");
+
+    // The phone's signature stays with the filing (the approval request is long purged when an
+    // auditor reads it): the device, what it signed and when, verified under the device's key.
+    let sig = filing::detail(&db, &staff, &filed.id).await.unwrap().signature.expect("the phone's signature");
+    assert!(sig.verified, "{sig:?}");
+    assert_eq!(sig.device_id, fm.binding.device_id);
+    assert!(sig.message.starts_with("ecert/v1\n"), "{}", sig.message);
+    ecert_core::purge::purge(&db, ecert_core::Millis(T0.0 + 30 * ecert_core::Millis::DAY)).await.unwrap();
+    assert!(filing::detail(&db, &staff, &filed.id).await.unwrap().signature.is_some_and(|s| s.verified));
+    // A signature changed in the database no longer verifies.
+    db.execute(
+        ecert_core::store::query("UPDATE filing SET signature = $1 WHERE id = $2")
+            .bind(&sig.signature.chars().rev().collect::<String>())
+            .bind(&filed.id),
+    )
+    .await
+    .unwrap();
+    assert!(!filing::detail(&db, &staff, &filed.id).await.unwrap().signature.unwrap().verified);
+    let lines = ecert_core::archive::list(&db, &staff, &session.certificate_id).await.unwrap();
+    let returned = lines.iter().find(|l| l.action == "filing_return").expect("the return's package");
+    let package = ecert_core::archive::export(&db, &staff, &returned.id).await.unwrap();
+    let holds = package.text.contains(&sig.device_id) && package.text.contains(&sig.signature);
+    assert!(holds, "the return's package holds the signature: {}", package.text);
 
     // Corrected and filed again; approved, the certificate is cancelled (R15).
     let corrected = FilingForm::Cancellation { reason: "举办单位决定撤销，附同意文件".into() };
