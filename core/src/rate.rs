@@ -14,24 +14,18 @@ pub fn window_of(now: Millis) -> i64 {
     now.0.div_euclid(Millis::MINUTE) * Millis::MINUTE
 }
 
+/// Counts a hit in a window unless it holds `$4` already; answers the count when counted.
+const HIT: &str = "INSERT INTO rate_window (class, client, window_start, hits) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (class, client, window_start) DO UPDATE SET hits = rate_window.hits + 1 \
+     WHERE rate_window.hits < $4 RETURNING CAST(hits AS BIGINT)";
+
 /// Counts a request of `class` from `client` in the window of `now` unless that window already
 /// holds `limit` of them. `Ok(true)`: counted, under the limit; `Ok(false)`: over it, not
 /// counted. One statement: concurrent requests through any number of app servers never count
 /// past the limit (the row's lock orders them).
 pub async fn hit(db: &Db, class: &str, client: &str, now: Millis, limit: u32) -> Result<bool> {
-    let counted: Option<i64> = db
-        .fetch_optional(
-            query(
-                "INSERT INTO rate_window (class, client, window_start, hits) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (class, client, window_start) DO UPDATE SET hits = rate_window.hits + 1 \
-                 WHERE rate_window.hits < $4 RETURNING CAST(hits AS BIGINT)",
-            )
-            .bind(class)
-            .bind(client)
-            .bind(window_of(now))
-            .bind(i64::from(limit)),
-        )
-        .await?;
+    let counted: Option<i64> =
+        db.fetch_optional(query(HIT).bind(class).bind(client).bind(window_of(now)).bind(i64::from(limit))).await?;
     Ok(counted.is_some())
 }
 
@@ -54,19 +48,8 @@ pub async fn hit_in(
     window_start: i64,
     limit: i64,
 ) -> Result<bool> {
-    let counted: Option<i64> = tx
-        .fetch_optional(
-            query(
-                "INSERT INTO rate_window (class, client, window_start, hits) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (class, client, window_start) DO UPDATE SET hits = rate_window.hits + 1 \
-                 WHERE rate_window.hits < $4 RETURNING CAST(hits AS BIGINT)",
-            )
-            .bind(class)
-            .bind(client)
-            .bind(window_start)
-            .bind(limit),
-        )
-        .await?;
+    let counted: Option<i64> =
+        tx.fetch_optional(query(HIT).bind(class).bind(client).bind(window_start).bind(limit)).await?;
     Ok(counted.is_some())
 }
 

@@ -200,6 +200,7 @@ mod server {
     use crate::applicant::Applicant;
     use crate::certificate::{self, Checklist, ClaimCode, FirstManagerChoice, IssuePolicy, IssueRequest};
     use crate::error::{DomainError, Problem, Result};
+    use crate::filing::{may_read, may_review};
     use crate::identity::IdentityVerifier;
     use crate::seal::Column;
     use crate::secret::Random;
@@ -564,18 +565,6 @@ mod server {
         let line = db.fetch_optional(query(&sql).bind(id.trim()).bind(&applicant.id)).await?;
         let line: Line = line.ok_or(DomainError::NotFound)?;
         Ok(line.open(db)?.form)
-    }
-
-    fn may_read(staff: &StaffView) -> Result<()> {
-        if staff.duties.has(Duty::Operate) || staff.duties.has(Duty::Audit) {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden.into())
-        }
-    }
-
-    fn may_review(staff: &StaffView) -> Result<()> {
-        if staff.duties.has(Duty::Operate) { Ok(()) } else { Err(DomainError::Forbidden.into()) }
     }
 
     async fn line_of(db: &Db, staff: &StaffView, id: &str) -> Result<Line> {

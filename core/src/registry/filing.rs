@@ -641,8 +641,9 @@ mod server {
         Ok(lines.into_iter().map(Line::view).collect())
     }
 
-    /// Operators and auditors of the authority read its filings.
-    fn may_read(staff: &StaffView) -> Result<()> {
+    /// Operators and auditors of the authority read its filings (and its establishment
+    /// applications).
+    pub(crate) fn may_read(staff: &StaffView) -> Result<()> {
         if staff.duties.has(Duty::Operate) || staff.duties.has(Duty::Audit) {
             Ok(())
         } else {
@@ -668,7 +669,7 @@ mod server {
     }
 
     /// Operators review (and the write checks it again, inside its transaction).
-    fn may_review(staff: &StaffView) -> Result<()> {
+    pub(crate) fn may_review(staff: &StaffView) -> Result<()> {
         if staff.duties.has(Duty::Operate) { Ok(()) } else { Err(DomainError::Forbidden.into()) }
     }
 
