@@ -513,7 +513,7 @@ mod server {
          JOIN authority a ON a.id = e.authority_id LEFT JOIN certificate c ON c.id = e.certificate_id";
 
     async fn line_where(db: &Db, condition: &str, arg: &str) -> Result<Option<Line>> {
-        Ok(db.fetch_optional(query(&format!("{LINE} WHERE {condition}")).bind(arg)).await?)
+        Ok(db.fetch_optional(query(format!("{LINE} WHERE {condition}")).bind(arg)).await?)
     }
 
     impl Line {

@@ -195,7 +195,9 @@ async fn issue18_an_application_is_returned_corrected_approved_and_its_certifica
     assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment WHERE applicant_id = $1", &a.id).await, 0);
 
     let submitted =
-        est::submit(&db, &a, None, &form(&staff, "北京市检验中心"), &[paper.clone()], T0, &random).await.unwrap();
+        est::submit(&db, &a, None, &form(&staff, "北京市检验中心"), std::slice::from_ref(&paper), T0, &random)
+            .await
+            .unwrap();
     assert_eq!(submitted.status, FilingStatus::Submitted);
     assert_eq!(submitted.files.len(), 1);
     // One application under review at a time.

@@ -238,7 +238,7 @@ async fn r23_a_returned_filing_keeps_the_reasons_and_a_corrected_one_is_filed_ag
     // A signature changed in the database no longer verifies.
     db.execute(
         ecert_core::store::query("UPDATE filing SET signature = $1 WHERE id = $2")
-            .bind(&sig.signature.chars().rev().collect::<String>())
+            .bind(sig.signature.chars().rev().collect::<String>())
             .bind(&filed.id),
     )
     .await
