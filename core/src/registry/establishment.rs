@@ -462,15 +462,8 @@ mod server {
     }
 
     async fn attachments_in(tx: &mut Tx, establishment_id: &str) -> Result<Vec<Attachment>> {
-        let rows: Vec<(String, String, String, i64, String)> = tx
-            .fetch_all(
-                query(
-                    "SELECT id, name, media_type, size, sha256 FROM establishment_file WHERE establishment_id = $1 \
-                     ORDER BY created_at, id",
-                )
-                .bind(establishment_id),
-            )
-            .await?;
+        let rows: Vec<(String, String, String, i64, String)> =
+            tx.fetch_all(query(PAPERS_OF).bind(establishment_id)).await?;
         Ok(rows.into_iter().map(attachment).collect())
     }
 
@@ -479,6 +472,9 @@ mod server {
     }
 
     const FILES: &str = "SELECT id, name, media_type, size, sha256 FROM establishment_file";
+    /// The papers of one application, in the order they were uploaded.
+    const PAPERS_OF: &str = "SELECT id, name, media_type, size, sha256 FROM establishment_file \
+         WHERE establishment_id = $1 ORDER BY created_at, id";
 
     /// An application's row as lists read it.
     struct Line {
@@ -534,8 +530,8 @@ mod server {
 
         /// The view with its papers.
         async fn view(&self, db: &Db) -> Result<EstablishmentView> {
-            let sql = format!("{FILES} WHERE establishment_id = $1 ORDER BY created_at, id");
-            let rows: Vec<(String, String, String, i64, String)> = db.fetch_all(query(&sql).bind(&self.id)).await?;
+            let rows: Vec<(String, String, String, i64, String)> =
+                db.fetch_all(query(PAPERS_OF).bind(&self.id)).await?;
             Ok(EstablishmentView { files: rows.into_iter().map(attachment).collect(), ..self.bare() })
         }
 
