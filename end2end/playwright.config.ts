@@ -45,7 +45,9 @@ function chromium(extra: string[]) {
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 60_000,
+  // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
+  // 20 to 50 s each alone, and over a minute when the machine is busy.
+  timeout: 120_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
@@ -88,7 +90,9 @@ export default defineConfig({
         command: server,
         url: `http://127.0.0.1:${b.port}/healthz`,
         reuseExistingServer: false,
-        timeout: 60_000,
+        // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
+  // 20 to 50 s each alone, and over a minute when the machine is busy.
+  timeout: 120_000,
         stdout: 'pipe' as const,
         env: {
           ECERT_LISTEN: `127.0.0.1:${b.port}`,

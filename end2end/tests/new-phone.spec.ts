@@ -16,7 +16,6 @@ async function wallet(p: Page) {
 }
 
 test('R19: a user gets the certificate back on a new phone with the grant intact; the old phone is refused', async ({ page, browser, baseURL }) => {
-  test.setTimeout(120_000);
   const { fm, dash, user } = await userWithGrant(page, browser, baseURL!, '北京市补办测试研究院');
   await wallet(user);
   await expect(user.getByTestId('card-grants')).toContainText('银行开户');
@@ -72,7 +71,6 @@ test('R19: a user gets the certificate back on a new phone with the grant intact
 });
 
 test('R19: staff give the first manager a re-download slip after the identity card; the holder can remove a card', async ({ page, browser, baseURL }) => {
-  test.setTimeout(120_000);
   const name = '北京市补办凭条研究院';
   await staffSignIn(page);
   await issueCertificate(page, name);

@@ -17,7 +17,7 @@ async function claimed(page: Page, browser: any, baseURL: string, name: string) 
 
 test('R13: a wrong old password is counted, six lock it, and an SMS code resets it', async ({ page, browser, baseURL }) => {
   // The SMS goes out on the gateway's third attempt, about 20 s after it was asked for.
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   const fm = await claimed(page, browser, baseURL!, '北京市密码测试研究院');
   await fm.goto('/wallet');
   await hydrated(fm);

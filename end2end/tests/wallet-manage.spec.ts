@@ -5,7 +5,6 @@ import { expect, test } from '@playwright/test';
 import { acceptOnPhone, CERT_PASSWORD, cstDay, hydrated, issueCertificate, phone, residentId, staffSignIn } from './helpers';
 
 test('a manager adds a user from the wallet and shows the face-to-face QR on the phone', async ({ page, browser, baseURL }) => {
-  test.setTimeout(120_000);
   await staffSignIn(page);
   await issueCertificate(page, '北京市手机管理研究院');
   const claim = (await page.getByTestId('claim-link').getAttribute('href'))!;
