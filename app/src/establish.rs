@@ -298,7 +298,7 @@ fn Applications(me: Applicant, bump: RwSignal<u32>) -> impl IntoView {
                                         <td>{a.name.clone()}<br/><small>{a.authority_name.clone()}</small></td>
                                         <td>{ecert_core::time::format_cst(ecert_core::Millis(a.submitted_at))}</td>
                                         <td data-testid="establishment-status">{status_text(status, lang)}</td>
-                                        <td data-testid="establishment-note">{a.review_note.clone().unwrap_or_default()}</td>
+                                        <td class="pre" data-testid="establishment-note">{a.review_note.clone().unwrap_or_default()}</td>
                                         <td><code data-testid="establishment-code">{a.credit_code.clone().unwrap_or_default()}</code></td>
                                         <td>
                                             {(status == FilingStatus::Returned).then(|| view! {

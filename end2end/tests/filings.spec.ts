@@ -55,7 +55,7 @@ test('R23: an annual report signed on the phone is approved by staff and publish
   const panel = page.getByTestId('filings-panel');
   await panel.getByLabel('办理业务').selectOption('annual_report');
   await panel.getByLabel('报告年度').fill(String(year));
-  await panel.getByLabel('开展业务活动情况').fill('开展科研项目12项，服务企业300家。');
+  await panel.getByLabel('开展业务活动情况').fill('开展科研项目12项；\n服务企业300家。');
   await panel.getByLabel('年初净资产（万元）').fill('1200.50');
   await panel.getByLabel('年末净资产（万元）').fill('1350');
   await panel.getByLabel('年初资产总额（万元）').fill('3000');

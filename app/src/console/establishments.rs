@@ -205,7 +205,7 @@ fn Review(
                             <dt>{t(T::LegalRep)}</dt><dd data-testid="establishment-rep">{f.legal_rep.name.clone()} " " {f.legal_rep.id_number.clone()} " " {f.legal_rep.mobile.clone()}</dd>
                             <dt>{t(T::FilingDigest)}</dt><dd><code>{d.digest.clone()}</code> " "
                                 {if d.digest_matches { t(T::FilingDigestMatches) } else { t(T::FilingDigestBroken) }}</dd>
-                            {d.view.review_note.clone().map(|n| view! { <dt>{t(T::FilingReviewNote)}</dt><dd>{n}</dd> })}
+                            {d.view.review_note.clone().map(|n| view! { <dt>{t(T::FilingReviewNote)}</dt><dd class="pre">{n}</dd> })}
                         </dl>
                         <h4>{t(T::EstablishPapers)}</h4>
                         <ul>{papers}</ul>

@@ -192,7 +192,7 @@ fn Review(
                                 </dd>
                             })}
                             {form_facts(&d.document.form, lang)}
-                            {d.filing.review_note.clone().map(|n| view! { <dt>{t(T::FilingReviewNote)}</dt><dd>{n}</dd> })}
+                            {d.filing.review_note.clone().map(|n| view! { <dt>{t(T::FilingReviewNote)}</dt><dd class="pre">{n}</dd> })}
                         </dl>
                         {(operate && waiting).then(|| view! {
                             {names_rep.then(|| view! {

@@ -220,7 +220,7 @@ fn FilingTable(rows: Vec<FilingView>) -> impl IntoView {
                     <td>{kind_text(f.kind, lang)}{year}</td>
                     <td>{ecert_core::time::format_cst(ecert_core::Millis(f.submitted_at))}</td>
                     <td data-testid="filing-status">{status_text(f.status, lang)}</td>
-                    <td data-testid="filing-note">{f.review_note.unwrap_or_default()}</td>
+                    <td class="pre" data-testid="filing-note">{f.review_note.unwrap_or_default()}</td>
                 </tr>
             }
         })

@@ -112,6 +112,15 @@ pub fn text(field: &str, input: &str, max: usize) -> Result<String, FieldError> 
     }
 }
 
+/// Required free text of several lines (a form's text area): as [`text`], line breaks (`\n`,
+/// `\r\n`) allowed.
+pub fn lines(field: &str, input: &str, max: usize) -> Result<String, FieldError> {
+    if input.trim().is_empty() {
+        return Err(FieldError::new(field, Problem::Required));
+    }
+    optional_text(field, input, max, true)
+}
+
 /// Optional free text, trimmed, at most `max` characters; line breaks (`\n`, `\r\n`) where
 /// `lines` allows them, no other control character.
 pub fn optional_text(field: &str, input: &str, max: usize, lines: bool) -> Result<String, FieldError> {
@@ -235,5 +244,11 @@ mod tests {
         assert_eq!(text("name", "  北京大学  ", 10).as_deref(), Ok("北京大学"));
         assert_eq!(text("name", "一二三四五六", 5).unwrap_err().problem, Problem::TooLong { max: 5 });
         assert_eq!(text("name", "a\u{0}b", 5).unwrap_err().problem, Problem::BadFormat);
+        // A text area's lines (an annual report's section, a purpose): breaks kept, nothing else.
+        assert_eq!(text("s", "一\n二", 5).unwrap_err().problem, Problem::BadFormat);
+        assert_eq!(lines("s", " 一\r\n二\n三 ", 10).as_deref(), Ok("一\r\n二\n三"));
+        assert_eq!(lines("s", " \n ", 10).unwrap_err().problem, Problem::Required);
+        assert_eq!(lines("s", "一\t二", 10).unwrap_err().problem, Problem::BadFormat);
+        assert_eq!(lines("s", "一二三四五六", 5).unwrap_err().problem, Problem::TooLong { max: 5 });
     }
 }

@@ -314,7 +314,7 @@ mod server {
         }
         let name = checks.take(validate::text("name", &form.name, 100));
         let address = checks.take(validate::text("address", &form.address, 200));
-        let purpose = checks.take(validate::text("purpose", &form.purpose, PURPOSE_MAX));
+        let purpose = checks.take(validate::lines("purpose", &form.purpose, PURPOSE_MAX));
         let funds = checks.take(crate::filing::check_amount("funds", &form.funds));
         let funding_source = checks.take(validate::text("funding_source", &form.funding_source, 100));
         let sponsor = checks.take(validate::text("sponsor", &form.sponsor, 100));

@@ -363,7 +363,7 @@ mod server {
     fn check_form(form: &FilingForm, now: Millis) -> Result<()> {
         let mut checks = Checks::new();
         let reason = |checks: &mut Checks, r: &str| {
-            checks.take(validate::text("reason", r, REASON_MAX));
+            checks.take(validate::lines("reason", r, REASON_MAX));
         };
         match form {
             FilingForm::Change(c) => {
@@ -387,7 +387,7 @@ mod server {
                 if !(FIRST_REPORT_YEAR..this_year).contains(&r.year) {
                     checks.take::<()>(Err(crate::FieldError::new("year", Problem::OutOfRange)));
                 }
-                checks.take(validate::text("activities", &r.activities, SECTION_MAX));
+                checks.take(validate::lines("activities", &r.activities, SECTION_MAX));
                 for (field, value) in [
                     ("net_assets_start", &r.net_assets_start),
                     ("net_assets_end", &r.net_assets_end),
@@ -402,7 +402,7 @@ mod server {
                     ("litigation", &r.litigation),
                     ("complaints", &r.complaints),
                 ] {
-                    checks.take(validate::text(field, value, SECTION_MAX));
+                    checks.take(validate::lines(field, value, SECTION_MAX));
                 }
                 checks.take(validate::optional_text("other", &r.other, SECTION_MAX, true));
                 checks.finish()?;

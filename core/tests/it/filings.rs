@@ -33,7 +33,8 @@ async fn institution(db: &Db, name: &str) -> (StaffView, Member, Caller) {
 fn report(year: i64) -> FilingForm {
     FilingForm::AnnualReport(AnnualReport {
         year,
-        activities: "开展科研项目12项，服务企业300家。".into(),
+        // Typed into a text area: its lines are kept (R23's report sections are several lines).
+        activities: "开展科研项目12项；\n服务企业300家。".into(),
         net_assets_start: "1200.50".into(),
         net_assets_end: "1350".into(),
         assets_start: "3000".into(),
