@@ -24,6 +24,9 @@ pub const UPLOAD_KEEP_HOURS: i64 = 24;
 /// How long an establishment applicant's account that applied for nothing stays after its last
 /// sign-in, in days.
 pub const APPLICANT_KEEP_DAYS: i64 = 30;
+/// How long an establishment application returned for correction waits for it, in days after
+/// the return; then it goes with its papers (R16: personal data kept only while it serves).
+pub const RETURNED_KEEP_DAYS: i64 = 90;
 /// How often every app server purges, in minutes.
 pub const PURGE_EVERY_MINUTES: u64 = 10;
 
@@ -45,7 +48,8 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
     let signed_cutoff = now.0 - SIGNED_KEEP_DAYS * Millis::DAY;
     let unsubmitted_cutoff = now.0 - UPLOAD_KEEP_HOURS * Millis::HOUR;
     let idle_cutoff = now.0 - APPLICANT_KEEP_DAYS * Millis::DAY;
-    let steps: [(&'static str, &str, i64); 21] = [
+    let returned_cutoff = now.0 - RETURNED_KEEP_DAYS * Millis::DAY;
+    let steps: [(&'static str, &str, i64); 23] = [
         // OIDC, children first: tokens, then codes no token names, then requests no code names.
         ("oidc_token", "DELETE FROM oidc_token WHERE expires_at < $1", cutoff),
         (
@@ -96,6 +100,18 @@ pub async fn purge(db: &Db, now: Millis) -> Result<Purged> {
             "establishment_file (unsubmitted)",
             "DELETE FROM establishment_file WHERE establishment_id IS NULL AND created_at < $1",
             unsubmitted_cutoff,
+        ),
+        // A returned application never corrected, papers first (they refer to it).
+        (
+            "establishment_file (abandoned)",
+            "DELETE FROM establishment_file WHERE establishment_id IN \
+             (SELECT id FROM establishment WHERE status = 'returned' AND reviewed_at < $1)",
+            returned_cutoff,
+        ),
+        (
+            "establishment (abandoned)",
+            "DELETE FROM establishment WHERE status = 'returned' AND reviewed_at < $1",
+            returned_cutoff,
         ),
         (
             "applicant_session (idle account)",

@@ -42,11 +42,22 @@ pub enum Class {
     Search,
     /// An establishment applicant's paper (up to half a megabyte) or claim slip.
     Upload,
+    /// An establishment applicant's sign-in code or its try: a class of its own, so that a
+    /// crowd at the applicants' door does not close the holders' SMS or the staff's sign-in.
+    Applicant,
 }
 
 impl Class {
-    pub const ALL: [Class; 7] =
-        [Class::Login, Class::SignIn, Class::Wallet, Class::Check, Class::Sms, Class::Search, Class::Upload];
+    pub const ALL: [Class; 8] = [
+        Class::Login,
+        Class::SignIn,
+        Class::Wallet,
+        Class::Check,
+        Class::Sms,
+        Class::Search,
+        Class::Upload,
+        Class::Applicant,
+    ];
 
     /// The class's name in metrics and logs.
     pub fn name(self) -> &'static str {
@@ -58,6 +69,7 @@ impl Class {
             Class::Sms => "sms",
             Class::Search => "search",
             Class::Upload => "upload",
+            Class::Applicant => "applicant",
         }
     }
 
@@ -73,6 +85,7 @@ impl Class {
             Class::Sms => (30, 3_000),
             Class::Search => (120, 60_000),
             Class::Upload => (20, 2_000),
+            Class::Applicant => (20, 2_000),
         }
     }
 
@@ -90,12 +103,11 @@ impl Class {
             "/api/staff_sign_in" | "/api/counter_sign_in" => Some(Class::SignIn),
             "/api/v1/wallet/offer" | "/api/v1/wallet/accept" | "/api/v1/wallet/grant_offer" => Some(Class::Wallet),
             "/api/v1/check" | "/check" | "/api/v1/wallet/check_number" => Some(Class::Check),
-            "/api/v1/wallet/sms_request"
-            | "/api/v1/wallet/password_reset"
-            | "/api/v1/wallet/redownload_sms"
-            | "/api/applicant_code" => Some(Class::Sms),
-            // An establishment applicant's sign-in: a code's try.
-            "/api/applicant_sign_in" => Some(Class::SignIn),
+            "/api/v1/wallet/sms_request" | "/api/v1/wallet/password_reset" | "/api/v1/wallet/redownload_sms" => {
+                Some(Class::Sms)
+            }
+            // An establishment applicant's sign-in: a code sent, a code's try.
+            "/api/applicant_code" | "/api/applicant_sign_in" => Some(Class::Applicant),
             // An establishment applicant's uploads (the largest bodies) and claim slips (a code).
             "/api/establishment_upload" | "/api/establishment_claim" => Some(Class::Upload),
             // The pages read their lists while they render, as the functions do.
@@ -296,6 +308,9 @@ mod tests {
         assert_eq!(Class::of(&Method::GET, "/annual-reports"), Some(Class::Search), "the page searches as it renders");
         assert_eq!(Class::of(&Method::POST, "/api/annual_reports"), Some(Class::Search));
         assert_eq!(Class::of(&Method::POST, "/api/scenario_list"), Some(Class::Search));
+        assert_eq!(Class::of(&Method::POST, "/api/applicant_code"), Some(Class::Applicant));
+        assert_eq!(Class::of(&Method::POST, "/api/applicant_sign_in"), Some(Class::Applicant));
+        assert_eq!(Class::of(&Method::POST, "/api/v1/wallet/sms_request"), Some(Class::Sms));
         assert!(Limiter::new(f64::NAN).enabled(), "a scale that is no number keeps the limits");
     }
 

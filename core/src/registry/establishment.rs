@@ -26,6 +26,9 @@ pub const MAX_FILES: usize = 5;
 pub const MAX_FILE_BYTES: usize = 512 * 1024;
 /// Uploads an applicant may hold that no application has taken yet.
 pub const MAX_UNSUBMITTED: i64 = 10;
+/// Uploads an applicant may make in an hour, whatever it discarded since: an upload and a
+/// discard in a loop would otherwise keep the database's writer busy with 700 KB requests.
+pub const UPLOADS_PER_HOUR: i64 = 30;
 /// Longest purpose and scope, in characters.
 pub const PURPOSE_MAX: usize = 1000;
 
@@ -209,9 +212,19 @@ mod server {
     use crate::time::Millis;
     use crate::validate::{self, Checks};
 
-    fn digest_of(document: &EstablishmentDocument) -> String {
+    /// The document's digest, keyed by the data key: staff see it beside a masked ID number and
+    /// mobile, and a plain hash of the whole would let anyone who sees both try the hidden
+    /// digits offline.
+    fn digest_of(vault: &crate::seal::Vault, document: &EstablishmentDocument) -> String {
+        vault.mac("establishment-document", &serde_json::to_vec(document).unwrap_or_default())
+    }
+
+    /// Whether `digest` is `document`'s: keyed, or a plain SHA-256 as applications submitted
+    /// before the key was used were digested.
+    fn digest_holds(vault: &crate::seal::Vault, document: &EstablishmentDocument, digest: &str) -> bool {
         use sha2::Digest;
-        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(serde_json::to_vec(document).unwrap_or_default()))
+        let json = serde_json::to_vec(document).unwrap_or_default();
+        digest_of(vault, document) == digest || URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(json)) == digest
     }
 
     /// The authorities an applicant may choose, by region.
@@ -254,6 +267,11 @@ mod server {
         let content = db.vault().seal(Column::EstablishmentFile.at(&id), &STANDARD.encode(bytes));
         let mut tx = db.begin_write().await?;
         lock_applicant(&mut tx, applicant).await?;
+        // Counted with the upload it allows: a refused upload below rolls its count back.
+        let hour = crate::rate::hour_of(now);
+        if !crate::rate::hit_in(&mut tx, "hour:establishment_upload", &applicant.id, hour, UPLOADS_PER_HOUR).await? {
+            return Err(DomainError::RateLimited.into());
+        }
         let waiting: i64 = tx
             .fetch_one(
                 query("SELECT COUNT(*) FROM establishment_file WHERE applicant_id = $1 AND establishment_id IS NULL")
@@ -424,7 +442,7 @@ mod server {
         }
         let attachments = attachments_in(&mut tx, &app_id).await?;
         let document = EstablishmentDocument { format: FORMAT.into(), authority_name, form, attachments };
-        let digest = digest_of(&document);
+        let digest = digest_of(tx.vault(), &document);
         let json = serde_json::to_string(&document).map_err(|_| DomainError::InvalidState)?;
         let sealed = tx.vault().seal(Column::EstablishmentForm.at(&app_id), &json);
         let updated = tx
@@ -590,7 +608,7 @@ mod server {
         may_read(staff)?;
         let line = line_of(db, staff, id).await?;
         let mut document = line.open(db)?;
-        let digest_matches = digest_of(&document) == line.digest;
+        let digest_matches = digest_holds(db.vault(), &document, &line.digest);
         let rep = &mut document.form.legal_rep;
         rep.id_number = crate::mask::id_number(&rep.id_number);
         rep.mobile = crate::mask::mobile(&rep.mobile);

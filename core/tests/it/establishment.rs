@@ -347,6 +347,24 @@ async fn issue18_other_authorities_and_other_applicants_reach_nothing_and_papers
     assert_eq!(e, DomainError::RateLimited);
     let next_hour = Millis(T0.0 + Millis::HOUR);
     est::claim(&db, &a, &mine.id, IssuePolicy::default(), next_hour, &random).await.unwrap();
+
+    // Uploads are counted an hour at a time, discards giving nothing back; the upload refused
+    // above for too many waiting papers was not counted.
+    let uploads_of = |who: &str| {
+        ecert_core::store::query(
+            "SELECT CAST(hits AS BIGINT) FROM rate_window WHERE class = 'hour:establishment_upload' AND client = $1",
+        )
+        .bind(who.to_owned())
+    };
+    let counted: i64 = db.fetch_one(uploads_of(&a.id)).await.unwrap();
+    assert_eq!(counted, est::MAX_UNSUBMITTED);
+    let c = signed_in(&db, "13600000018", "192.0.2.10").await;
+    for n in 0..est::UPLOADS_PER_HOUR {
+        let id = upload(&db, &c, &format!("{n}.pdf")).await;
+        est::discard(&db, &c, &id).await.unwrap();
+    }
+    assert_eq!(domain(est::upload(&db, &c, "more.pdf", PDF, T0, &random).await), DomainError::RateLimited);
+    est::upload(&db, &c, "more.pdf", PDF, next_hour, &random).await.unwrap();
 }
 
 #[tokio::test]
@@ -400,4 +418,19 @@ async fn issue18_a_credit_code_staff_enter_is_checked_and_the_purge_clears_what_
     let codes: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM applicant_code WHERE expires_at < $1").bind(later.0)).await.unwrap();
     assert_eq!(codes, 0, "spent codes are gone");
+
+    // R16: an application returned and never corrected goes with its papers 90 days after the
+    // return (its account then as an idle one); an approved one stays.
+    let gone = signed_in(&db, "13600000019", "192.0.2.12").await;
+    let paper = upload(&db, &gone, "b.pdf").await;
+    let returned =
+        est::submit(&db, &gone, None, &form(&staff, "放弃中心"), &[paper.clone()], T0, &Random::os()).await.unwrap();
+    est::send_back(&db, &staff, &returned.id, "材料不全", T0, &Random::os()).await.unwrap();
+    ecert_core::purge::purge(&db, Millis(T0.0 + 89 * Millis::DAY)).await.unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment WHERE id = $1", &returned.id).await, 1);
+    ecert_core::purge::purge(&db, Millis(T0.0 + 91 * Millis::DAY)).await.unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment WHERE id = $1", &returned.id).await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment_file WHERE id = $1", &paper).await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM applicant WHERE id = $1", &gone.id).await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment WHERE id = $1", &app.id).await, 1);
 }
