@@ -45,9 +45,10 @@ pub async fn applicant_me() -> Result<Option<Applicant>, AppError> {
 #[server(endpoint = "applicant_code")]
 pub async fn applicant_code(mobile: String) -> Result<String, AppError> {
     let state = crate::state::app_state()?;
-    // A client is its address (an IPv6 subscriber's /64); one the edge could not tell, all as one.
+    // A client is its address (an IPv6 subscriber's /48: the budget is an hour's); one the edge
+    // could not tell, all as one.
     let client = crate::session::client_ip()
-        .map(|ip| ecert_core::rate::client_key(ip).to_string())
+        .map(|ip| ecert_core::rate::subscriber_key(ip).to_string())
         .unwrap_or_else(|| "unknown".into());
     let now = ecert_core::Millis::now();
     Ok(ecert_core::applicant::send_code(&state.db, &state.sms, &mobile, &client, now, &state.random).await?)

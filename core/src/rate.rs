@@ -64,3 +64,32 @@ pub fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
         v4 => v4,
     }
 }
+
+/// The key of a client address for a budget counted by the hour (an SMS code to a stranger's
+/// mobile): an IPv4 address, or an IPv6 address's /48, the most a subscriber is commonly given
+/// (a /56 holds 256 /64s, so [`client_key`] would give one subscriber 256 budgets).
+pub fn subscriber_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_client_and_ipv4_is_itself() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(client_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
+        assert_eq!(subscriber_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1::"));
+        assert_eq!(subscriber_key(ip("2001:db8:1:ff00::1")), subscriber_key(ip("2001:db8:1:00ff::1")));
+        assert_eq!(subscriber_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(subscriber_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"), "an IPv4 address mapped into IPv6");
+        assert_eq!(client_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+    }
+}
