@@ -214,7 +214,7 @@ mod server {
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret};
     use crate::staff::{self, Duty, StaffView};
-    use crate::store::{Db, is_unique_violation, query};
+    use crate::store::{Backend, Db, is_unique_violation, query};
     use crate::time::Millis;
     use crate::validate::{self, Checks};
 
@@ -761,7 +761,7 @@ mod server {
         now: Millis,
     ) -> Result<Vec<CertificateView>> {
         let q = CertificateQuery { text: search.to_owned(), ..CertificateQuery::default() };
-        let (filter, values) = search_filter(staff, &q, now)?;
+        let (filter, values) = search_filter(db.backend(), staff, &q, now)?;
         let sql = format!("{VIEW_SELECT} WHERE {filter} ORDER BY {ORDER} LIMIT {}", limit.clamp(1, 200));
         let rows: Vec<ViewRow> = db.fetch_all(bind_all(query(&sql), values)).await?;
         rows.into_iter().map(|r| r.view(db.vault(), staff, now)).collect()
@@ -771,7 +771,7 @@ mod server {
     /// below it (R22, without persons' data) — found by a part of its institution's name, its
     /// credit code or its serial and by status, a page at a time (issue 15 §2).
     pub async fn search(db: &Db, staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<CertificatePage> {
-        let (filter, values) = search_filter(staff, q, now)?;
+        let (filter, values) = search_filter(db.backend(), staff, q, now)?;
         let with = if q.scope.is_empty() { "" } else { crate::stats::SUBTREE };
         let page = q.page.clamp(0, 1_000_000);
         // After a cursor, the page starts there (an index range, whatever the depth); without
@@ -816,7 +816,12 @@ mod server {
     /// The `WHERE` of a search over `certificate c` (no other table) and its parameters: the authority (`$1`, the root of `sub` for a
     /// wider scope), then the text (substring of the name; of the upper-cased credit code or
     /// serial), then the status (R20's lapse bounds are numbers, written into the text).
-    fn search_filter(staff: &StaffView, q: &CertificateQuery, now: Millis) -> Result<(String, Vec<String>)> {
+    fn search_filter(
+        backend: Backend,
+        staff: &StaffView,
+        q: &CertificateQuery,
+        now: Millis,
+    ) -> Result<(String, Vec<String>)> {
         let text = search_text(&q.text);
         let mut values = vec![staff.authority_id.clone()];
         let mut filter = match q.scope.trim() {
@@ -834,7 +839,11 @@ mod server {
             // part cannot hold a text longer than itself, and a text as long as it is the whole
             // of it: credit codes are 18 characters and serials 20, so a text of that length is
             // looked up by the unique key (a trigram scan of an all-digit text reads long posting
-            // lists), and, made of letters and digits only, is not looked for in names.
+            // lists), and, made of letters and digits only, is not looked for in names. On
+            // PostgreSQL a part of [`GRAM_LEN`] characters or more is looked for through the
+            // identifier's six-character grams first (migration 0034): a digit trigram is in
+            // most codes and serials, six digits in a row in few, so the index, not a recheck of
+            // thousands of rows, picks the candidates.
             let upper = text.to_uppercase();
             let length = upper.chars().count();
             let whole_id =
@@ -850,18 +859,30 @@ mod server {
                     "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE ti.name LIKE ${n}"
                 ));
             }
-            let code =
-                "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE ti.credit_code";
-            for (part_len, select) in
-                [(CREDIT_CODE_LEN, code), (SERIAL_LEN, "SELECT t.id FROM certificate t WHERE t.serial")]
+            let institution = "SELECT t.id FROM certificate t JOIN institution ti ON ti.id = t.institution_id WHERE";
+            let serial = "SELECT t.id FROM certificate t WHERE";
+            for (part_len, select, column) in
+                [(CREDIT_CODE_LEN, institution, "ti.credit_code"), (SERIAL_LEN, serial, "t.serial")]
             {
-                let (op, value) = match length {
-                    n if n < part_len => ("LIKE", format!("%{upper}%")),
-                    n if n == part_len => ("=", upper.clone()),
-                    _ => continue,
-                };
-                let n = bind(&mut values, value);
-                parts.push(format!("{select} {op} ${n}"));
+                match length {
+                    // `strpos`, not `LIKE`, checks the grams' candidates: the planner would
+                    // also AND in the trigram index for a `LIKE`, and read its long lists.
+                    n if n < part_len && n >= GRAM_LEN && backend == Backend::Postgres => {
+                        let part = bind(&mut values, upper.clone());
+                        parts.push(format!(
+                            "{select} ecert_grams({column}) @> ecert_grams(${part}) AND strpos({column}, ${part}) > 0"
+                        ));
+                    }
+                    n if n < part_len => {
+                        let like = bind(&mut values, format!("%{upper}%"));
+                        parts.push(format!("{select} {column} LIKE ${like}"));
+                    }
+                    n if n == part_len => {
+                        let whole = bind(&mut values, upper.clone());
+                        parts.push(format!("{select} {column} = ${whole}"));
+                    }
+                    _ => {}
+                }
             }
             // Never empty: a text that is not a whole identifier is looked for in names.
             filter.push_str(&format!(" AND c.id IN ({})", parts.join(" UNION ")));
@@ -883,6 +904,9 @@ mod server {
     /// The length of a unified social credit code and of a certificate serial ([`new_serial`]).
     const CREDIT_CODE_LEN: usize = 18;
     const SERIAL_LEN: usize = 20;
+    /// The length of the grams PostgreSQL indexes codes and serials by (`ecert_grams`,
+    /// migration 0034): a shorter part is looked for by its trigrams.
+    const GRAM_LEN: usize = 6;
 
     /// What a console search looks for inside `LIKE '%…%'`: trimmed, at most 100 characters, the
     /// pattern's own wildcards and escape taken out (they are plain text to the user).

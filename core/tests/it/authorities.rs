@@ -294,6 +294,15 @@ async fn issue15_the_fifty_first_certificate_is_found_by_name_code_or_serial_and
     assert_eq!(search(&db, &national, &find("第0研究所"), ecert_core::Millis::now()).await.unwrap().total, 1);
     assert_eq!(search(&db, &national, &find(&code), ecert_core::Millis::now()).await.unwrap().total, 1);
     assert_eq!(search(&db, &national, &find(&whole_serial), ecert_core::Millis::now()).await.unwrap().total, 1);
+    // Parts of six characters or more go through PostgreSQL's gram indexes (migration 0034):
+    // each finds its one certificate, and a part no identifier holds finds none.
+    for part in [&code[8..], &code[6..], &serial[2..16]] {
+        assert_eq!(search(&db, &national, &find(part), ecert_core::Millis::now()).await.unwrap().total, 1, "{part}");
+    }
+    assert_eq!(
+        search(&db, &national, &find(&format!("{}Y", &code[10..])), ecert_core::Millis::now()).await.unwrap().total,
+        0
+    );
     // One character more than a serial: neither a code nor a serial, and no name has it.
     assert_eq!(search(&db, &national, &find(&format!("{serial}0")), ecert_core::Millis::now()).await.unwrap().total, 0);
     assert_eq!(
