@@ -424,7 +424,9 @@ async fn issue18_a_credit_code_staff_enter_is_checked_and_the_purge_clears_what_
     let gone = signed_in(&db, "13600000019", "192.0.2.12").await;
     let paper = upload(&db, &gone, "b.pdf").await;
     let returned =
-        est::submit(&db, &gone, None, &form(&staff, "放弃中心"), &[paper.clone()], T0, &Random::os()).await.unwrap();
+        est::submit(&db, &gone, None, &form(&staff, "放弃中心"), std::slice::from_ref(&paper), T0, &Random::os())
+            .await
+            .unwrap();
     est::send_back(&db, &staff, &returned.id, "材料不全", T0, &Random::os()).await.unwrap();
     ecert_core::purge::purge(&db, Millis(T0.0 + 89 * Millis::DAY)).await.unwrap();
     assert_eq!(count(&db, "SELECT COUNT(*) FROM establishment WHERE id = $1", &returned.id).await, 1);
