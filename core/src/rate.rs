@@ -56,23 +56,22 @@ pub async fn hit_in(
 /// The key of a client address: an IPv4 address, or an IPv6 address's /64 (one subscriber's
 /// prefix, whose 2^64 addresses must not count as as many clients).
 pub fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip.to_canonical() {
-        std::net::IpAddr::V6(v6) => {
-            let s = v6.segments();
-            std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
+    v6_prefix(ip, 64)
 }
 
 /// The key of a client address for a budget counted by the hour (an SMS code to a stranger's
 /// mobile): an IPv4 address, or an IPv6 address's /48, the most a subscriber is commonly given
 /// (a /56 holds 256 /64s, so [`client_key`] would give one subscriber 256 budgets).
 pub fn subscriber_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    v6_prefix(ip, 48)
+}
+
+/// An IPv6 address cut to its first `bits` (an IPv4 address, mapped or not, as itself).
+fn v6_prefix(ip: std::net::IpAddr, bits: u32) -> std::net::IpAddr {
     match ip.to_canonical() {
         std::net::IpAddr::V6(v6) => {
-            let s = v6.segments();
-            std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
         }
         v4 => v4,
     }
