@@ -381,7 +381,8 @@ mod server {
             .bind(&row.id)
             .bind(now.0 - PUBLIC_RECORD_EVERY_MS)
             .must_change();
-            db.write(Unit::new([mark, verified_record(&row, Verifier::Public, now, random).into()])).await?;
+            db.write(Unit::new([mark, verified_record(&row, Verifier::Public, now, random).into()]).independent())
+                .await?;
         }
         view(row, matters, db.vault(), Audience::Public, now)
     }
@@ -563,7 +564,9 @@ mod server {
             .bind(&row.id)
             .must_change(),
             verified_record(&row, by, now, random).into(),
-        ]);
+        ])
+        // The checker's row, the set's and a new record: on PostgreSQL one statement.
+        .independent();
         match db.write(unit).await? {
             Applied::Done(_) => {}
             // Statement 0, `has_try`: concurrent failures spent the window's last tries first.
@@ -680,7 +683,7 @@ mod server {
             );
             statements.push(verified_record(&row, Verifier::Public, now, random).into());
         }
-        match db.write(Unit::new(statements)).await? {
+        match db.write(Unit::new(statements).independent()).await? {
             Applied::Done(_) => {}
             Applied::Stopped(0) => return Err(DomainError::RateLimited.into()),
             // Another check recorded this minute first: this one answers after it.

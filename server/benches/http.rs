@@ -143,7 +143,7 @@ async fn run(settings: Settings) {
         world.phones.len(),
         t.elapsed().as_secs_f64()
     );
-    if let Db::Postgres(pool, _) = &db {
+    if let Db::Postgres(pool, ..) = &db {
         let t = Instant::now();
         sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap_or_else(|e| panic!("vacuum: {e}"));
         println!("VACUUM ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
@@ -190,7 +190,7 @@ async fn run(settings: Settings) {
     // PostgreSQL: one request of each path through an app server whose connections log every
     // statement's plan, `EXPLAIN (ANALYZE, BUFFERS)` as `auto_explain` writes it to the server's log.
     if settings.explain
-        && let Db::Postgres(pool, _) = &db
+        && let Db::Postgres(pool, ..) = &db
     {
         let set = |name: &str, value: &str| format!("ALTER DATABASE {BENCH_DB} SET {name} = {value}");
         for sql in [
@@ -364,7 +364,7 @@ async fn seed(db: &Db, institutions: usize, numbers: usize, counters: usize, pho
     let now = Millis::now();
     let (staff, _) = ecert_testing::staff(db, now).await;
     let (qr_tokens, number_list) = match db {
-        Db::Postgres(pool, _) => seed_bulk_postgres(pool, db, &staff, institutions, numbers, now, &random).await,
+        Db::Postgres(pool, ..) => seed_bulk_postgres(pool, db, &staff, institutions, numbers, now, &random).await,
         Db::Sqlite(..) => seed_rows(db, &staff, institutions, numbers, now, &random).await,
     };
 
@@ -843,13 +843,13 @@ where
 
 /// PostgreSQL's WAL position now (`None` on SQLite).
 async fn wal_now(db: &Db) -> Option<String> {
-    let Db::Postgres(pool, _) = db else { return None };
+    let Db::Postgres(pool, ..) = db else { return None };
     sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text").fetch_one(pool).await.ok()
 }
 
 /// Sets `s.wal_per_request` from the WAL written since `since`.
 async fn wal_per_request(db: &Db, since: Option<String>, s: &mut Sample) {
-    let (Db::Postgres(pool, _), Some(since)) = (db, since) else { return };
+    let (Db::Postgres(pool, ..), Some(since)) = (db, since) else { return };
     let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
     let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
     s.wal_per_request = bytes.map(|b| b / s.latencies.len().max(1) as f64);

@@ -280,7 +280,7 @@ where
 /// every (re)connection it wakes all waiters, in case a move was announced while it was not
 /// listening. Nothing to do on SQLite, where every writer is in this process.
 pub async fn listen(db: Db) {
-    let Db::Postgres(pool, _) = db else { return };
+    let Db::Postgres(pool, ..) = db else { return };
     loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {

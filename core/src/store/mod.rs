@@ -26,8 +26,10 @@ pub use crate::seal::Vault;
 pub use query::{Column, ColumnAt, FromRow, Query, Row, Value, query};
 pub(crate) use query::{column, from_row};
 
+mod compose;
 mod local;
 mod query;
+mod quick;
 mod text;
 
 use query::{bind_values, map_rows};
@@ -70,7 +72,9 @@ pub struct PoolUse {
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool, Arc<SqliteSide>, Vault),
-    Postgres(PgPool, Vault),
+    /// sqlx's pool, for transactions and most statements, and the connections lent for a
+    /// point read or a unit of one statement ([`quick`]).
+    Postgres(PgPool, Arc<quick::Quick>, Vault),
 }
 
 /// What a SQLite database has beside its sqlx pool.
@@ -107,11 +111,25 @@ impl From<Query> for Statement {
 #[derive(Clone, Debug, Default)]
 pub struct Unit {
     pub statements: Vec<Statement>,
+    /// Set by [`Unit::independent`].
+    independent: bool,
 }
 
 impl Unit {
     pub fn new(statements: impl IntoIterator<Item = Statement>) -> Unit {
-        Unit { statements: statements.into_iter().collect() }
+        Unit { statements: statements.into_iter().collect(), independent: false }
+    }
+
+    /// Declares that no statement of the unit reads or changes a row that another one writes,
+    /// so that they may run as one statement over one snapshot: on PostgreSQL one round trip
+    /// instead of one per statement plus `BEGIN` and `COMMIT` ([`compose`]). The statements'
+    /// own subqueries then see the database as it was before the unit, each `UPDATE` still
+    /// re-checks the newest version of the rows it changes, and the unit still applies whole or
+    /// not at all. Each must be a plain `INSERT`, `UPDATE` or `DELETE` without `RETURNING`, of a
+    /// table no other statement of the unit writes; a unit that is not runs as a transaction,
+    /// as without this.
+    pub fn independent(self) -> Unit {
+        Unit { independent: true, ..self }
     }
 }
 
@@ -203,6 +221,11 @@ impl Db {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect =
                 sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+            // The connection budget is shared: half lent for statements that run alone on hot
+            // paths ([`quick`]), half in sqlx's pool for transactions and the rest.
+            let lent = options.max_connections / 2;
+            let pooled = options.max_connections.saturating_sub(lent).max(1);
+            let quick = quick::Quick::new(connect.clone(), lent, options.acquire_timeout);
             let pool = PgPoolOptions::new()
                 // No ping before every acquire (sqlx's default): it was a second round trip to
                 // the server for every query of a request (issue 17 §2 measured a poll at one
@@ -211,12 +234,12 @@ impl Db {
                 // server that went away, and idle connections are recycled below.
                 .test_before_acquire(false)
                 .idle_timeout(Duration::from_secs(300))
-                .max_connections(options.max_connections)
+                .max_connections(pooled)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await
                 .map_err(ConnectError::Connect)?;
-            Ok(Db::Postgres(pool, vault))
+            Ok(Db::Postgres(pool, Arc::new(quick), vault))
         } else {
             Err(ConnectError::UnsupportedScheme)
         }
@@ -234,14 +257,14 @@ impl Db {
     /// The data key of this database's personal fields.
     pub fn vault(&self) -> &Vault {
         match self {
-            Db::Sqlite(_, _, v) | Db::Postgres(_, v) => v,
+            Db::Sqlite(_, _, v) | Db::Postgres(_, _, v) => v,
         }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Db::Sqlite(pool, ..) => SQLITE_MIGRATIONS.run(pool).await,
-            Db::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await,
+            Db::Postgres(pool, ..) => POSTGRES_MIGRATIONS.run(pool).await,
         }
     }
 
@@ -264,7 +287,10 @@ impl Db {
     pub fn pool_use(&self) -> PoolUse {
         let (open, idle, max) = match self {
             Db::Sqlite(pool, ..) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
-            Db::Postgres(pool, _) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
+            Db::Postgres(pool, quick, _) => {
+                let (open, idle, max) = quick.usage();
+                (pool.size() + open, pool.num_idle() + idle as usize, pool.options().get_max_connections() + max)
+            }
         };
         PoolUse { open, idle: idle as u32, max, writer_queue: self.local().map(local::Local::queued) }
     }
@@ -289,7 +315,7 @@ impl Db {
                 let turn = side.gate.clone().lock_owned().await;
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn), vault.clone()))
             }
-            Db::Postgres(pool, vault) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
+            Db::Postgres(pool, _, vault) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
         }
     }
 
@@ -305,6 +331,11 @@ impl Db {
                 Ok(())
             })?;
             return Ok(first);
+        }
+        if let Some(mut lent) = self.lend_for(&q).await? {
+            let sql = q.text(Backend::Postgres);
+            let row = bind_values!(sqlx::query(&sql), q.values()).fetch_optional(lent.conn()?).await;
+            return lent.finish(row)?.map(|r| T::from_row(&mut Row::postgres(&r))).transpose();
         }
         self.pool_fetch_optional(q).await
     }
@@ -325,11 +356,15 @@ impl Db {
             return Ok(all);
         }
         let sql = q.text(self.backend());
+        if let Some(mut lent) = self.lend_for(&q).await? {
+            let rows = bind_values!(sqlx::query(&sql), q.values()).fetch_all(lent.conn()?).await;
+            return map_rows(lent.finish(rows)?, |r| Row::postgres(r));
+        }
         match self {
             Db::Sqlite(pool, ..) => {
                 map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(pool).await?, |r| Row::sqlite(r))
             }
-            Db::Postgres(pool, _) => {
+            Db::Postgres(pool, ..) => {
                 map_rows(bind_values!(sqlx::query(&sql), q.values()).fetch_all(pool).await?, |r| Row::postgres(r))
             }
         }
@@ -341,21 +376,67 @@ impl Db {
         let sql = q.text(self.backend());
         let done = match self {
             Db::Sqlite(pool, ..) => bind_values!(sqlx::query(&sql), q.values()).execute(pool).await?.rows_affected(),
-            Db::Postgres(pool, _) => bind_values!(sqlx::query(&sql), q.values()).execute(pool).await?.rows_affected(),
+            Db::Postgres(pool, ..) => bind_values!(sqlx::query(&sql), q.values()).execute(pool).await?.rows_affected(),
         };
         Ok(done)
     }
 
     /// Applies a unit of statements atomically and answers when it is durable. On SQLite's file
-    /// databases units are group-committed by one writer thread ([`local`]); elsewhere each is
-    /// a transaction of its own.
+    /// databases units are group-committed by one writer thread ([`local`]). On PostgreSQL a
+    /// unit of one statement, or of [`Unit::independent`] ones, is one statement ([`compose`]);
+    /// every other unit is a transaction of its own.
     pub async fn write(&self, unit: Unit) -> Result<Applied, StoreError> {
         if let Some(local) = self.local() {
             return Ok(local.write(unit).await?);
         }
+        if let Db::Postgres(pool, quick, _) = self {
+            let independent = unit.independent;
+            let statements = match <[Statement; 1]>::try_from(unit.statements) {
+                Ok([Statement { query, must_change }]) => {
+                    // One statement is a transaction of itself, and one that changed nothing has
+                    // nothing to undo.
+                    let sql = query.text(Backend::Postgres);
+                    let bound = bind_values!(sqlx::query(&sql), query.values());
+                    let done = match quick.try_lend().await? {
+                        Some(mut lent) => {
+                            let done = bound.execute(lent.conn()?).await;
+                            lent.finish(done)?
+                        }
+                        None => bound.execute(pool).await?,
+                    };
+                    let rows = done.rows_affected();
+                    return Ok(if must_change && rows == 0 { Applied::Stopped(0) } else { Applied::Done(vec![rows]) });
+                }
+                Err(statements) => statements,
+            };
+            if let Some((sql, values)) = independent.then(|| compose::one_statement(&statements)).flatten() {
+                let bound = bind_values!(sqlx::query(&sql), &values);
+                let row = match quick.try_lend().await? {
+                    Some(mut lent) => {
+                        let row = bound.fetch_one(lent.conn()?).await;
+                        lent.finish(row)
+                    }
+                    None => bound.fetch_one(pool).await,
+                };
+                return match row {
+                    Ok(row) => {
+                        let changed: Vec<i64> = sqlx::Row::try_get(&row, 0)?;
+                        Ok(Applied::Done(changed.into_iter().map(|n| n as u64).collect()))
+                    }
+                    Err(e) => compose::stopped_at(&e).map(Applied::Stopped).ok_or(e),
+                };
+            }
+            return self.write_in_transaction(statements).await;
+        }
+        self.write_in_transaction(unit.statements).await
+    }
+
+    /// A unit's statements in a transaction of their own, stopping at a `must_change` that
+    /// changed nothing.
+    async fn write_in_transaction(&self, statements: Vec<Statement>) -> Result<Applied, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut changed = Vec::with_capacity(unit.statements.len());
-        for (index, statement) in unit.statements.into_iter().enumerate() {
+        let mut changed = Vec::with_capacity(statements.len());
+        for (index, statement) in statements.into_iter().enumerate() {
             let rows = tx.execute(statement.query).await?;
             if statement.must_change && rows == 0 {
                 // Dropping the transaction rolls it back.
@@ -376,11 +457,19 @@ impl Db {
                 .await?
                 .map(|r| T::from_row(&mut Row::sqlite(&r)))
                 .transpose(),
-            Db::Postgres(pool, _) => bind_values!(sqlx::query(&sql), q.values())
+            Db::Postgres(pool, ..) => bind_values!(sqlx::query(&sql), q.values())
                 .fetch_optional(pool)
                 .await?
                 .map(|r| T::from_row(&mut Row::postgres(&r)))
                 .transpose(),
+        }
+    }
+
+    /// A connection of PostgreSQL's [`quick`] set for a point read, when one is free.
+    async fn lend_for(&self, q: &Query) -> Result<Option<quick::Lent>, StoreError> {
+        match self {
+            Db::Postgres(_, quick, _) if q.is_point_read() => quick.try_lend().await,
+            _ => Ok(None),
         }
     }
 
@@ -401,7 +490,10 @@ impl Db {
                 }
                 pool.close().await
             }
-            Db::Postgres(pool, _) => pool.close().await,
+            Db::Postgres(pool, quick, _) => {
+                quick.close().await;
+                pool.close().await
+            }
         }
     }
 }

@@ -188,27 +188,76 @@ async fn authority_name(db: &Db, id: &str) -> Option<String> {
 #[tokio::test]
 async fn a_unit_applies_whole_or_not_at_all_and_its_reads_see_it_at_once() {
     let db = open_test_db().await;
-    let random = Random::os();
-    let (a, b) = (random.id(), random.id());
+    // Issue 17 §2: on PostgreSQL an independent unit is one statement, not a transaction; it
+    // keeps every promise of one.
+    for independent in [false, true] {
+        let unit = |statements: Vec<Statement>| {
+            let unit = Unit::new(statements);
+            if independent { unit.independent() } else { unit }
+        };
+        let random = Random::os();
+        let (a, b) = (random.id(), random.id());
 
-    let done = db.write(Unit::new([authority(&a, "甲"), authority(&b, "乙")])).await.unwrap();
-    assert_eq!(done, Applied::Done(vec![1, 1]));
-    assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "committed when write answers");
+        let done = db.write(unit(vec![authority(&a, "甲"), authority(&b, "乙")])).await.unwrap();
+        assert_eq!(done, Applied::Done(vec![1, 1]));
+        assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "committed when write answers");
 
-    // A compare-and-set that misses stops the unit and undoes what it did before.
-    let rename = |id: &str, from: &str, to: &str| {
-        query("UPDATE authority SET name = $1 WHERE id = $2 AND name = $3").bind(to).bind(id).bind(from).must_change()
-    };
-    let stopped = db.write(Unit::new([rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
-    assert_eq!(stopped, Applied::Stopped(1), "the second statement stopped it");
-    assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "the first rename was undone");
-    assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
+        // A compare-and-set that misses stops the unit and undoes what it did before.
+        let rename = |id: &str, from: &str, to: &str| {
+            query("UPDATE authority SET name = $1 WHERE id = $2 AND name = $3")
+                .bind(to)
+                .bind(id)
+                .bind(from)
+                .must_change()
+        };
+        let stopped = db.write(unit(vec![rename(&a, "甲", "丙"), rename(&b, "不是乙", "丁")])).await.unwrap();
+        assert_eq!(stopped, Applied::Stopped(1), "the second statement stopped it");
+        assert_eq!(authority_name(&db, &a).await.as_deref(), Some("甲"), "the first rename was undone");
+        assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
 
-    // A failing statement fails its unit only, and undoes it.
-    let c = random.id();
-    let err = db.write(Unit::new([authority(&c, "戊"), authority(&a, "重复")])).await;
-    assert!(err.is_err(), "a duplicate id is refused");
-    assert_eq!(authority_name(&db, &c).await, None, "the unit's first insert was undone");
+        // The first statement that misses is the one named, and what came after it is undone too.
+        let stopped = db.write(unit(vec![rename(&a, "不是甲", "丙"), rename(&b, "乙", "丁")])).await.unwrap();
+        assert_eq!(stopped, Applied::Stopped(0), "the first statement stopped it");
+        assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"), "the second rename was undone");
+
+        // A statement not marked may change nothing; the rows each changed are answered.
+        let touch = query("UPDATE authority SET name = name WHERE id = $1").bind("无此机关").into();
+        let done = db.write(unit(vec![rename(&a, "甲", "丙"), touch])).await.unwrap();
+        assert_eq!(done, Applied::Done(vec![1, 0]));
+        assert_eq!(authority_name(&db, &a).await.as_deref(), Some("丙"));
+
+        // A unit of one statement that misses changes nothing either.
+        assert_eq!(db.write(unit(vec![rename(&b, "不是乙", "丁")])).await.unwrap(), Applied::Stopped(0));
+        assert_eq!(authority_name(&db, &b).await.as_deref(), Some("乙"));
+
+        // A failing statement fails its unit only, and undoes it.
+        let c = random.id();
+        let err = db.write(unit(vec![authority(&c, "戊"), authority(&a, "重复")])).await;
+        assert!(err.as_ref().is_err_and(is_unique_violation), "a duplicate id is refused as one: {err:?}");
+        assert_eq!(authority_name(&db, &c).await, None, "the unit's first insert was undone");
+    }
+}
+
+#[tokio::test]
+async fn a_point_read_refused_or_cut_off_leaves_no_broken_connection_behind() {
+    // Issue 17 §2: on PostgreSQL a point read borrows a connection that comes back without
+    // sqlx's ping; one the server refused is lent again, one cut off mid-statement is closed.
+    let db = open_test_db().await;
+    for round in 0..3 {
+        let refused = db.fetch_one::<i64>(query("SELECT CAST(1 AS BIGINT) FROM no_such_table").point_read()).await;
+        assert!(refused.is_err(), "a read of no table is refused");
+        if db.backend() == Backend::Postgres {
+            let sleep = db.fetch_one::<i64>(query("SELECT CAST(1 AS BIGINT) FROM pg_sleep(5)").point_read());
+            let cut = tokio::time::timeout(std::time::Duration::from_millis(100), sleep).await;
+            assert!(cut.is_err(), "the read was cut off");
+        }
+        let after = db.fetch_one::<i64>(query("SELECT CAST($1 AS BIGINT)").bind(round).point_read()).await;
+        assert_eq!(after.unwrap(), round, "the next read answers");
+        let counted = db.fetch_all::<(i64,)>(query("SELECT CAST($1 AS BIGINT)").bind(round).point_read()).await;
+        assert_eq!(counted.unwrap(), vec![(round,)]);
+    }
+    let usage = db.pool_use();
+    assert!(usage.open <= usage.max, "{usage:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,169 @@
+//! A [`Unit`](super::Unit) of independent statements sent to PostgreSQL as one statement (issue
+//! 17 §2). As a transaction the unit costs a round trip per statement plus `BEGIN` and `COMMIT`;
+//! a counter's check (three statements) was five round trips of the twelve its request made. As
+//! one statement it is one:
+//!
+//! ```sql
+//! WITH s0 AS (UPDATE counter … RETURNING 1), s1 AS (UPDATE presentation … RETURNING 1), …
+//! SELECT ecert_unit_changed(ARRAY[(SELECT count(*) FROM s0), …], ARRAY[true, …])
+//! ```
+//!
+//! One statement is atomic of itself. `ecert_unit_changed` (migration 0035) raises
+//! [`STOPPED`] naming the first statement marked `must_change` that changed no row, which undoes
+//! the whole statement, as the transaction undoes a unit that stops. What differs: all the
+//! statements see the database as it was when the unit began, so none of them may read or change
+//! a row another one writes ([`Unit::independent`](super::Unit::independent)).
+
+use super::{Statement, Value};
+
+/// The SQLSTATE `ecert_unit_changed` raises when a `must_change` statement changed nothing.
+pub(super) const STOPPED: &str = "EC001";
+
+/// The unit as one statement and its values, or `None` when it is empty or a statement is not
+/// a plain `INSERT`, `UPDATE` or `DELETE` of its own (one with `RETURNING`, several statements,
+/// a dollar-quoted string, a comment, a backslash in a literal, or a `$n` past its values), or
+/// when two statements write the same table (a row changed twice in one statement keeps only
+/// one change): the caller then runs the unit as a transaction.
+pub(super) fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Value>)> {
+    if statements.is_empty() {
+        return None;
+    }
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    let mut tables = Vec::with_capacity(statements.len());
+    for (index, statement) in statements.iter().enumerate() {
+        let text = statement.query.text(super::Backend::Postgres);
+        let text = text.trim();
+        let table = written_table(text)?;
+        if tables.contains(&table) || text.to_ascii_uppercase().contains("RETURNING") {
+            return None;
+        }
+        tables.push(table);
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("ecert_s{index} AS ("));
+        renumber(text, values.len(), statement.query.values().len(), &mut sql)?;
+        sql.push_str(" RETURNING 1)");
+        values.extend_from_slice(statement.query.values());
+    }
+    let counts: Vec<String> = (0..statements.len()).map(|i| format!("(SELECT count(*) FROM ecert_s{i})")).collect();
+    let must: Vec<&str> = statements.iter().map(|s| if s.must_change { "true" } else { "false" }).collect();
+    sql.push_str(&format!(" SELECT ecert_unit_changed(ARRAY[{}], ARRAY[{}])", counts.join(", "), must.join(", ")));
+    Some((sql, values))
+}
+
+/// The table a plain `INSERT INTO t`, `UPDATE t` or `DELETE FROM t` writes, in lower case.
+fn written_table(text: &str) -> Option<String> {
+    let words: Vec<String> = text.split_whitespace().take(3).map(str::to_ascii_lowercase).collect();
+    let table = match words.as_slice() {
+        [verb, table, ..] if verb == "update" => table,
+        [verb, into, table] if verb == "insert" && into == "into" => table,
+        [verb, from, table] if verb == "delete" && from == "from" => table,
+        _ => return None,
+    };
+    table.split('(').next().filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+/// Appends `sql` to `out` with each `$n` shifted by `offset`; `None` when a `$n` is not one of
+/// the statement's `bound` values, or the text holds what this scan does not read (a
+/// dollar-quoted string, a comment, a second statement).
+fn renumber(sql: &str, offset: usize, bound: usize, out: &mut String) -> Option<()> {
+    let mut rest = sql;
+    while let Some(at) = rest.find(['\'', '"', '$', ';', '-', '/']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let mark = tail.as_bytes()[0];
+        match mark {
+            b'\'' | b'"' => {
+                // A literal or a quoted name, copied whole; a doubled quote inside reads as two.
+                // A backslash may escape a quote (`E'…'`): not read here.
+                let end = tail[1..].find(mark as char)? + 2;
+                if tail[..end].contains('\\') {
+                    return None;
+                }
+                out.push_str(&tail[..end]);
+                rest = &tail[end..];
+            }
+            b'$' if out.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') => {
+                // Part of a name (`a$1`), not a placeholder.
+                out.push('$');
+                rest = &tail[1..];
+            }
+            b'$' => {
+                let digits = tail[1..].bytes().take_while(u8::is_ascii_digit).count();
+                let n: usize = tail[1..1 + digits].parse().ok()?;
+                if n == 0 || n > bound {
+                    return None;
+                }
+                out.push_str(&format!("${}", n + offset));
+                rest = &tail[1 + digits..];
+            }
+            b'-' | b'/' if tail[1..].starts_with(['-', '*']) => return None,
+            b';' => return None,
+            _ => {
+                out.push(mark as char);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(())
+}
+
+/// The index of the statement that stopped the unit, when `error` is `ecert_unit_changed`'s.
+pub(super) fn stopped_at(error: &sqlx::Error) -> Option<usize> {
+    let sqlx::Error::Database(e) = error else { return None };
+    if e.code().as_deref() != Some(STOPPED) {
+        return None;
+    }
+    e.message().rsplit(' ').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::query;
+
+    #[test]
+    fn placeholders_are_shifted_past_the_statements_before_and_literals_are_left_alone() {
+        let first = query("UPDATE counter SET n = n WHERE id = $1 AND status = 'a$1' AND x$1 < $2").bind(1).bind(2);
+        let second = query("INSERT INTO r (a, b, c) SELECT $1, $2, 'it''s $2' WHERE $1 <> \"$3\"").bind(3).bind(4);
+        let (sql, values) = one_statement(&[first.must_change(), second.into()]).unwrap();
+        assert_eq!(
+            sql,
+            "WITH ecert_s0 AS (UPDATE counter SET n = n WHERE id = $1 AND status = 'a$1' AND x$1 < $2 RETURNING 1), \
+             ecert_s1 AS (INSERT INTO r (a, b, c) SELECT $3, $4, 'it''s $2' WHERE $3 <> \"$3\" RETURNING 1) \
+             SELECT ecert_unit_changed(ARRAY[(SELECT count(*) FROM ecert_s0), (SELECT count(*) FROM ecert_s1)], ARRAY[true, false])"
+        );
+        assert_eq!(values, vec![Value::Int(Some(1)), Value::Int(Some(2)), Value::Int(Some(3)), Value::Int(Some(4))]);
+    }
+
+    #[test]
+    fn what_the_scan_cannot_read_is_left_to_a_transaction() {
+        let refused = [
+            query("SELECT 1"),
+            query("UPDATE t SET a = 1 RETURNING id"),
+            query("UPDATE t SET a = 1; DELETE FROM t"),
+            query("UPDATE t SET a = $$x$$"),
+            query("UPDATE t SET a = 1 -- note"),
+            query("UPDATE t SET a = $2").bind(1),
+            query("UPDATE t SET a = $0").bind(1),
+            query("UPDATE t SET a = 'open"),
+            query("UPDATE t SET a = E'\\'' WHERE b = $1").bind(1),
+            query("INSERT t VALUES (1)"),
+        ];
+        for q in refused {
+            let text = q.text(crate::store::Backend::Postgres).into_owned();
+            assert!(one_statement(&[q.into()]).is_none(), "{text}");
+        }
+        let arithmetic = query("UPDATE t SET a = a - 1, b = b / 2 WHERE id = $1").bind(1);
+        assert!(one_statement(&[arithmetic.into()]).is_some(), "a minus or a slash alone is no comment");
+        assert!(one_statement(&[]).is_none(), "an empty unit");
+        let twice = || query("UPDATE Counter SET a = 1 WHERE id = $1").bind(1).into();
+        let other = query("update counter set a = 2 where id = $1").bind(1).into();
+        assert!(one_statement(&[twice(), other]).is_none(), "one table written twice");
+        let insert = query("INSERT INTO counter(a) VALUES ($1)").bind(1).into();
+        assert!(one_statement(&[twice(), insert]).is_none(), "one table written twice, once by an insert");
+    }
+}
