@@ -8,7 +8,8 @@
 //! statement that ran to its end, or that the server refused, leaves the connection ready for
 //! the next (sqlx reads any answer still owed before it sends the next statement). A statement
 //! cut off on the way (the caller's future dropped) leaves answers owed: the connection is then
-//! drained by a task of its own, as sqlx's pool drains one, before it is lent again. A
+//! drained by a task of its own, as sqlx's pool drains one, before it is lent again (a write so
+//! cut off may still commit, as a transaction whose `COMMIT` was already sent does). A
 //! connection whose way to the server failed, or that the server is ending (a fatal error, a
 //! shutdown), or that was idle past [`IDLE_TIMEOUT`], is closed instead.
 //!
