@@ -1,11 +1,11 @@
 //! A [`Unit`](super::Unit) of independent statements sent to PostgreSQL as one statement (issue
 //! 17 §2). As a transaction the unit costs a round trip per statement plus `BEGIN` and `COMMIT`;
-//! a counter's check (three statements) was five round trips of the twelve its request made. As
+//! a counter's check (three statements) was five round trips of the ten its request made. As
 //! one statement it is one:
 //!
 //! ```sql
-//! WITH s0 AS (UPDATE counter … RETURNING 1), s1 AS (UPDATE presentation … RETURNING 1), …
-//! SELECT ecert_unit_changed(ARRAY[(SELECT count(*) FROM s0), …], ARRAY[true, …])
+//! WITH ecert_s0 AS (UPDATE counter … RETURNING 1), ecert_s1 AS (UPDATE presentation … RETURNING 1), …
+//! SELECT ecert_unit_changed(ARRAY[(SELECT count(*) FROM ecert_s0), …], ARRAY[true, …])
 //! ```
 //!
 //! One statement is atomic of itself. `ecert_unit_changed` (migration 0035) raises

@@ -34,6 +34,24 @@ mod text;
 
 use query::{bind_values, map_rows};
 
+/// Runs `$run` with `$on` a connection that `$quick` lends when one is free ([`quick`]), else
+/// `$pool`; the outcome of the statement, the loan ended either way.
+macro_rules! on_lent_or_pool {
+    ($quick:expr, $pool:expr, |$on:ident| $run:expr) => {
+        match $quick.try_lend().await? {
+            Some(mut lent) => {
+                let $on = lent.conn()?;
+                let outcome = $run.await;
+                lent.finish(outcome)
+            }
+            None => {
+                let $on = $pool;
+                $run.await
+            }
+        }
+    };
+}
+
 /// What a storage call fails with. Constraint failures are classified by kind on every path
 /// ([`is_unique_violation`]); the type is sqlx's, named here so that nothing else names it.
 pub type StoreError = sqlx::Error;
@@ -233,7 +251,7 @@ impl Db {
                 // instead, which the pool then closes; `/readyz` and the callers' errors show a
                 // server that went away, and idle connections are recycled below.
                 .test_before_acquire(false)
-                .idle_timeout(Duration::from_secs(300))
+                .idle_timeout(quick::IDLE_TIMEOUT)
                 .max_connections(pooled)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
@@ -397,28 +415,14 @@ impl Db {
                     // nothing to undo.
                     let sql = query.text(Backend::Postgres);
                     let bound = bind_values!(sqlx::query(&sql), query.values());
-                    let done = match quick.try_lend().await? {
-                        Some(mut lent) => {
-                            let done = bound.execute(lent.conn()?).await;
-                            lent.finish(done)?
-                        }
-                        None => bound.execute(pool).await?,
-                    };
-                    let rows = done.rows_affected();
+                    let rows = on_lent_or_pool!(quick, pool, |on| bound.execute(on))?.rows_affected();
                     return Ok(if must_change && rows == 0 { Applied::Stopped(0) } else { Applied::Done(vec![rows]) });
                 }
                 Err(statements) => statements,
             };
             if let Some((sql, values)) = independent.then(|| compose::one_statement(&statements)).flatten() {
                 let bound = bind_values!(sqlx::query(&sql), &values);
-                let row = match quick.try_lend().await? {
-                    Some(mut lent) => {
-                        let row = bound.fetch_one(lent.conn()?).await;
-                        lent.finish(row)
-                    }
-                    None => bound.fetch_one(pool).await,
-                };
-                return match row {
+                return match on_lent_or_pool!(quick, pool, |on| bound.fetch_one(on)) {
                     Ok(row) => {
                         let changed: Vec<i64> = sqlx::Row::try_get(&row, 0)?;
                         Ok(Applied::Done(changed.into_iter().map(|n| n as u64).collect()))

@@ -18,7 +18,6 @@
 //! (`ECERT_DB_MAX_CONNECTIONS`) and sqlx's pool the other half. When all `max` are lent, a caller
 //! does not wait: [`Quick::try_lend`] answers `None` and the statement goes through sqlx's pool.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,15 +32,15 @@ pub struct Quick {
     options: PgConnectOptions,
     /// Idle connections with the instant each came back; `None` once closed.
     idle: Mutex<Option<Vec<(PgConnection, Instant)>>>,
+    /// One permit per connection in use (lent, connecting or draining); idle ones hold none.
     lendable: Arc<Semaphore>,
     max: u32,
-    open: AtomicU32,
     connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for Quick {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quick").field("max", &self.max).field("open", &self.open).finish_non_exhaustive()
+        f.debug_struct("Quick").field("max", &self.max).finish_non_exhaustive()
     }
 }
 
@@ -60,7 +59,6 @@ impl Quick {
             idle: Mutex::new(Some(Vec::new())),
             lendable: Arc::new(Semaphore::new(max as usize)),
             max,
-            open: AtomicU32::new(0),
             connect_timeout,
         }
     }
@@ -69,36 +67,28 @@ impl Quick {
     pub(super) async fn try_lend(self: &Arc<Quick>) -> Result<Option<Lent>, sqlx::Error> {
         let Ok(turn) = self.lendable.clone().try_acquire_owned() else { return Ok(None) };
         let now = Instant::now();
-        let mut stale = Vec::new();
         let idle = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             let Some(idle) = idle.as_mut() else { return Err(sqlx::Error::PoolClosed) };
-            // The oldest are at the bottom of the stack: those past the idle timeout go.
+            // The oldest are at the bottom of the stack: those past the idle timeout are closed.
             let fresh = idle.partition_point(|(_, since)| now.duration_since(*since) > IDLE_TIMEOUT);
-            stale.extend(idle.drain(..fresh).map(|(conn, _)| conn));
+            idle.drain(..fresh).for_each(drop);
             idle.pop().map(|(conn, _)| conn)
         };
-        for conn in stale {
-            self.open.fetch_sub(1, Ordering::Relaxed);
-            drop(conn);
-        }
         let conn = match idle {
             Some(conn) => conn,
-            None => {
-                let conn = tokio::time::timeout(self.connect_timeout, self.options.connect())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)??;
-                self.open.fetch_add(1, Ordering::Relaxed);
-                conn
-            }
+            None => tokio::time::timeout(self.connect_timeout, self.options.connect())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
         };
         Ok(Some(Lent { quick: self.clone(), conn: Some(conn), turn: Some(turn) }))
     }
 
-    /// Connections open, idle among them, and the most that may be.
+    /// Connections open (in use, and idle), idle among them, and the most that may be.
     pub(super) fn usage(&self) -> (u32, u32, u32) {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, Vec::len) as u32;
-        (self.open.load(Ordering::Relaxed), idle, self.max)
+        let in_use = self.max.saturating_sub(self.lendable.available_permits() as u32);
+        (in_use + idle, idle, self.max)
     }
 
     /// Closes the idle connections; every later [`Quick::try_lend`] fails and every connection
@@ -107,20 +97,14 @@ impl Quick {
         self.lendable.close();
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
         for (conn, _) in idle {
-            self.open.fetch_sub(1, Ordering::Relaxed);
             let _ = conn.close().await;
         }
     }
 
     /// Puts `conn` on the idle stack, or closes it when this set is closed.
     fn put_back(&self, conn: PgConnection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        match idle.as_mut() {
-            Some(idle) => idle.push((conn, Instant::now())),
-            None => {
-                drop(idle);
-                self.open.fetch_sub(1, Ordering::Relaxed);
-            }
+        if let Some(idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            idle.push((conn, Instant::now()));
         }
     }
 }
@@ -141,10 +125,8 @@ impl Lent {
                 Err(sqlx::Error::Database(e)) if !ends_session(e.try_downcast_ref::<PgDatabaseError>()) => {
                     self.quick.put_back(conn)
                 }
-                Err(_) => {
-                    self.quick.open.fetch_sub(1, Ordering::Relaxed);
-                    drop(conn);
-                }
+                // The way to the server failed: the connection closes here.
+                Err(_) => drop(conn),
             }
         }
         outcome
@@ -172,19 +154,14 @@ impl Drop for Lent {
         let drain = async move {
             match tokio::time::timeout(Duration::from_secs(30), conn.ping()).await {
                 Ok(Ok(())) => quick.put_back(conn),
-                _ => {
-                    quick.open.fetch_sub(1, Ordering::Relaxed);
-                    drop(conn);
-                }
+                _ => drop(conn),
             }
             drop(turn);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(drain)),
             // No runtime left to drain it on: the connection closes with the future.
-            Err(_) => {
-                self.quick.open.fetch_sub(1, Ordering::Relaxed);
-            }
+            Err(_) => drop(drain),
         }
     }
 }
