@@ -29,6 +29,11 @@
 //! the load, through an extra app server whose connections have `auto_explain` log every plan
 //! (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
 //!
+//! Each row also shows where the CPU went, per request: this process's (the app servers, sqlx and
+//! the load, which the bare row's column prices alone) and, with PostgreSQL on this machine, its
+//! processes'. `ECERT_BENCH_PATHS=counter,poll` runs only those paths (`check`, `counter`, `poll`,
+//! `login`; the bare handler always runs), for a profile of one.
+//!
 //! Otherwise the database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
 //! (default 100,000), each with an active certificate, its first manager and a bound device, and
 //! with live presented sets: one QR per institution, and as many numbers as the counter levels
@@ -75,6 +80,9 @@ struct Settings {
     app_servers: usize,
     keep: bool,
     explain: bool,
+    /// The paths to run (`ECERT_BENCH_PATHS=counter,poll`; all when unset): `check`, `counter`,
+    /// `poll`, `login`. The bare handler always runs, as every row's yardstick.
+    paths: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -99,7 +107,12 @@ impl Settings {
             app_servers: var("ECERT_BENCH_APP_SERVERS").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
             keep: var("ECERT_BENCH_KEEP").is_some_and(|v| v == "1"),
             explain: var("ECERT_BENCH_EXPLAIN").is_some_and(|v| v == "1"),
+            paths: var("ECERT_BENCH_PATHS").map(|v| v.split(',').map(|p| p.trim().to_owned()).collect()),
         }
+    }
+
+    fn runs(&self, path: &str) -> bool {
+        self.paths.as_ref().is_none_or(|paths| paths.iter().any(|p| p == path))
     }
 }
 
@@ -225,49 +238,59 @@ async fn run(settings: Settings) {
     let mut rows = Vec::new();
     let mut trips = Vec::new();
     for &c in &settings.levels {
-        let bare_sample = load(&bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
+        let meter = Meter::start(&db).await;
+        let mut bare_sample = load(&bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
+        meter.finish(&db, &mut bare_sample).await;
         let base = bare_sample.per_second();
         rows.push(("bare", c, bare_sample, base));
-        let tokens = Arc::clone(&world.qr_tokens);
-        let wal = wal_now(&db).await;
-        let mut s = load(&ours, c, settings.seconds, move |i| Some(check_request(&tokens[i % tokens.len()]))).await;
-        wal_per_request(&db, wal, &mut s).await;
-        rows.push(("check (QR)", c, s, base));
-        let numbers = Arc::clone(&world.numbers);
-        let next = Arc::clone(&world.next_number);
-        let cookies = Arc::clone(&world.counter_cookies);
-        let wal = wal_now(&db).await;
-        let mut s = load(&ours, c, settings.seconds, move |i| {
-            let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
-            let cookie = &cookies[i % cookies.len()];
-            Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
-        })
-        .await;
-        wal_per_request(&db, wal, &mut s).await;
-        rows.push(("counter_verify (number)", c, s, base));
-        let browsers = Arc::clone(&world.browsers);
-        let wal = wal_now(&db).await;
-        let mut s = load(&ours, c, settings.seconds, move |i| {
-            let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
-            Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
-        })
-        .await;
-        wal_per_request(&db, wal, &mut s).await;
-        rows.push(("login_status (poll)", c, s, base));
-        let wal = wal_now(&db).await;
-        let mut trip = round_trips(&ours, &world.phones, c.min(world.phones.len()), settings.seconds).await;
-        wal_per_request(&db, wal, &mut trip.total).await;
-        rows.push(("scan_login (logins)", c.min(world.phones.len()), trip.total, base));
-        trips.push((c.min(world.phones.len()), trip.after_confirm, trip.polls, trip.logins));
+        if settings.runs("check") {
+            let tokens = Arc::clone(&world.qr_tokens);
+            let meter = Meter::start(&db).await;
+            let mut s = load(&ours, c, settings.seconds, move |i| Some(check_request(&tokens[i % tokens.len()]))).await;
+            meter.finish(&db, &mut s).await;
+            rows.push(("check (QR)", c, s, base));
+        }
+        if settings.runs("counter") {
+            let numbers = Arc::clone(&world.numbers);
+            let next = Arc::clone(&world.next_number);
+            let cookies = Arc::clone(&world.counter_cookies);
+            let meter = Meter::start(&db).await;
+            let mut s = load(&ours, c, settings.seconds, move |i| {
+                let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
+                let cookie = &cookies[i % cookies.len()];
+                Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
+            })
+            .await;
+            meter.finish(&db, &mut s).await;
+            rows.push(("counter_verify (number)", c, s, base));
+        }
+        if settings.runs("poll") {
+            let browsers = Arc::clone(&world.browsers);
+            let meter = Meter::start(&db).await;
+            let mut s = load(&ours, c, settings.seconds, move |i| {
+                let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
+                Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
+            })
+            .await;
+            meter.finish(&db, &mut s).await;
+            rows.push(("login_status (poll)", c, s, base));
+        }
+        if settings.runs("login") {
+            let meter = Meter::start(&db).await;
+            let mut trip = round_trips(&ours, &world.phones, c.min(world.phones.len()), settings.seconds).await;
+            meter.finish(&db, &mut trip.total).await;
+            rows.push(("scan_login (logins)", c.min(world.phones.len()), trip.total, base));
+            trips.push((c.min(world.phones.len()), trip.after_confirm, trip.polls, trip.logins));
+        }
     }
 
     println!(
-        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10}",
-        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare", "WAL B/req"
+        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>11} {:>11}",
+        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare", "WAL B/req", "CPU µs/req", "PG µs/req"
     );
     for (name, c, s, base) in &rows {
         println!(
-            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10}",
+            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>11} {:>11}",
             s.per_second(),
             ms(s.percentile(50.0)),
             ms(s.percentile(99.0)),
@@ -275,6 +298,8 @@ async fn run(settings: Settings) {
             s.errors,
             100.0 * s.per_second() / base.max(f64::EPSILON),
             s.wal_per_request.map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
+            s.cpu_per_request.map_or_else(|| "-".to_owned(), |(p, _)| format!("{p:.0}")),
+            s.cpu_per_request.and_then(|(_, pg)| pg).map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
         );
         if let Some(e) = &s.first_error {
             println!("    first error: {e}");
@@ -772,6 +797,10 @@ struct Sample {
     /// PostgreSQL: bytes of WAL written while the sample ran, per request (everything the
     /// server wrote, autovacuum included).
     wal_per_request: Option<f64>,
+    /// CPU time per request while the sample ran, in µs: this process's (the app servers, sqlx,
+    /// and the load) and, with a PostgreSQL server on this machine, its processes' (every
+    /// `postgres` process that /proc shows).
+    cpu_per_request: Option<(f64, Option<f64>)>,
 }
 
 impl Sample {
@@ -828,8 +857,14 @@ where
             })
         })
         .collect();
-    let mut sample =
-        Sample { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO, wal_per_request: None };
+    let mut sample = Sample {
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        wall: Duration::ZERO,
+        wal_per_request: None,
+        cpu_per_request: None,
+    };
     for h in handles {
         let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
         sample.latencies.extend(latencies);
@@ -841,18 +876,75 @@ where
     sample
 }
 
-/// PostgreSQL's WAL position now (`None` on SQLite).
-async fn wal_now(db: &Db) -> Option<String> {
-    let Db::Postgres(pool, ..) = db else { return None };
-    sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text").fetch_one(pool).await.ok()
+/// What a sample costs beyond its latencies: the WAL PostgreSQL wrote and the CPU time spent,
+/// read before and after it.
+struct Meter {
+    wal: Option<String>,
+    cpu: Cpu,
 }
 
-/// Sets `s.wal_per_request` from the WAL written since `since`.
-async fn wal_per_request(db: &Db, since: Option<String>, s: &mut Sample) {
-    let (Db::Postgres(pool, ..), Some(since)) = (db, since) else { return };
-    let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
-    let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
-    s.wal_per_request = bytes.map(|b| b / s.latencies.len().max(1) as f64);
+impl Meter {
+    async fn start(db: &Db) -> Meter {
+        let wal = match db {
+            Db::Postgres(pool, ..) => {
+                sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text").fetch_one(pool).await.ok()
+            }
+            _ => None,
+        };
+        Meter { wal, cpu: Cpu::now() }
+    }
+
+    /// Sets `s.wal_per_request` and `s.cpu_per_request` from what was spent since `start`.
+    async fn finish(self, db: &Db, s: &mut Sample) {
+        let requests = s.latencies.len().max(1) as f64;
+        let cpu = Cpu::now();
+        let postgres = match (cpu.postgres, self.cpu.postgres) {
+            (Some(after), Some(before)) if matches!(db, Db::Postgres(..)) => Some((after - before) / requests),
+            _ => None,
+        };
+        s.cpu_per_request = Some(((cpu.process - self.cpu.process) / requests, postgres));
+        if let (Db::Postgres(pool, ..), Some(since)) = (db, self.wal) {
+            let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
+            let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
+            s.wal_per_request = bytes.map(|b| b / requests);
+        }
+    }
+}
+
+/// CPU time used so far, in µs, from /proc (user and system, in the kernel's clock ticks of
+/// 10 ms: a sample of seconds on 2 cores makes that error small).
+struct Cpu {
+    process: f64,
+    /// The sum over the processes named `postgres` now running; `None` where none is seen.
+    postgres: Option<f64>,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let process = ticks(std::path::Path::new("/proc/self/stat")).unwrap_or(0.0);
+        let mut postgres = None;
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let dir = entry.path();
+                let is_postgres = std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres");
+                if is_postgres && let Some(t) = ticks(&dir.join("stat")) {
+                    postgres = Some(postgres.unwrap_or(0.0) + t);
+                }
+            }
+        }
+        Cpu { process, postgres }
+    }
+}
+
+/// utime + stime of a /proc/…/stat file, in µs (USER_HZ is 100 on Linux).
+fn ticks(stat: &std::path::Path) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // The fields after the command name in parentheses, which may hold spaces.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10_000.0)
 }
 
 /// What [`round_trips`] measured.
@@ -907,8 +999,14 @@ async fn round_trips(
             })
         })
         .collect();
-    let empty =
-        || Sample { latencies: Vec::new(), errors: 0, first_error: None, wall: Duration::ZERO, wal_per_request: None };
+    let empty = || Sample {
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        wall: Duration::ZERO,
+        wal_per_request: None,
+        cpu_per_request: None,
+    };
     let mut trips = Trips { total: empty(), after_confirm: empty(), polls: 0, logins: 0 };
     for h in handles {
         let (totals, afters, polls, errors, first) = h.await.unwrap_or_else(|e| panic!("round trip task: {e}"));
