@@ -12,15 +12,22 @@ const smsPort = process.env.ECERT_E2E_SMS_PORT ?? '3109';
 const smsSecret = 'e2e-sms-shared-secret-0001';
 
 type Backend = { name: string; port: string; databaseUrl: string };
-const backends: Backend[] = [
+const all: Backend[] = [
   { name: 'sqlite', port: process.env.ECERT_E2E_SQLITE_PORT ?? '3107', databaseUrl: `sqlite:${workDir}/e2e.db` },
 ];
 if (process.env.ECERT_E2E_POSTGRES_URL) {
-  backends.push({
+  all.push({
     name: 'postgres',
     port: process.env.ECERT_E2E_POSTGRES_PORT ?? '3108',
     databaseUrl: process.env.ECERT_E2E_POSTGRES_URL,
   });
+}
+// ECERT_E2E_BACKEND=sqlite (or postgres): this run starts and tests that database's server alone,
+// so that scripts/test can run one Playwright per database side by side (issue 17 §4).
+const only = process.env.ECERT_E2E_BACKEND;
+const backends = only ? all.filter((b) => b.name === only) : all;
+if (only && backends.length === 0) {
+  throw new Error(`ECERT_E2E_BACKEND=${only}: no such database here (sqlite, or postgres with ECERT_E2E_POSTGRES_URL)`);
 }
 
 // Issue 17 §1: the balancer of scripts/cluster (https://127.0.0.1:8443), when it runs.
@@ -45,6 +52,8 @@ function chromium(extra: string[]) {
 
 export default defineConfig({
   testDir: './tests',
+  // One per run, so that two runs side by side do not clear each other's traces.
+  outputDir: only ? `test-results/${only}` : 'test-results',
   // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
   // 20 to 50 s each alone, and over a minute when the machine is busy.
   timeout: 120_000,
