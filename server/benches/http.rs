@@ -29,9 +29,10 @@
 //! the load, through an extra app server whose connections have `auto_explain` log every plan
 //! (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
 //!
-//! Each row also shows where the CPU went, per request: this process's (the app servers, sqlx and
-//! the load, which the bare row's column prices alone) and, with PostgreSQL on this machine, its
-//! processes'. `ECERT_BENCH_PATHS=counter,poll` runs only those paths (`check`, `counter`, `poll`,
+//! Each row also shows where the CPU went, in µs per request: this process's (`app µs`: the app
+//! servers, sqlx and the load, which the bare row prices alone) and, with PostgreSQL on this
+//! machine, its backends' serving the bench (`PG µs`) and its other processes' (`PG+ µs`: WAL
+//! writer, checkpointer, autovacuum). `ECERT_BENCH_PATHS=counter,poll` runs only those paths (`check`, `counter`, `poll`,
 //! `login`; the bare handler always runs), for a profile of one.
 //!
 //! Otherwise the database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
@@ -285,12 +286,23 @@ async fn run(settings: Settings) {
     }
 
     println!(
-        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>11} {:>11}",
-        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare", "WAL B/req", "CPU µs/req", "PG µs/req"
+        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
+        "path",
+        "C",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "vs bare",
+        "WAL B/req",
+        "app µs",
+        "PG µs",
+        "PG+ µs"
     );
     for (name, c, s, base) in &rows {
         println!(
-            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>11} {:>11}",
+            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>8} {:>8} {:>8}",
             s.per_second(),
             ms(s.percentile(50.0)),
             ms(s.percentile(99.0)),
@@ -298,8 +310,9 @@ async fn run(settings: Settings) {
             s.errors,
             100.0 * s.per_second() / base.max(f64::EPSILON),
             s.wal_per_request.map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
-            s.cpu_per_request.map_or_else(|| "-".to_owned(), |(p, _)| format!("{p:.0}")),
-            s.cpu_per_request.and_then(|(_, pg)| pg).map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
+            micros(s.cpu_per_request.map(|c| c.process)),
+            micros(s.cpu_per_request.and_then(|c| c.backends)),
+            micros(s.cpu_per_request.and_then(|c| c.others)),
         );
         if let Some(e) = &s.first_error {
             println!("    first error: {e}");
@@ -797,10 +810,8 @@ struct Sample {
     /// PostgreSQL: bytes of WAL written while the sample ran, per request (everything the
     /// server wrote, autovacuum included).
     wal_per_request: Option<f64>,
-    /// CPU time per request while the sample ran, in µs: this process's (the app servers, sqlx,
-    /// and the load) and, with a PostgreSQL server on this machine, its processes' (every
-    /// `postgres` process that /proc shows).
-    cpu_per_request: Option<(f64, Option<f64>)>,
+    /// CPU time per request while the sample ran: see [`Cpu`].
+    cpu_per_request: Option<Cpu>,
 }
 
 impl Sample {
@@ -897,12 +908,11 @@ impl Meter {
     /// Sets `s.wal_per_request` and `s.cpu_per_request` from what was spent since `start`.
     async fn finish(self, db: &Db, s: &mut Sample) {
         let requests = s.latencies.len().max(1) as f64;
-        let cpu = Cpu::now();
-        let postgres = match (cpu.postgres, self.cpu.postgres) {
-            (Some(after), Some(before)) if matches!(db, Db::Postgres(..)) => Some((after - before) / requests),
-            _ => None,
-        };
-        s.cpu_per_request = Some(((cpu.process - self.cpu.process) / requests, postgres));
+        let mut cpu = Cpu::now().per_request(&self.cpu, requests);
+        if !matches!(db, Db::Postgres(..)) {
+            (cpu.backends, cpu.others) = (None, None);
+        }
+        s.cpu_per_request = Some(cpu);
         if let (Db::Postgres(pool, ..), Some(since)) = (db, self.wal) {
             let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
             let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
@@ -911,29 +921,51 @@ impl Meter {
     }
 }
 
-/// CPU time used so far, in µs, from /proc (user and system, in the kernel's clock ticks of
-/// 10 ms: a sample of seconds on 2 cores makes that error small).
+/// CPU time in µs, from /proc (user and system, in the kernel's clock ticks of 10 ms: a sample
+/// of seconds on 2 cores makes that error small): this process's (the app servers, sqlx and the
+/// load) and, with a PostgreSQL server on this machine, its backends' serving the bench's
+/// database and its other processes' (WAL writer, checkpointer, autovacuum…). A process that
+/// ends inside a sample takes its time with it, so PostgreSQL's figures are lower bounds.
+#[derive(Clone, Copy)]
 struct Cpu {
     process: f64,
-    /// The sum over the processes named `postgres` now running; `None` where none is seen.
-    postgres: Option<f64>,
+    backends: Option<f64>,
+    others: Option<f64>,
 }
 
 impl Cpu {
     fn now() -> Cpu {
         let process = ticks(std::path::Path::new("/proc/self/stat")).unwrap_or(0.0);
-        let mut postgres = None;
+        let (mut backends, mut others) = (None, None);
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
                 let dir = entry.path();
                 let is_postgres = std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres");
-                if is_postgres && let Some(t) = ticks(&dir.join("stat")) {
-                    postgres = Some(postgres.unwrap_or(0.0) + t);
-                }
+                let Some(t) = ticks(&dir.join("stat")).filter(|_| is_postgres) else { continue };
+                // A backend's title: "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE".
+                let title = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+                let title = String::from_utf8_lossy(&title);
+                let sum =
+                    if title.split_whitespace().any(|word| word == BENCH_DB) { &mut backends } else { &mut others };
+                *sum = Some(sum.unwrap_or(0.0) + t);
             }
         }
-        Cpu { process, postgres }
+        Cpu { process, backends, others }
     }
+
+    /// What was spent from `before` to `self`, per request.
+    fn per_request(&self, before: &Cpu, requests: f64) -> Cpu {
+        let delta = |a: Option<f64>, b: Option<f64>| Some((a? - b.unwrap_or(0.0)) / requests);
+        Cpu {
+            process: (self.process - before.process) / requests,
+            backends: delta(self.backends, before.backends),
+            others: delta(self.others, before.others),
+        }
+    }
+}
+
+fn micros(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"))
 }
 
 /// utime + stime of a /proc/…/stat file, in µs (USER_HZ is 100 on Linux).
