@@ -45,7 +45,7 @@ ensure_apt() {
 # itself (-Zbuild-std, allowed by RUSTC_BOOTSTRAP=1).
 WASM_STD_ARGS=()
 setup_toolchain() {
-  ensure_apt build-essential pkg-config curl ca-certificates
+  ensure_apt build-essential pkg-config curl ca-certificates procps
   if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     step "Toolchain: rustup $(rustc --version) with its wasm32-unknown-unknown target"
   else
@@ -81,8 +81,10 @@ ensure_build_tools() {
 # The debug server build whose pages the debug WASM hydrates: `--cfg erase_components` (each
 # component's view one `AnyView`, as in the WASM), and the output name Leptos reads at compile time
 # (the server's pages then ask for pkg/ecert.wasm). `cargo test` builds with it too, so that the
-# server binary the suite builds is the one the browser tests run (issue 17 §4): a page does not
-# hydrate over a server rendered without that cfg.
+# server binary the suite builds is the one the browser tests run (issue 17 §4): in debug builds a
+# page does not hydrate over a server rendered without that cfg (every browser test failed on a
+# hydration mismatch when that was tried). Release servers are built without it, as they were
+# by cargo-leptos, and scripts/size's release pages hydrate.
 debug_host_env() {
   export RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=ecert
 }
@@ -91,7 +93,8 @@ debug_host_env() {
 # front target dir and prints its path. A debug build whose dependencies are optimized (the
 # workspace's dev profile), about 2 minutes cold.
 site_tool() {
-  (cd "$ROOT" && env -u RUSTFLAGS CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo build --locked -q -p ecert-site) >&2
+  (cd "$ROOT" && env -u RUSTFLAGS CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo build --locked -q -p ecert-site) >&2 ||
+    return 1
   echo "$FRONT_TARGET_DIR/debug/ecert-site"
 }
 

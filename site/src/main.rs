@@ -8,7 +8,7 @@
 //! ecert-site precompress DIR
 //! ```
 //!
-//! `build` empties the site root, then:
+//! `build` empties the site root (a build that fails leaves it empty, not stale), then:
 //! - cuts the module along the `#[lazy]` split points Leptos's routes leave in it (each lazy
 //!   route a `.wasm` of its own, the code routes share in `chunk_N.wasm`), beside a JavaScript
 //!   link module and `__wasm_split_manifest.json`, which the server's `HydrationScripts` reads
@@ -146,8 +146,9 @@ fn bindgen(wasm: &Path, out_dir: &Path, name: Option<&str>) -> Result<()> {
 }
 
 /// Writes `FILE.br` and `FILE.gz` beside every file under `dir` (recursively) where they are
-/// smaller than the file; stale ones from an earlier run are replaced or removed. Returns how
-/// many files were looked at and the bytes brotli saved.
+/// smaller than the file, and removes an earlier run's where they are not (`build` empties the
+/// site root first, so no compressed copy outlives its file there). Returns how many files were
+/// looked at and the bytes brotli saved.
 fn precompress(dir: &Path) -> Result<(usize, u64)> {
     let mut files = 0;
     let mut saved = 0;
