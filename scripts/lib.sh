@@ -70,7 +70,7 @@ ensure_npm_tools() {
   ensure_node
   step "Installing wasm-opt (npm binaryen $BINARYEN_VERSION) and terser $TERSER_VERSION"
   mkdir -p "$TOOLS/npm"
-  npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION"
+  npm install --no-progress --loglevel=error --no-audit --no-fund --prefix "$TOOLS/npm" "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION"
 }
 
 ensure_build_tools() {
