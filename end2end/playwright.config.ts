@@ -22,8 +22,8 @@ if (process.env.ECERT_E2E_POSTGRES_URL) {
     databaseUrl: process.env.ECERT_E2E_POSTGRES_URL,
   });
 }
-// ECERT_E2E_BACKEND=sqlite (or postgres): this run starts and tests that database's server alone,
-// so that scripts/test can run one Playwright per database side by side (issue 17 §4).
+// ECERT_E2E_BACKEND=sqlite (or postgres): this run starts and tests that database's server alone
+// (two such runs side by side were tried for issue 17 §4: no faster in all on 2 cores).
 const only = process.env.ECERT_E2E_BACKEND;
 const backends = only ? all.filter((b) => b.name === only) : all;
 if (only && backends.length === 0) {
@@ -52,7 +52,7 @@ function chromium(extra: string[]) {
 
 export default defineConfig({
   testDir: './tests',
-  // One per run, so that two runs side by side do not clear each other's traces.
+  // One per database run alone, so that two runs do not clear each other's traces.
   outputDir: only ? `test-results/${only}` : 'test-results',
   // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
   // 20 to 50 s each alone, and over a minute when the machine is busy.
