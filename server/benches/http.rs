@@ -815,6 +815,17 @@ struct Sample {
 }
 
 impl Sample {
+    fn empty() -> Sample {
+        Sample {
+            latencies: Vec::new(),
+            errors: 0,
+            first_error: None,
+            wall: Duration::ZERO,
+            wal_per_request: None,
+            cpu_per_request: None,
+        }
+    }
+
     fn per_second(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64().max(f64::EPSILON)
     }
@@ -868,14 +879,7 @@ where
             })
         })
         .collect();
-    let mut sample = Sample {
-        latencies: Vec::new(),
-        errors: 0,
-        first_error: None,
-        wall: Duration::ZERO,
-        wal_per_request: None,
-        cpu_per_request: None,
-    };
+    let mut sample = Sample::empty();
     for h in handles {
         let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
         sample.latencies.extend(latencies);
@@ -1031,15 +1035,7 @@ async fn round_trips(
             })
         })
         .collect();
-    let empty = || Sample {
-        latencies: Vec::new(),
-        errors: 0,
-        first_error: None,
-        wall: Duration::ZERO,
-        wal_per_request: None,
-        cpu_per_request: None,
-    };
-    let mut trips = Trips { total: empty(), after_confirm: empty(), polls: 0, logins: 0 };
+    let mut trips = Trips { total: Sample::empty(), after_confirm: Sample::empty(), polls: 0, logins: 0 };
     for h in handles {
         let (totals, afters, polls, errors, first) = h.await.unwrap_or_else(|e| panic!("round trip task: {e}"));
         trips.logins += afters.len();
