@@ -12,12 +12,16 @@ const STOP: usize = 13;
 /// Code set C's start symbol's value, and the modulus of the check symbol.
 const START_C: usize = 105;
 const MODULUS: usize = 103;
+/// Code set C's digit pairs are the values 0 to 99; a check symbol may be any value below the
+/// modulus, 100 to 102 included (in a data position those switch code sets: not a number).
+const PAIRS: usize = 100;
 /// Scan lines tried, spread over the middle three fifths of the frame.
 const LINES: usize = 15;
 
 struct Patterns {
-    /// The run widths (in modules) of the symbols 00 to 99.
-    digits: Vec<Vec<u8>>,
+    /// The run widths (in modules) of the symbols of values 0 to 102: the digit pairs 00 to 99,
+    /// then the three that only a check symbol may be here.
+    symbols: Vec<Vec<u8>>,
     start_c: Vec<u8>,
     stop: Vec<u8>,
 }
@@ -39,25 +43,28 @@ fn runs_of(modules: &[u8]) -> Vec<u8> {
     runs
 }
 
-/// Every pattern, read once from the encoder: `Ć` + two digits encodes start C, the symbol, the
-/// check symbol and stop.
+/// Every pattern, read once from the encoder: `Ć` + digits encodes start C, a symbol per pair,
+/// the check symbol and stop. The check symbols of the pairs 00 to 99 alone are the values 2 to
+/// 101; that of `0050` is 102.
 fn patterns() -> Option<&'static Patterns> {
     static PATTERNS: OnceLock<Option<Patterns>> = OnceLock::new();
     PATTERNS
         .get_or_init(|| {
-            let mut digits = Vec::with_capacity(100);
-            let mut start_c = Vec::new();
-            let mut stop = Vec::new();
-            for v in 0..100 {
-                let modules = barcoders::sym::code128::Code128::new(format!("\u{0106}{v:02}")).ok()?.encode();
-                if modules.len() != 3 * SYMBOL + STOP {
-                    return None;
-                }
+            let encode = |digits: &str| {
+                let modules = barcoders::sym::code128::Code128::new(format!("\u{0106}{digits}")).ok()?.encode();
+                (modules.len() == (digits.len() / 2 + 2) * SYMBOL + STOP).then_some(modules)
+            };
+            let mut symbols = vec![Vec::new(); MODULUS];
+            let (mut start_c, mut stop) = (Vec::new(), Vec::new());
+            for v in 0..PAIRS {
+                let modules = encode(&format!("{v:02}"))?;
                 start_c = runs_of(&modules[..SYMBOL]);
-                digits.push(runs_of(&modules[SYMBOL..2 * SYMBOL]));
+                symbols[v] = runs_of(&modules[SYMBOL..2 * SYMBOL]);
+                symbols[(START_C + v) % MODULUS] = runs_of(&modules[2 * SYMBOL..3 * SYMBOL]);
                 stop = runs_of(&modules[3 * SYMBOL..]);
             }
-            Some(Patterns { digits, start_c, stop })
+            symbols[102] = runs_of(&encode("0050")?[3 * SYMBOL..4 * SYMBOL]);
+            symbols.iter().all(|s| s.len() == 6).then_some(Patterns { symbols, start_c, stop })
         })
         .as_ref()
 }
@@ -120,10 +127,10 @@ fn is(runs: &[(bool, f32)], pattern: &[u8], modules: usize) -> bool {
     distance(runs, pattern, modules).is_some_and(|d| d < CLOSE)
 }
 
-/// The digit pair (0 to 99) whose pattern six runs are closest to, if close enough.
+/// The value (0 to 102) whose pattern six runs are closest to, if close enough.
 fn symbol(runs: &[(bool, f32)], p: &Patterns) -> Option<usize> {
     let (best, d) = p
-        .digits
+        .symbols
         .iter()
         .enumerate()
         .filter_map(|(v, pattern)| Some((v, distance(runs, pattern, SYMBOL)?)))
@@ -152,8 +159,11 @@ fn read_runs(runs: &[(bool, f32)], p: &Patterns) -> Option<String> {
             values.push(symbol(runs.get(i..i + 6)?, p)?);
             i += 6;
         }
-        // Digits, then the check symbol: start + Σ position × value, modulo 103.
+        // Digit pairs, then the check symbol: start + Σ position × value, modulo 103.
         let (&check, data) = values.split_last()?;
+        if data.iter().any(|&v| v >= PAIRS) {
+            return None;
+        }
         let sum = data.iter().enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v);
         (!data.is_empty() && sum % MODULUS == check).then(|| data.iter().map(|v| format!("{v:02}")).collect())
     })
@@ -218,7 +228,7 @@ mod tests {
         let mut runs = line_runs(&luma[..width]).unwrap();
         let at = runs.iter().position(|r| r.0).unwrap() + 6;
         // The first symbol (12) drawn with the pattern of 13.
-        for (k, w) in p.digits[13].iter().enumerate() {
+        for (k, w) in p.symbols[13].iter().enumerate() {
             runs[at + k].1 = f32::from(*w) * 2.0;
         }
         assert_eq!(read_runs(&runs, p), None);
@@ -230,10 +240,55 @@ mod tests {
         let p = patterns().unwrap();
         assert_eq!(p.start_c, [2, 1, 1, 2, 3, 2]);
         assert_eq!(p.stop, [2, 3, 3, 1, 1, 1, 2]);
-        assert_eq!(p.digits[0], [2, 1, 2, 2, 2, 2]);
-        let mut distinct = p.digits.clone();
+        assert_eq!(p.symbols[0], [2, 1, 2, 2, 2, 2]);
+        // Code B, code A and FNC1 in code set C.
+        assert_eq!(p.symbols[100], [1, 1, 4, 1, 3, 1]);
+        assert_eq!(p.symbols[101], [3, 1, 1, 1, 4, 1]);
+        assert_eq!(p.symbols[102], [4, 1, 1, 1, 3, 1]);
+        let mut distinct = p.symbols.clone();
         distinct.sort();
         distinct.dedup();
-        assert_eq!(distinct.len(), 100);
+        assert_eq!(distinct.len(), 103);
+    }
+
+    /// The check symbol of a 16-digit number: 105 + Σ position × pair, modulo 103.
+    fn check_of(digits: &str) -> usize {
+        let pairs = digits.as_bytes().chunks(2).map(|p| usize::from(p[0] - b'0') * 10 + usize::from(p[1] - b'0'));
+        pairs.enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v) % MODULUS
+    }
+
+    #[test]
+    fn a_number_whose_check_symbol_is_above_99_is_read() {
+        // About 3 numbers in 103 have a check symbol of 100, 101 or 102: the wallet's camera
+        // could not read those until the patterns held them (a browser test failed on one).
+        for check in [100, 101, 102] {
+            let digits = (0..10_000u32)
+                .map(|k| format!("{:016}", 1_234_567_890_000_000u64 + u64::from(k) * 7_919))
+                .find(|d| check_of(d) == check)
+                .unwrap();
+            for scale in [1.5, 2.0, 3.3] {
+                let (luma, width) = frame(&digits, scale, 30);
+                assert_eq!(read(&luma, width, 30).as_deref(), Some(digits.as_str()), "check {check}, scale {scale}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pair_that_switches_code_sets_is_not_a_number() {
+        let p = patterns().unwrap();
+        let (luma, width) = frame("1234567890123456", 2.0, 30);
+        let mut runs = line_runs(&luma[..width]).unwrap();
+        // The first pair drawn as value 100 (code B), the check symbol made to match it.
+        let at = runs.iter().position(|r| r.0).unwrap() + 6;
+        for (k, w) in p.symbols[100].iter().enumerate() {
+            runs[at + k].1 = f32::from(*w) * 2.0;
+        }
+        let check_at = runs.len() - 1 - 7 - 6;
+        let pairs = [100, 34, 56, 78, 90, 12, 34, 56];
+        let check = pairs.iter().enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v) % MODULUS;
+        for (k, w) in p.symbols[check].iter().enumerate() {
+            runs[check_at + k].1 = f32::from(*w) * 2.0;
+        }
+        assert_eq!(read_runs(&runs, p), None);
     }
 }
