@@ -78,14 +78,15 @@ ensure_build_tools() {
   ensure_npm_tools
 }
 
-# The debug server build whose pages the debug WASM hydrates: `--cfg erase_components` (each
-# component's view one `AnyView`, as in the WASM), and the output name Leptos reads at compile time
-# (the server's pages then ask for pkg/ecert.wasm). `cargo test` builds with it too, so that the
-# server binary the suite builds is the one the browser tests run (issue 17 §4): in debug builds a
-# page does not hydrate over a server rendered without that cfg (every browser test failed on a
-# hydration mismatch when that was tried). Release servers are built without it, as they were
-# by cargo-leptos, and scripts/size's release pages hydrate.
-debug_host_env() {
+# The server build whose pages the WASM hydrates, debug and release: `--cfg erase_components`
+# (each component's view one `AnyView`, as in the WASM), and the output name Leptos reads at
+# compile time (the server's pages then ask for pkg/ecert.wasm). `cargo test` builds with it too,
+# so that the server binary the suite builds is the one the browser tests run (issue 17 §4). A
+# server rendered without that cfg renders pages the erased WASM cannot hydrate, in debug and in
+# release alike: every browser test failed on a hydration mismatch when the debug server was
+# built without it, and every release page panicked in `tachys` (a marker node expected) when
+# the release server was.
+host_env() {
   export RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=ecert
 }
 
@@ -114,7 +115,7 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
 # - Release: the profile wasm-release (size), `wasm-opt -Oz` on every WASM file, terser on the
 #   JavaScript, and on the build-std route no panic messages and no source paths (a panic aborts
 #   at once): 7% less brotli for every surface. Debug builds keep their panic messages.
-# - The release server is built without erase_components, the debug one with (debug_host_env).
+# - The server is built with the WASM's cfg and output name (host_env), debug and release.
 site_build() {
   local release=0 precompress=0 server=1 arg
   for arg in "$@"; do
@@ -155,9 +156,9 @@ site_build() {
   )
   if [ "$server" = 1 ]; then
     if [ "$release" = 1 ]; then
-      (cd "$ROOT" && env -u RUSTFLAGS LEPTOS_OUTPUT_NAME=ecert cargo build --locked --release -p ecert-server)
+      (cd "$ROOT" && host_env && cargo build --locked --release -p ecert-server)
     else
-      (cd "$ROOT" && debug_host_env && cargo build --locked -p ecert-server)
+      (cd "$ROOT" && host_env && cargo build --locked -p ecert-server)
     fi
   fi
 }
