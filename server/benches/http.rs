@@ -33,7 +33,10 @@
 //! servers, sqlx and the load, which the bare row prices alone) and, with PostgreSQL on this
 //! machine, its backends' serving the bench (`PG µs`) and its other processes' (`PG+ µs`: WAL
 //! writer, checkpointer, autovacuum). `ECERT_BENCH_PATHS=counter,poll` runs only those paths (`check`, `counter`, `poll`,
-//! `login`; the bare handler always runs), for a profile of one.
+//! `login`; the bare handler always runs), for a profile of one. `ECERT_BENCH_OPEN_LOOP=0.5` adds,
+//! after each of `check`, `counter` and `poll`, a row of the same path at half the rate it just
+//! reached, sent on a fixed schedule (an open loop, latency counted from when a request was due):
+//! issue 17 §2's p99 at half load.
 //!
 //! Otherwise the database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
 //! (default 100,000), each with an active certificate, its first manager and a bound device, and
@@ -84,6 +87,10 @@ struct Settings {
     /// The paths to run (`ECERT_BENCH_PATHS=counter,poll`; all when unset): `check`, `counter`,
     /// `poll`, `login`. The bare handler always runs, as every row's yardstick.
     paths: Option<Vec<String>>,
+    /// `ECERT_BENCH_OPEN_LOOP=0.5`: after each path's row, the same path again at that share of
+    /// the rate it just reached, sent on a fixed schedule (open loop), for its latency at part
+    /// load.
+    open_loop: Option<f64>,
 }
 
 impl Settings {
@@ -109,6 +116,12 @@ impl Settings {
             keep: var("ECERT_BENCH_KEEP").is_some_and(|v| v == "1"),
             explain: var("ECERT_BENCH_EXPLAIN").is_some_and(|v| v == "1"),
             paths: var("ECERT_BENCH_PATHS").map(|v| v.split(',').map(|p| p.trim().to_owned()).collect()),
+            open_loop: var("ECERT_BENCH_OPEN_LOOP")
+                .map(|v| v.parse().unwrap_or_else(|_| panic!("ECERT_BENCH_OPEN_LOOP: a share such as 0.5, not {v}")))
+                .filter(|share: &f64| {
+                    assert!(*share > 0.0 && *share <= 1.0, "ECERT_BENCH_OPEN_LOOP: a share in (0, 1], not {share}");
+                    true
+                }),
         }
     }
 
@@ -236,57 +249,58 @@ async fn run(settings: Settings) {
         println!("the plans of one request of each path are in the PostgreSQL server's log (auto_explain)");
     }
 
-    let mut rows = Vec::new();
+    let mut rows: Vec<(String, usize, Sample, f64)> = Vec::new();
     let mut trips = Vec::new();
     for &c in &settings.levels {
         let meter = Meter::start(&db).await;
         let mut bare_sample = load(&bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
         meter.finish(&db, &mut bare_sample).await;
         let base = bare_sample.per_second();
-        rows.push(("bare", c, bare_sample, base));
+        rows.push(("bare".to_owned(), c, bare_sample, base));
+        let at = Level { db: &db, addrs: &ours, c, seconds: settings.seconds, open_loop: settings.open_loop, base };
         if settings.runs("check") {
             let tokens = Arc::clone(&world.qr_tokens);
-            let meter = Meter::start(&db).await;
-            let mut s = load(&ours, c, settings.seconds, move |i| Some(check_request(&tokens[i % tokens.len()]))).await;
-            meter.finish(&db, &mut s).await;
-            rows.push(("check (QR)", c, s, base));
+            let make = move || {
+                let tokens = Arc::clone(&tokens);
+                move |i: usize| Some(check_request(&tokens[i % tokens.len()]))
+            };
+            rows.extend(at.measure("check (QR)", make).await);
         }
         if settings.runs("counter") {
-            let numbers = Arc::clone(&world.numbers);
-            let next = Arc::clone(&world.next_number);
+            let (numbers, next) = (Arc::clone(&world.numbers), Arc::clone(&world.next_number));
             let cookies = Arc::clone(&world.counter_cookies);
-            let meter = Meter::start(&db).await;
-            let mut s = load(&ours, c, settings.seconds, move |i| {
-                let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
-                let cookie = &cookies[i % cookies.len()];
-                Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
-            })
-            .await;
-            meter.finish(&db, &mut s).await;
-            rows.push(("counter_verify (number)", c, s, base));
+            let make = move || {
+                let (numbers, next, cookies) = (Arc::clone(&numbers), Arc::clone(&next), Arc::clone(&cookies));
+                move |i: usize| {
+                    let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
+                    let cookie = &cookies[i % cookies.len()];
+                    Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
+                }
+            };
+            rows.extend(at.measure("counter_verify (number)", make).await);
         }
         if settings.runs("poll") {
             let browsers = Arc::clone(&world.browsers);
-            let meter = Meter::start(&db).await;
-            let mut s = load(&ours, c, settings.seconds, move |i| {
-                let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
-                Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
-            })
-            .await;
-            meter.finish(&db, &mut s).await;
-            rows.push(("login_status (poll)", c, s, base));
+            let make = move || {
+                let browsers = Arc::clone(&browsers);
+                move |i: usize| {
+                    let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
+                    Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
+                }
+            };
+            rows.extend(at.measure("login_status (poll)", make).await);
         }
         if settings.runs("login") {
             let meter = Meter::start(&db).await;
             let mut trip = round_trips(&ours, &world.phones, c.min(world.phones.len()), settings.seconds).await;
             meter.finish(&db, &mut trip.total).await;
-            rows.push(("scan_login (logins)", c.min(world.phones.len()), trip.total, base));
+            rows.push(("scan_login (logins)".to_owned(), c.min(world.phones.len()), trip.total, base));
             trips.push((c.min(world.phones.len()), trip.after_confirm, trip.polls, trip.logins));
         }
     }
 
     println!(
-        "\n{:<26} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
+        "\n{:<32} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
         "path",
         "C",
         "req/s",
@@ -302,7 +316,7 @@ async fn run(settings: Settings) {
     );
     for (name, c, s, base) in &rows {
         println!(
-            "{name:<26} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>8} {:>8} {:>8}",
+            "{name:<32} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>8} {:>8} {:>8}",
             s.per_second(),
             ms(s.percentile(50.0)),
             ms(s.percentile(99.0)),
@@ -850,7 +864,7 @@ where
     let counter = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
-    let handles: Vec<_> = (0..tasks)
+    let handles: Vec<Task> = (0..tasks)
         .map(|t| {
             let (make, counter) = (Arc::clone(&make), Arc::clone(&counter));
             // Connections spread over the app servers, as a balancer without stickiness would.
@@ -861,14 +875,7 @@ where
                 while Instant::now() < deadline {
                     let Some(req) = make(counter.fetch_add(1, Ordering::Relaxed)) else { break };
                     let t = Instant::now();
-                    let outcome = async {
-                        sender.ready().await.map_err(|e| e.to_string())?;
-                        let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
-                        let status = res.status().as_u16();
-                        let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-                        if status == 200 { Ok(()) } else { Err(format!("{status} {}", String::from_utf8_lossy(&body))) }
-                    }
-                    .await;
+                    let outcome = exchange(&mut sender, req).await;
                     latencies.push(t.elapsed());
                     if let Err(e) = outcome {
                         errors += 1;
@@ -879,6 +886,103 @@ where
             })
         })
         .collect();
+    let mut sample = gather(handles).await;
+    sample.wall = start.elapsed();
+    sample
+}
+
+/// Sends `req` and reads the whole answer; an answer other than 200 is an error.
+async fn exchange(sender: &mut Sender, req: Req) -> Result<(), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    if status == 200 { Ok(()) } else { Err(format!("{status} {}", String::from_utf8_lossy(&body))) }
+}
+
+/// `tasks` connections send `make(i)` on a fixed schedule, `rate` requests a second in all, for
+/// `seconds` (an open loop: a slow answer does not slow the schedule). A latency runs from the
+/// time the request was due, so a request that waited behind a slow one on its connection counts
+/// that wait (no coordinated omission).
+async fn load_at_rate<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, rate: f64, make: F) -> Sample
+where
+    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    // Connection t sends at start + (t + k·tasks) / rate, k = 0, 1, …
+    let gap = Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON));
+    let handles: Vec<Task> = (0..tasks)
+        .map(|t| {
+            let (make, counter) = (Arc::clone(&make), Arc::clone(&counter));
+            let addr = addrs[t % addrs.len()];
+            tokio::spawn(async move {
+                let mut sender = connect(addr).await;
+                let (mut latencies, mut errors, mut first) = (Vec::new(), 0, None);
+                let mut due = start + gap * t as u32;
+                while due < deadline {
+                    tokio::time::sleep_until(due).await;
+                    let Some(req) = make(counter.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let outcome = exchange(&mut sender, req).await;
+                    latencies.push(due.elapsed());
+                    if let Err(e) = outcome {
+                        errors += 1;
+                        first = first.or(Some(e));
+                    }
+                    due += gap * tasks as u32;
+                }
+                (latencies, errors, first)
+            })
+        })
+        .collect();
+    let mut sample = gather(handles).await;
+    sample.wall = start.elapsed();
+    sample
+}
+
+/// One concurrency level of the run: where and how long each path's load goes.
+struct Level<'a> {
+    db: &'a Db,
+    addrs: &'a [std::net::SocketAddr],
+    c: usize,
+    seconds: f64,
+    open_loop: Option<f64>,
+    /// The bare handler's rate at this level.
+    base: f64,
+}
+
+impl Level<'_> {
+    /// A path's row under a closed loop (`c` connections, each sending as soon as it has its
+    /// answer) and, with `open_loop`, its row at that share of the rate reached, on a schedule.
+    /// `make` gives a fresh request maker for each.
+    async fn measure<M, F>(&self, label: &str, make: M) -> Vec<(String, usize, Sample, f64)>
+    where
+        M: Fn() -> F,
+        F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
+    {
+        let meter = Meter::start(self.db).await;
+        let mut closed = load(self.addrs, self.c, self.seconds, make()).await;
+        meter.finish(self.db, &mut closed).await;
+        let reached = closed.per_second();
+        let mut rows = vec![(label.to_owned(), self.c, closed, self.base)];
+        if let Some(share) = self.open_loop {
+            let rate = reached * share;
+            let meter = Meter::start(self.db).await;
+            let mut open = load_at_rate(self.addrs, self.c, self.seconds, rate, make()).await;
+            meter.finish(self.db, &mut open).await;
+            rows.push((format!("{label} @{rate:.0}/s"), self.c, open, self.base));
+        }
+        rows
+    }
+}
+
+/// What a load task gives back: its latencies, its errors and the first of them.
+type Task = tokio::task::JoinHandle<(Vec<Duration>, usize, Option<String>)>;
+
+/// The load tasks' results as one sample, latencies sorted (its wall time is the caller's).
+async fn gather(handles: Vec<Task>) -> Sample {
     let mut sample = Sample::empty();
     for h in handles {
         let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
@@ -886,7 +990,6 @@ where
         sample.errors += errors;
         sample.first_error = sample.first_error.or(first);
     }
-    sample.wall = start.elapsed();
     sample.latencies.sort_unstable();
     sample
 }
