@@ -855,14 +855,34 @@ impl Sample {
 }
 
 /// `tasks` connections, the `t`-th to `addrs[t % len]`, send `make(i)` (`i` a running number)
-/// until `seconds` pass or `make` runs out; a non-200 answer is an error.
+/// until `seconds` pass or `make` runs out, each as soon as it has its last answer (a closed
+/// loop); a non-200 answer is an error.
 async fn load<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, make: F) -> Sample
+where
+    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
+{
+    paced(addrs, tasks, seconds, None, make).await
+}
+
+/// The same at `rate` requests a second in all, on a fixed schedule (an open loop: a slow answer
+/// does not slow the schedule). A latency runs from the time the request was due, so a request
+/// that waited behind a slow one on its connection counts that wait (no coordinated omission).
+async fn load_at_rate<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, rate: f64, make: F) -> Sample
+where
+    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
+{
+    paced(addrs, tasks, seconds, Some(Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON))), make).await
+}
+
+/// [`load`] without `gap`, [`load_at_rate`] with the time between two requests in all:
+/// connection `t` is then due at start + (t + k·tasks)·gap, k = 0, 1, …
+async fn paced<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, gap: Option<Duration>, make: F) -> Sample
 where
     F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
 {
     let make = Arc::new(make);
     let counter = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let handles: Vec<Task> = (0..tasks)
         .map(|t| {
@@ -872,15 +892,24 @@ where
             tokio::spawn(async move {
                 let mut sender = connect(addr).await;
                 let (mut latencies, mut errors, mut first) = (Vec::new(), 0, None);
-                while Instant::now() < deadline {
+                let mut due = start + gap.unwrap_or_default() * t as u32;
+                loop {
+                    let sent = match gap {
+                        None => tokio::time::Instant::now(),
+                        Some(_) => due,
+                    };
+                    if sent >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until(sent).await;
                     let Some(req) = make(counter.fetch_add(1, Ordering::Relaxed)) else { break };
-                    let t = Instant::now();
                     let outcome = exchange(&mut sender, req).await;
-                    latencies.push(t.elapsed());
+                    latencies.push(sent.elapsed());
                     if let Err(e) = outcome {
                         errors += 1;
                         first = first.or(Some(e));
                     }
+                    due += gap.unwrap_or_default() * tasks as u32;
                 }
                 (latencies, errors, first)
             })
@@ -898,48 +927,6 @@ async fn exchange(sender: &mut Sender, req: Req) -> Result<(), String> {
     let status = res.status().as_u16();
     let body = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
     if status == 200 { Ok(()) } else { Err(format!("{status} {}", String::from_utf8_lossy(&body))) }
-}
-
-/// `tasks` connections send `make(i)` on a fixed schedule, `rate` requests a second in all, for
-/// `seconds` (an open loop: a slow answer does not slow the schedule). A latency runs from the
-/// time the request was due, so a request that waited behind a slow one on its connection counts
-/// that wait (no coordinated omission).
-async fn load_at_rate<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, rate: f64, make: F) -> Sample
-where
-    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
-    let counter = Arc::new(AtomicUsize::new(0));
-    let start = tokio::time::Instant::now();
-    let deadline = start + Duration::from_secs_f64(seconds);
-    // Connection t sends at start + (t + k·tasks) / rate, k = 0, 1, …
-    let gap = Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON));
-    let handles: Vec<Task> = (0..tasks)
-        .map(|t| {
-            let (make, counter) = (Arc::clone(&make), Arc::clone(&counter));
-            let addr = addrs[t % addrs.len()];
-            tokio::spawn(async move {
-                let mut sender = connect(addr).await;
-                let (mut latencies, mut errors, mut first) = (Vec::new(), 0, None);
-                let mut due = start + gap * t as u32;
-                while due < deadline {
-                    tokio::time::sleep_until(due).await;
-                    let Some(req) = make(counter.fetch_add(1, Ordering::Relaxed)) else { break };
-                    let outcome = exchange(&mut sender, req).await;
-                    latencies.push(due.elapsed());
-                    if let Err(e) = outcome {
-                        errors += 1;
-                        first = first.or(Some(e));
-                    }
-                    due += gap * tasks as u32;
-                }
-                (latencies, errors, first)
-            })
-        })
-        .collect();
-    let mut sample = gather(handles).await;
-    sample.wall = start.elapsed();
-    sample
 }
 
 /// One concurrency level of the run: where and how long each path's load goes.
