@@ -901,7 +901,9 @@ where
                     if sent >= deadline {
                         break;
                     }
-                    tokio::time::sleep_until(sent).await;
+                    if gap.is_some() {
+                        tokio::time::sleep_until(sent).await;
+                    }
                     let Some(req) = make(counter.fetch_add(1, Ordering::Relaxed)) else { break };
                     let outcome = exchange(&mut sender, req).await;
                     latencies.push(sent.elapsed());
