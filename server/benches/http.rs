@@ -116,12 +116,10 @@ impl Settings {
             keep: var("ECERT_BENCH_KEEP").is_some_and(|v| v == "1"),
             explain: var("ECERT_BENCH_EXPLAIN").is_some_and(|v| v == "1"),
             paths: var("ECERT_BENCH_PATHS").map(|v| v.split(',').map(|p| p.trim().to_owned()).collect()),
-            open_loop: var("ECERT_BENCH_OPEN_LOOP")
-                .map(|v| v.parse().unwrap_or_else(|_| panic!("ECERT_BENCH_OPEN_LOOP: a share such as 0.5, not {v}")))
-                .filter(|share: &f64| {
-                    assert!(*share > 0.0 && *share <= 1.0, "ECERT_BENCH_OPEN_LOOP: a share in (0, 1], not {share}");
-                    true
-                }),
+            open_loop: var("ECERT_BENCH_OPEN_LOOP").map(|v| match v.parse::<f64>() {
+                Ok(share) if share > 0.0 && share <= 1.0 => share,
+                _ => panic!("ECERT_BENCH_OPEN_LOOP: a share in (0, 1] such as 0.5, not {v}"),
+            }),
         }
     }
 
@@ -253,40 +251,31 @@ async fn run(settings: Settings) {
     let mut trips = Vec::new();
     for &c in &settings.levels {
         let meter = Meter::start(&db).await;
-        let mut bare_sample = load(&bare, c, settings.seconds, |_| Some(post_json("/bare", "{}", None))).await;
+        let mut bare_sample = load(&bare, c, settings.seconds, None, |_| Some(post_json("/bare", "{}", None))).await;
         meter.finish(&db, &mut bare_sample).await;
         let base = bare_sample.per_second();
         rows.push(("bare".to_owned(), c, bare_sample, base));
         let at = Level { db: &db, addrs: &ours, c, seconds: settings.seconds, open_loop: settings.open_loop, base };
         if settings.runs("check") {
             let tokens = Arc::clone(&world.qr_tokens);
-            let make = move || {
-                let tokens = Arc::clone(&tokens);
-                move |i: usize| Some(check_request(&tokens[i % tokens.len()]))
-            };
+            let make = move |i: usize| Some(check_request(&tokens[i % tokens.len()]));
             rows.extend(at.measure("check (QR)", make).await);
         }
         if settings.runs("counter") {
             let (numbers, next) = (Arc::clone(&world.numbers), Arc::clone(&world.next_number));
             let cookies = Arc::clone(&world.counter_cookies);
-            let make = move || {
-                let (numbers, next, cookies) = (Arc::clone(&numbers), Arc::clone(&next), Arc::clone(&cookies));
-                move |i: usize| {
-                    let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
-                    let cookie = &cookies[i % cookies.len()];
-                    Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
-                }
+            let make = move |i: usize| {
+                let number = numbers.get(next.fetch_add(1, Ordering::Relaxed))?;
+                let cookie = &cookies[i % cookies.len()];
+                Some(post_form("/api/counter_verify", &format!("code={number}"), Some(cookie)))
             };
             rows.extend(at.measure("counter_verify (number)", make).await);
         }
         if settings.runs("poll") {
             let browsers = Arc::clone(&world.browsers);
-            let make = move || {
-                let browsers = Arc::clone(&browsers);
-                move |i: usize| {
-                    let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
-                    Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
-                }
+            let make = move |i: usize| {
+                let cookie = format!("ecert_login={}", browsers[i % browsers.len()]);
+                Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
             };
             rows.extend(at.measure("login_status (poll)", make).await);
         }
@@ -855,28 +844,13 @@ impl Sample {
 }
 
 /// `tasks` connections, the `t`-th to `addrs[t % len]`, send `make(i)` (`i` a running number)
-/// until `seconds` pass or `make` runs out, each as soon as it has its last answer (a closed
-/// loop); a non-200 answer is an error.
-async fn load<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, make: F) -> Sample
-where
-    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
-{
-    paced(addrs, tasks, seconds, None, make).await
-}
-
-/// The same at `rate` requests a second in all, on a fixed schedule (an open loop: a slow answer
-/// does not slow the schedule). A latency runs from the time the request was due, so a request
-/// that waited behind a slow one on its connection counts that wait (no coordinated omission).
-async fn load_at_rate<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, rate: f64, make: F) -> Sample
-where
-    F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
-{
-    paced(addrs, tasks, seconds, Some(Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON))), make).await
-}
-
-/// [`load`] without `gap`, [`load_at_rate`] with the time between two requests in all:
-/// connection `t` is then due at start + (t + k·tasks)·gap, k = 0, 1, …
-async fn paced<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, gap: Option<Duration>, make: F) -> Sample
+/// until `seconds` pass or `make` runs out; a non-200 answer is an error.
+/// - `gap` none: each as soon as it has its last answer (a closed loop).
+/// - `gap` the time between two requests in all: on a fixed schedule, connection `t` due at
+///   start + (t + k·tasks)·gap, k = 0, 1, … (an open loop: a slow answer does not slow the
+///   schedule). A latency then runs from the time the request was due, so a request that waited
+///   behind a slow one on its connection counts that wait (no coordinated omission).
+async fn load<F>(addrs: &[std::net::SocketAddr], tasks: usize, seconds: f64, gap: Option<Duration>, make: F) -> Sample
 where
     F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
 {
@@ -945,21 +919,21 @@ struct Level<'a> {
 impl Level<'_> {
     /// A path's row under a closed loop (`c` connections, each sending as soon as it has its
     /// answer) and, with `open_loop`, its row at that share of the rate reached, on a schedule.
-    /// `make` gives a fresh request maker for each.
-    async fn measure<M, F>(&self, label: &str, make: M) -> Vec<(String, usize, Sample, f64)>
+    /// `make` serves both (a clone of it the first).
+    async fn measure<F>(&self, label: &str, make: F) -> Vec<(String, usize, Sample, f64)>
     where
-        M: Fn() -> F,
-        F: Fn(usize) -> Option<Req> + Send + Sync + 'static,
+        F: Fn(usize) -> Option<Req> + Clone + Send + Sync + 'static,
     {
         let meter = Meter::start(self.db).await;
-        let mut closed = load(self.addrs, self.c, self.seconds, make()).await;
+        let mut closed = load(self.addrs, self.c, self.seconds, None, make.clone()).await;
         meter.finish(self.db, &mut closed).await;
         let reached = closed.per_second();
         let mut rows = vec![(label.to_owned(), self.c, closed, self.base)];
         if let Some(share) = self.open_loop {
             let rate = reached * share;
+            let gap = Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON));
             let meter = Meter::start(self.db).await;
-            let mut open = load_at_rate(self.addrs, self.c, self.seconds, rate, make()).await;
+            let mut open = load(self.addrs, self.c, self.seconds, Some(gap), make).await;
             meter.finish(self.db, &mut open).await;
             rows.push((format!("{label} @{rate:.0}/s"), self.c, open, self.base));
         }

@@ -159,14 +159,19 @@ fn read_runs(runs: &[(bool, f32)], p: &Patterns) -> Option<String> {
             values.push(symbol(runs.get(i..i + 6)?, p)?);
             i += 6;
         }
-        // Digit pairs, then the check symbol: start + Σ position × value, modulo 103.
+        // Digit pairs, then the check symbol.
         let (&check, data) = values.split_last()?;
         if data.iter().any(|&v| v >= PAIRS) {
             return None;
         }
-        let sum = data.iter().enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v);
-        (!data.is_empty() && sum % MODULUS == check).then(|| data.iter().map(|v| format!("{v:02}")).collect())
+        (!data.is_empty() && check_symbol(data.iter().copied()) == check)
+            .then(|| data.iter().map(|v| format!("{v:02}")).collect())
     })
+}
+
+/// The check symbol of code set C's digit pairs: start + Σ position × value, modulo 103.
+fn check_symbol(pairs: impl Iterator<Item = usize>) -> usize {
+    pairs.enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v) % MODULUS
 }
 
 #[cfg(test)]
@@ -251,10 +256,9 @@ mod tests {
         assert_eq!(distinct.len(), 103);
     }
 
-    /// The check symbol of a 16-digit number: 105 + Σ position × pair, modulo 103.
+    /// The check symbol of a 16-digit number.
     fn check_of(digits: &str) -> usize {
-        let pairs = digits.as_bytes().chunks(2).map(|p| usize::from(p[0] - b'0') * 10 + usize::from(p[1] - b'0'));
-        pairs.enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v) % MODULUS
+        check_symbol(digits.as_bytes().chunks(2).map(|p| usize::from(p[0] - b'0') * 10 + usize::from(p[1] - b'0')))
     }
 
     #[test]
@@ -285,7 +289,7 @@ mod tests {
         }
         let check_at = runs.len() - 1 - 7 - 6;
         let pairs = [100, 34, 56, 78, 90, 12, 34, 56];
-        let check = pairs.iter().enumerate().fold(START_C, |sum, (k, v)| sum + (k + 1) * v) % MODULUS;
+        let check = check_symbol(pairs.into_iter());
         for (k, w) in p.symbols[check].iter().enumerate() {
             runs[check_at + k].1 = f32::from(*w) * 2.0;
         }
