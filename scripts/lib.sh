@@ -155,11 +155,9 @@ site_build() {
     if [ "$precompress" = 1 ]; then "$site" precompress "$ROOT/target/site"; fi
   )
   if [ "$server" = 1 ]; then
-    if [ "$release" = 1 ]; then
-      (cd "$ROOT" && host_env && cargo build --locked --release -p ecert-server)
-    else
-      (cd "$ROOT" && host_env && cargo build --locked -p ecert-server)
-    fi
+    local server_args=(--locked -p ecert-server)
+    if [ "$release" = 1 ]; then server_args+=(--release); fi
+    (cd "$ROOT" && host_env && cargo build "${server_args[@]}")
   fi
 }
 
