@@ -7,6 +7,8 @@
 //!   record, in one write transaction (R9, R10);
 //! * `login_status` — the PC scan-login page's poll, `POST /api/dashboard_login_status` with its
 //!   `ecert_login` cookie: one indexed read (R11);
+//! * `page` — the public verification page, `GET /verify`, as a browser asks for it (HTML,
+//!   `Accept-Encoding: gzip, deflate, br, zstd`): server rendering and the answer's compression;
 //! * `bare` — an axum handler that answers a constant JSON object, on its own listener;
 //! * `scan_login` — a scan login's whole round trip (issue 17 §2): the PC starts a login and
 //!   long-polls its state (`seen=…`), a phone scans and confirms through the wallet API (device
@@ -33,7 +35,7 @@
 //! servers, sqlx and the load, which the bare row prices alone) and, with PostgreSQL on this
 //! machine, its backends' serving the bench (`PG µs`) and its other processes' (`PG+ µs`: WAL
 //! writer, checkpointer, autovacuum). `ECERT_BENCH_PATHS=counter,poll` runs only those paths (`check`, `counter`, `poll`,
-//! `login`; the bare handler always runs), for a profile of one. `ECERT_BENCH_OPEN_LOOP=0.5` adds,
+//! `page`, `login`; the bare handler always runs), for a profile of one. `ECERT_BENCH_OPEN_LOOP=0.5` adds,
 //! after each of `check`, `counter` and `poll`, a row of the same path at half the rate it just
 //! reached, sent on a fixed schedule (an open loop, latency counted from when a request was due):
 //! issue 17 §2's p99 at half load.
@@ -85,7 +87,7 @@ struct Settings {
     keep: bool,
     explain: bool,
     /// The paths to run (`ECERT_BENCH_PATHS=counter,poll`; all when unset): `check`, `counter`,
-    /// `poll`, `login`. The bare handler always runs, as every row's yardstick.
+    /// `poll`, `page`, `login`. The bare handler always runs, as every row's yardstick.
     paths: Option<Vec<String>>,
     /// `ECERT_BENCH_OPEN_LOOP=0.5`: after each path's row, the same path again at that share of
     /// the rate it just reached, sent on a fixed schedule (open loop), for its latency at part
@@ -278,6 +280,9 @@ async fn run(settings: Settings) {
                 Some(post_form("/api/dashboard_login_status", "", Some(&cookie)))
             };
             rows.extend(at.measure("login_status (poll)", make).await);
+        }
+        if settings.runs("page") {
+            rows.extend(at.measure("page /verify (br)", |_| Some(page_request("/verify"))).await);
         }
         if settings.runs("login") {
             let meter = Meter::start(&db).await;
@@ -772,6 +777,16 @@ fn build(path: &str, content_type: &str, body: &str, cookie: Option<&str>) -> Re
         b = b.header("cookie", c);
     }
     b.body(Full::new(Bytes::from(body.to_owned()))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A page as a browser asks for it, compression accepted.
+fn page_request(path: &str) -> Req {
+    hyper::Request::get(path)
+        .header("host", "127.0.0.1")
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn check_request(token: &str) -> Req {
