@@ -54,7 +54,7 @@ export default defineConfig({
   testDir: './tests',
   // One per database run alone, so that two runs do not clear each other's traces.
   outputDir: only ? `test-results/${only}` : 'test-results',
-  // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
+  // Journeys of several phones and a PC, each page hydrating the WASM of the wasm-dev profile, on 2 cores:
   // 20 to 50 s each alone, and over a minute when the machine is busy.
   timeout: 120_000,
   expect: { timeout: 15_000 },
@@ -99,7 +99,7 @@ export default defineConfig({
         command: server,
         url: `http://127.0.0.1:${b.port}/healthz`,
         reuseExistingServer: false,
-        // Journeys of several phones and a PC, each page hydrating a debug build, on 2 cores:
+        // Journeys of several phones and a PC, each page hydrating the WASM of the wasm-dev profile, on 2 cores:
   // 20 to 50 s each alone, and over a minute when the machine is busy.
   timeout: 120_000,
         stdout: 'pipe' as const,
