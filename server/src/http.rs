@@ -22,7 +22,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 use tower::ServiceBuilder;
-use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -37,11 +37,6 @@ pub const UPLOAD_PATH: &str = "/api/establishment_upload";
 pub const MAX_UPLOAD_BYTES: usize = ecert_core::establishment::MAX_FILE_BYTES / 3 * 4 + 8 * 1024;
 
 /// The whole application as one router.
-/// The compression level of answers compressed as they are sent: brotli's and gzip's 4, fast
-/// enough to cost less than rendering the page it compresses (bench `page`,
-/// docs/performance.md).
-const DYNAMIC_COMPRESSION: i32 = 4;
-
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let https = state.public_url.starts_with("https://");
@@ -97,11 +92,7 @@ pub fn router(state: AppState) -> Router {
         // Issue 14 §1: who the client is, for what the phone shows of a scan login.
         .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), mark_client_ip));
     with_security_headers(router, https)
-        // Answers made per request (pages, JSON, files not precompressed) are compressed at a
-        // level made for that: brotli's own default is its slowest (11), several times the CPU of
-        // rendering a page, and tens of seconds for a debug build's WASM. The site's files are
-        // precompressed at 11 once, at build time (ecert-site precompress).
-        .layer(CompressionLayer::new().br(true).gzip(true).quality(CompressionLevel::Precise(DYNAMIC_COMPRESSION)))
+        .layer(CompressionLayer::new().br(true).gzip(true))
         // Issue 17 §3: every answer counted by route for /metrics, refusals included.
         .layer(middleware::from_fn(crate::metrics::record))
         .layer(
