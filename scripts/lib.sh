@@ -110,8 +110,9 @@ WASM_OPT_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enab
 #   each a WASM file of its own.
 # - The browser tests' WASM (no --release) is built in the profile wasm-dev: the dev profile's
 #   debug assertions and panic messages, optimised a little (opt-level 1) and without debug
-#   info. Against the dev profile: 19 MB of WASM instead of 52, pages hydrated in 0.45 s instead
-#   of 1.0 on a reload, and the SQLite journeys in 8.0 min instead of 10.1 (docs/performance.md).
+#   info. Against the dev profile: 19 MB of WASM instead of 52, the console hydrated in 0.45 s
+#   instead of 1.0 on a reload, and the SQLite journeys in 8.0 min instead of 10.1
+#   (docs/performance.md).
 # - Every WASM build has the components type-erased (Leptos's `erase_components`: each
 #   component's view is one `AnyView`, not a nested type whose render and hydrate code is
 #   generated anew for every page: 28% less brotli for the whole app unsplit, 2 to 7% per split
