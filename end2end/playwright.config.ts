@@ -99,9 +99,8 @@ export default defineConfig({
         command: server,
         url: `http://127.0.0.1:${b.port}/healthz`,
         reuseExistingServer: false,
-        // Journeys of several phones and a PC, each page hydrating the WASM of the wasm-dev profile, on 2 cores:
-  // 20 to 50 s each alone, and over a minute when the machine is busy.
-  timeout: 120_000,
+        // How long the server may take to answer /healthz (migrations, on a busy machine).
+        timeout: 120_000,
         stdout: 'pipe' as const,
         env: {
           ECERT_LISTEN: `127.0.0.1:${b.port}`,

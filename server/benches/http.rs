@@ -873,7 +873,7 @@ where
     let counter = Arc::new(AtomicUsize::new(0));
     let start = tokio::time::Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
-    let handles: Vec<Task> = (0..tasks)
+    let handles: Vec<_> = (0..tasks)
         .map(|t| {
             let (make, counter) = (Arc::clone(&make), Arc::clone(&counter));
             // Connections spread over the app servers, as a balancer without stickiness would.
@@ -906,7 +906,14 @@ where
             })
         })
         .collect();
-    let mut sample = gather(handles).await;
+    let mut sample = Sample::empty();
+    for h in handles {
+        let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
+        sample.latencies.extend(latencies);
+        sample.errors += errors;
+        sample.first_error = sample.first_error.or(first);
+    }
+    sample.latencies.sort_unstable();
     sample.wall = start.elapsed();
     sample
 }
@@ -954,22 +961,6 @@ impl Level<'_> {
         }
         rows
     }
-}
-
-/// What a load task gives back: its latencies, its errors and the first of them.
-type Task = tokio::task::JoinHandle<(Vec<Duration>, usize, Option<String>)>;
-
-/// The load tasks' results as one sample, latencies sorted (its wall time is the caller's).
-async fn gather(handles: Vec<Task>) -> Sample {
-    let mut sample = Sample::empty();
-    for h in handles {
-        let (latencies, errors, first) = h.await.unwrap_or_else(|e| panic!("load task: {e}"));
-        sample.latencies.extend(latencies);
-        sample.errors += errors;
-        sample.first_error = sample.first_error.or(first);
-    }
-    sample.latencies.sort_unstable();
-    sample
 }
 
 /// What a sample costs beyond its latencies: the WAL PostgreSQL wrote and the CPU time spent,
