@@ -747,7 +747,8 @@ async fn serve(app: Router) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        // The server's own listener (`TCP_NODELAY`), for the bare handler as for the app.
+        let _ = axum::serve(ecert_server::tcp::NoDelayListener::new(listener), app).await;
     });
     addr
 }

@@ -243,8 +243,8 @@ fn same_origin(origin: &str, public_origin: &str) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub std::net::SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tcp::NoDelayListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tcp::NoDelayListener>) -> Peer {
         Peer(*stream.remote_addr())
     }
 }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod oidc;
 pub mod sign;
+pub mod tcp;
 pub mod telemetry;
 pub mod tls;
 pub mod verify_api;
@@ -331,7 +332,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if let Some(listener) = metrics_listener {
         let router = metrics::router(db.clone());
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+            if let Err(error) = axum::serve(tcp::NoDelayListener::new(listener), router).await {
                 tracing::error!(%error, "the metrics listener stopped");
             }
         });
@@ -345,7 +346,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             let tls = tls::TlsListener::new(listener, tls).map_err(StartError::Serve)?;
             serve_until_stopped(tls, app, grace).await
         }
-        None => serve_until_stopped(listener, app, grace).await,
+        None => serve_until_stopped(tcp::NoDelayListener::new(listener), app, grace).await,
     };
     db.close().await;
     tracing::info!("stopped");

@@ -85,6 +85,7 @@ impl TlsListener {
                     },
                     () = send.closed() => return,
                 };
+                crate::tcp::no_delay(&stream);
                 let (acceptor, send) = (acceptor.clone(), send.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
