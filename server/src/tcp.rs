@@ -46,56 +46,17 @@ pub fn no_delay(stream: &TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-    async fn bound() -> (TcpListener, std::net::SocketAddr) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        (listener, addr)
-    }
-
+    /// The TLS listener's side is tested with the HTTPS tests (`tests/it/binary.rs`).
     #[tokio::test]
     async fn plain_connections_are_served_without_nagle() {
-        let (tcp, addr) = bound().await;
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
         let mut listener = NoDelayListener::new(tcp);
         let client = TcpStream::connect(addr).await.unwrap();
         let (served, peer) = listener.accept().await;
         assert_eq!(peer, client.local_addr().unwrap());
         assert!(served.nodelay().unwrap(), "the server's side of the connection has TCP_NODELAY");
         assert_eq!(Listener::local_addr(&listener).unwrap(), addr);
-    }
-
-    #[tokio::test]
-    async fn tls_connections_are_served_without_nagle() {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().self_signed(&key).unwrap();
-        let dir = std::env::temp_dir().join(format!("ecert-nodelay-{}", ecert_core::secret::Random::os().id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-        std::fs::write(&cert_path, cert.pem()).unwrap();
-        std::fs::write(&key_path, key.serialize_pem()).unwrap();
-        let config = crate::tls::server_config(&cert_path, &key_path).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-
-        let (tcp, addr) = bound().await;
-        let mut listener = crate::tls::TlsListener::new(tcp, config).unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(CertificateDer::from(cert.der().to_vec())).unwrap();
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
-        let handshake = tokio::spawn(async move {
-            let tcp = TcpStream::connect(addr).await.unwrap();
-            connector.connect(ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
-        });
-        let (served, _) = listener.accept().await;
-        let _client = handshake.await.unwrap();
-        assert!(served.get_ref().0.nodelay().unwrap(), "the server's side of a TLS connection has TCP_NODELAY");
     }
 }

@@ -312,10 +312,9 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
     (cert_path, key_path, cert.der().to_vec())
 }
 
-/// One HTTP/1.1 request over TLS, trusting only `ca`: the response, or the TLS or I/O error.
-fn https(port: u16, ca: &[u8], request: &str) -> Result<String, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types::CertificateDer, pki_types::ServerName};
+/// A TLS client that trusts only `ca`.
+fn trusting(ca: &[u8]) -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types::CertificateDer};
     let mut roots = RootCertStore::empty();
     roots.add(CertificateDer::from(ca.to_vec())).unwrap();
     let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
@@ -324,18 +323,51 @@ fn https(port: u16, ca: &[u8], request: &str) -> Result<String, String> {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+fn localhost() -> tokio_rustls::rustls::pki_types::ServerName<'static> {
+    tokio_rustls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap()
+}
+
+/// One HTTP/1.1 request over TLS, trusting only `ca`: the response, or the TLS or I/O error.
+fn https(port: u16, ca: &[u8], request: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connector = trusting(ca);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
-        let name = ServerName::try_from("127.0.0.1").unwrap();
-        let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+        let mut tls = connector.connect(localhost(), tcp).await.map_err(|e| e.to_string())?;
         tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
         let mut response = Vec::new();
         // The server may close without TLS close_notify after `Connection: close`.
         let _ = tls.read_to_end(&mut response).await;
         Ok(String::from_utf8_lossy(&response).into_owned())
     })
+}
+
+/// The TLS listener turns Nagle's algorithm off before the handshake, as the plain one does
+/// (`ecert_server::tcp`): a streamed page does not wait for the client's delayed ACK.
+#[test]
+fn tls_connections_are_served_without_nagle() {
+    let dir = scratch_dir("ecert-nodelay");
+    let (cert, key, ca) = self_signed(&dir);
+    let config = ecert_server::tls::server_config(&cert, &key).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let mut listener = ecert_server::tls::TlsListener::new(tcp, config).unwrap();
+        let connector = trusting(&ca);
+        let handshake = tokio::spawn(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            connector.connect(localhost(), tcp).await.unwrap()
+        });
+        let (served, _) = axum::serve::Listener::accept(&mut listener).await;
+        let _client = handshake.await.unwrap();
+        assert!(served.get_ref().0.nodelay().unwrap(), "the server's side of a TLS connection has TCP_NODELAY");
+    });
 }
 
 #[test]
