@@ -93,20 +93,23 @@ host_env() {
 # lint_env: the lint policy (the workspace Cargo.toml's [workspace.lints] and clippy's default
 # warnings, as errors) checked by the build itself: cargo hands the workspace's crates, and only
 # them, to clippy-driver, which lints each while it compiles it, so that no check build of the
-# dependencies of its own is needed (issue 17 §4: that build took 16 minutes of a cold run, beside
-# the browser tests). Dependencies' builds are unchanged. clippy-driver turns MIR optimisations
-# off in what it compiles, so the optimised builds (the WASM, release) never get it. Without a
-# clippy-driver it says LINT SKIPPED and the builds go on unlinted.
+# dependencies of its own is needed (issue 17 §4: that build took 13 to 16 minutes of a cold
+# run, beside the browser tests). Dependencies' builds are unchanged. clippy-driver turns MIR
+# optimisations off in what it compiles, so the optimised builds (the WASM, release) never get
+# it (site_build, scan_build). LINT_STATUS says `on`, or `SKIPPED` where no clippy-driver of the
+# compiler in use is found: the builds then go on unlinted, and ECERT_LINT_REQUIRED=1 makes
+# that an error instead.
 LINT_STATUS=
 lint_env() {
   local driver
-  if ! driver=$(command -v clippy-driver) || ! "$driver" --rustc --version >/dev/null 2>&1; then
+  if ! driver=$(command -v clippy-driver) || [ "$("$driver" --rustc -vV 2>/dev/null)" != "$(rustc -vV)" ]; then
+    [ "${ECERT_LINT_REQUIRED:-}" != 1 ] || die "no clippy-driver for $(rustc --version), and the lint is required"
     warn "LINT SKIPPED: no clippy-driver for $(rustc --version) (Debian: rust-web-clippy; rustup: rustup component add clippy)"
     LINT_STATUS=SKIPPED
     return 0
   fi
   export RUSTC_WORKSPACE_WRAPPER=$driver CLIPPY_ARGS=-Dwarnings
-  LINT_STATUS=passed
+  LINT_STATUS=on
 }
 
 # site_tool: builds ecert-site (site/: split, wasm-bindgen, CSS, assets, precompression) in the
@@ -162,9 +165,10 @@ site_build() {
         flags="$flags -Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort"
       fi
     fi
+    # Optimised builds, never through clippy-driver (lint_env).
+    unset RUSTC_WORKSPACE_WRAPPER
     # The relocations ecert-site cuts along are asked of the app's link alone (`cargo rustc`),
     # so that the standard library and the decoder share the app's flags and build.
-    unset RUSTC_WORKSPACE_WRAPPER
     CARGO_TARGET_DIR="$FRONT_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
       LEPTOS_OUTPUT_NAME=ecert cargo rustc --locked -p ecert-app --lib --target wasm32-unknown-unknown \
       --no-default-features --features hydrate --profile "$profile" "${WASM_STD_ARGS[@]}" \
@@ -181,7 +185,8 @@ site_build() {
   )
   if [ "$server" = 1 ]; then
     local server_args=(--locked -p ecert-server)
-    if [ "$release" = 1 ]; then server_args+=(--release); fi
+    # The release server is optimised: never through clippy-driver (lint_env).
+    if [ "$release" = 1 ]; then server_args+=(--release); unset RUSTC_WORKSPACE_WRAPPER; fi
     (cd "$ROOT" && host_env && cargo build "${server_args[@]}")
   fi
 }
@@ -192,7 +197,7 @@ site_build() {
 # the standard library it builds for wasm32 serves both.
 scan_build() {
   local out="$ROOT/target/site/pkg/scan"
-  CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo build --locked -p ecert-scan --lib --target wasm32-unknown-unknown \
+  env -u RUSTC_WORKSPACE_WRAPPER CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo build --locked -p ecert-scan --lib --target wasm32-unknown-unknown \
     --profile "$2" "${WASM_STD_ARGS[@]}"
   rm -rf "$out"
   "$1" bindgen --wasm "$FRONT_TARGET_DIR/wasm32-unknown-unknown/$3/ecert_scan.wasm" --out-dir "$out"
