@@ -179,12 +179,16 @@ impl Local {
         let writer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         writer.busy_timeout(Duration::from_secs(30))?;
-        // A page cache large enough for the indexes that records are inserted into at random
-        // places (64 MiB): the writer alone changes the file, so its cache stays valid. The
-        // writer never copies the WAL back itself (`wal_autocheckpoint = 0`): that copy ends
-        // with an fsync, and every caller queued behind it would wait for the disk.
+        // A page cache of 8 MiB: the writer alone changes the file, so its cache stays valid,
+        // but not larger. When an insert splits a B-tree page, SQLite renumbers the new pages
+        // through a page number past 1 GiB, and every commit after that drops the pages past
+        // the file's end by walking the cache's whole hash table, whose size follows the
+        // cache's: with 64 MiB that walk was 12% of a counter's check (`pcache1TruncateUnsafe`,
+        // docs/performance.md). The writer never copies the WAL back itself
+        // (`wal_autocheckpoint = 0`): that copy ends with an fsync, and every caller queued
+        // behind it would wait for the disk.
         writer.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; \
              PRAGMA wal_autocheckpoint = 0;",
         )?;
         writer.set_prepared_statement_cache_capacity(64);
