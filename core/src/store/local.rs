@@ -180,8 +180,8 @@ impl Local {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         writer.busy_timeout(Duration::from_secs(30))?;
         // A page cache of 8 MiB: the writer alone changes the file, so its cache stays valid,
-        // but not larger. When an insert splits a B-tree page, SQLite renumbers the new pages
-        // through a page number past 1 GiB, and every commit after that drops the pages past
+        // but not larger. When an insert splits a B-tree page, SQLite may renumber the new
+        // pages through the page past the 1 GiB mark, and the commit then drops the pages past
         // the file's end by walking the cache's whole hash table, whose size follows the
         // cache's: with 64 MiB that walk was 12% of a counter's check (`pcache1TruncateUnsafe`,
         // docs/performance.md). The writer never copies the WAL back itself
