@@ -112,6 +112,12 @@ lint_env() {
   LINT_STATUS=on
 }
 
+# workspace_tests ARGS...: `cargo test` of every crate but the site tool, with the server's cfg
+# (host_env); site_tool_tests ARGS...: the site tool's, in the front target dir. scripts/test's
+# steps and scripts/lint build through these, so that the lint rebuilds nothing after a test run.
+workspace_tests() { (cd "$ROOT" && host_env && cargo test --workspace --locked --exclude ecert-site "$@"); }
+site_tool_tests() { (cd "$ROOT" && env -u RUSTFLAGS CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo test --locked -p ecert-site "$@"); }
+
 # site_tool: builds ecert-site (site/: split, wasm-bindgen, CSS, assets, precompression) in the
 # front target dir and prints its path. A debug build whose dependencies are optimized (the
 # workspace's dev profile), about 2 minutes cold.
