@@ -84,6 +84,24 @@ async fn r9_r12_r18_a_users_number_verifies_once_at_a_counter_showing_the_grant_
     )
     .await;
     assert_eq!(records, 1, "R12: the usage record names the counter");
+    // On PostgreSQL the record has no foreign keys (migration 0036): its ids must still name
+    // the set's own certificate and holder, and the counter with its own party.
+    let resolved = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record u JOIN holder h ON h.id = u.holder_id AND h.certificate_id = u.certificate_id \
+         JOIN certificate c ON c.id = u.certificate_id JOIN counter k ON k.id = u.counter_id AND k.party_id = u.party_id \
+         JOIN relying_party p ON p.id = u.party_id WHERE u.counter_id = $1 AND u.kind = 'present'",
+        &desk.counter_id,
+    )
+    .await;
+    assert_eq!(resolved, 1, "R12: the record's certificate, holder, counter and party are the rows checked");
+    let holder = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'present'",
+        &user.binding.holder_id,
+    )
+    .await;
+    assert_eq!(holder, 2, "R12: the public check and the counter's, each naming the holder who presented");
 
     // Managers present too, without a grant.
     let set = present(&db, &fm, at).await.unwrap();
