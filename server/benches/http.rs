@@ -38,7 +38,8 @@
 //! `page`, `login`; the bare handler always runs), for a profile of one. `ECERT_BENCH_OPEN_LOOP=0.5` adds,
 //! after each of `check`, `counter` and `poll`, a row of the same path at half the rate it just
 //! reached, sent on a fixed schedule (an open loop, latency counted from when a request was due):
-//! issue 17 §2's p99 at half load.
+//! issue 17 §2's p99 at half load. `ECERT_BENCH_AFTER_SEED` is SQL run on PostgreSQL after
+//! the seeding (an A/B of a schema change with one binary).
 //!
 //! Otherwise the database is a fresh SQLite file (WAL) seeded with `ECERT_BENCH_INSTITUTIONS` institutions
 //! (default 100,000), each with an active certificate, its first manager and a bound device, and
@@ -93,6 +94,10 @@ struct Settings {
     /// the rate it just reached, sent on a fixed schedule (open loop), for its latency at part
     /// load.
     open_loop: Option<f64>,
+    /// `ECERT_BENCH_AFTER_SEED`: SQL run on PostgreSQL after the seeding, before `VACUUM
+    /// ANALYZE` (an A/B of a schema change with one binary, e.g. the usage record's foreign
+    /// keys put back as before migration 0036).
+    after_seed: Option<String>,
 }
 
 impl Settings {
@@ -122,6 +127,7 @@ impl Settings {
                 Ok(share) if share > 0.0 && share <= 1.0 => share,
                 _ => panic!("ECERT_BENCH_OPEN_LOOP: a share in (0, 1] such as 0.5, not {v}"),
             }),
+            after_seed: var("ECERT_BENCH_AFTER_SEED"),
         }
     }
 
@@ -171,6 +177,10 @@ async fn run(settings: Settings) {
         t.elapsed().as_secs_f64()
     );
     if let Db::Postgres(pool, ..) = &db {
+        if let Some(sql) = &settings.after_seed {
+            sqlx::raw_sql(sql).execute(pool).await.unwrap_or_else(|e| panic!("ECERT_BENCH_AFTER_SEED: {e}"));
+            println!("after the seeding: {sql}");
+        }
         let t = Instant::now();
         sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap_or_else(|e| panic!("vacuum: {e}"));
         println!("VACUUM ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
