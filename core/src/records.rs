@@ -44,6 +44,11 @@ pub const PUBLIC_CHECK: &str = "public";
 
 /// R12: one usage record: what was done with which holder's certificate, for which system (and,
 /// where one was involved, which relying party and counter), with what result.
+///
+/// Every id must come from the row it names, read in the same request (a live set's
+/// certificate and holder, a signed-in counter and its party), never from what a caller sent:
+/// on PostgreSQL the table has no foreign keys to refuse one that names nothing (migration
+/// 0036), and such a record would drop out of the usage lists and the statistics unnoticed.
 #[derive(Clone, Copy, Debug)]
 pub struct Usage<'a> {
     pub certificate_id: &'a str,
