@@ -97,7 +97,7 @@ mod server {
     use crate::records::{self, Usage};
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::{Applied, Db, Query, Tx, Unit, query};
+    use crate::store::{Applied, Db, Query, ReadThen, Tx, Unit, query};
     use crate::time::{self, Millis};
 
     /// A new set, shown once: the QR token, the number, and when both stop working.
@@ -250,7 +250,7 @@ mod server {
         format!(
             "SELECT p.id, p.certificate_id, p.holder_id, p.grant_id, p.expires_at, i.name AS institution_name, \
              i.credit_code, i.address AS institution_address, c.serial, i.legal_rep_name, h.name AS holder_name, h.id_number AS holder_id_number, h.role, \
-             g.start_day, g.end_day, p.public_checked_at \
+             g.start_day, g.end_day, p.public_checked_at, c.authority_id \
              FROM presentation p JOIN certificate c ON c.id = p.certificate_id JOIN institution i ON i.id = c.institution_id \
              JOIN holder h ON h.id = p.holder_id JOIN device d ON d.id = p.device_id \
              LEFT JOIN holder_grant g ON g.id = p.grant_id \
@@ -327,14 +327,20 @@ mod server {
 
     /// What the usage record of a verified presentation says (R12), `system` as [`system_of`].
     fn verified_usage<'a>(row: &'a Row, by: Verifier<'a>, system: &'a str) -> Usage<'a> {
+        Usage { certificate_id: &row.certificate_id, holder_id: Some(&row.holder_id), ..verified_usage_of(by, system) }
+    }
+
+    /// [`verified_usage`] without the set's certificate and holder, for a record that takes them
+    /// from the set read in the same statement ([`records::usage_of_read_statement`]).
+    fn verified_usage_of<'a>(by: Verifier<'a>, system: &'a str) -> Usage<'a> {
         let (party_id, counter_id) = match by {
             Verifier::Public => (None, None),
             Verifier::Counter(c) => (Some(c.party_id.as_str()), Some(c.counter_id.as_str())),
             Verifier::Party(p) => (Some(p.party_id.as_str()), None),
         };
         Usage {
-            certificate_id: &row.certificate_id,
-            holder_id: Some(&row.holder_id),
+            certificate_id: "",
+            holder_id: None,
             kind: records::UsageKind::Present,
             system,
             result: records::VERIFIED,
@@ -346,8 +352,14 @@ mod server {
     /// The live set of a QR or number hash, read without a transaction: the single-use mark
     /// that follows a number's check re-checks what can change in between.
     async fn live(db: &Db, key: &str, unused: bool, hash: String, now: Millis) -> Result<Option<Row>> {
+        Ok(db.fetch_optional(live_query(key, unused, hash, now)).await?)
+    }
+
+    /// At most one row, even if two live sets ever drew the same number (`fresh_number` makes
+    /// that a chance of 10^-16 per pair): one set is checked, not an error.
+    fn live_query(key: &str, unused: bool, hash: String, now: Millis) -> Query {
         let today = time::format_day(time::today_cst(now));
-        Ok(db.fetch_optional(query(live_select(key, unused)).bind(hash).bind(now.0).bind(today).point_read()).await?)
+        query(live_select(key, unused) + " LIMIT 1").bind(hash).bind(now.0).bind(today).point_read()
     }
 
     /// The public checks of one presented set make at most one usage record a minute (issue 14
@@ -551,34 +563,62 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<VerifiedView> {
-        let Some(row) = live(db, "number_hash", true, token_hash(number), now).await? else {
-            return failed_check(db, checker, id, now).await;
-        };
-        let unit = Unit::new([
-            in_window(checker, checker.has_try(), id, now).must_change(),
-            // Single use, and still live (a refresh may have voided it since the read).
-            query(
-                "UPDATE presentation SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1",
-            )
-            .bind(now)
-            .bind(&row.id)
-            .must_change(),
-            verified_record(&row, by, now, random).into(),
-        ])
-        // The checker's row, the set's and a new record: on PostgreSQL one statement.
-        .independent();
-        match db.write(unit).await? {
-            Applied::Done(_) => {}
+        let row = match use_number(db, (checker, id, by), number, now, random).await? {
+            ReadThen::Done(row) => row,
+            ReadThen::Missing => return failed_check(db, checker, id, now).await,
             // Statement 0, `has_try`: concurrent failures spent the window's last tries first.
-            Applied::Stopped(0) => return Err(no_try_left(db, checker, id, now).await),
+            ReadThen::Stopped(0) => return Err(no_try_left(db, checker, id, now).await),
             // Another check used it first, or it was voided: this check failed.
-            Applied::Stopped(_) => return failed_check(db, checker, id, now).await,
-        }
+            ReadThen::Stopped(_) => return failed_check(db, checker, id, now).await,
+        };
         let matters = match &row.grant_id {
             Some(g) => matters(db, g).await?,
             None => Vec::new(),
         };
         view(row, matters, db.vault(), Audience::Registered, now)
+    }
+
+    /// The unused live set of `number`, marked used with its usage record in the unit that
+    /// checks the checker's window (statement 0). On PostgreSQL the read and the unit are one
+    /// statement, whose writes name the set as the read found it (`ecert_read`); on SQLite, the
+    /// read and then the unit.
+    ///
+    /// A refusal once the window is spent costs the server a little less for a live number (no
+    /// failure to spend) than for a dead one. That difference is there only for checks already
+    /// in flight when the window fills: each later request is refused by the window its
+    /// session read, before any lookup ([`verify_number`], [`window_open`]).
+    async fn use_number(
+        db: &Db,
+        (checker, id, by): (Checker, &str, Verifier<'_>),
+        number: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<ReadThen<Row>> {
+        // Single use, and still live (a refresh may have voided it since the read).
+        const MARK: &str = "UPDATE presentation SET used_at = $1 WHERE id = {set} \
+             AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1";
+        let read = live_query("number_hash", true, token_hash(number), now);
+        let system = system_of(by);
+        let folded = [
+            in_window(checker, &format!("{} AND EXISTS (SELECT 1 FROM ecert_read)", checker.has_try()), id, now)
+                .must_change(),
+            query(MARK.replace("{set}", "(SELECT id FROM ecert_read)")).bind(now).must_change(),
+            records::usage_of_read_statement(&verified_usage_of(by, &system), now, random).into(),
+        ];
+        if let Some(outcome) = db.read_then_write(&read, &folded).await {
+            return Ok(outcome?);
+        }
+        let Some(row) = db.fetch_optional::<Row>(read).await? else { return Ok(ReadThen::Missing) };
+        let unit = Unit::new([
+            in_window(checker, checker.has_try(), id, now).must_change(),
+            query(MARK.replace("{set}", "$2")).bind(now).bind(&row.id).must_change(),
+            verified_record(&row, by, now, random).into(),
+        ])
+        .independent();
+        Ok(match db.write(unit).await? {
+            Applied::Done(_) => ReadThen::Done(row),
+            Applied::Stopped(at) => ReadThen::Stopped(at),
+        })
     }
 
     /// The longest text a party may send as presented (a QR's link is well under it).

@@ -76,6 +76,23 @@ pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, ev
     usage_values(query(sql), usage, now, random).bind(now.0 - every_ms)
 }
 
+/// R12 on PostgreSQL, in one statement with the read of a set ([`crate::store::Db::read_then_write`]):
+/// the usage record of the set `ecert_read` found, its certificate, holder and the
+/// certificate's authority taken from that row (`certificate_id`, `holder_id`,
+/// `authority_id`) and not from `usage`; no record when the read found none.
+pub fn usage_of_read_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
+    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
+         SELECT $1, r.certificate_id, r.holder_id, $2, $3, $4, $5, $6, $7, r.authority_id FROM ecert_read r";
+    query(sql)
+        .bind(random.ordered_id(now))
+        .bind(usage.kind)
+        .bind(usage.system)
+        .bind(usage.result)
+        .bind(now)
+        .bind(usage.party_id)
+        .bind(usage.counter_id)
+}
+
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
     tx.execute(usage_statement(usage, now, random)).await?;

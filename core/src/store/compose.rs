@@ -14,7 +14,7 @@
 //! statements see the database as it was when the unit began, so none of them may read or change
 //! a row another one writes ([`Unit::independent`](super::Unit::independent)).
 
-use super::{Statement, Value};
+use super::{Query, Statement, Value};
 
 /// The SQLSTATE `ecert_unit_changed` raises when a `must_change` statement changed nothing.
 pub(super) const STOPPED: &str = "EC001";
@@ -25,32 +25,70 @@ pub(super) const STOPPED: &str = "EC001";
 /// when two statements write the same table (a row changed twice in one statement keeps only
 /// one change): the caller then runs the unit as a transaction.
 pub(super) fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Value>)> {
-    if statements.is_empty() {
+    let writes = Writes::of(statements, 0)?;
+    Some((format!("WITH {} SELECT {}", writes.ctes, writes.check), writes.values))
+}
+
+/// A read of at most one row and a unit that depends on it, as one statement (issue 17 §2): the
+/// read becomes the CTE `ecert_read`, which the unit's statements may name (`(SELECT id FROM
+/// ecert_read)`, `INSERT … SELECT … FROM ecert_read`). The statement answers the read's row,
+/// after `ecert_unit_changed` has checked the unit, or no row when the read found none: then
+/// nothing is checked, so each statement must change nothing without the read's row. `None` as
+/// [`one_statement`], or when `read` is not a plain `SELECT` of its own.
+pub(super) fn read_then_unit(read: &Query, statements: &[Statement]) -> Option<(String, Vec<Value>)> {
+    let text = read.text(super::Backend::Postgres);
+    let text = text.trim();
+    if !text.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("select ")) {
         return None;
     }
-    let mut sql = String::from("WITH ");
-    let mut values = Vec::new();
-    let mut tables = Vec::with_capacity(statements.len());
-    for (index, statement) in statements.iter().enumerate() {
-        let text = statement.query.text(super::Backend::Postgres);
-        let text = text.trim();
-        let table = written_table(text)?;
-        if tables.contains(&table) || text.to_ascii_uppercase().contains("RETURNING") {
+    let mut sql = String::from("WITH ecert_read AS (");
+    renumber(text, 0, read.values().len(), &mut sql)?;
+    let writes = Writes::of(statements, read.values().len())?;
+    sql.push_str(&format!("), {} SELECT ecert_read.*, {} AS ecert_changed FROM ecert_read", writes.ctes, writes.check));
+    let mut values = read.values().to_vec();
+    values.extend(writes.values);
+    Some((sql, values))
+}
+
+/// A unit's statements as the CTEs `ecert_s0`, `ecert_s1`, … and the call that checks them.
+struct Writes {
+    ctes: String,
+    /// The statements' values, to follow the `offset` values before them.
+    values: Vec<Value>,
+    check: String,
+}
+
+impl Writes {
+    /// `None` when the unit may not be one statement ([`one_statement`]); placeholders start
+    /// after `offset`.
+    fn of(statements: &[Statement], offset: usize) -> Option<Writes> {
+        if statements.is_empty() {
             return None;
         }
-        tables.push(table);
-        if index > 0 {
-            sql.push_str(", ");
+        let mut ctes = String::new();
+        let mut values = Vec::new();
+        let mut tables = Vec::with_capacity(statements.len());
+        for (index, statement) in statements.iter().enumerate() {
+            let text = statement.query.text(super::Backend::Postgres);
+            let text = text.trim();
+            let table = written_table(text)?;
+            if tables.contains(&table) || text.to_ascii_uppercase().contains("RETURNING") {
+                return None;
+            }
+            tables.push(table);
+            if index > 0 {
+                ctes.push_str(", ");
+            }
+            ctes.push_str(&format!("ecert_s{index} AS ("));
+            renumber(text, offset + values.len(), statement.query.values().len(), &mut ctes)?;
+            ctes.push_str(" RETURNING 1)");
+            values.extend_from_slice(statement.query.values());
         }
-        sql.push_str(&format!("ecert_s{index} AS ("));
-        renumber(text, values.len(), statement.query.values().len(), &mut sql)?;
-        sql.push_str(" RETURNING 1)");
-        values.extend_from_slice(statement.query.values());
+        let counts: Vec<String> = (0..statements.len()).map(|i| format!("(SELECT count(*) FROM ecert_s{i})")).collect();
+        let must: Vec<&str> = statements.iter().map(|s| if s.must_change { "true" } else { "false" }).collect();
+        let check = format!("ecert_unit_changed(ARRAY[{}], ARRAY[{}])", counts.join(", "), must.join(", "));
+        Some(Writes { ctes, values, check })
     }
-    let counts: Vec<String> = (0..statements.len()).map(|i| format!("(SELECT count(*) FROM ecert_s{i})")).collect();
-    let must: Vec<&str> = statements.iter().map(|s| if s.must_change { "true" } else { "false" }).collect();
-    sql.push_str(&format!(" SELECT ecert_unit_changed(ARRAY[{}], ARRAY[{}])", counts.join(", "), must.join(", ")));
-    Some((sql, values))
 }
 
 /// The table a plain `INSERT INTO t`, `UPDATE t` or `DELETE FROM t` writes, in lower case.
@@ -137,6 +175,28 @@ mod tests {
              SELECT ecert_unit_changed(ARRAY[(SELECT count(*) FROM ecert_s0), (SELECT count(*) FROM ecert_s1)], ARRAY[true, false])"
         );
         assert_eq!(values, vec![Value::Int(Some(1)), Value::Int(Some(2)), Value::Int(Some(3)), Value::Int(Some(4))]);
+    }
+
+    #[test]
+    fn a_read_and_its_unit_are_one_statement_that_answers_the_read_row_once_checked() {
+        let read = query("SELECT id, n FROM t WHERE key = $1 AND at > $2").bind("k").bind(5);
+        let mark = query("UPDATE t SET used = $1 WHERE id = (SELECT id FROM ecert_read)").bind(6).must_change();
+        let record = query("INSERT INTO r (id, t_id) SELECT $1, id FROM ecert_read").bind("r1");
+        let (sql, values) = read_then_unit(&read, &[mark, record.into()]).unwrap();
+        assert_eq!(
+            sql,
+            "WITH ecert_read AS (SELECT id, n FROM t WHERE key = $1 AND at > $2), \
+             ecert_s0 AS (UPDATE t SET used = $3 WHERE id = (SELECT id FROM ecert_read) RETURNING 1), \
+             ecert_s1 AS (INSERT INTO r (id, t_id) SELECT $4, id FROM ecert_read RETURNING 1) \
+             SELECT ecert_read.*, ecert_unit_changed(ARRAY[(SELECT count(*) FROM ecert_s0), (SELECT count(*) FROM ecert_s1)], \
+             ARRAY[true, false]) AS ecert_changed FROM ecert_read"
+        );
+        assert_eq!(values.len(), 4);
+        assert_eq!((&values[1], &values[2]), (&Value::Int(Some(5)), &Value::Int(Some(6))));
+        let write = query("UPDATE t SET n = 1").into();
+        assert!(read_then_unit(&query("UPDATE t SET n = 2"), std::slice::from_ref(&write)).is_none(), "a read only");
+        assert!(read_then_unit(&query("SELECT 1; DELETE FROM t"), &[write]).is_none(), "one statement only");
+        assert!(read_then_unit(&read, &[]).is_none(), "a unit to follow");
     }
 
     #[test]

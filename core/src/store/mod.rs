@@ -160,6 +160,18 @@ pub enum Applied {
     Stopped(usize),
 }
 
+/// What became of a read and the unit that depends on it ([`Db::read_then_write`]).
+#[derive(Debug)]
+pub enum ReadThen<T> {
+    /// The read found no row; nothing was changed.
+    Missing,
+    /// The read's row, and the unit committed.
+    Done(T),
+    /// The read found a row, and the [`Statement::must_change`] at this index changed nothing:
+    /// the unit was undone.
+    Stopped(usize),
+}
+
 /// A transaction on one of the two backends. A SQLite write transaction holds its place at the
 /// [`WriteGate`] until it ends.
 pub enum Tx {
@@ -433,6 +445,35 @@ impl Db {
             return self.write_in_transaction(statements).await;
         }
         self.write_in_transaction(unit.statements).await
+    }
+
+    /// PostgreSQL: a read of at most one row and a unit of statements that name its row as
+    /// `ecert_read`, in one statement over one snapshot ([`compose::read_then_unit`]): one round
+    /// trip where the read and [`Db::write`] are two, and the writes see exactly what the read
+    /// saw (each `UPDATE` still re-checks the newest version of the rows it changes). Each
+    /// statement must change nothing when the read finds no row; then the answer is
+    /// [`ReadThen::Missing`]. `None` on SQLite, whose reads and writes are in this process
+    /// anyway (read, then [`Db::write`]). Statements that cannot be one
+    /// ([`compose::read_then_unit`]) are an error, not a quiet fallback: the caller's tests on
+    /// PostgreSQL say so.
+    pub async fn read_then_write<T: FromRow>(
+        &self,
+        read: &Query,
+        statements: &[Statement],
+    ) -> Option<Result<ReadThen<T>, StoreError>> {
+        let Db::Postgres(pool, quick, _) = self else { return None };
+        let Some((sql, values)) = compose::read_then_unit(read, statements) else {
+            return Some(Err(sqlx::Error::Protocol("a read and a unit that cannot be one statement".into())));
+        };
+        let run = async {
+            let bound = bind_values!(sqlx::query(&sql), &values);
+            match on_lent_or_pool!(quick, pool, |on| bound.fetch_optional(on)) {
+                Ok(None) => Ok(ReadThen::Missing),
+                Ok(Some(row)) => Ok(ReadThen::Done(T::from_row(&mut Row::postgres(&row))?)),
+                Err(e) => compose::stopped_at(&e).map(ReadThen::Stopped).ok_or(e),
+            }
+        };
+        Some(run.await)
     }
 
     /// A unit's statements in a transaction of their own, stopping at a `must_change` that

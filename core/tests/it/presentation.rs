@@ -89,12 +89,17 @@ async fn r9_r12_r18_a_users_number_verifies_once_at_a_counter_showing_the_grant_
     let resolved = count(
         &db,
         "SELECT COUNT(*) FROM usage_record u JOIN holder h ON h.id = u.holder_id AND h.certificate_id = u.certificate_id \
-         JOIN certificate c ON c.id = u.certificate_id JOIN counter k ON k.id = u.counter_id AND k.party_id = u.party_id \
-         JOIN relying_party p ON p.id = u.party_id WHERE u.counter_id = $1 AND u.kind = 'present'",
+         JOIN certificate c ON c.id = u.certificate_id AND c.authority_id = u.authority_id \
+         JOIN counter k ON k.id = u.counter_id AND k.party_id = u.party_id \
+         JOIN relying_party p ON p.id = u.party_id AND u.system = p.name || ' · ' || k.name \
+         WHERE u.counter_id = $1 AND u.kind = 'present'",
         &desk.counter_id,
     )
     .await;
-    assert_eq!(resolved, 1, "R12: the record's certificate, holder, counter and party are the rows checked");
+    assert_eq!(
+        resolved, 1,
+        "R12: the record's certificate (with its authority), holder, counter and party are the rows checked"
+    );
     let holder = count(
         &db,
         "SELECT COUNT(*) FROM usage_record WHERE holder_id = $1 AND kind = 'present'",
@@ -282,6 +287,26 @@ async fn r10_a_verified_number_spends_no_try_so_only_failures_count() {
     assert_eq!(domain(tenth), DomainError::PresentationInvalid, "R10: the tenth failure is still looked up");
     let eleventh = presentation::verify_number(&db, &desk, &guess(101), at, &random).await;
     assert_eq!(domain(eleventh), DomainError::RateLimited, "R10: then the counter waits");
+
+    // `desk` holds the window as its sign-in read it (tries left), so the right number is
+    // looked up and refused by the unit's re-check of the window, which undoes the rest of it.
+    let set = present(&db, &fm, at.plus_millis(10)).await.unwrap();
+    let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await;
+    assert_eq!(domain(right), DomainError::RateLimited, "R10: even the right number waits for the window");
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND kind = 'present'",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(records, 3, "R12: no record for a refused check");
+    let used = count(
+        &db,
+        "SELECT COUNT(*) FROM presentation WHERE certificate_id = $1 AND used_at IS NOT NULL",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!(used, 3, "R9: the refused set is left unused");
 }
 
 #[tokio::test]
