@@ -83,14 +83,7 @@ pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, ev
 pub fn usage_of_read_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
     let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
          SELECT $1, r.certificate_id, r.holder_id, $2, $3, $4, $5, $6, $7, r.authority_id FROM ecert_read r";
-    query(sql)
-        .bind(random.ordered_id(now))
-        .bind(usage.kind)
-        .bind(usage.system)
-        .bind(usage.result)
-        .bind(now)
-        .bind(usage.party_id)
-        .bind(usage.counter_id)
+    what_by_whom(query(sql).bind(random.ordered_id(now)), usage, now)
 }
 
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
@@ -107,15 +100,14 @@ pub fn usage_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query
 
 /// `$1` to `$9` of a usage record's insert: a new id, then the record's columns in their order.
 fn usage_values(q: Query, usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
-    q.bind(random.ordered_id(now))
-        .bind(usage.certificate_id)
-        .bind(usage.holder_id)
-        .bind(usage.kind)
-        .bind(usage.system)
-        .bind(usage.result)
-        .bind(now)
-        .bind(usage.party_id)
-        .bind(usage.counter_id)
+    let q = q.bind(random.ordered_id(now)).bind(usage.certificate_id).bind(usage.holder_id);
+    what_by_whom(q, usage, now)
+}
+
+/// The record's columns after its certificate and holder, in their order: kind, system,
+/// result, time, party and counter.
+fn what_by_whom(q: Query, usage: &Usage<'_>, now: Millis) -> Query {
+    q.bind(usage.kind).bind(usage.system).bind(usage.result).bind(now).bind(usage.party_id).bind(usage.counter_id)
 }
 
 /// R12: a usage record (a login, a signature, a verified presentation), append-only.
