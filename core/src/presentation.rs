@@ -97,7 +97,7 @@ mod server {
     use crate::records::{self, Usage};
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::{Applied, Db, Query, ReadThen, Tx, Unit, query};
+    use crate::store::{Applied, Backend, Db, Query, ReadThen, Tx, Unit, query};
     use crate::time::{self, Millis};
 
     /// A new set, shown once: the QR token, the number, and when both stop working.
@@ -598,15 +598,15 @@ mod server {
         const MARK: &str = "UPDATE presentation SET used_at = $1 WHERE id = {set} \
              AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1";
         let read = live_query("number_hash", true, token_hash(number), now);
-        let system = system_of(by);
-        let folded = [
-            in_window(checker, &format!("{} AND EXISTS (SELECT 1 FROM ecert_read)", checker.has_try()), id, now)
-                .must_change(),
-            query(MARK.replace("{set}", "(SELECT id FROM ecert_read)")).bind(now).must_change(),
-            records::usage_of_read_statement(&verified_usage_of(by, &system), now, random).into(),
-        ];
-        if let Some(outcome) = db.read_then_write(&read, &folded).await {
-            return Ok(outcome?);
+        if db.backend() == Backend::Postgres {
+            let system = system_of(by);
+            let folded = [
+                in_window(checker, &format!("{} AND EXISTS (SELECT 1 FROM ecert_read)", checker.has_try()), id, now)
+                    .must_change(),
+                query(MARK.replace("{set}", "(SELECT id FROM ecert_read)")).bind(now).must_change(),
+                records::usage_of_read_statement(&verified_usage_of(by, &system), now, random).into(),
+            ];
+            return Ok(db.read_then_write(&read, &folded).await?);
         }
         let Some(row) = db.fetch_optional::<Row>(read).await? else { return Ok(ReadThen::Missing) };
         let unit = Unit::new([

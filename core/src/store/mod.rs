@@ -452,28 +452,28 @@ impl Db {
     /// trip where the read and [`Db::write`] are two, and the writes see exactly what the read
     /// saw (each `UPDATE` still re-checks the newest version of the rows it changes). Each
     /// statement must change nothing when the read finds no row; then the answer is
-    /// [`ReadThen::Missing`]. `None` on SQLite, whose reads and writes are in this process
-    /// anyway (read, then [`Db::write`]). Statements that cannot be one
-    /// ([`compose::read_then_unit`]) are an error, not a quiet fallback: the caller's tests on
-    /// PostgreSQL say so.
+    /// [`ReadThen::Missing`]. PostgreSQL only (check [`Db::backend`] first): on SQLite, whose
+    /// reads and writes are in this process anyway, the caller reads and then calls
+    /// [`Db::write`], and this answers an error. Statements that cannot be one
+    /// ([`compose::read_then_unit`]) are an error too, not a quiet fallback: the caller's tests
+    /// on PostgreSQL say so.
     pub async fn read_then_write<T: FromRow>(
         &self,
         read: &Query,
         statements: &[Statement],
-    ) -> Option<Result<ReadThen<T>, StoreError>> {
-        let Db::Postgres(pool, quick, _) = self else { return None };
+    ) -> Result<ReadThen<T>, StoreError> {
+        let Db::Postgres(pool, quick, _) = self else {
+            return Err(sqlx::Error::Protocol("a read and its unit as one statement is PostgreSQL's".into()));
+        };
         let Some((sql, values)) = compose::read_then_unit(read, statements) else {
-            return Some(Err(sqlx::Error::Protocol("a read and a unit that cannot be one statement".into())));
+            return Err(sqlx::Error::Protocol("a read and a unit that cannot be one statement".into()));
         };
-        let run = async {
-            let bound = bind_values!(sqlx::query(&sql), &values);
-            match on_lent_or_pool!(quick, pool, |on| bound.fetch_optional(on)) {
-                Ok(None) => Ok(ReadThen::Missing),
-                Ok(Some(row)) => Ok(ReadThen::Done(T::from_row(&mut Row::postgres(&row))?)),
-                Err(e) => compose::stopped_at(&e).map(ReadThen::Stopped).ok_or(e),
-            }
-        };
-        Some(run.await)
+        let bound = bind_values!(sqlx::query(&sql), &values);
+        match on_lent_or_pool!(quick, pool, |on| bound.fetch_optional(on)) {
+            Ok(None) => Ok(ReadThen::Missing),
+            Ok(Some(row)) => Ok(ReadThen::Done(T::from_row(&mut Row::postgres(&row))?)),
+            Err(e) => compose::stopped_at(&e).map(ReadThen::Stopped).ok_or(e),
+        }
     }
 
     /// A unit's statements in a transaction of their own, stopping at a `must_change` that
