@@ -56,9 +56,3 @@ pub async fn counter_if_signed_in() -> Result<Option<ecert_core::party::CounterC
     };
     Ok(ecert_core::party::current(&state.db, &token, ecert_core::Millis::now()).await?)
 }
-
-/// The signed-in counter, or `Unauthenticated` (401).
-#[cfg(feature = "ssr")]
-pub async fn counter() -> Result<ecert_core::party::CounterCaller, AppError> {
-    counter_if_signed_in().await?.ok_or_else(|| ecert_core::DomainError::Unauthenticated.into())
-}

@@ -399,11 +399,22 @@ mod server {
         view(row, matters, db.vault(), Audience::Public, now)
     }
 
+    /// The window of failed tries in `row` (a table's alias and a dot, or nothing) has a try left
+    /// at `$2` (now): it ended (it lasts `length`) or it spent fewer than `tries`.
+    macro_rules! try_left {
+        ($row:literal, $length:literal, $tries:literal) => {
+            concat!("(", $row, "window_start + ", $length, " <= $2 OR ", $row, "window_failures < ", $tries, ")")
+        };
+    }
+
     macro_rules! spend_try {
         () => {
-            "window_failures = CASE WHEN window_start + $1 > $2 THEN window_failures + 1 ELSE 1 END, \
-             window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
-             WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)"
+            concat!(
+                "window_failures = CASE WHEN window_start + $1 > $2 THEN window_failures + 1 ELSE 1 END, \
+                 window_start = CASE WHEN window_start + $1 > $2 THEN window_start ELSE $2 END \
+                 WHERE id = $3 AND ",
+                try_left!("", "$1", "$4")
+            )
         };
     }
 
@@ -415,9 +426,11 @@ mod server {
         };
     }
 
+    /// Matches the checker's row `id` while its window has a try left; `$1` the window's
+    /// length, `$2` now.
     macro_rules! has_try {
-        () => {
-            "window_failures = window_failures WHERE id = $3 AND (window_start + $1 <= $2 OR window_failures < $4)"
+        ($id:literal, $tries:literal) => {
+            concat!("window_failures = window_failures WHERE id = ", $id, " AND ", try_left!("", "$1", $tries))
         };
     }
 
@@ -454,9 +467,9 @@ mod server {
         /// verified check spends none); the same parameters as [`Checker::spend_try`].
         fn has_try(self) -> &'static str {
             match self {
-                Checker::Counter => concat!("UPDATE counter SET ", has_try!(), " AND ", counter_active!()),
-                Checker::Wallet => concat!("UPDATE device SET ", has_try!()),
-                Checker::Party => concat!("UPDATE relying_party SET ", has_try!(), " AND status = 'active'"),
+                Checker::Counter => concat!("UPDATE counter SET ", has_try!("$3", "$4"), " AND ", counter_active!()),
+                Checker::Wallet => concat!("UPDATE device SET ", has_try!("$3", "$4")),
+                Checker::Party => concat!("UPDATE relying_party SET ", has_try!("$3", "$4"), " AND status = 'active'"),
             }
         }
 
@@ -545,6 +558,123 @@ mod server {
         window_left(Checker::Counter, counter.window, now)?;
         let checker = (Checker::Counter, counter.counter_id.as_str(), Verifier::Counter(counter));
         check_number_once(db, checker, &number, now, random).await
+    }
+
+    /// [`verify_number`] for the counter signed in with session `token` (the verifier page's
+    /// cookie): "unauthenticated" when no live session of an active counter and party has it.
+    ///
+    /// On PostgreSQL the session's read, the live set's read and the unit that uses the set are
+    /// one statement (issue 17 §2: one round trip where the guard's read and the check were
+    /// two). The statement's read is the session with the set it finds (`LEFT JOIN LATERAL`) and
+    /// a gate, `ecert_go`: a set was found and the counter's window, as read, has a try left.
+    /// Only then do its writes change anything, each naming the counter and the set as that row
+    /// has them, and the compare-and-set on the counter's row still decides in the writer's
+    /// order. With the gate shut nothing is written and the answer comes from the row: "rate
+    /// limited" when the window is spent, whether the number is live or not (so a spent counter
+    /// learns nothing from how long the answer takes), else the failure is spent as before. On
+    /// SQLite the session is read and then [`verify_number`] runs.
+    pub async fn verify_number_signed_in(
+        db: &Db,
+        token: &str,
+        input: &str,
+        now: Millis,
+        random: &Random,
+    ) -> Result<VerifiedView> {
+        let Some(number) = normalize_number(input).filter(|_| db.backend() == Backend::Postgres) else {
+            // SQLite, or a typing slip (which spends no try, after the session is checked).
+            let counter = signed_in(db, token, now).await?;
+            return verify_number(db, &counter, input, now, random).await;
+        };
+        let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
+        let checker = Checker::Counter;
+        let read = query(signed_in_read())
+            .bind(token_hash(&number))
+            .bind(now.0)
+            .bind(time::format_day(time::today_cst(now)))
+            .bind(token_hash(token))
+            .bind(window)
+            .bind(checker.tries());
+        const HAS_TRY: &str = concat!(
+            "UPDATE counter SET ",
+            has_try!("(SELECT counter_id FROM ecert_read WHERE ecert_go)", "$3"),
+            " AND ",
+            counter_active!()
+        );
+        const MARK: &str = "UPDATE presentation SET used_at = $1 WHERE id = (SELECT id FROM ecert_read WHERE ecert_go) \
+             AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1";
+        let unit = [
+            query(HAS_TRY).bind(window).bind(now).bind(checker.tries()).must_change(),
+            query(MARK).bind(now).must_change(),
+            records::counter_usage_of_read_statement(records::UsageKind::Present, records::VERIFIED, now, random)
+                .into(),
+        ];
+        let checked = match db.read_then_write_if::<SignedInCheck>(&read, Some("ecert_go"), &unit).await? {
+            ReadThen::Missing => return Err(DomainError::Unauthenticated.into()),
+            ReadThen::Done(checked) => checked,
+            // Concurrent failures spent the window's last tries first (statement 0), or another
+            // check used the set or it was voided since the read (1): as in `check_number_once`,
+            // with the counter read again (the statement answered no row).
+            ReadThen::Stopped(at) => {
+                let counter = signed_in(db, token, now).await?;
+                let id = counter.counter_id.as_str();
+                return match at {
+                    0 => Err(no_try_left(db, checker, id, now).await),
+                    _ => failed_check(db, checker, id, now).await,
+                };
+            }
+        };
+        let row = match checked.set {
+            Some(row) if checked.go => row,
+            _ => {
+                window_left(checker, checked.counter.window, now)?;
+                return failed_check(db, checker, &checked.counter.counter_id, now).await;
+            }
+        };
+        let matters = match &row.grant_id {
+            Some(g) => matters(db, g).await?,
+            None => Vec::new(),
+        };
+        view(row, matters, db.vault(), Audience::Registered, now)
+    }
+
+    /// The counter of a live session `token`, or "unauthenticated".
+    async fn signed_in(db: &Db, token: &str, now: Millis) -> Result<CounterCaller> {
+        crate::party::current(db, token, now).await?.ok_or_else(|| DomainError::Unauthenticated.into())
+    }
+
+    /// The read of [`verify_number_signed_in`]'s statement: the counter's session
+    /// ([`crate::party::current`]'s columns), the unused live set of the number if there is one
+    /// (its columns as [`live_select`] names them, all null when none), and the gate `ecert_go`.
+    /// `$1` the number's hash, `$2` now, `$3` today, `$4` the session token's hash, `$5` the
+    /// window's length, `$6` the tries a window allows.
+    fn signed_in_read() -> &'static str {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            crate::party::session_select(
+                concat!(", x.*, (x.id IS NOT NULL AND ", try_left!("k.", "$5", "$6"), ") AS ecert_go"),
+                &format!(" LEFT JOIN LATERAL ({} LIMIT 1) x ON true", live_select("number_hash", true)),
+                "$4",
+                "$2",
+            )
+        });
+        SQL.as_str()
+    }
+
+    /// A row of [`signed_in_read`].
+    struct SignedInCheck {
+        counter: CounterCaller,
+        set: Option<Row>,
+        go: bool,
+    }
+
+    impl crate::store::FromRow for SignedInCheck {
+        fn from_row(row: &mut crate::store::Row<'_>) -> std::result::Result<Self, sqlx::Error> {
+            let counter = CounterCaller::from_row(row)?;
+            let set = match row.named::<Option<String>>("id")? {
+                Some(_) => Some(Row::from_row(row)?),
+                None => None,
+            };
+            Ok(SignedInCheck { counter, set, go: row.named("ecert_go")? })
+        }
     }
 
     /// A numeric code (normalized) checked once by a registered checker (a counter, or a

@@ -86,6 +86,19 @@ pub fn usage_of_read_statement(usage: &Usage<'_>, now: Millis, random: &Random) 
     what_by_whom(query(sql).bind(random.ordered_id(now)), usage, now)
 }
 
+/// R12 on PostgreSQL for a counter's check read with its session in the same statement
+/// ([`crate::store::Db::read_then_write_if`]): the record of the set `ecert_read` found, written
+/// only when the read's gate `ecert_go` is open. Everything but the kind and the result comes
+/// from that row: the set's certificate, holder and authority, the counter and its party
+/// (`counter_id`, `party_id`), and the counter's label ("party · counter",
+/// [`crate::party::CounterCaller::label`]) from `party_name` and `counter_name`.
+pub fn counter_usage_of_read_statement(kind: UsageKind, result: &str, now: Millis, random: &Random) -> Query {
+    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
+         SELECT $1, r.certificate_id, r.holder_id, $2, r.party_name || $3 || r.counter_name, $4, $5, r.party_id, r.counter_id, \
+         r.authority_id FROM ecert_read r WHERE r.ecert_go";
+    query(sql).bind(random.ordered_id(now)).bind(kind).bind(crate::party::LABEL_SEPARATOR).bind(result).bind(now)
+}
+
 /// R12: writes a usage record inside the caller's transaction; records are append-only.
 pub async fn record_usage(tx: &mut Tx, usage: &Usage<'_>, now: Millis, random: &Random) -> Result<()> {
     tx.execute(usage_statement(usage, now, random)).await?;

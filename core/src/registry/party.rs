@@ -103,10 +103,13 @@ pub struct CheckWindow {
     pub failures: i64,
 }
 
+/// What stands between the party's name and the counter's in a counter's label.
+pub const LABEL_SEPARATOR: &str = " · ";
+
 impl CounterCaller {
     /// How usage records name it (R12): "party · counter".
     pub fn label(&self) -> String {
-        format!("{} · {}", self.party_name, self.counter_name)
+        format!("{}{LABEL_SEPARATOR}{}", self.party_name, self.counter_name)
     }
 }
 
@@ -640,27 +643,36 @@ mod server {
 
     /// The counter of a live session, while the counter and its party are active.
     pub async fn current(db: &Db, token: &str, now: Millis) -> Result<Option<CounterCaller>> {
-        let row: Option<(String, String, String, String, i64, i64)> = db
-            .fetch_optional(
-                query(
-                    "SELECT k.id, k.name, p.id, p.name, k.window_start, k.window_failures \
-                 FROM counter_session s JOIN counter k ON k.id = s.counter_id \
-                 JOIN relying_party p ON p.id = k.party_id \
-                 WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 \
-                 AND k.status = 'active' AND p.status = 'active'",
-                )
-                .bind(token_hash(token))
-                .bind(now.0)
-                .point_read(),
-            )
-            .await?;
-        Ok(row.map(|(counter_id, counter_name, party_id, party_name, start, failures)| CounterCaller {
-            counter_id,
-            counter_name,
-            party_id,
-            party_name,
-            window: CheckWindow { start, failures },
-        }))
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| session_select("", "", "$1", "$2"));
+        Ok(db.fetch_optional(query(SQL.as_str()).bind(token_hash(token)).bind(now.0).point_read()).await?)
+    }
+
+    /// The read of a live counter session ([`current`]) as text, for statements that read it
+    /// with more: its columns (`counter_id`, `counter_name`, `party_id`, `party_name`,
+    /// `window_start`, `window_failures`, read by [`CounterCaller`]'s `FromRow`) and then
+    /// `more_columns`; `join` after its own joins; `token` and `now` name the placeholders of the
+    /// session token's hash and the time.
+    pub(crate) fn session_select(more_columns: &str, join: &str, token: &str, now: &str) -> String {
+        format!(
+            "SELECT k.id AS counter_id, k.name AS counter_name, p.id AS party_id, p.name AS party_name, \
+             k.window_start, k.window_failures{more_columns} \
+             FROM counter_session s JOIN counter k ON k.id = s.counter_id \
+             JOIN relying_party p ON p.id = k.party_id{join} \
+             WHERE s.token_hash = {token} AND s.ended_at IS NULL AND s.expires_at > {now} \
+             AND k.status = 'active' AND p.status = 'active'"
+        )
+    }
+
+    impl crate::store::FromRow for CounterCaller {
+        fn from_row(row: &mut crate::store::Row<'_>) -> std::result::Result<Self, sqlx::Error> {
+            Ok(CounterCaller {
+                counter_id: row.named("counter_id")?,
+                counter_name: row.named("counter_name")?,
+                party_id: row.named("party_id")?,
+                party_name: row.named("party_name")?,
+                window: CheckWindow { start: row.named("window_start")?, failures: row.named("window_failures")? },
+            })
+        }
     }
 
     pub async fn sign_out(db: &Db, token: &str, now: Millis) -> Result<()> {

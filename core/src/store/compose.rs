@@ -33,9 +33,22 @@ pub(super) fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Val
 /// read becomes the CTE `ecert_read`, which the unit's statements may name (`(SELECT id FROM
 /// ecert_read)`, `INSERT … SELECT … FROM ecert_read`). The statement answers the read's row,
 /// after `ecert_unit_changed` has checked the unit, or no row when the read found none: then
-/// nothing is checked, so each statement must change nothing without the read's row. `None` as
-/// [`one_statement`], or when `read` is not a plain `SELECT` of its own.
-pub(super) fn read_then_unit(read: &Query, statements: &[Statement]) -> Option<(String, Vec<Value>)> {
+/// nothing is checked, so each statement must change nothing without the read's row.
+///
+/// With a `gate`, the read's boolean column of that name, the unit is checked only when the
+/// row's gate is true, so each statement must change nothing unless it is (`… FROM ecert_read
+/// WHERE <gate>`); the row is answered either way.
+///
+/// `None` as [`one_statement`], or when `read` is not a plain `SELECT` of its own, or `gate` is
+/// not a plain lower-case name.
+pub(super) fn read_then_unit(
+    read: &Query,
+    gate: Option<&str>,
+    statements: &[Statement],
+) -> Option<(String, Vec<Value>)> {
+    if gate.is_some_and(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')) {
+        return None;
+    }
     let text = read.text(super::Backend::Postgres);
     let text = text.trim();
     if !text.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("select ")) {
@@ -44,7 +57,11 @@ pub(super) fn read_then_unit(read: &Query, statements: &[Statement]) -> Option<(
     let mut sql = String::from("WITH ecert_read AS (");
     renumber(text, 0, read.values().len(), &mut sql)?;
     let writes = Writes::of(statements, read.values().len())?;
-    sql.push_str(&format!("), {} SELECT ecert_read.*, {} AS ecert_changed FROM ecert_read", writes.ctes, writes.check));
+    let check = match gate {
+        Some(gate) => format!("CASE WHEN ecert_read.{gate} THEN {} END", writes.check),
+        None => writes.check,
+    };
+    sql.push_str(&format!("), {} SELECT ecert_read.*, {check} AS ecert_changed FROM ecert_read", writes.ctes));
     let mut values = read.values().to_vec();
     values.extend(writes.values);
     Some((sql, values))
@@ -182,7 +199,7 @@ mod tests {
         let read = query("SELECT id, n FROM t WHERE key = $1 AND at > $2").bind("k").bind(5);
         let mark = query("UPDATE t SET used = $1 WHERE id = (SELECT id FROM ecert_read)").bind(6).must_change();
         let record = query("INSERT INTO r (id, t_id) SELECT $1, id FROM ecert_read").bind("r1");
-        let (sql, values) = read_then_unit(&read, &[mark, record.into()]).unwrap();
+        let (sql, values) = read_then_unit(&read, None, &[mark, record.into()]).unwrap();
         assert_eq!(
             sql,
             "WITH ecert_read AS (SELECT id, n FROM t WHERE key = $1 AND at > $2), \
@@ -194,9 +211,34 @@ mod tests {
         assert_eq!(values.len(), 4);
         assert_eq!((&values[1], &values[2]), (&Value::Int(Some(5)), &Value::Int(Some(6))));
         let write = query("UPDATE t SET n = 1").into();
-        assert!(read_then_unit(&query("UPDATE t SET n = 2"), std::slice::from_ref(&write)).is_none(), "a read only");
-        assert!(read_then_unit(&query("SELECT 1; DELETE FROM t"), &[write]).is_none(), "one statement only");
-        assert!(read_then_unit(&read, &[]).is_none(), "a unit to follow");
+        assert!(
+            read_then_unit(&query("UPDATE t SET n = 2"), None, std::slice::from_ref(&write)).is_none(),
+            "a read only"
+        );
+        assert!(read_then_unit(&query("SELECT 1; DELETE FROM t"), None, &[write]).is_none(), "one statement only");
+        assert!(read_then_unit(&read, None, &[]).is_none(), "a unit to follow");
+    }
+
+    #[test]
+    fn a_gated_unit_is_checked_only_when_the_read_row_opens_its_gate() {
+        let read = query("SELECT id, n, n > $1 AS go FROM t").bind(1);
+        let mark =
+            query("UPDATE t SET used = $1 WHERE id = (SELECT id FROM ecert_read WHERE go)").bind(2).must_change();
+        let (sql, values) = read_then_unit(&read, Some("go"), std::slice::from_ref(&mark)).unwrap();
+        assert_eq!(
+            sql,
+            "WITH ecert_read AS (SELECT id, n, n > $1 AS go FROM t), \
+             ecert_s0 AS (UPDATE t SET used = $2 WHERE id = (SELECT id FROM ecert_read WHERE go) RETURNING 1) \
+             SELECT ecert_read.*, CASE WHEN ecert_read.go THEN ecert_unit_changed(ARRAY[(SELECT count(*) FROM ecert_s0)], \
+             ARRAY[true]) END AS ecert_changed FROM ecert_read"
+        );
+        assert_eq!(values.len(), 2);
+        for gate in ["", "go OR true", "Go", "go;"] {
+            assert!(
+                read_then_unit(&read, Some(gate), std::slice::from_ref(&mark)).is_none(),
+                "{gate:?}: a column's name only"
+            );
+        }
     }
 
     #[test]

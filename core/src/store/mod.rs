@@ -462,10 +462,23 @@ impl Db {
         read: &Query,
         statements: &[Statement],
     ) -> Result<ReadThen<T>, StoreError> {
+        self.read_then_write_if(read, None, statements).await
+    }
+
+    /// [`Db::read_then_write`] where the read's row decides whether the unit applies: its
+    /// boolean column `gate` ([`compose::read_then_unit`]). The row is answered as
+    /// [`ReadThen::Done`] whether the gate was open or shut; each statement must change nothing
+    /// while it is shut (the caller reads the gate from the row to tell which).
+    pub async fn read_then_write_if<T: FromRow>(
+        &self,
+        read: &Query,
+        gate: Option<&str>,
+        statements: &[Statement],
+    ) -> Result<ReadThen<T>, StoreError> {
         let Db::Postgres(pool, quick, _) = self else {
             return Err(sqlx::Error::Protocol("a read and its unit as one statement is PostgreSQL's".into()));
         };
-        let Some((sql, values)) = compose::read_then_unit(read, statements) else {
+        let Some((sql, values)) = compose::read_then_unit(read, gate, statements) else {
             return Err(sqlx::Error::Protocol("a read and a unit that cannot be one statement".into()));
         };
         let bound = bind_values!(sqlx::query(&sql), &values);

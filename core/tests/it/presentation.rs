@@ -6,9 +6,10 @@ use ecert_core::changes::{self, ChangeRequest};
 use ecert_core::device::action;
 use ecert_core::holder::{self, Role};
 use ecert_core::identity::IdentityVerifier;
-use ecert_core::party::{self, CounterCaller, PartyInput};
+use ecert_core::party::{self, CounterCaller, PartyChange, PartyInput};
 use ecert_core::presentation::{self, PresentRequest, Presented};
 use ecert_core::secret::{Random, Secret};
+use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, query};
 use ecert_core::usage::UsageKind;
 use ecert_core::usage::{self, UsageFilter};
@@ -18,15 +19,35 @@ use ecert_testing::open_test_db;
 use crate::delegation::{Member, PASSWORD, claim_with_phone, issue_as, member};
 use crate::support::{T0, count, domain, staff_view};
 
+/// A counter signed in to the verifier page: its session's token (the page's cookie, which its
+/// checks bring) and the counter as that session read it at sign-in.
+#[derive(Clone)]
+pub(crate) struct Desk {
+    pub token: String,
+    pub caller: CounterCaller,
+}
+
+impl std::ops::Deref for Desk {
+    type Target = CounterCaller;
+    fn deref(&self) -> &CounterCaller {
+        &self.caller
+    }
+}
+
 /// A registered party with one signed-in counter.
-pub(crate) async fn counter(db: &Db) -> CounterCaller {
-    let staff = staff_view(db).await;
+pub(crate) async fn counter(db: &Db) -> Desk {
+    counter_of(db, &staff_view(db).await).await
+}
+
+/// [`counter`], the party registered by `staff`.
+async fn counter_of(db: &Db, staff: &StaffView) -> Desk {
     let random = Random::os();
     let input = PartyInput { name: format!("柜台银行{}", &random.id()[..6]), redirect_uris: String::new() };
-    let party = party::register(db, &staff, &input, T0, &random).await.unwrap();
-    let login = party::add_counter(db, &staff, &party.login, "一号窗口", T0, &random).await.unwrap();
+    let party = party::register(db, staff, &input, T0, &random).await.unwrap();
+    let login = party::add_counter(db, staff, &party.login, "一号窗口", T0, &random).await.unwrap();
     let session = party::sign_in(db, &login.login, Secret::new(login.secret), T0, &random).await.unwrap();
-    party::current(db, session.token.expose(), T0).await.unwrap().unwrap()
+    let caller = party::current(db, session.token.expose(), T0).await.unwrap().unwrap();
+    Desk { token: session.token.expose().to_owned(), caller }
 }
 
 /// `m` presents at `at` (signed at `at`).
@@ -59,7 +80,9 @@ async fn r9_r12_r18_a_users_number_verifies_once_at_a_counter_showing_the_grant_
     let public = presentation::verify_qr(&db, set.qr_token.expose(), at, &Random::os()).await.unwrap();
     assert_eq!(public.holder_name, "李*", "R16: masked on the public page");
     assert!(public.holder_id_number[3..14].chars().all(|c| c == '*'), "{}", public.holder_id_number);
-    let seen = presentation::verify_number(&db, &desk, &typed, at.plus_minutes(1), &Random::os()).await.unwrap();
+    let seen = presentation::verify_number_signed_in(&db, &desk.token, &typed, at.plus_minutes(1), &Random::os())
+        .await
+        .unwrap();
     assert_eq!(seen.institution_name, "北京市出示测试研究院");
     assert_eq!(seen.role, Role::User);
     assert_eq!(seen.holder_name, "李四", "R18: a counter sees the full name, to compare with the ID card");
@@ -75,7 +98,9 @@ async fn r9_r12_r18_a_users_number_verifies_once_at_a_counter_showing_the_grant_
     assert_eq!(seen.matters.len(), 1);
     assert_eq!(seen.start_day.as_deref(), Some("2026-01-01"));
     assert_eq!(seen.end_day.as_deref(), Some("2026-06-30"));
-    let again = presentation::verify_number(&db, &desk, set.number.expose(), at.plus_minutes(1), &Random::os()).await;
+    let again =
+        presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at.plus_minutes(1), &Random::os())
+            .await;
     assert_eq!(domain(again), DomainError::PresentationInvalid, "a number works once");
     let records = count(
         &db,
@@ -138,12 +163,14 @@ async fn r9_r10_the_public_qr_works_for_five_minutes_and_a_refresh_voids_the_pre
 
     // The counter uses the number; the QR stays valid until the refresh.
     let desk = counter(&db).await;
-    presentation::verify_number(&db, &desk, first.number.expose(), at, &random).await.unwrap();
+    presentation::verify_number_signed_in(&db, &desk.token, first.number.expose(), at, &random).await.unwrap();
     assert!(presentation::verify_qr(&db, qr, at, &random).await.is_ok());
     let second = present(&db, &user, at.plus_minutes(1)).await.unwrap();
     let voided = presentation::verify_qr(&db, qr, at.plus_minutes(1), &random).await;
     assert_eq!(domain(voided), DomainError::PresentationInvalid, "a refresh voids the previous set");
-    let voided = presentation::verify_number(&db, &desk, first.number.expose(), at.plus_minutes(1), &random).await;
+    let voided =
+        presentation::verify_number_signed_in(&db, &desk.token, first.number.expose(), at.plus_minutes(1), &random)
+            .await;
     assert_eq!(domain(voided), DomainError::PresentationInvalid, "its number too");
     assert!(presentation::verify_qr(&db, second.qr_token.expose(), at.plus_minutes(1), &random).await.is_ok());
 }
@@ -203,7 +230,7 @@ async fn r15_removal_grant_cancellation_lapse_and_certificate_cancellation_fail_
     .unwrap();
     for set in &sets {
         assert!(invalid(presentation::verify_qr(&db, set.qr_token.expose(), at, &random).await), "R15: QR");
-        let by_number = presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await;
+        let by_number = presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at, &random).await;
         assert!(invalid(by_number), "R15: number");
     }
     assert_eq!(domain(present(&db, &fm, at.plus_minutes(1)).await), DomainError::Revoked);
@@ -223,7 +250,9 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
     let guesses = (0..30).map(|i| {
         let (db, desk) = (db.clone(), desk.clone());
         let code = if i == 15 { set.number.expose().to_owned() } else { format!("{:016}", 100_000 + i) };
-        tokio::spawn(async move { presentation::verify_number(&db, &desk, &code, at, &Random::os()).await })
+        tokio::spawn(
+            async move { presentation::verify_number_signed_in(&db, &desk.token, &code, at, &Random::os()).await },
+        )
     });
     let (mut invalid, mut limited, mut verified) = (0, 0, 0_i64);
     for g in guesses {
@@ -246,10 +275,11 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
     .await;
     assert_eq!(records, verified, "R12: a record for the verification, if it was answered");
     if verified == 0 {
-        let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &Random::os()).await;
+        let right =
+            presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at, &Random::os()).await;
         assert_eq!(domain(right), DomainError::RateLimited, "even the right number waits for the window");
     }
-    let typo = presentation::verify_number(&db, &desk, "1234", at, &Random::os()).await;
+    let typo = presentation::verify_number_signed_in(&db, &desk.token, "1234", at, &Random::os()).await;
     assert!(matches!(domain(typo), DomainError::Validation(_)), "a malformed code is a clear error");
 
     let used = count(
@@ -262,7 +292,11 @@ async fn r10_a_counter_gets_ten_failed_numbers_per_window_even_when_guessing_con
 
     let later = at.plus_minutes(presentation::NUMBER_WINDOW_MINUTES);
     let set = present(&db, &fm, later).await.unwrap();
-    assert!(presentation::verify_number(&db, &desk, set.number.expose(), later, &Random::os()).await.is_ok());
+    assert!(
+        presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), later, &Random::os())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -275,24 +309,28 @@ async fn r10_a_verified_number_spends_no_try_so_only_failures_count() {
     let random = Random::os();
     let guess = |i: i64| format!("{:016}", 200_000 + i);
     for i in 0..presentation::NUMBER_FAILURES - 1 {
-        let r = presentation::verify_number(&db, &desk, &guess(i), at, &random).await;
+        let r = presentation::verify_number_signed_in(&db, &desk.token, &guess(i), at, &random).await;
         assert_eq!(domain(r), DomainError::PresentationInvalid);
     }
     for i in 0..3 {
         // Each set needs a signature of its own instant (replay protection).
         let set = present(&db, &fm, at.plus_millis(i)).await.unwrap();
-        presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await.unwrap();
+        presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at, &random).await.unwrap();
     }
-    let tenth = presentation::verify_number(&db, &desk, &guess(100), at, &random).await;
+    let tenth = presentation::verify_number_signed_in(&db, &desk.token, &guess(100), at, &random).await;
     assert_eq!(domain(tenth), DomainError::PresentationInvalid, "R10: the tenth failure is still looked up");
-    let eleventh = presentation::verify_number(&db, &desk, &guess(101), at, &random).await;
+    let eleventh = presentation::verify_number_signed_in(&db, &desk.token, &guess(101), at, &random).await;
     assert_eq!(domain(eleventh), DomainError::RateLimited, "R10: then the counter waits");
 
-    // `desk` holds the window as its sign-in read it (tries left), so the right number is
+    // A caller holding the window as the sign-in read it (tries left): the right number is
     // looked up and refused by the unit's re-check of the window, which undoes the rest of it.
     let set = present(&db, &fm, at.plus_millis(10)).await.unwrap();
-    let right = presentation::verify_number(&db, &desk, set.number.expose(), at, &random).await;
+    let right = presentation::verify_number(&db, &desk.caller, set.number.expose(), at, &random).await;
     assert_eq!(domain(right), DomainError::RateLimited, "R10: even the right number waits for the window");
+    // Through the session (the verifier page's path), whose read comes with the check: the
+    // spent window shuts the check's writes in the same statement.
+    let signed_in = presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at, &random).await;
+    assert_eq!(domain(signed_in), DomainError::RateLimited, "R10: the window as the session reads it now");
     let records = count(
         &db,
         "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND kind = 'present'",
@@ -310,6 +348,54 @@ async fn r10_a_verified_number_spends_no_try_so_only_failures_count() {
 }
 
 #[tokio::test]
+async fn r10_r12_a_counters_check_needs_its_live_session_and_active_party_and_changes_nothing_without() {
+    let db = open_test_db().await;
+    let staff = staff_view(&db).await;
+    let fm = claim_with_phone(&db, &issue_as(&db, &staff, "北京市会话核验研究院").await).await;
+    let at = T0.plus_minutes(2);
+    let random = Random::os();
+    let set = present(&db, &fm, at).await.unwrap();
+    let suspended = counter_of(&db, &staff).await;
+    party::change_party(&db, &staff, &suspended.party_id, &PartyChange::Suspend, at, &random).await.unwrap();
+    let signed_out = counter(&db).await;
+    party::sign_out(&db, &signed_out.token, at).await.unwrap();
+    for (desk, why) in [(&suspended, "its party suspended"), (&signed_out, "its session ended")] {
+        for code in [set.number.expose(), "0000000000000001", "12"] {
+            let r = presentation::verify_number_signed_in(&db, &desk.token, code, at, &random).await;
+            assert_eq!(domain(r), DomainError::Unauthenticated, "{why}: {code}");
+        }
+        let spent = count(&db, "SELECT window_failures FROM counter WHERE id = $1", &desk.counter_id).await;
+        assert_eq!(spent, 0, "{why}: no try spent");
+    }
+    let unknown = presentation::verify_number_signed_in(&db, "no such session", set.number.expose(), at, &random).await;
+    assert_eq!(domain(unknown), DomainError::Unauthenticated);
+    let used = count(
+        &db,
+        "SELECT COUNT(*) FROM presentation WHERE certificate_id = $1 AND used_at IS NOT NULL",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    let records = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE certificate_id = $1 AND kind = 'present'",
+        &fm.binding.certificate_id,
+    )
+    .await;
+    assert_eq!((used, records), (0, 0), "R9, R12: the set is left unused and nothing is recorded");
+
+    // Resumed, the party's counter checks it through the session it kept.
+    party::change_party(&db, &staff, &suspended.party_id, &PartyChange::Resume, at, &random).await.unwrap();
+    presentation::verify_number_signed_in(&db, &suspended.token, set.number.expose(), at, &random).await.unwrap();
+    let recorded = count(
+        &db,
+        "SELECT COUNT(*) FROM usage_record WHERE counter_id = $1 AND kind = 'present'",
+        &suspended.counter_id,
+    )
+    .await;
+    assert_eq!(recorded, 1, "R12");
+}
+
+#[tokio::test]
 async fn r9_r12_a_number_checked_at_once_by_many_counters_verifies_once_and_records_once() {
     let db = open_test_db().await;
     let staff = staff_view(&db).await;
@@ -324,7 +410,9 @@ async fn r9_r12_a_number_checked_at_once_by_many_counters_verifies_once_and_reco
         .iter()
         .map(|desk| {
             let (db, desk, number) = (db.clone(), desk.clone(), set.number.expose().to_owned());
-            tokio::spawn(async move { presentation::verify_number(&db, &desk, &number, at, &Random::os()).await })
+            tokio::spawn(async move {
+                presentation::verify_number_signed_in(&db, &desk.token, &number, at, &Random::os()).await
+            })
         })
         .collect();
     let mut verified = 0;
@@ -545,7 +633,9 @@ async fn issue16_a_wallet_checks_a_scanned_number_without_using_it_up_under_a_wi
     assert_eq!(count(&db, public, &fm.binding.certificate_id).await, 1, "one record a minute");
     // Not used up: the counter it was shown to still checks it, once.
     let desk = counter(&db).await;
-    presentation::verify_number(&db, &desk, set.number.expose(), at.plus_millis(3_000), &Random::os()).await.unwrap();
+    presentation::verify_number_signed_in(&db, &desk.token, set.number.expose(), at.plus_millis(3_000), &Random::os())
+        .await
+        .unwrap();
 
     // Someone else's signature, a typing slip: refused, no try spent.
     let forged = ecert_testing::Phone::new().sign_timed(action::CHECK_NUMBER, "x", at.0);

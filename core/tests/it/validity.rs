@@ -64,7 +64,7 @@ async fn r20_a_lapsed_certificate_fails_every_verification_and_login_until_renew
     let e = presentation::verify_qr(&db, late_set.qr_token.expose(), after, &Random::os()).await;
     assert_eq!(domain(e), DomainError::PresentationInvalid, "R20: a live set fails once the validity ends");
     let desk = counter(&db).await;
-    let e = presentation::verify_number(&db, &desk, late_set.number.expose(), after, &Random::os()).await;
+    let e = presentation::verify_number(&db, &desk.caller, late_set.number.expose(), after, &Random::os()).await;
     assert_eq!(domain(e), DomainError::PresentationInvalid, "at the counter too");
     assert_eq!(domain(present(&db, &fm, after).await), lapsed, "R20: no new set; the holder is told why");
     let sig = fm.phone.sign_timed(action::STATUS, &fm.binding.device_id, after.0);
