@@ -565,13 +565,15 @@ mod server {
     ///
     /// On PostgreSQL the session's read, the live set's read and the unit that uses the set are
     /// one statement (issue 17 §2: one round trip where the guard's read and the check were
-    /// two). The statement's read is the session with the set it finds (`LEFT JOIN LATERAL`) and
-    /// a gate, `ecert_go`: a set was found and the counter's window, as read, has a try left.
+    /// two). The statement's read is the session with the set it finds (`LEFT JOIN LATERAL`,
+    /// looked up only while the counter's window, as read, has a try left) and a gate,
+    /// `ecert_go`: a set was found.
     /// Only then do its writes change anything, each naming the counter and the set as that row
     /// has them, and the compare-and-set on the counter's row still decides in the writer's
     /// order. With the gate shut nothing is written and the answer comes from the row: "rate
-    /// limited" when the window is spent, whether the number is live or not (so a spent counter
-    /// learns nothing from how long the answer takes), else the failure is spent as before. On
+    /// limited" when the window is spent, whether the number is live or not (the set is not
+    /// even looked up, so a spent counter learns nothing from how long the answer takes), else
+    /// the failure is spent as before. On
     /// SQLite the session is read and then [`verify_number`] runs.
     pub async fn verify_number_signed_in(
         db: &Db,
@@ -644,14 +646,22 @@ mod server {
 
     /// The read of [`verify_number_signed_in`]'s statement: the counter's session
     /// ([`crate::party::current`]'s columns), the unused live set of the number if there is one
-    /// (its columns as [`live_select`] names them, all null when none), and the gate `ecert_go`.
+    /// and the counter's window, as read, has a try left (its columns as [`live_select`] names
+    /// them, all null otherwise), and the gate `ecert_go`: that set was found.
     /// `$1` the number's hash, `$2` now, `$3` today, `$4` the session token's hash, `$5` the
     /// window's length, `$6` the tries a window allows.
     fn signed_in_read() -> &'static str {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            // The window is a condition of the lateral read, not of the gate alone: PostgreSQL
+            // then skips the set's lookup when it is spent (a one-time filter), so that a live
+            // number and a dead one cost a spent counter the same.
             crate::party::session_select(
-                concat!(", x.*, (x.id IS NOT NULL AND ", try_left!("k.", "$5", "$6"), ") AS ecert_go"),
-                &format!(" LEFT JOIN LATERAL ({} LIMIT 1) x ON true", live_select("number_hash", true)),
+                ", x.*, x.id IS NOT NULL AS ecert_go",
+                &format!(
+                    " LEFT JOIN LATERAL ({} AND {} LIMIT 1) x ON true",
+                    live_select("number_hash", true),
+                    try_left!("k.", "$5", "$6")
+                ),
                 "$4",
                 "$2",
             )
@@ -715,8 +725,10 @@ mod server {
     ///
     /// A refusal once the window is spent costs the server a little less for a live number (no
     /// failure to spend) than for a dead one. That difference is there only for checks already
-    /// in flight when the window fills: each later request is refused by the window its
-    /// session read, before any lookup ([`verify_number`], [`window_open`]).
+    /// in flight when the window fills: each later request is refused by the window it read
+    /// before any lookup ([`verify_number`] by the session's read, [`window_open`]; on
+    /// PostgreSQL the verifier page's check, [`verify_number_signed_in`], reads the window in
+    /// the same statement and skips the lookup when it is spent).
     async fn use_number(
         db: &Db,
         (checker, id, by): (Checker, &str, Verifier<'_>),
