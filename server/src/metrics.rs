@@ -4,7 +4,8 @@
 //! - `ecert_http_requests_total` and `ecert_http_request_duration_seconds` per route (the
 //!   route's pattern as axum matched it, so a crowd asking for a million made-up paths makes
 //!   one series, `unmatched`), method and status class;
-//! - `ecert_db_connections` (open, idle, max) and, on a SQLite file, `ecert_db_writer_queue`;
+//! - `ecert_db_connections` (open, idle, max) and, on a SQLite file, `ecert_db_writer_queue` and
+//!   `ecert_db_wal_restarts_held_total` (the WAL at its bound, writes held while it started over);
 //! - `ecert_login_waiting`, the scan-login long polls waiting now;
 //! - `ecert_rate_limited_total` per class of anonymous request;
 //! - `ecert_purged_rows_total` per table and `ecert_usage_days_rolled_up_total`;
@@ -177,6 +178,15 @@ impl Metrics {
             );
             let _ = writeln!(out, "ecert_db_writer_queue {queued}");
         }
+        if let Some(held) = pool.wal_restarts_held {
+            head(
+                &mut out,
+                "ecert_db_wal_restarts_held_total",
+                "counter",
+                "Times SQLite's WAL reached its bound and writes waited while it started over.",
+            );
+            let _ = writeln!(out, "ecert_db_wal_restarts_held_total {held}");
+        }
         head(
             &mut out,
             "ecert_login_waiting",
@@ -291,7 +301,8 @@ mod tests {
         m.observe("/api/v1/check", "POST", 201, 0.03);
         m.observe("/api/v1/check", "POST", 429, 0.0001);
         m.observe("/api/v1/check", "POST", 200, 60.0);
-        let pool = ecert_core::store::PoolUse { open: 3, idle: 2, max: 16, writer_queue: Some(1) };
+        let pool =
+            ecert_core::store::PoolUse { open: 3, idle: 2, max: 16, writer_queue: Some(1), wal_restarts_held: Some(4) };
         let text = m.render(pool);
         let l = "route=\"/api/v1/check\",method=\"POST\",status=\"2xx\"";
         assert!(text.contains(&format!("ecert_http_requests_total{{{l}}} 3")), "{text}");
@@ -301,6 +312,7 @@ mod tests {
         assert!(text.contains(&format!("ecert_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} 3")), "{text}");
         assert!(text.contains("status=\"4xx\"} 1"), "{text}");
         assert!(text.contains("ecert_db_connections{state=\"idle\"} 2") && text.contains("ecert_db_writer_queue 1"));
+        assert!(text.contains("ecert_db_wal_restarts_held_total 4"));
     }
 
     #[test]
@@ -312,13 +324,20 @@ mod tests {
         m.purged(&[("login_request", 2)]);
         m.rolled_up(3);
         m.observe("/a\"b\\c", "GET", 404, 0.0);
-        let text = m.render(ecert_core::store::PoolUse { open: 0, idle: 0, max: 1, writer_queue: None });
+        let text = m.render(ecert_core::store::PoolUse {
+            open: 0,
+            idle: 0,
+            max: 1,
+            writer_queue: None,
+            wal_restarts_held: None,
+        });
         assert!(text.contains("ecert_rate_limited_total{class=\"sign_in\"} 2"), "{text}");
         assert!(text.contains("ecert_rate_limited_total{class=\"sms\"} 0"), "{text}");
         assert!(text.contains("ecert_purged_rows_total{table=\"login_request\"} 7"), "{text}");
         assert!(text.contains("ecert_usage_days_rolled_up_total 3"), "{text}");
         assert!(text.contains("route=\"/a\\\"b\\\\c\""), "{text}");
         assert!(!text.contains("ecert_db_writer_queue"), "PostgreSQL has no local writer");
+        assert!(!text.contains("ecert_db_wal_restarts_held"), "nor a WAL of its own");
         // Every sample line is `name{labels} value` or `name value`, after its HELP and TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

@@ -29,6 +29,8 @@ use super::{Applied, Unit, Value};
 const GROUP: usize = 256;
 /// How long after a commit the WAL is copied back into the database file.
 const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
+/// How long a checkpoint that holds writes waits for readers still reading the WAL.
+const RESTART_WAIT: Duration = Duration::from_secs(1);
 /// Idle read connections kept; more are opened under load and closed when returned.
 const IDLE_READERS: usize = 16;
 /// Pages of a reader connection's cache (256 KiB of 4 KiB pages).
@@ -162,6 +164,8 @@ pub struct Local {
     jobs: mpsc::Sender<Job>,
     /// Units queued for the writer or being committed (issue 17 §3: the writer's queue depth).
     queued: std::sync::atomic::AtomicUsize,
+    /// Counted by the checkpointer: see [`Local::wal_restarts_held`].
+    held: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -175,7 +179,15 @@ impl std::fmt::Debug for Local {
 impl Local {
     /// Opens the writer connection (so that an unusable file fails here, at start) and starts
     /// the writer thread; it ends when the last handle to this `Local` is dropped.
-    pub fn open(path: &Path, gate: std::sync::Arc<tokio::sync::Mutex<()>>) -> Result<Local, LocalError> {
+    ///
+    /// `wal_bound_pages`: the WAL's length, in pages, past which the checkpointer holds the
+    /// writes while it copies the rest back and the WAL starts over ([`checkpoint_loop`]); a WAL
+    /// that started over is cut back to that length.
+    pub fn open(
+        path: &Path,
+        gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+        wal_bound_pages: u32,
+    ) -> Result<Local, LocalError> {
         let writer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         writer.busy_timeout(Duration::from_secs(30))?;
@@ -191,13 +203,18 @@ impl Local {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; \
              PRAGMA wal_autocheckpoint = 0;",
         )?;
+        let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        writer.execute_batch(&format!("PRAGMA journal_size_limit = {}", i64::from(wal_bound_pages) * page_size))?;
         writer.set_prepared_statement_cache_capacity(64);
         let checkpointer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        checkpointer.busy_timeout(RESTART_WAIT)?;
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (commits, committed) = mpsc::channel();
+        let bound = Bound { gate: gate.clone(), pages: i64::from(wal_bound_pages), held: held.clone() };
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &committed))
+            .spawn(move || checkpoint_loop(&checkpointer, &committed, &bound))
             .map_err(|e| LocalError::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
@@ -209,8 +226,14 @@ impl Local {
             readers: Mutex::new(Vec::new()),
             jobs,
             queued: std::sync::atomic::AtomicUsize::new(0),
+            held,
             closed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Times the WAL reached its bound and writes were held while it started over.
+    pub fn wal_restarts_held(&self) -> u64 {
+        self.held.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Closes the local path with the pool: idle readers are dropped and every later call fails.
@@ -336,19 +359,57 @@ fn write_loop(
     }
 }
 
+/// What bounds the WAL: the write gate the checkpointer takes past the bound, the bound in
+/// pages, and the count of times it did.
+struct Bound {
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    pages: i64,
+    held: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
 /// Copies the WAL back into the database file a moment after commits, beside the writer: a
 /// PASSIVE checkpoint takes no write lock, so commits go on while it copies and syncs. It ends
 /// when the writer does (its sender is dropped).
-fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>) {
+///
+/// A WAL starts over from its beginning only when a checkpoint has copied all of it back and
+/// the writer begins next. Under a steady stream of commits the writer has always appended more
+/// by the time a PASSIVE checkpoint ends, so the WAL never starts over and grows for as long as
+/// the stream lasts: 1.2 GB beside a 280 MB database after 24 s of the benchmark
+/// (docs/performance.md, *The WAL under sustained writes*), on any disk, and faster than a slow
+/// disk can take it. So once the WAL holds `bound.pages` pages, the checkpointer takes the write
+/// gate (the writer's commits wait behind it), copies the rest back, waits up to
+/// [`RESTART_WAIT`] for readers still reading the WAL (`RESTART`), and lets the writes go on;
+/// the next commit starts the WAL over. Writes then wait as long as the disk needs for what
+/// they wrote beyond it: back-pressure instead of a WAL that fills the disk.
+fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>, bound: &Bound) {
     while committed.recv().is_ok() {
         // Let a burst of commits gather so that a page written many times is copied once.
         std::thread::sleep(CHECKPOINT_AFTER);
         while committed.try_recv().is_ok() {}
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        match checkpoint(conn, "PASSIVE") {
+            Ok(pages) if pages >= bound.pages => {
+                let started = std::time::Instant::now();
+                let turn = bound.gate.blocking_lock();
+                let restarted = checkpoint(conn, "RESTART");
+                drop(turn);
+                bound.held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(
+                    pages,
+                    held_ms = started.elapsed().as_millis() as u64,
+                    ?restarted,
+                    "the WAL reached its bound: writes were held while it started over"
+                );
+            }
+            Ok(_) => {}
             // Another connection's checkpoint may hold the lock; the next commit tries again.
-            tracing::debug!(%error, "WAL checkpoint skipped");
+            Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
         }
     }
+}
+
+/// A checkpoint in `mode`; answers the pages the WAL holds (its frames).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| row.get(1))
 }
 
 /// Runs a statement without parameters, prepared once per connection.

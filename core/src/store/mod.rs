@@ -83,6 +83,9 @@ pub struct PoolUse {
     pub max: u32,
     /// SQLite file only: write units queued for the one writer or being committed.
     pub writer_queue: Option<usize>,
+    /// SQLite file only: times the WAL reached its bound and writes waited while it started
+    /// over ([`PoolOptions::wal_bound_pages`]).
+    pub wal_restarts_held: Option<u64>,
 }
 
 /// A connection pool on one of the two backends, with the data key that seals personal fields
@@ -206,11 +209,14 @@ pub enum ConnectError {
 pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SQLite files: the WAL's length, in pages, past which writes wait while it is copied back
+    /// and starts over ([`local`]'s checkpointer). 16,384 pages is 64 MiB.
+    pub wal_bound_pages: u32,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10), wal_bound_pages: 16_384 }
     }
 }
 
@@ -245,7 +251,10 @@ impl Db {
             let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
             let local = match in_memory {
                 true => None,
-                false => Some(local::Local::open(&path, gate.clone()).map_err(|e| ConnectError::Connect(e.into()))?),
+                false => Some(
+                    local::Local::open(&path, gate.clone(), options.wal_bound_pages)
+                        .map_err(|e| ConnectError::Connect(e.into()))?,
+                ),
             };
             Ok(Db::Sqlite(pool, Arc::new(SqliteSide { gate, local }), vault))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -322,7 +331,13 @@ impl Db {
                 (pool.size() + open, pool.num_idle() + idle as usize, pool.options().get_max_connections() + max)
             }
         };
-        PoolUse { open, idle: idle as u32, max, writer_queue: self.local().map(local::Local::queued) }
+        PoolUse {
+            open,
+            idle: idle as u32,
+            max,
+            writer_queue: self.local().map(local::Local::queued),
+            wal_restarts_held: self.local().map(local::Local::wal_restarts_held),
+        }
     }
 
     /// Whether every migration this build knows is applied to the database (a newer build's
