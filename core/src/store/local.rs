@@ -30,7 +30,12 @@ const GROUP: usize = 256;
 /// How long after a commit the WAL is copied back into the database file.
 const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
 /// How long a checkpoint that holds writes waits for readers still reading the WAL.
-const RESTART_WAIT: Duration = Duration::from_secs(1);
+const RESTART_WAIT: Duration = Duration::from_millis(200);
+/// After a held checkpoint that could not start the WAL over (a long read, another
+/// connection's checkpoint), the writes are not held again for this long, doubled on each
+/// failure in a row up to [`RESTART_BACKOFF_MAX`].
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
+const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// Idle read connections kept; more are opened under load and closed when returned.
 const IDLE_READERS: usize = 16;
 /// Pages of a reader connection's cache (256 KiB of 4 KiB pages).
@@ -204,14 +209,17 @@ impl Local {
              PRAGMA wal_autocheckpoint = 0;",
         )?;
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        writer.execute_batch(&format!("PRAGMA journal_size_limit = {}", i64::from(wal_bound_pages) * page_size))?;
+        writer.execute_batch(&format!(
+            "PRAGMA journal_size_limit = {}",
+            i64::from(wal_bound_pages.max(16)) * page_size
+        ))?;
         writer.set_prepared_statement_cache_capacity(64);
         let checkpointer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         checkpointer.busy_timeout(RESTART_WAIT)?;
         let held = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (commits, committed) = mpsc::channel();
-        let bound = Bound { gate: gate.clone(), pages: i64::from(wal_bound_pages), held: held.clone() };
+        let bound = Bound { gate: gate.clone(), pages: i64::from(wal_bound_pages.max(16)), held: held.clone() };
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpointer, &committed, &bound))
@@ -231,7 +239,7 @@ impl Local {
         })
     }
 
-    /// Times the WAL reached its bound and writes were held while it started over.
+    /// Times the WAL reached its bound and was started over while writes were held.
     pub fn wal_restarts_held(&self) -> u64 {
         self.held.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -380,25 +388,39 @@ struct Bound {
 /// gate (the writer's commits wait behind it), copies the rest back, waits up to
 /// [`RESTART_WAIT`] for readers still reading the WAL (`RESTART`), and lets the writes go on;
 /// the next commit starts the WAL over. Writes then wait as long as the disk needs for what
-/// they wrote beyond it: back-pressure instead of a WAL that fills the disk.
+/// they wrote beyond it: back-pressure instead of a WAL that fills the disk. A reader that
+/// outlasts the wait (a long export, a backup's copy) leaves the WAL as it was, and the writes
+/// are not held again until a backoff has passed, so that it cannot stall them cycle after
+/// cycle.
 fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>, bound: &Bound) {
+    let mut backoff = RESTART_BACKOFF;
+    let mut not_before = std::time::Instant::now();
     while committed.recv().is_ok() {
         // Let a burst of commits gather so that a page written many times is copied once.
         std::thread::sleep(CHECKPOINT_AFTER);
         while committed.try_recv().is_ok() {}
         match checkpoint(conn, "PASSIVE") {
-            Ok(pages) if pages >= bound.pages => {
+            Ok((_, pages)) if pages >= bound.pages && std::time::Instant::now() >= not_before => {
                 let started = std::time::Instant::now();
                 let turn = bound.gate.blocking_lock();
                 let restarted = checkpoint(conn, "RESTART");
                 drop(turn);
-                bound.held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::info!(
-                    pages,
-                    held_ms = started.elapsed().as_millis() as u64,
-                    ?restarted,
-                    "the WAL reached its bound: writes were held while it started over"
-                );
+                let held_ms = started.elapsed().as_millis() as u64;
+                if let Ok((false, _)) = restarted {
+                    bound.held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    backoff = RESTART_BACKOFF;
+                    tracing::debug!(pages, held_ms, "the WAL reached its bound and started over, writes held");
+                } else {
+                    not_before = std::time::Instant::now() + backoff;
+                    tracing::warn!(
+                        pages,
+                        held_ms,
+                        ?restarted,
+                        backoff_s = backoff.as_secs(),
+                        "the WAL is past its bound and could not start over (a long read?)"
+                    );
+                    backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
+                }
             }
             Ok(_) => {}
             // Another connection's checkpoint may hold the lock; the next commit tries again.
@@ -407,9 +429,10 @@ fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>, bound: &Bo
     }
 }
 
-/// A checkpoint in `mode`; answers the pages the WAL holds (its frames).
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
-    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| row.get(1))
+/// A checkpoint in `mode`; answers whether it was stopped short by a reader or writer it could
+/// not wait for, and the pages the WAL holds (its frames).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(bool, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| Ok((row.get::<_, i64>(0)? != 0, row.get(1)?)))
 }
 
 /// Runs a statement without parameters, prepared once per connection.

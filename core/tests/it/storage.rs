@@ -352,7 +352,7 @@ async fn on_sqlite_a_wal_under_steady_writes_starts_over_at_its_bound() {
         written += w.await.unwrap();
     }
     let held = db.pool_use().wal_restarts_held.unwrap();
-    assert!(held > 0, "the WAL reached {bound} pages and started over with the writes held");
+    assert!(held > 0, "the WAL reached {bound} pages and was started over with the writes held");
     let stored: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM authority WHERE name LIKE $1").bind("上限%")).await.unwrap();
     assert_eq!(stored, written, "every write answered Ok is stored");
