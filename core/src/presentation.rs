@@ -418,6 +418,18 @@ mod server {
         };
     }
 
+    /// R9: marks the set `$set` used (`$1` now): single use, and still live (a refresh may have
+    /// voided it since it was read).
+    macro_rules! mark_used {
+        ($set:literal) => {
+            concat!(
+                "UPDATE presentation SET used_at = $1 WHERE id = ",
+                $set,
+                " AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1"
+            )
+        };
+    }
+
     /// A counter's row (in a statement on `counter`) while it and its party are active: the
     /// party by its key, one index lookup whatever the number of parties.
     macro_rules! counter_active {
@@ -602,11 +614,9 @@ mod server {
             " AND ",
             counter_active!()
         );
-        const MARK: &str = "UPDATE presentation SET used_at = $1 WHERE id = (SELECT id FROM ecert_read WHERE ecert_go) \
-             AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1";
         let unit = [
             query(HAS_TRY).bind(window).bind(now).bind(checker.tries()).must_change(),
-            query(MARK).bind(now).must_change(),
+            query(mark_used!("(SELECT id FROM ecert_read WHERE ecert_go)")).bind(now).must_change(),
             records::counter_usage_of_read_statement(records::UsageKind::Present, records::VERIFIED, now, random)
                 .into(),
         ];
@@ -626,8 +636,8 @@ mod server {
             }
         };
         let row = match checked.set {
-            Some(row) if checked.go => row,
-            _ => {
+            Some(row) => row,
+            None => {
                 window_left(checker, checked.counter.window, now)?;
                 return failed_check(db, checker, &checked.counter.counter_id, now).await;
             }
@@ -669,11 +679,10 @@ mod server {
         SQL.as_str()
     }
 
-    /// A row of [`signed_in_read`].
+    /// A row of [`signed_in_read`]: the gate `ecert_go` is open exactly when `set` is there.
     struct SignedInCheck {
         counter: CounterCaller,
         set: Option<Row>,
-        go: bool,
     }
 
     impl crate::store::FromRow for SignedInCheck {
@@ -683,7 +692,7 @@ mod server {
                 Some(_) => Some(Row::from_row(row)?),
                 None => None,
             };
-            Ok(SignedInCheck { counter, set, go: row.named("ecert_go")? })
+            Ok(SignedInCheck { counter, set })
         }
     }
 
@@ -736,16 +745,13 @@ mod server {
         now: Millis,
         random: &Random,
     ) -> Result<ReadThen<Row>> {
-        // Single use, and still live (a refresh may have voided it since the read).
-        const MARK: &str = "UPDATE presentation SET used_at = $1 WHERE id = {set} \
-             AND used_at IS NULL AND voided_at IS NULL AND expires_at > $1";
         let read = live_query("number_hash", true, token_hash(number), now);
         if db.backend() == Backend::Postgres {
             let system = system_of(by);
             let folded = [
                 in_window(checker, &format!("{} AND EXISTS (SELECT 1 FROM ecert_read)", checker.has_try()), id, now)
                     .must_change(),
-                query(MARK.replace("{set}", "(SELECT id FROM ecert_read)")).bind(now).must_change(),
+                query(mark_used!("(SELECT id FROM ecert_read)")).bind(now).must_change(),
                 records::usage_of_read_statement(&verified_usage_of(by, &system), now, random).into(),
             ];
             return Ok(db.read_then_write(&read, &folded).await?);
@@ -753,7 +759,7 @@ mod server {
         let Some(row) = db.fetch_optional::<Row>(read).await? else { return Ok(ReadThen::Missing) };
         let unit = Unit::new([
             in_window(checker, checker.has_try(), id, now).must_change(),
-            query(MARK.replace("{set}", "$2")).bind(now).bind(&row.id).must_change(),
+            query(mark_used!("$2")).bind(now).bind(&row.id).must_change(),
             verified_record(&row, by, now, random).into(),
         ])
         .independent();

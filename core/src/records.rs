@@ -60,19 +60,31 @@ pub struct Usage<'a> {
     pub counter_id: Option<&'a str>,
 }
 
+/// The start of every usage record's insert: the table and its columns, in the order the
+/// statements below give their values.
+macro_rules! insert_usage {
+    () => {
+        "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) "
+    };
+}
+
 /// The record carries its certificate's authority for the statistics (issue 15 §3).
-const INSERT_USAGE: &str = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2))";
+const INSERT_USAGE: &str = concat!(
+    insert_usage!(),
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2))"
+);
 
 /// R12 for a relying party's own system (issue 18 §2): the usage record of its check, written
 /// only while the party is active (`usage.party_id`) and only when the party recorded no check
 /// of the same holder in the last `every_ms` — one statement, so that the re-check of the party
 /// and the record are one step in the writer's order. It changes no row when either stops it.
 pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, every_ms: i64) -> Query {
-    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2) \
+    let sql = concat!(
+        insert_usage!(),
+        "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT c.authority_id FROM certificate c WHERE c.id = $2) \
          WHERE EXISTS (SELECT 1 FROM relying_party p WHERE p.id = $8 AND p.status = 'active') \
-         AND NOT EXISTS (SELECT 1 FROM usage_record r WHERE r.holder_id = $3 AND r.at > $10 AND r.party_id = $8 AND r.kind = $4)";
+         AND NOT EXISTS (SELECT 1 FROM usage_record r WHERE r.holder_id = $3 AND r.at > $10 AND r.party_id = $8 AND r.kind = $4)"
+    );
     usage_values(query(sql), usage, now, random).bind(now.0 - every_ms)
 }
 
@@ -81,8 +93,10 @@ pub fn party_usage_statement(usage: &Usage<'_>, now: Millis, random: &Random, ev
 /// certificate's authority taken from that row (`certificate_id`, `holder_id`,
 /// `authority_id`) and not from `usage`; no record when the read found none.
 pub fn usage_of_read_statement(usage: &Usage<'_>, now: Millis, random: &Random) -> Query {
-    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
-         SELECT $1, r.certificate_id, r.holder_id, $2, $3, $4, $5, $6, $7, r.authority_id FROM ecert_read r";
+    let sql = concat!(
+        insert_usage!(),
+        "SELECT $1, r.certificate_id, r.holder_id, $2, $3, $4, $5, $6, $7, r.authority_id FROM ecert_read r"
+    );
     what_by_whom(query(sql).bind(random.ordered_id(now)), usage, now)
 }
 
@@ -93,9 +107,11 @@ pub fn usage_of_read_statement(usage: &Usage<'_>, now: Millis, random: &Random) 
 /// (`counter_id`, `party_id`), and the counter's label ("party · counter",
 /// [`crate::party::CounterCaller::label`]) from `party_name` and `counter_name`.
 pub fn counter_usage_of_read_statement(kind: UsageKind, result: &str, now: Millis, random: &Random) -> Query {
-    let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, party_id, counter_id, authority_id) \
-         SELECT $1, r.certificate_id, r.holder_id, $2, r.party_name || $3 || r.counter_name, $4, $5, r.party_id, r.counter_id, \
-         r.authority_id FROM ecert_read r WHERE r.ecert_go";
+    let sql = concat!(
+        insert_usage!(),
+        "SELECT $1, r.certificate_id, r.holder_id, $2, r.party_name || $3 || r.counter_name, $4, $5, r.party_id, \
+         r.counter_id, r.authority_id FROM ecert_read r WHERE r.ecert_go"
+    );
     query(sql).bind(random.ordered_id(now)).bind(kind).bind(crate::party::LABEL_SEPARATOR).bind(result).bind(now)
 }
 

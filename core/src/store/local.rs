@@ -208,18 +208,16 @@ impl Local {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; \
              PRAGMA wal_autocheckpoint = 0;",
         )?;
+        let bound_pages = i64::from(wal_bound_pages.max(16));
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        writer.execute_batch(&format!(
-            "PRAGMA journal_size_limit = {}",
-            i64::from(wal_bound_pages.max(16)) * page_size
-        ))?;
+        writer.execute_batch(&format!("PRAGMA journal_size_limit = {}", bound_pages * page_size))?;
         writer.set_prepared_statement_cache_capacity(64);
         let checkpointer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         checkpointer.busy_timeout(RESTART_WAIT)?;
         let held = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (commits, committed) = mpsc::channel();
-        let bound = Bound { gate: gate.clone(), pages: i64::from(wal_bound_pages.max(16)), held: held.clone() };
+        let bound = Bound { gate: gate.clone(), pages: bound_pages, held: held.clone() };
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(&checkpointer, &committed, &bound))
