@@ -31,6 +31,10 @@ const GROUP: usize = 256;
 const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
 /// How long a checkpoint that holds writes waits for readers still reading the WAL.
 const RESTART_WAIT: Duration = Duration::from_millis(200);
+/// How long the writer waits for another connection's checkpoint to end before a held one.
+const RESTART_CHECKPOINT_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long the writer waits for a lock another process holds (a backup, a migration).
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// After a held checkpoint that could not start the WAL over (a long read, another
 /// connection's checkpoint), the writes are not held again for this long, doubled on each
 /// failure in a row up to [`RESTART_BACKOFF_MAX`].
@@ -169,7 +173,7 @@ pub struct Local {
     jobs: mpsc::Sender<Job>,
     /// Units queued for the writer or being committed (issue 17 §3: the writer's queue depth).
     queued: std::sync::atomic::AtomicUsize,
-    /// Counted by the checkpointer: see [`Local::wal_restarts_held`].
+    /// Counted by the writer: see [`Local::wal_restarts_held`].
     held: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
     closed: std::sync::atomic::AtomicBool,
@@ -185,47 +189,53 @@ impl Local {
     /// Opens the writer connection (so that an unusable file fails here, at start) and starts
     /// the writer thread; it ends when the last handle to this `Local` is dropped.
     ///
-    /// `wal_bound_pages`: the WAL's length, in pages, past which the checkpointer holds the
-    /// writes while it copies the rest back and the WAL starts over ([`checkpoint_loop`]); a WAL
-    /// that started over is cut back to that length.
+    /// `bound_pages`: the WAL's length, in pages, past which the writer holds the writes
+    /// while it copies the rest back and the WAL starts over ([`Bound`]); a WAL that started
+    /// over is cut back to that length.
     pub fn open(
         path: &Path,
         gate: std::sync::Arc<tokio::sync::Mutex<()>>,
-        wal_bound_pages: u32,
+        bound_pages: i64,
     ) -> Result<Local, LocalError> {
         let writer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        writer.busy_timeout(Duration::from_secs(30))?;
+        writer.busy_timeout(WRITER_BUSY_TIMEOUT)?;
         // A page cache of 8 MiB: the writer alone changes the file, so its cache stays valid,
         // but not larger. When an insert splits a B-tree page, SQLite may renumber the new
         // pages through the page past the 1 GiB mark, and the commit then drops the pages past
         // the file's end by walking the cache's whole hash table, whose size follows the
         // cache's: with 64 MiB that walk was 12% of a counter's check (`pcache1TruncateUnsafe`,
-        // docs/performance.md). The writer never copies the WAL back itself
-        // (`wal_autocheckpoint = 0`): that copy ends with an fsync, and every caller queued
-        // behind it would wait for the disk.
+        // docs/performance.md). The writer copies the WAL back itself only past its bound
+        // ([`Bound`]), never at SQLite's 1,000 pages (`wal_autocheckpoint = 0`): that copy ends
+        // with an fsync, and every caller queued behind it would wait for the disk.
         writer.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; \
              PRAGMA wal_autocheckpoint = 0;",
         )?;
-        let bound_pages = i64::from(wal_bound_pages.max(16));
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         writer.execute_batch(&format!("PRAGMA journal_size_limit = {}", bound_pages * page_size))?;
         writer.set_prepared_statement_cache_capacity(64);
         let checkpointer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        checkpointer.busy_timeout(RESTART_WAIT)?;
         let held = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (commits, committed) = mpsc::channel();
-        let bound = Bound { gate: gate.clone(), pages: bound_pages, held: held.clone() };
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &committed, &bound))
+            .spawn(move || checkpoint_loop(&checkpointer, &committed))
             .map_err(|e| LocalError::Other(format!("cannot start the checkpoint thread: {e}")))?;
+        let mut bound = Bound {
+            wal: wal_path(path),
+            bytes: WAL_HEADER + bound_pages * (page_size + WAL_FRAME_HEADER),
+            floor: 0,
+            gate: gate.clone(),
+            held: held.clone(),
+            backoff: RESTART_BACKOFF,
+            not_before: std::time::Instant::now(),
+        };
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("ecert-sqlite-writer".into())
-            .spawn(move || write_loop(&writer, &gate, &queue, &commits))
+            .spawn(move || write_loop(&writer, &gate, &queue, &commits, &mut bound))
             .map_err(|e| LocalError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Local {
             path: path.to_owned(),
@@ -344,6 +354,7 @@ fn write_loop(
     gate: &tokio::sync::Mutex<()>,
     queue: &mpsc::Receiver<Job>,
     commits: &mpsc::Sender<()>,
+    bound: &mut Bound,
 ) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
@@ -362,73 +373,135 @@ fn write_loop(
             // A caller that gave up waiting is not an error of the others.
             let _ = job.done.send(answer);
         }
+        bound.keep(conn);
     }
 }
 
-/// What bounds the WAL: the write gate the checkpointer takes past the bound, the bound in
-/// pages, and the count of times it did.
+/// The WAL file's header and each frame's, in bytes, around the pages it holds.
+const WAL_HEADER: i64 = 32;
+const WAL_FRAME_HEADER: i64 = 24;
+
+/// The WAL beside the database file at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// What bounds the WAL, kept by the writer between its commits.
+///
+/// A WAL starts over from its beginning only when a checkpoint has copied all of it back and
+/// the writer begins next. Under a steady stream of commits the writer has always appended more
+/// by the time the checkpointer's PASSIVE checkpoint ends, so the WAL never starts over and grows
+/// for as long as the stream lasts: 1.2 GB beside a 280 MB database after 24 s of the benchmark
+/// (docs/performance.md, *The WAL under sustained writes*), on any disk, and faster than a slow
+/// disk can take it. So after each commit the writer looks at the WAL file's length (one
+/// `stat`), and once it holds more than the bound's pages, it takes the write gate, copies the
+/// rest back itself, waits up to [`RESTART_WAIT`] for readers still reading the WAL (`RESTART`),
+/// and goes on; its next commit starts the WAL over and cuts the file back to the bound
+/// (`journal_size_limit`). Writes then wait as long as the disk needs for what they wrote beyond
+/// the bound: back-pressure, where the disk sets the pace, instead of a WAL that fills the disk.
+///
+/// Looking from the writer, after every commit, makes the bound hard: the checkpointer could
+/// only look when its PASSIVE checkpoint ended, and on a slow disk (20 MB/s) one lasted seconds,
+/// over which the WAL grew past a gigabyte anyway. The file's length tells the WAL's because a
+/// WAL that started over is cut back to the bound at its first commit and from then on grows
+/// only by frames appended past its end.
+///
+/// A reader that outlasts the wait (a long export, a backup's copy) leaves the WAL as it was,
+/// and the writes are not held again until a backoff has passed, so that it cannot stall them
+/// commit after commit.
 struct Bound {
+    wal: PathBuf,
+    /// The WAL file's length at the bound.
+    bytes: i64,
+    /// The file's length when the WAL last started over, if it has not been cut back since (a
+    /// connection without `journal_size_limit` began the WAL anew): its frames are not known to
+    /// be past the bound until the file grows beyond it, so that restarts do not follow each
+    /// other commit after commit.
+    floor: i64,
     gate: std::sync::Arc<tokio::sync::Mutex<()>>,
-    pages: i64,
+    /// Restarts made with the writes held ([`Local::wal_restarts_held`]).
     held: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    backoff: Duration,
+    not_before: std::time::Instant,
+}
+
+impl Bound {
+    /// Starts the WAL over if it is past the bound (see [`Bound`]).
+    fn keep(&mut self, conn: &Connection) {
+        let length = std::fs::metadata(&self.wal).map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX));
+        if length <= self.bytes {
+            self.floor = 0;
+        }
+        if length <= self.bytes.max(self.floor) || std::time::Instant::now() < self.not_before {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let restarted = self.restart(conn);
+        let held_ms = started.elapsed().as_millis() as u64;
+        match restarted {
+            Ok(true) => {
+                self.held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.backoff = RESTART_BACKOFF;
+                self.floor = length;
+                tracing::debug!(length, held_ms, "the WAL reached its bound and started over, writes held");
+            }
+            other => {
+                self.not_before = std::time::Instant::now() + self.backoff;
+                tracing::warn!(
+                    length,
+                    held_ms,
+                    ?other,
+                    backoff_s = self.backoff.as_secs(),
+                    "the WAL is past its bound and could not start over (a long read?)"
+                );
+                self.backoff = (self.backoff * 2).min(RESTART_BACKOFF_MAX);
+            }
+        }
+    }
+
+    /// A RESTART checkpoint with the write gate held; answers whether the WAL can start over.
+    /// While the checkpointer's PASSIVE checkpoint runs (it holds the checkpoint lock, and
+    /// SQLite then answers at once, before reading the WAL's length), this waits for it to end:
+    /// on a slow disk, seconds; it never waits on anything but the disk.
+    fn restart(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        conn.busy_timeout(RESTART_WAIT)?;
+        let outcome = (|| {
+            let give_up = std::time::Instant::now() + RESTART_CHECKPOINT_LOCK_WAIT;
+            loop {
+                let turn = self.gate.blocking_lock();
+                let (busy, log) = checkpoint(conn, "RESTART")?;
+                drop(turn);
+                if !(busy && log < 0) || std::time::Instant::now() >= give_up {
+                    return Ok(!busy);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })();
+        conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
+        outcome
+    }
 }
 
 /// Copies the WAL back into the database file a moment after commits, beside the writer: a
 /// PASSIVE checkpoint takes no write lock, so commits go on while it copies and syncs. It ends
-/// when the writer does (its sender is dropped).
-///
-/// A WAL starts over from its beginning only when a checkpoint has copied all of it back and
-/// the writer begins next. Under a steady stream of commits the writer has always appended more
-/// by the time a PASSIVE checkpoint ends, so the WAL never starts over and grows for as long as
-/// the stream lasts: 1.2 GB beside a 280 MB database after 24 s of the benchmark
-/// (docs/performance.md, *The WAL under sustained writes*), on any disk, and faster than a slow
-/// disk can take it. So once the WAL holds `bound.pages` pages, the checkpointer takes the write
-/// gate (the writer's commits wait behind it), copies the rest back, waits up to
-/// [`RESTART_WAIT`] for readers still reading the WAL (`RESTART`), and lets the writes go on;
-/// the next commit starts the WAL over. Writes then wait as long as the disk needs for what
-/// they wrote beyond it: back-pressure instead of a WAL that fills the disk. A reader that
-/// outlasts the wait (a long export, a backup's copy) leaves the WAL as it was, and the writes
-/// are not held again until a backoff has passed, so that it cannot stall them cycle after
-/// cycle.
-fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>, bound: &Bound) {
-    let mut backoff = RESTART_BACKOFF;
-    let mut not_before = std::time::Instant::now();
+/// when the writer does (its sender is dropped). The writer bounds the WAL ([`Bound`]).
+fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>) {
     while committed.recv().is_ok() {
         // Let a burst of commits gather so that a page written many times is copied once.
         std::thread::sleep(CHECKPOINT_AFTER);
         while committed.try_recv().is_ok() {}
-        match checkpoint(conn, "PASSIVE") {
-            Ok((_, pages)) if pages >= bound.pages && std::time::Instant::now() >= not_before => {
-                let started = std::time::Instant::now();
-                let turn = bound.gate.blocking_lock();
-                let restarted = checkpoint(conn, "RESTART");
-                drop(turn);
-                let held_ms = started.elapsed().as_millis() as u64;
-                if let Ok((false, _)) = restarted {
-                    bound.held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    backoff = RESTART_BACKOFF;
-                    tracing::debug!(pages, held_ms, "the WAL reached its bound and started over, writes held");
-                } else {
-                    not_before = std::time::Instant::now() + backoff;
-                    tracing::warn!(
-                        pages,
-                        held_ms,
-                        ?restarted,
-                        backoff_s = backoff.as_secs(),
-                        "the WAL is past its bound and could not start over (a long read?)"
-                    );
-                    backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
-                }
-            }
-            Ok(_) => {}
-            // Another connection's checkpoint may hold the lock; the next commit tries again.
-            Err(error) => tracing::debug!(%error, "WAL checkpoint skipped"),
+        // Another connection's checkpoint may hold the lock; the next commit tries again.
+        if let Err(error) = checkpoint(conn, "PASSIVE") {
+            tracing::debug!(%error, "WAL checkpoint skipped");
         }
     }
 }
 
-/// A checkpoint in `mode`; answers whether it was stopped short by a reader or writer it could
-/// not wait for, and the pages the WAL holds (its frames).
+/// A checkpoint in `mode`; answers whether it was stopped short by a reader, writer or other
+/// checkpoint it could not wait for, and the pages the WAL holds (its frames; -1 when another
+/// checkpoint held the lock and this one did not start).
 fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(bool, i64)> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| Ok((row.get::<_, i64>(0)? != 0, row.get(1)?)))
 }

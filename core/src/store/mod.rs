@@ -210,8 +210,15 @@ pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     /// SQLite files: the WAL's length, in pages, past which writes wait while it is copied back
-    /// and starts over ([`local`]'s checkpointer). 16,384 pages is 64 MiB.
+    /// and starts over ([`local`]'s writer). 16,384 pages is 64 MiB.
     pub wal_bound_pages: u32,
+}
+
+impl PoolOptions {
+    /// [`PoolOptions::wal_bound_pages`], at least 16 pages.
+    fn wal_bound(&self) -> i64 {
+        i64::from(self.wal_bound_pages.max(16))
+    }
 }
 
 impl Default for PoolOptions {
@@ -231,7 +238,10 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                // A WAL that one of these connections starts over is cut back to the bound too
+                // (at SQLite's default page size), as the local writer's is ([`local`]).
+                .pragma("journal_size_limit", (options.wal_bound() * 4096).to_string());
             if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;
@@ -252,7 +262,7 @@ impl Db {
             let local = match in_memory {
                 true => None,
                 false => Some(
-                    local::Local::open(&path, gate.clone(), options.wal_bound_pages)
+                    local::Local::open(&path, gate.clone(), options.wal_bound())
                         .map_err(|e| ConnectError::Connect(e.into()))?,
                 ),
             };
