@@ -31,8 +31,10 @@ const GROUP: usize = 256;
 const CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
 /// How long a checkpoint that holds writes waits for readers still reading the WAL.
 const RESTART_WAIT: Duration = Duration::from_millis(200);
-/// How long the writer waits for another connection's checkpoint to end before a held one.
-const RESTART_CHECKPOINT_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long the writer waits for another connection's checkpoint to end before a held one: the
+/// checkpoint thread's PASSIVE one lasts seconds on a slow disk, but another process's RESTART
+/// may hold the lock for as long as its readers read, and the writes wait meanwhile.
+const RESTART_CHECKPOINT_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// How long the writer waits for a lock another process holds (a backup, a migration).
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// After a held checkpoint that could not start the WAL over (a long read, another
@@ -219,12 +221,16 @@ impl Local {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         let held = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (commits, committed) = mpsc::channel();
+        let past = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let skip = past.clone();
         std::thread::Builder::new()
             .name("ecert-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &committed))
+            .spawn(move || checkpoint_loop(&checkpointer, &committed, &skip))
             .map_err(|e| LocalError::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let mut bound = Bound {
-            wal: wal_path(path),
+            wal: wal_path(writer.path().map_or(path, Path::new)),
+            unreadable: false,
+            past,
             bytes: WAL_HEADER + bound_pages * (page_size + WAL_FRAME_HEADER),
             floor: 0,
             gate: gate.clone(),
@@ -381,7 +387,8 @@ fn write_loop(
 const WAL_HEADER: i64 = 32;
 const WAL_FRAME_HEADER: i64 = 24;
 
-/// The WAL beside the database file at `path`.
+/// The WAL beside the database file at `path`, as SQLite names it: after the file's own name, so
+/// `path` is the name SQLite resolved (through symbolic links), not the one it was given.
 fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
@@ -413,6 +420,11 @@ fn wal_path(path: &Path) -> PathBuf {
 /// commit after commit.
 struct Bound {
     wal: PathBuf,
+    /// Set once the WAL file's length could not be read (and said so in the log).
+    unreadable: bool,
+    /// Set while the writer holds a restart due, so that the checkpoint thread does not begin
+    /// a PASSIVE checkpoint that the restart would have to wait out.
+    past: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The WAL file's length at the bound.
     bytes: i64,
     /// The file's length when the WAL last started over, if it has not been cut back since (a
@@ -430,7 +442,17 @@ struct Bound {
 impl Bound {
     /// Starts the WAL over if it is past the bound (see [`Bound`]).
     fn keep(&mut self, conn: &Connection) {
-        let length = std::fs::metadata(&self.wal).map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX));
+        let length = match std::fs::metadata(&self.wal) {
+            Ok(m) => i64::try_from(m.len()).unwrap_or(i64::MAX),
+            // Between a TRUNCATE checkpoint of another connection's and the next commit.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(error) => {
+                if !std::mem::replace(&mut self.unreadable, true) {
+                    tracing::warn!(wal = %self.wal.display(), %error, "cannot read the WAL's length: it is not bounded");
+                }
+                0
+            }
+        };
         if length <= self.bytes {
             self.floor = 0;
         }
@@ -438,7 +460,9 @@ impl Bound {
             return;
         }
         let started = std::time::Instant::now();
+        self.past.store(true, std::sync::atomic::Ordering::Relaxed);
         let restarted = self.restart(conn);
+        self.past.store(false, std::sync::atomic::Ordering::Relaxed);
         let held_ms = started.elapsed().as_millis() as u64;
         match restarted {
             Ok(true) => {
@@ -462,9 +486,10 @@ impl Bound {
     }
 
     /// A RESTART checkpoint with the write gate held; answers whether the WAL can start over.
-    /// While the checkpointer's PASSIVE checkpoint runs (it holds the checkpoint lock, and
-    /// SQLite then answers at once, before reading the WAL's length), this waits for it to end:
-    /// on a slow disk, seconds; it never waits on anything but the disk.
+    /// While another checkpoint runs (it holds the checkpoint lock, and SQLite then answers at
+    /// once, before reading the WAL's length) this waits for it to end, up to
+    /// [`RESTART_CHECKPOINT_LOCK_WAIT`]: the checkpoint thread's PASSIVE one, begun before the
+    /// WAL reached the bound, lasts as long as the disk needs (seconds on a slow one).
     fn restart(&self, conn: &Connection) -> rusqlite::Result<bool> {
         conn.busy_timeout(RESTART_WAIT)?;
         let outcome = (|| {
@@ -473,8 +498,12 @@ impl Bound {
                 let turn = self.gate.blocking_lock();
                 let (busy, log) = checkpoint(conn, "RESTART")?;
                 drop(turn);
-                if !(busy && log < 0) || std::time::Instant::now() >= give_up {
+                if !(busy && log < 0) {
                     return Ok(!busy);
+                }
+                if std::time::Instant::now() >= give_up {
+                    tracing::warn!("another checkpoint held the WAL longer than the writes can wait");
+                    return Ok(false);
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -486,13 +515,18 @@ impl Bound {
 
 /// Copies the WAL back into the database file a moment after commits, beside the writer: a
 /// PASSIVE checkpoint takes no write lock, so commits go on while it copies and syncs. It ends
-/// when the writer does (its sender is dropped). The writer bounds the WAL ([`Bound`]).
-fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>) {
+/// when the writer does (its sender is dropped). The writer bounds the WAL ([`Bound`]); while
+/// it holds a restart due (`skip`), this one does not begin.
+fn checkpoint_loop(conn: &Connection, committed: &mpsc::Receiver<()>, skip: &std::sync::atomic::AtomicBool) {
     while committed.recv().is_ok() {
         // Let a burst of commits gather so that a page written many times is copied once.
         std::thread::sleep(CHECKPOINT_AFTER);
         while committed.try_recv().is_ok() {}
-        // Another connection's checkpoint may hold the lock; the next commit tries again.
+        if skip.load(std::sync::atomic::Ordering::Relaxed) {
+            continue;
+        }
+        // Another connection's checkpoint holding the lock answers busy; the next commit tries
+        // again. An error (an I/O failure, say) is as passing as that.
         if let Err(error) = checkpoint(conn, "PASSIVE") {
             tracing::debug!(%error, "WAL checkpoint skipped");
         }

@@ -239,8 +239,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
-                // A WAL that one of these connections starts over is cut back to the bound too
-                // (at SQLite's default page size), as the local writer's is ([`local`]).
+                // A WAL that one of these connections starts over is cut back to the bound too,
+                // as the local writer's is ([`local`]), at SQLite's default page size (a file of
+                // smaller pages is cut back to more than the bound; its writer then starts it
+                // over once more).
                 .pragma("journal_size_limit", (options.wal_bound() * 4096).to_string());
             if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
