@@ -233,7 +233,7 @@ impl Local {
             past,
             bytes: WAL_HEADER + bound_pages * (page_size + WAL_FRAME_HEADER),
             floor: 0,
-            gate: gate.clone(),
+            gate,
             held: held.clone(),
             backoff: RESTART_BACKOFF,
             not_before: std::time::Instant::now(),
@@ -241,7 +241,7 @@ impl Local {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("ecert-sqlite-writer".into())
-            .spawn(move || write_loop(&writer, &gate, &queue, &commits, &mut bound))
+            .spawn(move || write_loop(&writer, &queue, &commits, &mut bound))
             .map_err(|e| LocalError::Other(format!("cannot start the writer thread: {e}")))?;
         Ok(Local {
             path: path.to_owned(),
@@ -355,13 +355,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, values: &[Value]) -> rusqlite:
     Ok(())
 }
 
-fn write_loop(
-    conn: &Connection,
-    gate: &tokio::sync::Mutex<()>,
-    queue: &mpsc::Receiver<Job>,
-    commits: &mpsc::Sender<()>,
-    bound: &mut Bound,
-) {
+fn write_loop(conn: &Connection, queue: &mpsc::Receiver<Job>, commits: &mpsc::Sender<()>, bound: &mut Bound) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < GROUP {
@@ -370,7 +364,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        let turn = gate.blocking_lock();
+        let turn = bound.gate.blocking_lock();
         let answers = commit_group(conn, &group);
         drop(turn);
         // The checkpointer stops only after the writer, when this sender is dropped.
