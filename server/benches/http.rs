@@ -24,7 +24,7 @@
 //!
 //! With `ECERT_BENCH_DATABASE_URL` (or `DATABASE_URL`) naming a PostgreSQL server, the bench
 //! makes a fresh database `ecert_bench_http` there (dropping the last run's), seeds it with
-//! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE`, and serves it from
+//! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE` and a `CHECKPOINT`, and serves it from
 //! `ECERT_BENCH_APP_SERVERS` app servers (default 1), each the real router with a pool of its own
 //! and its own `LISTEN`er, the load spread over them connection by connection; the database is
 //! kept when `ECERT_BENCH_KEEP=1`. `ECERT_BENCH_EXPLAIN=1` sends one request of each path, before
@@ -184,6 +184,14 @@ async fn run(settings: Settings) {
         let t = Instant::now();
         sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap_or_else(|e| panic!("vacuum: {e}"));
         println!("VACUUM ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
+        // The seeding wrote gigabytes at a million institutions: without this the server's own
+        // checkpoint of them runs through the first rows and doubles their p99 in one run of
+        // two (docs/performance.md, 2026-12-04). A role that may not checkpoint measures as before.
+        let t = Instant::now();
+        match sqlx::query("CHECKPOINT").execute(pool).await {
+            Ok(_) => println!("CHECKPOINT in {:.1} s", t.elapsed().as_secs_f64()),
+            Err(e) => println!("no CHECKPOINT after the seeding ({e}): the first rows share the disk with it"),
+        }
     }
 
     // Limits off: the bench measures the paths, not the ceiling on one client.
