@@ -46,6 +46,13 @@ pub struct Config {
     #[arg(long, env = "ECERT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// SQLite only: the write-ahead log's size, in MiB, past which writes wait while it is
+    /// copied into the database and starts over. A larger bound rides out a longer burst of
+    /// writes on a slow disk before they wait, and takes that much more disk (see
+    /// docs/scaling.md, *SQLite's disk*).
+    #[arg(long, env = "ECERT_SQLITE_WAL_LIMIT_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=16_384), value_name = "MIB")]
+    pub sqlite_wal_limit_mb: u32,
+
     /// Directory of the built site (`pkg/` with the WASM bundle, CSS, public assets).
     #[arg(long, env = "ECERT_SITE_ROOT", default_value = "target/site", value_name = "DIR")]
     pub site_root: PathBuf,
@@ -270,6 +277,16 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The database pool these settings ask for, with `max_connections` of them.
+    pub fn pool_options(&self, max_connections: u32) -> ecert_core::store::PoolOptions {
+        ecert_core::store::PoolOptions {
+            max_connections,
+            // 256 pages of 4 KiB to the MiB.
+            wal_bound_pages: self.sqlite_wal_limit_mb * 256,
+            ..ecert_core::store::PoolOptions::default()
+        }
+    }
+
     /// Reads flags, environment and the configuration file named by `--config` / `ECERT_CONFIG`.
     pub fn load_from<I, S>(args: I) -> Result<Config, LoadError>
     where
@@ -466,6 +483,49 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let err = Config::load_from(["ecert-server", "--config", path]).unwrap_err();
         assert!(err.to_string().contains("unknown setting `lisen`"), "{err}");
+    }
+
+    /// Issue 17 §2: the SQLite WAL's bound is the operator's, in MiB, from a flag, the
+    /// environment or the file; out of range it stops the start with the range.
+    #[test]
+    fn the_wal_bound_is_a_setting_in_mebibytes() {
+        let c = Config::load_from(["ecert-server"]).unwrap();
+        let pool = c.pool_options(16);
+        assert_eq!((pool.max_connections, pool.wal_bound_pages), (16, 16_384), "64 MiB of 4 KiB pages");
+        let c = Config::load_from(["ecert-server", "--sqlite-wal-limit-mb", "512"]).unwrap();
+        assert_eq!(c.pool_options(1).wal_bound_pages, 131_072);
+        assert_eq!(c.pool_options(1).max_connections, 1);
+
+        let dir = std::env::temp_dir().join(format!("ecert-config-wal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ecert.toml");
+        std::fs::write(&file, "sqlite_wal_limit_mb = 8\n").unwrap();
+        let c = Config::load_from(["ecert-server", "--config", file.to_str().unwrap()]).unwrap();
+        assert_eq!(c.pool_options(1).wal_bound_pages, 2_048);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        for bad in ["0", "16385", "-1", "lots"] {
+            let err = Config::load_from(["ecert-server", &format!("--sqlite-wal-limit-mb={bad}")]).unwrap_err();
+            assert!(err.to_string().contains("--sqlite-wal-limit-mb"), "{bad}: {err}");
+        }
+    }
+
+    /// Every setting `--help` shows has its row in the README's table, with its variable.
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let command = Config::command();
+        let mut rows = 0;
+        for arg in command.get_arguments() {
+            let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) else { continue };
+            if long == "config" {
+                continue; // the table's own introduction names it
+            }
+            let row = format!("| `--{long}` | `{}` |", env.to_string_lossy());
+            assert!(readme.contains(&row), "README.md's configuration table lacks {row}");
+            rows += 1;
+        }
+        assert!(rows > 20, "{rows}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use ecert_app::state::{AppState, Services};
 use ecert_core::bootstrap::{self, FirstStart, FirstStartReport};
 use ecert_core::secret::{Random, Secret};
-use ecert_core::store::{ConnectError, Db, PoolOptions};
+use ecert_core::store::{ConnectError, Db};
 use ecert_core::{Lang, Millis};
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
@@ -97,7 +97,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         Some((cert, key)) => Some(tls::server_config(cert, key)?),
         None => None,
     };
-    let pool = PoolOptions { max_connections: config.db_max_connections, ..PoolOptions::default() };
+    let pool = config.pool_options(config.db_max_connections);
     let random = Random::os();
     let db = Db::open(&config.database_url, &pool, config.vault(&random)?).await?;
     let first = FirstStart {
@@ -135,7 +135,7 @@ async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, StartError> {
 
 /// The database a command works on: one connection, migrated and settled like a start.
 async fn open_for_command(config: &Config) -> Result<Db, StartError> {
-    let pool = PoolOptions { max_connections: 1, ..PoolOptions::default() };
+    let pool = config.pool_options(1);
     let random = Random::os();
     Ok(Db::open(&config.database_url, &pool, config.vault(&random)?).await?)
 }

@@ -5,7 +5,8 @@
 //!   route's pattern as axum matched it, so a crowd asking for a million made-up paths makes
 //!   one series, `unmatched`), method and status class;
 //! - `ecert_db_connections` (open, idle, max) and, on a SQLite file, `ecert_db_writer_queue` and
-//!   `ecert_db_wal_restarts_held_total` (the WAL at its bound, writes held while it started over);
+//!   `ecert_db_wal_restarts_held_total` (the WAL at its bound, writes held while it started over)
+//!   with `ecert_db_wal_bound_bytes`, that bound;
 //! - `ecert_login_waiting`, the scan-login long polls waiting now;
 //! - `ecert_rate_limited_total` per class of anonymous request;
 //! - `ecert_purged_rows_total` per table and `ecert_usage_days_rolled_up_total`;
@@ -187,6 +188,15 @@ impl Metrics {
             );
             let _ = writeln!(out, "ecert_db_wal_restarts_held_total {held}");
         }
+        if let Some(bound) = pool.wal_bound_bytes {
+            head(
+                &mut out,
+                "ecert_db_wal_bound_bytes",
+                "gauge",
+                "SQLite's WAL size at which writes wait while it starts over (--sqlite-wal-limit-mb).",
+            );
+            let _ = writeln!(out, "ecert_db_wal_bound_bytes {bound}");
+        }
         head(
             &mut out,
             "ecert_login_waiting",
@@ -301,8 +311,14 @@ mod tests {
         m.observe("/api/v1/check", "POST", 201, 0.03);
         m.observe("/api/v1/check", "POST", 429, 0.0001);
         m.observe("/api/v1/check", "POST", 200, 60.0);
-        let pool =
-            ecert_core::store::PoolUse { open: 3, idle: 2, max: 16, writer_queue: Some(1), wal_restarts_held: Some(4) };
+        let pool = ecert_core::store::PoolUse {
+            open: 3,
+            idle: 2,
+            max: 16,
+            writer_queue: Some(1),
+            wal_restarts_held: Some(4),
+            wal_bound_bytes: Some(1 << 26),
+        };
         let text = m.render(pool);
         let l = "route=\"/api/v1/check\",method=\"POST\",status=\"2xx\"";
         assert!(text.contains(&format!("ecert_http_requests_total{{{l}}} 3")), "{text}");
@@ -313,6 +329,7 @@ mod tests {
         assert!(text.contains("status=\"4xx\"} 1"), "{text}");
         assert!(text.contains("ecert_db_connections{state=\"idle\"} 2") && text.contains("ecert_db_writer_queue 1"));
         assert!(text.contains("ecert_db_wal_restarts_held_total 4"));
+        assert!(text.contains("ecert_db_wal_bound_bytes 67108864"), "{text}");
     }
 
     #[test]
@@ -330,6 +347,7 @@ mod tests {
             max: 1,
             writer_queue: None,
             wal_restarts_held: None,
+            wal_bound_bytes: None,
         });
         assert!(text.contains("ecert_rate_limited_total{class=\"sign_in\"} 2"), "{text}");
         assert!(text.contains("ecert_rate_limited_total{class=\"sms\"} 0"), "{text}");
@@ -338,6 +356,7 @@ mod tests {
         assert!(text.contains("route=\"/a\\\"b\\\\c\""), "{text}");
         assert!(!text.contains("ecert_db_writer_queue"), "PostgreSQL has no local writer");
         assert!(!text.contains("ecert_db_wal_restarts_held"), "nor a WAL of its own");
+        assert!(!text.contains("ecert_db_wal_bound"), "nor its bound");
         // Every sample line is `name{labels} value` or `name value`, after its HELP and TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

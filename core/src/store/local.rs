@@ -177,6 +177,8 @@ pub struct Local {
     queued: std::sync::atomic::AtomicUsize,
     /// Counted by the writer: see [`Local::wal_restarts_held`].
     held: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The bound's pages times the page size: see [`Local::wal_bound_bytes`].
+    bound_bytes: u64,
     /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -249,6 +251,7 @@ impl Local {
             jobs,
             queued: std::sync::atomic::AtomicUsize::new(0),
             held,
+            bound_bytes: u64::try_from(bound_pages * page_size).unwrap_or(0),
             closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -256,6 +259,11 @@ impl Local {
     /// Times the WAL reached its bound and was started over while writes were held.
     pub fn wal_restarts_held(&self) -> u64 {
         self.held.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The WAL's bound, in bytes of pages (the file adds a header of 24 bytes to each).
+    pub fn wal_bound_bytes(&self) -> u64 {
+        self.bound_bytes
     }
 
     /// Closes the local path with the pool: idle readers are dropped and every later call fails.

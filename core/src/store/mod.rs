@@ -86,6 +86,8 @@ pub struct PoolUse {
     /// SQLite file only: times the WAL reached its bound and writes waited while it started
     /// over ([`PoolOptions::wal_bound_pages`]).
     pub wal_restarts_held: Option<u64>,
+    /// SQLite file only: that bound, in bytes of pages.
+    pub wal_bound_bytes: Option<u64>,
 }
 
 /// A connection pool on one of the two backends, with the data key that seals personal fields
@@ -349,6 +351,7 @@ impl Db {
             max,
             writer_queue: self.local().map(local::Local::queued),
             wal_restarts_held: self.local().map(local::Local::wal_restarts_held),
+            wal_bound_bytes: self.local().map(local::Local::wal_bound_bytes),
         }
     }
 

@@ -626,7 +626,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
 
 /// Issue 17 §3: a balancer asks `/readyz`, a supervisor `/livez`, and Prometheus scrapes
 /// `/metrics` on a listener of its own, which counts requests by route, refusals by class, the
-/// pool and the SQLite writer's queue.
+/// pool, the SQLite writer's queue and its WAL's bound as configured.
 #[test]
 fn liveness_readiness_and_metrics_apart_from_the_public_port() {
     let dir = scratch_dir("ecert-metrics");
@@ -636,6 +636,7 @@ fn liveness_readiness_and_metrics_apart_from_the_public_port() {
         .env("ECERT_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
         // Sign-ins: 20 a minute per client, so 2 here.
         .env("ECERT_RATE_LIMIT_SCALE", "0.1")
+        .env("ECERT_SQLITE_WAL_LIMIT_MB", "3")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -662,6 +663,7 @@ fn liveness_readiness_and_metrics_apart_from_the_public_port() {
         "ecert_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"2xx\"} 1",
         "ecert_rate_limited_total{class=\"sign_in\"} 1",
         "ecert_db_writer_queue 0",
+        "ecert_db_wal_bound_bytes 3145728",
         "ecert_http_request_duration_seconds_bucket{route=\"/livez\",method=\"GET\",status=\"2xx\",le=\"+Inf\"} 1",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
