@@ -46,10 +46,11 @@ pub struct Config {
     #[arg(long, env = "ECERT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
-    /// SQLite only: the write-ahead log's size, in MiB, past which writes wait while it is
-    /// copied into the database and starts over. A larger bound rides out a longer burst of
-    /// writes on a slow disk before they wait, and takes that much more disk (see
-    /// docs/scaling.md, *SQLite's disk*).
+    /// SQLite only: the write-ahead log's size, in MiB of 4 KiB pages, past which writes wait
+    /// while it is copied into the database and starts over. A larger bound rides out a longer
+    /// burst of writes on a slow disk before they wait, and needs that much more disk; a read
+    /// that outlasts the wait (an export, a backup) lets the log grow past it meanwhile (see
+    /// docs/scaling.md, *SQLite*).
     #[arg(long, env = "ECERT_SQLITE_WAL_LIMIT_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=16_384), value_name = "MIB")]
     pub sqlite_wal_limit_mb: u32,
 
