@@ -24,10 +24,10 @@
 //!
 //! With `ECERT_BENCH_DATABASE_URL` (or `DATABASE_URL`) naming a PostgreSQL server, the bench
 //! makes a fresh database `ecert_bench_http` there (dropping the last run's), seeds it with
-//! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE` and a `CHECKPOINT`, and serves it from
-//! `ECERT_BENCH_APP_SERVERS` app servers (default 1), each the real router with a pool of its own
-//! and its own `LISTEN`er, the load spread over them connection by connection; the database is
-//! kept when `ECERT_BENCH_KEEP=1`. `ECERT_BENCH_EXPLAIN=1` sends one request of each path, before
+//! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE` and a `CHECKPOINT`,
+//! and serves it from `ECERT_BENCH_APP_SERVERS` app servers (default 1), each the real router
+//! with a pool of its own and its own `LISTEN`er, the load spread over them connection by
+//! connection; the database is kept when `ECERT_BENCH_KEEP=1`. `ECERT_BENCH_EXPLAIN=1` sends one request of each path, before
 //! the load, through an extra app server whose connections have `auto_explain` log every plan
 //! (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
 //!

@@ -109,7 +109,8 @@ async fn send(
         req = req.header(*k, *v);
     }
     // A request the server never answers fails the test with its method and URL, instead of
-    // hanging the suite (one run in 13 of this file on PostgreSQL hung so, stop 50).
+    // hanging the suite (2 runs in 59 of this file on PostgreSQL hung so at
+    // `GET /oidc/login`, stop 50).
     let res = tokio::time::timeout(std::time::Duration::from_secs(30), HttpClient.send(req.body(body).unwrap()))
         .await
         .unwrap_or_else(|_| panic!("no answer in 30 s to {method} {url}"))?;
