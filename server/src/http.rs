@@ -3,6 +3,7 @@
 //!
 //! No route must bypass the security headers and the request id set here.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,7 +20,7 @@ use crate::api_error::REQUEST_ID;
 use ecert_core::Lang;
 use ecert_core::i18n::LANG_COOKIE;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -36,11 +37,24 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const UPLOAD_PATH: &str = "/api/establishment_upload";
 pub const MAX_UPLOAD_BYTES: usize = ecert_core::establishment::MAX_FILE_BYTES / 3 * 4 + 8 * 1024;
 
+/// The pages' routes, worked out once per process.
+///
+/// Leptos works them out by rendering the app while one flag for the whole process tells every
+/// resource not to load, and a resource that first polls while the flag is up waits forever
+/// (leptos_server's `SuppressResourceLoad`). So a second router built in a process that already
+/// serves, as the test suites and the benchmark's app servers do, could leave a page another
+/// router was rendering unanswered, with no query running and no CPU used: demo-rp's suite saw
+/// `/oidc/login` hang in 2 runs of 59. Every router after the first takes the list from here.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let https = state.public_url.starts_with("https://");
-    let routes = generate_route_list(App);
+    let routes = page_routes();
 
     let not_found = {
         let state = state.clone();

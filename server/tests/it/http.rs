@@ -74,6 +74,57 @@ async fn pages_render_on_the_server_in_chinese_by_default_and_english_on_request
     assert!(!body.contains("事业单位法人电子证书"));
 }
 
+/// Building a router renders the app once with resource loading switched off for the whole
+/// process; a page that another router began rendering in that window never finished (demo-rp's
+/// suite saw `/oidc/login` hang, 2 runs in 59). Here one thread builds routers without pause
+/// while pages whose content waits on a server-side resource render: each must finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_routers_never_stalls_a_page_another_router_renders() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Stops the builder however the test ends: a blocking task still running would keep the
+    /// runtime, and so the test, from ending.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let db = open_test_db().await;
+    let app = app_on(&db, &["--site-root", &no_site()]);
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = Stop(done.clone());
+    let builder = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut built = 0_u32;
+            loop {
+                drop(app_on(&db, &["--site-root", &no_site()]));
+                built += 1;
+                if done.load(Ordering::SeqCst) {
+                    return built;
+                }
+            }
+        })
+    };
+    for round in 0..150 {
+        let page = get(&app, "/oidc/login?request=no-such-request", None);
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(10), page).await;
+        let Ok((status, _, body)) = answered else {
+            panic!("page {round} was not answered in 10 s while routers were built beside it");
+        };
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains(r#"data-testid="oidc-gone""#),
+            "the resource loaded and said the request is gone: {body}"
+        );
+    }
+    drop(stop);
+    assert!(builder.await.unwrap() > 0, "routers were built while the pages rendered");
+}
+
 #[tokio::test]
 async fn an_unknown_path_is_a_real_404_page() {
     let (status, _, body) = get(&app().await, "/no/such/page", None).await;
