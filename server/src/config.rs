@@ -46,7 +46,7 @@ pub struct Config {
     #[arg(long, env = "ECERT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
-    /// SQLite only: the write-ahead log's size, in MiB of 4 KiB pages, past which writes wait
+    /// SQLite only: the write-ahead log's size, in MiB of pages, past which writes wait
     /// while it is copied into the database and starts over. A larger bound rides out a longer
     /// burst of writes on a slow disk before they wait, and needs that much more disk; a read
     /// that outlasts the wait (an export, a backup) lets the log grow past it meanwhile (see
@@ -282,8 +282,7 @@ impl Config {
     pub fn pool_options(&self, max_connections: u32) -> ecert_core::store::PoolOptions {
         ecert_core::store::PoolOptions {
             max_connections,
-            // 256 pages of 4 KiB to the MiB.
-            wal_bound_pages: self.sqlite_wal_limit_mb * 256,
+            wal_bound_bytes: u64::from(self.sqlite_wal_limit_mb) << 20,
             ..ecert_core::store::PoolOptions::default()
         }
     }
@@ -492,9 +491,9 @@ mod tests {
     fn the_wal_bound_is_a_setting_in_mebibytes() {
         let c = Config::load_from(["ecert-server"]).unwrap();
         let pool = c.pool_options(16);
-        assert_eq!((pool.max_connections, pool.wal_bound_pages), (16, 16_384), "64 MiB of 4 KiB pages");
+        assert_eq!((pool.max_connections, pool.wal_bound_bytes), (16, 64 << 20), "64 MiB");
         let c = Config::load_from(["ecert-server", "--sqlite-wal-limit-mb", "512"]).unwrap();
-        assert_eq!(c.pool_options(1).wal_bound_pages, 131_072);
+        assert_eq!(c.pool_options(1).wal_bound_bytes, 512 << 20);
         assert_eq!(c.pool_options(1).max_connections, 1);
 
         let dir = std::env::temp_dir().join(format!("ecert-config-wal-{}", std::process::id()));
@@ -502,7 +501,7 @@ mod tests {
         let file = dir.join("ecert.toml");
         std::fs::write(&file, "sqlite_wal_limit_mb = 8\n").unwrap();
         let c = Config::load_from(["ecert-server", "--config", file.to_str().unwrap()]).unwrap();
-        assert_eq!(c.pool_options(1).wal_bound_pages, 2_048);
+        assert_eq!(c.pool_options(1).wal_bound_bytes, 8 << 20);
         let _ = std::fs::remove_dir_all(&dir);
 
         for bad in ["0", "16385", "-1", "lots"] {

@@ -177,7 +177,7 @@ pub struct Local {
     queued: std::sync::atomic::AtomicUsize,
     /// Counted by the writer: see [`Local::wal_restarts_held`].
     held: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// The bound's pages times the page size: see [`Local::wal_bound_bytes`].
+    /// The bound's whole pages times the page size: see [`Local::wal_bound_bytes`].
     bound_bytes: u64,
     /// Set by [`Local::close`]: from then on reads and writes fail, as sqlx's closed pool does.
     closed: std::sync::atomic::AtomicBool,
@@ -193,13 +193,13 @@ impl Local {
     /// Opens the writer connection (so that an unusable file fails here, at start) and starts
     /// the writer thread; it ends when the last handle to this `Local` is dropped.
     ///
-    /// `bound_pages`: the WAL's length, in pages, past which the writer holds the writes
-    /// while it copies the rest back and the WAL starts over ([`Bound`]); a WAL that started
-    /// over is cut back to that length.
+    /// `bound_bytes`: the WAL's length, in bytes of pages (as many whole pages of the file's
+    /// size, at least 16), past which the writer holds the writes while it copies the rest back
+    /// and the WAL starts over ([`Bound`]); a WAL that started over is cut back to that length.
     pub fn open(
         path: &Path,
         gate: std::sync::Arc<tokio::sync::Mutex<()>>,
-        bound_pages: i64,
+        bound_bytes: u64,
     ) -> Result<Local, LocalError> {
         let writer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
@@ -217,6 +217,7 @@ impl Local {
              PRAGMA wal_autocheckpoint = 0;",
         )?;
         let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let bound_pages = (i64::try_from(bound_bytes).unwrap_or(i64::MAX) / page_size.max(1)).max(16);
         writer.execute_batch(&format!("PRAGMA journal_size_limit = {}", bound_pages * page_size))?;
         writer.set_prepared_statement_cache_capacity(64);
         let checkpointer =

@@ -84,9 +84,9 @@ pub struct PoolUse {
     /// SQLite file only: write units queued for the one writer or being committed.
     pub writer_queue: Option<usize>,
     /// SQLite file only: times the WAL reached its bound and writes waited while it started
-    /// over ([`PoolOptions::wal_bound_pages`]).
+    /// over ([`PoolOptions::wal_bound_bytes`]).
     pub wal_restarts_held: Option<u64>,
-    /// SQLite file only: that bound, in bytes of pages.
+    /// SQLite file only: that bound, in bytes of whole pages of the file's size.
     pub wal_bound_bytes: Option<u64>,
 }
 
@@ -211,21 +211,23 @@ pub enum ConnectError {
 pub struct PoolOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
-    /// SQLite files: the WAL's length, in pages, past which writes wait while it is copied back
-    /// and starts over ([`local`]'s writer). 16,384 pages is 64 MiB.
-    pub wal_bound_pages: u32,
+    /// SQLite files: the WAL's length, in bytes of pages, past which writes wait while it is
+    /// copied back and starts over ([`local`]'s writer), whatever the file's page size: 64 MiB
+    /// by default.
+    pub wal_bound_bytes: u64,
 }
 
 impl PoolOptions {
-    /// [`PoolOptions::wal_bound_pages`], at least 16 pages.
-    fn wal_bound(&self) -> i64 {
-        i64::from(self.wal_bound_pages.max(16))
+    /// [`PoolOptions::wal_bound_bytes`], from 64 KiB (16 pages of SQLite's default size) to
+    /// 256 TiB, where the writer's arithmetic in `i64` stays far from overflowing.
+    fn wal_bound(&self) -> u64 {
+        self.wal_bound_bytes.clamp(64 << 10, 1 << 48)
     }
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10), wal_bound_pages: 16_384 }
+        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10), wal_bound_bytes: 64 << 20 }
     }
 }
 
@@ -241,11 +243,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
-                // A WAL that one of these connections starts over is cut back to the bound too,
-                // as the local writer's is ([`local`]), at SQLite's default page size (a file of
-                // smaller pages is cut back to more than the bound; its writer then starts it
-                // over once more).
-                .pragma("journal_size_limit", (options.wal_bound() * 4096).to_string());
+                // A WAL that one of these connections starts over is cut back to the bound too
+                // (the local writer's to the bound's whole pages, at least 16: [`local`]).
+                .pragma("journal_size_limit", options.wal_bound().to_string());
             if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;

@@ -331,7 +331,7 @@ async fn on_sqlite_a_wal_under_steady_writes_starts_over_at_its_bound() {
     let path = std::env::temp_dir().join("ecert-tests").join(format!("{}.db", Random::os().id()));
     let url = format!("sqlite:{}", path.display());
     let bound = 64;
-    let options = PoolOptions { wal_bound_pages: bound, ..PoolOptions::default() };
+    let options = PoolOptions { wal_bound_bytes: bound * 4096, ..PoolOptions::default() };
     let db = Db::open(&url, &options, test_vault()).await.unwrap();
     let wal_path = format!("{}-wal", path.display());
     let wal = move || std::fs::metadata(&wal_path).map(|m| m.len()).unwrap_or(0);
@@ -371,6 +371,34 @@ async fn on_sqlite_a_wal_under_steady_writes_starts_over_at_its_bound() {
     // With the checkpointer holding the writes only when its PASSIVE checkpoint ended (before
     // the writer looked), the WAL reached 71, 106 and 193 MB; with no bound, 0.98 and 1.0 GB.
     assert!(longest < 1 << 20, "the WAL file reached {longest} bytes over {written} rows ({held} restarts held)");
+    db.close().await;
+    for end in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    }
+}
+
+/// Issue 17 §2: the WAL's bound is carried in bytes, so that a file of pages smaller than
+/// SQLite's default 4 KiB is bounded at the length asked for, not at as many of its small pages
+/// as 4 KiB pages would make (a quarter of it for 1 KiB pages).
+#[tokio::test]
+async fn on_sqlite_the_wal_bound_is_bytes_whatever_the_page_size() {
+    use sqlx::{ConnectOptions, Connection};
+    let path = std::env::temp_dir().join("ecert-tests").join(format!("{}.db", Random::os().id()));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut made = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .page_size(1024)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE made_with_small_pages (x)").execute(&mut made).await.unwrap();
+    made.close().await.unwrap();
+    let options = PoolOptions { wal_bound_bytes: 1 << 20, ..PoolOptions::default() };
+    let db = Db::open(&format!("sqlite:{}", path.display()), &options, test_vault()).await.unwrap();
+    let page_size: i64 = db.fetch_one(query("PRAGMA page_size")).await.unwrap();
+    assert_eq!(page_size, 1024, "the file keeps its pages of 1 KiB");
+    assert_eq!(db.pool_use().wal_bound_bytes, Some(1 << 20), "1,024 pages of 1 KiB, not 256");
     db.close().await;
     for end in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{end}", path.display()));
