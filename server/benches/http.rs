@@ -27,9 +27,19 @@
 //! multi-row `INSERT … SELECT FROM UNNEST(…)` batches, runs `VACUUM ANALYZE` and a `CHECKPOINT`,
 //! and serves it from `ECERT_BENCH_APP_SERVERS` app servers (default 1), each the real router
 //! with a pool of its own and its own `LISTEN`er, the load spread over them connection by
-//! connection; the database is kept when `ECERT_BENCH_KEEP=1`. `ECERT_BENCH_EXPLAIN=1` sends one request of each path, before
-//! the load, through an extra app server whose connections have `auto_explain` log every plan
-//! (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
+//! connection; the database is kept when `ECERT_BENCH_KEEP=1`.
+//!
+//! `ECERT_BENCH_APP_SERVERS=1,2` measures each count in turn over the one seeding (the larger
+//! set includes the smaller's servers; every server is started at once, so a smaller count's
+//! rows have the others idle beside them, each with its pool and its `LISTEN`er woken by every
+//! login's `NOTIFY`), and `ECERT_BENCH_ROUNDS=3` repeats the whole measurement that many times
+//! and ends with each row's median over the rounds: medians from one seeding, and counts
+//! compared in alternation, so that the machine's drift falls on both. `ECERT_BENCH_PG_B`
+//! (e.g. `wal_compression=lz4;max_wal_size=8GB`) measures each count twice per round, with the
+//! server's own settings and with these (`ALTER SYSTEM`, reloaded, then a `CHECKPOINT` before
+//! each), and resets them at the end. `ECERT_BENCH_EXPLAIN=1` sends one request of each path,
+//! before the load, through an extra app server whose connections have `auto_explain` log
+//! every plan (`EXPLAIN (ANALYZE, BUFFERS)`) to the PostgreSQL server's log.
 //!
 //! Each row also shows where the CPU went, in µs per request: this process's (`app µs`: the app
 //! servers, sqlx and the load, which the bare row prices alone) and, with PostgreSQL on this
@@ -69,7 +79,7 @@ use ecert_core::presentation::{self, PresentRequest};
 use ecert_core::seal::Column;
 use ecert_core::secret::{Random, Secret, token_hash};
 use ecert_core::staff::StaffView;
-use ecert_core::store::{Backend, Db, PoolOptions};
+use ecert_core::store::{Db, PoolOptions};
 use ecert_core::{Millis, store::query};
 use ecert_server::{Config, app_state, http::router};
 use ecert_testing::Phone;
@@ -84,7 +94,13 @@ struct Settings {
     smoke: bool,
     /// A PostgreSQL server's URL (any database on it): the bench makes its own there.
     postgres: Option<String>,
-    app_servers: usize,
+    /// The app-server counts to measure in turn (PostgreSQL; SQLite has one).
+    app_servers: Vec<usize>,
+    /// How many times the whole measurement runs over the one seeding.
+    rounds: usize,
+    /// `ECERT_BENCH_PG_B="wal_compression=lz4;max_wal_size=8GB"`: PostgreSQL settings measured
+    /// against the server's own, in alternation (each app-server count without, then with).
+    pg_b: Vec<(String, String)>,
     keep: bool,
     explain: bool,
     /// The paths to run (`ECERT_BENCH_PATHS=counter,poll`; all when unset): `check`, `counter`,
@@ -119,7 +135,23 @@ impl Settings {
             postgres: var("ECERT_BENCH_DATABASE_URL")
                 .or_else(|| var("DATABASE_URL"))
                 .filter(|u| u.starts_with("postgres:") || u.starts_with("postgresql:")),
-            app_servers: var("ECERT_BENCH_APP_SERVERS").and_then(|v| v.parse().ok()).unwrap_or(1).max(1),
+            app_servers: var("ECERT_BENCH_APP_SERVERS").map_or_else(
+                || vec![1],
+                |v| match v.split(',').map(|n| n.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
+                    Ok(counts)
+                        if !counts.is_empty()
+                            && counts.iter().all(|&n| (1..=16).contains(&n))
+                            && counts.iter().enumerate().all(|(i, n)| !counts[..i].contains(n)) =>
+                    {
+                        counts
+                    }
+                    _ => panic!("ECERT_BENCH_APP_SERVERS: distinct counts from 1 to 16 such as 2 or 1,2, not {v}"),
+                },
+            ),
+            rounds: var("ECERT_BENCH_ROUNDS").map_or(1, |v| match v.parse::<usize>() {
+                Ok(n) if (1..=20).contains(&n) => n,
+                _ => panic!("ECERT_BENCH_ROUNDS: a count from 1 to 20, not {v}"),
+            }),
             keep: var("ECERT_BENCH_KEEP").is_some_and(|v| v == "1"),
             explain: var("ECERT_BENCH_EXPLAIN").is_some_and(|v| v == "1"),
             paths: var("ECERT_BENCH_PATHS").map(|v| v.split(',').map(|p| p.trim().to_owned()).collect()),
@@ -128,6 +160,25 @@ impl Settings {
                 _ => panic!("ECERT_BENCH_OPEN_LOOP: a share in (0, 1] such as 0.5, not {v}"),
             }),
             after_seed: var("ECERT_BENCH_AFTER_SEED"),
+            pg_b: var("ECERT_BENCH_PG_B").map_or_else(Vec::new, |v| {
+                let named = |c: char| c.is_ascii_lowercase() || c == '_';
+                let valued = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+                v.split(';')
+                    .map(|pair| match pair.trim().split_once('=') {
+                        Some((name, value))
+                            if !name.is_empty()
+                                && name.chars().all(named)
+                                && !value.is_empty()
+                                && value.chars().all(valued) =>
+                        {
+                            (name.to_owned(), value.to_owned())
+                        }
+                        _ => panic!(
+                            "ECERT_BENCH_PG_B: NAME=VALUE pairs apart by ';' such as wal_compression=lz4, not {v}"
+                        ),
+                    })
+                    .collect()
+            }),
         }
     }
 
@@ -161,8 +212,22 @@ async fn run(settings: Settings) {
     let db = open().await;
     let t = Instant::now();
     let max_level = settings.levels.iter().copied().max().unwrap_or(1);
-    // Enough numbers for the counter levels at up to 25,000 checks/s.
-    let numbers = if settings.smoke { 2_000 } else { (25_000.0 * settings.seconds) as usize * settings.levels.len() };
+    let counts = match settings.postgres {
+        Some(_) => settings.app_servers.clone(),
+        None => vec![1],
+    };
+    let variants = match (&settings.postgres, settings.pg_b.is_empty()) {
+        (Some(_), false) => vec![Vec::new(), settings.pg_b.clone()],
+        _ => vec![Vec::new()],
+    };
+    let setups: Vec<Setup> =
+        counts.iter().flat_map(|&n| variants.iter().map(move |v| Setup { servers: n, settings: v.clone() })).collect();
+    // Enough numbers for the counter levels at up to 25,000 checks/s, in every round and count.
+    let numbers = if settings.smoke {
+        2_000 * settings.rounds * setups.len()
+    } else {
+        (25_000.0 * settings.seconds) as usize * settings.levels.len() * settings.rounds * setups.len()
+    };
     let phones = if settings.smoke { 2 } else { max_level.min(ROUND_TRIP_PHONES) };
     let world = seed(&db, settings.institutions, numbers, max_level, phones).await;
     println!(
@@ -209,7 +274,7 @@ async fn run(settings: Settings) {
     };
     // Each app server has a pool of its own and listens for the logins moved through the others,
     // as `ecert-server` does.
-    let servers = if db.backend() == Backend::Postgres { settings.app_servers } else { 1 };
+    let servers = counts.iter().copied().max().unwrap_or(1);
     let mut addrs = Vec::new();
     let mut dbs = vec![db.clone()];
     for k in 0..servers {
@@ -221,7 +286,8 @@ async fn run(settings: Settings) {
         addrs.push(serve(app).await);
     }
     let ours: Arc<[std::net::SocketAddr]> = addrs.into();
-    println!("{} app server(s)", ours.len());
+    let labels: Vec<String> = setups.iter().map(Setup::label).collect();
+    println!("{} app server(s); {} round(s) of: {}", ours.len(), settings.rounds, labels.join(" | "));
     let bare: Arc<[std::net::SocketAddr]> =
         Arc::new([
             serve(Router::new().route("/bare", post(|| async { axum::Json(serde_json::json!({"ok": true})) }))).await
@@ -267,15 +333,36 @@ async fn run(settings: Settings) {
         println!("the plans of one request of each path are in the PostgreSQL server's log (auto_explain)");
     }
 
-    let mut rows: Vec<(String, usize, Sample, f64)> = Vec::new();
-    let mut trips = Vec::new();
-    for &c in &settings.levels {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut trips: Vec<Trip> = Vec::new();
+    let mut applied = None;
+    for (round, setup, &c) in (1..=settings.rounds)
+        .flat_map(|r| (0..setups.len()).map(move |s| (r, s)))
+        .flat_map(|(r, s)| settings.levels.iter().map(move |c| (r, s, c)))
+    {
+        if let Db::Postgres(pool, ..) = &db
+            && !settings.pg_b.is_empty()
+            && applied != Some(setup)
+        {
+            apply_settings(pool, &settings.pg_b, &setups[setup]).await;
+            applied = Some(setup);
+        }
+        let n = setups[setup].servers;
         let meter = Meter::start(&db).await;
         let mut bare_sample = load(&bare, c, settings.seconds, None, |_| Some(post_json("/bare", "{}", None))).await;
         meter.finish(&db, &mut bare_sample).await;
         let base = bare_sample.per_second();
-        rows.push(("bare".to_owned(), c, bare_sample, base));
-        let at = Level { db: &db, addrs: &ours, c, seconds: settings.seconds, open_loop: settings.open_loop, base };
+        rows.push(Row { round, setup, name: "bare".to_owned(), c, tasks: c, sample: bare_sample, base });
+        let at = Level {
+            db: &db,
+            addrs: &ours[..n],
+            round,
+            setup,
+            c,
+            seconds: settings.seconds,
+            open_loop: settings.open_loop,
+            base,
+        };
         if settings.runs("check") {
             let tokens = Arc::clone(&world.qr_tokens);
             let make = move |i: usize| Some(check_request(&tokens[i % tokens.len()]));
@@ -304,58 +391,37 @@ async fn run(settings: Settings) {
         }
         if settings.runs("login") {
             let meter = Meter::start(&db).await;
-            let mut trip = round_trips(&ours, &world.phones, c.min(world.phones.len()), settings.seconds).await;
+            let tasks = c.min(world.phones.len());
+            let mut trip = round_trips(&ours[..n], &world.phones, tasks, settings.seconds).await;
             meter.finish(&db, &mut trip.total).await;
-            rows.push(("scan_login (logins)".to_owned(), c.min(world.phones.len()), trip.total, base));
-            trips.push((c.min(world.phones.len()), trip.after_confirm, trip.polls, trip.logins));
+            let name = "scan_login (logins)".to_owned();
+            rows.push(Row { round, setup, name, c, tasks, sample: trip.total, base });
+            trips.push(Trip {
+                round,
+                setup,
+                c,
+                tasks,
+                after: trip.after_confirm,
+                polls: trip.polls,
+                logins: trip.logins,
+            });
         }
     }
 
-    println!(
-        "\n{:<32} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
-        "path",
-        "C",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "vs bare",
-        "WAL B/req",
-        "app µs",
-        "PG µs",
-        "PG+ µs"
-    );
-    for (name, c, s, base) in &rows {
-        println!(
-            "{name:<32} {c:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>8} {:>8} {:>8}",
-            s.per_second(),
-            ms(s.percentile(50.0)),
-            ms(s.percentile(99.0)),
-            ms(s.max()),
-            s.errors,
-            100.0 * s.per_second() / base.max(f64::EPSILON),
-            s.wal_per_request.map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
-            micros(s.cpu_per_request.map(|c| c.process)),
-            micros(s.cpu_per_request.and_then(|c| c.backends)),
-            micros(s.cpu_per_request.and_then(|c| c.others)),
-        );
-        if let Some(e) = &s.first_error {
-            println!("    first error: {e}");
-        }
+    let mut groups: Vec<(usize, usize)> = rows.iter().map(|r| (r.round, r.setup)).collect();
+    groups.dedup();
+    for (round, setup) in groups {
+        println!("\nround {round} of {}, {}", settings.rounds, labels[setup]);
+        print_rows(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)));
+        print_trips(trips.iter().filter(|t| (t.round, t.setup) == (round, setup)));
     }
-    println!(
-        "\n{:<26} {:>4} {:>8} {:>14} {:>14} {:>14}",
-        "scan login", "C", "logins", "PC polls/login", "seen p50 ms", "seen p99 ms"
-    );
-    for (c, after, polls, logins) in &trips {
-        println!(
-            "{:<26} {c:>4} {logins:>8} {:>14.2} {:>14.3} {:>14.3}",
-            "confirm sent → PC sees it",
-            *polls as f64 / (*logins).max(1) as f64,
-            ms(after.percentile(50.0)),
-            ms(after.percentile(99.0)),
-        );
+    if settings.rounds > 1 {
+        print_medians(&rows, &trips, &labels, settings.rounds);
+    }
+    if let Db::Postgres(pool, ..) = &db
+        && !settings.pg_b.is_empty()
+    {
+        apply_settings(pool, &settings.pg_b, &Setup { servers: 1, settings: Vec::new() }).await;
     }
     let used: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM usage_record")).await.unwrap_or_else(|e| panic!("count: {e}"));
@@ -368,7 +434,7 @@ async fn run(settings: Settings) {
         drop_postgres(server).await;
     }
     if settings.smoke {
-        assert!(rows.iter().all(|(_, _, s, _)| s.errors == 0 && !s.latencies.is_empty()), "smoke run had errors");
+        assert!(rows.iter().all(|r| r.sample.errors == 0 && !r.sample.latencies.is_empty()), "smoke run had errors");
     }
 }
 
@@ -946,10 +1012,193 @@ async fn exchange(sender: &mut Sender, req: Req) -> Result<(), String> {
     if status == 200 { Ok(()) } else { Err(format!("{status} {}", String::from_utf8_lossy(&body))) }
 }
 
+/// What a block of rows ran on: its app servers, and the PostgreSQL settings set for it (none:
+/// the server's own).
+struct Setup {
+    servers: usize,
+    settings: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn label(&self) -> String {
+        let pairs: Vec<String> = self.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        match pairs.is_empty() {
+            true => format!("{} app server(s)", self.servers),
+            false => format!("{} app server(s), {}", self.servers, pairs.join(" ")),
+        }
+    }
+}
+
+/// Sets `setup`'s PostgreSQL settings with `ALTER SYSTEM` (those of `names` it lacks back to
+/// the server's own), has the server read them, and checkpoints, so that every setup's rows
+/// start from a checkpoint alike (the full-page images after it, docs/scaling.md).
+async fn apply_settings(pool: &sqlx::PgPool, names: &[(String, String)], setup: &Setup) {
+    for (name, _) in names {
+        let sql = match setup.settings.iter().find(|(n, _)| n == name) {
+            Some((_, value)) => format!("ALTER SYSTEM SET {name} = '{value}'"),
+            None => format!("ALTER SYSTEM RESET {name}"),
+        };
+        sqlx::query(&sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    sqlx::query("SELECT pg_reload_conf()").execute(pool).await.unwrap_or_else(|e| panic!("reload: {e}"));
+    // Each backend reads the file at its next statement; the checkpointer and WAL writer on
+    // their own wake-up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sqlx::query("CHECKPOINT").execute(pool).await.unwrap_or_else(|e| panic!("checkpoint: {e}"));
+}
+
+/// One row of the results: a path at one concurrency level, in one round, on one [`Setup`].
+struct Row {
+    round: usize,
+    /// Its [`Setup`], by index.
+    setup: usize,
+    name: String,
+    /// The level (`ECERT_BENCH_CONCURRENCY`) the row belongs to.
+    c: usize,
+    /// The connections that sent its load: the level's, or fewer for the scan login, which has
+    /// one phone per task.
+    tasks: usize,
+    sample: Sample,
+    /// The bare handler's rate at this level, in this round.
+    base: f64,
+}
+
+/// A scan login's figures in one round, on one [`Setup`].
+struct Trip {
+    round: usize,
+    setup: usize,
+    /// The level, and the PC-and-phone pairs that logged in at it.
+    c: usize,
+    tasks: usize,
+    /// From the phone's confirmation sent to the PC's poll answered `confirmed`.
+    after: Sample,
+    polls: usize,
+    logins: usize,
+}
+
+fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
+    println!(
+        "{:<32} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
+        "path",
+        "C",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "vs bare",
+        "WAL B/req",
+        "app µs",
+        "PG µs",
+        "PG+ µs"
+    );
+    for Row { name, tasks, sample: s, base, .. } in rows {
+        println!(
+            "{name:<32} {tasks:>4} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>7.0}% {:>10} {:>8} {:>8} {:>8}",
+            s.per_second(),
+            ms(s.percentile(50.0)),
+            ms(s.percentile(99.0)),
+            ms(s.max()),
+            s.errors,
+            100.0 * s.per_second() / base.max(f64::EPSILON),
+            s.wal_per_request.map_or_else(|| "-".to_owned(), |b| format!("{b:.0}")),
+            micros(s.cpu_per_request.map(|c| c.process)),
+            micros(s.cpu_per_request.and_then(|c| c.backends)),
+            micros(s.cpu_per_request.and_then(|c| c.others)),
+        );
+        if let Some(e) = &s.first_error {
+            println!("    first error: {e}");
+        }
+    }
+}
+
+fn print_trips<'a>(trips: impl Iterator<Item = &'a Trip>) {
+    let mut trips = trips.peekable();
+    if trips.peek().is_none() {
+        return;
+    }
+    println!(
+        "{:<26} {:>4} {:>8} {:>14} {:>14} {:>14}",
+        "scan login", "C", "logins", "PC polls/login", "seen p50 ms", "seen p99 ms"
+    );
+    for t in trips {
+        println!(
+            "{:<26} {:>4} {:>8} {:>14.2} {:>14.3} {:>14.3}",
+            "confirm sent → PC sees it",
+            t.tasks,
+            t.logins,
+            t.polls as f64 / t.logins.max(1) as f64,
+            ms(t.after.percentile(50.0)),
+            ms(t.after.percentile(99.0)),
+        );
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Each row's median over the rounds, setup by setup: rate, p50, p99, share of the bare
+/// handler, and the bare handler's own rate beside it; then the scan login's.
+fn print_medians(rows: &[Row], trips: &[Trip], labels: &[String], rounds: usize) {
+    println!("\nmedians of {rounds} rounds (errors: all rounds' together)");
+    for (setup, label) in labels.iter().enumerate() {
+        println!("{label}");
+        println!(
+            "{:<32} {:>4} {:>10} {:>9} {:>9} {:>8} {:>10} {:>7}",
+            "path", "C", "req/s", "p50 ms", "p99 ms", "vs bare", "bare/s", "errors"
+        );
+        let mut keys: Vec<(usize, &str)> = Vec::new();
+        for r in rows.iter().filter(|r| r.setup == setup) {
+            if !keys.contains(&(r.c, r.name.as_str())) {
+                keys.push((r.c, r.name.as_str()));
+            }
+        }
+        keys.sort_by_key(|&(c, _)| c);
+        for (c, name) in keys {
+            let same: Vec<&Row> = rows.iter().filter(|r| (r.setup, r.c, r.name.as_str()) == (setup, c, name)).collect();
+            let of = |f: &dyn Fn(&Row) -> f64| median(same.iter().map(|r| f(r)).collect());
+            let tasks = same.first().map_or(c, |r| r.tasks);
+            println!(
+                "{name:<32} {tasks:>4} {:>10.0} {:>9.3} {:>9.3} {:>7.0}% {:>10.0} {:>7}",
+                of(&|r| r.sample.per_second()),
+                of(&|r| ms(r.sample.percentile(50.0))),
+                of(&|r| ms(r.sample.percentile(99.0))),
+                of(&|r| 100.0 * r.sample.per_second() / r.base.max(f64::EPSILON)),
+                of(&|r| r.base),
+                same.iter().map(|r| r.sample.errors).sum::<usize>(),
+            );
+        }
+        let mut levels: Vec<usize> = trips.iter().filter(|t| t.setup == setup).map(|t| t.c).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        for c in levels {
+            let same: Vec<&Trip> = trips.iter().filter(|t| (t.setup, t.c) == (setup, c)).collect();
+            let of = |f: &dyn Fn(&Trip) -> f64| median(same.iter().map(|t| f(t)).collect());
+            let tasks = same.first().map_or(c, |t| t.tasks);
+            println!(
+                "{:<32} {tasks:>4} polls/login {:.2}, seen p50 {:.3} ms, p99 {:.3} ms",
+                "confirm sent → PC sees it",
+                of(&|t| t.polls as f64 / t.logins.max(1) as f64),
+                of(&|t| ms(t.after.percentile(50.0))),
+                of(&|t| ms(t.after.percentile(99.0))),
+            );
+        }
+    }
+}
+
 /// One concurrency level of the run: where and how long each path's load goes.
 struct Level<'a> {
     db: &'a Db,
     addrs: &'a [std::net::SocketAddr],
+    round: usize,
+    setup: usize,
     c: usize,
     seconds: f64,
     open_loop: Option<f64>,
@@ -961,7 +1210,7 @@ impl Level<'_> {
     /// A path's row under a closed loop (`c` connections, each sending as soon as it has its
     /// answer) and, with `open_loop`, its row at that share of the rate reached, on a schedule.
     /// `make` serves both (a clone of it the first).
-    async fn measure<F>(&self, label: &str, make: F) -> Vec<(String, usize, Sample, f64)>
+    async fn measure<F>(&self, label: &str, make: F) -> Vec<Row>
     where
         F: Fn(usize) -> Option<Req> + Clone + Send + Sync + 'static,
     {
@@ -969,14 +1218,25 @@ impl Level<'_> {
         let mut closed = load(self.addrs, self.c, self.seconds, None, make.clone()).await;
         meter.finish(self.db, &mut closed).await;
         let reached = closed.per_second();
-        let mut rows = vec![(label.to_owned(), self.c, closed, self.base)];
+        let row = |name: String, sample| Row {
+            round: self.round,
+            setup: self.setup,
+            name,
+            c: self.c,
+            tasks: self.c,
+            sample,
+            base: self.base,
+        };
+        let mut rows = vec![row(label.to_owned(), closed)];
         if let Some(share) = self.open_loop {
             let rate = reached * share;
             let gap = Duration::from_secs_f64(1.0 / rate.max(f64::EPSILON));
             let meter = Meter::start(self.db).await;
             let mut open = load(self.addrs, self.c, self.seconds, Some(gap), make).await;
             meter.finish(self.db, &mut open).await;
-            rows.push((format!("{label} @{rate:.0}/s"), self.c, open, self.base));
+            // The rate reached is the row's req/s; the label names the share, the same in every
+            // round, so that the medians gather the rounds' rows.
+            rows.push(row(format!("{label} @{share}"), open));
         }
         rows
     }
