@@ -1183,7 +1183,7 @@ fn print_medians(rows: &[Row], trips: &[Trip], labels: &[String], rounds: usize)
             let of = |f: &dyn Fn(&Trip) -> f64| median(same.iter().map(|t| f(t)).collect());
             let tasks = same.first().map_or(c, |t| t.tasks);
             println!(
-                "{:<32} {tasks:>4} polls/login {:.2}, seen p50 {:.3} ms, p99 {:.3} ms",
+                "{:<32} {tasks:>4} polls/login {:.2}, seen p50 {:.3} ms, p99 {:.3} ms (level {c})",
                 "confirm sent → PC sees it",
                 of(&|t| t.polls as f64 / t.logins.max(1) as f64),
                 of(&|t| ms(t.after.percentile(50.0))),
