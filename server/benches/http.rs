@@ -334,7 +334,6 @@ async fn run(settings: Settings) {
     }
 
     let mut rows: Vec<Row> = Vec::new();
-    let mut trips: Vec<Trip> = Vec::new();
     let mut applied = None;
     for (round, setup, &c) in (1..=settings.rounds)
         .flat_map(|r| (0..setups.len()).map(move |s| (r, s)))
@@ -344,7 +343,7 @@ async fn run(settings: Settings) {
             && !settings.pg_b.is_empty()
             && applied != Some(setup)
         {
-            apply_settings(pool, &settings.pg_b, &setups[setup]).await;
+            apply_settings(pool, &settings.pg_b, &setups[setup].settings).await;
             applied = Some(setup);
         }
         let n = setups[setup].servers;
@@ -352,7 +351,7 @@ async fn run(settings: Settings) {
         let mut bare_sample = load(&bare, c, settings.seconds, None, |_| Some(post_json("/bare", "{}", None))).await;
         meter.finish(&db, &mut bare_sample).await;
         let base = bare_sample.per_second();
-        rows.push(Row { round, setup, name: "bare".to_owned(), c, tasks: c, sample: bare_sample, base });
+        rows.push(Row { round, setup, name: "bare".to_owned(), c, tasks: c, sample: bare_sample, base, seen: None });
         let at = Level {
             db: &db,
             addrs: &ours[..n],
@@ -392,19 +391,10 @@ async fn run(settings: Settings) {
         if settings.runs("login") {
             let meter = Meter::start(&db).await;
             let tasks = c.min(world.phones.len());
-            let mut trip = round_trips(&ours[..n], &world.phones, tasks, settings.seconds).await;
-            meter.finish(&db, &mut trip.total).await;
+            let Trips { mut total, seen } = round_trips(&ours[..n], &world.phones, tasks, settings.seconds).await;
+            meter.finish(&db, &mut total).await;
             let name = "scan_login (logins)".to_owned();
-            rows.push(Row { round, setup, name, c, tasks, sample: trip.total, base });
-            trips.push(Trip {
-                round,
-                setup,
-                c,
-                tasks,
-                after: trip.after_confirm,
-                polls: trip.polls,
-                logins: trip.logins,
-            });
+            rows.push(Row { round, setup, name, c, tasks, sample: total, base, seen: Some(seen) });
         }
     }
 
@@ -413,15 +403,15 @@ async fn run(settings: Settings) {
     for (round, setup) in groups {
         println!("\nround {round} of {}, {}", settings.rounds, labels[setup]);
         print_rows(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)));
-        print_trips(trips.iter().filter(|t| (t.round, t.setup) == (round, setup)));
+        print_logins(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)));
     }
     if settings.rounds > 1 {
-        print_medians(&rows, &trips, &labels, settings.rounds);
+        print_medians(&rows, &labels, settings.rounds);
     }
     if let Db::Postgres(pool, ..) = &db
         && !settings.pg_b.is_empty()
     {
-        apply_settings(pool, &settings.pg_b, &Setup { servers: 1, settings: Vec::new() }).await;
+        apply_settings(pool, &settings.pg_b, &[]).await;
     }
     let used: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM usage_record")).await.unwrap_or_else(|e| panic!("count: {e}"));
@@ -1029,12 +1019,12 @@ impl Setup {
     }
 }
 
-/// Sets `setup`'s PostgreSQL settings with `ALTER SYSTEM` (those of `names` it lacks back to
+/// Sets the PostgreSQL settings `set` with `ALTER SYSTEM` (those of `names` it lacks back to
 /// the server's own), has the server read them, and checkpoints, so that every setup's rows
 /// start from a checkpoint alike (the full-page images after it, docs/scaling.md).
-async fn apply_settings(pool: &sqlx::PgPool, names: &[(String, String)], setup: &Setup) {
+async fn apply_settings(pool: &sqlx::PgPool, names: &[(String, String)], set: &[(String, String)]) {
     for (name, _) in names {
-        let sql = match setup.settings.iter().find(|(n, _)| n == name) {
+        let sql = match set.iter().find(|(n, _)| n == name) {
             Some((_, value)) => format!("ALTER SYSTEM SET {name} = '{value}'"),
             None => format!("ALTER SYSTEM RESET {name}"),
         };
@@ -1061,19 +1051,8 @@ struct Row {
     sample: Sample,
     /// The bare handler's rate at this level, in this round.
     base: f64,
-}
-
-/// A scan login's figures in one round, on one [`Setup`].
-struct Trip {
-    round: usize,
-    setup: usize,
-    /// The level, and the PC-and-phone pairs that logged in at it.
-    c: usize,
-    tasks: usize,
-    /// From the phone's confirmation sent to the PC's poll answered `confirmed`.
-    after: Sample,
-    polls: usize,
-    logins: usize,
+    /// The scan login's row: when the PC saw each confirmation, and its polls.
+    seen: Option<Seen>,
 }
 
 fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
@@ -1112,24 +1091,24 @@ fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
     }
 }
 
-fn print_trips<'a>(trips: impl Iterator<Item = &'a Trip>) {
-    let mut trips = trips.peekable();
-    if trips.peek().is_none() {
+/// The scan login's rows among `rows`: when the PC saw the confirmation, and its polls.
+fn print_logins<'a>(rows: impl Iterator<Item = &'a Row>) {
+    let mut logins = rows.filter_map(|r| Some((r.tasks, r.seen.as_ref()?))).peekable();
+    if logins.peek().is_none() {
         return;
     }
     println!(
         "{:<26} {:>4} {:>8} {:>14} {:>14} {:>14}",
         "scan login", "C", "logins", "PC polls/login", "seen p50 ms", "seen p99 ms"
     );
-    for t in trips {
+    for (tasks, seen) in logins {
         println!(
-            "{:<26} {:>4} {:>8} {:>14.2} {:>14.3} {:>14.3}",
+            "{:<26} {tasks:>4} {:>8} {:>14.2} {:>14.3} {:>14.3}",
             "confirm sent → PC sees it",
-            t.tasks,
-            t.logins,
-            t.polls as f64 / t.logins.max(1) as f64,
-            ms(t.after.percentile(50.0)),
-            ms(t.after.percentile(99.0)),
+            seen.logins,
+            seen.per_login(),
+            ms(seen.after_confirm.percentile(50.0)),
+            ms(seen.after_confirm.percentile(99.0)),
         );
     }
 }
@@ -1146,7 +1125,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Each row's median over the rounds, setup by setup: rate, p50, p99, share of the bare
 /// handler, and the bare handler's own rate beside it; then the scan login's.
-fn print_medians(rows: &[Row], trips: &[Trip], labels: &[String], rounds: usize) {
+fn print_medians(rows: &[Row], labels: &[String], rounds: usize) {
     println!("\nmedians of {rounds} rounds (errors: all rounds' together)");
     for (setup, label) in labels.iter().enumerate() {
         println!("{label}");
@@ -1175,19 +1154,19 @@ fn print_medians(rows: &[Row], trips: &[Trip], labels: &[String], rounds: usize)
                 same.iter().map(|r| r.sample.errors).sum::<usize>(),
             );
         }
-        let mut levels: Vec<usize> = trips.iter().filter(|t| t.setup == setup).map(|t| t.c).collect();
-        levels.sort_unstable();
-        levels.dedup();
-        for c in levels {
-            let same: Vec<&Trip> = trips.iter().filter(|t| (t.setup, t.c) == (setup, c)).collect();
-            let of = |f: &dyn Fn(&Trip) -> f64| median(same.iter().map(|t| f(t)).collect());
-            let tasks = same.first().map_or(c, |t| t.tasks);
+        // One line per level: the first round's rows name the levels.
+        for r in rows.iter().filter(|r| r.setup == setup && r.round == 1 && r.seen.is_some()) {
+            let seen: Vec<&Seen> =
+                rows.iter().filter(|o| (o.setup, o.c) == (setup, r.c)).filter_map(|o| o.seen.as_ref()).collect();
+            let of = |f: &dyn Fn(&Seen) -> f64| median(seen.iter().map(|s| f(s)).collect());
             println!(
-                "{:<32} {tasks:>4} polls/login {:.2}, seen p50 {:.3} ms, p99 {:.3} ms (level {c})",
+                "{:<32} {:>4} polls/login {:.2}, seen p50 {:.3} ms, p99 {:.3} ms (level {})",
                 "confirm sent → PC sees it",
-                of(&|t| t.polls as f64 / t.logins.max(1) as f64),
-                of(&|t| ms(t.after.percentile(50.0))),
-                of(&|t| ms(t.after.percentile(99.0))),
+                r.tasks,
+                of(&Seen::per_login),
+                of(&|s| ms(s.after_confirm.percentile(50.0))),
+                of(&|s| ms(s.after_confirm.percentile(99.0))),
+                r.c,
             );
         }
     }
@@ -1226,6 +1205,7 @@ impl Level<'_> {
             tasks: self.c,
             sample,
             base: self.base,
+            seen: None,
         };
         let mut rows = vec![row(label.to_owned(), closed)];
         if let Some(share) = self.open_loop {
@@ -1338,12 +1318,23 @@ fn ticks(stat: &std::path::Path) -> Option<f64> {
 struct Trips {
     /// Each login's round trip, start to the PC's poll answering `confirmed`.
     total: Sample,
+    seen: Seen,
+}
+
+/// How soon the PC saw the logins' confirmations, and with how many polls.
+struct Seen {
     /// From the phone's confirmation sent (it then checks the certificate password, on purpose
     /// slowly, and commits) to the PC's poll answered `confirmed`.
     after_confirm: Sample,
     /// The PC's status requests, all logins together.
     polls: usize,
     logins: usize,
+}
+
+impl Seen {
+    fn per_login(&self) -> f64 {
+        self.polls as f64 / self.logins.max(1) as f64
+    }
 }
 
 /// `tasks` PC-and-phone pairs, each with a phone of its own, log in again and again until
@@ -1386,20 +1377,21 @@ async fn round_trips(
             })
         })
         .collect();
-    let mut trips = Trips { total: Sample::empty(), after_confirm: Sample::empty(), polls: 0, logins: 0 };
+    let seen = Seen { after_confirm: Sample::empty(), polls: 0, logins: 0 };
+    let mut trips = Trips { total: Sample::empty(), seen };
     for h in handles {
         let (totals, afters, polls, errors, first) = h.await.unwrap_or_else(|e| panic!("round trip task: {e}"));
-        trips.logins += afters.len();
+        trips.seen.logins += afters.len();
         trips.total.latencies.extend(totals);
-        trips.after_confirm.latencies.extend(afters);
+        trips.seen.after_confirm.latencies.extend(afters);
         trips.total.errors += errors;
         trips.total.first_error = trips.total.first_error.take().or(first);
-        trips.polls += polls;
+        trips.seen.polls += polls;
     }
     trips.total.wall = start.elapsed();
-    trips.after_confirm.wall = trips.total.wall;
+    trips.seen.after_confirm.wall = trips.total.wall;
     trips.total.latencies.sort_unstable();
-    trips.after_confirm.latencies.sort_unstable();
+    trips.seen.after_confirm.latencies.sort_unstable();
     trips
 }
 
