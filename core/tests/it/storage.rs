@@ -162,6 +162,33 @@ async fn unsupported_and_malformed_urls_are_explained_without_echoing_them() {
 }
 
 #[tokio::test]
+async fn on_postgresql_the_presented_sets_pages_keep_room_for_their_updates() {
+    // Issue 17 §2 (migration 0037): the single-use mark (R10) and the public check's minute
+    // (R12) update a set where it lies; with a fifth of each page free PostgreSQL can keep the
+    // new version on the page (HOT) and write none of the five index entries. SQLite has no
+    // fill factor.
+    let db = open_test_db().await;
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    let options: String = db
+        .fetch_one(query(
+            "SELECT COALESCE(array_to_string(reloptions, ','), '') FROM pg_class WHERE oid = 'presentation'::regclass",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(options, "fillfactor=80");
+    let unindexed: i64 = db
+        .fetch_one(query(
+            "SELECT COUNT(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+             WHERE i.indrelid = 'presentation'::regclass AND a.attname IN ('used_at', 'public_checked_at')",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(unindexed, 0, "an index on a column the checks update would make every such update a full one");
+}
+
+#[tokio::test]
 async fn the_backend_is_picked_by_the_url() {
     let db = open_test_db().await;
     let expected = match std::env::var("ECERT_TEST_DATABASE_URL") {

@@ -1,0 +1,13 @@
+-- Issue 17 §2: room on each page of the presented sets for the checks' updates.
+--
+-- A set is written once and then updated where it lies: the counter's single-use mark
+-- (`used_at`) and the public check's minute (`public_checked_at`, R12). Neither column is
+-- indexed, so PostgreSQL can make such an update a heap-only tuple (HOT): the new version on the
+-- same page, no new entry in any of the table's five indexes. It can only if the page has room;
+-- filled to 100%, as inserts leave it, most updates were not HOT (38% were, in the benchmark) and
+-- each wrote five index entries and their WAL. With a fifth of each page left free, 71% were,
+-- and the first checks of each set (a million institutions' checks are nearly all first ones)
+-- wrote a third of the WAL and cost PostgreSQL a third less CPU (docs/performance.md, *Room on the
+-- presented sets' pages*). The sets live for minutes, so the space is a fifth of a small table.
+-- Pages written before this keep their fill until purged and reused.
+ALTER TABLE presentation SET (fillfactor = 80);
