@@ -65,6 +65,12 @@ pub(crate) fn code_in(division: &str) -> String {
     let mut digits = [0u8; 7];
     Random::os().fill(&mut digits);
     let tail: String = digits.iter().map(|d| char::from(b'0' + d % 10)).collect();
+    code_ending(division, &tail)
+}
+
+/// The credit code of an institution in `division` whose seven digits before the check
+/// character are `tail`.
+fn code_ending(division: &str, tail: &str) -> String {
     let prefix = format!("12{division}MB{tail}");
     format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap())
 }
@@ -249,8 +255,7 @@ async fn r22_every_staff_action_is_in_the_auditors_log_and_its_csv() {
 async fn issue_numbered(db: &Db, staff: &StaffView, count: i64, at: impl Fn(i64) -> Millis) -> Vec<(String, String)> {
     let mut issued = Vec::new();
     for n in 0..count {
-        let prefix = format!("12110105MB{n:07}");
-        let code = format!("{prefix}{}", ecert_core::validate::credit_code_check_char(&prefix).unwrap());
+        let code = code_ending("110105", &format!("{n:07}"));
         let request = IssueRequest { name: format!("北京市第{n}研究所"), ..issue_request(&code) };
         let policy = IssuePolicy::default();
         let (serial, _) =
