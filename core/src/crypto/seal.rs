@@ -204,7 +204,7 @@ impl Vault {
 
     pub fn from_key(key: &[u8; 32]) -> Vault {
         let digest = Sha256::new().chain_update(b"ecert data key id\0").chain_update(key).finalize();
-        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let id = super::hex(&digest[..8]);
         let mac_key = Sha256::new().chain_update(b"ecert data mac key\0").chain_update(key).finalize().into();
         Vault(std::sync::Arc::new(Inner { id, cipher: Aes256Gcm::new(key.into()), mac_key }))
     }
@@ -454,7 +454,7 @@ mod tests {
     fn hmac_matches_rfc_4231_and_the_mac_depends_on_the_key() {
         // RFC 4231, test case 1.
         let mac = hmac_sha256(&[0x0b; 20], &[b"Hi ", b"There"]);
-        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::crypto::hex(&mac);
         assert_eq!(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
         assert_eq!(vault(1).mac("a", b"x"), vault(1).mac("a", b"x"));
         assert_ne!(vault(1).mac("a", b"x"), vault(2).mac("a", b"x"), "another key");

@@ -113,7 +113,7 @@ impl fmt::Debug for Random {
 /// SHA-256 of a token, hex-encoded: what the database stores instead of the token.
 pub fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&digest)
 }
 
 /// Constant-time equality of two strings (of possibly different lengths).

@@ -94,7 +94,7 @@ mod server {
     /// The SHA-256 of a text, in lower-case hex.
     pub fn sha256_hex(text: &str) -> String {
         use sha2::Digest;
-        sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+        crate::crypto::hex(&sha2::Sha256::digest(text.as_bytes()))
     }
 
     /// What the transaction's certificate looks like now, for a package.

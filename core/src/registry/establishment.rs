@@ -261,7 +261,7 @@ mod server {
         let media_type = media_type_of(bytes).ok_or_else(|| DomainError::field("file", Problem::BadFormat))?;
         let sha256 = {
             use sha2::Digest;
-            sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+            crate::crypto::hex(&sha2::Sha256::digest(bytes))
         };
         let id = random.id();
         let content = db.vault().seal(Column::EstablishmentFile.at(&id), &STANDARD.encode(bytes));

@@ -151,8 +151,7 @@ mod server {
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(format!("{}.{body}", now.0).as_bytes());
         let tag = mac.finalize().into_bytes();
-        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-        format!("t={},v1={hex}", now.0)
+        format!("t={},v1={}", now.0, crate::crypto::hex(&tag))
     }
 
     /// How often a running server delivers the queued messages that are due.

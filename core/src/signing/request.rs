@@ -64,7 +64,7 @@ pub(super) fn disguises(c: char) -> bool {
 /// The digest's 32 bytes in hex, grouped for reading.
 pub(crate) fn digest_hex(digest: &str) -> String {
     let bytes = URL_SAFE_NO_PAD.decode(digest).unwrap_or_default();
-    group_hex(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    group_hex(&crate::crypto::hex(&bytes))
 }
 
 /// A relying party asks for a signature over `input.digest`. Every field is checked before
