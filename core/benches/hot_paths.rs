@@ -28,7 +28,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -43,7 +42,7 @@ use ecert_core::secret::{Random, Secret};
 use ecert_core::staff::StaffView;
 use ecert_core::store::{Db, PoolOptions};
 use ecert_core::{Millis, store::query};
-use ecert_testing::open_test_db;
+use ecert_testing::{bench_setting, open_test_db};
 
 /// Concurrency levels of each measurement.
 const POLL_TASKS: [usize; 3] = [1, 8, 64];
@@ -88,22 +87,12 @@ impl Config {
         let smoke = !std::env::args().any(|a| a == "--bench");
         let (seconds, logins, claims, accepts) = if smoke { (0.2, 200, 20, 4) } else { (3.0, 10_000, 2_000, 200) };
         Config {
-            per_level: Duration::from_secs_f64(env_or("ECERT_BENCH_SECONDS", seconds)),
-            logins: env_or("ECERT_BENCH_LOGINS", logins).max(1),
-            claims: env_or("ECERT_BENCH_CLAIMS", claims),
-            accepts: env_or("ECERT_BENCH_ACCEPTS", accepts),
+            per_level: Duration::from_secs_f64(bench_setting("ECERT_BENCH_SECONDS", seconds)),
+            logins: bench_setting("ECERT_BENCH_LOGINS", logins).max(1),
+            claims: bench_setting("ECERT_BENCH_CLAIMS", claims),
+            accepts: bench_setting("ECERT_BENCH_ACCEPTS", accepts),
             smoke,
         }
-    }
-}
-
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => match value.trim().parse() {
-            Ok(parsed) => parsed,
-            Err(_) => panic!("{name} must be a non-negative number, not {value:?}"),
-        },
-        _ => default,
     }
 }
 

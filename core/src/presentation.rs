@@ -97,7 +97,7 @@ mod server {
     use crate::records::{self, Usage};
     use crate::seal::{Column, Vault};
     use crate::secret::{Random, Secret, token_hash};
-    use crate::store::{Applied, Backend, Db, Query, ReadThen, Tx, Unit, query};
+    use crate::store::{Applied, Backend, Db, Query, ReadThen, Statement, Tx, Unit, query};
     use crate::time::{self, Millis};
 
     /// A new set, shown once: the QR token, the number, and when both stop working.
@@ -599,27 +599,8 @@ mod server {
             let counter = signed_in(db, token, now).await?;
             return verify_number(db, &counter, input, now, random).await;
         };
-        let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
         let checker = Checker::Counter;
-        let read = query(signed_in_read())
-            .bind(token_hash(&number))
-            .bind(now.0)
-            .bind(time::format_day(time::today_cst(now)))
-            .bind(token_hash(token))
-            .bind(window)
-            .bind(checker.tries());
-        const HAS_TRY: &str = concat!(
-            "UPDATE counter SET ",
-            has_try!("(SELECT counter_id FROM ecert_read WHERE ecert_go)", "$3"),
-            " AND ",
-            counter_active!()
-        );
-        let unit = [
-            query(HAS_TRY).bind(window).bind(now).bind(checker.tries()).must_change(),
-            query(mark_used!("(SELECT id FROM ecert_read WHERE ecert_go)")).bind(now).must_change(),
-            records::counter_usage_of_read_statement(records::UsageKind::Present, records::VERIFIED, now, random)
-                .into(),
-        ];
+        let (read, unit) = signed_in_check(&number, token, now, random);
         let checked = match db.read_then_write_if::<SignedInCheck>(&read, Some("ecert_go"), &unit).await? {
             ReadThen::Missing => return Err(DomainError::Unauthenticated.into()),
             ReadThen::Done(checked) => checked,
@@ -647,6 +628,34 @@ mod server {
             None => Vec::new(),
         };
         view(row, matters, db.vault(), Audience::Registered, now)
+    }
+
+    /// The read and the unit [`verify_number_signed_in`] sends as one statement (gate
+    /// `ecert_go`) for the normalized `number` and the session `token`. Public for
+    /// `benches/compose.rs`, which composes the statement a counter's check sends.
+    pub fn signed_in_check(number: &str, token: &str, now: Millis, random: &Random) -> (Query, [Statement; 3]) {
+        let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
+        let checker = Checker::Counter;
+        let read = query(signed_in_read())
+            .bind(token_hash(number))
+            .bind(now.0)
+            .bind(time::format_day(time::today_cst(now)))
+            .bind(token_hash(token))
+            .bind(window)
+            .bind(checker.tries());
+        const HAS_TRY: &str = concat!(
+            "UPDATE counter SET ",
+            has_try!("(SELECT counter_id FROM ecert_read WHERE ecert_go)", "$3"),
+            " AND ",
+            counter_active!()
+        );
+        let unit = [
+            query(HAS_TRY).bind(window).bind(now).bind(checker.tries()).must_change(),
+            query(mark_used!("(SELECT id FROM ecert_read WHERE ecert_go)")).bind(now).must_change(),
+            records::counter_usage_of_read_statement(records::UsageKind::Present, records::VERIFIED, now, random)
+                .into(),
+        ];
+        (read, unit)
     }
 
     /// The counter of a live session `token`, or "unauthenticated".

@@ -13,8 +13,20 @@
 //! the whole statement, as the transaction undoes a unit that stops. What differs: all the
 //! statements see the database as it was when the unit began, so none of them may read or change
 //! a row another one writes ([`Unit::independent`](super::Unit::independent)).
+//!
+//! Composing scans every statement's text; the counter's check spent 7% of its app server's
+//! CPU there (stop 52's profile), rebuilding the same statement on every check. [`Memo`] keeps
+//! each composed text by its shape — the texts, their numbers of values, the `must_change`
+//! marks and the gate — which is all the text depends on; the values are only appended. A text
+//! is a pure function of its shape, so every app server may keep its own: there is nothing to
+//! invalidate.
 
-use super::{Query, Statement, Value};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::{Backend, Query, Statement, Value};
 
 /// The SQLSTATE `ecert_unit_changed` raises when a `must_change` statement changed nothing.
 pub(super) const STOPPED: &str = "EC001";
@@ -24,9 +36,8 @@ pub(super) const STOPPED: &str = "EC001";
 /// a dollar-quoted string, a comment, a backslash in a literal, or a `$n` past its values), or
 /// when two statements write the same table (a row changed twice in one statement keeps only
 /// one change): the caller then runs the unit as a transaction.
-pub(super) fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Value>)> {
-    let writes = Writes::of(statements, 0)?;
-    Some((format!("WITH {} SELECT {}", writes.ctes, writes.check), writes.values))
+pub fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Value>)> {
+    Some((one_statement_text(statements)?, values_of(&[], statements)))
 }
 
 /// A read of at most one row and a unit that depends on it, as one statement (issue 17 §2): the
@@ -41,15 +52,20 @@ pub(super) fn one_statement(statements: &[Statement]) -> Option<(String, Vec<Val
 ///
 /// `None` as [`one_statement`], or when `read` is not a plain `SELECT` of its own, or `gate` is
 /// not a plain lower-case name.
-pub(super) fn read_then_unit(
-    read: &Query,
-    gate: Option<&str>,
-    statements: &[Statement],
-) -> Option<(String, Vec<Value>)> {
+pub fn read_then_unit(read: &Query, gate: Option<&str>, statements: &[Statement]) -> Option<(String, Vec<Value>)> {
+    Some((read_then_unit_text(read, gate, statements)?, values_of(read.values(), statements)))
+}
+
+fn one_statement_text(statements: &[Statement]) -> Option<String> {
+    let writes = Writes::of(statements, 0)?;
+    Some(format!("WITH {} SELECT {}", writes.ctes, writes.check))
+}
+
+fn read_then_unit_text(read: &Query, gate: Option<&str>, statements: &[Statement]) -> Option<String> {
     if gate.is_some_and(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')) {
         return None;
     }
-    let text = read.text(super::Backend::Postgres);
+    let text = read.text(Backend::Postgres);
     let text = text.trim();
     if !text.get(..7).is_some_and(|word| word.eq_ignore_ascii_case("select ")) {
         return None;
@@ -62,16 +78,175 @@ pub(super) fn read_then_unit(
         None => writes.check,
     };
     sql.push_str(&format!("), {} SELECT ecert_read.*, {check} AS ecert_changed FROM ecert_read", writes.ctes));
-    let mut values = read.values().to_vec();
-    values.extend(writes.values);
-    Some((sql, values))
+    Some(sql)
+}
+
+/// The values of a composed statement: the read's, then each statement's in order.
+fn values_of(read: &[Value], statements: &[Statement]) -> Vec<Value> {
+    let mut values = Vec::with_capacity(read.len() + statements.iter().map(|s| s.query.values().len()).sum::<usize>());
+    values.extend_from_slice(read);
+    for statement in statements {
+        values.extend_from_slice(statement.query.values());
+    }
+    values
+}
+
+/// Composed texts kept by their shape (see the module documentation): [`one_statement`] and
+/// [`read_then_unit`] as they answer, the text shared instead of built again. At most
+/// `capacity` shapes are kept; one more empties the memo first, so that texts built with
+/// changing parts (none are today) would cost a rebuild now and then, never memory.
+pub struct Memo {
+    capacity: usize,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    /// By the hash of the shape; a list, as two shapes may share a hash.
+    by_hash: HashMap<u64, Vec<Composed>>,
+    count: usize,
+}
+
+/// A shape and its text (`None`: it cannot be one statement).
+struct Composed {
+    shape: Shape,
+    sql: Option<Arc<str>>,
+}
+
+/// What a composed text depends on, owned.
+struct Shape {
+    read: Option<(String, usize)>,
+    gate: Option<String>,
+    /// Each statement's text, number of values and `must_change`.
+    statements: Vec<(String, usize, bool)>,
+}
+
+/// A shape as the caller holds it, borrowed.
+struct Borrowed<'a> {
+    read: Option<(&'a str, usize)>,
+    gate: Option<&'a str>,
+    statements: &'a [Statement],
+    texts: Vec<Cow<'a, str>>,
+}
+
+impl Borrowed<'_> {
+    /// A hash of each text's length and ends, the rest left to [`Borrowed::is`]: hashing whole
+    /// texts (2.4 KB for the counter's check) cost more than comparing them.
+    fn hash(&self) -> u64 {
+        fn ends(text: &str, hasher: &mut DefaultHasher) {
+            let bytes = text.as_bytes();
+            (bytes.len(), &bytes[..bytes.len().min(32)], &bytes[bytes.len().saturating_sub(32)..]).hash(hasher);
+        }
+        // SipHash with fixed keys: the texts are the program's own, never a caller's input.
+        let mut hasher = DefaultHasher::new();
+        if let Some((text, values)) = self.read {
+            ends(text, &mut hasher);
+            values.hash(&mut hasher);
+        }
+        self.gate.hash(&mut hasher);
+        for (statement, text) in self.statements.iter().zip(&self.texts) {
+            ends(text, &mut hasher);
+            (statement.query.values().len(), statement.must_change).hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    fn is(&self, shape: &Shape) -> bool {
+        shape.read.as_ref().map(|(text, n)| (text.as_str(), *n)) == self.read
+            && shape.gate.as_deref() == self.gate
+            && shape.statements.len() == self.statements.len()
+            && shape.statements.iter().zip(self.statements.iter().zip(&self.texts)).all(
+                |((kept, n, must), (statement, text))| {
+                    kept == text && *n == statement.query.values().len() && *must == statement.must_change
+                },
+            )
+    }
+
+    fn owned(&self) -> Shape {
+        Shape {
+            read: self.read.map(|(text, n)| (text.to_owned(), n)),
+            gate: self.gate.map(str::to_owned),
+            statements: self
+                .statements
+                .iter()
+                .zip(&self.texts)
+                .map(|(s, text)| (text.clone().into_owned(), s.query.values().len(), s.must_change))
+                .collect(),
+        }
+    }
+}
+
+impl Memo {
+    /// A memo of at most `capacity` shapes.
+    pub fn new(capacity: usize) -> Memo {
+        Memo { capacity, kept: Mutex::new(Kept::default()) }
+    }
+
+    /// [`one_statement`], its text kept.
+    pub fn one_statement(&self, statements: &[Statement]) -> Option<(Arc<str>, Vec<Value>)> {
+        let sql = self.text(None, None, statements, || one_statement_text(statements))?;
+        Some((sql, values_of(&[], statements)))
+    }
+
+    /// [`read_then_unit`], its text kept.
+    pub fn read_then_unit(
+        &self,
+        read: &Query,
+        gate: Option<&str>,
+        statements: &[Statement],
+    ) -> Option<(Arc<str>, Vec<Value>)> {
+        let text = read.text(Backend::Postgres);
+        let composed = || read_then_unit_text(read, gate, statements);
+        let sql = self.text(Some((&text, read.values().len())), gate, statements, composed)?;
+        Some((sql, values_of(read.values(), statements)))
+    }
+
+    /// The number of shapes kept.
+    pub fn len(&self) -> usize {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).count
+    }
+
+    /// Whether no shape is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn text(
+        &self,
+        read: Option<(&str, usize)>,
+        gate: Option<&str>,
+        statements: &[Statement],
+        compose: impl FnOnce() -> Option<String>,
+    ) -> Option<Arc<str>> {
+        let texts = statements.iter().map(|s| s.query.text(Backend::Postgres)).collect();
+        let shape = Borrowed { read, gate, statements, texts };
+        let hash = shape.hash();
+        {
+            let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(found) = kept.by_hash.get(&hash).and_then(|list| list.iter().find(|c| shape.is(&c.shape))) {
+                return found.sql.clone();
+            }
+        }
+        // Composed outside the lock; a caller that built the same shape meanwhile kept it first.
+        let sql: Option<Arc<str>> = compose().map(Arc::from);
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(first) = kept.by_hash.get(&hash).and_then(|list| list.iter().find(|c| shape.is(&c.shape))) {
+            return first.sql.clone();
+        }
+        if kept.count >= self.capacity {
+            *kept = Kept::default();
+        }
+        if self.capacity > 0 {
+            kept.by_hash.entry(hash).or_default().push(Composed { shape: shape.owned(), sql: sql.clone() });
+            kept.count += 1;
+        }
+        sql
+    }
 }
 
 /// A unit's statements as the CTEs `ecert_s0`, `ecert_s1`, … and the call that checks them.
 struct Writes {
     ctes: String,
-    /// The statements' values, to follow the `offset` values before them.
-    values: Vec<Value>,
     check: String,
 }
 
@@ -83,10 +258,11 @@ impl Writes {
             return None;
         }
         let mut ctes = String::new();
-        let mut values = Vec::new();
+        // The values of the statements before this one, which follow the `offset` values.
+        let mut before = 0;
         let mut tables = Vec::with_capacity(statements.len());
         for (index, statement) in statements.iter().enumerate() {
-            let text = statement.query.text(super::Backend::Postgres);
+            let text = statement.query.text(Backend::Postgres);
             let text = text.trim();
             let table = written_table(text)?;
             if tables.contains(&table) || text.to_ascii_uppercase().contains("RETURNING") {
@@ -97,14 +273,14 @@ impl Writes {
                 ctes.push_str(", ");
             }
             ctes.push_str(&format!("ecert_s{index} AS ("));
-            renumber(text, offset + values.len(), statement.query.values().len(), &mut ctes)?;
+            renumber(text, offset + before, statement.query.values().len(), &mut ctes)?;
             ctes.push_str(" RETURNING 1)");
-            values.extend_from_slice(statement.query.values());
+            before += statement.query.values().len();
         }
         let counts: Vec<String> = (0..statements.len()).map(|i| format!("(SELECT count(*) FROM ecert_s{i})")).collect();
         let must: Vec<&str> = statements.iter().map(|s| if s.must_change { "true" } else { "false" }).collect();
         let check = format!("ecert_unit_changed(ARRAY[{}], ARRAY[{}])", counts.join(", "), must.join(", "));
-        Some(Writes { ctes, values, check })
+        Some(Writes { ctes, check })
     }
 }
 
@@ -267,5 +443,62 @@ mod tests {
         assert!(one_statement(&[twice(), other]).is_none(), "one table written twice");
         let insert = query("INSERT INTO counter(a) VALUES ($1)").bind(1).into();
         assert!(one_statement(&[twice(), insert]).is_none(), "one table written twice, once by an insert");
+    }
+
+    /// The counter's check's shape: a gated read and three writes, built afresh as a request does.
+    fn check(n: i64) -> (Query, Vec<Statement>) {
+        let read = query("SELECT id, n > $2 AS go FROM t WHERE key = $1").bind(format!("k{n}")).bind(n);
+        let unit = vec![
+            query("UPDATE c SET tries = tries - 1 WHERE id = $1").bind(n).must_change(),
+            query("UPDATE t SET used = $1 WHERE id = (SELECT id FROM ecert_read WHERE go)").bind(n).must_change(),
+            query("INSERT INTO r (id, t_id) SELECT $1, id FROM ecert_read WHERE go").bind(format!("r{n}")).into(),
+        ];
+        (read, unit)
+    }
+
+    #[test]
+    fn the_memo_answers_what_composing_answers_and_keeps_one_text_per_shape() {
+        let memo = Memo::new(8);
+        for n in 0..3 {
+            let (read, unit) = check(n);
+            let (sql, values) = memo.read_then_unit(&read, Some("go"), &unit).unwrap();
+            let (fresh_sql, fresh_values) = read_then_unit(&read, Some("go"), &unit).unwrap();
+            assert_eq!((&*sql, &values), (fresh_sql.as_str(), &fresh_values), "request {n}");
+            assert_eq!(values[0], Value::Text(Some(format!("k{n}"))), "this request's values, not the first's");
+        }
+        assert_eq!(memo.len(), 1, "three requests of one shape");
+        let (read, unit) = check(9);
+        let (ungated, _) = memo.read_then_unit(&read, None, &unit).unwrap();
+        assert_eq!(Some(ungated.to_string()), read_then_unit(&read, None, &unit).map(|(sql, _)| sql));
+        let loose = [unit[0].query.clone().into(), unit[1].clone(), unit[2].clone()];
+        let (unmarked, _) = memo.read_then_unit(&read, Some("go"), &loose).unwrap();
+        assert!(unmarked.contains("ARRAY[false, true, false]"), "{unmarked}");
+        let more = query("UPDATE c SET tries = tries - $2 WHERE id = $1").bind(1).bind(1).must_change();
+        let longer = [more, unit[1].clone(), unit[2].clone()];
+        let (renumbered, values) = memo.read_then_unit(&read, Some("go"), &longer).unwrap();
+        assert_eq!(values.len(), 6);
+        assert!(renumbered.contains("UPDATE t SET used = $5"), "the values after the longer statement: {renumbered}");
+        let writes = &unit[..2];
+        let (alone, _) = memo.one_statement(writes).unwrap();
+        assert_eq!(Some(alone.to_string()), one_statement(writes).map(|(sql, _)| sql));
+        assert_eq!(memo.len(), 5, "a gate, a mark, a number of values and no read are each a shape of their own");
+    }
+
+    #[test]
+    fn the_memo_keeps_a_refusal_and_never_more_than_its_capacity() {
+        let memo = Memo::new(3);
+        let returning = || [query("UPDATE t SET a = $1 RETURNING id").bind(1).into()];
+        assert!(memo.one_statement(&returning()).is_none());
+        assert!(memo.one_statement(&returning()).is_none(), "refused again, from the memo");
+        assert_eq!(memo.len(), 1);
+        for n in 0..10 {
+            let write = [query(format!("UPDATE t{n} SET a = $1")).bind(n).into()];
+            let (sql, _) = memo.one_statement(&write).unwrap();
+            assert!(sql.contains(&format!("UPDATE t{n} SET")), "{sql}");
+            assert!(memo.len() <= 3, "{} shapes kept", memo.len());
+        }
+        let none = Memo::new(0);
+        assert!(none.one_statement(&[query("UPDATE t SET a = 1").into()]).is_some());
+        assert!(none.is_empty(), "a memo of no capacity composes every time");
     }
 }

@@ -26,7 +26,7 @@ pub use crate::seal::Vault;
 pub use query::{Column, ColumnAt, FromRow, Query, Row, Value, query};
 pub(crate) use query::{column, from_row};
 
-mod compose;
+pub mod compose;
 mod local;
 mod query;
 mod quick;
@@ -55,6 +55,10 @@ macro_rules! on_lent_or_pool {
 /// What a storage call fails with. Constraint failures are classified by kind on every path
 /// ([`is_unique_violation`]); the type is sqlx's, named here so that nothing else names it.
 pub type StoreError = sqlx::Error;
+
+/// The statements [`compose`] built, by shape: seven call sites compose, each in a few
+/// variants, so 256 shapes hold them all with room to spare.
+static COMPOSED: std::sync::LazyLock<compose::Memo> = std::sync::LazyLock::new(|| compose::Memo::new(256));
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -462,7 +466,7 @@ impl Db {
                 }
                 Err(statements) => statements,
             };
-            if let Some((sql, values)) = independent.then(|| compose::one_statement(&statements)).flatten() {
+            if let Some((sql, values)) = independent.then(|| COMPOSED.one_statement(&statements)).flatten() {
                 let bound = bind_values!(sqlx::query(&sql), &values);
                 return match on_lent_or_pool!(quick, pool, |on| bound.fetch_one(on)) {
                     Ok(row) => {
@@ -508,7 +512,7 @@ impl Db {
         let Db::Postgres(pool, quick, _) = self else {
             return Err(sqlx::Error::Protocol("a read and its unit as one statement is PostgreSQL's".into()));
         };
-        let Some((sql, values)) = compose::read_then_unit(read, gate, statements) else {
+        let Some((sql, values)) = COMPOSED.read_then_unit(read, gate, statements) else {
             return Err(sqlx::Error::Protocol("a read and a unit that cannot be one statement".into()));
         };
         let bound = bind_values!(sqlx::query(&sql), &values);

@@ -29,6 +29,18 @@ pub const PASSWORD: &str = "cert-pass-1";
 /// The password of every fixture staff member.
 pub const STAFF_PASSWORD: &str = "staff password 1";
 
+/// A benchmark's setting: the environment variable `name` read as a number, `default` when it is
+/// unset or blank; a value that does not read stops the benchmark, naming it.
+pub fn bench_setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => match value.trim().parse() {
+            Ok(parsed) => parsed,
+            Err(_) => panic!("{name} must be a non-negative number, not {value:?}"),
+        },
+        _ => default,
+    }
+}
+
 /// A valid, unique unified social credit code of a public institution (prefix 12).
 pub fn credit_code() -> String {
     const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
