@@ -633,6 +633,7 @@ mod server {
     /// The read and the unit [`verify_number_signed_in`] sends as one statement (gate
     /// `ecert_go`) for the normalized `number` and the session `token`. Public for
     /// `benches/compose.rs`, which composes the statement a counter's check sends.
+    #[doc(hidden)]
     pub fn signed_in_check(number: &str, token: &str, now: Millis, random: &Random) -> (Query, [Statement; 3]) {
         let window = NUMBER_WINDOW_MINUTES * Millis::MINUTE;
         let checker = Checker::Counter;

@@ -137,7 +137,7 @@ impl Borrowed<'_> {
             let bytes = text.as_bytes();
             (bytes.len(), &bytes[..bytes.len().min(32)], &bytes[bytes.len().saturating_sub(32)..]).hash(hasher);
         }
-        // SipHash with fixed keys: the texts are the program's own, never a caller's input.
+        // Fixed keys: the texts are the program's own, never a caller's input.
         let mut hasher = DefaultHasher::new();
         if let Some((text, values)) = self.read {
             ends(text, &mut hasher);

@@ -56,7 +56,7 @@ macro_rules! on_lent_or_pool {
 /// ([`is_unique_violation`]); the type is sqlx's, named here so that nothing else names it.
 pub type StoreError = sqlx::Error;
 
-/// The statements [`compose`] built, by shape: seven call sites compose, each in a few
+/// The statements [`compose`] built, by shape: four call sites compose, each in a few
 /// variants, so 256 shapes hold them all with room to spare.
 static COMPOSED: std::sync::LazyLock<compose::Memo> = std::sync::LazyLock::new(|| compose::Memo::new(256));
 
