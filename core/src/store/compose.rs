@@ -97,14 +97,8 @@ fn values_of(read: &[Value], statements: &[Statement]) -> Vec<Value> {
 /// changing parts (none are today) would cost a rebuild now and then, never memory.
 pub struct Memo {
     capacity: usize,
-    kept: Mutex<Kept>,
-}
-
-#[derive(Default)]
-struct Kept {
     /// By the hash of the shape; a list, as two shapes may share a hash.
-    by_hash: HashMap<u64, Vec<Composed>>,
-    count: usize,
+    kept: Mutex<HashMap<u64, Vec<Composed>>>,
 }
 
 /// A shape and its text (`None`: it cannot be one statement).
@@ -179,7 +173,7 @@ impl Borrowed<'_> {
 impl Memo {
     /// A memo of at most `capacity` shapes.
     pub fn new(capacity: usize) -> Memo {
-        Memo { capacity, kept: Mutex::new(Kept::default()) }
+        Memo { capacity, kept: Mutex::new(HashMap::new()) }
     }
 
     /// [`one_statement`], its text kept.
@@ -203,7 +197,7 @@ impl Memo {
 
     /// The number of shapes kept.
     pub fn len(&self) -> usize {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).count
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).values().map(Vec::len).sum()
     }
 
     /// Whether no shape is kept.
@@ -221,24 +215,23 @@ impl Memo {
         let texts = statements.iter().map(|s| s.query.text(Backend::Postgres)).collect();
         let shape = Borrowed { read, gate, statements, texts };
         let hash = shape.hash();
-        {
-            let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(found) = kept.by_hash.get(&hash).and_then(|list| list.iter().find(|c| shape.is(&c.shape))) {
-                return found.sql.clone();
-            }
+        let found = |kept: &HashMap<u64, Vec<Composed>>| {
+            kept.get(&hash).and_then(|list| list.iter().find(|c| shape.is(&c.shape))).map(|c| c.sql.clone())
+        };
+        if let Some(sql) = found(&self.kept.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return sql;
         }
         // Composed outside the lock; a caller that built the same shape meanwhile kept it first.
         let sql: Option<Arc<str>> = compose().map(Arc::from);
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(first) = kept.by_hash.get(&hash).and_then(|list| list.iter().find(|c| shape.is(&c.shape))) {
-            return first.sql.clone();
+        if let Some(first) = found(&kept) {
+            return first;
         }
-        if kept.count >= self.capacity {
-            *kept = Kept::default();
+        if kept.values().map(Vec::len).sum::<usize>() >= self.capacity {
+            kept.clear();
         }
         if self.capacity > 0 {
-            kept.by_hash.entry(hash).or_default().push(Composed { shape: shape.owned(), sql: sql.clone() });
-            kept.count += 1;
+            kept.entry(hash).or_default().push(Composed { shape: shape.owned(), sql: sql.clone() });
         }
         sql
     }
