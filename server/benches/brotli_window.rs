@@ -6,9 +6,10 @@
 //! ```
 //!
 //! A page of about 24 KB of HTML (rows of Chinese labels and values, as the verification page
-//! has) is compressed as `tower_http`'s `CompressionLayer` compresses a streamed response: the
-//! same `async_compression` brotli encoder at quality 4, reading the page in two chunks (the
-//! shell, then the rest). Each window (`lgwin`: the crate's default, then 22, 18 and 16 bits)
+//! has) is compressed as a streamed response is, by `tower_http`'s `CompressionLayer` or by
+//! `ecert_server::page_brotli` (which the pages now go through, with 18 bits): the same
+//! `async_compression` brotli encoder at quality 4, reading the page in two chunks (the shell,
+//! then the rest). Each window (`lgwin`: the crate's default, then 22, 18 and 16 bits)
 //! runs `ECERT_BENCH_ROUNDS` rounds (default 5) of `ECERT_BENCH_PAGES` pages (default 400);
 //! it prints the median µs per page and the compressed size. Without `--bench` (`cargo test
 //! --benches`) it is a smoke run that also checks each window's output decodes to the page.

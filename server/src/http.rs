@@ -106,7 +106,10 @@ pub fn router(state: AppState) -> Router {
         // Issue 14 §1: who the client is, for what the phone shows of a scan login.
         .layer(middleware::from_fn_with_state(state.trusted_proxies.clone(), mark_client_ip));
     with_security_headers(router, https)
-        .layer(CompressionLayer::new().br(true).gzip(true))
+        // Issue 17 §2: pages, with brotli's window sized for a page; everything else below
+        // (which leaves a precompressed file as it is).
+        .layer(middleware::from_fn(crate::page_brotli::compress_pages))
+        .layer(CompressionLayer::new().br(true).gzip(true).compress_when(crate::page_brotli::not_pages()))
         // Issue 17 §3: every answer counted by route for /metrics, refusals included.
         .layer(middleware::from_fn(crate::metrics::record))
         .layer(

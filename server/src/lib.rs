@@ -11,6 +11,7 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;
+pub mod page_brotli;
 pub mod sign;
 pub mod tcp;
 pub mod telemetry;

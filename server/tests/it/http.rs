@@ -292,6 +292,61 @@ async fn static_files_are_served_precompressed() {
     assert_eq!(&to_bytes(res.into_body(), 100).await.unwrap()[..], b"plain");
 }
 
+/// Issue 17 §2: the router compresses a page with brotli's window sized for a page (2^18 bytes),
+/// not `CompressionLayer`'s 4 MiB, and the page arrives whole; a client that prefers gzip or
+/// refuses brotli gets gzip, and what is not a page is compressed as before
+/// (`ecert_server::page_brotli`'s own tests take the layer apart).
+#[tokio::test]
+async fn pages_come_in_brotli_with_a_pages_window_and_decode_whole() {
+    use async_compression::tokio::bufread::BrotliDecoder;
+    use tokio::io::AsyncReadExt;
+
+    let site = scratch_dir("ecert-site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let css = ".row { display: flex; }\n".repeat(100);
+    std::fs::write(site.join("pkg/ecert.css"), &css).unwrap();
+    let app = app_with_site(site.to_str().unwrap()).await;
+    let fetch = |uri: &'static str, encoding: &'static str| {
+        app.clone().oneshot(Request::get(uri).header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).unwrap())
+    };
+    let decode = |compressed: &[u8]| {
+        let compressed = compressed.to_vec();
+        async move {
+            let mut text = String::new();
+            BrotliDecoder::new(compressed.as_slice()).read_to_string(&mut text).await.unwrap();
+            text
+        }
+    };
+
+    let res = fetch("/", "identity").await.unwrap();
+    assert!(!res.headers().contains_key(header::CONTENT_ENCODING));
+    let plain = String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+
+    let res = fetch("/", "gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let vary = res.headers().get_all(header::VARY).iter().map(|v| v.to_str().unwrap().to_ascii_lowercase());
+    assert!(vary.collect::<Vec<_>>().iter().any(|v| v.contains("accept-encoding")), "caches keep one copy per coding");
+    let compressed = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    // RFC 7932 §9.1: a stream opens with its window: a 1 bit, then 3 bits n for 2^(17+n) bytes.
+    assert_eq!(compressed[0] & 0x0F, 0b0011, "an 18-bit window (CompressionLayer's 22 bits would be 0b1011)");
+    let html = decode(&compressed).await;
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("事业单位法人电子证书"));
+    assert_eq!(html.len(), plain.len(), "the whole page: {html}");
+
+    for gzip_preferred in ["gzip;q=1, br;q=0.5", "br;q=0, gzip", "gzip"] {
+        let res = fetch("/", gzip_preferred).await.unwrap();
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip", "{gzip_preferred}");
+    }
+
+    // Not a page: CompressionLayer's brotli, as before.
+    let res = fetch("/pkg/ecert.css", "br").await.unwrap();
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(decode(&to_bytes(res.into_body(), 1 << 20).await.unwrap()).await, css);
+}
+
 #[tokio::test]
 async fn start_up_explains_a_bad_database_url_and_an_occupied_port() {
     let config = Config::load_from(["ecert-server", "--database-url", "mysql://u:secret@h/db"]).unwrap();
