@@ -44,6 +44,38 @@ ensure_apt() {
 # Debian's Rust (rustc-web, with its wasm32 standard library sources) builds std for wasm32
 # itself (-Zbuild-std, allowed by RUSTC_BOOTSTRAP=1).
 WASM_STD_ARGS=()
+# The first of N consecutive TCP ports that are free on 127.0.0.1 and 127.0.0.2, taken below the
+# kernel's ephemeral range (ip_local_port_range). A port from inside that range, even one free
+# when checked, can be given to any outgoing connection (an app server's pool to PostgreSQL, say)
+# before the server that was meant to listen on it binds: CI lost a cluster run that way.
+free_ports() {
+  python3 - "${1:-1}" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+def free(port):
+    for host in ("127.0.0.1", "127.0.0.2"):
+        s = socket.socket()
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+for _ in range(2000):
+    base = random.randrange(10000, low - n)
+    if all(free(base + i) for i in range(n)):
+        print(base)
+        sys.exit(0)
+sys.exit("no %d consecutive free ports below %d" % (n, low))
+PY
+}
+
 setup_toolchain() {
   ensure_apt build-essential pkg-config curl ca-certificates procps
   if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
