@@ -10,20 +10,31 @@
 //! So a page (`text/html`) is compressed here, and only here: the router gives `CompressionLayer`
 //! [`not_pages`] as its predicate, so that one reading of `Accept-Encoding` decides each
 //! response's coding. Like `CompressionLayer`, this layer leaves alone a response that already
-//! has a `Content-Encoding` or is a range, and flushes what it has whenever the page's stream
-//! waits, so that a streamed page still reaches the browser as it is rendered.
+//! has a `Content-Encoding` or is a range.
+//!
+//! The encoder flushes whenever its input waits, and each flush closes a meta-block with Huffman
+//! tables of its own: 22% of a page's CPU, and a fifth more bytes on `/verify`, went to pauses
+//! of the page's stream (`docs/performance.md`, *The pages' own compression*). So the page's
+//! chunks are [`Gathered`] first: a pause shorter than [`PAUSE`] is closed up, and a streamed page
+//! still reaches the browser as it is rendered, each part at most [`PAUSE`] late.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder};
 use async_compression::{Level, brotli::EncoderParams};
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures_core::Stream;
 use http_body_util::{BodyDataStream, BodyExt};
+use tokio::time::Sleep;
 use tokio_util::io::{ReaderStream, StreamReader};
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 
@@ -35,6 +46,11 @@ pub const QUALITY: i32 = 4;
 const PAGE: &str = "text/html";
 /// `CompressionLayer`'s default: a body known to be smaller is not worth a coding.
 const MIN_SIZE: u64 = 32;
+/// How long a page's stream may pause before what it has sent so far is flushed to the browser.
+pub const PAUSE: Duration = Duration::from_millis(5);
+/// What is let through without waiting for a pause: more than any page, bounding what a
+/// response holds.
+const HELD_MAX: usize = 64 * 1024;
 
 /// The predicate for `CompressionLayer`: what it compresses by default, except pages.
 pub fn not_pages() -> impl Predicate {
@@ -73,7 +89,7 @@ pub async fn compress_pages(req: Request, next: Next) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::ACCEPT_RANGES);
-    let html = StreamReader::new(BodyDataStream::new(body.map_err(io::Error::other)));
+    let html = StreamReader::new(Gathered::new(BodyDataStream::new(body.map_err(io::Error::other))));
     let (name, body) = match coding {
         Coding::Brotli => {
             let params = EncoderParams::default().quality(Level::Precise(QUALITY)).window_size(WINDOW_BITS);
@@ -83,6 +99,56 @@ pub async fn compress_pages(req: Request, next: Next) -> Response {
     };
     parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
     Response::from_parts(parts, body)
+}
+
+/// A page's stream with its short pauses closed up: what the page sends is held until it pauses
+/// for [`PAUSE`] (counted from the first pause with something held), ends, or has sent
+/// [`HELD_MAX`] bytes, and is then passed on as one chunk. The encoder flushes only when its
+/// input waits, so it flushes only where the page itself waits.
+pub struct Gathered<S> {
+    page: S,
+    held: Vec<u8>,
+    pause: Option<Pin<Box<Sleep>>>,
+    error: Option<io::Error>,
+    ended: bool,
+}
+
+impl<S> Gathered<S> {
+    pub fn new(page: S) -> Self {
+        Gathered { page, held: Vec::new(), pause: None, error: None, ended: false }
+    }
+}
+
+impl<S: Stream<Item = io::Result<Bytes>> + Unpin> Stream for Gathered<S> {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        while !this.ended && this.held.len() < HELD_MAX {
+            match Pin::new(&mut this.page).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.held.extend_from_slice(&chunk),
+                Poll::Ready(Some(Err(error))) => {
+                    // What came before the error still goes out, then the error.
+                    this.error = Some(error);
+                    this.ended = true;
+                }
+                Poll::Ready(None) => this.ended = true,
+                Poll::Pending if this.held.is_empty() => return Poll::Pending,
+                Poll::Pending => {
+                    let pause = this.pause.get_or_insert_with(|| Box::pin(tokio::time::sleep(PAUSE)));
+                    if pause.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    break;
+                }
+            }
+        }
+        this.pause = None;
+        if this.held.is_empty() {
+            return Poll::Ready(this.error.take().map(Err));
+        }
+        Poll::Ready(Some(Ok(Bytes::from(std::mem::take(&mut this.held)))))
+    }
 }
 
 /// The coding `Accept-Encoding` (RFC 9110 §12.5.3) takes most gladly of those this layer writes:
@@ -253,6 +319,87 @@ mod tests {
         let mut decoded = String::new();
         html.read_to_string(&mut decoded).await.unwrap();
         assert_eq!(decoded, rest);
+    }
+
+    /// A page's stream from a channel: each chunk as it is sent, the end when the sender goes.
+    struct Sent(tokio::sync::mpsc::UnboundedReceiver<io::Result<Bytes>>);
+
+    impl Stream for Sent {
+        type Item = io::Result<Bytes>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.0.poll_recv(cx)
+        }
+    }
+
+    async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+        std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+    }
+
+    #[tokio::test]
+    async fn a_pages_chunks_are_held_until_it_pauses_ends_or_has_sent_enough() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut page = Gathered::new(Sent(rx));
+        let send = |chunk: &'static str| tx.send(Ok(Bytes::from_static(chunk.as_bytes()))).unwrap();
+
+        send("<head>");
+        send("<body>");
+        let started = std::time::Instant::now();
+        assert_eq!(next(&mut page).await.unwrap().unwrap(), "<head><body>", "two chunks, one flush");
+        assert!(started.elapsed() >= PAUSE, "let out only after a pause of PAUSE");
+
+        tx.send(Ok(Bytes::from(vec![b'x'; HELD_MAX]))).unwrap();
+        send("<p>");
+        assert_eq!(next(&mut page).await.unwrap().unwrap().len(), HELD_MAX, "enough is let out at once");
+        assert_eq!(next(&mut page).await.unwrap().unwrap(), "<p>");
+
+        send("</body>");
+        tx.send(Err(io::Error::other("the render failed"))).unwrap();
+        send("never read");
+        assert_eq!(next(&mut page).await.unwrap().unwrap(), "</body>", "what came before an error goes out");
+        assert_eq!(next(&mut page).await.unwrap().unwrap_err().to_string(), "the render failed");
+        assert!(next(&mut page).await.is_none(), "nothing after the error");
+
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut page = Gathered::new(Sent(rx));
+        tx.send(Ok(Bytes::from_static(b"</html>"))).unwrap();
+        drop(tx);
+        assert_eq!(next(&mut page).await.unwrap().unwrap(), "</html>", "the end lets out what is held");
+        assert!(next(&mut page).await.is_none());
+    }
+
+    /// A page in two chunks with its stream pausing for a moment between them, as a render
+    /// waiting on another task does.
+    struct Stutter(Vec<&'static str>, bool);
+
+    impl Stream for Stutter {
+        type Item = io::Result<Bytes>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.1 = !self.1;
+            if self.1 && !self.0.is_empty() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready((!self.0.is_empty()).then(|| Ok(Bytes::from_static(self.0.remove(0).as_bytes()))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_short_pause_in_a_page_costs_the_encoder_no_flush() {
+        let page = "<!DOCTYPE html><html><head><title>事业单位法人电子证书</title></head>";
+        let rest = "<body><p>核验</p></body></html>";
+        let handler = get(move || async move {
+            ([(header::CONTENT_TYPE, "text/html")], Body::from_stream(Stutter(vec![page, rest], false)))
+        });
+        let mut body = through_layers(handler, "br").await.into_body();
+        let mut parts = Vec::new();
+        while let Some(frame) = body.frame().await {
+            parts.push(frame.unwrap().into_data().unwrap());
+        }
+        // Flushed at the pause, the page would come in two parts (the flush, then the end).
+        assert_eq!(parts.len(), 1, "one meta-block: {parts:?}");
+        let mut decoded = String::new();
+        BrotliDecoder::new(parts[0].as_ref()).read_to_string(&mut decoded).await.unwrap();
+        assert_eq!(decoded, format!("{page}{rest}"));
     }
 
     #[tokio::test]
