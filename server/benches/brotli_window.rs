@@ -30,10 +30,10 @@ use std::time::Instant;
 use async_compression::tokio::bufread::{BrotliDecoder, BrotliEncoder};
 use async_compression::{Level, brotli::EncoderParams};
 use axum::body::Bytes;
-use ecert_server::page_brotli::{Gathered, QUALITY, WINDOW_BITS};
+use ecert_server::page_brotli::{Gathered, QUALITY, WINDOW_BITS, brotli_params};
 use ecert_testing::bench_setting;
 use futures_core::Stream;
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
 fn main() {
@@ -82,17 +82,12 @@ fn main() {
 async fn compress_parts(page: &[u8], parts: usize, gathered: bool) -> Vec<u8> {
     let size = page.len().div_ceil(parts);
     let chunks = page.chunks(size).map(Bytes::copy_from_slice).collect();
-    let params = EncoderParams::default().quality(Level::Precise(QUALITY)).window_size(WINDOW_BITS);
     let stream = Paused { chunks, waited: false };
     if gathered {
-        read_all(BrotliEncoder::with_params(reader(Gathered::new(stream)), params)).await
+        read_all(BrotliEncoder::with_params(StreamReader::new(Gathered::new(stream)), brotli_params())).await
     } else {
-        read_all(BrotliEncoder::with_params(reader(stream), params)).await
+        read_all(BrotliEncoder::with_params(StreamReader::new(stream), brotli_params())).await
     }
-}
-
-fn reader(stream: impl Stream<Item = io::Result<Bytes>> + Unpin) -> impl AsyncBufRead + Unpin {
-    StreamReader::new(stream)
 }
 
 /// Chunks with a pause before each: once `Pending` (waking at once), then the chunk. A pause before

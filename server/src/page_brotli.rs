@@ -14,9 +14,9 @@
 //!
 //! The encoder flushes whenever its input waits, and each flush closes a meta-block with Huffman
 //! tables of its own: 22% of a page's CPU went to flushes at the pauses of the page's stream
-//! (`docs/performance.md`, *The pages' own compression*). So the page's
-//! chunks are [`Gathered`] first: a pause shorter than [`PAUSE`] is closed up, and a streamed page
-//! still reaches the browser as it is rendered, each part at most [`PAUSE`] late.
+//! (`docs/performance.md`, *The pages' own compression*). So the page's chunks are [`Gathered`]
+//! first: a pause shorter than [`PAUSE`] is closed up, and a streamed page still reaches the
+//! browser as it is rendered, each part at most [`PAUSE`] late.
 
 use std::future::Future;
 use std::io;
@@ -51,6 +51,11 @@ pub const PAUSE: Duration = Duration::from_millis(5);
 /// What is let through without waiting for a pause: more than any page, bounding what a
 /// response holds.
 const HELD_MAX: usize = 64 * 1024;
+
+/// The pages' brotli settings: [`QUALITY`] and a window of [`WINDOW_BITS`].
+pub fn brotli_params() -> EncoderParams {
+    EncoderParams::default().quality(Level::Precise(QUALITY)).window_size(WINDOW_BITS)
+}
 
 /// The predicate for `CompressionLayer`: what it compresses by default, except pages.
 pub fn not_pages() -> impl Predicate {
@@ -92,8 +97,7 @@ pub async fn compress_pages(req: Request, next: Next) -> Response {
     let html = StreamReader::new(Gathered::new(BodyDataStream::new(body.map_err(io::Error::other))));
     let (name, body) = match coding {
         Coding::Brotli => {
-            let params = EncoderParams::default().quality(Level::Precise(QUALITY)).window_size(WINDOW_BITS);
-            ("br", Body::from_stream(ReaderStream::new(BrotliEncoder::with_params(html, params))))
+            ("br", Body::from_stream(ReaderStream::new(BrotliEncoder::with_params(html, brotli_params()))))
         }
         Coding::Gzip => ("gzip", Body::from_stream(ReaderStream::new(GzipEncoder::new(html)))),
     };
