@@ -17,7 +17,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
@@ -28,6 +27,7 @@ pub(crate) use query::{column, from_row};
 
 pub mod compose;
 mod local;
+mod migrations;
 mod query;
 mod quick;
 mod text;
@@ -59,9 +59,6 @@ pub type StoreError = sqlx::Error;
 /// The statements [`compose`] built, by shape: four call sites compose, each in a few
 /// variants, so 256 shapes hold them all with room to spare.
 static COMPOSED: std::sync::LazyLock<compose::Memo> = std::sync::LazyLock::new(|| compose::Memo::new(256));
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Backend {
@@ -320,8 +317,8 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(pool, ..) => SQLITE_MIGRATIONS.run(pool).await,
-            Db::Postgres(pool, ..) => POSTGRES_MIGRATIONS.run(pool).await,
+            Db::Sqlite(pool, ..) => migrations::SQLITE.migrator().await?.run(pool).await,
+            Db::Postgres(pool, ..) => migrations::POSTGRES.migrator().await?.run(pool).await,
         }
     }
 
@@ -363,10 +360,10 @@ impl Db {
     /// later ones may be there too): an app server is ready only then (`/readyz`).
     pub async fn migrations_current(&self) -> Result<bool, StoreError> {
         let known = match self {
-            Db::Sqlite(..) => &SQLITE_MIGRATIONS,
-            Db::Postgres(..) => &POSTGRES_MIGRATIONS,
+            Db::Sqlite(..) => migrations::SQLITE,
+            Db::Postgres(..) => migrations::POSTGRES,
         };
-        let Some(latest) = known.iter().map(|m| m.version).max() else { return Ok(true) };
+        let Some(latest) = known.latest() else { return Ok(true) };
         let q = query("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND success = TRUE").bind(latest);
         Ok(self.fetch_one::<i64>(q).await? == 1)
     }
