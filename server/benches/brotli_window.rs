@@ -20,6 +20,12 @@
 //!   as the parts come ("flushed", one meta-block per part) and through
 //!   `ecert_server::page_brotli::Gathered` as the server now does ("gathered": a pause shorter
 //!   than `PAUSE` closed up).
+//!
+//! **One case alone**, for counting instructions rather than timing (`valgrind --tool=callgrind`
+//! counts the same on a busy machine as on a quiet one): `ECERT_BENCH_CASE=flushed:3` (or
+//! `gathered:3`, any part count) compresses `ECERT_BENCH_PAGES` pages that way once and prints
+//! nothing else. Two page counts, subtracted, give one page's instructions without the start-up
+//! (`docs/performance.md`, *A page's pauses counted*).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark stops on what it did not expect
 
 use std::io;
@@ -43,6 +49,22 @@ fn main() {
     // The time driver: `Gathered` sets a timer at each pause.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
     let page = page();
+    if let Ok(case) = std::env::var("ECERT_BENCH_CASE") {
+        let (how, parts) = case.split_once(':').expect("ECERT_BENCH_CASE is flushed:N or gathered:N");
+        let gathered = match how {
+            "flushed" => false,
+            "gathered" => true,
+            _ => panic!("ECERT_BENCH_CASE is flushed:N or gathered:N, not {case:?}"),
+        };
+        let parts: usize = parts.parse().expect("a number of parts");
+        assert!(parts >= 1, "at least one part");
+        let mut bytes = 0;
+        for _ in 0..pages {
+            bytes = std::hint::black_box(runtime.block_on(compress_parts(&page, parts, gathered))).len();
+        }
+        println!("{case}: {pages} page(s) of {} bytes, {bytes} bytes each", page.len());
+        return;
+    }
     let median = |case: &dyn Fn() -> Vec<u8>| {
         let decoded = runtime.block_on(read_all(BrotliDecoder::new(case().as_slice())));
         assert_eq!(decoded, page, "the page decodes whole");
