@@ -150,6 +150,15 @@ lint_env() {
 workspace_tests() { (cd "$ROOT" && host_env && cargo test --workspace --locked --exclude ecert-site "$@"); }
 site_tool_tests() { (cd "$ROOT" && env -u RUSTFLAGS CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo test --locked -p ecert-site "$@"); }
 
+# prune_timings DIR: keeps the five newest of the reports cargo's --timings left in DIR (cargo
+# names the newest in its log: "Timing report saved to …").
+prune_timings() {
+  local dir="$1/cargo-timings"
+  [ -d "$dir" ] || return 0
+  find "$dir" -name 'cargo-timing-*.html' -printf '%T@ %p\n' | sort -rn | tail -n +6 | cut -d' ' -f2- |
+    xargs -r rm -f
+}
+
 # site_tool: builds ecert-site (site/: split, wasm-bindgen, CSS, assets, precompression) in the
 # front target dir and prints its path. A debug build whose dependencies are optimized (the
 # workspace's dev profile), about 2 minutes cold.
@@ -209,8 +218,9 @@ site_build() {
     # so that the standard library and the decoder share the app's flags and build.
     CARGO_TARGET_DIR="$FRONT_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
       LEPTOS_OUTPUT_NAME=ecert cargo rustc --locked -p ecert-app --lib --target wasm32-unknown-unknown \
-      --no-default-features --features hydrate --profile "$profile" "${WASM_STD_ARGS[@]}" \
+      --no-default-features --features hydrate --profile "$profile" "${WASM_STD_ARGS[@]}" --timings \
       -- -Clink-args=--emit-relocs
+    prune_timings "$FRONT_TARGET_DIR"
     "$site" build --wasm "$FRONT_TARGET_DIR/wasm32-unknown-unknown/$dir/ecert_app.wasm" \
       --site-root "$ROOT/target/site" --style "$ROOT/style/main.css" --assets "$ROOT/public" "${css[@]}"
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" scan_build "$site" "$profile" "$dir"
