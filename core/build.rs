@@ -4,7 +4,8 @@
 //!
 //! sqlx's `migrate!` macro did this before, at the price of building sqlx's proc-macro crates and
 //! with them a second copy of both drivers, tokio and sqlx-core for the compiler's own use
-//! (issue 17 §4: 4 to 7 minutes of a cold test build, `docs/performance.md`). A file is taken as
+//! (issue 17 §4: about 4 minutes of a cold test build on a slow machine, estimated from its
+//! fingerprints, `docs/performance.md`). A file is taken as
 //! sqlx's own directory reader takes it (`<VERSION>_<DESCRIPTION>.sql`, any other name passed
 //! over), and a version that is not a number stops the build, as it stopped the macro.
 

@@ -15,9 +15,9 @@
 //! The encoder flushes whenever its input waits, and each flush closes a meta-block with Huffman
 //! tables of its own: 22% of a page's CPU went to flushes at the pauses of the page's stream
 //! (`docs/performance.md`, *The pages' own compression*), and counted alone a flush costs the
-//! encoder 3% of a page's instructions (*A page's pauses counted*). So the page's chunks are [`Gathered`]
-//! first: a pause shorter than [`PAUSE`] is closed up, and a streamed page still reaches the
-//! browser as it is rendered, each part at most [`PAUSE`] late.
+//! encoder 3% of a page's instructions (*A page's pauses counted*). So the page's chunks are
+//! [`Gathered`] first: a pause shorter than [`PAUSE`] is closed up, and a streamed page still
+//! reaches the browser as it is rendered, each part at most [`PAUSE`] late.
 
 use std::future::Future;
 use std::io;
