@@ -23,8 +23,8 @@ if (process.env.ECERT_E2E_POSTGRES_URL) {
     databaseUrl: process.env.ECERT_E2E_POSTGRES_URL,
   });
 }
-// ECERT_E2E_BACKEND=sqlite (or postgres): this run starts and tests that database's server alone
-// (two such runs side by side were tried for issue 17 §4: no faster in all on 2 cores).
+// ECERT_E2E_BACKEND=sqlite (or postgres): this run starts and tests that database's server alone.
+// scripts/test runs one per database side by side (issue 17 §4), each with its own ports.
 const only = process.env.ECERT_E2E_BACKEND;
 const backends = only ? all.filter((b) => b.name === only) : all;
 if (only && backends.length === 0) {
