@@ -217,7 +217,7 @@ site_build() {
     # The relocations ecert-site cuts along are asked of the app's link alone (`cargo rustc`),
     # so that the standard library and the decoder share the app's flags and build.
     CARGO_TARGET_DIR="$FRONT_TARGET_DIR" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
-      LEPTOS_OUTPUT_NAME=ecert cargo rustc --locked -p ecert-app --lib --target wasm32-unknown-unknown \
+      LEPTOS_OUTPUT_NAME=ecert cargo rustc --locked -p ecert-app --lib --crate-type cdylib --target wasm32-unknown-unknown \
       --no-default-features --features hydrate --profile "$profile" "${WASM_STD_ARGS[@]}" --timings \
       -- -Clink-args=--emit-relocs
     prune_timings "$FRONT_TARGET_DIR"
@@ -245,7 +245,7 @@ site_build() {
 # the standard library it builds for wasm32 serves both.
 scan_build() {
   local out="$ROOT/target/site/pkg/scan"
-  env -u RUSTC_WORKSPACE_WRAPPER CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo build --locked -p ecert-scan --lib --target wasm32-unknown-unknown \
+  env -u RUSTC_WORKSPACE_WRAPPER CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo rustc --locked -p ecert-scan --lib --crate-type cdylib --target wasm32-unknown-unknown \
     --profile "$2" "${WASM_STD_ARGS[@]}"
   rm -rf "$out"
   "$1" bindgen --wasm "$FRONT_TARGET_DIR/wasm32-unknown-unknown/$3/ecert_scan.wasm" --out-dir "$out"
