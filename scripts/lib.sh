@@ -148,6 +148,13 @@ lint_env() {
 # (host_env); site_tool_tests ARGS...: the site tool's, in the front target dir. scripts/test's
 # steps and scripts/lint build through these, so that the lint rebuilds nothing after a test run.
 workspace_tests() { (cd "$ROOT" && host_env && cargo test --workspace --locked --exclude ecert-site "$@"); }
+# What the test builds select: every test and benchmark target. Unlike `--all-targets` (and
+# `--benches`, which takes every library and binary as a benchmark too), these honour a library's
+# or binary's `test = false`: one without tests of its own builds no harness (the app's was a
+# second compilation of the whole app; scripts/untested-targets checks that no test hides in
+# one). Every library and binary is still built, and so linted: the libraries for what links
+# them, the binaries for the integration tests that run them.
+TEST_TARGETS=(--tests --bench '*')
 site_tool_tests() { (cd "$ROOT" && env -u RUSTFLAGS CARGO_TARGET_DIR="$FRONT_TARGET_DIR" cargo test --locked -p ecert-site "$@"); }
 
 # prune_timings DIR: keeps the five newest of the reports cargo's --timings left in DIR (cargo

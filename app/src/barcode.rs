@@ -32,24 +32,3 @@ pub fn svg(digits: &str) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" preserveAspectRatio="none" shape-rendering="crispEdges" role="img"><rect width="{width}" height="{HEIGHT}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
     )
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn twelve_digits_make_start_c_six_symbols_check_and_stop() {
-        let svg = svg("123456789012");
-        // 11 modules for start C, 6 symbols and the check symbol, 13 for the stop: 101 modules.
-        assert!(svg.contains(&format!("viewBox=\"0 0 {} {HEIGHT}\"", 101 + 2 * QUIET)), "{svg}");
-        // Start C is 2-1-1-2-3-2: the first bar is 2 modules wide, right after the quiet zone.
-        assert!(svg.contains(&format!("d=\"M{QUIET} 0h2v{HEIGHT}h-2z")), "{svg}");
-    }
-
-    #[test]
-    fn anything_but_an_even_run_of_digits_draws_nothing() {
-        assert_eq!(svg("12345"), "");
-        assert_eq!(svg("12a4"), "");
-        assert_eq!(svg(""), "");
-    }
-}

@@ -12,7 +12,7 @@ pub mod establish;
 mod guard;
 pub mod i18n;
 mod layout;
-mod lists;
+pub mod lists;
 pub mod oidc;
 mod pages;
 pub mod reports;
@@ -24,7 +24,7 @@ pub mod verify;
 pub mod wallet;
 
 #[cfg(feature = "ssr")]
-mod barcode;
+pub mod barcode;
 #[cfg(feature = "ssr")]
 mod qr;
 #[cfg(feature = "ssr")]

@@ -81,38 +81,3 @@ pub fn data_href(mime: &str, text: &str) -> String {
     let body = if mime == "text/csv" { format!("\u{feff}{text}") } else { text.to_owned() };
     format!("data:{mime};charset=utf-8,{}", ecert_core::oidc::percent_encode(&body))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_page_starts_where_the_one_before_ended_and_a_new_walk_forgets_the_old() {
-        // A stored value lives in the reactive arena of an owner, as it does inside a component.
-        Owner::new().with(walk);
-    }
-
-    fn walk() {
-        let cursors = Cursors::new();
-        assert_eq!(cursors.start_of(0), "");
-        cursors.record(0, "100.a");
-        cursors.record(1, "90.b");
-        assert_eq!((cursors.start_of(1), cursors.start_of(2)), ("100.a".to_owned(), "90.b".to_owned()));
-        // Back on the first page, which now ends elsewhere: the old second and third are gone.
-        cursors.record(0, "120.c");
-        assert_eq!((cursors.start_of(1), cursors.start_of(2)), ("120.c".to_owned(), String::new()));
-        // A page never seen is counted from the top.
-        assert_eq!(cursors.start_of(7), "");
-        cursors.record(3, "1.d");
-        assert_eq!((cursors.start_of(3), cursors.start_of(4)), (String::new(), "1.d".to_owned()));
-    }
-
-    #[test]
-    fn a_capped_count_still_lets_the_pager_go_on_while_pages_are_full() {
-        assert_eq!(Cursors::pages(0, 51, 50, "x"), 2);
-        assert_eq!(Cursors::pages(1, 51, 50, ""), 2);
-        // 10,001 counted (the cap) but page 201 answered a next: page 202 is reachable.
-        assert_eq!(Cursors::pages(200, 10_001, 50, "x"), 202);
-        assert_eq!(Cursors::pages(250, 10_001, 50, ""), 251, "the last page counts itself");
-    }
-}

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 mod api_errors;
+mod app_helpers;
 mod authorization;
 mod binary;
 mod crash;
