@@ -6,7 +6,10 @@
 //!   session cookie: the counter's rate-limit row, the live set, the single-use mark and the usage
 //!   record, in one write transaction (R9, R10);
 //! * `login_status` — the PC scan-login page's poll, `POST /api/dashboard_login_status` with its
-//!   `ecert_login` cookie: one indexed read (R11);
+//!   `ecert_login` cookie: one indexed read (R11); on PostgreSQL, none when the app server
+//!   recalls the login as waiting (`ecert_core::store::recall`; the bench's 10,000 waiting
+//!   logins are polled in turn, and the run prints how many states were answered from memory;
+//!   `ECERT_BENCH_RECALL=0` reads them all);
 //! * `page` — the public verification page, `GET /verify`, as a browser asks for it (HTML,
 //!   `Accept-Encoding: gzip, deflate, br, zstd`): server rendering and the answer's compression;
 //! * `bare` — an axum handler that answers a constant JSON object, on its own listener;
@@ -120,6 +123,10 @@ struct Settings {
     /// so that a million institutions can be checked with 10,000's mix (R12 records a set's first
     /// check of each minute: over fewer sets, more checks only read).
     qr_sets: Option<usize>,
+    /// `ECERT_BENCH_RECALL=0`: each app server's listener on a pool of its own, so that its
+    /// database's recall stays shut and every login state is read (an A/B of the recall with one
+    /// binary; PostgreSQL).
+    recall: bool,
 }
 
 impl Settings {
@@ -166,6 +173,7 @@ impl Settings {
                 _ => panic!("ECERT_BENCH_OPEN_LOOP: a share in (0, 1] such as 0.5, not {v}"),
             }),
             after_seed: var("ECERT_BENCH_AFTER_SEED"),
+            recall: var("ECERT_BENCH_RECALL").is_none_or(|v| v != "0"),
             qr_sets: var("ECERT_BENCH_QR_SETS").map(|v| match v.parse::<usize>() {
                 Ok(n) if n > 0 => n,
                 _ => panic!("ECERT_BENCH_QR_SETS: a count of sets such as 10000, not {v}"),
@@ -291,7 +299,8 @@ async fn run(settings: Settings) {
         if k > 0 {
             dbs.push(open().await);
         }
-        tokio::spawn(ecert_core::login::changes::listen(dbs[k].clone()));
+        let listening = if settings.recall { dbs[k].clone() } else { open().await };
+        tokio::spawn(ecert_core::login::changes::listen(listening));
         let app = router(app_state(&config, dbs[k].clone(), Random::os()).unwrap_or_else(|e| panic!("state: {e}")));
         addrs.push(serve(app).await);
     }
@@ -427,6 +436,13 @@ async fn run(settings: Settings) {
     let used: i64 =
         db.fetch_one(query("SELECT COUNT(*) FROM usage_record")).await.unwrap_or_else(|e| panic!("count: {e}"));
     println!("\nusage records written: {used}");
+    if db.recall().is_some() {
+        // The poll rows' polls and the round trips' long polls together: the recall serves both.
+        let polls: usize =
+            rows.iter().filter(|r| r.name.starts_with("login_status")).map(|r| r.sample.latencies.len()).sum();
+        let recalled: u64 = dbs.iter().filter_map(|d| d.recall().map(|r| r.hits())).sum();
+        println!("login states answered from the app servers' memory: {recalled} (the poll rows sent {polls} polls)");
+    }
     for d in &dbs {
         d.close().await;
     }

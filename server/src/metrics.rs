@@ -7,7 +7,9 @@
 //! - `ecert_db_connections` (open, idle, max) and, on a SQLite file, `ecert_db_writer_queue` and
 //!   `ecert_db_wal_restarts_held_total` (the WAL at its bound, writes held while it started over)
 //!   with `ecert_db_wal_bound_bytes`, that bound;
-//! - `ecert_login_waiting`, the scan-login long polls waiting now;
+//! - `ecert_login_waiting`, the scan-login long polls waiting now; on PostgreSQL
+//!   `ecert_login_states_recalled_total` and `ecert_login_states_kept`, the logins' states this
+//!   app server answered from memory and those it keeps (`ecert_core::store::recall`);
 //! - `ecert_rate_limited_total` per class of anonymous request;
 //! - `ecert_purged_rows_total` per table and `ecert_usage_days_rolled_up_total`;
 //! - `ecert_process_resident_memory_bytes` and `ecert_process_start_time_seconds`.
@@ -197,6 +199,22 @@ impl Metrics {
             );
             let _ = writeln!(out, "ecert_db_wal_bound_bytes {bound}");
         }
+        if let (Some(hits), Some(rows)) = (pool.recalled, pool.recall_rows) {
+            head(
+                &mut out,
+                "ecert_login_states_recalled_total",
+                "counter",
+                "Scan-login states answered from this app server's memory, kept true by LISTEN (PostgreSQL).",
+            );
+            let _ = writeln!(out, "ecert_login_states_recalled_total {hits}");
+            head(
+                &mut out,
+                "ecert_login_states_kept",
+                "gauge",
+                "Scan-login states this app server keeps in memory (fresh, or not yet swept).",
+            );
+            let _ = writeln!(out, "ecert_login_states_kept {rows}");
+        }
         head(
             &mut out,
             "ecert_login_waiting",
@@ -318,6 +336,8 @@ mod tests {
             writer_queue: Some(1),
             wal_restarts_held: Some(4),
             wal_bound_bytes: Some(1 << 26),
+            recalled: None,
+            recall_rows: None,
         };
         let text = m.render(pool);
         let l = "route=\"/api/v1/check\",method=\"POST\",status=\"2xx\"";
@@ -328,6 +348,7 @@ mod tests {
         assert!(text.contains(&format!("ecert_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} 3")), "{text}");
         assert!(text.contains("status=\"4xx\"} 1"), "{text}");
         assert!(text.contains("ecert_db_connections{state=\"idle\"} 2") && text.contains("ecert_db_writer_queue 1"));
+        assert!(!text.contains("ecert_login_states"), "SQLite reads every login state from the database");
         assert!(text.contains("ecert_db_wal_restarts_held_total 4"));
         assert!(text.contains("ecert_db_wal_bound_bytes 67108864"), "{text}");
     }
@@ -348,6 +369,8 @@ mod tests {
             writer_queue: None,
             wal_restarts_held: None,
             wal_bound_bytes: None,
+            recalled: Some(9),
+            recall_rows: Some(2),
         });
         assert!(text.contains("ecert_rate_limited_total{class=\"sign_in\"} 2"), "{text}");
         assert!(text.contains("ecert_rate_limited_total{class=\"sms\"} 0"), "{text}");
@@ -357,6 +380,7 @@ mod tests {
         assert!(!text.contains("ecert_db_writer_queue"), "PostgreSQL has no local writer");
         assert!(!text.contains("ecert_db_wal_restarts_held"), "nor a WAL of its own");
         assert!(!text.contains("ecert_db_wal_bound"), "nor its bound");
+        assert!(text.contains("ecert_login_states_recalled_total 9") && text.contains("ecert_login_states_kept 2"));
         // Every sample line is `name{labels} value` or `name value`, after its HELP and TYPE.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

@@ -23,6 +23,12 @@
 //! and not at all once the server is stopping ([`stop_waiting`]). A wait on a cookie with no
 //! login costs one read, like a poll.
 //!
+//! On PostgreSQL the same announcements keep each app server's [`Recall`] true: a login that is
+//! waiting or scanned is answered from memory there ([`state`]) until a move of it is heard, so
+//! that neither the PCs' waits nor their plain polls read the database again and again. A write
+//! that moved a login out of those states without announcing it would leave it recalled as it
+//! was for up to [`recall::FRESH`]: every such write must announce.
+//!
 //! It must not decide anything: waking only makes a waiter read its row again.
 
 use std::collections::HashMap;
@@ -34,6 +40,7 @@ use tokio::sync::Notify;
 
 use super::{LoginState, state_of};
 use crate::secret::token_hash;
+use crate::store::recall::{self, Recall};
 use crate::store::{Db, Tx, query};
 use crate::{Millis, Result};
 
@@ -176,6 +183,45 @@ async fn read(db: &Db, browser_hash: &str, login_id: Option<&str>) -> Result<Opt
     Ok(db.fetch_optional(q.point_read()).await?)
 }
 
+/// The state of the dashboard's login of `browser_hash` at `now`, and when it expires (`now`
+/// when there is no login).
+///
+/// On PostgreSQL, a login that is waiting or scanned is answered from the database's [`Recall`]
+/// when it is there, and kept there when read: those two states end only by a scan or an answer,
+/// which announce the move ([`announce`]), or by the clock, which is applied to the recalled
+/// expiry. Every other state is read from the database each time, so that taking a confirmed
+/// login ([`super::consume`]) always meets the row.
+pub(crate) async fn state(db: &Db, browser_hash: &str, now: Millis) -> Result<(LoginState, i64)> {
+    let recall = db.recall();
+    let at = std::time::Instant::now();
+    if let Some(r) = recall
+        && let Some((status, expires_at)) = r.get(browser_hash, at)
+    {
+        let state = state_of(&status, expires_at, now);
+        if may_recall(state) {
+            r.count_hit();
+            return Ok((state, expires_at));
+        }
+    }
+    let ticket = recall.and_then(|r| r.ticket(at));
+    let Some((status, expires_at)) = read(db, browser_hash, None).await? else {
+        return Ok((LoginState::Unknown, now.0));
+    };
+    let state = state_of(&status, expires_at, now);
+    if let (Some(recall), Some(ticket)) = (recall, ticket)
+        && may_recall(state)
+    {
+        recall.put(ticket, browser_hash, (status, expires_at), at, std::time::Instant::now());
+    }
+    Ok((state, expires_at))
+}
+
+/// The states [`state`] may answer from the recall: those that only an announced move or the
+/// clock ends.
+fn may_recall(state: LoginState) -> bool {
+    matches!(state, LoginState::Waiting | LoginState::Scanned)
+}
+
 /// How long a wait may last, and how often it reads its row regardless.
 #[derive(Clone, Copy, Debug)]
 pub struct Patience {
@@ -219,8 +265,8 @@ pub async fn wait_for_change_within(
     wait_while(&hash, seen, patience, |now| {
         let hash = &hash;
         async move {
-            let row = read(db, hash, login_id).await?;
-            Ok(match row {
+            let Some(id) = login_id else { return state(db, hash, now).await };
+            Ok(match read(db, hash, Some(id)).await? {
                 Some((status, expires_at)) => (state_of(&status, expires_at, now), expires_at),
                 None => (LoginState::Unknown, now.0),
             })
@@ -276,35 +322,100 @@ where
 
 /// Keeps this app server's waiters told of the moves made through any app server, this one
 /// included (PostgreSQL): `LISTEN`s on [`CHANNEL`] on one connection of the pool, kept for the
-/// purpose, until the pool closes, reconnecting after a second when the connection fails; after
-/// every (re)connection it wakes all waiters, in case a move was announced while it was not
-/// listening. Nothing to do on SQLite, where every writer is in this process.
+/// purpose, until the pool closes, connecting again when the connection is lost (after a second
+/// when it failed otherwise); after every (re)connection it wakes all waiters, in case a move was
+/// announced while it was not listening. Nothing to do on SQLite, where every writer is in this
+/// process.
+///
+/// It also keeps the database's [`Recall`] true, from which a login that is waiting or scanned
+/// is answered ([`super::poll`], [`wait_for_change`]): open while it listens, each heard key
+/// forgotten before its waiters are woken, answering only while the listener hears its own
+/// heartbeat (a `NOTIFY` it sends every [`recall::HEARTBEAT`]), and shut from the moment the
+/// connection is lost, or this task ends, until it listens again.
 pub async fn listen(db: Db) {
-    let Db::Postgres(pool, ..) = db else { return };
+    let (Db::Postgres(pool, ..), Some(recall)) = (&db, db.recall()) else { return };
+    // Shut too when this task ends or is cancelled: nobody would forget anything then.
+    let _shut = ShutWhenDropped(recall);
+    let own = format!("{HEARTBEAT_PREFIX}{}", crate::secret::Random::os().id());
+    let _beat = AbortWhenDropped(tokio::spawn(heartbeat(db.clone(), own.clone())));
     loop {
-        match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => {
-                    wake_all();
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(n)) => wake(n.payload()),
-                            // The connection was lost; the next call reconnects and listens again.
-                            Ok(None) => wake_all(),
-                            Err(sqlx::Error::PoolClosed) => return,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "the login listener stopped");
-                                break;
-                            }
-                        }
+        let lost = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(mut listener) => {
+                // sqlx would otherwise connect again inside `try_recv` before telling of the loss,
+                // while the recall still answered.
+                listener.eager_reconnect(false);
+                match listener.listen(CHANNEL).await {
+                    Ok(()) => {
+                        recall.open(std::time::Instant::now());
+                        wake_all();
+                        hear(&mut listener, recall, &own).await
                     }
+                    Err(e) => Err(e),
                 }
-                Err(e) => tracing::warn!(error = %e, "could not listen for logins' moves"),
-            },
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(e) => tracing::warn!(error = %e, "could not connect the login listener"),
-        }
+            }
+            Err(e) => Err(e),
+        };
+        recall.shut();
         wake_all();
+        match lost {
+            Err(sqlx::Error::PoolClosed) => return,
+            // The connection was lost: connect again now.
+            Ok(()) => continue,
+            Err(e) => tracing::warn!(error = %e, "the login listener is not listening"),
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The start of a heartbeat's payload: apart from the logins' keys (hex digests) and
+/// [`approval_key`]s.
+const HEARTBEAT_PREFIX: &str = "heartbeat:";
+
+/// What `listener` hears, until its connection is lost (`Ok`) or it fails: the moves, and its
+/// own heartbeat `own` (other app servers' heartbeats mean nothing here).
+async fn hear(
+    listener: &mut sqlx::postgres::PgListener,
+    recall: &Recall,
+    own: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    loop {
+        let Some(n) = listener.try_recv().await? else { return Ok(()) };
+        let key = n.payload();
+        if key == own {
+            recall.heard_heartbeat(std::time::Instant::now());
+        } else if !key.starts_with(HEARTBEAT_PREFIX) {
+            recall.forget(key);
+            wake(key);
+        }
+    }
+}
+
+/// Sends the listener's heartbeat `own` on [`CHANNEL`] every [`recall::HEARTBEAT`] through the
+/// pool, forever. A heartbeat that fails to go is one not heard: the recall stops answering
+/// after [`recall::DEAF`].
+async fn heartbeat(db: Db, own: String) {
+    let mut every = tokio::time::interval(recall::HEARTBEAT);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = db.execute(query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&own)).await {
+            tracing::debug!(error = %e, "a heartbeat of the login listener did not go");
+        }
+    }
+}
+
+struct ShutWhenDropped<'a>(&'a Recall);
+
+impl Drop for ShutWhenDropped<'_> {
+    fn drop(&mut self) {
+        self.0.shut();
+    }
+}
+
+struct AbortWhenDropped(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortWhenDropped {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

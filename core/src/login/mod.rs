@@ -226,16 +226,11 @@ mod server {
         }
     }
 
-    /// The hot path: one indexed read.
+    /// The hot path: one indexed read, or none. On PostgreSQL a login that is waiting or
+    /// scanned is answered from this app server's memory while its listener hears every move
+    /// ([`changes::state`]).
     pub async fn poll(db: &Db, browser: &str, now: Millis) -> Result<LoginState> {
-        let row: Option<(String, i64)> = db
-            .fetch_optional(
-                query("SELECT status, expires_at FROM login_request WHERE browser_hash = $1")
-                    .bind(token_hash(browser))
-                    .point_read(),
-            )
-            .await?;
-        Ok(row.map_or(LoginState::Unknown, |(s, e)| state_of(&s, e, now)))
+        Ok(changes::state(db, &token_hash(browser), now).await?.0)
     }
 
     /// A dashboard session token, shown once.

@@ -30,6 +30,7 @@ mod local;
 mod migrations;
 mod query;
 mod quick;
+pub mod recall;
 mod text;
 
 use query::{bind_values, map_rows};
@@ -89,6 +90,10 @@ pub struct PoolUse {
     pub wal_restarts_held: Option<u64>,
     /// SQLite file only: that bound, in bytes of whole pages of the file's size.
     pub wal_bound_bytes: Option<u64>,
+    /// PostgreSQL only: reads answered from this app server's [`recall`].
+    pub recalled: Option<u64>,
+    /// PostgreSQL only: rows kept in that recall now, fresh or not yet swept.
+    pub recall_rows: Option<usize>,
 }
 
 /// A connection pool on one of the two backends, with the data key that seals personal fields
@@ -96,9 +101,10 @@ pub struct PoolUse {
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool, Arc<SqliteSide>, Vault),
-    /// sqlx's pool, for transactions and most statements, and the connections lent for a
-    /// point read or a unit of one statement ([`quick`]).
-    Postgres(PgPool, Arc<quick::Quick>, Vault),
+    /// sqlx's pool, for transactions and most statements, the connections lent for a
+    /// point read or a unit of one statement ([`quick`]), the data key, and the rows this app
+    /// server may answer from memory while its listener hears their changes ([`recall`]).
+    Postgres(PgPool, Arc<quick::Quick>, Vault, Arc<recall::Recall>),
 }
 
 /// What a SQLite database has beside its sqlx pool.
@@ -293,7 +299,7 @@ impl Db {
                 .connect_with(connect)
                 .await
                 .map_err(ConnectError::Connect)?;
-            Ok(Db::Postgres(pool, Arc::new(quick), vault))
+            Ok(Db::Postgres(pool, Arc::new(quick), vault, Arc::default()))
         } else {
             Err(ConnectError::UnsupportedScheme)
         }
@@ -311,7 +317,7 @@ impl Db {
     /// The data key of this database's personal fields.
     pub fn vault(&self) -> &Vault {
         match self {
-            Db::Sqlite(_, _, v) | Db::Postgres(_, _, v) => v,
+            Db::Sqlite(_, _, v) | Db::Postgres(_, _, v, _) => v,
         }
     }
 
@@ -329,6 +335,15 @@ impl Db {
         }
     }
 
+    /// On PostgreSQL, the rows this app server may answer from memory ([`recall`]); shut until
+    /// a listener of this database opens it.
+    pub fn recall(&self) -> Option<&recall::Recall> {
+        match self {
+            Db::Sqlite(..) => None,
+            Db::Postgres(.., recall) => Some(recall),
+        }
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         // Both ways in: sqlx's pool (writes, transactions, most reads) and, on a SQLite file,
@@ -341,7 +356,7 @@ impl Db {
     pub fn pool_use(&self) -> PoolUse {
         let (open, idle, max) = match self {
             Db::Sqlite(pool, ..) => (pool.size(), pool.num_idle(), pool.options().get_max_connections()),
-            Db::Postgres(pool, quick, _) => {
+            Db::Postgres(pool, quick, ..) => {
                 let (open, idle, max) = quick.usage();
                 (pool.size() + open, pool.num_idle() + idle as usize, pool.options().get_max_connections() + max)
             }
@@ -353,6 +368,8 @@ impl Db {
             writer_queue: self.local().map(local::Local::queued),
             wal_restarts_held: self.local().map(local::Local::wal_restarts_held),
             wal_bound_bytes: self.local().map(local::Local::wal_bound_bytes),
+            recalled: self.recall().map(recall::Recall::hits),
+            recall_rows: self.recall().map(recall::Recall::len),
         }
     }
 
@@ -376,7 +393,7 @@ impl Db {
                 let turn = side.gate.clone().lock_owned().await;
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn), vault.clone()))
             }
-            Db::Postgres(pool, _, vault) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
+            Db::Postgres(pool, _, vault, _) => Ok(Tx::Postgres(pool.begin().await?, vault.clone())),
         }
     }
 
@@ -450,7 +467,7 @@ impl Db {
         if let Some(local) = self.local() {
             return Ok(local.write(unit).await?);
         }
-        if let Db::Postgres(pool, quick, _) = self {
+        if let Db::Postgres(pool, quick, ..) = self {
             let independent = unit.independent;
             let statements = match <[Statement; 1]>::try_from(unit.statements) {
                 Ok([Statement { query, must_change }]) => {
@@ -506,7 +523,7 @@ impl Db {
         gate: Option<&str>,
         statements: &[Statement],
     ) -> Result<ReadThen<T>, StoreError> {
-        let Db::Postgres(pool, quick, _) = self else {
+        let Db::Postgres(pool, quick, ..) = self else {
             return Err(sqlx::Error::Protocol("a read and its unit as one statement is PostgreSQL's".into()));
         };
         let Some((sql, values)) = COMPOSED.read_then_unit(read, gate, statements) else {
@@ -557,7 +574,7 @@ impl Db {
     /// A connection of PostgreSQL's [`quick`] set for a point read, when one is free.
     async fn lend_for(&self, q: &Query) -> Result<Option<quick::Lent>, StoreError> {
         match self {
-            Db::Postgres(_, quick, _) if q.is_point_read() => quick.try_lend().await,
+            Db::Postgres(_, quick, ..) if q.is_point_read() => quick.try_lend().await,
             _ => Ok(None),
         }
     }
@@ -579,7 +596,7 @@ impl Db {
                 }
                 pool.close().await
             }
-            Db::Postgres(pool, quick, _) => {
+            Db::Postgres(pool, quick, ..) => {
                 quick.close().await;
                 pool.close().await
             }

@@ -12,7 +12,7 @@ use ecert_core::login::approval::{self, Action, ApprovalState};
 use ecert_core::login::changes::{self, Patience};
 use ecert_core::login::{self, Approval, LoginState, Requester};
 use ecert_core::secret::{Random, Secret};
-use ecert_core::store::Db;
+use ecert_core::store::{Db, PoolOptions, query, recall};
 use ecert_testing::open_test_db;
 
 use crate::delegation::{PASSWORD, approval_of, claimed, member, session_caller};
@@ -180,4 +180,143 @@ async fn r21_an_approval_long_poll_answers_when_the_phone_scans_and_approves() {
     if let Some(l) = listener {
         l.abort();
     }
+}
+
+/// Polls `browser` on `db` until it answers `want`, for at most [`recall::FRESH`] halved: faster
+/// than a recalled row ages out, so only a heard move can explain the answer.
+async fn poll_until(db: &Db, browser: &str, want: LoginState) {
+    let deadline = tokio::time::Instant::now() + recall::FRESH / 2;
+    loop {
+        let state = login::poll(db, browser, Millis::now()).await.unwrap();
+        if state == want {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the poll still answers {state:?}, not {want:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (up to [`ARRIVES`]) for `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + ARRIVES;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Two app servers' pools on one database of their own: no other test's announcements reach
+/// their listeners.
+async fn two_app_servers() -> (Db, Db) {
+    let url = ecert_testing::private_test_url().await;
+    let open = || async { Db::open(&url, &PoolOptions::default(), ecert_testing::test_vault()).await.unwrap() };
+    (open().await, open().await)
+}
+
+/// Issue 17 §2, R11 on PostgreSQL: an app server answers a waiting or scanned login from its
+/// memory while its listener hears every move, the plain poll and the long poll alike, and a move
+/// made through another app server (another pool on the same database) reaches its poll as soon
+/// as it is heard, well before a recalled row ages out. A confirmed login is always read, so that
+/// it is taken once. SQLite reads every poll.
+#[tokio::test]
+async fn r11_a_login_recalled_from_memory_follows_moves_made_through_another_app_server() {
+    let (db, other) = two_app_servers().await;
+    let fm = claimed(&other).await;
+    let random = Random::os();
+    let started = login::start(&other, login::DASHBOARD, &Requester::default(), Millis::now(), &random).await.unwrap();
+    let (code, browser) = (started.code.expose(), started.browser.expose());
+    let device_id = &fm.binding.device_id;
+    let Some(recall) = db.recall() else {
+        assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+        login::scan(&other, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, Millis::now())
+            .await
+            .unwrap();
+        assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Scanned);
+        return;
+    };
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    assert!(recall.is_empty(), "nothing is kept without a listener");
+    let listener = tokio::spawn(changes::listen(db.clone()));
+    until("the listener's LISTEN", || recall.hears(std::time::Instant::now())).await;
+
+    let hits = recall.hits();
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    assert_eq!(recall.hits(), hits, "the first poll reads the row");
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    assert_eq!(recall.hits(), hits + 1, "the next is answered from memory");
+    // A long poll that saw `scanned` is answered `waiting` from memory at once.
+    let answered = tokio::time::timeout(ARRIVES, wait(&db, browser, LoginState::Scanned)).await.unwrap();
+    assert_eq!((answered, recall.hits()), (Some(LoginState::Waiting), hits + 2));
+
+    // The phone scans through the other app server while this one's PC waits.
+    let pc = waiting_for(&db, browser, LoginState::Waiting);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    login::scan(&other, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, Millis::now()).await.unwrap();
+    let seen = tokio::time::timeout(ARRIVES, pc).await.expect("the scan ends the wait").unwrap();
+    assert_eq!(seen, Some(LoginState::Scanned));
+    poll_until(&db, browser, LoginState::Scanned).await;
+    let hits = recall.hits();
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Scanned);
+    assert_eq!(recall.hits(), hits + 1, "scanned is recalled too");
+
+    let approve = fm.phone.sign(action::LOGIN_APPROVE, code);
+    login::answer(&other, code, device_id, &approve, approval_of(PASSWORD, &started), Millis::now(), &random)
+        .await
+        .unwrap();
+    poll_until(&db, browser, LoginState::Confirmed).await;
+    let hits = recall.hits();
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Confirmed);
+    assert_eq!(recall.hits(), hits, "a confirmed login is read, never recalled");
+    assert!(login::consume(&db, browser, Millis::now(), &random).await.unwrap().is_some());
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Unknown, "taken once");
+
+    // The listener's task ends: nobody forgets anything any more, so nothing is recalled.
+    listener.abort();
+    until("the recall's shutting", || !recall.hears(std::time::Instant::now())).await;
+}
+
+/// Issue 17 §2 on PostgreSQL: when the listener's connection is lost, what was announced
+/// meanwhile is lost too, so the recall forgets everything and fills again only once the
+/// listener listens anew (a database of its own: the test ends the listener's connection).
+#[tokio::test]
+async fn r11_a_lost_listener_connection_empties_the_recall_until_it_listens_again() {
+    let db = ecert_testing::open_private_test_db().await;
+    let Some(recall) = db.recall() else { return };
+    let listener = tokio::spawn(changes::listen(db.clone()));
+    until("the listener's LISTEN", || recall.hears(std::time::Instant::now())).await;
+    let random = Random::os();
+    let started = login::start(&db, login::DASHBOARD, &Requester::default(), Millis::now(), &random).await.unwrap();
+    let browser = started.browser.expose();
+    for _ in 0..2 {
+        assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    }
+    assert_eq!(recall.len(), 1);
+    // Heartbeats keep it hearing past DEAF.
+    tokio::time::sleep(recall::DEAF + recall::HEARTBEAT).await;
+    assert!(recall.hears(std::time::Instant::now()), "the listener hears its own heartbeat");
+
+    let listening =
+        "SELECT pid::bigint FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let first: Vec<i64> = db.fetch_all(query(listening)).await.unwrap();
+    assert_eq!(first.len(), 1, "one listener: {first:?}");
+    let ended: bool =
+        db.fetch_one(query("SELECT pg_terminate_backend(CAST($1 AS INTEGER))").bind(first[0])).await.unwrap();
+    assert!(ended);
+    until("the recall's emptying", || recall.is_empty()).await;
+    let again = async {
+        loop {
+            let now: Vec<i64> = db.fetch_all(query(listening)).await.unwrap();
+            if now.len() == 1 && now != first && recall.hears(std::time::Instant::now()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(ARRIVES, again).await.expect("the listener listens again");
+    let hits = recall.hits();
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    assert_eq!(recall.hits(), hits, "read again after the reconnection");
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    assert_eq!(recall.hits(), hits + 1, "and recalled again");
+    listener.abort();
 }
