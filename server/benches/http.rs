@@ -7,8 +7,9 @@
 //!   record, in one write transaction (R9, R10);
 //! * `login_status` — the PC scan-login page's poll, `POST /api/dashboard_login_status` with its
 //!   `ecert_login` cookie: one indexed read (R11); on PostgreSQL, none when the app server
-//!   recalls the login as waiting (`ecert_core::store::recall`; the bench's 10,000 waiting
-//!   logins are polled in turn, and the run prints how many states were answered from memory;
+//!   recalls the login as waiting (`ecert_core::store::recall`; the bench's waiting logins, one
+//!   per institution up to 10,000, are polled in turn; the run prints how many login states the
+//!   app servers answered from memory, the round trips' long polls included, and
 //!   `ECERT_BENCH_RECALL=0` reads them all);
 //! * `page` — the public verification page, `GET /verify`, as a browser asks for it (HTML,
 //!   `Accept-Encoding: gzip, deflate, br, zstd`): server rendering and the answer's compression;
@@ -295,11 +296,18 @@ async fn run(settings: Settings) {
     let servers = counts.iter().copied().max().unwrap_or(1);
     let mut addrs = Vec::new();
     let mut dbs = vec![db.clone()];
+    let mut listeners_apart = Vec::new();
     for k in 0..servers {
         if k > 0 {
             dbs.push(open().await);
         }
-        let listening = if settings.recall { dbs[k].clone() } else { open().await };
+        let listening = if settings.recall {
+            dbs[k].clone()
+        } else {
+            let own = open().await;
+            listeners_apart.push(own.clone());
+            own
+        };
         tokio::spawn(ecert_core::login::changes::listen(listening));
         let app = router(app_state(&config, dbs[k].clone(), Random::os()).unwrap_or_else(|e| panic!("state: {e}")));
         addrs.push(serve(app).await);
@@ -441,9 +449,12 @@ async fn run(settings: Settings) {
         let polls: usize =
             rows.iter().filter(|r| r.name.starts_with("login_status")).map(|r| r.sample.latencies.len()).sum();
         let recalled: u64 = dbs.iter().filter_map(|d| d.recall().map(|r| r.hits())).sum();
-        println!("login states answered from the app servers' memory: {recalled} (the poll rows sent {polls} polls)");
+        println!(
+            "login states answered from the app servers' memory: {recalled}, the round trips' included \
+             (the poll rows sent {polls} polls)"
+        );
     }
-    for d in &dbs {
+    for d in dbs.iter().chain(&listeners_apart) {
         d.close().await;
     }
     let _ = std::fs::remove_dir_all(&dir);

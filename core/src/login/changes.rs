@@ -23,9 +23,10 @@
 //! and not at all once the server is stopping ([`stop_waiting`]). A wait on a cookie with no
 //! login costs one read, like a poll.
 //!
-//! On PostgreSQL the same announcements keep each app server's [`Recall`] true: a login that is
-//! waiting or scanned is answered from memory there ([`state`]) until a move of it is heard, so
-//! that neither the PCs' waits nor their plain polls read the database again and again. A write
+//! On PostgreSQL the same announcements keep each app server's [`Recall`] true: a dashboard
+//! login that is waiting or scanned is answered from memory there ([`state`]) until a move of it
+//! is heard, so that neither the PCs' waits nor their plain polls read the database again and
+//! again (a relying party's page, whose requests name their login, still reads it). A write
 //! that moved a login out of those states without announcing it would leave it recalled as it
 //! was for up to [`recall::FRESH`]: every such write must announce.
 //!
@@ -164,10 +165,13 @@ pub(crate) async fn announce(tx: &mut Tx, key: &str) -> Result<()> {
 }
 
 /// After the commit that moved what `key` names: on SQLite, wakes its waiters (on PostgreSQL
-/// the listeners do, from the [`announce`]d notification).
+/// the listeners do, from the [`announce`]d notification); on PostgreSQL, forgets it in this app
+/// server's [`Recall`] at once, so that what this app server answers next is the move, whenever
+/// its listener hears it.
 pub(crate) fn moved(db: &Db, key: &str) {
-    if let Db::Sqlite(..) = db {
-        wake(key);
+    match db.recall() {
+        None => wake(key),
+        Some(recall) => recall.forget(key),
     }
 }
 
@@ -327,11 +331,12 @@ where
 /// announced while it was not listening. Nothing to do on SQLite, where every writer is in this
 /// process.
 ///
-/// It also keeps the database's [`Recall`] true, from which a login that is waiting or scanned
-/// is answered ([`super::poll`], [`wait_for_change`]): open while it listens, each heard key
-/// forgotten before its waiters are woken, answering only while the listener hears its own
-/// heartbeat (a `NOTIFY` it sends every [`recall::HEARTBEAT`]), and shut from the moment the
-/// connection is lost, or this task ends, until it listens again.
+/// It also keeps the database's [`Recall`] true, from which the dashboard's login that is
+/// waiting or scanned is answered ([`super::poll`], [`wait_for_change`] without a login id):
+/// open while it listens, each heard key forgotten before its waiters are woken, answering only
+/// while the listener hears its own heartbeat (a `NOTIFY` it sends every
+/// [`recall::HEARTBEAT`]), and shut from when sqlx tells of the connection's loss, or this task
+/// ends, until it listens again.
 pub async fn listen(db: Db) {
     let (Db::Postgres(pool, ..), Some(recall)) = (&db, db.recall()) else { return };
     // Shut too when this task ends or is cancelled: nobody would forget anything then.
@@ -346,7 +351,7 @@ pub async fn listen(db: Db) {
                 listener.eager_reconnect(false);
                 match listener.listen(CHANNEL).await {
                     Ok(()) => {
-                        recall.open(std::time::Instant::now());
+                        recall.open();
                         wake_all();
                         hear(&mut listener, recall, &own).await
                     }
@@ -371,8 +376,13 @@ pub async fn listen(db: Db) {
 /// [`approval_key`]s.
 const HEARTBEAT_PREFIX: &str = "heartbeat:";
 
+/// What this process's clock said when heartbeats began: a heartbeat carries its sending as
+/// microseconds since then, so that only the listener's own process reads it.
+static HEARTBEATS_SINCE: LazyLock<std::time::Instant> = LazyLock::new(std::time::Instant::now);
+
 /// What `listener` hears, until its connection is lost (`Ok`) or it fails: the moves, and its
-/// own heartbeat `own` (other app servers' heartbeats mean nothing here).
+/// own heartbeats, `own` followed by `:` and their sending (other app servers' heartbeats mean
+/// nothing here).
 async fn hear(
     listener: &mut sqlx::postgres::PgListener,
     recall: &Recall,
@@ -381,24 +391,30 @@ async fn hear(
     loop {
         let Some(n) = listener.try_recv().await? else { return Ok(()) };
         let key = n.payload();
-        if key == own {
-            recall.heard_heartbeat(std::time::Instant::now());
-        } else if !key.starts_with(HEARTBEAT_PREFIX) {
+        if !key.starts_with(HEARTBEAT_PREFIX) {
             recall.forget(key);
             wake(key);
+        } else if let Some(micros) = key.strip_prefix(own).and_then(|k| k.strip_prefix(':'))
+            && let Ok(micros) = micros.parse::<u64>()
+        {
+            recall.heard_heartbeat(*HEARTBEATS_SINCE + Duration::from_micros(micros));
         }
     }
 }
 
 /// Sends the listener's heartbeat `own` on [`CHANNEL`] every [`recall::HEARTBEAT`] through the
-/// pool, forever. A heartbeat that fails to go is one not heard: the recall stops answering
-/// after [`recall::DEAF`].
+/// pool, with the instant it was sent, forever. A heartbeat that fails to go, or goes late, is
+/// heard late or not at all: the recall stops answering [`recall::DEAF`] after the sending of
+/// the last one heard.
 async fn heartbeat(db: Db, own: String) {
     let mut every = tokio::time::interval(recall::HEARTBEAT);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if let Err(e) = db.execute(query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&own)).await {
+        // Read before the statement is sent: every move committed before it is heard first.
+        let sent = HEARTBEATS_SINCE.elapsed().as_micros();
+        let beat = query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(format!("{own}:{sent}"));
+        if let Err(e) = db.execute(beat).await {
             tracing::debug!(error = %e, "a heartbeat of the login listener did not go");
         }
     }

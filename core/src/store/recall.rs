@@ -5,11 +5,15 @@
 //! announces its key (PostgreSQL's `NOTIFY`, delivered to every app server at the commit, in
 //! the order of the commits), and the listener [`Recall::forget`]s each key it hears. The
 //! listener proves that it hears by hearing its own heartbeat, a `NOTIFY` it sends every second
-//! or so ([`Recall::heard_heartbeat`]): a recall that has not heard one for [`DEAF`] answers
-//! nothing and keeps nothing, since its listener may be cut off without knowing it (a half-open
-//! connection, a server failing over). When the listener's connection is lost the recall is
-//! shut ([`Recall::shut`]: emptied, nothing answered or kept), since what was announced then is
-//! lost; it opens again ([`Recall::open`]) once the listener listens anew.
+//! or so through the pool the writes go through ([`Recall::heard_heartbeat`]): a heartbeat sent
+//! at `t` and heard means that every change committed before `t` has been heard, so the recall
+//! answers until `t` + [`DEAF`] and then nothing, and keeps nothing, until a later heartbeat is
+//! heard. A listener cut off without knowing it (a half-open connection, a server failing over,
+//! a connection that reaches another server than the writes) or lagging behind thus costs reads,
+//! never answers more than [`DEAF`] behind. A recall just opened ([`Recall::open`], when the
+//! listener listens) answers nothing until its first heartbeat is heard. When the listener's
+//! connection is lost the recall is shut ([`Recall::shut`]: emptied, nothing answered or kept),
+//! since what was announced then is lost.
 //!
 //! A read that fills the recall may race a change: it reads the row, the change commits and is
 //! heard (nothing to forget yet), then the read puts the old row. So a filling read takes a
@@ -18,9 +22,10 @@
 //! (and the read saw it) or is heard after the put (and forgets it).
 //!
 //! What an app server answers from here can be behind the database by the time its listener
-//! takes to hear a commit made through another app server (a read that overlaps the change may
-//! see either state, as it could without the recall). A row is never answered from here when it
-//! was read more than [`FRESH`] ago (a bound on a change whose writer failed to announce it), and
+//! takes to hear a commit (at most [`DEAF`]; a read that overlaps the change may see either
+//! state, as it could without the recall); the writer's own app server forgets the key as soon
+//! as its commit returns. A row is never answered from here when it was read more than [`FRESH`]
+//! ago (a bound on a change whose writer failed to announce it), and
 //! at most [`MAX_ROWS`] are kept, so that a crowd cannot make the recall large: when it is full,
 //! rows that are no longer fresh are swept out at most once per [`SWEEP_EVERY`], and new rows are
 //! not kept until there is room. This module knows no table: the caller decides which rows may
@@ -33,7 +38,7 @@ use std::time::{Duration, Instant};
 
 /// The longest a recalled row is answered after it was read.
 pub const FRESH: Duration = Duration::from_secs(10);
-/// A recall whose listener has not heard its own heartbeat for this long answers nothing.
+/// A recall answers for this long after the sending of the last heartbeat its listener heard.
 pub const DEAF: Duration = Duration::from_secs(3);
 /// How often the listener sends its heartbeat: several to each [`DEAF`].
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -47,8 +52,10 @@ pub type Recalled = (String, i64);
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// While open, the instant until which the listener is known to hear (its last heartbeat
-    /// heard, plus [`DEAF`]).
+    /// Between [`Recall::open`] and [`Recall::shut`].
+    open: bool,
+    /// While open, the instant until which the listener is known to hear: the sending of the
+    /// last heartbeat it heard, plus [`DEAF`]; `None` until one is heard.
     hears_until: Option<Instant>,
     /// Bumped on every forget, shut and open: a [`Ticket`] of an older count puts nothing.
     changes: u64,
@@ -58,7 +65,7 @@ struct Inner {
 
 impl Inner {
     fn hears(&self, now: Instant) -> bool {
-        self.hears_until.is_some_and(|until| now < until)
+        self.open && self.hears_until.is_some_and(|until| now < until)
     }
 }
 
@@ -131,21 +138,24 @@ impl Recall {
         inner.rows.remove(key);
     }
 
-    /// The listener listens, from `now` on: the recall may fill, for [`DEAF`] unless a
-    /// heartbeat is heard.
-    pub fn open(&self, now: Instant) {
+    /// The listener listens from now on: the recall starts empty, and answers once a heartbeat
+    /// sent from now on is heard.
+    pub fn open(&self) {
         let mut inner = self.inner();
         inner.changes += 1;
         inner.rows.clear();
-        inner.hears_until = Some(now + DEAF);
+        inner.open = true;
+        inner.hears_until = None;
     }
 
-    /// The listener heard its own heartbeat at `now`: every change committed before the
-    /// heartbeat was sent has been heard.
-    pub fn heard_heartbeat(&self, now: Instant) {
+    /// The listener heard its own heartbeat sent at `sent`: every change committed before then
+    /// has been heard. Ignored unless open (a heartbeat sent before the listener listened
+    /// proves nothing).
+    pub fn heard_heartbeat(&self, sent: Instant) {
         let mut inner = self.inner();
-        if inner.hears_until.is_some() {
-            inner.hears_until = Some(now + DEAF);
+        if inner.open {
+            let until = sent + DEAF;
+            inner.hears_until = Some(inner.hears_until.map_or(until, |u| u.max(until)));
         }
     }
 
@@ -155,6 +165,7 @@ impl Recall {
         let mut inner = self.inner();
         inner.changes += 1;
         inner.rows.clear();
+        inner.open = false;
         inner.hears_until = None;
     }
 
@@ -193,43 +204,57 @@ mod tests {
         recall.put(t, key, row(status), t0, t0);
     }
 
+    /// Opened and a heartbeat sent at `t0` heard.
+    fn hearing(t0: Instant) -> Recall {
+        let recall = Recall::default();
+        recall.open();
+        recall.heard_heartbeat(t0);
+        recall
+    }
+
     #[test]
     fn nothing_is_recalled_unless_a_listener_hears() {
         let (recall, t0) = (Recall::default(), Instant::now());
         assert!(recall.ticket(t0).is_none(), "shut until a listener opens it");
-        recall.open(t0);
-        let t = recall.ticket(t0).expect("open");
+        recall.heard_heartbeat(t0);
+        assert!(recall.ticket(t0).is_none(), "a heartbeat does not open a shut recall");
+        recall.open();
+        assert!(recall.ticket(t0).is_none(), "open, but no heartbeat heard yet");
+        recall.heard_heartbeat(t0);
+        let t = recall.ticket(t0).expect("hears");
         recall.shut();
         recall.put(t, "k", row("waiting"), t0, t0);
         assert_eq!(recall.get("k", t0), None);
-        recall.open(t0);
+        let recall = hearing(t0);
         put_at(&recall, "k", "waiting", t0);
-        recall.open(t0);
+        recall.open();
+        recall.heard_heartbeat(t0);
         assert_eq!(recall.get("k", t0), None, "opening again starts empty");
     }
 
     #[test]
-    fn a_listener_that_stops_hearing_its_heartbeat_recalls_nothing() {
-        let (recall, t0) = (Recall::default(), Instant::now());
-        recall.open(t0);
+    fn a_recall_answers_for_deaf_after_the_sending_of_the_last_heartbeat_heard() {
+        let t0 = Instant::now();
+        let recall = hearing(t0);
         put_at(&recall, "k", "waiting", t0);
-        let beat = t0 + DEAF - Duration::from_millis(1);
-        recall.heard_heartbeat(beat);
+        let sent = t0 + DEAF - Duration::from_millis(1);
+        recall.heard_heartbeat(sent);
         assert_eq!(recall.get("k", t0 + DEAF), Some(row("waiting")), "a heartbeat keeps it hearing");
-        let deaf = beat + DEAF;
-        assert_eq!(recall.get("k", deaf), None, "no heartbeat for DEAF: nothing answered");
+        let deaf = sent + DEAF;
+        assert_eq!(recall.get("k", deaf), None, "no heartbeat sent since DEAF ago heard: nothing answered");
         assert!(recall.ticket(deaf).is_none(), "and nothing kept");
+        // A heartbeat heard late counts from its sending: one sent before `deaf - DEAF` does
+        // not make the recall hear again, whenever it arrives.
+        recall.heard_heartbeat(deaf - DEAF - Duration::from_millis(1));
+        assert_eq!(recall.get("k", deaf), None, "a late heartbeat proves only what came before its sending");
         recall.heard_heartbeat(deaf);
         assert_eq!(recall.get("k", deaf), Some(row("waiting")), "heard again, in order: what it kept is true");
-        recall.shut();
-        recall.heard_heartbeat(deaf);
-        assert!(!recall.hears(deaf), "a heartbeat does not open a shut recall");
     }
 
     #[test]
     fn a_row_is_recalled_for_fresh_after_its_read_at_most() {
-        let (recall, t0) = (Recall::default(), Instant::now());
-        recall.open(t0);
+        let t0 = Instant::now();
+        let recall = hearing(t0);
         put_at(&recall, "k", "waiting", t0);
         recall.heard_heartbeat(t0 + FRESH - Duration::from_millis(1));
         assert_eq!(recall.get("k", t0 + FRESH - Duration::from_millis(1)), Some(row("waiting")));
@@ -239,9 +264,9 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_a_change_is_not_kept() {
-        let (recall, t0) = (Recall::default(), Instant::now());
-        recall.open(t0);
-        let before = recall.ticket(t0).expect("open");
+        let t0 = Instant::now();
+        let recall = hearing(t0);
+        let before = recall.ticket(t0).expect("hears");
         // A change is heard between the read's ticket and its put: the read may be old.
         recall.forget("other key");
         recall.put(before, "k", row("waiting"), t0, t0);
@@ -254,18 +279,21 @@ mod tests {
 
     #[test]
     fn the_recall_is_bounded_and_sweeps_stale_rows_once_a_second_at_most() {
-        let (recall, t0) = (Recall::default(), Instant::now());
-        recall.open(t0);
-        for k in 0..MAX_ROWS + 10 {
+        let t0 = Instant::now();
+        let recall = hearing(t0);
+        for k in 0..MAX_ROWS {
             put_at(&recall, &k.to_string(), "waiting", t0);
         }
-        assert_eq!(recall.len(), MAX_ROWS, "fresh rows are kept and no more are taken");
-        assert_eq!(recall.get(&(MAX_ROWS + 5).to_string(), t0), None);
-        // Once they are stale, a put sweeps them (and a second put within the second does not
-        // sweep again).
-        let later = t0 + FRESH;
-        recall.heard_heartbeat(later);
-        put_at(&recall, "new", "waiting", later);
+        // Full of fresh rows: the next put sweeps and finds no room, and so does nothing else.
+        put_at(&recall, "over", "waiting", t0);
+        assert_eq!((recall.len(), recall.get("over", t0)), (MAX_ROWS, None));
+        // Once they are stale, a put within SWEEP_EVERY of that sweep does not sweep again...
+        let stale = t0 + FRESH;
+        recall.heard_heartbeat(stale);
+        put_at(&recall, "early", "waiting", t0 + SWEEP_EVERY - Duration::from_millis(1));
+        assert_eq!(recall.len(), MAX_ROWS, "no sweep within a second of the last");
+        // ...and one after it does.
+        put_at(&recall, "new", "waiting", stale);
         assert_eq!(recall.len(), 1, "the stale rows swept, the new one kept");
     }
 }

@@ -270,9 +270,20 @@ async fn r11_a_login_recalled_from_memory_follows_moves_made_through_another_app
     assert!(login::consume(&db, browser, Millis::now(), &random).await.unwrap().is_some());
     assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Unknown, "taken once");
 
+    // A move made through this app server is answered by it at once, before its listener hears
+    // of it.
+    let mine = login::start(&db, login::DASHBOARD, &Requester::default(), Millis::now(), &random).await.unwrap();
+    let (code, browser) = (mine.code.expose(), mine.browser.expose());
+    for _ in 0..2 {
+        assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Waiting);
+    }
+    login::scan(&db, code, device_id, &fm.phone.sign(action::LOGIN_SCAN, code), None, Millis::now()).await.unwrap();
+    assert_eq!(login::poll(&db, browser, Millis::now()).await.unwrap(), LoginState::Scanned);
+
     // The listener's task ends: nobody forgets anything any more, so nothing is recalled.
     listener.abort();
-    until("the recall's shutting", || !recall.hears(std::time::Instant::now())).await;
+    assert!(listener.await.is_err_and(|e| e.is_cancelled()));
+    assert!(!recall.hears(std::time::Instant::now()), "shut when the listener's task ends");
 }
 
 /// Issue 17 §2 on PostgreSQL: when the listener's connection is lost, what was announced
