@@ -25,7 +25,9 @@
 //! takes to hear a commit (at most [`DEAF`]; a read that overlaps the change may see either
 //! state, as it could without the recall); the writer's own app server forgets the key as soon
 //! as its commit returns. A row is never answered from here when it was read more than [`FRESH`]
-//! ago (a bound on a change whose writer failed to announce it), and
+//! ago (a bound on a change whose writer failed to announce it; each row's bound lies between
+//! half of [`FRESH`] and [`FRESH`], spread by its key, so that rows read together, as after the
+//! recall opens, do not all go back to the database together), and
 //! at most [`MAX_ROWS`] are kept, so that a crowd cannot make the recall large: when it is full,
 //! rows that are no longer fresh are swept out at most once per [`SWEEP_EVERY`], and new rows are
 //! not kept until there is room. This module knows no table: the caller decides which rows may
@@ -50,6 +52,18 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A row as recalled: two columns as read (for example a status and when it expires).
 pub type Recalled = (String, i64);
 
+/// How long after its read the row under `key` is answered: between half of [`FRESH`] and
+/// [`FRESH`], the same for the same key, spread evenly over keys (a fixed hash: the keys are
+/// the caller's, and nothing is decided by where in the span a row falls).
+fn fresh_for(key: &str) -> Duration {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    let half = FRESH / 2;
+    let span = u64::try_from(half.as_millis()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_millis(h.finish() % span)
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     /// Between [`Recall::open`] and [`Recall::shut`].
@@ -59,6 +73,7 @@ struct Inner {
     hears_until: Option<Instant>,
     /// Bumped on every forget, shut and open: a [`Ticket`] of an older count puts nothing.
     changes: u64,
+    /// Each row, and the instant after which it is no longer answered.
     rows: HashMap<String, (Recalled, Instant)>,
     swept_at: Option<Instant>,
 }
@@ -86,15 +101,15 @@ impl Recall {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The row recalled under `key`, if the listener hears and the row was read within
-    /// [`FRESH`] of `now`. The caller that takes it counts it ([`Recall::count_hit`]).
+    /// The row recalled under `key`, if the listener hears and the row is still fresh at `now`
+    /// ([`fresh_for`]). The caller that takes it counts it ([`Recall::count_hit`]).
     pub fn get(&self, key: &str, now: Instant) -> Option<Recalled> {
         let inner = self.inner();
         if !inner.hears(now) {
             return None;
         }
-        let (row, read_at) = inner.rows.get(key)?;
-        (now.saturating_duration_since(*read_at) < FRESH).then(|| row.clone())
+        let (row, stale_at) = inner.rows.get(key)?;
+        (now < *stale_at).then(|| row.clone())
     }
 
     /// One more read answered from the recall (for `/metrics` and the bench).
@@ -122,12 +137,12 @@ impl Recall {
                 return;
             }
             inner.swept_at = Some(now);
-            inner.rows.retain(|_, (_, at)| now.saturating_duration_since(*at) < FRESH);
+            inner.rows.retain(|_, (_, stale_at)| now < *stale_at);
             if inner.rows.len() >= MAX_ROWS {
                 return;
             }
         }
-        inner.rows.insert(key.to_owned(), (row, read_at));
+        inner.rows.insert(key.to_owned(), (row, read_at + fresh_for(key)));
     }
 
     /// The row under `key` changed (or may have): forgets it, and no read begun before now
@@ -236,9 +251,9 @@ mod tests {
     fn a_recall_answers_for_deaf_after_the_sending_of_the_last_heartbeat_heard() {
         let t0 = Instant::now();
         let recall = hearing(t0);
-        put_at(&recall, "k", "waiting", t0);
         let sent = t0 + DEAF - Duration::from_millis(1);
         recall.heard_heartbeat(sent);
+        put_at(&recall, "k", "waiting", sent);
         assert_eq!(recall.get("k", t0 + DEAF), Some(row("waiting")), "a heartbeat keeps it hearing");
         let deaf = sent + DEAF;
         assert_eq!(recall.get("k", deaf), None, "no heartbeat sent since DEAF ago heard: nothing answered");
@@ -252,14 +267,21 @@ mod tests {
     }
 
     #[test]
-    fn a_row_is_recalled_for_fresh_after_its_read_at_most() {
+    fn a_row_is_recalled_for_between_half_of_fresh_and_fresh_after_its_read() {
         let t0 = Instant::now();
         let recall = hearing(t0);
-        put_at(&recall, "k", "waiting", t0);
-        recall.heard_heartbeat(t0 + FRESH - Duration::from_millis(1));
-        assert_eq!(recall.get("k", t0 + FRESH - Duration::from_millis(1)), Some(row("waiting")));
-        recall.heard_heartbeat(t0 + FRESH);
-        assert_eq!(recall.get("k", t0 + FRESH), None);
+        let keys: Vec<String> = (0..1000).map(|k| format!("{k:064x}")).collect();
+        for k in &keys {
+            put_at(&recall, k, "waiting", t0);
+        }
+        let answered = |at: Instant| {
+            recall.heard_heartbeat(at);
+            keys.iter().filter(|k| recall.get(k, at).is_some()).count()
+        };
+        assert_eq!(answered(t0 + FRESH / 2 - Duration::from_millis(1)), keys.len(), "all within half of FRESH");
+        let midway = answered(t0 + FRESH * 3 / 4);
+        assert!((300..700).contains(&midway), "spread over the second half: {midway} of 1000 still answered");
+        assert_eq!(answered(t0 + FRESH), 0, "none at FRESH");
     }
 
     #[test]

@@ -182,10 +182,11 @@ async fn r21_an_approval_long_poll_answers_when_the_phone_scans_and_approves() {
     }
 }
 
-/// Polls `browser` on `db` until it answers `want`, for at most [`recall::FRESH`] halved: faster
-/// than a recalled row ages out, so only a heard move can explain the answer.
+/// Polls `browser` on `db` until it answers `want`, for at most a quarter of [`recall::FRESH`]:
+/// before any recalled row ages out (at half of it at the soonest), so only a heard move can
+/// explain the answer.
 async fn poll_until(db: &Db, browser: &str, want: LoginState) {
-    let deadline = tokio::time::Instant::now() + recall::FRESH / 2;
+    let deadline = tokio::time::Instant::now() + recall::FRESH / 4;
     loop {
         let state = login::poll(db, browser, Millis::now()).await.unwrap();
         if state == want {
