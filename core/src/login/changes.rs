@@ -344,22 +344,17 @@ pub async fn listen(db: Db) {
     let own = format!("{HEARTBEAT_PREFIX}{}", crate::secret::Random::os().id());
     let _beat = AbortWhenDropped(tokio::spawn(heartbeat(db.clone(), own.clone())));
     loop {
-        let lost = match sqlx::postgres::PgListener::connect_with(pool).await {
-            Ok(mut listener) => {
-                // sqlx would otherwise connect again inside `try_recv` before telling of the loss,
-                // while the recall still answered.
-                listener.eager_reconnect(false);
-                match listener.listen(CHANNEL).await {
-                    Ok(()) => {
-                        recall.open();
-                        wake_all();
-                        hear(&mut listener, recall, &own).await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        };
+        let lost: std::result::Result<(), sqlx::Error> = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            // sqlx would otherwise connect again inside `try_recv` before telling of the loss,
+            // while the recall still answered.
+            listener.eager_reconnect(false);
+            listener.listen(CHANNEL).await?;
+            recall.open();
+            wake_all();
+            hear(&mut listener, recall, &own).await
+        }
+        .await;
         recall.shut();
         wake_all();
         match lost {

@@ -156,11 +156,7 @@ impl Recall {
     /// The listener listens from now on: the recall starts empty, and answers once a heartbeat
     /// sent from now on is heard.
     pub fn open(&self) {
-        let mut inner = self.inner();
-        inner.changes += 1;
-        inner.rows.clear();
-        inner.open = true;
-        inner.hears_until = None;
+        self.start_over(true);
     }
 
     /// The listener heard its own heartbeat sent at `sent`: every change committed before then
@@ -177,10 +173,15 @@ impl Recall {
     /// The listener may miss changes: the recall forgets everything and stays empty until
     /// [`Recall::open`].
     pub fn shut(&self) {
+        self.start_over(false);
+    }
+
+    /// Empty, `open` or not, with no heartbeat heard, and no ticket taken before now good.
+    fn start_over(&self, open: bool) {
         let mut inner = self.inner();
         inner.changes += 1;
         inner.rows.clear();
-        inner.open = false;
+        inner.open = open;
         inner.hears_until = None;
     }
 
