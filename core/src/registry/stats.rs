@@ -2,12 +2,18 @@
 //! (issue 15 §3, seed 002): certificates issued, claimed, ended, active; managers and users;
 //! usage by kind and by relying party, per day, month or year of China Standard Time.
 //!
-//! Every figure is an SQL aggregate over an indexed column (`certificate.authority_id` with
-//! `issued_at`, `claimed_at`, `ended_at` or `status`; `usage_record.authority_id` with `at`),
-//! counted per CST day and folded here into months and years. Usage of the days that are over is
-//! read from `usage_daily`, rolled up once per day for each authority with its subtree
-//! ([`roll_up_usage`]); only the days since come from the records. A higher authority sees the counts
-//! of its subtree, never a person's data (R16, R22): the lists name institutions, not people.
+//! Every figure is counted per CST day and folded here into months and years, for each authority
+//! with its whole subtree, from rows that are few whatever the subtree's size:
+//! - certificates issued, claimed and ended per day (`certificate_daily`) and certificates,
+//!   managers and users now (`certificate_tally`, by status and expiry) are kept by the writes
+//!   themselves: triggers on `certificate` and `holder` add each row's change to its authority and
+//!   every one above it, in the transaction that writes it (migration 0038);
+//! - usage of the days that are over is read from `usage_daily`, rolled up once per day
+//!   ([`roll_up_usage`]); only the days since come from the records (`usage_record.authority_id`
+//!   with `at`).
+//!
+//! A higher authority sees the counts of its subtree, never a person's data (R16, R22): the lists
+//! name institutions, not people.
 
 use serde::{Deserialize, Serialize};
 
@@ -271,7 +277,6 @@ mod server {
     use crate::store::{Applied, Db, Unit, query};
     use crate::time::Millis;
     use crate::usage::{CSV_MAX, UsageKind, csv_field};
-    use crate::validity;
 
     /// The ids of an authority and all below it, as a `WITH` clause naming `sub(id)`, rooted at `$1`.
     pub const SUBTREE: &str = "WITH RECURSIVE sub(id) AS (SELECT id FROM authority WHERE id = $1 \
@@ -389,14 +394,37 @@ mod server {
         row.ok_or_else(|| DomainError::NotFound.into())
     }
 
-    /// Per-CST-day counts of rows of `certificate` whose `column` falls in the span.
-    async fn certificate_days(db: &Db, root: &str, column: &str, (from, to): (i64, i64)) -> Result<Vec<(i64, i64)>> {
-        let sql = format!(
-            "{SUBTREE} SELECT {day} AS day, COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) \
-             AND c.{column} >= $2 AND c.{column} < $3 GROUP BY {day}",
-            day = day_of(&format!("c.{column}"))
-        );
-        Ok(db.fetch_all(query(&sql).bind(root).bind(from).bind(to)).await?)
+    /// Per-CST-day counts of certificates issued, first claimed and ended in the days
+    /// `[from, to]`, of `root` with its subtree, as the writes keep them (migration 0038).
+    async fn certificate_days(db: &Db, root: &str, (from, to): (i64, i64)) -> Result<Vec<(i64, i64, i64, i64)>> {
+        let sql = "SELECT d.day, d.issued, d.claimed, d.ended FROM certificate_daily d \
+             WHERE d.authority_id = $1 AND d.day >= $2 AND d.day <= $3";
+        Ok(db.fetch_all(query(sql).bind(root).bind(from).bind(to)).await?)
+    }
+
+    /// Certificates of `root` with its subtree now, as the writes keep them (migration 0038):
+    /// (live, lapsed, cancelled, deleted, managers and users of the live ones). R20: live while
+    /// active and before `expires_at`.
+    async fn certificates_now(db: &Db, root: &str, now: Millis) -> Result<CertificatesNow> {
+        let sql = "SELECT t.status, CAST(CASE WHEN t.status = 'active' AND t.expires_at > $2 THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(SUM(t.certificates) AS BIGINT), CAST(SUM(t.managers) AS BIGINT), CAST(SUM(t.users) AS BIGINT) \
+             FROM certificate_tally t WHERE t.authority_id = $1 GROUP BY 1, 2";
+        let rows: Vec<(String, i64, i64, i64, i64)> = db.fetch_all(query(sql).bind(root).bind(now.0)).await?;
+        let mut figures = CertificatesNow::default();
+        for (status, live, n, managers, users) in rows {
+            match (CertificateStatus::from_sql(&status), live) {
+                (Some(CertificateStatus::Active), 1) => {
+                    figures.live += n;
+                    figures.managers += managers;
+                    figures.users += users;
+                }
+                (Some(CertificateStatus::Active), _) => figures.lapsed += n,
+                (Some(CertificateStatus::Cancelled), _) => figures.cancelled += n,
+                (Some(CertificateStatus::Deleted), _) => figures.deleted += n,
+                (None, _) => {}
+            }
+        }
+        Ok(figures)
     }
 
     /// Escapes text for SVG markup.
@@ -476,12 +504,12 @@ mod server {
             labels.iter().map(|l| StatsRow { label: l.clone(), ..StatsRow::default() }).collect();
         let index = |day: i64| labels.binary_search(&span.period.row_of(day)).ok();
 
-        for (column, slot) in [("issued_at", 0), ("claimed_at", 1), ("ended_at", 2)] {
-            for (day, n) in certificate_days(db, &root, column, range).await? {
-                if let Some(i) = index(day) {
-                    let r = &mut rows[i];
-                    *[&mut r.issued, &mut r.claimed, &mut r.ended][slot] += n;
-                }
+        for (day, issued, claimed, ended) in certificate_days(db, &root, (span.from, span.to)).await? {
+            if let Some(i) = index(day) {
+                let r = &mut rows[i];
+                r.issued += issued;
+                r.claimed += claimed;
+                r.ended += ended;
             }
         }
         // Closed days from the rollup, the days after it from the records themselves.
@@ -514,25 +542,7 @@ mod server {
             }
         }
 
-        let status_sql = format!(
-            "{SUBTREE} SELECT c.status, COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) GROUP BY c.status"
-        );
-        let statuses: Vec<(String, i64)> = db.fetch_all(query(&status_sql).bind(&root)).await?;
-        let count_of = |s: CertificateStatus| statuses.iter().find(|(k, _)| k == s.as_sql()).map_or(0, |(_, n)| *n);
-        // Lapsed ones through the partial index of active certificates' expiry.
-        let expired_sql = format!(
-            "{SUBTREE} SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT id FROM sub) AND {}",
-            validity::lapsed_sql(now)
-        );
-        let expired: i64 = db.fetch_one(query(&expired_sql).bind(&root)).await?;
-        let holder_sql = format!(
-            "{SUBTREE} SELECT h.role, COUNT(*) FROM holder h JOIN certificate c ON c.id = h.certificate_id \
-             WHERE c.authority_id IN (SELECT id FROM sub) AND {} \
-             AND h.status = 'active' AND h.role IN ('manager', 'user') GROUP BY h.role",
-            validity::live_sql(now)
-        );
-        let holders: Vec<(String, i64)> = db.fetch_all(query(&holder_sql).bind(&root)).await?;
-        let role_count = |role: &str| holders.iter().find(|(k, _)| k == role).map_or(0, |(_, n)| *n);
+        let now_figures = certificates_now(db, &root, now).await?;
 
         let parties = parties(db, &root, span, mark, live).await?;
 
@@ -543,35 +553,30 @@ mod server {
             period: span.period,
             from_day: time::format_day(span.from),
             to_day: time::format_day(span.to),
-            active: count_of(CertificateStatus::Active) - expired,
-            expired,
-            cancelled: count_of(CertificateStatus::Cancelled),
-            deleted: count_of(CertificateStatus::Deleted),
-            managers: role_count("manager"),
-            users: role_count("user"),
-            below: below(db, &root, range, now).await?,
+            active: now_figures.live,
+            expired: now_figures.lapsed,
+            cancelled: now_figures.cancelled,
+            deleted: now_figures.deleted,
+            managers: now_figures.managers,
+            users: now_figures.users,
+            below: below(db, &root, (span.from, span.to), now).await?,
             parties,
             chart_svg: chart_svg(&rows, lang),
             rows,
         })
     }
 
-    /// Issued in the span and live now (active, within validity), per authority directly below
-    /// `root`, each with its subtree.
+    /// Issued in the CST days `[from, to]` and live now (active, within validity), per authority
+    /// directly below `root`, each with its subtree, as the writes keep them (migration 0038).
     async fn below(db: &Db, root: &str, (from, to): (i64, i64), now: Millis) -> Result<Vec<BelowLine>> {
-        let tree = "WITH RECURSIVE tree(id, top) AS (SELECT id, id FROM authority WHERE parent_id = $1 \
-             UNION ALL SELECT a.id, tree.top FROM authority a JOIN tree ON a.parent_id = tree.id)";
-        let sql = format!(
-            "{tree} SELECT b.id, b.name, b.region_code, \
-             (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
-              AND c.issued_at >= $2 AND c.issued_at < $3), \
-             (SELECT COUNT(*) FROM certificate c WHERE c.authority_id IN (SELECT t.id FROM tree t WHERE t.top = b.id) \
-              AND {live}) \
-             FROM authority b WHERE b.parent_id = $1 ORDER BY b.region_code, b.id LIMIT 100",
-            live = validity::live_sql(now)
-        );
+        let sql = "SELECT b.id, b.name, b.region_code, \
+             (SELECT CAST(COALESCE(SUM(d.issued), 0) AS BIGINT) FROM certificate_daily d \
+              WHERE d.authority_id = b.id AND d.day >= $2 AND d.day <= $3), \
+             (SELECT CAST(COALESCE(SUM(t.certificates), 0) AS BIGINT) FROM certificate_tally t \
+              WHERE t.authority_id = b.id AND t.status = 'active' AND t.expires_at > $4) \
+             FROM authority b WHERE b.parent_id = $1 ORDER BY b.region_code, b.id LIMIT 100";
         let rows: Vec<(String, String, String, i64, i64)> =
-            db.fetch_all(query(&sql).bind(root).bind(from).bind(to)).await?;
+            db.fetch_all(query(sql).bind(root).bind(from).bind(to).bind(now.0)).await?;
         Ok(rows
             .into_iter()
             .map(|(authority_id, name, region_code, issued, active)| BelowLine {
@@ -582,6 +587,17 @@ mod server {
                 active,
             })
             .collect())
+    }
+
+    /// What [`certificates_now`] answers.
+    #[derive(Default)]
+    struct CertificatesNow {
+        live: i64,
+        lapsed: i64,
+        cancelled: i64,
+        deleted: i64,
+        managers: i64,
+        users: i64,
     }
 
     struct IssuedRow {
@@ -626,8 +642,10 @@ mod server {
         let rows: Vec<IssuedRow> = db
             .fetch_all(query(&sql).bind(&root).bind(from).bind(to).bind(limit.clamp(1, CSV_MAX)).bind(offset.max(0)))
             .await?;
-        let count = format!("{SUBTREE} SELECT COUNT(*) FROM certificate c WHERE {filter}");
-        let total: i64 = db.fetch_one(query(&count).bind(&root).bind(from).bind(to)).await?;
+        // The total from the counts the writes keep (migration 0038), not the subtree's rows.
+        let count = "SELECT CAST(COALESCE(SUM(d.issued), 0) AS BIGINT) FROM certificate_daily d \
+             WHERE d.authority_id = $1 AND d.day >= $2 AND d.day <= $3";
+        let total: i64 = db.fetch_one(query(count).bind(&root).bind(span.from).bind(span.to)).await?;
         let lines = rows
             .into_iter()
             .map(|r| IssuedLine {

@@ -357,3 +357,235 @@ async fn issue15_closed_days_of_usage_are_rolled_up_once_and_count_the_same() {
     );
     assert_eq!(list_later, list_now);
 }
+
+/// The figures of `staff`'s authority counted from the rows themselves, as the statistics counted
+/// them before the writes kept them (migration 0038): the oracle of the test below.
+async fn counted(db: &ecert_core::store::Db, root: &str, span: stats::Span, now: Millis) -> Figures {
+    use ecert_core::store::query;
+    let sub = stats::SUBTREE;
+    let (from, to) = span.instants();
+    let mut days = Vec::new();
+    for column in ["issued_at", "claimed_at", "ended_at"] {
+        let sql = format!(
+            "{sub} SELECT ((c.{column} + 28800000) / 86400000) AS day, COUNT(*) FROM certificate c \
+             WHERE c.authority_id IN (SELECT id FROM sub) AND c.{column} >= $2 AND c.{column} < $3 GROUP BY 1 ORDER BY 1"
+        );
+        let rows: Vec<(i64, i64)> = db.fetch_all(query(&sql).bind(root).bind(from).bind(to)).await.unwrap();
+        days.push(rows);
+    }
+    let live = ecert_core::validity::live_sql(now);
+    let one = |sql: String| async move { db.fetch_one::<i64>(query(&sql).bind(root)).await.unwrap() };
+    let in_sub = "c.authority_id IN (SELECT id FROM sub)";
+    let holders = |role: &'static str| {
+        format!(
+            "{sub} SELECT COUNT(*) FROM holder h JOIN certificate c ON c.id = h.certificate_id \
+             WHERE {in_sub} AND {live} AND h.status = 'active' AND h.role = '{role}'"
+        )
+    };
+    let below_sql = "SELECT id FROM authority WHERE parent_id = $1 ORDER BY region_code, id";
+    let children: Vec<String> = db.fetch_all(query(below_sql).bind(root)).await.unwrap();
+    let mut below = Vec::new();
+    for child in children {
+        let issued = format!(
+            "{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND c.issued_at >= $2 AND c.issued_at < $3"
+        );
+        let issued: i64 = db.fetch_one(query(&issued).bind(&child).bind(from).bind(to)).await.unwrap();
+        let active = format!("{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND {live}");
+        let active: i64 = db.fetch_one(query(&active).bind(&child)).await.unwrap();
+        below.push((child, issued, active));
+    }
+    Figures {
+        days,
+        live: one(format!("{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND {live}")).await,
+        lapsed: one(format!(
+            "{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND {}",
+            ecert_core::validity::lapsed_sql(now)
+        ))
+        .await,
+        cancelled: one(format!("{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND c.status = 'cancelled'"))
+            .await,
+        deleted: one(format!("{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND c.status = 'deleted'")).await,
+        managers: one(holders("manager")).await,
+        users: one(holders("user")).await,
+        below,
+        issued_total: one(format!(
+            "{sub} SELECT COUNT(*) FROM certificate c WHERE {in_sub} AND c.issued_at >= {from} AND c.issued_at < {to}"
+        ))
+        .await,
+    }
+}
+
+/// The statistics' figures in the oracle's shape.
+#[derive(Debug, PartialEq, Eq)]
+struct Figures {
+    /// Per CST day with any: issued, claimed, ended.
+    days: Vec<Vec<(i64, i64)>>,
+    live: i64,
+    lapsed: i64,
+    cancelled: i64,
+    deleted: i64,
+    managers: i64,
+    users: i64,
+    below: Vec<(String, i64, i64)>,
+    issued_total: i64,
+}
+
+/// The same figures as the console reads them.
+async fn read(
+    db: &ecert_core::store::Db,
+    staff: &ecert_core::staff::StaffView,
+    span: stats::Span,
+    now: Millis,
+) -> Figures {
+    let q = ask("", "day", &ecert_core::time::format_day(span.from), &ecert_core::time::format_day(span.to));
+    let s = stats::statistics(db, staff, &q, Lang::Zh, now).await.unwrap();
+    let (_, issued_total) = stats::issued(db, staff, &q, (0, 1), now).await.unwrap();
+    let day_of = |label: &str| ecert_core::time::parse_day(label).unwrap();
+    let figures: [fn(&stats::StatsRow) -> i64; 3] = [|r| r.issued, |r| r.claimed, |r| r.ended];
+    let days = figures
+        .map(|figure| s.rows.iter().filter(|r| figure(r) != 0).map(|r| (day_of(&r.label), figure(r))).collect())
+        .into();
+    Figures {
+        days,
+        live: s.active,
+        lapsed: s.expired,
+        cancelled: s.cancelled,
+        deleted: s.deleted,
+        managers: s.managers,
+        users: s.users,
+        below: s.below.into_iter().map(|b| (b.authority_id, b.issued, b.active)).collect(),
+        issued_total,
+    }
+}
+
+/// Issue 15 §3, R20, R22: the figures the writes keep for each authority with its subtree
+/// (migration 0038) are what counting the rows gives, for every authority of a four-level tree,
+/// through issuance (some of it at once), claims, managers and users added, accepted and removed,
+/// renewal, cancellation, deletion and lapse.
+#[tokio::test]
+async fn issue15_the_figures_kept_by_the_writes_are_the_rows_counted() {
+    use ecert_core::holder::{self, GrantInput, Role};
+    let (db, national) = nation().await;
+    let province = below(&db, &national, "110000", "北京市事业单位登记管理局", "bj-admin-t").await;
+    let city = below(&db, &province, "110100", "北京市市辖区事业单位登记管理局", "bjs-admin-t").await;
+    let county = below(&db, &city, "110105", "朝阳区事业单位登记管理局", "cy-admin-t").await;
+    let direct = below(&db, &province, "110228", "密云县事业单位登记管理局", "my-admin-t").await;
+    let operator = member(&db, &county, "cy-operator-t", OPERATOR).await;
+    let city_operator = member(&db, &city, "bjs-operator-t", OPERATOR).await;
+    let direct_operator = member(&db, &direct, "my-operator-t", OPERATOR).await;
+    let admins = [&national, &province, &city, &county, &direct];
+    let span = stats::Span {
+        period: stats::Period::Day,
+        from: ecert_core::time::today_cst(T0),
+        to: ecert_core::time::today_cst(T0) + 9,
+    };
+    let check = |when: Millis| {
+        let db = &db;
+        async move {
+            for admin in admins {
+                let kept = read(db, admin, span, when).await;
+                assert_eq!(kept, counted(db, &admin.authority_id, span, when).await, "{}", admin.authority_id);
+            }
+        }
+    };
+    let day = |n: i64| T0.plus_minutes(n * 24 * 60);
+
+    // Day 0: a claimed certificate in the county, with a manager and a user; one unclaimed; one
+    // of the city's own; and four issued at once in the county and the county-level city.
+    let a = ecert_testing::first_manager(&db, &operator, "朝阳区第二中学", "张三", 201, day(0)).await;
+    issue(&db, &operator, &code_in("110105")).await.unwrap();
+    ecert_testing::first_manager(&db, &city_operator, "北京市某图书馆", "李四", 202, day(0)).await;
+    let (o, d) = (&operator, &direct_operator);
+    let (c1, c2, c3, c4) = (code_in("110105"), code_in("110105"), code_in("110228"), code_in("110228"));
+    let (r1, r2, r3, r4) = tokio::join!(issue(&db, o, &c1), issue(&db, o, &c2), issue(&db, d, &c3), issue(&db, d, &c4));
+    for r in [r1, r2, r3, r4] {
+        r.unwrap();
+    }
+    let matter = holder::catalogue(&db, &county.authority_id).await.unwrap()[0].id.clone();
+    let today = ecert_core::time::today_cst(day(0));
+    let grant = GrantInput {
+        matter_ids: vec![matter],
+        start_day: ecert_core::time::format_day(today),
+        end_day: ecert_core::time::format_day(today + 30),
+    };
+    let m = ecert_testing::member(&db, &a, Role::Manager, "王五", 203, None, day(0)).await;
+    let u = ecert_testing::member(&db, &m, Role::User, "赵六", 204, Some(&grant), day(0)).await;
+    check(day(0)).await;
+
+    // Day 2: the user is removed; another is invited and has not accepted (not counted).
+    let caller = ecert_testing::caller(&db, &a).await;
+    holder::remove(&db, &caller, &u.binding.holder_id, day(2), &Random::os()).await.unwrap();
+    let person = ecert_core::certificate::PersonInput {
+        name: "钱七".into(),
+        id_number: ecert_testing::resident_id(205),
+        mobile: "13912340205".into(),
+    };
+    let grant = GrantInput { start_day: ecert_core::time::format_day(today + 2), ..grant };
+    holder::add(&db, &caller, Role::User, &person, Some(&grant), &IdentityVerifier::Local, day(2), &Random::os())
+        .await
+        .unwrap();
+    check(day(2)).await;
+
+    // Day 3: one of the city's is cancelled and one of the county's deleted.
+    let policy = IssuePolicy::default();
+    let local = IdentityVerifier::Local;
+    let found = |code: &str| {
+        let db = &db;
+        let code = code.to_owned();
+        async move {
+            let sql =
+                "SELECT c.id FROM certificate c JOIN institution i ON i.id = c.institution_id WHERE i.credit_code = $1";
+            db.fetch_one::<String>(ecert_core::store::query(sql).bind(code)).await.unwrap()
+        }
+    };
+    let cancel = found(&c3).await;
+    changes::apply(&db, &direct_operator, &cancel, &ChangeRequest::Cancel, &local, policy, day(3), &Random::os())
+        .await
+        .unwrap();
+    let delete = found(&c1).await;
+    changes::apply(&db, &operator, &delete, &ChangeRequest::Delete, &local, policy, day(3), &Random::os())
+        .await
+        .unwrap();
+    check(day(3)).await;
+
+    // A month before the five years are over the claimed one is renewed; past the old last day
+    // it is still live with its manager, and the others have lapsed (R20).
+    let five = ecert_core::validity::DEFAULT_YEARS * 365 + 1;
+    let cert = a.binding.certificate_id.clone();
+    changes::apply(&db, &operator, &cert, &ChangeRequest::Renew, &local, policy, day(five - 30), &Random::os())
+        .await
+        .unwrap();
+    check(day(five - 30)).await;
+    check(day(five + 2)).await;
+    let after = read(&db, &national, span, day(five + 2)).await;
+    assert_eq!((after.live, after.lapsed, after.cancelled, after.deleted), (1, 4, 1, 1));
+    assert_eq!((after.managers, after.users), (1, 0));
+
+    // The migration counts what an older database holds into the same rows as the writes keep.
+    let kept = kept_rows(&db).await;
+    let migration = match db.backend() {
+        ecert_core::store::Backend::Sqlite => include_str!("../../migrations/sqlite/0038_certificate_tallies.sql"),
+        ecert_core::store::Backend::Postgres => include_str!("../../migrations/postgres/0038_certificate_tallies.sql"),
+    };
+    let fill = migration.split("-- What is there already, counted once.").nth(1).unwrap();
+    let fill = fill.split("\n--").next().unwrap();
+    db.execute(ecert_core::store::query("DELETE FROM certificate_tally")).await.unwrap();
+    db.execute(ecert_core::store::query("DELETE FROM certificate_daily")).await.unwrap();
+    for statement in fill.split(';').filter(|s| !s.trim().is_empty()) {
+        db.execute(ecert_core::store::query(statement.to_owned())).await.unwrap();
+    }
+    assert_eq!(kept_rows(&db).await, kept);
+    assert!(kept.0.len() > 5 && kept.1.len() > 5, "{kept:?}");
+}
+
+/// The kept figures' rows that count anything, in key order.
+type TallyRow = (String, String, i64, i64, i64, i64);
+type DailyRow = (String, i64, i64, i64, i64);
+async fn kept_rows(db: &ecert_core::store::Db) -> (Vec<TallyRow>, Vec<DailyRow>) {
+    use ecert_core::store::query;
+    let tally = "SELECT authority_id, status, expires_at, certificates, managers, users FROM certificate_tally \
+         WHERE certificates <> 0 OR managers <> 0 OR users <> 0 ORDER BY 1, 2, 3";
+    let daily = "SELECT authority_id, day, issued, claimed, ended FROM certificate_daily \
+         WHERE issued <> 0 OR claimed <> 0 OR ended <> 0 ORDER BY 1, 2";
+    (db.fetch_all(query(tally)).await.unwrap(), db.fetch_all(query(daily)).await.unwrap())
+}
