@@ -186,7 +186,8 @@ async fn open_seeded(server: &str, certs: usize, usage: usize, now: Millis) -> D
     let admin = Db::open(server, &PoolOptions::default(), vault.clone()).await.unwrap();
     let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
     let url = format!("{base}/{DATABASE}");
-    let sizes = format!("{certs}/{usage}");
+    // The seed's version after the sizes: 2 since the certificates lapse at a CST midnight.
+    let sizes = format!("{certs}/{usage}/2");
     let reseed = std::env::var("ECERT_BENCH_RESEED").is_ok_and(|v| v == "1");
     let existing = match Db::open(&url, &PoolOptions::default(), vault.clone()).await {
         Ok(db) => {
@@ -258,16 +259,18 @@ async fn seed(db: &Db, certs: usize, usage: usize, now: Millis) {
         // migration counts what it finds, rather than by a trigger per row.
         "ALTER TABLE certificate DISABLE TRIGGER certificate_tally".to_owned(),
         "ALTER TABLE holder DISABLE TRIGGER holder_tally".to_owned(),
+        // Each lapses at 00:00 CST of its issue day five years on, as the app sets it
+        // (`validity::expiry_of_issue`, migration 0018 for older rows).
         format!(
             "INSERT INTO certificate (id, institution_id, serial, status, issued_at, issued_by, authority_id, claimed_at, ended_at, expires_at) \
              SELECT 'c' || g, 'i' || g, 'EC' || lpad(g::text, 14, '0'), CASE WHEN g % 50 = 0 THEN 'cancelled' ELSE 'active' END, \
              {t} - ({certs} - g) * {step}, 's-bench', k.id, \
              CASE WHEN g % 10 = 0 THEN NULL ELSE {t} - ({certs} - g) * {step} + {day} END, \
              CASE WHEN g % 50 = 0 THEN {t} - ({certs} - g) * {step} + 2 * {day} END, \
-             {t} - ({certs} - g) * {step} + {validity} \
+             (({t} - ({certs} - g) * {step} + {cst}) / {day} + 1826) * {day} - {cst} \
              FROM generate_series(0::bigint, {certs} - 1) g JOIN bench_county k ON k.idx = g % {counties}",
             day = Millis::DAY,
-            validity = 1826 * Millis::DAY
+            cst = 8 * Millis::HOUR,
         ),
         format!(
             "INSERT INTO holder (id, certificate_id, role, name, id_number, mobile, is_legal_rep, granted_by, status, created_at) \
