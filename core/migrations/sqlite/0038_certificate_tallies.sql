@@ -1,5 +1,5 @@
 -- Issue 15 §3 (the statistics at national size): the figures of an authority with its whole
--- subtree are kept by the writes themselves, so that the nation's statistics read a few hundred
+-- subtree are kept by the writes themselves, so that the nation's statistics read a few thousand
 -- rows instead of counting a million certificates and their holders.
 --
 -- `authority_line` holds each authority with itself and every authority above it (four levels at

@@ -723,23 +723,30 @@ mod server {
         Ok(Some(FilingSignature { device_id, public_key, message, signature, signed_at, verified }))
     }
 
-    /// What an approved filing changes on the certificate.
-    fn changes_of(form: &FilingForm, checklist: Checklist) -> Vec<ChangeRequest> {
+    /// What an approved filing changes on the certificate, in the order it is applied.
+    ///
+    /// The new legal representative comes first: it removes holders, whose triggers lock the
+    /// statistics' shared rows (migration 0038), and every change's record then takes the
+    /// directory feed's lock (`feed::append`). Every other transaction takes those two in that
+    /// order too (rows, then the feed), so a filing that renamed first and then removed holders,
+    /// holding the feed's lock while it waited for a row, could deadlock with a renewal or a
+    /// cancellation on PostgreSQL.
+    pub(super) fn changes_of(form: &FilingForm, checklist: Checklist) -> Vec<ChangeRequest> {
         match form {
             FilingForm::Change(c) => {
                 let mut out = Vec::new();
-                if !c.name.is_empty() {
-                    out.push(ChangeRequest::Rename { name: c.name.clone() });
-                }
-                if !c.address.is_empty() {
-                    out.push(ChangeRequest::Address { address: c.address.clone() });
-                }
                 if let Some(rep) = &c.legal_rep {
                     out.push(ChangeRequest::LegalRepresentative {
                         legal_rep: rep.clone(),
                         first_manager: FirstManagerChoice::LegalRepresentative,
                         checklist,
                     });
+                }
+                if !c.name.is_empty() {
+                    out.push(ChangeRequest::Rename { name: c.name.clone() });
+                }
+                if !c.address.is_empty() {
+                    out.push(ChangeRequest::Address { address: c.address.clone() });
                 }
                 out
             }
@@ -1018,6 +1025,29 @@ mod server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Migration 0038, issue 15 §3: the change that writes holders is applied before those that
+    /// only take the directory feed's lock (see `changes_of`).
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_new_legal_representative_is_applied_before_a_new_name_or_address() {
+        let form = FilingForm::Change(ChangeForm {
+            name: "新名称".into(),
+            address: "新地址".into(),
+            legal_rep: Some(PersonInput { name: "李四".into(), id_number: "x".into(), mobile: "y".into() }),
+            reason: "变更".into(),
+        });
+        let order: Vec<&'static str> = server::changes_of(&form, crate::certificate::Checklist::ALL)
+            .iter()
+            .map(|c| match c {
+                crate::changes::ChangeRequest::LegalRepresentative { .. } => "legal_rep",
+                crate::changes::ChangeRequest::Rename { .. } => "name",
+                crate::changes::ChangeRequest::Address { .. } => "address",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(order, ["legal_rep", "name", "address"]);
+    }
 
     #[test]
     fn amounts_are_ten_thousand_yuan_with_at_most_two_decimals() {

@@ -7,7 +7,8 @@
 //! - certificates issued, claimed and ended per day (`certificate_daily`) and certificates,
 //!   managers and users now (`certificate_tally`, by status and expiry) are kept by the writes
 //!   themselves: triggers on `certificate` and `holder` add each row's change to its authority and
-//!   every one above it, in the transaction that writes it (migration 0038);
+//!   every one above it, in the transaction that writes it (migration 0038). They rely on every
+//!   write locking the certificate's row before it or its holders change (R3), as the code does;
 //! - usage of the days that are over is read from `usage_daily`, rolled up once per day
 //!   ([`roll_up_usage`]); only the days since come from the records (`usage_record.authority_id`
 //!   with `at`).
