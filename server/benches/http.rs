@@ -66,7 +66,10 @@
 //! 127.0.0.1, in this process; the load comes from the same process over keep-alive HTTP/1.1
 //! connections, one per task, so server and load share the machine's cores. A latency is one
 //! request, sent to response body read. Without `--bench` (as `cargo test --benches` runs it) it
-//! is a smoke run with tiny sizes.
+//! is a smoke run with tiny sizes. `ECERT_BENCH_SQLITE_PAGE_SIZE=1024` makes the file with
+//! pages of that size (`--sqlite-page-size`), and `ECERT_BENCH_USAGE_RECORDS=1000000` writes
+//! that many usage records of the past year after the seeding, so that a new record's index
+//! entries land where a deployment's would after months of use, each on a leaf of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
 
 use std::sync::Arc;
@@ -128,6 +131,14 @@ struct Settings {
     /// database's recall stays shut and every login state is read (an A/B of the recall with one
     /// binary; PostgreSQL).
     recall: bool,
+    /// `ECERT_BENCH_SQLITE_PAGE_SIZE=1024`: the page size the SQLite database is made with
+    /// (`--sqlite-page-size`; 4,096 by default, SQLite's own).
+    sqlite_page_size: u32,
+    /// `ECERT_BENCH_USAGE_RECORDS=1000000`: usage records written after the seeding (SQLite),
+    /// spread over the seeded certificates and the past year, so that the records' indexes are
+    /// as large as a deployment's after months of use and a new record's entries land on
+    /// leaves no other record of its commit touches (with an empty table they share a few).
+    usage_records: usize,
 }
 
 impl Settings {
@@ -175,6 +186,14 @@ impl Settings {
             }),
             after_seed: var("ECERT_BENCH_AFTER_SEED"),
             recall: var("ECERT_BENCH_RECALL").is_none_or(|v| v != "0"),
+            sqlite_page_size: var("ECERT_BENCH_SQLITE_PAGE_SIZE").map_or(4096, |v| match v.parse::<u32>() {
+                Ok(n) if (512..=65_536).contains(&n) && n.is_power_of_two() => n,
+                _ => panic!("ECERT_BENCH_SQLITE_PAGE_SIZE: a power of two from 512 to 65536, not {v}"),
+            }),
+            usage_records: var("ECERT_BENCH_USAGE_RECORDS").map_or(0, |v| match v.parse::<usize>() {
+                Ok(n) => n,
+                _ => panic!("ECERT_BENCH_USAGE_RECORDS: a count of records such as 1000000, not {v}"),
+            }),
             qr_sets: var("ECERT_BENCH_QR_SETS").map(|v| match v.parse::<usize>() {
                 Ok(n) if n > 0 => n,
                 _ => panic!("ECERT_BENCH_QR_SETS: a count of sets such as 10000, not {v}"),
@@ -221,7 +240,8 @@ async fn run(settings: Settings) {
         Some(server) => fresh_postgres(server).await,
         None => format!("sqlite:{}", dir.join("bench.db").display()),
     };
-    let options = PoolOptions { max_connections: 16, ..PoolOptions::default() };
+    let options =
+        PoolOptions { max_connections: 16, sqlite_page_size: settings.sqlite_page_size, ..PoolOptions::default() };
     let open = || async {
         match Db::open(&url, &options, ecert_testing::test_vault()).await {
             Ok(db) => db,
@@ -260,6 +280,15 @@ async fn run(settings: Settings) {
         world.phones.len(),
         t.elapsed().as_secs_f64()
     );
+    if settings.usage_records > 0 {
+        let t = Instant::now();
+        let written = seed_usage(&db, settings.usage_records).await;
+        let page_size: i64 = db.fetch_one(query("PRAGMA page_size")).await.unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "{written} usage records over the past year in {:.1} s (pages of {page_size} bytes)",
+            t.elapsed().as_secs_f64()
+        );
+    }
     if let Db::Postgres(pool, ..) = &db {
         if let Some(sql) = &settings.after_seed {
             sqlx::raw_sql(sql).execute(pool).await.unwrap_or_else(|e| panic!("ECERT_BENCH_AFTER_SEED: {e}"));
@@ -430,7 +459,8 @@ async fn run(settings: Settings) {
     groups.dedup();
     for (round, setup) in groups {
         println!("\nround {round} of {}, {}", settings.rounds, labels[setup]);
-        print_rows(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)));
+        let written = if matches!(db, Db::Postgres(..)) { "WAL B/req" } else { "disk B/req" };
+        print_rows(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)), written);
         print_logins(rows.iter().filter(|r| (r.round, r.setup) == (round, setup)));
     }
     if settings.rounds > 1 {
@@ -649,6 +679,37 @@ async fn seed_rows(
     }
     tx.commit().await.unwrap_or_else(|e| panic!("seed: {e}"));
     (qr_tokens, number_list)
+}
+
+/// `n` usage records of counter checks, each of a seeded certificate drawn at random (with its
+/// first manager and authority), at instants spread evenly over the past year, in id order as
+/// the app writes them (`Random::ordered_id`); then the WAL copied back and emptied, so that
+/// the rows measure their own writes. SQLite only (`ECERT_BENCH_USAGE_RECORDS`).
+async fn seed_usage(db: &Db, n: usize) -> u64 {
+    let Db::Sqlite(..) = db else { panic!("ECERT_BENCH_USAGE_RECORDS: SQLite only") };
+    let now = Millis::now().0;
+    let year = 365 * Millis::DAY;
+    let certificates: i64 =
+        db.fetch_one(query("SELECT MAX(rowid) FROM certificate")).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut written = 0;
+    let step = 100_000;
+    let mut tx = db.begin_write().await.unwrap_or_else(|e| panic!("{e}"));
+    for from in (0..n).step_by(step) {
+        let to = (from + step).min(n);
+        let sql = "INSERT INTO usage_record (id, certificate_id, holder_id, kind, system, result, at, authority_id) \
+             WITH RECURSIVE k(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < $2), \
+             d(i, r) AS (SELECT i, 1 + abs(random()) % $3 FROM k) \
+             SELECT printf('%012x', $4 + d.i * $5 / $6) || hex(randomblob(8)), c.id, h.id, 'present', '压测银行 · 窗口0', \
+             'verified', $4 + d.i * $5 / $6, c.authority_id \
+             FROM d JOIN certificate c ON c.rowid = d.r JOIN holder h ON h.certificate_id = c.id AND h.role = 'first_manager' \
+             ORDER BY d.i";
+        let int = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let q = query(sql).bind(int(from)).bind(int(to)).bind(certificates).bind(now - year).bind(year).bind(int(n));
+        written += tx.execute(q).await.unwrap_or_else(|e| panic!("usage records: {e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("usage records: {e}"));
+    db.execute(query("PRAGMA wal_checkpoint(TRUNCATE)")).await.unwrap_or_else(|e| panic!("checkpoint: {e}"));
+    written
 }
 
 fn fail<T>(e: sqlx::Error) -> T {
@@ -939,7 +1000,9 @@ struct Sample {
     first_error: Option<String>,
     wall: Duration,
     /// PostgreSQL: bytes of WAL written while the sample ran, per request (everything the
-    /// server wrote, autovacuum included).
+    /// server wrote, autovacuum included). SQLite: bytes this process made dirty for the disk
+    /// (`write_bytes` of `/proc/self/io`: the WAL's appends and the checkpoints' copies into
+    /// the database file, counted by the kernel's 4 KiB pages), per request.
     wal_per_request: Option<f64>,
     /// CPU time per request while the sample ran: see [`Cpu`].
     cpu_per_request: Option<Cpu>,
@@ -1093,21 +1156,11 @@ struct Row {
     seen: Option<Seen>,
 }
 
-fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>) {
+/// `written`: the heading of the bytes written per request ([`Sample::wal_per_request`]).
+fn print_rows<'a>(rows: impl Iterator<Item = &'a Row>, written: &str) {
     println!(
         "{:<32} {:>4} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8}",
-        "path",
-        "C",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "vs bare",
-        "WAL B/req",
-        "app µs",
-        "PG µs",
-        "PG+ µs"
+        "path", "C", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare", written, "app µs", "PG µs", "PG+ µs"
     );
     for Row { name, tasks, sample: s, base, .. } in rows {
         println!(
@@ -1260,11 +1313,18 @@ impl Level<'_> {
     }
 }
 
-/// What a sample costs beyond its latencies: the WAL PostgreSQL wrote and the CPU time spent,
-/// read before and after it.
+/// What a sample costs beyond its latencies: the WAL PostgreSQL wrote (SQLite: the bytes made
+/// dirty for the disk) and the CPU time spent, read before and after it.
 struct Meter {
     wal: Option<String>,
+    written: Option<u64>,
     cpu: Cpu,
+}
+
+/// The bytes this process has made dirty for the disk so far (`write_bytes` of `/proc/self/io`).
+fn bytes_written() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok())
 }
 
 impl Meter {
@@ -1275,7 +1335,8 @@ impl Meter {
             }
             _ => None,
         };
-        Meter { wal, cpu: Cpu::now() }
+        let written = if matches!(db, Db::Sqlite(..)) { bytes_written() } else { None };
+        Meter { wal, written, cpu: Cpu::now() }
     }
 
     /// Sets `s.wal_per_request` and `s.cpu_per_request` from what was spent since `start`.
@@ -1290,6 +1351,9 @@ impl Meter {
             let sql = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8";
             let bytes: Option<f64> = sqlx::query_scalar(sql).bind(since).fetch_one(pool).await.ok();
             s.wal_per_request = bytes.map(|b| b / requests);
+        }
+        if let (Some(before), Some(after)) = (self.written, bytes_written()) {
+            s.wal_per_request = Some(after.saturating_sub(before) as f64 / requests);
         }
     }
 }

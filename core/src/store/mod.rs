@@ -222,6 +222,12 @@ pub struct PoolOptions {
     /// copied back and starts over ([`local`]'s writer), whatever the file's page size: 64 MiB
     /// by default.
     pub wal_bound_bytes: u64,
+    /// SQLite files: the page size a database is made with, in bytes (a power of two from 512
+    /// to 65,536; SQLite ignores any other). A file that exists keeps its own. Each write
+    /// copies every page it changes into the WAL, so smaller pages write fewer bytes for a
+    /// row inserted into a large random index (docs/performance.md, *Smaller pages for the
+    /// WAL*). 4,096 by default, SQLite's own.
+    pub sqlite_page_size: u32,
 }
 
 impl PoolOptions {
@@ -234,7 +240,12 @@ impl PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { max_connections: 16, acquire_timeout: Duration::from_secs(10), wal_bound_bytes: 64 << 20 }
+        PoolOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+            wal_bound_bytes: 64 << 20,
+            sqlite_page_size: 4096,
+        }
     }
 }
 
@@ -246,6 +257,8 @@ impl Db {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::BadUrl(e.to_string()))?
                 .create_if_missing(true)
+                // Before the journal mode (sqlx sets it first): a WAL file keeps its page size.
+                .page_size(options.sqlite_page_size)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)

@@ -432,6 +432,31 @@ async fn on_sqlite_the_wal_bound_is_bytes_whatever_the_page_size() {
     }
 }
 
+/// Issue 17 §2: a SQLite database is made with the page size the pool options ask for
+/// (`--sqlite-page-size`), migrated and written through the writer in it; opened again with
+/// another size (SQLite's default here) it keeps its own (the test above: one made elsewhere).
+#[tokio::test]
+async fn on_sqlite_a_new_database_takes_the_page_size_asked_for() {
+    let path = std::env::temp_dir().join("ecert-tests").join(format!("{}.db", Random::os().id()));
+    let url = format!("sqlite:{}", path.display());
+    let small = PoolOptions { sqlite_page_size: 1024, ..PoolOptions::default() };
+    let db = Db::open(&url, &small, test_vault()).await.unwrap();
+    let page_size: i64 = db.fetch_one(query("PRAGMA page_size")).await.unwrap();
+    assert_eq!(page_size, 1024);
+    let random = Random::os();
+    db.write(Unit::new([authority(&random.id(), "小页")])).await.unwrap();
+    db.close().await;
+    let db = Db::open(&url, &PoolOptions::default(), test_vault()).await.unwrap();
+    let page_size: i64 = db.fetch_one(query("PRAGMA page_size")).await.unwrap();
+    assert_eq!(page_size, 1024, "an existing file keeps its pages");
+    let stored: i64 = db.fetch_one(query("SELECT COUNT(*) FROM authority WHERE name = $1").bind("小页")).await.unwrap();
+    assert_eq!(stored, 1);
+    db.close().await;
+    for end in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    }
+}
+
 /// Issue 17 §1: a client's rate window counted in the shared database holds through every app
 /// server: forty concurrent hits (as from several servers at once) count exactly to the limit,
 /// another client and the next minute start afresh, and the purge drops windows that are over.
