@@ -67,7 +67,8 @@
 //! connections, one per task, so server and load share the machine's cores. A latency is one
 //! request, sent to response body read. Without `--bench` (as `cargo test --benches` runs it) it
 //! is a smoke run with tiny sizes. `ECERT_BENCH_SQLITE_PAGE_SIZE=1024` makes the file with
-//! pages of that size (`--sqlite-page-size`), and `ECERT_BENCH_USAGE_RECORDS=1000000` writes
+//! pages of that size (`--sqlite-page-size`), `ECERT_BENCH_SQLITE_WAL_LIMIT_MB=16` bounds its
+//! WAL at that many MiB (`--sqlite-wal-limit-mb`), and `ECERT_BENCH_USAGE_RECORDS=1000000` writes
 //! that many usage records of the past year after the seeding, so that a new record's index
 //! entries land where a deployment's would after months of use, each on a leaf of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests stop on what they did not expect
@@ -134,6 +135,9 @@ struct Settings {
     /// `ECERT_BENCH_SQLITE_PAGE_SIZE=1024`: the page size the SQLite database is made with
     /// (`--sqlite-page-size`; 4,096 by default, SQLite's own).
     sqlite_page_size: u32,
+    /// `ECERT_BENCH_SQLITE_WAL_LIMIT_MB=16`: the WAL's bound in MiB (`--sqlite-wal-limit-mb`;
+    /// 64 by default).
+    sqlite_wal_limit_mb: u64,
     /// `ECERT_BENCH_USAGE_RECORDS=1000000`: usage records written after the seeding (SQLite),
     /// spread over the seeded certificates and the past year, so that the records' indexes are
     /// as large as a deployment's after months of use and a new record's entries land on
@@ -190,6 +194,10 @@ impl Settings {
                 Ok(n) if (512..=65_536).contains(&n) && n.is_power_of_two() => n,
                 _ => panic!("ECERT_BENCH_SQLITE_PAGE_SIZE: a power of two from 512 to 65536, not {v}"),
             }),
+            sqlite_wal_limit_mb: var("ECERT_BENCH_SQLITE_WAL_LIMIT_MB").map_or(64, |v| match v.parse::<u64>() {
+                Ok(n) if (1..=16_384).contains(&n) => n,
+                _ => panic!("ECERT_BENCH_SQLITE_WAL_LIMIT_MB: MiB from 1 to 16384, not {v}"),
+            }),
             usage_records: var("ECERT_BENCH_USAGE_RECORDS").map_or(0, |v| match v.parse::<usize>() {
                 Ok(n) => n,
                 _ => panic!("ECERT_BENCH_USAGE_RECORDS: a count of records such as 1000000, not {v}"),
@@ -240,8 +248,12 @@ async fn run(settings: Settings) {
         Some(server) => fresh_postgres(server).await,
         None => format!("sqlite:{}", dir.join("bench.db").display()),
     };
-    let options =
-        PoolOptions { max_connections: 16, sqlite_page_size: settings.sqlite_page_size, ..PoolOptions::default() };
+    let options = PoolOptions {
+        max_connections: 16,
+        sqlite_page_size: settings.sqlite_page_size,
+        wal_bound_bytes: settings.sqlite_wal_limit_mb << 20,
+        ..PoolOptions::default()
+    };
     let open = || async {
         match Db::open(&url, &options, ecert_testing::test_vault()).await {
             Ok(db) => db,
