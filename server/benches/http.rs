@@ -191,7 +191,7 @@ impl Settings {
             after_seed: var("ECERT_BENCH_AFTER_SEED"),
             recall: var("ECERT_BENCH_RECALL").is_none_or(|v| v != "0"),
             sqlite_page_size: var("ECERT_BENCH_SQLITE_PAGE_SIZE").map_or(4096, |v| match v.parse::<u32>() {
-                Ok(n) if (512..=65_536).contains(&n) && n.is_power_of_two() => n,
+                Ok(n) if ecert_core::store::is_sqlite_page_size(n) => n,
                 _ => panic!("ECERT_BENCH_SQLITE_PAGE_SIZE: a power of two from 512 to 65536, not {v}"),
             }),
             sqlite_wal_limit_mb: var("ECERT_BENCH_SQLITE_WAL_LIMIT_MB").map_or(64, |v| match v.parse::<u64>() {

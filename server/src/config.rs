@@ -437,15 +437,15 @@ pub enum LoadError {
     File(#[from] ConfigError),
 }
 
-/// The file's settings as (argument id, value) pairs, checked against the known settings.
-/// A SQLite page size: a power of two from 512 to 65,536 bytes (SQLite would ignore another).
+/// A SQLite page size ([`ecert_core::store::is_sqlite_page_size`]).
 fn page_size(value: &str) -> Result<u32, String> {
     match value.trim().parse::<u32>() {
-        Ok(n) if (512..=65_536).contains(&n) && n.is_power_of_two() => Ok(n),
+        Ok(n) if ecert_core::store::is_sqlite_page_size(n) => Ok(n),
         _ => Err(format!("`{value}` is not a power of two from 512 to 65536")),
     }
 }
 
+/// The file's settings as (argument id, value) pairs, checked against the known settings.
 fn read_file(path: &PathBuf) -> Result<Vec<(String, String)>, ConfigError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;

@@ -238,6 +238,12 @@ impl PoolOptions {
     }
 }
 
+/// Whether SQLite takes `bytes` as a page size ([`PoolOptions::sqlite_page_size`]): a power of
+/// two from 512 to 65,536. It ignores any other without an error.
+pub fn is_sqlite_page_size(bytes: u32) -> bool {
+    (512..=65_536).contains(&bytes) && bytes.is_power_of_two()
+}
+
 impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
